@@ -1,0 +1,39 @@
+"""Embedded default: SQLite in the instance folder, jobs in-process, mail in the local outbox.
+
+Every key here can be overridden by an environment variable of the same name
+(see vocloop/settings.py for the list, their types and how they are checked).
+"""
+
+VOCLOOP_ENV = "development"
+
+# None: SQLite file in the instance folder. postgres:// and postgresql:// URLs are accepted.
+DATABASE_URL = None
+# None: jobs run in-process right after the request that created them.
+REDIS_URL = None
+# None outside production: a random key is generated once and kept in the instance folder.
+SECRET_KEY = None
+
+# No key: mail stays in the local outbox, readable at /dev/outbox.
+SENDGRID_API_KEY = None
+SENDGRID_API_HOST = None
+SENDGRID_TIMEOUT_SECONDS = 10
+
+VOCLOOP_BASE_URL = "http://127.0.0.1:5000"
+MAIL_FROM = "feedback@example.com"
+MAIL_FROM_NAME = "vocloop"
+
+# Who takes an item that no routing rule matches; None: the earliest active admin.
+FALLBACK_OWNER_EMAIL = None
+# Name of the sentiment analyzer in vocloop.classify's registry.
+CLASSIFIER = "textblob"
+# Minutes to wait for a comment after a one-click score before the response is processed as is.
+COMMENT_GRACE_MINUTES = 30
+# Hours to first action and to the closing message, per priority.
+SLA_HOURS = {"P1": [4, 24], "P2": [24, 48], "P3": [48, 96], "P4": [72, 168]}
+
+RATELIMIT_ENABLED = True
+# Answer pages are public: a modest per-address limit keeps token guessing and floods out.
+RATELIMIT_PUBLIC = "60 per minute"
+RATELIMIT_LOGIN = "10 per minute"
+# Run the periodic jobs (retries, late responses) in a thread when there is no Redis.
+INLINE_SCHEDULER = True

@@ -1,0 +1,7 @@
+"""Production: every setting that has no safe default must come from the environment."""
+
+VOCLOOP_ENV = "production"
+INLINE_SCHEDULER = False
+SESSION_COOKIE_SECURE = True
+REMEMBER_COOKIE_SECURE = True
+PREFERRED_URL_SCHEME = "https"

@@ -1,0 +1,184 @@
+"""Fixtures. The same suite runs in two modes:
+
+- default: SQLite file, jobs in-process;
+- VOCLOOP_TEST_DATABASE_URL + VOCLOOP_TEST_REDIS_URL set: PostgreSQL, jobs on Redis run by a real
+  `flask --app vocloop worker` process started here.
+
+Mail always goes through the real sendgrid client to a local v3-compatible stub server.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import text
+
+from tests.support.sendgrid_stub import SendGridStub
+from vocloop import create_app
+from vocloop.extensions import db
+
+ROOT = Path(__file__).resolve().parent.parent
+TEST_DATABASE_URL = os.environ.get("VOCLOOP_TEST_DATABASE_URL")
+TEST_REDIS_URL = os.environ.get("VOCLOOP_TEST_REDIS_URL")
+
+
+class IsolatedClient(FlaskClient):
+    """Each request runs in its own app context and database session, as in production,
+    even while the test itself holds an app context open."""
+
+    def open(self, *args, **kwargs):
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
+@pytest.fixture(scope="session")
+def sendgrid():
+    stub = SendGridStub().start()
+    yield stub
+    stub.stop()
+
+
+@pytest.fixture(scope="session")
+def settings(sendgrid, tmp_path_factory):
+    values = {
+        "VOCLOOP_ENV": "testing",
+        "DATABASE_URL": TEST_DATABASE_URL or f"sqlite:///{tmp_path_factory.mktemp('db') / 'vocloop.db'}",
+        "SENDGRID_API_KEY": sendgrid.api_key,
+        "SENDGRID_API_HOST": sendgrid.url,
+        "VOCLOOP_BASE_URL": "http://vocloop.test",
+        "MAIL_FROM": "feedback@example.com",
+    }
+    if TEST_REDIS_URL:
+        values["REDIS_URL"] = TEST_REDIS_URL
+    return values
+
+
+@pytest.fixture(scope="session")
+def schema(settings):
+    """Bring a clean database to head through the Alembic migrations, as production does."""
+    from flask_migrate import upgrade
+
+    app = create_app(settings)
+    with app.app_context():
+        if db.engine.dialect.name == "postgresql":
+            with db.engine.begin() as connection:
+                connection.execute(text("DROP SCHEMA public CASCADE"))
+                connection.execute(text("CREATE SCHEMA public"))
+        upgrade()
+        db.engine.dispose()
+    return True
+
+
+@pytest.fixture(scope="session")
+def worker(settings, schema, tmp_path_factory):
+    """A real rq worker process (Redis mode only)."""
+    if not TEST_REDIS_URL:
+        yield None
+        return
+    from redis import Redis
+    from rq import Worker
+
+    connection = Redis.from_url(TEST_REDIS_URL)
+    connection.flushdb()
+    log_path = tmp_path_factory.mktemp("worker") / "worker.log"
+    env = {**os.environ, **{key: str(value) for key, value in settings.items()}}
+    with open(log_path, "w") as log:
+        process = subprocess.Popen([sys.executable, "-m", "flask", "--app", "vocloop", "worker"],
+                                   cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 30
+    while not Worker.all(connection=connection):
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"the rq worker did not start:\n{log_path.read_text()[-3000:]}")
+        time.sleep(0.1)
+    yield process
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+@pytest.fixture
+def app(settings, schema, worker, sendgrid):
+    """A fresh app per test, its context pushed; every table emptied afterwards."""
+    sendgrid.reset()
+    app = create_app(settings)
+    with app.app_context():
+        yield app
+        drain_jobs(app)
+        db.session.remove()
+        clear_jobs(app)
+        empty_tables()
+
+
+@pytest.fixture
+def client(app):
+    app.test_client_class = IsolatedClient
+    return app.test_client()
+
+
+def empty_tables() -> None:
+    tables = list(reversed(db.metadata.sorted_tables))
+    with db.engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("TRUNCATE " + ", ".join(t.name for t in tables) + " CASCADE"))
+        else:
+            for table in tables:
+                connection.execute(table.delete())
+
+
+def drain_jobs(app, timeout: float = 60) -> None:
+    """Wait until the worker has run every queued job (Redis mode); a no-op in-process."""
+    if app.config["JOBS_INLINE"]:
+        return
+    from rq import Queue
+    from rq.registry import StartedJobRegistry
+
+    from vocloop.jobs.queue import QUEUES, redis_connection
+
+    connection = redis_connection()
+    deadline = time.monotonic() + timeout
+    idle_checks = 0
+    while idle_checks < 3:
+        busy = sum(Queue(name, connection=connection).count for name in QUEUES) + sum(
+            StartedJobRegistry(name, connection=connection).count for name in QUEUES)
+        idle_checks = idle_checks + 1 if busy == 0 else 0
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"jobs still running after {timeout}s")
+        time.sleep(0.05)
+
+
+def clear_jobs(app) -> None:
+    """Forget retries and failures, so nothing from one test runs during the next."""
+    if app.config["JOBS_INLINE"]:
+        return
+    from rq import Queue
+    from rq.registry import FailedJobRegistry, ScheduledJobRegistry
+
+    from vocloop.jobs.queue import QUEUES, redis_connection
+
+    connection = redis_connection()
+    for name in QUEUES:
+        queue = Queue(name, connection=connection)
+        queue.empty()
+        for registry in (ScheduledJobRegistry(queue=queue), FailedJobRegistry(queue=queue)):
+            for job_id in registry.get_job_ids():
+                registry.remove(job_id, delete_job=True)
+
+
+@pytest.fixture
+def drain(app):
+    """Call to wait for the worker, then see its writes: the test's session starts over."""
+
+    def wait() -> None:
+        drain_jobs(app)
+        db.session.rollback()
+        db.session.expire_all()
+
+    return wait

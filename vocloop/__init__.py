@@ -1,0 +1,84 @@
+"""vocloop: close the voice-of-customer loop. create_app() builds the Flask app."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from flask import Flask
+
+from vocloop.settings import ConfigError, load_settings, local_secret_key
+
+ROOT = Path(__file__).resolve().parent.parent
+
+__all__ = ["ConfigError", "create_app"]
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    """Build the app from config/, the environment and overrides (tests); nothing runs at import."""
+    app = Flask(__name__, template_folder=str(ROOT / "templates"), instance_path=str(ROOT / "instance"))
+    settings = load_settings(overrides=overrides)
+    app.config.update(settings)
+    _derive_settings(app)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+
+    from vocloop import models  # noqa: F401  (registers every table on the metadata)
+    from vocloop.extensions import csrf, db, limiter, login_manager, migrate
+
+    db.init_app(app)
+    _tune_sqlite(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+
+    from vocloop import api, cli, http_errors, web
+
+    http_errors.init_app(app)
+    web.init_app(app)
+    api.init_app(app)
+    cli.init_app(app)
+    return app
+
+
+def _tune_sqlite(app: Flask) -> None:
+    """SQLite as a real database: enforce foreign keys like PostgreSQL, and WAL so that readers
+    never block the writer (web requests and the in-process scheduler share the file)."""
+    from sqlalchemy import event
+
+    from vocloop.extensions import db
+
+    with app.app_context():
+        engine = db.engine
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection, _record):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=15000")
+        cursor.close()
+
+
+def _derive_settings(app: Flask) -> None:
+    config = app.config
+    if not config.get("DATABASE_URL"):
+        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+        config["DATABASE_URL"] = f"sqlite:///{Path(app.instance_path) / 'vocloop.db'}"
+    config["SQLALCHEMY_DATABASE_URI"] = config["DATABASE_URL"]
+    if config["DATABASE_URL"].startswith("sqlite"):
+        # SQLite: wait for a writer instead of failing at once; the worker and web share the file.
+        config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"connect_args": {"timeout": 15}})
+    else:
+        config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True, "pool_recycle": 1800})
+    if not config.get("SECRET_KEY"):
+        config["SECRET_KEY"] = local_secret_key(Path(app.instance_path))
+    config["JOBS_INLINE"] = not config.get("REDIS_URL")
+    config.setdefault("RATELIMIT_STORAGE_URI", config.get("REDIS_URL") or "memory://")
+    config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    config["SESSION_COOKIE_HTTPONLY"] = True
+    config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    config["MAX_CONTENT_LENGTH"] = 1024 * 1024

@@ -1,0 +1,75 @@
+"""People who sign in (users), the teams they form, and their API tokens."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import CheckConstraint, Column, ForeignKey, String, Table
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from vocloop.db import Base, created_at, intpk
+from vocloop.extensions import db
+
+ROLES = ("owner", "lead", "admin")
+
+team_members = Table(
+    "team_members",
+    Base.metadata,
+    Column("team_id", ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint("role IN ('owner', 'lead', 'admin')", name="role"),)
+
+    id: Mapped[intpk]
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(10))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[created_at]
+
+    teams: Mapped[list[Team]] = relationship(secondary=team_members, back_populates="members")
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login: a deactivated user cannot sign in
+        return self.active
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.email} {self.role}>"
+
+
+class Team(db.Model):
+    __tablename__ = "teams"
+
+    id: Mapped[intpk]
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    lead_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # Round-robin position: the member who got the last item routed to this team.
+    last_assigned_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[created_at]
+
+    lead: Mapped[User | None] = relationship(foreign_keys=[lead_id])
+    members: Mapped[list[User]] = relationship(secondary=team_members, back_populates="teams",
+                                               order_by="User.id")
+
+
+class ApiToken(db.Model):
+    """A personal API token; only its SHA-256 is stored, the token itself is shown once."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[intpk]
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(120), default="")
+    created_at: Mapped[created_at]
+    last_used_at: Mapped[datetime | None]
+    expires_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship()

@@ -1,0 +1,95 @@
+"""Users, teams and API tokens: creating them and checking who is who."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from vocloop.accounts.models import ROLES, ApiToken, Team, User
+from vocloop.db import utcnow
+from vocloop.errors import Conflict, Invalid
+from vocloop.extensions import db
+from vocloop.security import hash_token, new_secret_token
+
+MIN_PASSWORD_LENGTH = 10
+# Checked against when the email is unknown, so a failed sign-in takes as long either way.
+_DUMMY_HASH = generate_password_hash("vocloop-timing-equaliser")
+
+
+def normalize_email(email: str) -> str:
+    try:
+        return validate_email(email.strip(), check_deliverability=False, test_environment=True).normalized.lower()
+    except EmailNotValidError as exc:
+        raise Invalid(f"Not a valid email address: {exc}") from None
+
+
+def get_or_create_team(name: str) -> Team:
+    name = name.strip()
+    if not name:
+        raise Invalid("A team needs a name.")
+    team = db.session.scalar(select(Team).where(Team.name == name))
+    if team is None:
+        team = Team(name=name)
+        db.session.add(team)
+        db.session.flush()
+    return team
+
+
+def create_user(email: str, *, role: str, name: str | None = None, password: str | None = None,
+                team: str | None = None) -> User:
+    """Passwords are hashed with scrypt (memory-hard); a user without one cannot sign in yet."""
+    if role not in ROLES:
+        raise Invalid(f"role must be one of {', '.join(ROLES)}")
+    email = normalize_email(email)
+    if db.session.scalar(select(User.id).where(User.email == email)) is not None:
+        raise Conflict(f"A user with the email {email} already exists.")
+    if password is not None and len(password) < MIN_PASSWORD_LENGTH:
+        raise Invalid(f"The password must be at least {MIN_PASSWORD_LENGTH} characters.")
+    user = User(email=email, role=role, name=(name or email.split("@")[0]).strip(),
+                password_hash=generate_password_hash(password) if password else None)
+    db.session.add(user)
+    if team:
+        team_obj = get_or_create_team(team)
+        team_obj.members.append(user)
+        if role == "lead" and team_obj.lead_id is None:
+            db.session.flush()
+            team_obj.lead_id = user.id
+    db.session.commit()
+    return user
+
+
+def authenticate(email: str, password: str) -> User | None:
+    user = db.session.scalar(select(User).where(User.email == (email or "").strip().lower()))
+    if user is None or not user.password_hash:
+        check_password_hash(_DUMMY_HASH, password or "")
+        return None
+    if not check_password_hash(user.password_hash, password or "") or not user.active:
+        return None
+    return user
+
+
+def create_api_token(user: User, name: str = "", expires_at: datetime | None = None) -> str:
+    """Return the token; only its hash is kept, so this is the one time anyone sees it."""
+    token, token_hash = new_secret_token(32)
+    db.session.add(ApiToken(user_id=user.id, token_hash=token_hash, name=name, expires_at=expires_at))
+    db.session.commit()
+    return f"vl_{token}"
+
+
+def user_for_token(token: str) -> User | None:
+    if not token.startswith("vl_") or len(token) > 200:
+        return None
+    api_token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token[3:])))
+    now = utcnow()
+    if api_token is None or api_token.revoked_at is not None or (
+            api_token.expires_at is not None and api_token.expires_at <= now):
+        return None
+    if not api_token.user.active:
+        return None
+    if api_token.last_used_at is None or (now - api_token.last_used_at).total_seconds() > 60:
+        api_token.last_used_at = now
+        db.session.commit()
+    return api_token.user

@@ -1,0 +1,27 @@
+"""The JSON API (flask-smorest): OpenAPI spec at /api/openapi.json, errors as problem details."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask_smorest import Api
+
+from vocloop.extensions import csrf
+
+
+class VocloopApi(Api):
+    def _register_error_handlers(self):
+        """vocloop.http_errors handles errors app-wide, in one problem+json shape for /api."""
+
+
+def init_app(app: Flask) -> None:
+    app.config.setdefault("API_TITLE", "vocloop")
+    app.config.setdefault("API_VERSION", "v1")
+    app.config.setdefault("OPENAPI_VERSION", "3.0.3")
+    app.config.setdefault("OPENAPI_URL_PREFIX", "/api")
+    app.config.setdefault("OPENAPI_JSON_PATH", "openapi.json")
+    api = VocloopApi(app, spec_kwargs={"components": {"securitySchemes": {
+        "bearer": {"type": "http", "scheme": "bearer"}}}, "security": [{"bearer": []}]})
+    from vocloop.api.resources import blp
+
+    csrf.exempt(blp)
+    api.register_blueprint(blp)

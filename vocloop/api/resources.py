@@ -1,0 +1,120 @@
+"""The /api/v1 endpoints: parse with marshmallow, call a service, serialize. Paths are stable."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+
+from flask import abort
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from vocloop.api import schemas
+from vocloop.api.auth import api_user, authenticate_request, require_role
+from vocloop.contacts import service as contacts
+from vocloop.extensions import db
+from vocloop.items import queries
+from vocloop.items import service as items
+from vocloop.jobs import tasks
+from vocloop.jobs.queue import enqueue
+from vocloop.metrics import queries as metrics
+from vocloop.routing import service as routing
+from vocloop.surveys import service as surveys
+from vocloop.surveys.models import Survey
+
+blp = Blueprint("api_v1", __name__, url_prefix="/api/v1", description="vocloop JSON API, version 1")
+blp.before_request(authenticate_request)
+
+
+@blp.route("/contacts")
+class Contacts(MethodView):
+    @blp.arguments(schemas.ContactIn)
+    @blp.response(201, schemas.ContactOut)
+    def post(self, data):
+        """Create a contact (and its account, by name or external id, if new)."""
+        require_role("lead", "admin")
+        return contacts.create_contact(**data)
+
+
+@blp.route("/surveys")
+class Surveys(MethodView):
+    @blp.arguments(schemas.SurveyIn)
+    @blp.response(201, schemas.SurveyOut)
+    def post(self, data):
+        """Create a survey; wording defaults to the standard question of its kind."""
+        require_role("lead", "admin")
+        return surveys.create_survey(**data)
+
+
+@blp.route("/surveys/<int:survey_id>/invitations")
+class Invitations(MethodView):
+    @blp.arguments(schemas.InvitationsIn)
+    @blp.response(202, schemas.InvitationsOut)
+    def post(self, data, survey_id):
+        """Send the survey to contacts; contacts who must not be asked now are listed as skipped."""
+        require_role("lead", "admin")
+        survey = db.get_or_404(Survey, survey_id)
+        outcome = surveys.send_invitations(survey, data["contact_ids"])
+        if outcome.message_ids:
+            enqueue(tasks.deliver_messages, outcome.message_ids, queue="mail", retries=0)
+        return {"invitations": outcome.invitations,
+                "skipped": [{"contact_id": cid, "reason": reason} for cid, reason in outcome.skipped]}
+
+
+@blp.route("/routing-rules")
+class RoutingRules(MethodView):
+    @blp.arguments(schemas.RoutingRuleIn)
+    @blp.response(201, schemas.RoutingRuleOut)
+    def post(self, data):
+        """Add a routing rule; rules are tried by position, the first that yields an owner wins."""
+        require_role("lead", "admin")
+        return routing.create_rule(**data)
+
+
+@blp.route("/items")
+class Items(MethodView):
+    @blp.arguments(schemas.ItemsQuery, location="query")
+    @blp.response(200, schemas.ItemOut(many=True))
+    def get(self, args):
+        """Items the token's user may see, by id; pass the last id as after_id for the next page."""
+        return queries.item_page(api_user(), **args)
+
+
+@blp.route("/items/<int:item_id>")
+class Item(MethodView):
+    @blp.response(200, schemas.ItemOut)
+    def get(self, item_id):
+        return items.get_item_for(api_user(), item_id)
+
+
+@blp.route("/items/<int:item_id>/close")
+class CloseItem(MethodView):
+    @blp.arguments(schemas.CloseIn)
+    @blp.response(200, schemas.ItemOut)
+    def post(self, data, item_id):
+        """Close with a message to the customer (closes the loop), or without one given a reason."""
+        if bool(data["message"]) == bool(data["reason"]):
+            abort(422, description="Give either message (to close the loop) or reason (to close without one).")
+        user = api_user()
+        item = items.get_item_for(user, item_id)
+        if data["message"]:
+            message = items.close_with_message(user, item, data["message"])
+            enqueue(tasks.deliver_message, message.id, queue="mail")
+        else:
+            items.close_without_message(user, item, data["reason"])
+        db.session.refresh(item)
+        return item
+
+
+@blp.route("/metrics/closure")
+class Closure(MethodView):
+    @blp.arguments(schemas.ClosureQuery, location="query")
+    def get(self, args):
+        """Loop-closure figures for items opened in [from, to] (dates, UTC; last 30 days by default)."""
+        require_role("lead", "admin")
+        end_day = args["to"]
+        end = datetime.combine(end_day + timedelta(days=1), time(), UTC) if end_day \
+            else datetime.now(UTC) + timedelta(seconds=1)
+        start = datetime.combine(args["from_"], time(), UTC) if args["from_"] else end - timedelta(days=30)
+        if start >= end:
+            abort(422, description="from must not be after to")
+        return metrics.closure(start, end, args["group_by"])

@@ -1,0 +1,147 @@
+"""marshmallow schemas of the JSON API: validation at the edge, and the shapes callers see."""
+
+from marshmallow import Schema, fields, validate
+
+from vocloop.items.service import CLOSE_REASONS
+from vocloop.surveys.kinds import KINDS
+
+
+class ContactIn(Schema):
+    email = fields.Email(required=True, validate=validate.Length(max=320))
+    name = fields.String(load_default="", validate=validate.Length(max=200))
+    external_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=200))
+    account_name = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=200))
+    account_external_id = fields.String(load_default=None, allow_none=True,
+                                        validate=validate.Length(min=1, max=200))
+    attributes = fields.Dict(keys=fields.String(validate=validate.Length(max=100)), load_default=dict)
+
+
+class ContactOut(Schema):
+    id = fields.Integer()
+    email = fields.String()
+    name = fields.String()
+    external_id = fields.String(allow_none=True)
+    account_id = fields.Integer(allow_none=True)
+    attributes = fields.Dict()
+    unsubscribed = fields.Function(lambda contact: contact.unsubscribed_at is not None)
+    created_at = fields.DateTime()
+
+
+class SurveyIn(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    kind = fields.String(required=True, validate=validate.OneOf(list(KINDS)))
+    company = fields.String(load_default="us", validate=validate.Length(min=1, max=100))
+    question = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=500))
+    comment_prompt = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=500))
+    subject = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=200))
+    intro = fields.String(load_default="", validate=validate.Length(max=2000))
+    sender_name = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=120))
+    quarantine_days = fields.Integer(load_default=90, validate=validate.Range(min=0, max=3650))
+    link_expiry_days = fields.Integer(load_default=30, validate=validate.Range(min=1, max=365))
+
+
+class SurveyOut(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    kind = fields.String()
+    question = fields.String()
+    comment_prompt = fields.String()
+    subject = fields.String()
+    quarantine_days = fields.Integer()
+    link_expiry_days = fields.Integer()
+    active = fields.Boolean()
+    created_at = fields.DateTime()
+
+
+class InvitationsIn(Schema):
+    contact_ids = fields.List(fields.Integer(), required=True, validate=validate.Length(min=1, max=1000))
+
+
+class InvitationOut(Schema):
+    id = fields.Integer()
+    contact_id = fields.Integer()
+    status = fields.String()
+    expires_at = fields.DateTime()
+
+
+class SkippedOut(Schema):
+    contact_id = fields.Integer()
+    reason = fields.String()
+
+
+class InvitationsOut(Schema):
+    invitations = fields.List(fields.Nested(InvitationOut))
+    skipped = fields.List(fields.Nested(SkippedOut))
+
+
+class RoutingRuleIn(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    position = fields.Integer(load_default=100)
+    enabled = fields.Boolean(load_default=True)
+    conditions = fields.Dict(load_default=dict)
+    action = fields.String(required=True, validate=validate.OneOf(["user", "team", "account_owner"]))
+    user_id = fields.Integer(load_default=None, allow_none=True)
+    team_id = fields.Integer(load_default=None, allow_none=True)
+    team_strategy = fields.String(load_default="round_robin",
+                                  validate=validate.OneOf(["round_robin", "least_loaded"]))
+
+
+class RoutingRuleOut(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    position = fields.Integer()
+    enabled = fields.Boolean()
+    conditions = fields.Dict()
+    action = fields.String()
+    user_id = fields.Integer(allow_none=True)
+    team_id = fields.Integer(allow_none=True)
+    team_strategy = fields.String()
+
+
+class ResponseOut(Schema):
+    id = fields.Integer()
+    score = fields.Integer()
+    comment = fields.String(allow_none=True)
+    answered_at = fields.DateTime()
+    polarity = fields.Float(allow_none=True)
+    subjectivity = fields.Float(allow_none=True)
+    sentiment_label = fields.String(allow_none=True)
+    topics = fields.List(fields.String())
+
+
+class ItemOut(Schema):
+    id = fields.Integer()
+    status = fields.String()
+    priority = fields.String()
+    owner_id = fields.Integer()
+    team_id = fields.Integer(allow_none=True)
+    contact_id = fields.Integer()
+    survey_id = fields.Integer()
+    response = fields.Nested(ResponseOut)
+    first_action_due_at = fields.DateTime()
+    close_due_at = fields.DateTime()
+    first_action_at = fields.DateTime(allow_none=True)
+    closed_at = fields.DateTime(allow_none=True)
+    close_reason = fields.String(allow_none=True)
+    loop_closed = fields.Function(lambda item: item.loop_closed_at is not None)
+    loop_closed_at = fields.DateTime(allow_none=True)
+    created_at = fields.DateTime()
+
+
+class ItemsQuery(Schema):
+    status = fields.String(load_default=None, validate=validate.OneOf(["open", "in_progress", "waiting", "closed"]))
+    owner_id = fields.Integer(load_default=None)
+    after_id = fields.Integer(load_default=None, metadata={"description": "cursor: the last id of the previous page"})
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+
+
+class CloseIn(Schema):
+    message = fields.String(load_default=None, validate=validate.Length(min=1, max=10_000))
+    reason = fields.String(load_default=None, validate=validate.OneOf(CLOSE_REASONS))
+
+
+class ClosureQuery(Schema):
+    from_ = fields.Date(data_key="from", load_default=None)
+    to = fields.Date(load_default=None)
+    group_by = fields.String(load_default=None,
+                             validate=validate.OneOf(["owner", "team", "survey", "sentiment"]))

@@ -1,0 +1,109 @@
+"""Flask commands: users and tokens, the demo, the worker, the clock and the sweep."""
+
+from __future__ import annotations
+
+import secrets
+import sys
+
+import click
+from flask import Flask, current_app
+
+from vocloop.errors import DomainError
+
+
+def init_app(app: Flask) -> None:
+    for command in (create_user, create_token, demo, worker, clock, sweep):
+        app.cli.add_command(command)
+
+
+def _fail(error: DomainError) -> None:
+    raise click.ClickException(error.detail)
+
+
+@click.command("create-user")
+@click.argument("email")
+@click.option("--role", type=click.Choice(["owner", "lead", "admin"]), required=True)
+@click.option("--team", help="Team to add the user to (created if new).")
+@click.option("--name", help="Display name (default: the part of the email before @).")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def create_user(email, role, team, name, password_stdin):
+    """Create a user. Without --password-stdin a random password is generated and printed once."""
+    from vocloop.accounts import service
+
+    password = sys.stdin.readline().rstrip("\r\n") if password_stdin else secrets.token_urlsafe(12)
+    try:
+        user = service.create_user(email, role=role, name=name, password=password, team=team)
+    except DomainError as error:
+        _fail(error)
+    click.echo(f"Created {user.role} {user.email} (id {user.id}){' in team ' + team if team else ''}.")
+    if not password_stdin:
+        click.echo(f"Password (shown once): {password}")
+
+
+@click.command("create-token")
+@click.argument("email")
+@click.option("--name", default="cli", help="A label for the token.")
+def create_token(email, name):
+    """Create an API token for a user; the token is the last line of the output."""
+    from sqlalchemy import select
+
+    from vocloop.accounts import service
+    from vocloop.accounts.models import User
+    from vocloop.extensions import db
+
+    user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
+    if user is None or not user.active:
+        raise click.ClickException(f"No active user with the email {email}.")
+    token = service.create_api_token(user, name=name)
+    click.echo(f"API token for {user.email} ({user.role}); it is shown only this once:")
+    click.echo(token)
+
+
+@click.command("demo")
+@click.option("--force", is_flag=True, help="Seed even in production mode.")
+def demo(force):
+    """Seed a small, realistic demo: a company, teams, rules, contacts, answers and closed loops."""
+    from vocloop.demo import seed_demo
+
+    if current_app.config["VOCLOOP_ENV"] == "production" and not force:
+        raise click.ClickException("Refusing to seed demo data in production (use --force if you mean it).")
+    for line in seed_demo():
+        click.echo(line)
+
+
+@click.command("worker")
+@click.option("--queues", default="mail,classify,default", show_default=True)
+@click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
+def worker(queues, burst):
+    """Run an rq worker for vocloop's jobs (needs REDIS_URL)."""
+    from rq import SimpleWorker
+
+    from vocloop.jobs import tasks
+    from vocloop.jobs.queue import redis_connection
+
+    connection = redis_connection()
+    if connection is None:
+        raise click.ClickException("REDIS_URL is not set: without Redis, jobs run in the web process.")
+    tasks.use_app(current_app._get_current_object())
+    names = [name.strip() for name in queues.split(",") if name.strip()]
+    # SimpleWorker: one process, the app built once; jobs are idempotent, so a killed worker
+    # loses nothing that the next run or the sweep will not redo.
+    SimpleWorker(names, connection=connection).work(burst=burst, with_scheduler=True)
+
+
+@click.command("clock")
+def clock():
+    """Enqueue the periodic jobs (sweep, retries) on Redis; run one of these per deployment."""
+    from vocloop.jobs.schedule import run_clock
+
+    if not current_app.config.get("REDIS_URL"):
+        raise click.ClickException("REDIS_URL is not set: without Redis, periodic jobs run in the web process.")
+    run_clock(current_app._get_current_object())
+
+
+@click.command("sweep")
+def sweep():
+    """Run the periodic catch-up once, now: late responses, lost jobs, mail due for a retry."""
+    from vocloop.jobs import tasks
+
+    click.echo(tasks.sweep())

@@ -1,0 +1,153 @@
+"""A small, realistic demo: one company's month of feedback, with loops closed and loops open.
+
+Built through the same services as real traffic (classification, routing, outbox), then moved
+back in time, so the inbox and the closure figures look like a real month.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from vocloop.accounts import service as accounts
+from vocloop.accounts.models import User
+from vocloop.contacts import service as contacts
+from vocloop.db import utcnow
+from vocloop.extensions import db
+from vocloop.items.models import FeedbackItem, ItemEvent
+from vocloop.items.triage import triage_response
+from vocloop.jobs import tasks
+from vocloop.jobs.queue import enqueue
+from vocloop.mail.models import Message
+from vocloop.responses.models import Response
+from vocloop.routing import service as routing
+from vocloop.security import new_secret_token
+from vocloop.surveys import service as surveys
+from vocloop.surveys.models import Invitation
+
+DEMO_PASSWORD = "demo-password"
+ADMIN_EMAIL = "admin@example.com"
+USERS = [  # email, name, role, team
+    (ADMIN_EMAIL, "Alex Admin", "admin", None),
+    ("lee@example.com", "Lee Park", "lead", "Support"),
+    ("dana@example.com", "Dana Whitfield", "owner", "Support"),
+    ("omar@example.com", "Omar Haddad", "owner", "Support"),
+    ("sam@example.com", "Sam Okafor", "owner", "Customer Success"),
+]
+ACCOUNTS = ["Northwind Traders", "Globex", "Initech", "Umbrella Health", "Stark Logistics", "Wayne Retail"]
+FIRST = ["Maria", "James", "Aiko", "Chen", "Fatima", "Lucas", "Sofia", "Noah", "Priya", "Ivan", "Amara", "Liam",
+         "Zoe", "Mateo", "Hana", "Oliver", "Leila", "Ethan", "Nora", "Ravi", "Elena", "Kofi", "Ines", "Tom",
+         "Yara", "Felix", "Mei", "Omar", "Clara", "Diego", "Anya", "Ben", "Sara", "Jonas", "Lina", "Paul"]
+COMMENTS = {
+    "negative": ["Support took four days to reply and the issue is still not fixed.",
+                 "I was charged twice on my last invoice and nobody has answered my emails.",
+                 "The app keeps crashing when I export reports. Very frustrating.",
+                 "Onboarding was confusing and the docs are out of date.",
+                 "Too expensive for what we get, we are considering switching to another vendor.",
+                 "Delivery was late again, third time this quarter."],
+    "neutral": ["It does the job. Setup took longer than expected.",
+                "Fine overall, but the reporting could be more flexible.",
+                "Okay product, pricing is a bit high."],
+    "positive": ["Dana in support was fantastic, solved everything in one call!",
+                 "Great product, the new dashboard is really intuitive.",
+                 "Reliable and easy to use. The team is always helpful."],
+}
+CLOSING = ("Hi {name},\n\nThank you for telling us. We looked into it: {fix}\n\n"
+           "If anything is still not right, just reply to this email.")
+FIXES = ["the duplicate charge has been refunded and we fixed the billing bug behind it.",
+         "our engineers shipped a fix for the export crash this week.",
+         "we rewrote the getting-started guide based on your notes.",
+         "we have added a second support shift so replies come within one business day."]
+
+
+def seed_demo(seed: int = 7) -> list[str]:
+    """Create the demo once; a second run changes nothing and says so."""
+    if db.session.scalar(select(User.id).where(User.email == ADMIN_EMAIL)) is not None:
+        return ["Demo data is already there.", *_credentials()]
+    rng = random.Random(seed)
+    users = {email: accounts.create_user(email, role=role, name=name, password=DEMO_PASSWORD, team=team)
+             for email, name, role, team in USERS}
+    account_names = list(ACCOUNTS)
+    people = []
+    for index, first in enumerate(FIRST):
+        account = account_names[index % len(account_names)]
+        people.append(contacts.create_contact(
+            email=f"{first.lower()}.{index}@{account.split()[0].lower()}.example", name=first,
+            account_name=account, attributes={"plan": rng.choice(["starter", "growth", "enterprise"])}))
+    northwind = people[0].account
+    northwind.owner_id = users["sam@example.com"].id
+    db.session.commit()
+
+    support = users["lee@example.com"].teams[0]
+    routing.create_rule(name="Northwind goes to its account owner", action="account_owner", position=10,
+                        conditions={"account_ids": [northwind.id]})
+    routing.create_rule(name="Billing problems to Omar", action="user", user_id=users["omar@example.com"].id,
+                        position=20, conditions={"topics": ["billing"], "sentiments": ["negative"]})
+    routing.create_rule(name="Unhappy customers to Support", action="team", team_id=support.id, position=30,
+                        conditions={"bands": ["negative"]})
+    nps = surveys.create_survey(name="Quarterly NPS", kind="nps", company="Acme Analytics",
+                                sender_name="Acme Analytics")
+    csat = surveys.create_survey(name="Support CSAT", kind="csat", company="Acme Analytics Support",
+                                 quarantine_days=14)
+
+    history, fresh = people[:26], people[26:]
+    for contact in history:
+        _past_answer(rng, contact, rng.choice([nps, csat]), users)
+    outcome = surveys.send_invitations(nps, [contact.id for contact in fresh])
+    enqueue(tasks.deliver_messages, outcome.message_ids, queue="mail", retries=0)
+    return [f"Seeded {len(people)} contacts, {len(history)} past answers, "
+            f"and sent “{nps.name}” to {len(outcome.invitations)} contacts.", *_credentials()]
+
+
+def _credentials() -> list[str]:
+    return [f"Sign in as {email} ({role}) with the password {DEMO_PASSWORD}" for email, _, role, _ in USERS[:3]]
+
+
+def _past_answer(rng: random.Random, contact, survey, users) -> None:
+    """One answered invitation from the last 60 days, triaged, and for most items a closed loop."""
+    days_ago = rng.uniform(1, 60)
+    answered = utcnow() - timedelta(days=days_ago)
+    mood = rng.choices(["negative", "neutral", "positive"], weights=[5, 3, 4])[0]
+    score = {"nps": {"negative": rng.randint(0, 6), "neutral": rng.randint(7, 8), "positive": rng.randint(9, 10)},
+             "csat": {"negative": rng.randint(1, 2), "neutral": 3, "positive": rng.randint(4, 5)}}[survey.kind][mood]
+    _, token_hash = new_secret_token()
+    invitation = Invitation(survey_id=survey.id, contact_id=contact.id, token_hash=token_hash, status="delivered",
+                            created_at=answered - timedelta(hours=3), sent_at=answered - timedelta(hours=3),
+                            answered_at=answered, expires_at=answered + timedelta(days=30))
+    db.session.add(invitation)
+    db.session.flush()
+    response = Response(invitation_id=invitation.id, survey_id=survey.id, contact_id=contact.id, score=score,
+                        comment=rng.choice(COMMENTS[mood]) if rng.random() < 0.85 else None,
+                        answered_at=answered, completed_at=answered, created_at=answered)
+    db.session.add(response)
+    db.session.commit()
+    item = triage_response(response.id)
+    if item is None:
+        return
+    shift = utcnow() - answered
+    for field in ("created_at", "first_action_due_at", "close_due_at"):
+        setattr(item, field, getattr(item, field) - shift)
+    for event in item.events:
+        event.created_at = answered
+    if days_ago > 3 and rng.random() < 0.7:
+        _close_in_the_past(rng, item, answered)
+    db.session.commit()
+
+
+def _close_in_the_past(rng: random.Random, item: FeedbackItem, opened) -> None:
+    closed = opened + timedelta(hours=rng.uniform(2, 70))
+    owner = item.owner
+    body = CLOSING.format(name=item.contact.name, fix=rng.choice(FIXES))
+    message = Message(idempotency_key=f"closing:{item.id}:1", kind="closing", to_email=item.contact.email,
+                      to_name=item.contact.name, from_email="feedback@example.com", from_name=owner.name,
+                      subject=f"Re: {item.survey.subject}", html=f"<p>{body}</p>", text=body,
+                      contact_id=item.contact_id, item_id=item.id, status="delivered", attempts=1,
+                      provider_message_id=f"demo-{item.id}", sent_at=closed, created_at=closed)
+    db.session.add(message)
+    item.first_action_at = opened + timedelta(hours=rng.uniform(0.5, 2))
+    item.status, item.closed_at, item.close_reason, item.loop_closed_at = "closed", closed, "closing_message", closed
+    db.session.add(ItemEvent(item_id=item.id, kind="note", actor_id=owner.id, created_at=item.first_action_at,
+                             body="Called the customer; reproducing the problem with engineering."))
+    db.session.add(ItemEvent(item_id=item.id, kind="closed", actor_id=owner.id, body=body, created_at=closed))

@@ -1,0 +1,77 @@
+"""The loop for one response that needs action, and its timeline."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from vocloop.db import created_at, intpk, utcnow
+from vocloop.extensions import db
+
+STATUSES = ("open", "in_progress", "waiting", "closed")
+PRIORITIES = ("P1", "P2", "P3", "P4")
+
+
+class FeedbackItem(db.Model):
+    """owner_id is NOT NULL: the database itself refuses an item without an owner."""
+
+    __tablename__ = "feedback_items"
+    __table_args__ = (
+        CheckConstraint("status IN ('open', 'in_progress', 'waiting', 'closed')", name="status"),
+        CheckConstraint("priority IN ('P1', 'P2', 'P3', 'P4')", name="priority"),
+        CheckConstraint("status = 'closed' OR closed_at IS NULL", name="closed_at_only_when_closed"),
+        Index("ix_feedback_items_owner_status", "owner_id", "status"),
+        Index("ix_feedback_items_created", "created_at"),
+    )
+
+    id: Mapped[intpk]
+    response_id: Mapped[int] = mapped_column(ForeignKey("responses.id"), unique=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id"))
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"), index=True)
+    routing_rule_id: Mapped[int | None] = mapped_column(ForeignKey("routing_rules.id", ondelete="SET NULL"))
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    priority: Mapped[str] = mapped_column(String(2))
+    first_action_due_at: Mapped[datetime]
+    close_due_at: Mapped[datetime]
+    first_action_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    # closing_message, or the reason given for closing without one (spam, duplicate, ...).
+    close_reason: Mapped[str | None] = mapped_column(String(40))
+    # Set when the provider accepted the closing message; cleared if it bounces.
+    loop_closed_at: Mapped[datetime | None]
+    created_at: Mapped[created_at]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    response = relationship("Response")
+    contact = relationship("Contact")
+    survey = relationship("Survey")
+    owner = relationship("User", foreign_keys=[owner_id])
+    team = relationship("Team")
+    events: Mapped[list[ItemEvent]] = relationship(back_populates="item", order_by="ItemEvent.id")
+
+    @property
+    def is_open(self) -> bool:
+        return self.status != "closed"
+
+
+class ItemEvent(db.Model):
+    """One timeline entry. kind: created, assigned, reassigned, note, status, message_sent,
+    message_failed, message_bounced, closed, reopened."""
+
+    __tablename__ = "item_events"
+
+    id: Mapped[intpk]
+    item_id: Mapped[int] = mapped_column(ForeignKey("feedback_items.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    body: Mapped[str] = mapped_column(Text, default="")
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[created_at]
+
+    item: Mapped[FeedbackItem] = relationship(back_populates="events")
+    actor = relationship("User")

@@ -1,0 +1,59 @@
+"""Who may see and act on which item: checked on the object, never on the role alone."""
+
+from __future__ import annotations
+
+from sqlalchemy import Select, or_, select
+
+from vocloop.accounts.models import Team, User, team_members
+from vocloop.extensions import db
+from vocloop.items.models import FeedbackItem
+
+
+def team_ids_of(user: User) -> set[int]:
+    return {team.id for team in user.teams}
+
+
+def led_team_ids(user: User) -> set[int]:
+    return set(db.session.scalars(select(Team.id).where(Team.lead_id == user.id)))
+
+
+def visible_items_filter(user: User):
+    """A WHERE clause: admins see everything; others their own items and their teams' items."""
+    if user.role == "admin":
+        return FeedbackItem.id.is_not(None)
+    team_ids = team_ids_of(user) | led_team_ids(user)
+    teammates = select(team_members.c.user_id).where(team_members.c.team_id.in_(team_ids))
+    return or_(FeedbackItem.owner_id == user.id, FeedbackItem.team_id.in_(team_ids),
+               FeedbackItem.owner_id.in_(teammates))
+
+
+def visible_items(user: User) -> Select:
+    return select(FeedbackItem).where(visible_items_filter(user))
+
+
+def can_view(user: User, item: FeedbackItem) -> bool:
+    return db.session.scalar(select(FeedbackItem.id).where(
+        FeedbackItem.id == item.id, visible_items_filter(user))) is not None
+
+
+def can_reassign(user: User, item: FeedbackItem) -> bool:
+    """Owners hand over their own items; leads and admins any item they can see."""
+    return can_view(user, item) and (user.role in ("lead", "admin") or item.owner_id == user.id)
+
+
+def hand_over_targets_filter(user: User):
+    """Owners hand over to teammates, or up to a lead or admin; leads and admins to anyone."""
+    if user.role != "owner":
+        return User.id.is_not(None)
+    teammates = select(team_members.c.user_id).where(team_members.c.team_id.in_(team_ids_of(user)))
+    return or_(User.id.in_(teammates), User.role != "owner")
+
+
+def can_hand_over_to(user: User, new_owner: User) -> bool:
+    return new_owner.active and db.session.scalar(select(User.id).where(
+        User.id == new_owner.id, hand_over_targets_filter(user))) is not None
+
+
+def can_work(user: User, item: FeedbackItem) -> bool:
+    """Notes, status and the closing message: the owner, their team's lead, and admins."""
+    return can_view(user, item) and (user.role in ("lead", "admin") or item.owner_id == user.id)

@@ -1,0 +1,152 @@
+"""Working an item: notes, status, hand-over, and closing the loop with a message to the customer."""
+
+from __future__ import annotations
+
+from flask import render_template
+from sqlalchemy import func, select
+
+from vocloop.accounts.models import User
+from vocloop.db import utcnow
+from vocloop.errors import Conflict, Forbidden, Invalid, NotFound
+from vocloop.extensions import db
+from vocloop.items import permissions
+from vocloop.items.models import FeedbackItem, ItemEvent
+from vocloop.mail import outbox
+from vocloop.mail.models import Message
+
+WORK_STATUSES = ("open", "in_progress", "waiting")
+CLOSE_REASONS = ("spam", "duplicate", "no_contact_possible", "no_action_needed")
+MAX_TEXT = 10_000
+
+
+def get_item_for(user: User, item_id: int) -> FeedbackItem:
+    """The item if this user may see it; NotFound otherwise, so ids leak nothing."""
+    item = db.session.get(FeedbackItem, item_id)
+    if item is None or not permissions.can_view(user, item):
+        raise NotFound("No such item.")
+    return item
+
+
+def _require_work(user: User, item: FeedbackItem) -> None:
+    if not permissions.can_work(user, item):
+        raise Forbidden("Only the item's owner, their lead or an admin can do this.")
+    if not item.is_open:
+        raise Conflict("This item is closed.")
+
+
+def _text(value: str | None, what: str) -> str:
+    value = (value or "").strip()
+    if not value:
+        raise Invalid(f"{what} cannot be empty.")
+    if len(value) > MAX_TEXT:
+        raise Invalid(f"{what} is longer than {MAX_TEXT} characters.")
+    return value
+
+
+def _acted(item: FeedbackItem, user: User) -> None:
+    """The owner's first action stops the first-action SLA clock and moves a new item along."""
+    if item.first_action_at is None and user.id == item.owner_id:
+        item.first_action_at = utcnow()
+    if item.status == "open":
+        item.status = "in_progress"
+
+
+def add_note(user: User, item: FeedbackItem, body: str) -> ItemEvent:
+    _require_work(user, item)
+    event = ItemEvent(item_id=item.id, kind="note", actor_id=user.id, body=_text(body, "A note"))
+    db.session.add(event)
+    _acted(item, user)
+    db.session.commit()
+    return event
+
+
+def set_status(user: User, item: FeedbackItem, status: str) -> None:
+    _require_work(user, item)
+    if status not in WORK_STATUSES:
+        raise Invalid(f"status must be one of {', '.join(WORK_STATUSES)}; close the item to close it")
+    if status != item.status:
+        db.session.add(ItemEvent(item_id=item.id, kind="status", actor_id=user.id,
+                                 body=f"Status {item.status} → {status}.", data={"to": status}))
+        item.status = status
+        if item.first_action_at is None and user.id == item.owner_id:
+            item.first_action_at = utcnow()
+    db.session.commit()
+
+
+def reassign(user: User, item: FeedbackItem, new_owner_id: int, note: str) -> None:
+    """A hand-over always carries a note, so the new owner does not start from nothing."""
+    if not permissions.can_reassign(user, item):
+        raise Forbidden("You cannot reassign this item.")
+    if not item.is_open:
+        raise Conflict("This item is closed.")
+    note = _text(note, "A hand-over note")
+    new_owner = db.session.get(User, new_owner_id)
+    if new_owner is None or not new_owner.active:
+        raise Invalid("The new owner must be an active user.")
+    if not permissions.can_hand_over_to(user, new_owner):
+        raise Forbidden("Owners can hand over to a teammate, a lead or an admin.")
+    if new_owner.id == item.owner_id:
+        raise Invalid("This user already owns the item.")
+    previous = item.owner
+    item.owner_id = new_owner.id
+    db.session.add(ItemEvent(item_id=item.id, kind="reassigned", actor_id=user.id, body=note,
+                             data={"from_owner_id": previous.id, "to_owner_id": new_owner.id}))
+    db.session.commit()
+
+
+def close_with_message(user: User, item: FeedbackItem, body: str) -> Message:
+    """Close the loop: queue the closing email; the item is loop-closed once the provider accepts it."""
+    _require_work(user, item)
+    body = _text(body, "The closing message")
+    contact = item.contact
+    if not contact.can_be_emailed and contact.suppressed_reason:
+        raise Conflict(f"This contact's address is suppressed ({contact.suppressed_reason}); "
+                       "close the item without a message instead.")
+    sequence = db.session.scalar(select(func.count()).select_from(Message).where(
+        Message.item_id == item.id, Message.kind == "closing")) + 1
+    context = dict(body=body, paragraphs=[p.strip() for p in body.split("\n\n") if p.strip()],
+                   owner=user, survey=item.survey, subject=f"Re: {item.survey.subject}")
+    message = outbox.queue_message(
+        key=f"closing:{item.id}:{sequence}", kind="closing", to_email=contact.email, to_name=contact.name,
+        subject=context["subject"], html=render_template("email/closing.html", **context),
+        text=render_template("email/closing.txt", **context), contact_id=contact.id, item_id=item.id,
+        from_name=user.name,
+    )
+    _acted(item, user)
+    item.status, item.closed_at, item.close_reason = "closed", utcnow(), "closing_message"
+    db.session.flush()
+    db.session.add(ItemEvent(item_id=item.id, kind="closed", actor_id=user.id, body=body,
+                             data={"message_id": message.id}))
+    db.session.commit()
+    return message
+
+
+def close_without_message(user: User, item: FeedbackItem, reason: str, note: str = "") -> None:
+    """Allowed (spam, duplicate, ...) but recorded with its reason, and never counted as loop-closed."""
+    _require_work(user, item)
+    if reason not in CLOSE_REASONS:
+        raise Invalid(f"reason must be one of {', '.join(CLOSE_REASONS)}")
+    _acted(item, user)
+    item.status, item.closed_at, item.close_reason = "closed", utcnow(), reason
+    db.session.add(ItemEvent(item_id=item.id, kind="closed", actor_id=user.id, body=note.strip()[:MAX_TEXT],
+                             data={"reason": reason}))
+    db.session.commit()
+
+
+def record_closing_accepted(message: Message) -> None:
+    """Called in the relay's transaction when the provider accepted a closing email."""
+    item = db.session.get(FeedbackItem, message.item_id)
+    if item is not None and item.loop_closed_at is None:
+        item.loop_closed_at = message.sent_at
+        db.session.add(ItemEvent(item_id=item.id, kind="message_sent", body="Closing message accepted "
+                                 "by the mail provider.", data={"message_id": message.id}))
+
+
+def record_closing_failed(message: Message) -> None:
+    """The provider refused the closing email: reopen, so the owner sees the loop is not closed."""
+    item = db.session.get(FeedbackItem, message.item_id)
+    if item is None:
+        return
+    item.status, item.closed_at, item.close_reason, item.loop_closed_at = "in_progress", None, None, None
+    db.session.add(ItemEvent(item_id=item.id, kind="message_failed", body=f"The closing message could "
+                             f"not be sent: {message.last_error}", data={"message_id": message.id}))

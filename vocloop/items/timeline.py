@@ -1,0 +1,58 @@
+"""The customer's whole story (promise 5): every earlier survey, answer, item and email, newest first."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+
+from vocloop.contacts.models import Contact
+from vocloop.extensions import db
+from vocloop.items.models import FeedbackItem
+from vocloop.mail.models import Message
+from vocloop.responses.models import Response
+from vocloop.surveys.models import Invitation
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    at: datetime
+    kind: str  # invitation, response, item, message
+    contact: Contact
+    title: str
+    detail: str = ""
+    item_id: int | None = None
+    sentiment: str | None = None
+
+
+def customer_timeline(contact: Contact, limit: int = 200) -> list[TimelineEntry]:
+    """This contact's history plus their colleagues' at the same account."""
+    if contact.account_id:
+        contact_ids = list(db.session.scalars(select(Contact.id).where(Contact.account_id == contact.account_id)))
+    else:
+        contact_ids = [contact.id]
+    entries: list[TimelineEntry] = []
+    for invitation in db.session.scalars(select(Invitation).where(Invitation.contact_id.in_(contact_ids))
+                                         .order_by(Invitation.id.desc()).limit(limit)):
+        entries.append(TimelineEntry(invitation.created_at, "invitation", invitation.contact,
+                                     f"Survey “{invitation.survey.name}” sent", f"email {invitation.status}"))
+    for response in db.session.scalars(select(Response).where(Response.contact_id.in_(contact_ids))
+                                       .order_by(Response.id.desc()).limit(limit)):
+        entries.append(TimelineEntry(response.answered_at, "response", response.contact,
+                                     f"Answered {response.score} to “{response.survey.name}”",
+                                     response.comment or "", sentiment=response.sentiment_label))
+    for item in db.session.scalars(select(FeedbackItem).where(FeedbackItem.contact_id.in_(contact_ids))
+                                   .order_by(FeedbackItem.id.desc()).limit(limit)):
+        state = "loop closed" if item.loop_closed_at else item.status.replace("_", " ")
+        entries.append(TimelineEntry(item.created_at, "item", item.contact, f"Item #{item.id} ({state})",
+                                     f"owner {item.owner.name}, {item.priority}", item_id=item.id))
+    for message in db.session.scalars(select(Message).where(Message.contact_id.in_(contact_ids),
+                                                            Message.kind == "closing")
+                                      .order_by(Message.id.desc()).limit(limit)):
+        contact_of = db.session.get(Contact, message.contact_id)
+        entries.append(TimelineEntry(message.created_at, "message", contact_of,
+                                     f"Closing message from {message.from_name}", message.text.split("\n\n--")[0],
+                                     item_id=message.item_id))
+    entries.sort(key=lambda entry: entry.at, reverse=True)
+    return entries[:limit]

@@ -1,0 +1,68 @@
+"""From a completed response to an owned item: classify, decide, route, open. Safe to run twice."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from vocloop.classify.service import Classification, classify
+from vocloop.db import utcnow
+from vocloop.extensions import db
+from vocloop.items.models import FeedbackItem, ItemEvent
+from vocloop.responses.models import Response
+from vocloop.routing.rules import RoutingFacts
+from vocloop.routing.service import route
+from vocloop.surveys.kinds import get_kind
+
+
+def needs_item(band: str, comment: str | None) -> bool:
+    """Default opening rule: every unhappy score, and every response with something to read."""
+    return band == "negative" or bool((comment or "").strip())
+
+
+def triage_response(response_id: int) -> FeedbackItem | None:
+    """Classify and, when the response needs action, open exactly one owned item for it."""
+    response = db.session.get(Response, response_id)
+    if response is None or response.completed_at is None or response.processed_at is not None:
+        return None
+    kind = get_kind(response.survey.kind)
+    result = classify(kind, response.score, response.comment)
+    response.polarity, response.subjectivity = result.polarity, result.subjectivity
+    response.sentiment_label, response.topics = result.label, result.topics
+    response.classifier = result.classifier
+
+    item = None
+    if needs_item(kind.band(response.score), response.comment):
+        item = _open_item(response, result, kind.band(response.score))
+    response.processed_at = utcnow()
+    try:
+        db.session.commit()
+    except IntegrityError:  # another worker opened the item first: one item per response
+        db.session.rollback()
+        return db.session.scalar(select(FeedbackItem).where(FeedbackItem.response_id == response_id))
+    return item
+
+
+def _open_item(response: Response, result: Classification, band: str) -> FeedbackItem:
+    facts = RoutingFacts(survey_id=response.survey_id, score=response.score, band=band,
+                         sentiment=result.label, priority=result.priority,
+                         account_id=response.contact.account_id, topics=tuple(result.topics))
+    assignment = route(facts)
+    now = utcnow()
+    first_hours, close_hours = current_app.config["SLA_HOURS"][result.priority]
+    item = FeedbackItem(
+        response_id=response.id, contact_id=response.contact_id, survey_id=response.survey_id,
+        owner_id=assignment.owner.id, team_id=assignment.team.id if assignment.team else None,
+        routing_rule_id=assignment.rule.id if assignment.rule else None, priority=result.priority,
+        first_action_due_at=now + timedelta(hours=first_hours), close_due_at=now + timedelta(hours=close_hours),
+        created_at=now,
+    )
+    db.session.add(item)
+    db.session.flush()
+    db.session.add(ItemEvent(item_id=item.id, kind="created", body=f"Opened with priority {result.priority}."))
+    db.session.add(ItemEvent(item_id=item.id, kind="assigned", body=f"Assigned to {assignment.owner.name} "
+                             f"by {assignment.reason}.", data={"owner_id": assignment.owner.id}))
+    return item

@@ -1,0 +1,52 @@
+"""Periodic jobs, in one list: the clock process (Redis) or a thread (in-process) runs them."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from flask import Flask
+
+from vocloop.jobs import tasks
+
+log = logging.getLogger(__name__)
+
+# (task, queue, interval in seconds)
+PERIODIC = [
+    (tasks.sweep, "default", 60),
+]
+
+
+def run_clock(app: Flask) -> None:
+    """Enqueue the periodic jobs on Redis with rq's cron scheduler; blocks until stopped."""
+    from rq.cron import CronScheduler
+
+    from vocloop.jobs.queue import redis_connection
+
+    with app.app_context():
+        scheduler = CronScheduler(connection=redis_connection(), name=f"vocloop-clock-{int(time.time())}")
+        for task, queue, interval in PERIODIC:
+            scheduler.register(task, queue, interval=interval)
+        scheduler.start()
+
+
+def start_inline_scheduler(app: Flask) -> threading.Thread:
+    """For the embedded default: a daemon thread that runs the periodic jobs in this process."""
+
+    def loop() -> None:
+        last_run = {task: 0.0 for task, _, _ in PERIODIC}
+        while True:
+            for task, _, interval in PERIODIC:
+                if time.monotonic() - last_run[task] >= interval:
+                    last_run[task] = time.monotonic()
+                    try:
+                        with app.app_context():
+                            task()
+                    except Exception:
+                        log.exception("periodic job %s failed", task.__name__)
+            time.sleep(5)
+
+    thread = threading.Thread(target=loop, name="vocloop-inline-scheduler", daemon=True)
+    thread.start()
+    return thread

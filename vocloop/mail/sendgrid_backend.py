@@ -1,0 +1,73 @@
+"""SendGrid v3 Mail Send through the official client; SENDGRID_API_HOST points it elsewhere."""
+
+from __future__ import annotations
+
+import json
+import time
+from urllib.error import URLError
+
+from python_http_client.exceptions import HTTPError
+from sendgrid import SendGridAPIClient
+from sendgrid.helpers.mail import CustomArg, From, Mail, To
+
+from vocloop.mail.base import OutgoingEmail, PermanentMailError, TransientMailError
+
+DEFAULT_HOST = "https://api.sendgrid.com"
+
+
+class SendGridBackend:
+    name = "sendgrid"
+
+    def __init__(self, api_key: str, host: str | None = None, timeout: float = 10):
+        self._client = SendGridAPIClient(api_key=api_key, host=host or DEFAULT_HOST)
+        self._client.client.timeout = timeout
+
+    def send(self, email: OutgoingEmail) -> str:
+        mail = Mail(
+            from_email=From(email.from_email, email.from_name or None),
+            to_emails=To(email.to_email, email.to_name or None),
+            subject=email.subject,
+            plain_text_content=email.text,
+            html_content=email.html,
+        )
+        for key, value in email.custom_args.items():
+            mail.custom_arg = CustomArg(key, value)
+        try:
+            response = self._client.send(mail)
+        except HTTPError as exc:
+            raise _classify_http_error(exc) from None
+        except (URLError, TimeoutError, ConnectionError) as exc:
+            raise TransientMailError(f"SendGrid unreachable: {exc}") from None
+        message_id = response.headers.get("X-Message-Id") if response.headers else None
+        return message_id or f"sendgrid-{email.idempotency_key}"
+
+
+def _classify_http_error(exc: HTTPError) -> Exception:
+    body = exc.body.decode("utf-8", "replace") if isinstance(exc.body, bytes) else str(exc.body)
+    detail = f"SendGrid {exc.status_code}: {_provider_errors(body)}"
+    if exc.status_code == 429:
+        return TransientMailError(detail, retry_after=_seconds_until_reset(exc.headers))
+    if exc.status_code >= 500:
+        return TransientMailError(detail)
+    return PermanentMailError(detail)
+
+
+def _provider_errors(body: str) -> str:
+    try:
+        errors = json.loads(body).get("errors") or []
+        return "; ".join(error.get("message", "") for error in errors) or body[:500]
+    except (ValueError, AttributeError):
+        return body[:500]
+
+
+def _seconds_until_reset(headers) -> float | None:
+    """SendGrid's X-RateLimit-Reset is a Unix time; some proxies send Retry-After seconds."""
+    if not headers:
+        return None
+    reset = headers.get("X-RateLimit-Reset")
+    if reset and reset.strip().isdigit():
+        return max(1.0, int(reset) - time.time())
+    retry_after = headers.get("Retry-After")
+    if retry_after and retry_after.strip().isdigit():
+        return max(1.0, float(retry_after))
+    return None

@@ -1,0 +1,12 @@
+"""Every model, imported in one place so that Alembic and create_all see the whole schema."""
+
+from vocloop.accounts.models import ApiToken, Team, User, team_members
+from vocloop.contacts.models import Account, Contact
+from vocloop.items.models import FeedbackItem, ItemEvent
+from vocloop.mail.models import Message
+from vocloop.responses.models import Response
+from vocloop.routing.models import RoutingRule
+from vocloop.surveys.models import Invitation, Survey
+
+__all__ = ["Account", "ApiToken", "Contact", "FeedbackItem", "Invitation", "ItemEvent", "Message",
+           "Response", "RoutingRule", "Survey", "Team", "User", "team_members"]

@@ -1,0 +1,40 @@
+"""A customer's answer to an invitation, with what the classifier made of it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Float, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from vocloop.db import created_at, intpk
+from vocloop.extensions import db
+
+
+class Response(db.Model):
+    __tablename__ = "responses"
+    __table_args__ = (Index("ix_responses_pending", "processed_at", "completed_at"),)
+
+    id: Mapped[intpk]
+    # One response per invitation: a second click updates it instead of adding another.
+    invitation_id: Mapped[int] = mapped_column(ForeignKey("invitations.id"), unique=True)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id"), index=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
+    score: Mapped[int]
+    comment: Mapped[str | None] = mapped_column(Text)
+    answered_at: Mapped[datetime]
+    # Set when the comment is submitted, or when the grace period for it has passed.
+    completed_at: Mapped[datetime | None]
+    # Set once classification and routing are done; None means a job still owes work.
+    processed_at: Mapped[datetime | None]
+
+    polarity: Mapped[float | None] = mapped_column(Float)
+    subjectivity: Mapped[float | None] = mapped_column(Float)
+    sentiment_label: Mapped[str | None] = mapped_column(String(10))
+    topics: Mapped[list[str]] = mapped_column(default=list)
+    classifier: Mapped[str | None] = mapped_column(String(40))
+    created_at: Mapped[created_at]
+
+    invitation = relationship("Invitation")
+    survey = relationship("Survey")
+    contact = relationship("Contact")

@@ -1,0 +1,124 @@
+"""Recording answers: stored first, before any classification or routing (promise 2)."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from vocloop.db import utcnow
+from vocloop.errors import Conflict, Gone, Invalid, NotFound
+from vocloop.extensions import db
+from vocloop.responses.models import Response
+from vocloop.security import hash_token
+from vocloop.surveys.kinds import get_kind
+from vocloop.surveys.models import Invitation
+
+MAX_COMMENT_CHARS = 5000
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def find_invitation(token: str) -> Invitation:
+    """The invitation behind a link; NotFound for unknown or tampered tokens, Gone once expired."""
+    if not token or len(token) > 100:
+        raise NotFound("This survey link is not valid.")
+    invitation = db.session.scalar(select(Invitation).where(Invitation.token_hash == hash_token(token)))
+    if invitation is None:
+        raise NotFound("This survey link is not valid.")
+    if invitation.expires_at <= utcnow():
+        raise Gone("This survey link has expired.")
+    return invitation
+
+
+def response_for(invitation: Invitation) -> Response | None:
+    return db.session.scalar(select(Response).where(Response.invitation_id == invitation.id))
+
+
+def parse_score(invitation: Invitation, raw: str | int | None) -> int:
+    kind = get_kind(invitation.survey.kind)
+    try:
+        score = int(str(raw).strip())
+    except (TypeError, ValueError):
+        raise Invalid(f"Please choose a score from {kind.low} to {kind.high}.") from None
+    if score not in kind.scores:
+        raise Invalid(f"Please choose a score from {kind.low} to {kind.high}.")
+    return score
+
+
+def record_score(token: str, raw_score: str | int | None) -> Response:
+    """One click records the score at once; clicking again changes it until the comment is in."""
+    invitation = find_invitation(token)
+    score = parse_score(invitation, raw_score)
+    response = response_for(invitation)
+    if response is not None and response.completed_at is not None:
+        raise Conflict("Thank you, your answer is already in.")
+    now = utcnow()
+    if response is None:
+        response = Response(invitation_id=invitation.id, survey_id=invitation.survey_id,
+                            contact_id=invitation.contact_id, score=score, answered_at=now)
+        db.session.add(response)
+        invitation.answered_at = now
+        try:
+            db.session.commit()
+            return response
+        except IntegrityError:  # a concurrent click created it first: update that one
+            db.session.rollback()
+            response = response_for(invitation)
+    response.score, response.answered_at = score, now
+    db.session.commit()
+    return response
+
+
+def submit_comment(token: str, raw_score: str | int | None, comment: str | None) -> Response:
+    """The comment page's submit: completes the response, which a job then classifies and routes."""
+    comment = _clean_comment(comment)
+    invitation = find_invitation(token)
+    response = response_for(invitation)
+    if response is not None and response.completed_at is not None:
+        raise Conflict("Thank you, your answer is already in.")
+    if raw_score not in (None, "") or response is None:
+        response = record_score(token, raw_score)
+    response.comment = comment or None
+    response.completed_at = utcnow()
+    db.session.commit()
+    return response
+
+
+def _clean_comment(comment: str | None) -> str:
+    comment = _CONTROL_CHARS.sub("", comment or "").strip()
+    if len(comment) > MAX_COMMENT_CHARS:
+        raise Invalid(f"Please keep your comment under {MAX_COMMENT_CHARS} characters.")
+    return comment
+
+
+def unsubscribe(token: str) -> None:
+    """Unsubscribing works even from an expired link: the wish to stop must always be honoured."""
+    invitation = db.session.scalar(select(Invitation).where(Invitation.token_hash == hash_token(token)))
+    if invitation is None:
+        raise NotFound("This link is not valid.")
+    if invitation.contact.unsubscribed_at is None:
+        invitation.contact.unsubscribed_at = utcnow()
+        db.session.commit()
+
+
+def complete_stale_responses() -> list[int]:
+    """Scores whose comment never came: complete them after the grace period so they get handled."""
+    cutoff = utcnow() - timedelta(minutes=current_app.config["COMMENT_GRACE_MINUTES"])
+    ids = list(db.session.scalars(select(Response.id).where(
+        Response.completed_at.is_(None), Response.answered_at <= cutoff).limit(1000)))
+    if ids:
+        db.session.execute(update(Response).where(Response.id.in_(ids), Response.completed_at.is_(None))
+                           .values(completed_at=utcnow()).execution_options(synchronize_session=False))
+        db.session.commit()
+    return ids
+
+
+def unprocessed_response_ids(older_than_seconds: int = 60, limit: int = 1000) -> list[int]:
+    """Completed responses whose classification or routing job never finished (lost or failed)."""
+    cutoff = utcnow() - timedelta(seconds=older_than_seconds)
+    return list(db.session.scalars(select(Response.id).where(
+        Response.processed_at.is_(None), Response.completed_at.is_not(None),
+        Response.completed_at <= cutoff).order_by(Response.id).limit(limit)))

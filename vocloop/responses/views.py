@@ -1,0 +1,86 @@
+"""The public answer pages behind the links in survey emails: rate limited, no sign-in."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import HiddenField, TextAreaField
+from wtforms.validators import Length
+
+from vocloop.db import utcnow
+from vocloop.errors import Conflict
+from vocloop.extensions import db, limiter
+from vocloop.items.models import FeedbackItem
+from vocloop.jobs import tasks
+from vocloop.jobs.queue import enqueue
+from vocloop.responses import service
+from vocloop.responses.service import MAX_COMMENT_CHARS
+from vocloop.surveys.kinds import get_kind
+
+bp = Blueprint("answers", __name__)
+
+
+def public_limit() -> str:
+    return current_app.config["RATELIMIT_PUBLIC"]
+
+
+class AnswerForm(FlaskForm):
+    score = HiddenField()
+    comment = TextAreaField("Comment", validators=[Length(max=MAX_COMMENT_CHARS)])
+
+
+@bp.get("/<token>")
+@limiter.limit(public_limit)
+def answer(token: str):
+    """A score in the query records it at once (one click in the email); the page asks for a comment."""
+    if "score" in request.args:
+        response = service.record_score(token, request.args["score"])
+    else:
+        response = service.response_for(service.find_invitation(token))
+    if response is not None and response.completed_at is not None:
+        raise Conflict("Thank you, your answer is already in.")
+    invitation = service.find_invitation(token)
+    form = AnswerForm(score=str(response.score) if response else "")
+    return render_template("answers/answer.html", invitation=invitation, survey=invitation.survey,
+                           kind=get_kind(invitation.survey.kind), response=response, form=form, token=token)
+
+
+@bp.post("/<token>")
+@limiter.limit(public_limit)
+def submit(token: str):
+    form = AnswerForm()
+    invitation = service.find_invitation(token)
+    if not form.validate_on_submit():
+        response = service.response_for(invitation)
+        return render_template("answers/answer.html", invitation=invitation, survey=invitation.survey,
+                               kind=get_kind(invitation.survey.kind), response=response, form=form,
+                               token=token), 400
+    response = service.submit_comment(token, form.score.data, form.comment.data)
+    enqueue(tasks.triage_response, response.id, queue="classify")
+    return redirect(url_for("answers.thanks", token=token), code=303)
+
+
+@bp.get("/<token>/thanks")
+@limiter.limit(public_limit)
+def thanks(token: str):
+    invitation = service.find_invitation(token)
+    response = service.response_for(invitation)
+    item = db.session.scalar(select(FeedbackItem).where(FeedbackItem.response_id == response.id)) \
+        if response else None
+    hours = None
+    if item is not None:
+        hours = max(1, round((item.close_due_at - utcnow()).total_seconds() / 3600))
+    return render_template("answers/thanks.html", survey=invitation.survey, response=response, item=item,
+                           hours=hours)
+
+
+@bp.route("/<token>/unsubscribe", methods=["GET", "POST"])
+@limiter.limit(public_limit)
+def unsubscribe(token: str):
+    """GET asks, POST acts: link scanners that prefetch a GET must not unsubscribe anyone."""
+    form = FlaskForm()
+    if request.method == "POST" and form.validate_on_submit():
+        service.unsubscribe(token)
+        return render_template("answers/unsubscribed.html")
+    return render_template("answers/unsubscribe.html", form=form, token=token)

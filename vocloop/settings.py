@@ -1,0 +1,171 @@
+"""Settings: read once at start-up from config/ and the environment, typed and checked.
+
+A bad or missing setting stops the app with an error that names it, instead of
+failing later in a request or a job.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from email_validator import EmailNotValidError, validate_email
+from flask import Config
+
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
+ENVIRONMENTS = ("development", "testing", "production")
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or malformed; the message names it and says what is expected."""
+
+
+def _text(value: str) -> str:
+    return value.strip()
+
+
+def _int(value: str) -> int:
+    return int(value)
+
+
+def _bool(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("expected true or false")
+
+
+def _json(value: str) -> Any:
+    return json.loads(value)
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    parse: Callable[[str], Any] = _text
+    required_in_production: bool = False
+
+
+SETTINGS = [
+    Setting("VOCLOOP_ENV"),
+    Setting("DATABASE_URL", required_in_production=True),
+    Setting("REDIS_URL", required_in_production=True),
+    Setting("SECRET_KEY", required_in_production=True),
+    Setting("SENDGRID_API_KEY", required_in_production=True),
+    Setting("SENDGRID_API_HOST"),
+    Setting("SENDGRID_TIMEOUT_SECONDS", _int),
+    Setting("VOCLOOP_BASE_URL", required_in_production=True),
+    Setting("MAIL_FROM", required_in_production=True),
+    Setting("MAIL_FROM_NAME"),
+    Setting("FALLBACK_OWNER_EMAIL"),
+    Setting("CLASSIFIER"),
+    Setting("COMMENT_GRACE_MINUTES", _int),
+    Setting("SLA_HOURS", _json),
+    Setting("RATELIMIT_ENABLED", _bool),
+    Setting("INLINE_SCHEDULER", _bool),
+]
+
+
+def load_settings(environ: dict[str, str] | None = None, overrides: dict | None = None) -> dict:
+    """Merge config/default.py, config/<env>.py, environment variables and explicit overrides."""
+    environ = os.environ if environ is None else environ
+    overrides = overrides or {}
+    env_name = overrides.get("VOCLOOP_ENV") or environ.get("VOCLOOP_ENV") or "development"
+    if env_name not in ENVIRONMENTS:
+        raise ConfigError(f"VOCLOOP_ENV is {env_name!r}; expected one of {', '.join(ENVIRONMENTS)}")
+
+    settings: dict[str, Any] = {}
+    _read_config_file(CONFIG_DIR / "default.py", settings)
+    if env_name != "development":
+        _read_config_file(CONFIG_DIR / f"{env_name}.py", settings)
+    for setting in SETTINGS:
+        raw = environ.get(setting.name)
+        if raw is None or raw.strip() == "":
+            continue
+        try:
+            settings[setting.name] = setting.parse(raw)
+        except ValueError as exc:
+            raise ConfigError(f"{setting.name} is malformed ({exc}): {raw[:40]!r}") from None
+    settings.update(overrides)
+    settings["VOCLOOP_ENV"] = env_name
+    validate(settings)
+    return settings
+
+
+def _read_config_file(path: Path, into: dict) -> None:
+    config = Config(str(CONFIG_DIR))
+    config.from_pyfile(str(path))
+    into.update(config)
+
+
+def validate(settings: dict) -> None:
+    """Raise ConfigError for the first setting that is missing in production or malformed anywhere."""
+    if settings["VOCLOOP_ENV"] == "production":
+        for setting in SETTINGS:
+            if setting.required_in_production and not settings.get(setting.name):
+                raise ConfigError(f"{setting.name} is required in production and is not set")
+        if len(settings["SECRET_KEY"]) < 32:
+            raise ConfigError("SECRET_KEY is too short: production needs at least 32 random characters")
+        if urlparse(settings["VOCLOOP_BASE_URL"]).scheme != "https":
+            raise ConfigError("VOCLOOP_BASE_URL must be an https:// URL in production")
+
+    database_url = settings.get("DATABASE_URL")
+    if database_url:
+        settings["DATABASE_URL"] = normalize_database_url(database_url)
+    redis_url = settings.get("REDIS_URL")
+    if redis_url and urlparse(redis_url).scheme not in ("redis", "rediss", "unix"):
+        raise ConfigError(f"REDIS_URL must start with redis://, rediss:// or unix://: {redis_url[:40]!r}")
+    for name in ("VOCLOOP_BASE_URL", "SENDGRID_API_HOST"):
+        value = settings.get(name)
+        if value:
+            parsed = urlparse(value)
+            if parsed.scheme not in ("http", "https") or not parsed.netloc:
+                raise ConfigError(f"{name} must be an http(s) URL with a host: {value[:60]!r}")
+            settings[name] = value.rstrip("/")
+    for name in ("MAIL_FROM", "FALLBACK_OWNER_EMAIL"):
+        value = settings.get(name)
+        if value:
+            try:
+                validate_email(value, check_deliverability=False, test_environment=True)
+            except EmailNotValidError as exc:
+                raise ConfigError(f"{name} is not a valid email address: {exc}") from None
+    sla = settings.get("SLA_HOURS") or {}
+    for priority in ("P1", "P2", "P3", "P4"):
+        hours = sla.get(priority)
+        if not (isinstance(hours, (list, tuple)) and len(hours) == 2 and all(
+                isinstance(h, (int, float)) and h > 0 for h in hours)):
+            raise ConfigError(f"SLA_HOURS[{priority}] must be [first_action_hours, close_hours], both > 0")
+    if settings.get("COMMENT_GRACE_MINUTES", 0) < 0:
+        raise ConfigError("COMMENT_GRACE_MINUTES must be 0 or more")
+
+
+def normalize_database_url(url: str) -> str:
+    """Accept the URLs hosting platforms hand out and pick the psycopg 3 driver for PostgreSQL."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        raise ConfigError(f"DATABASE_URL is not a URL: {url[:40]!r}")
+    if scheme in ("postgres", "postgresql"):
+        return f"postgresql+psycopg://{rest}"
+    if scheme.startswith("postgresql+") or scheme.startswith("sqlite"):
+        return url
+    raise ConfigError(f"DATABASE_URL must be a PostgreSQL or SQLite URL, not {scheme}://")
+
+
+def local_secret_key(instance_path: Path) -> str:
+    """A development secret key kept in the instance folder, so sessions survive restarts."""
+    path = instance_path / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key

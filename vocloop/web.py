@@ -1,0 +1,59 @@
+"""The HTML side: blueprints, sign-in wiring, and the in-process scheduler of the embedded default."""
+
+from __future__ import annotations
+
+from flask import Flask, redirect, url_for
+
+from vocloop.extensions import db, login_manager
+
+
+def init_app(app: Flask) -> None:
+    from vocloop.accounts.models import User
+    from vocloop.accounts.views import bp as auth_bp
+    from vocloop.inbox.views import bp as inbox_bp
+    from vocloop.mail.views import bp as dev_mail_bp
+    from vocloop.metrics.views import bp as metrics_bp
+    from vocloop.responses.views import bp as answers_bp
+
+    login_manager.login_view = "auth.login"
+    login_manager.session_protection = "strong"
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+        return user if user is not None and user.active else None
+
+    app.register_blueprint(answers_bp, url_prefix="/s")
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(inbox_bp, url_prefix="/inbox")
+    app.register_blueprint(metrics_bp, url_prefix="/metrics")
+    if app.config["VOCLOOP_ENV"] != "production":
+        app.register_blueprint(dev_mail_bp, url_prefix="/dev")
+
+    @app.get("/")
+    def home():
+        return redirect(url_for("inbox.index"))
+
+    @app.context_processor
+    def template_globals():
+        from vocloop.db import utcnow
+        return {"now": utcnow()}
+
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+        response.headers.setdefault("Content-Security-Policy",
+                                    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+                                    "frame-src 'self'; form-action 'self'")
+        return response
+
+    if app.config["JOBS_INLINE"] and app.config.get("INLINE_SCHEDULER"):
+        started = []
+
+        @app.before_request
+        def start_scheduler_once():
+            if not started:
+                from vocloop.jobs.schedule import start_inline_scheduler
+                started.append(start_inline_scheduler(app))
