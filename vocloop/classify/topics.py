@@ -18,7 +18,7 @@ DEFAULT_TAXONOMY: dict[str, list[str]] = {
 }
 
 _WORD = re.compile(r"[a-z0-9']+")
-_SUFFIXES = ("ing", "ed", "es", "s", "ly")
+_SUFFIXES = ("ing", "ed", "es", "s", "ly", "e")
 
 
 def _stem(word: str) -> str:

@@ -6,6 +6,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import SelectField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
 from vocloop.errors import DomainError
@@ -23,7 +24,7 @@ class NoteForm(FlaskForm):
 
 
 class StatusForm(FlaskForm):
-    status = SelectField("Status", choices=[(s, s.replace("_", " ")) for s in items.WORK_STATUSES])
+    status = SelectField("Status", choices=[SelectChoice(s, s.replace("_", " ")) for s in items.WORK_STATUSES])
 
 
 class ReassignForm(FlaskForm):
@@ -37,7 +38,7 @@ class CloseForm(FlaskForm):
 
 
 class CloseWithoutMessageForm(FlaskForm):
-    reason = SelectField("Reason", choices=[(r, r.replace("_", " ")) for r in items.CLOSE_REASONS])
+    reason = SelectField("Reason", choices=[SelectChoice(r, r.replace("_", " ")) for r in items.CLOSE_REASONS])
     note = TextAreaField("Note", validators=[Length(max=items.MAX_TEXT)])
 
 
@@ -56,7 +57,7 @@ def index():
 def item(item_id: int):
     item_obj = items.get_item_for(current_user, item_id)
     reassign_form = ReassignForm()
-    reassign_form.owner_id.choices = [(u.id, f"{u.name} ({u.email})")
+    reassign_form.owner_id.choices = [SelectChoice(u.id, f"{u.name} ({u.email})")
                                       for u in queries.assignable_users(current_user) if u.id != item_obj.owner_id]
     return render_template(
         "inbox/item.html", item=item_obj, response=item_obj.response,
@@ -98,7 +99,7 @@ def set_status(item_id: int):
 @login_required
 def reassign(item_id: int):
     form = ReassignForm()
-    form.owner_id.choices = [(u.id, u.name) for u in queries.assignable_users(current_user)]
+    form.owner_id.choices = [SelectChoice(u.id, u.name) for u in queries.assignable_users(current_user)]
     return _act(item_id, form, lambda item: items.reassign(current_user, item, form.owner_id.data,
                                                            form.note.data))
 

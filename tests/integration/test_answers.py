@@ -1,0 +1,140 @@
+"""The public answer pages: one click, the comment, and every way a link can be wrong."""
+
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from tests.factories import answer, csrf_from, make_contact, make_invitation, make_survey, make_user
+from vocloop.db import utcnow
+from vocloop.extensions import db
+from vocloop.items.models import FeedbackItem
+from vocloop.responses.models import Response
+
+
+def setup_invitation(**survey_options):
+    make_user("admin@example.com", role="admin")
+    survey = make_survey("nps", **survey_options)
+    contact = make_contact("ann@customer.example", name="Ann")
+    return make_invitation(survey, contact)
+
+
+def responses():
+    db.session.rollback()
+    return list(db.session.scalars(select(Response)))
+
+
+def test_one_click_records_the_score_and_asks_for_a_comment(app, client):
+    token = setup_invitation()
+    page = client.get(f"/s/{token}?score=4")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "we got your score of 4" in html and '<textarea id="comment" name="comment"' in html
+    [response] = responses()
+    assert response.score == 4 and response.completed_at is None
+
+
+def test_clicking_again_updates_the_same_response_until_the_comment_is_in(app, client):
+    token = setup_invitation()
+    client.get(f"/s/{token}?score=4")
+    client.get(f"/s/{token}?score=9")
+    [response] = responses()
+    assert response.score == 9
+    assert answer(client, token, 9, "Lovely").status_code == 303
+    again = client.get(f"/s/{token}?score=1")
+    assert again.status_code == 409 and "already in" in again.get_data(as_text=True)
+    [response] = responses()
+    assert response.score == 9 and response.comment == "Lovely"
+
+
+def test_tampered_or_unknown_tokens_get_a_friendly_404(app, client):
+    token = setup_invitation()
+    for bad in (token[:-1] + ("A" if token[-1] != "A" else "B"), "x", "a" * 500):
+        page = client.get(f"/s/{bad}?score=3")
+        assert page.status_code == 404
+        assert "not valid" in page.get_data(as_text=True)
+    assert responses() == []
+
+
+def test_an_expired_link_gets_410_and_records_nothing(app, client):
+    make_user("admin@example.com", role="admin")
+    token = make_invitation(make_survey(), make_contact("old@customer.example"), expires_in_days=-1)
+    page = client.get(f"/s/{token}?score=3")
+    assert page.status_code == 410 and "expired" in page.get_data(as_text=True)
+    assert responses() == []
+
+
+def test_a_score_outside_the_scale_is_refused_clearly(app, client):
+    token = setup_invitation()
+    for bad in ("11", "-1", "ten", ""):
+        page = client.get(f"/s/{token}?score={bad}")
+        assert page.status_code == 422, bad
+        assert "from 0 to 10" in page.get_data(as_text=True)
+    assert responses() == []
+
+
+def test_the_comment_form_needs_its_csrf_token(app, client):
+    token = setup_invitation()
+    client.get(f"/s/{token}?score=2")
+    refused = client.post(f"/s/{token}", data={"score": "2", "comment": "forged"})
+    assert refused.status_code == 400
+    [response] = responses()
+    assert response.comment is None and response.completed_at is None
+
+
+def test_a_too_long_comment_is_refused_and_the_score_kept(app, client):
+    token = setup_invitation()
+    page = client.get(f"/s/{token}?score=2")
+    refused = client.post(f"/s/{token}", data={"csrf_token": csrf_from(page.get_data(as_text=True)),
+                                               "score": "2", "comment": "x" * 5001})
+    assert refused.status_code == 400 and "5000" in refused.get_data(as_text=True)
+    [response] = responses()
+    assert response.score == 2 and response.completed_at is None
+
+
+def test_after_the_comment_the_customer_is_told_who_will_answer(app, client, drain):
+    owner = make_user("dana@example.com", role="owner", name="Dana", team="Support")
+    from vocloop.routing.service import create_rule
+    create_rule(name="all to Dana", action="user", user_id=owner.id)
+    token = make_invitation(make_survey(), make_contact("ann@customer.example"))
+    done = answer(client, token, 2, "It keeps crashing")
+    drain()
+    thanks = client.get(done.headers["Location"])
+    assert thanks.status_code == 200
+    assert "Dana will get back to you within" in thanks.get_data(as_text=True)
+
+
+def test_a_score_without_a_comment_is_handled_after_the_grace_period(app, client, drain):
+    token = setup_invitation()
+    client.get(f"/s/{token}?score=1")
+    from vocloop.jobs.tasks import sweep
+    sweep()
+    drain()
+    assert db.session.scalar(select(func.count()).select_from(FeedbackItem)) == 0
+    db.session.rollback()
+    [response] = responses()
+    response.answered_at = utcnow() - timedelta(minutes=31)
+    db.session.commit()
+    sweep()
+    drain()
+    [item] = db.session.scalars(select(FeedbackItem)).all()
+    assert item.response.score == 1 and item.priority in ("P1", "P2")
+
+
+def test_unsubscribe_asks_first_and_then_stops_surveys(app, client):
+    token = setup_invitation()
+    page = client.get(f"/s/{token}/unsubscribe")
+    assert page.status_code == 200
+    from vocloop.contacts.models import Contact
+    assert db.session.scalar(select(Contact.unsubscribed_at)) is None
+    done = client.post(f"/s/{token}/unsubscribe", data={"csrf_token": csrf_from(page.get_data(as_text=True))})
+    assert done.status_code == 200
+    db.session.rollback()
+    assert db.session.scalar(select(Contact.unsubscribed_at)) is not None
+
+
+def test_answer_pages_are_rate_limited_per_address(settings, schema, worker):
+    from vocloop import create_app
+    app = create_app({**settings, "RATELIMIT_ENABLED": True, "RATELIMIT_PUBLIC": "5 per minute"})
+    client = app.test_client()
+    codes = [client.get("/s/guessing-tokens").status_code for _ in range(7)]
+    assert codes[:5] == [404] * 5 and codes[5:] == [429, 429]

@@ -1,0 +1,133 @@
+"""The JSON API: tokens, one problem shape for errors, and objects checked per user."""
+
+from sqlalchemy import select
+
+from tests.factories import answer, api_token, make_contact, make_invitation, make_survey, make_user
+from vocloop.accounts.models import ApiToken
+from vocloop.db import utcnow
+from vocloop.extensions import db
+from vocloop.items.models import FeedbackItem
+from vocloop.routing.service import create_rule
+
+
+def test_every_endpoint_needs_a_valid_token(app, client):
+    lead = make_user("lead@example.com", role="lead")
+    for method, path in [("post", "/api/v1/contacts"), ("post", "/api/v1/surveys"), ("get", "/api/v1/items"),
+                         ("get", "/api/v1/items/1"), ("get", "/api/v1/metrics/closure"),
+                         ("post", "/api/v1/routing-rules"), ("post", "/api/v1/surveys/1/invitations")]:
+        for headers in ({}, {"Authorization": "Bearer vl_wrong"}, {"Authorization": "Basic abc"}):
+            response = getattr(client, method)(path, headers=headers, json={})
+            assert response.status_code == 401, (method, path)
+            assert response.content_type == "application/problem+json"
+            assert response.json["status"] == 401 and response.json["title"] == "Unauthorized"
+    headers = api_token(lead)
+    token = db.session.scalar(select(ApiToken))
+    token.revoked_at = utcnow()
+    db.session.commit()
+    assert client.get("/api/v1/items", headers=headers).status_code == 401
+
+
+def test_tokens_are_stored_only_as_hashes(app):
+    headers = api_token(make_user("lead@example.com", role="lead"))
+    raw = headers["Authorization"].split()[1]
+    stored = db.session.scalar(select(ApiToken))
+    assert raw not in stored.token_hash and len(stored.token_hash) == 64
+
+
+def test_validation_errors_name_each_field(app, client):
+    headers = api_token(make_user("lead@example.com", role="lead"))
+    response = client.post("/api/v1/contacts", json={"email": "nope", "attributes": "x"}, headers=headers)
+    assert response.status_code == 422
+    assert response.content_type == "application/problem+json"
+    assert set(response.json["errors"]) == {"email", "attributes"}
+    bad_rule = client.post("/api/v1/routing-rules", headers=headers,
+                           json={"name": "x", "action": "team", "conditions": {"mood": "bad"}})
+    assert bad_rule.status_code == 422 and "unknown condition 'mood'" in bad_rule.json["detail"]
+
+
+def test_creating_returns_the_object_with_its_id_and_conflicts_are_409(app, client):
+    headers = api_token(make_user("lead@example.com", role="lead"))
+    created = client.post("/api/v1/contacts", json={"email": "Ann@Customer.example", "name": "Ann"},
+                          headers=headers)
+    assert created.status_code == 201 and created.json["id"] > 0
+    assert created.json["email"] == "ann@customer.example"
+    again = client.post("/api/v1/contacts", json={"email": "ann@customer.example"}, headers=headers)
+    assert again.status_code == 409 and f"id {created.json['id']}" in again.json["detail"]
+
+
+def test_owners_cannot_create_surveys_or_rules(app, client):
+    headers = api_token(make_user("owner@example.com"))
+    assert client.post("/api/v1/surveys", json={"name": "x", "kind": "nps"}, headers=headers).status_code == 403
+    assert client.post("/api/v1/contacts", json={"email": "a@b.example"}, headers=headers).status_code == 403
+
+
+def test_an_owner_cannot_read_or_close_another_teams_item_by_guessing_its_id(app, client, drain):
+    make_user("admin@example.com", role="admin")
+    dana = make_user("dana@example.com", team="Support")
+    omar = make_user("omar@example.com", team="Billing")
+    teammate = make_user("tess@example.com", team="Support")
+    create_rule(name="to Dana", action="user", user_id=dana.id)
+    answer(client, make_invitation(make_survey(), make_contact("ann@customer.example")), 1, "Awful")
+    drain()
+    item = db.session.scalar(select(FeedbackItem))
+    outsider = api_token(omar)
+    for response in (client.get(f"/api/v1/items/{item.id}", headers=outsider),
+                     client.post(f"/api/v1/items/{item.id}/close", json={"reason": "spam"}, headers=outsider)):
+        assert response.status_code == 404 and response.json["title"] == "Not Found"
+    assert client.get("/api/v1/items", headers=outsider).json == []
+    assert client.get(f"/api/v1/items/{item.id}", headers=api_token(teammate)).status_code == 200
+    db.session.rollback()
+    assert db.session.get(FeedbackItem, item.id).status == "open"
+
+
+def test_close_needs_exactly_one_of_message_or_reason(app, client, drain):
+    admin = make_user("admin@example.com", role="admin")
+    answer(client, make_invitation(make_survey(), make_contact("ann@customer.example")), 1, "Awful")
+    drain()
+    item = db.session.scalar(select(FeedbackItem))
+    headers = api_token(admin)
+    for body in ({}, {"message": "hi", "reason": "spam"}):
+        assert client.post(f"/api/v1/items/{item.id}/close", json=body, headers=headers).status_code == 422
+    closed = client.post(f"/api/v1/items/{item.id}/close", json={"reason": "duplicate"}, headers=headers)
+    assert closed.status_code == 200 and closed.json["close_reason"] == "duplicate"
+    assert closed.json["loop_closed"] is False
+    again = client.post(f"/api/v1/items/{item.id}/close", json={"reason": "spam"}, headers=headers)
+    assert again.status_code == 409
+
+
+def test_items_paginate_by_cursor(app, client, drain):
+    admin = make_user("admin@example.com", role="admin")
+    for index in range(5):
+        answer(client, make_invitation(make_survey(), make_contact(f"c{index}@customer.example")), 1, "Bad")
+    drain()
+    headers = api_token(admin)
+    first = client.get("/api/v1/items?limit=2", headers=headers).json
+    second = client.get(f"/api/v1/items?limit=2&after_id={first[-1]['id']}", headers=headers).json
+    rest = client.get(f"/api/v1/items?limit=2&after_id={second[-1]['id']}", headers=headers).json
+    ids = [item["id"] for item in first + second + rest]
+    assert len(ids) == 5 and ids == sorted(ids)
+
+
+def test_invitations_report_skipped_contacts_with_reasons(app, client, drain, sendgrid):
+    headers = api_token(make_user("lead@example.com", role="lead"))
+    survey = make_survey()
+    ok, gone = make_contact("ok@customer.example"), make_contact("gone@customer.example")
+    gone.unsubscribed_at = utcnow()
+    db.session.commit()
+    sent = client.post(f"/api/v1/surveys/{survey.id}/invitations", headers=headers,
+                       json={"contact_ids": [ok.id, gone.id]})
+    assert sent.status_code == 202
+    assert [i["contact_id"] for i in sent.json["invitations"]] == [ok.id]
+    assert sent.json["skipped"] == [{"contact_id": gone.id, "reason": "unsubscribed"}]
+    drain()
+    assert [email.to for email in sendgrid.emails()] == ["ok@customer.example"]
+    missing = client.post("/api/v1/surveys/99999/invitations", headers=headers, json={"contact_ids": [ok.id]})
+    assert missing.status_code == 404 and missing.content_type == "application/problem+json"
+
+
+def test_openapi_spec_lists_the_stable_paths(app, client):
+    spec = client.get("/api/openapi.json").json
+    for path in ("/api/v1/contacts", "/api/v1/surveys", "/api/v1/surveys/{survey_id}/invitations",
+                 "/api/v1/routing-rules", "/api/v1/items", "/api/v1/items/{item_id}",
+                 "/api/v1/items/{item_id}/close", "/api/v1/metrics/closure"):
+        assert path in spec["paths"], path

@@ -1,0 +1,162 @@
+"""The owners' inbox in the browser: sign-in, CSRF, per-object access, working and closing an item."""
+
+from sqlalchemy import select
+
+from tests.factories import PASSWORD, answer, csrf_from, login, make_contact, make_invitation, make_survey, make_user
+from vocloop.extensions import db
+from vocloop.items.models import FeedbackItem
+from vocloop.routing.service import create_rule
+
+
+def item_for_dana(client, drain, comment="The export crashes <script>alert(1)</script>"):
+    make_user("admin@example.com", role="admin")
+    dana = make_user("dana@example.com", name="Dana", team="Support")
+    create_rule(name="to Dana", action="user", user_id=dana.id)
+    answer(client, make_invitation(make_survey(), make_contact("ann@customer.example", name="Ann")), 2, comment)
+    drain()
+    return db.session.scalar(select(FeedbackItem)), dana
+
+
+def fresh(item_id):
+    db.session.rollback()
+    return db.session.get(FeedbackItem, item_id)
+
+
+def post_form(client, page_path, action_path, fields):
+    """Submit a form as the browser does: with the CSRF token from the page it is on."""
+    token = csrf_from(client.get(page_path).get_data(as_text=True))
+    prefix = fields.pop("_prefix", "")
+    data = {(f"{prefix}-csrf_token" if prefix else "csrf_token"): token}
+    data.update({(f"{prefix}-{key}" if prefix else key): value for key, value in fields.items()})
+    return client.post(action_path, data=data)
+
+
+def test_sign_in_is_required_and_wrong_passwords_are_refused(app, client):
+    make_user("dana@example.com")
+    assert client.get("/inbox/").status_code == 302
+    assert login(client, "dana@example.com", "wrong password!").status_code == 401
+    assert login(client, "dana@example.com", PASSWORD).status_code == 302
+    assert client.get("/inbox/").status_code == 200
+
+
+def test_sign_in_never_redirects_off_site(app, client):
+    make_user("dana@example.com")
+    page = client.get("/login?next=https://evil.example/")
+    response = client.post("/login?next=https://evil.example/", data={
+        "csrf_token": csrf_from(page.get_data(as_text=True)), "email": "dana@example.com", "password": PASSWORD})
+    assert response.headers["Location"] == "/inbox/"
+
+
+def test_forms_without_a_csrf_token_are_refused(app, client, drain):
+    item, _ = item_for_dana(client, drain)
+    login(client, "dana@example.com")
+    refused = client.post(f"/inbox/items/{item.id}/notes", data={"note-body": "forged"})
+    assert refused.status_code == 400
+    assert not [event for event in fresh(item.id).events if event.kind == "note"]
+
+
+def test_the_item_page_escapes_customer_text(app, client, drain):
+    item, _ = item_for_dana(client, drain)
+    login(client, "dana@example.com")
+    html = client.get(f"/inbox/items/{item.id}").get_data(as_text=True)
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_an_owner_of_another_team_gets_404_on_the_item_page_and_its_forms(app, client, drain):
+    item, _ = item_for_dana(client, drain)
+    make_user("omar@example.com", team="Billing")
+    login(client, "omar@example.com")
+    assert client.get(f"/inbox/items/{item.id}").status_code == 404
+    assert client.get("/inbox/?tab=team").get_data(as_text=True).count("/inbox/items/") == 0
+    login(client, "dana@example.com")
+    page = client.get(f"/inbox/items/{item.id}")
+    assert page.status_code == 200
+    login(client, "omar@example.com")
+    csrf = csrf_from(client.get("/inbox/").get_data(as_text=True))
+    forged = client.post(f"/inbox/items/{item.id}/close", data={"close-csrf_token": csrf, "close-message": "hi"})
+    assert forged.status_code == 404
+    assert fresh(item.id).status == "open"
+
+
+def test_owner_notes_then_closes_the_loop_and_the_customer_gets_the_message(app, client, drain, sendgrid):
+    item, dana = item_for_dana(client, drain)
+    login(client, "dana@example.com")
+    page = f"/inbox/items/{item.id}"
+    assert post_form(client, page, f"{page}/notes", {"_prefix": "note", "body": "Called Ann."}).status_code == 303
+    noted = fresh(item.id)
+    assert noted.status == "in_progress" and noted.first_action_at is not None
+    closed = post_form(client, page, f"{page}/close",
+                       {"_prefix": "close", "message": "Hi Ann,\n\nThe export crash is fixed in 4.2."})
+    assert closed.status_code == 303
+    drain()
+    done = fresh(item.id)
+    assert done.status == "closed" and done.loop_closed_at is not None and done.close_reason == "closing_message"
+    [closing] = [email for email in sendgrid.emails() if email.custom_args["vocloop_key"].startswith("closing:")]
+    assert closing.to == "ann@customer.example" and "export crash is fixed" in closing.text
+    assert "<p>The export crash is fixed in 4.2.</p>" in closing.html
+    assert [event.kind for event in done.events][-2:] == ["closed", "message_sent"]
+
+
+def test_a_refused_closing_message_reopens_the_item(app, client, drain, sendgrid):
+    item, _ = item_for_dana(client, drain)
+    login(client, "dana@example.com")
+    sendgrid.fail_next(400, message="Does not contain a valid address.")
+    page = f"/inbox/items/{item.id}"
+    post_form(client, page, f"{page}/close", {"_prefix": "close", "message": "Hi Ann, fixed."})
+    drain()
+    reopened = fresh(item.id)
+    assert reopened.status == "in_progress" and reopened.loop_closed_at is None and reopened.closed_at is None
+    assert reopened.events[-1].kind == "message_failed" and "valid address" in reopened.events[-1].body
+
+
+def test_reassigning_needs_a_hand_over_note(app, client, drain):
+    item, dana = item_for_dana(client, drain)
+    omar = make_user("omar@example.com", name="Omar", team="Support")
+    login(client, "dana@example.com")
+    page = f"/inbox/items/{item.id}"
+    post_form(client, page, f"{page}/reassign", {"owner_id": str(omar.id), "note": ""})
+    assert fresh(item.id).owner_id == dana.id
+    post_form(client, page, f"{page}/reassign", {"owner_id": str(omar.id), "note": "Omar knows exports."})
+    moved = fresh(item.id)
+    assert moved.owner_id == omar.id
+    assert moved.events[-1].kind == "reassigned" and moved.events[-1].body == "Omar knows exports."
+
+
+def test_an_owner_cannot_hand_over_to_an_owner_outside_their_teams(app, client, drain):
+    item, dana = item_for_dana(client, drain)
+    stranger = make_user("omar@example.com", team="Billing")
+    login(client, "dana@example.com")
+    page = f"/inbox/items/{item.id}"
+    response = post_form(client, page, f"{page}/reassign", {"owner_id": str(stranger.id), "note": "yours"})
+    assert response.status_code == 303
+    assert fresh(item.id).owner_id == dana.id
+
+
+def test_closing_without_a_message_does_not_count_as_loop_closed(app, client, drain):
+    item, _ = item_for_dana(client, drain)
+    login(client, "dana@example.com")
+    page = f"/inbox/items/{item.id}"
+    post_form(client, page, f"{page}/discard", {"_prefix": "discard", "reason": "spam", "note": ""})
+    closed = fresh(item.id)
+    assert closed.status == "closed" and closed.close_reason == "spam" and closed.loop_closed_at is None
+
+
+def test_the_item_page_shows_the_customers_earlier_story(app, client, drain):
+    item, _ = item_for_dana(client, drain)
+    from vocloop.surveys.models import Invitation
+    earlier_survey = make_survey("csat", name="Support CSAT")
+    db.session.add(Invitation(survey_id=earlier_survey.id, contact_id=item.contact_id, token_hash="0" * 64,
+                              expires_at=item.created_at))
+    db.session.commit()
+    login(client, "dana@example.com")
+    html = client.get(f"/inbox/items/{item.id}").get_data(as_text=True)
+    assert "Survey “Support CSAT” sent" in html and "Answered 2 to “NPS survey”" in html
+
+
+def test_inbox_tabs_list_my_items_first_by_due_time(app, client, drain):
+    item, _ = item_for_dana(client, drain)
+    login(client, "dana@example.com")
+    html = client.get("/inbox/").get_data(as_text=True)
+    assert f"/inbox/items/{item.id}" in html and "Mine (1)" in html and "Closed (0)" in html
+    assert client.get("/inbox/?tab=nonsense").status_code == 404

@@ -1,0 +1,84 @@
+"""Closure metrics: the cohort definition, SLA, and grouping, computed in SQL."""
+
+from datetime import UTC, datetime, timedelta
+
+from tests.factories import api_token, make_contact, make_survey, make_user
+from vocloop.db import utcnow
+from vocloop.extensions import db
+from vocloop.items.models import FeedbackItem
+from vocloop.metrics.queries import closure
+from vocloop.responses.models import Response
+from vocloop.surveys.models import Invitation
+
+T0 = datetime(2026, 10, 1, tzinfo=UTC)
+
+
+def item(owner, survey, created, loop_closed_after_h=None, close_due_h=48, label="negative", closed_reason=None):
+    contact = make_contact(f"c{created.timestamp()}-{owner.id}@customer.example")
+    invitation = Invitation(survey_id=survey.id, contact_id=contact.id, token_hash=str(created.timestamp()) * 2,
+                            expires_at=created + timedelta(days=30))
+    db.session.add(invitation)
+    db.session.flush()
+    response = Response(invitation_id=invitation.id, survey_id=survey.id, contact_id=contact.id, score=2,
+                        answered_at=created, completed_at=created, sentiment_label=label)
+    db.session.add(response)
+    db.session.flush()
+    closed = created + timedelta(hours=loop_closed_after_h) if loop_closed_after_h is not None else None
+    db.session.add(FeedbackItem(
+        response_id=response.id, contact_id=contact.id, survey_id=survey.id, owner_id=owner.id, priority="P2",
+        first_action_due_at=created + timedelta(hours=24), close_due_at=created + timedelta(hours=close_due_h),
+        created_at=created, status="closed" if closed or closed_reason else "open",
+        closed_at=closed or (created + timedelta(hours=1) if closed_reason else None),
+        close_reason="closing_message" if closed else closed_reason, loop_closed_at=closed))
+    db.session.commit()
+
+
+def test_closure_rate_is_a_cohort_by_creation_and_only_counts_sent_messages(app):
+    dana, omar = make_user("dana@example.com", name="Dana"), make_user("omar@example.com", name="Omar")
+    survey = make_survey()
+    item(dana, survey, T0 + timedelta(days=1), loop_closed_after_h=10)        # in SLA
+    item(dana, survey, T0 + timedelta(days=2), loop_closed_after_h=100)       # closed late
+    item(dana, survey, T0 + timedelta(days=3), closed_reason="spam")          # not loop-closed
+    item(omar, survey, T0 + timedelta(days=4), label="neutral")               # still open
+    item(omar, survey, T0 - timedelta(days=1), loop_closed_after_h=5)         # outside the period
+    figures = closure(T0, T0 + timedelta(days=30), "owner")
+    assert (figures["opened"], figures["loop_closed"]) == (4, 2)
+    assert figures["closure_rate"] == 0.5 and figures["closed_within_sla_rate"] == 0.25
+    by_owner = {group["label"]: group for group in figures["groups"]}
+    assert by_owner["Dana"]["opened"] == 3 and by_owner["Dana"]["closure_rate"] == round(2 / 3, 4)
+    assert by_owner["Omar"]["opened"] == 1 and by_owner["Omar"]["closure_rate"] == 0.0
+    by_sentiment = {g["key"]: g["opened"] for g in closure(T0, T0 + timedelta(days=30), "sentiment")["groups"]}
+    assert by_sentiment == {"negative": 3, "neutral": 1}
+
+
+def test_an_empty_period_has_no_rate_rather_than_zero(app):
+    figures = closure(T0, T0 + timedelta(days=1))
+    assert figures["opened"] == 0 and figures["closure_rate"] is None
+
+
+def test_the_api_takes_dates_and_checks_them(app, client):
+    lead = make_user("lead@example.com", role="lead")
+    item(lead, make_survey(), utcnow() - timedelta(days=2), loop_closed_after_h=1)
+    headers = api_token(lead)
+    today = utcnow().date()
+    ok = client.get(f"/api/v1/metrics/closure?from={today - timedelta(days=7)}&to={today}&group_by=survey",
+                    headers=headers)
+    assert ok.status_code == 200 and ok.json["opened"] == 1 and ok.json["groups"][0]["label"] == "NPS survey"
+    assert client.get("/api/v1/metrics/closure?from=yesterday", headers=headers).status_code == 422
+    assert client.get("/api/v1/metrics/closure?group_by=planet", headers=headers).status_code == 422
+    backwards = client.get(f"/api/v1/metrics/closure?from={today}&to={today - timedelta(days=3)}", headers=headers)
+    assert backwards.status_code == 422
+    owner_headers = api_token(make_user("owner@example.com"))
+    assert client.get("/api/v1/metrics/closure", headers=owner_headers).status_code == 403
+
+
+def test_the_metrics_page_shows_the_figures_to_leads_only(app, client):
+    from tests.factories import login
+    lead = make_user("lead@example.com", role="lead", name="Lee")
+    item(lead, make_survey(), utcnow() - timedelta(days=2), loop_closed_after_h=1)
+    make_user("owner@example.com")
+    login(client, "owner@example.com")
+    assert client.get("/metrics/").status_code == 403
+    login(client, "lead@example.com")
+    html = client.get("/metrics/").get_data(as_text=True)
+    assert "100.0%" in html and "Lee" in html

@@ -1,0 +1,180 @@
+"""DESIGN.md's promises that the foundation already touches, pinned down."""
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from tests.factories import answer, make_contact, make_invitation, make_survey, make_user
+from vocloop.db import utcnow
+from vocloop.extensions import db
+from vocloop.items.models import FeedbackItem
+from vocloop.items.triage import triage_response
+from vocloop.mail import outbox
+from vocloop.responses.models import Response
+from vocloop.routing.service import NoOwnerAvailable, create_rule
+from vocloop.surveys import service as surveys
+
+
+def answered(client, drain, score=2, comment="The app crashed twice today", email="ann@customer.example",
+             account=None):
+    token = make_invitation(make_survey(), make_contact(email, account=account))
+    assert answer(client, token, score, comment).status_code == 303
+    drain()
+    return db.session.scalar(select(Response).where(Response.contact.has(email=email)))
+
+
+def items():
+    db.session.rollback()
+    return list(db.session.scalars(select(FeedbackItem)))
+
+
+# Promise 1: someone always owns the moment.
+
+def test_without_rules_the_fallback_owner_takes_the_item(app, client, drain):
+    admin = make_user("admin@example.com", role="admin")
+    answered(client, drain)
+    [item] = items()
+    assert item.owner_id == admin.id
+    assert any("fallback" in event.body for event in item.events)
+
+
+def test_the_configured_fallback_owner_wins_over_the_earliest_admin(app, client, drain):
+    make_user("admin@example.com", role="admin")
+    triager = make_user("triage@example.com", role="owner")
+    app.config["FALLBACK_OWNER_EMAIL"] = "triage@example.com"
+    if not app.config["JOBS_INLINE"]:
+        pytest.skip("the worker process reads its own settings")
+    answered(client, drain)
+    assert items()[0].owner_id == triager.id
+
+
+def test_a_rule_whose_owner_is_inactive_falls_through_to_the_next(app, client, drain):
+    admin = make_user("admin@example.com", role="admin")
+    gone = make_user("gone@example.com", role="owner")
+    gone.active = False
+    db.session.commit()
+    create_rule(name="to a departed owner", action="user", user_id=gone.id, position=1)
+    answered(client, drain)
+    assert items()[0].owner_id == admin.id
+
+
+def test_team_rules_share_items_round_robin(app, client, drain):
+    make_user("admin@example.com", role="admin")
+    first = make_user("one@example.com", team="Support")
+    second = make_user("two@example.com", team="Support")
+    team = first.teams[0]
+    create_rule(name="all to Support", action="team", team_id=team.id)
+    for index in range(4):
+        answered(client, drain, email=f"c{index}@customer.example")
+    owners = [item.owner_id for item in sorted(items(), key=lambda item: item.id)]
+    assert owners == [first.id, second.id, first.id, second.id]
+
+
+def test_account_owner_rule_routes_to_the_accounts_owner(app, client, drain):
+    make_user("admin@example.com", role="admin")
+    sam = make_user("sam@example.com")
+    contact = make_contact("vip@bigco.example", account="BigCo")
+    contact.account.owner_id = sam.id
+    db.session.commit()
+    create_rule(name="key accounts", action="account_owner", conditions={"account_ids": [contact.account_id]})
+    token = make_invitation(make_survey(), contact)
+    answer(client, token, 3, "Slow support")
+    drain()
+    assert items()[0].owner_id == sam.id
+
+
+def test_with_nobody_to_own_it_the_response_waits_and_is_routed_once_someone_exists(app, client, drain):
+    response = answered(client, drain)
+    db.session.rollback()
+    assert items() == [] and db.session.get(Response, response.id).processed_at is None
+    with pytest.raises(NoOwnerAvailable):
+        triage_response(response.id)
+    db.session.rollback()
+    admin = make_user("admin@example.com", role="admin")
+    triage_response(response.id)
+    assert [item.owner_id for item in items()] == [admin.id]
+
+
+def test_the_database_refuses_an_item_without_an_owner(app, client, drain):
+    make_user("admin@example.com", role="admin")
+    [item] = [answered(client, drain)] and items()
+    item.owner_id = None
+    with pytest.raises(IntegrityError):
+        db.session.commit()
+    db.session.rollback()
+
+
+# Promise 2 and the one-item rule.
+
+def test_triage_twice_still_makes_one_item_and_the_database_refuses_a_second(app, client, drain):
+    make_user("admin@example.com", role="admin")
+    response = answered(client, drain)
+    triage_response(response.id)
+    db.session.rollback()
+    [item] = items()
+    duplicate = FeedbackItem(response_id=response.id, contact_id=item.contact_id, survey_id=item.survey_id,
+                             owner_id=item.owner_id, priority="P2", first_action_due_at=utcnow(),
+                             close_due_at=utcnow())
+    db.session.add(duplicate)
+    with pytest.raises(IntegrityError):
+        db.session.commit()
+    db.session.rollback()
+
+
+def test_happy_score_without_comment_opens_no_item_but_is_classified(app, client, drain):
+    make_user("admin@example.com", role="admin")
+    response = answered(client, drain, score=10, comment="")
+    db.session.rollback()
+    response = db.session.get(Response, response.id)
+    assert items() == [] and response.sentiment_label == "positive" and response.processed_at is not None
+
+
+# Promise 3: nothing is sent twice.
+
+def test_the_outbox_refuses_a_second_email_with_the_same_key(app):
+    for _ in range(2):
+        outbox.queue_message(key="survey:42", kind="survey", to_email="a@b.example", subject="s",
+                             html="<p>x</p>", text="x")
+    with pytest.raises(IntegrityError):
+        db.session.commit()
+    db.session.rollback()
+
+
+# Promise 4: don't ask without acting.
+
+def test_no_survey_to_a_contact_with_an_open_item_in_quarantine_or_unsubscribed(app, client, drain):
+    make_user("admin@example.com", role="admin")
+    answered(client, drain)  # ann now has an open item
+    survey = make_survey("csat", name="Follow-up", quarantine_days=0)
+    fresh = make_contact("fresh@customer.example")
+    recent = make_contact("recent@customer.example")
+    make_invitation(make_survey(name="Earlier", quarantine_days=0), recent)
+    unsubscribed = make_contact("gone@customer.example")
+    unsubscribed.unsubscribed_at = utcnow()
+    bounced = make_contact("bounced@customer.example")
+    bounced.suppressed_reason = "bounce"
+    db.session.commit()
+    quarantined = make_survey("nps", name="Quarterly", quarantine_days=90)
+    ann = db.session.scalar(select(Response)).contact_id
+
+    outcome = surveys.send_invitations(survey, [ann, fresh.id, unsubscribed.id, bounced.id, 999999])
+    assert [invitation.contact_id for invitation in outcome.invitations] == [fresh.id]
+    assert dict(outcome.skipped) == {ann: "open_item", unsubscribed.id: "unsubscribed",
+                                     bounced.id: "suppressed (bounce)", 999999: "not_found"}
+    again = surveys.send_invitations(quarantined, [recent.id])
+    assert again.skipped == [(recent.id, "quarantine")]
+    outside = db.session.scalar(select(func.count()).select_from(Response))
+    assert outside == 1
+
+
+def test_quarantine_ends_after_its_days(app):
+    contact = make_contact("ann@customer.example")
+    survey = make_survey(quarantine_days=30)
+    surveys.send_invitations(survey, [contact.id])
+    from vocloop.surveys.models import Invitation
+    invitation = db.session.scalar(select(Invitation))
+    invitation.created_at = utcnow() - timedelta(days=31)
+    db.session.commit()
+    assert surveys.send_invitations(survey, [contact.id]).skipped == []

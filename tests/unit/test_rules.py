@@ -1,0 +1,69 @@
+from dataclasses import dataclass, field
+
+from vocloop.routing.rules import (
+    RoutingFacts,
+    condition_errors,
+    least_loaded,
+    matching_rules,
+    next_round_robin,
+    rule_matches,
+)
+
+
+@dataclass
+class Rule:
+    id: int
+    position: int
+    conditions: dict = field(default_factory=dict)
+    enabled: bool = True
+
+
+FACTS = RoutingFacts(survey_id=1, score=3, band="negative", sentiment="negative", priority="P2",
+                     account_id=7, topics=("billing", "support"))
+
+
+def test_empty_conditions_match_everything():
+    assert rule_matches({}, FACTS)
+
+
+def test_each_condition_narrows_the_match():
+    assert rule_matches({"score_min": 0, "score_max": 6, "bands": ["negative"], "survey_ids": [1]}, FACTS)
+    assert not rule_matches({"score_min": 4}, FACTS)
+    assert not rule_matches({"score_max": 2}, FACTS)
+    assert not rule_matches({"sentiments": ["positive"]}, FACTS)
+    assert not rule_matches({"survey_ids": [2]}, FACTS)
+    assert not rule_matches({"account_ids": [8]}, FACTS)
+    assert not rule_matches({"priorities": ["P1"]}, FACTS)
+
+
+def test_topics_match_when_any_topic_is_shared():
+    assert rule_matches({"topics": ["pricing", "billing"]}, FACTS)
+    assert not rule_matches({"topics": ["delivery"]}, FACTS)
+
+
+def test_rules_are_tried_by_position_then_age_and_disabled_ones_skipped():
+    rules = [Rule(1, 50), Rule(2, 10, {"bands": ["positive"]}), Rule(3, 10), Rule(4, 5, enabled=False)]
+    assert [rule.id for rule in matching_rules(rules, FACTS)] == [3, 1]
+
+
+def test_round_robin_cycles_through_members_and_survives_a_departed_member():
+    assert next_round_robin([3, 1, 2], None) == 1
+    assert next_round_robin([1, 2, 3], 1) == 2
+    assert next_round_robin([1, 2, 3], 3) == 1
+    assert next_round_robin([1, 3], 2) == 3
+    assert next_round_robin([], 2) is None
+
+
+def test_least_loaded_prefers_fewest_open_items_then_lowest_id():
+    assert least_loaded({5: 3, 2: 1, 9: 1}) == 2
+    assert least_loaded({}) is None
+
+
+def test_condition_errors_explain_what_is_wrong():
+    assert condition_errors({"score_min": 0, "topics": ["billing"]}) == []
+    errors = condition_errors({"colour": "red", "score_min": "low", "sentiments": ["angry"], "survey_ids": "1"})
+    assert "unknown condition 'colour'" in errors
+    assert "score_min must be an integer" in errors
+    assert any(error.startswith("sentiments must be") for error in errors)
+    assert "survey_ids must be a list of integers" in errors
+    assert condition_errors(["not", "a", "dict"]) == ["conditions must be an object"]
