@@ -9,6 +9,7 @@ from __future__ import annotations
 import random
 from datetime import timedelta
 
+from markupsafe import escape
 from sqlalchemy import select
 
 from vocloop.accounts import service as accounts
@@ -142,7 +143,7 @@ def _close_in_the_past(rng: random.Random, item: FeedbackItem, opened) -> None:
     body = CLOSING.format(name=item.contact.name, fix=rng.choice(FIXES))
     message = Message(idempotency_key=f"closing:{item.id}:1", kind="closing", to_email=item.contact.email,
                       to_name=item.contact.name, from_email="feedback@example.com", from_name=owner.name,
-                      subject=f"Re: {item.survey.subject}", html=f"<p>{body}</p>", text=body,
+                      subject=f"Re: {item.survey.subject}", html=str(escape(body)), text=body,
                       contact_id=item.contact_id, item_id=item.id, status="delivered", attempts=1,
                       provider_message_id=f"demo-{item.id}", sent_at=closed, created_at=closed)
     db.session.add(message)

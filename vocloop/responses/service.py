@@ -48,9 +48,8 @@ def parse_score(invitation: Invitation, raw: str | int | None) -> int:
     return score
 
 
-def record_score(token: str, raw_score: str | int | None) -> Response:
+def record_score(invitation: Invitation, raw_score: str | int | None) -> Response:
     """One click records the score at once; clicking again changes it until the comment is in."""
-    invitation = find_invitation(token)
     score = parse_score(invitation, raw_score)
     response = response_for(invitation)
     if response is not None and response.completed_at is not None:
@@ -72,15 +71,14 @@ def record_score(token: str, raw_score: str | int | None) -> Response:
     return response
 
 
-def submit_comment(token: str, raw_score: str | int | None, comment: str | None) -> Response:
+def submit_comment(invitation: Invitation, raw_score: str | int | None, comment: str | None) -> Response:
     """The comment page's submit: completes the response, which a job then classifies and routes."""
     comment = _clean_comment(comment)
-    invitation = find_invitation(token)
     response = response_for(invitation)
     if response is not None and response.completed_at is not None:
         raise Conflict("Thank you, your answer is already in.")
     if raw_score not in (None, "") or response is None:
-        response = record_score(token, raw_score)
+        response = record_score(invitation, raw_score)
     response.comment = comment or None
     response.completed_at = utcnow()
     db.session.commit()

@@ -34,16 +34,20 @@ class AnswerForm(FlaskForm):
 @limiter.limit(public_limit)
 def answer(token: str):
     """A score in the query records it at once (one click in the email); the page asks for a comment."""
+    invitation = service.find_invitation(token)
     if "score" in request.args:
-        response = service.record_score(token, request.args["score"])
+        response = service.record_score(invitation, request.args["score"])
     else:
-        response = service.response_for(service.find_invitation(token))
+        response = service.response_for(invitation)
     if response is not None and response.completed_at is not None:
         raise Conflict("Thank you, your answer is already in.")
-    invitation = service.find_invitation(token)
-    form = AnswerForm(score=str(response.score) if response else "")
+    return _answer_page(invitation, response, AnswerForm(score=str(response.score) if response else ""), token)
+
+
+def _answer_page(invitation, response, form: AnswerForm, token: str, status: int = 200):
     return render_template("answers/answer.html", invitation=invitation, survey=invitation.survey,
-                           kind=get_kind(invitation.survey.kind), response=response, form=form, token=token)
+                           kind=get_kind(invitation.survey.kind), response=response, form=form,
+                           token=token), status
 
 
 @bp.post("/<token>")
@@ -52,11 +56,8 @@ def submit(token: str):
     form = AnswerForm()
     invitation = service.find_invitation(token)
     if not form.validate_on_submit():
-        response = service.response_for(invitation)
-        return render_template("answers/answer.html", invitation=invitation, survey=invitation.survey,
-                               kind=get_kind(invitation.survey.kind), response=response, form=form,
-                               token=token), 400
-    response = service.submit_comment(token, form.score.data, form.comment.data)
+        return _answer_page(invitation, service.response_for(invitation), form, token, status=400)
+    response = service.submit_comment(invitation, form.score.data, form.comment.data)
     enqueue(tasks.triage_response, response.id, queue="classify")
     return redirect(url_for("answers.thanks", token=token), code=303)
 
