@@ -79,6 +79,9 @@ def _derive_settings(app: Flask) -> None:
     config["JOBS_INLINE"] = not config.get("REDIS_URL")
     config.setdefault("RATELIMIT_STORAGE_URI", config.get("REDIS_URL") or "memory://")
     config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    # Redis down must not stop customers from answering: count in memory until it is back.
+    config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
+    config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
     config["SESSION_COOKIE_HTTPONLY"] = True
     config["SESSION_COOKIE_SAMESITE"] = "Lax"
     config["MAX_CONTENT_LENGTH"] = 1024 * 1024

@@ -178,3 +178,48 @@ def test_quarantine_ends_after_its_days(app):
     invitation.created_at = utcnow() - timedelta(days=31)
     db.session.commit()
     assert surveys.send_invitations(survey, [contact.id]).skipped == []
+
+
+def test_with_redis_down_an_answer_is_stored_and_the_sweep_finishes_the_work(settings, schema, sendgrid):
+    """Promise 2: the database first; a lost job is redone by the sweep once Redis is back."""
+    from tests.conftest import IsolatedClient, empty_tables
+    from vocloop import create_app
+    from vocloop.jobs.tasks import sweep
+
+    redis_down = create_app({**settings, "REDIS_URL": "redis://127.0.0.1:1/0", "RATELIMIT_ENABLED": True})
+    redis_down.test_client_class = IsolatedClient
+    with redis_down.app_context():
+        try:
+            admin = make_user("admin@example.com", role="admin")
+            token = make_invitation(make_survey(), make_contact("ann@customer.example"))
+            assert answer(redis_down.test_client(), token, 2, "Still broken").status_code == 303
+            db.session.rollback()
+            response = db.session.scalar(select(Response))
+            assert response.comment == "Still broken" and response.processed_at is None
+            response.completed_at = utcnow() - timedelta(minutes=5)  # the job would have run by now
+            db.session.commit()
+            redis_down.config["JOBS_INLINE"] = True  # Redis is back: here, jobs run in this process
+            sweep()
+            db.session.rollback()
+            assert [item.owner_id for item in items()] == [admin.id]
+        finally:
+            db.session.remove()
+            empty_tables()
+
+
+def test_mail_whose_job_was_lost_is_sent_by_the_sweep_exactly_once(app, sendgrid, drain):
+    from vocloop.jobs.tasks import sweep
+    from vocloop.mail.models import Message
+
+    contact = make_contact("ann@customer.example")
+    outcome = surveys.send_invitations(make_survey(), [contact.id])  # no job enqueued: as if Redis lost it
+    sweep()
+    drain()
+    assert sendgrid.emails() == []  # too fresh: its own job may still be on its way
+    message = db.session.get(Message, outcome.message_ids[0])
+    message.next_attempt_at = utcnow() - timedelta(minutes=2)
+    db.session.commit()
+    sweep()
+    sweep()
+    drain()
+    assert [email.to for email in sendgrid.emails()] == ["ann@customer.example"]

@@ -30,13 +30,8 @@ def _tab_filter(user: User, tab: str):
 def inbox_items(user: User, tab: str = "mine", limit: int = 100, after_id: int | None = None,
                 status: str | None = None, owner_id: int | None = None) -> list[FeedbackItem]:
     """Open items by SLA due time (most urgent first); closed ones newest first."""
-    query = select(FeedbackItem).where(visible_items_filter(user), *_tab_filter(user, tab))
-    if status:
-        query = query.where(FeedbackItem.status == status)
-    if owner_id:
-        query = query.where(FeedbackItem.owner_id == owner_id)
-    if after_id:
-        query = query.where(FeedbackItem.id > after_id)
+    query = _filtered(select(FeedbackItem).where(visible_items_filter(user), *_tab_filter(user, tab)),
+                      status, owner_id, after_id)
     order = (FeedbackItem.closed_at.desc(), FeedbackItem.id.desc()) if tab == "closed" \
         else (FeedbackItem.close_due_at, FeedbackItem.id)
     return list(db.session.scalars(query.order_by(*order).limit(limit)))
@@ -61,11 +56,15 @@ def assignable_users(user: User) -> list[User]:
 def item_page(user: User, *, status: str | None = None, owner_id: int | None = None,
               after_id: int | None = None, limit: int = 50) -> list[FeedbackItem]:
     """Visible items in id order, for cursor pagination in the API."""
-    query = select(FeedbackItem).where(visible_items_filter(user))
+    query = _filtered(select(FeedbackItem).where(visible_items_filter(user)), status, owner_id, after_id)
+    return list(db.session.scalars(query.order_by(FeedbackItem.id).limit(limit)))
+
+
+def _filtered(query, status: str | None, owner_id: int | None, after_id: int | None):
     if status:
         query = query.where(FeedbackItem.status == status)
     if owner_id:
         query = query.where(FeedbackItem.owner_id == owner_id)
     if after_id:
         query = query.where(FeedbackItem.id > after_id)
-    return list(db.session.scalars(query.order_by(FeedbackItem.id).limit(limit)))
+    return query

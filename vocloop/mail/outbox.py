@@ -97,12 +97,13 @@ def _schedule_retry(message: Message, error: str, retry_after: float | None) -> 
     log.warning("mail %s deferred %.0fs: %s", message.id, delay, error)
 
 
-def due_message_ids(limit: int = 1000) -> list[int]:
-    """Rows a relay should try now: pending and due, or sending with an expired lease."""
+def due_message_ids(limit: int = 1000, grace_seconds: int = 60) -> list[int]:
+    """Rows the sweep should hand to a relay: pending and due for a while (the job that queued
+    them was lost, or a retry is due), or sending with an expired lease (a relay died)."""
     now = utcnow()
     return list(db.session.scalars(
         select(Message.id)
-        .where(or_((Message.status == "pending") & (Message.next_attempt_at <= now),
+        .where(or_((Message.status == "pending") & (Message.next_attempt_at <= now - timedelta(seconds=grace_seconds)),
                    (Message.status == "sending") & (Message.lease_until < now)))
         .order_by(Message.id).limit(limit)
     ))
