@@ -31,6 +31,7 @@ def message(message_id: int):
 @bp.get("/outbox/<int:message_id>/html")
 @login_required
 def message_html(message_id: int):
-    """The email's HTML as the customer's mail client would show it (sandboxed in an iframe)."""
-    body = db.get_or_404(Message, message_id).html
+    """The email's HTML as the customer's mail client would show it (sandboxed in an iframe);
+    its links open in a new tab, as they would from a mail client."""
+    body = db.get_or_404(Message, message_id).html.replace("<head>", '<head><base target="_blank">', 1)
     return Response(body, mimetype="text/html", headers={"Content-Security-Policy": EMAIL_PREVIEW_POLICY})

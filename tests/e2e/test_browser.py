@@ -1,0 +1,95 @@
+"""The loop in a real browser (Debian's chromium driven by Playwright): customer, owner, lead.
+
+Skipped where chromium is not installed, unless VOCLOOP_REQUIRE_BROWSER=1 (CI sets it), where a
+missing browser is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from tests.factories import PASSWORD, make_contact, make_survey, make_user
+from vocloop.jobs.tasks import deliver_messages
+from vocloop.routing.service import create_rule
+from vocloop.surveys import service as surveys
+
+CHROMIUM = Path("/usr/bin/chromium")
+if not CHROMIUM.exists() and os.environ.get("VOCLOOP_REQUIRE_BROWSER") != "1":
+    pytest.skip("Debian's chromium is not installed (apt-get install chromium)", allow_module_level=True)
+sync_api = pytest.importorskip("playwright.sync_api")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture
+def live_server(app):
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    app.config["VOCLOOP_BASE_URL"] = f"http://127.0.0.1:{server.server_port}"
+    yield app.config["VOCLOOP_BASE_URL"]
+    server.shutdown()
+
+
+@pytest.fixture
+def browser():
+    with sync_api.sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
+        yield instance
+        instance.close()
+
+
+def test_customer_owner_and_lead_close_the_loop_in_a_browser(app, live_server, browser, sendgrid, drain):
+    if not app.config["JOBS_INLINE"]:
+        pytest.skip("the worker process builds links from its own VOCLOOP_BASE_URL")
+    make_user("admin@example.com", role="admin")
+    make_user("lee@example.com", role="lead", name="Lee", team="Support")
+    dana = make_user("dana@example.com", name="Dana", team="Support")
+    create_rule(name="unhappy to Dana", action="user", user_id=dana.id, conditions={"bands": ["negative"]})
+    contact = make_contact("ann@customer.example", name="Ann")
+    outcome = surveys.send_invitations(make_survey(), [contact.id])
+    deliver_messages(outcome.message_ids)
+    [email] = sendgrid.emails()
+    link = re.search(r'href="([^"]+\?score=9)"', email.html).group(1)
+
+    customer = browser.new_page(viewport={"width": 390, "height": 844})
+    customer.goto(link)
+    assert customer.get_by_role("heading").first.inner_text() == "Thank you, we got your score of 9."
+    customer.get_by_text("3", exact=True).click()  # changes her mind: the score labels are the radio buttons
+    customer.get_by_label("What is the main reason for your score?").fill("Invoices are wrong every month.")
+    customer.get_by_role("button", name="Send").click()
+    assert "Dana will get back to you within" in customer.inner_text("main")
+    drain()
+
+    owner = browser.new_page()
+    owner.goto(f"{live_server}/inbox/")
+    owner.get_by_label("Email").fill("dana@example.com")
+    owner.get_by_label("Password").fill(PASSWORD)
+    owner.get_by_role("button", name="Sign in").click()
+    owner.get_by_role("link", name=re.compile(r"#\d+")).first.click()
+    assert "Invoices are wrong every month." in owner.inner_text("main")
+    assert "answered 3" in owner.inner_text("h2 >> nth=0")
+    owner.get_by_label("Internal note").fill("Checked billing: a tax rule was wrong.")
+    owner.get_by_role("button", name="Add note").click()
+    owner.get_by_label("Message to Ann").fill("Hi Ann,\n\nWe fixed the tax rule; next invoice is right.")
+    owner.get_by_role("button", name="Send closing message").click()
+    assert "Closing message queued" in owner.inner_text("main")
+    drain()
+    owner.reload()
+    assert "loop closed" in owner.inner_text("h1")
+    closing = [e for e in sendgrid.emails() if e.custom_args["vocloop_key"].startswith("closing:")]
+    assert [e.to for e in closing] == ["ann@customer.example"]
+
+    lead = browser.new_page()
+    lead.goto(f"{live_server}/login")
+    lead.get_by_label("Email").fill("lee@example.com")
+    lead.get_by_label("Password").fill(PASSWORD)
+    lead.get_by_role("button", name="Sign in").click()
+    lead.get_by_role("link", name="Metrics").click()
+    assert "100.0%" in lead.inner_text(".tiles")
