@@ -88,6 +88,9 @@ def seed_demo(seed: int = 7) -> list[str]:
                         position=20, conditions={"topics": ["billing"], "sentiments": ["negative"]})
     routing.create_rule(name="Unhappy customers to Support", action="team", team_id=support.id, position=30,
                         conditions={"bands": ["negative"]})
+    success = users["sam@example.com"].teams[0]
+    routing.create_rule(name="Everything else to Customer Success", action="team", team_id=success.id,
+                        team_strategy="least_loaded", position=90)
     nps = surveys.create_survey(name="Quarterly NPS", kind="nps", company="Acme Analytics",
                                 sender_name="Acme Analytics")
     csat = surveys.create_survey(name="Support CSAT", kind="csat", company="Acme Analytics Support",
@@ -132,13 +135,13 @@ def _past_answer(rng: random.Random, contact, survey, users) -> None:
         setattr(item, field, getattr(item, field) - shift)
     for event in item.events:
         event.created_at = answered
-    if days_ago > 3 and rng.random() < 0.7:
+    if days_ago > 2 and rng.random() < 0.8:
         _close_in_the_past(rng, item, answered)
     db.session.commit()
 
 
 def _close_in_the_past(rng: random.Random, item: FeedbackItem, opened) -> None:
-    closed = opened + timedelta(hours=rng.uniform(2, 70))
+    closed = opened + timedelta(hours=rng.choice([rng.uniform(2, 40), rng.uniform(20, 100)]))
     owner = item.owner
     body = CLOSING.format(name=item.contact.name, fix=rng.choice(FIXES))
     message = Message(idempotency_key=f"closing:{item.id}:1", kind="closing", to_email=item.contact.email,
