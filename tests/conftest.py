@@ -53,6 +53,8 @@ def settings(sendgrid, tmp_path_factory):
         "SENDGRID_API_HOST": sendgrid.url,
         "VOCLOOP_BASE_URL": "http://vocloop.test",
         "MAIL_FROM": "feedback@example.com",
+        # Set for the worker process too; tests that do not create this user see the admin fallback.
+        "FALLBACK_OWNER_EMAIL": "triage@example.com",
     }
     if TEST_REDIS_URL:
         values["REDIS_URL"] = TEST_REDIS_URL
