@@ -138,3 +138,14 @@ def test_answer_pages_are_rate_limited_per_address(settings, schema, worker):
     client = app.test_client()
     codes = [client.get("/s/guessing-tokens").status_code for _ in range(7)]
     assert codes[:5] == [404] * 5 and codes[5:] == [429, 429]
+
+
+def test_the_thanks_page_refreshes_itself_only_while_triage_is_running(app, client):
+    from vocloop.responses import service
+    token = setup_invitation()
+    invitation = service.find_invitation(token)
+    response = service.submit_comment(invitation, "2", "Slow")  # stored; its triage job not yet run
+    assert 'http-equiv="refresh"' in client.get(f"/s/{token}/thanks").get_data(as_text=True)
+    response.completed_at = utcnow() - timedelta(seconds=30)
+    db.session.commit()
+    assert 'http-equiv="refresh"' not in client.get(f"/s/{token}/thanks").get_data(as_text=True)

@@ -72,8 +72,11 @@ def thanks(token: str):
     hours = None
     if item is not None:
         hours = max(1, round((item.close_due_at - utcnow()).total_seconds() / 3600))
+    # Triage runs in a job: for a few seconds, reload (no script needed) to tell who will answer.
+    still_triaging = response is not None and response.processed_at is None and response.completed_at \
+        is not None and (utcnow() - response.completed_at).total_seconds() < 20
     return render_template("answers/thanks.html", survey=invitation.survey, response=response, item=item,
-                           hours=hours)
+                           hours=hours, refresh_seconds=2 if still_triaging else None)
 
 
 @bp.route("/<token>/unsubscribe", methods=["GET", "POST"])
