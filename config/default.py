@@ -17,6 +17,20 @@ SECRET_KEY = None
 SENDGRID_API_KEY = None
 SENDGRID_API_HOST = None
 SENDGRID_TIMEOUT_SECONDS = 10
+# Base64 ECDSA public key of SendGrid's signed Event Webhook; None: the event endpoint refuses all.
+SENDGRID_WEBHOOK_PUBLIC_KEY = None
+# Secret path segment of the Inbound Parse URL (/webhooks/sendgrid/inbound/<secret>); None: disabled.
+INBOUND_PARSE_SECRET = None
+# Domain whose MX points at SendGrid Inbound Parse; closing messages then carry a per-item
+# Reply-To (reply+<item>.<signature>@REPLY_DOMAIN) so customer replies land on the item.
+REPLY_DOMAIN = None
+# Recipients per Mail Send request (SendGrid allows at most 1,000 personalizations).
+MAIL_BATCH_SIZE = 1000
+# A relay owns claimed rows this long; then another may take them over.
+MAIL_LEASE_SECONDS = 120
+# With the event webhook on, rows whose relay died wait this long for the provider's events
+# (which prove they were accepted) before they are sent again.
+MAIL_SETTLE_SECONDS = 600
 
 VOCLOOP_BASE_URL = "http://127.0.0.1:5000"
 MAIL_FROM = "feedback@example.com"

@@ -19,8 +19,7 @@ from vocloop.db import utcnow
 from vocloop.extensions import db
 from vocloop.items.models import FeedbackItem, ItemEvent
 from vocloop.items.triage import triage_response
-from vocloop.jobs import tasks
-from vocloop.jobs.queue import enqueue
+from vocloop.jobs.queue import enqueue_queued_mail
 from vocloop.mail.models import Message
 from vocloop.responses.models import Response
 from vocloop.routing import service as routing
@@ -100,7 +99,7 @@ def seed_demo(seed: int = 7) -> list[str]:
     for contact in history:
         _past_answer(rng, contact, rng.choice([nps, csat]), users)
     outcome = surveys.send_invitations(nps, [contact.id for contact in fresh])
-    enqueue(tasks.deliver_messages, outcome.message_ids, queue="mail", retries=0)
+    enqueue_queued_mail()
     return [f"Seeded {len(people)} contacts, {len(history)} past answers, "
             f"and sent “{nps.name}” to {len(outcome.invitations)} contacts.", *_credentials()]
 

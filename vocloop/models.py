@@ -3,10 +3,11 @@
 from vocloop.accounts.models import ApiToken, Team, User, team_members
 from vocloop.contacts.models import Account, Contact
 from vocloop.items.models import FeedbackItem, ItemEvent
-from vocloop.mail.models import Message
+from vocloop.mail.models import InboundEmail, MailEvent, Message, MessageTemplate
 from vocloop.responses.models import Response
 from vocloop.routing.models import RoutingRule
 from vocloop.surveys.models import Invitation, Survey
 
-__all__ = ["Account", "ApiToken", "Contact", "FeedbackItem", "Invitation", "ItemEvent", "Message",
-           "Response", "RoutingRule", "Survey", "Team", "User", "team_members"]
+__all__ = ["Account", "ApiToken", "Contact", "FeedbackItem", "InboundEmail", "Invitation", "ItemEvent",
+           "MailEvent", "Message", "MessageTemplate", "Response", "RoutingRule", "Survey", "Team", "User",
+           "team_members"]

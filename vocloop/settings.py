@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -62,6 +63,12 @@ SETTINGS = [
     Setting("SENDGRID_API_KEY", required_in_production=True),
     Setting("SENDGRID_API_HOST"),
     Setting("SENDGRID_TIMEOUT_SECONDS", _int),
+    Setting("SENDGRID_WEBHOOK_PUBLIC_KEY"),
+    Setting("INBOUND_PARSE_SECRET"),
+    Setting("REPLY_DOMAIN"),
+    Setting("MAIL_BATCH_SIZE", _int),
+    Setting("MAIL_LEASE_SECONDS", _int),
+    Setting("MAIL_SETTLE_SECONDS", _int),
     Setting("VOCLOOP_BASE_URL", required_in_production=True),
     Setting("MAIL_FROM", required_in_production=True),
     Setting("MAIL_FROM_NAME"),
@@ -145,6 +152,28 @@ def validate(settings: dict) -> None:
             raise ConfigError(f"SLA_HOURS[{priority}] must be [first_action_hours, close_hours], both > 0")
     if settings.get("COMMENT_GRACE_MINUTES", 0) < 0:
         raise ConfigError("COMMENT_GRACE_MINUTES must be 0 or more")
+    if not 1 <= settings.get("MAIL_BATCH_SIZE", 1000) <= 1000:
+        raise ConfigError("MAIL_BATCH_SIZE must be between 1 and 1000 (SendGrid's limit per request)")
+    if settings.get("MAIL_LEASE_SECONDS", 120) < 1 or settings.get("MAIL_SETTLE_SECONDS", 0) < 0:
+        raise ConfigError("MAIL_LEASE_SECONDS must be at least 1 and MAIL_SETTLE_SECONDS 0 or more")
+    key = settings.get("SENDGRID_WEBHOOK_PUBLIC_KEY")
+    if key:
+        _check_public_key(key)
+    secret = settings.get("INBOUND_PARSE_SECRET")
+    if secret and len(secret) < 24:
+        raise ConfigError("INBOUND_PARSE_SECRET must be at least 24 random characters")
+    domain = settings.get("REPLY_DOMAIN")
+    if domain and not re.fullmatch(r"[a-z0-9-]+(\.[a-z0-9-]+)+", domain.lower()):
+        raise ConfigError(f"REPLY_DOMAIN must be a domain name like reply.example.com: {domain[:60]!r}")
+
+
+def _check_public_key(key: str) -> None:
+    from sendgrid.helpers.eventwebhook import EventWebhook
+
+    try:
+        EventWebhook().convert_public_key_to_ecdsa(key)
+    except Exception as exc:  # any parse failure means the key cannot verify anything
+        raise ConfigError(f"SENDGRID_WEBHOOK_PUBLIC_KEY is not a base64 EC public key: {exc}") from None
 
 
 def normalize_database_url(url: str) -> str:

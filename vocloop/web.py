@@ -12,6 +12,7 @@ def init_app(app: Flask) -> None:
     from vocloop.accounts.views import bp as auth_bp
     from vocloop.inbox.views import bp as inbox_bp
     from vocloop.mail.views import bp as dev_mail_bp
+    from vocloop.mail.webhooks import bp as webhooks_bp
     from vocloop.metrics.views import bp as metrics_bp
     from vocloop.responses.views import bp as answers_bp
 
@@ -27,6 +28,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(auth_bp)
     app.register_blueprint(inbox_bp, url_prefix="/inbox")
     app.register_blueprint(metrics_bp, url_prefix="/metrics")
+    app.register_blueprint(webhooks_bp, url_prefix="/webhooks")
     if app.config["VOCLOOP_ENV"] != "production":
         app.register_blueprint(dev_mail_bp, url_prefix="/dev")
 

@@ -121,15 +121,37 @@ def test_a_score_without_a_comment_is_handled_after_the_grace_period(app, client
 
 
 def test_unsubscribe_asks_first_and_then_stops_surveys(app, client):
+    from vocloop.contacts.models import Contact
     token = setup_invitation()
     page = client.get(f"/s/{token}/unsubscribe")
-    assert page.status_code == 200
-    from vocloop.contacts.models import Contact
-    assert db.session.scalar(select(Contact.unsubscribed_at)) is None
-    done = client.post(f"/s/{token}/unsubscribe", data={"csrf_token": csrf_from(page.get_data(as_text=True))})
-    assert done.status_code == 200
+    assert page.status_code == 200 and "Unsubscribe me" in page.get_data(as_text=True)
+    assert db.session.scalar(select(Contact.unsubscribed_at)) is None  # a prefetching scanner changes nothing
+    done = client.post(f"/s/{token}/unsubscribe")
+    assert done.status_code == 200 and "will not receive" in done.get_data(as_text=True)
     db.session.rollback()
     assert db.session.scalar(select(Contact.unsubscribed_at)) is not None
+
+
+def test_one_click_unsubscribe_from_the_mail_client_needs_no_cookie_or_page(app, client):
+    """RFC 8058: the mail client POSTs List-Unsubscribe=One-Click to the List-Unsubscribe URL."""
+    from vocloop.contacts.models import Contact
+    token = setup_invitation()
+    done = client.post(f"/s/{token}/unsubscribe", data={"List-Unsubscribe": "One-Click"})
+    assert done.status_code == 204
+    db.session.rollback()
+    assert db.session.scalar(select(Contact.unsubscribed_at)) is not None
+    assert client.post("/s/not-a-real-token/unsubscribe", data={"List-Unsubscribe": "One-Click"}).status_code == 404
+
+
+def test_an_unsubscribed_contact_is_never_surveyed_again(app, client):
+    from vocloop.surveys import service as surveys
+    token = setup_invitation()
+    client.post(f"/s/{token}/unsubscribe", data={"List-Unsubscribe": "One-Click"})
+    db.session.rollback()
+    from vocloop.contacts.models import Contact
+    contact = db.session.scalar(select(Contact))
+    assert surveys.send_invitations(make_survey("csat", quarantine_days=0), [contact.id]).skipped == [
+        (contact.id, "unsubscribed")]
 
 
 def test_answer_pages_are_rate_limited_per_address(settings, schema, worker):

@@ -1,27 +1,28 @@
-"""The outbox relay against a SendGrid-compatible server: exactly once, retries, clear failures."""
+"""The outbox relay against a SendGrid-compatible server: batches, exactly once, retries, failures."""
 
 import time
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from tests.conftest import empty_tables
 from tests.factories import PASSWORD, login, make_contact, make_survey, make_user
 from vocloop import create_app
+from vocloop.contacts.models import Contact
 from vocloop.db import utcnow
 from vocloop.extensions import db
-from vocloop.jobs.tasks import deliver_message, sweep
+from vocloop.jobs.tasks import deliver_messages, sweep
 from vocloop.mail import outbox
-from vocloop.mail.models import Message
+from vocloop.mail.models import Message, MessageTemplate
 from vocloop.surveys import service as surveys
 from vocloop.surveys.models import Invitation
 
 
-def queued_survey(email="ann@customer.example"):
-    contact = make_contact(email, name="Ann")
-    outcome = surveys.send_invitations(make_survey(), [contact.id])
-    return outcome.message_ids[0]
+def queued_survey(email="ann@customer.example", name="Ann"):
+    contact = make_contact(email, name=name)
+    surveys.send_invitations(make_survey(), [contact.id])
+    return outbox.take_queued_ids()[0]
 
 
 def reload(message_id):
@@ -29,10 +30,19 @@ def reload(message_id):
     return db.session.get(Message, message_id)
 
 
+def many_contacts(count):
+    """Contacts in bulk (the service path is tested elsewhere; here we want volume)."""
+    db.session.execute(Contact.__table__.insert(), [
+        {"email": f"c{i}@bulk.example", "name": f"Customer {i}", "attributes": {}, "created_at": utcnow()}
+        for i in range(count)])
+    db.session.commit()
+    return list(db.session.scalars(select(Contact.id).order_by(Contact.id)))
+
+
 def test_a_survey_email_is_sent_once_even_when_delivery_runs_twice(app, sendgrid):
     message_id = queued_survey()
-    assert deliver_message(message_id) == "sent"
-    assert deliver_message(message_id) is None
+    assert deliver_messages([message_id]) == {"sent": 1, "retry": 0, "failed": 0}
+    assert deliver_messages([message_id]) == {"sent": 0, "retry": 0, "failed": 0}
     [email] = sendgrid.emails()
     message = reload(message_id)
     assert message.status == "sent" and message.provider_message_id == email.message_id
@@ -40,25 +50,68 @@ def test_a_survey_email_is_sent_once_even_when_delivery_runs_twice(app, sendgrid
     assert db.session.scalar(select(Invitation.status)) == "sent"
 
 
+def test_each_recipient_gets_their_own_link_greeting_and_unsubscribe_headers(app, sendgrid):
+    ids = [make_contact("ann@customer.example", name="Ann <b>").id, make_contact("bob@customer.example").id]
+    surveys.send_invitations(make_survey(), ids)
+    deliver_messages(outbox.take_queued_ids())
+    [request] = sendgrid.requests
+    assert len(request["personalizations"]) == 2
+    ann, bob = sorted(sendgrid.emails(), key=lambda email: email.to)
+    assert "Hi Ann &lt;b&gt;," in ann.html and "Hi Ann <b>," in ann.text and "Hello," in bob.text
+    assert ann.html.count("/s/") == 12 and "-vl_" not in ann.html + ann.text + bob.html
+    ann_link = ann.headers["List-Unsubscribe"].strip("<>")
+    assert ann_link.endswith("/unsubscribe") and ann_link.split("/s/")[1] in ann.html
+    assert ann_link != bob.headers["List-Unsubscribe"].strip("<>")
+    assert ann.headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert db.session.scalar(select(func.count()).select_from(MessageTemplate)) == 1
+
+
+def test_2500_invitations_go_out_in_three_requests(app, sendgrid, drain):
+    survey = make_survey()
+    outcome = surveys.send_invitations(survey, many_contacts(2500))
+    assert len(outcome.invitations) == 2500
+    from vocloop.jobs.queue import enqueue_queued_mail
+    enqueue_queued_mail()
+    drain()
+    assert sorted(len(r["personalizations"]) for r in sendgrid.requests) == [500, 1000, 1000]
+    assert len({email.to for email in sendgrid.emails()}) == 2500
+    assert db.session.scalar(select(func.count()).select_from(Message).where(Message.status == "sent")) == 2500
+
+
 def test_a_5xx_is_retried_later_and_then_sent(app, sendgrid):
     message_id = queued_survey()
     sendgrid.fail_next(500)
-    deliver_message(message_id)
+    assert deliver_messages([message_id])["retry"] == 1
     message = reload(message_id)
     assert message.status == "pending" and message.attempts == 1 and "500" in message.last_error
     assert message.next_attempt_at > utcnow() + timedelta(seconds=10)
     assert sendgrid.emails() == []
-    assert deliver_message(message_id) is None  # not due yet
+    assert deliver_messages([message_id])["sent"] == 0  # not due yet
     message.next_attempt_at = utcnow()
     db.session.commit()
-    assert deliver_message(message_id) == "sent"
+    assert deliver_messages([message_id])["sent"] == 1
     assert len(sendgrid.emails()) == 1
+
+
+def test_backoff_grows_with_each_attempt_and_is_jittered(app, sendgrid):
+    message_id = queued_survey()
+    delays = []
+    for _ in range(4):
+        sendgrid.fail_next(503)
+        before = utcnow()
+        deliver_messages([message_id])
+        message = reload(message_id)
+        delays.append((message.next_attempt_at - before).total_seconds())
+        message.next_attempt_at = utcnow()
+        db.session.commit()
+    assert all(15 <= delay <= 45 * 2 ** n for n, delay in enumerate(delays))
+    assert delays[3] > delays[0]
 
 
 def test_a_429_waits_until_the_rate_limit_resets(app, sendgrid):
     message_id = queued_survey()
     sendgrid.fail_next(429, headers={"X-RateLimit-Reset": str(int(time.time()) + 900)})
-    deliver_message(message_id)
+    deliver_messages([message_id])
     message = reload(message_id)
     assert message.status == "pending"
     assert message.next_attempt_at >= utcnow() + timedelta(seconds=850)
@@ -67,10 +120,21 @@ def test_a_429_waits_until_the_rate_limit_resets(app, sendgrid):
 def test_a_4xx_fails_for_good_with_the_providers_error(app, sendgrid):
     message_id = queued_survey()
     sendgrid.fail_next(400, message="The from address does not match a verified Sender Identity.")
-    assert deliver_message(message_id) == "failed"
+    assert deliver_messages([message_id])["failed"] == 1
     message = reload(message_id)
     assert "verified Sender Identity" in message.last_error
     assert db.session.scalar(select(Invitation.status)) == "failed"
+
+
+def test_one_refused_address_does_not_sink_the_rest_of_its_batch(app, sendgrid):
+    ids = [make_contact(email).id for email in ("ann@customer.example", "invalid.bob@customer.example",
+                                                "cy@customer.example")]
+    surveys.send_invitations(make_survey(), ids)
+    counts = deliver_messages(outbox.take_queued_ids())
+    assert counts == {"sent": 2, "retry": 0, "failed": 1}
+    assert sorted(email.to for email in sendgrid.emails()) == ["ann@customer.example", "cy@customer.example"]
+    failed = db.session.scalar(select(Message).where(Message.status == "failed"))
+    assert failed.to_email == "invalid.bob@customer.example" and "valid address" in failed.last_error
 
 
 def test_retries_give_up_after_the_last_attempt(app, sendgrid):
@@ -79,21 +143,32 @@ def test_retries_give_up_after_the_last_attempt(app, sendgrid):
     for _ in range(outbox.MAX_ATTEMPTS):
         reload(message_id).next_attempt_at = utcnow()
         db.session.commit()
-        deliver_message(message_id)
+        deliver_messages([message_id])
     message = reload(message_id)
     assert message.status == "failed" and message.last_error.startswith(f"gave up after {outbox.MAX_ATTEMPTS}")
 
 
 def test_a_crashed_relay_leaves_a_lease_that_expires_and_the_sweep_sends_it(app, sendgrid, drain):
     message_id = queued_survey()
-    assert outbox.claim(message_id)  # a relay took it, then died before sending
-    assert deliver_message(message_id) is None  # the lease holds
+    assert outbox.claim([message_id]) == [message_id]  # a relay took it, then died before sending
+    assert deliver_messages([message_id])["sent"] == 0  # the lease holds
     message = reload(message_id)
     message.lease_until = utcnow() - timedelta(seconds=1)
     db.session.commit()
     sweep()
     drain()
     assert reload(message_id).status == "sent" and len(sendgrid.emails()) == 1
+
+
+def test_the_sendgrid_client_talks_to_the_configured_host_with_the_key(app, sendgrid):
+    message_id = queued_survey()
+    sendgrid.api_key = "SG.another-key"
+    try:
+        deliver_messages([message_id])
+    finally:
+        sendgrid.api_key = "SG.test-key"
+    assert sendgrid.rejected and sendgrid.rejected[0][0] == 401
+    assert reload(message_id).status == "failed"
 
 
 @pytest.fixture
@@ -111,8 +186,8 @@ def local_mail_app(settings, schema, worker, sendgrid):
 
 def test_without_a_sendgrid_key_mail_stays_in_the_local_outbox_page(local_mail_app, sendgrid):
     make_user("admin@example.com", role="admin")
-    message_id = queued_survey()
-    assert deliver_message(message_id) == "sent"
+    message_id = queued_survey(name="Ann")
+    assert deliver_messages([message_id])["sent"] == 1
     assert reload(message_id).provider_message_id == f"local-{message_id}"
     assert sendgrid.emails() == []
     client = local_mail_app.test_client()
@@ -120,10 +195,12 @@ def test_without_a_sendgrid_key_mail_stays_in_the_local_outbox_page(local_mail_a
     listing = client.get("/dev/outbox").get_data(as_text=True)
     assert "ann@customer.example" in listing and "A quick question from Acme" in listing
     page = client.get(f"/dev/outbox/{message_id}").get_data(as_text=True)
-    assert "http://vocloop.test/s/" in page and "?score=10" in page
+    assert "http://vocloop.test/s/" in page and "?score=10" in page and "Hi Ann," in page
+    assert "-vl_" not in page
     html = client.get(f"/dev/outbox/{message_id}/html")
     assert "sandbox" in html.headers["Content-Security-Policy"]
-    assert html.get_data(as_text=True).count("?score=") == 11
+    body = html.get_data(as_text=True)
+    assert body.count("?score=") == 11 and '<base target="_blank">' in body
 
 
 def test_the_dev_outbox_does_not_exist_in_production(settings, schema):

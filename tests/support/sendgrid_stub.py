@@ -1,13 +1,18 @@
 """A local HTTP server that speaks SendGrid's v3 Mail Send API, for tests and benchmarks.
 
-It checks what the real API checks first (bearer key, JSON shape, at most 1,000
-personalizations), records every accepted request, and can be told to fail the next ones.
+It checks what the real API checks first (bearer key, JSON shape, at most 1,000 personalizations,
+content order, substitution size; an address starting with "invalid" stands for one SendGrid
+rejects), records every accepted request, can be told to fail the next ones or to answer late, and
+can post signed events back to an Event Webhook URL as SendGrid does.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
+import time
+import urllib.request
 import uuid
 from collections import deque
 from dataclasses import dataclass
@@ -24,6 +29,30 @@ class ReceivedEmail:
     html: str
     custom_args: dict
     message_id: str
+    headers: dict
+    reply_to: str | None
+
+
+class EventSigner:
+    """SendGrid's side of the signed Event Webhook: an EC P-256 key pair made for the test."""
+
+    def __init__(self):
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+
+        self._key = ec.generate_private_key(ec.SECP256R1())
+        der = self._key.public_key().public_bytes(serialization.Encoding.DER,
+                                                  serialization.PublicFormat.SubjectPublicKeyInfo)
+        self.public_key = base64.b64encode(der).decode()
+
+    def sign(self, body: bytes, timestamp: int | None = None) -> dict[str, str]:
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import ec
+
+        stamp = str(int(time.time()) if timestamp is None else timestamp)
+        signature = self._key.sign(stamp.encode() + body, ec.ECDSA(hashes.SHA256()))
+        return {"X-Twilio-Email-Event-Webhook-Signature": base64.b64encode(signature).decode(),
+                "X-Twilio-Email-Event-Webhook-Timestamp": stamp, "Content-Type": "application/json"}
 
 
 class SendGridStub:
@@ -34,6 +63,11 @@ class SendGridStub:
         self._failures: deque[tuple[int, dict, str]] = deque()
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
+        # Seconds to wait after accepting a request before answering (to kill a relay in between).
+        self.respond_delay = 0.0
+        # Where to post signed "processed" events for each accepted recipient, like SendGrid does.
+        self.event_url: str | None = None
+        self.signer: EventSigner | None = None
 
     @property
     def url(self) -> str:
@@ -51,6 +85,8 @@ class SendGridStub:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
                 status, headers, payload = stub._handle(self.path, self.headers.get("Authorization", ""), body)
+                if status == 202 and stub.respond_delay:
+                    time.sleep(stub.respond_delay)
                 self.send_response(status)
                 for key, value in headers.items():
                     self.send_header(key, value)
@@ -72,6 +108,26 @@ class SendGridStub:
             self.requests.clear()
             self.rejected.clear()
             self._failures.clear()
+        self.respond_delay, self.event_url, self.signer = 0.0, None, None
+
+    def post_events(self, events: list[dict], url: str | None = None, timestamp: int | None = None) -> int:
+        """Deliver signed events to the app's webhook, as SendGrid does; the HTTP status."""
+        body = json.dumps(events).encode()
+        request = urllib.request.Request(url or self.event_url, data=body, method="POST",
+                                         headers=self.signer.sign(body, timestamp))
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status
+        except urllib.error.HTTPError as exc:
+            return exc.code
+
+    def processed_events(self, request: dict) -> list[dict]:
+        """One "processed" event per recipient of an accepted request, carrying its custom_args."""
+        now = int(time.time())
+        return [{"event": "processed", "email": p["to"][0]["email"], "timestamp": now,
+                 "sg_event_id": uuid.uuid4().hex, "sg_message_id": f"{request['_message_id']}.filter{i}",
+                 **request.get("custom_args", {}), **p.get("custom_args", {})}
+                for i, p in enumerate(request["personalizations"])]
 
     def fail_next(self, status: int, times: int = 1, headers: dict | None = None, message: str = "") -> None:
         with self._lock:
@@ -85,13 +141,16 @@ class SendGridStub:
         for request in requests:
             content = {part["type"]: part["value"] for part in request.get("content", [])}
             for personalization in request["personalizations"]:
+                subs = personalization.get("substitutions", {})
                 for to in personalization["to"]:
                     received.append(ReceivedEmail(
                         to=to["email"], to_name=to.get("name"), from_email=request["from"]["email"],
-                        subject=personalization.get("subject", request.get("subject", "")),
-                        text=content.get("text/plain", ""), html=content.get("text/html", ""),
+                        subject=_substitute(personalization.get("subject", request.get("subject", "")), subs),
+                        text=_substitute(content.get("text/plain", ""), subs),
+                        html=_substitute(content.get("text/html", ""), subs),
                         custom_args={**request.get("custom_args", {}), **personalization.get("custom_args", {})},
-                        message_id=request["_message_id"]))
+                        message_id=request["_message_id"], headers=personalization.get("headers", {}),
+                        reply_to=(request.get("reply_to") or {}).get("email")))
         return received
 
     def _error(self, status: int, message: str) -> tuple[int, dict, bytes]:
@@ -119,7 +178,16 @@ class SendGridStub:
             message_id = uuid.uuid4().hex[:22]
             request["_message_id"] = message_id
             self.requests.append(request)
+            if self.event_url and self.signer:
+                events = self.processed_events(request)
+                threading.Thread(target=self.post_events, args=(events,), daemon=True).start()
             return 202, {"X-Message-Id": message_id}, b""
+
+
+def _substitute(text: str, substitutions: dict) -> str:
+    for tag, value in substitutions.items():
+        text = text.replace(tag, value)
+    return text
 
 
 def _validate(request: dict) -> str | None:
@@ -136,4 +204,14 @@ def _validate(request: dict) -> str | None:
         return "The subject is required."
     if not request.get("content") and not request.get("template_id"):
         return "Unless a valid template_id is provided, the content parameter is required."
+    types = [part.get("type") for part in request.get("content", [])]
+    if "text/plain" in types and types[0] != "text/plain":
+        return "If present, text/plain content must be first, followed by any other content."
+    for personalization in personalizations:
+        for to in personalization["to"]:
+            if "@" not in to.get("email", "") or to["email"].startswith("invalid"):
+                return "Does not contain a valid address."
+        size = sum(len(k) + len(v) for k, v in personalization.get("substitutions", {}).items())
+        if size > 10000:
+            return "The total size of your substitutions may not exceed 10000 bytes per personalization."
     return None

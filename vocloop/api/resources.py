@@ -14,8 +14,7 @@ from vocloop.contacts import service as contacts
 from vocloop.extensions import db
 from vocloop.items import queries
 from vocloop.items import service as items
-from vocloop.jobs import tasks
-from vocloop.jobs.queue import enqueue
+from vocloop.jobs.queue import enqueue_queued_mail
 from vocloop.metrics import queries as metrics
 from vocloop.routing import service as routing
 from vocloop.surveys import service as surveys
@@ -54,8 +53,7 @@ class Invitations(MethodView):
         require_role("lead", "admin")
         survey = db.get_or_404(Survey, survey_id)
         outcome = surveys.send_invitations(survey, data["contact_ids"])
-        if outcome.message_ids:
-            enqueue(tasks.deliver_messages, outcome.message_ids, queue="mail", retries=0)
+        enqueue_queued_mail()
         return {"invitations": outcome.invitations,
                 "skipped": [{"contact_id": cid, "reason": reason} for cid, reason in outcome.skipped]}
 
@@ -97,8 +95,8 @@ class CloseItem(MethodView):
         user = api_user()
         item = items.get_item_for(user, item_id)
         if data["message"]:
-            message = items.close_with_message(user, item, data["message"])
-            enqueue(tasks.deliver_message, message.id, queue="mail")
+            items.close_with_message(user, item, data["message"])
+            enqueue_queued_mail()
         else:
             items.close_without_message(user, item, data["reason"])
         db.session.refresh(item)

@@ -13,8 +13,7 @@ from vocloop.errors import DomainError
 from vocloop.items import queries
 from vocloop.items import service as items
 from vocloop.items.timeline import customer_timeline
-from vocloop.jobs import tasks
-from vocloop.jobs.queue import enqueue
+from vocloop.jobs.queue import enqueue_queued_mail
 
 bp = Blueprint("inbox", __name__)
 
@@ -110,8 +109,8 @@ def close(item_id: int):
     form = CloseForm(prefix="close")
 
     def close_and_send(item):
-        message = items.close_with_message(current_user, item, form.message.data)
-        enqueue(tasks.deliver_message, message.id, queue="mail")
+        items.close_with_message(current_user, item, form.message.data)
+        enqueue_queued_mail()
         flash("Closing message queued; the loop closes when the mail provider accepts it.", "ok")
 
     return _act(item_id, form, close_and_send)

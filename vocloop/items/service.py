@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import render_template
+from flask import current_app, render_template
 from sqlalchemy import func, select
 
 from vocloop.accounts.models import User
@@ -13,6 +13,7 @@ from vocloop.items import permissions
 from vocloop.items.models import FeedbackItem, ItemEvent
 from vocloop.mail import outbox
 from vocloop.mail.models import Message
+from vocloop.mail.reply_address import reply_address
 
 WORK_STATUSES = ("open", "in_progress", "waiting")
 CLOSE_REASONS = ("spam", "duplicate", "no_contact_possible", "no_action_needed")
@@ -110,7 +111,7 @@ def close_with_message(user: User, item: FeedbackItem, body: str) -> Message:
         key=f"closing:{item.id}:{sequence}", kind="closing", to_email=contact.email, to_name=contact.name,
         subject=context["subject"], html=render_template("email/closing.html", **context),
         text=render_template("email/closing.txt", **context), contact_id=contact.id, item_id=item.id,
-        from_name=user.name,
+        from_name=user.name, reply_to=reply_address(item.id),
     )
     _acted(item, user)
     item.status, item.closed_at, item.close_reason = "closed", utcnow(), "closing_message"
@@ -142,11 +143,41 @@ def record_closing_accepted(message: Message) -> None:
                                  "by the mail provider.", data={"message_id": message.id}))
 
 
-def record_closing_failed(message: Message) -> None:
-    """The provider refused the closing email: reopen, so the owner sees the loop is not closed."""
+def record_closing_failed(message: Message, explanation: str, notify_owner: bool = False) -> None:
+    """The closing email was refused or bounced: the loop is not closed. Reopen the item so its owner
+    sees it, and (for a bounce, which comes later) tell them by email."""
     item = db.session.get(FeedbackItem, message.item_id)
     if item is None:
         return
     item.status, item.closed_at, item.close_reason, item.loop_closed_at = "in_progress", None, None, None
-    db.session.add(ItemEvent(item_id=item.id, kind="message_failed", body=f"The closing message could "
-                             f"not be sent: {message.last_error}", data={"message_id": message.id}))
+    kind = "message_bounced" if notify_owner else "message_failed"
+    db.session.add(ItemEvent(item_id=item.id, kind=kind, body=explanation, data={"message_id": message.id}))
+    if notify_owner:
+        notify_owner_of(item, key=f"notice:closing-failed:{message.id}",
+                        subject=f"Item #{item.id}: your closing message did not reach the customer",
+                        lines=[explanation, "The item is open again: try another way to reach the customer, "
+                               "or close it without a message and say why."])
+
+
+def record_customer_reply(item: FeedbackItem, body: str, from_email: str) -> ItemEvent:
+    """A reply to the closing message: on the timeline, and the item back in the owner's hands."""
+    event = ItemEvent(item_id=item.id, kind="customer_replied", body=body[:MAX_TEXT],
+                      data={"from": from_email[:320]})
+    db.session.add(event)
+    if not item.is_open:
+        item.status, item.closed_at, item.close_reason = "in_progress", None, None
+        db.session.add(ItemEvent(item_id=item.id, kind="reopened", body="Reopened by the customer's reply."))
+    notify_owner_of(item, key=f"notice:reply:{item.id}:{utcnow().timestamp():.0f}",
+                    subject=f"Item #{item.id}: {item.contact.name or item.contact.email} replied",
+                    lines=[body[:2000]])
+    return event
+
+
+def notify_owner_of(item: FeedbackItem, *, key: str, subject: str, lines: list[str]) -> Message:
+    """An email to the item's owner, through the outbox like every other email."""
+    owner = item.owner
+    context = dict(owner=owner, item=item, subject=subject, lines=lines,
+                   item_url=f"{current_app.config['VOCLOOP_BASE_URL']}/inbox/items/{item.id}")
+    return outbox.queue_message(key=key, kind="notification", to_email=owner.email, to_name=owner.name,
+                                subject=subject, html=render_template("email/notification.html", **context),
+                                text=render_template("email/notification.txt", **context), item_id=item.id)

@@ -49,3 +49,19 @@ def enqueue(task: Callable[..., Any], *args: Any, queue: str = "default", retrie
             job_timeout=600, result_ttl=3600, failure_ttl=7 * 86400)
     except RedisError:
         log.warning("Redis unavailable: %s%r left to the sweep", task.__name__, args)
+
+
+def enqueue_delivery(message_ids: list[int]) -> None:
+    """One relay job per request-sized batch, so several workers send a large dispatch in parallel."""
+    size = current_app.config["MAIL_BATCH_SIZE"]
+    from vocloop.jobs.tasks import deliver_messages
+
+    for start in range(0, len(message_ids), size):
+        enqueue(deliver_messages, message_ids[start:start + size], queue="mail", retries=0)
+
+
+def enqueue_queued_mail() -> None:
+    """Relay every email the last committed transaction queued (call after commit)."""
+    from vocloop.mail import outbox
+
+    enqueue_delivery(outbox.take_queued_ids())

@@ -46,45 +46,31 @@ def job(func):
 
 
 @job
-def deliver_message(message_id: int) -> str | None:
-    from vocloop.items import service as items
+def deliver_messages(message_ids: list[int]) -> dict[str, int]:
+    """Relay these outbox rows (those still due), batched; then whatever the outcome queued."""
+    from vocloop import delivery
+    from vocloop.jobs.queue import enqueue_queued_mail
     from vocloop.mail import outbox
-    from vocloop.surveys import service as surveys
 
-    def accepted(message):
-        if message.kind == "survey" and message.invitation_id:
-            surveys.mark_invitation_sent(message.invitation_id)
-        elif message.kind == "closing" and message.item_id:
-            items.record_closing_accepted(message)
-
-    def failed(message):
-        if message.kind == "survey" and message.invitation_id:
-            surveys.mark_invitation_failed(message.invitation_id)
-        elif message.kind == "closing" and message.item_id:
-            items.record_closing_failed(message)
-
-    message = outbox.deliver(message_id, on_accepted=accepted, on_failed=failed)
-    return None if message is None else message.status
-
-
-@job
-def deliver_messages(message_ids: list[int]) -> None:
-    for message_id in message_ids:
-        deliver_message(message_id)
+    counts = outbox.deliver(message_ids, on_accepted=delivery.on_accepted, on_failed=delivery.on_failed)
+    enqueue_queued_mail()  # e.g. the owner's notice that a closing message failed
+    return counts
 
 
 @job
 def triage_response(response_id: int) -> int | None:
     from vocloop.items.triage import triage_response as triage
+    from vocloop.jobs.queue import enqueue_queued_mail
 
     item = triage(response_id)
+    enqueue_queued_mail()
     return None if item is None else item.id
 
 
 @job
 def sweep() -> dict:
     """Periodic catch-up (promise 2): late responses, lost jobs, mail due for a retry."""
-    from vocloop.jobs.queue import enqueue
+    from vocloop.jobs.queue import enqueue, enqueue_delivery
     from vocloop.mail import outbox
     from vocloop.responses import service as responses
 
@@ -93,8 +79,7 @@ def sweep() -> dict:
     for response_id in set(completed) | set(waiting):
         enqueue(triage_response, response_id, queue="classify")
     due = outbox.due_message_ids()
-    if due:
-        enqueue(deliver_messages, due, queue="mail", retries=0)
+    enqueue_delivery(due)
     summary = {"completed": len(completed), "retriaged": len(waiting), "mail_due": len(due)}
     if any(summary.values()):
         log.info("sweep: %s", summary)

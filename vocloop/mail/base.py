@@ -1,23 +1,41 @@
-"""The one small interface every mail backend speaks, and the errors the relay reacts to."""
+"""The one small interface every mail backend speaks, and the errors the relay reacts to.
+
+A backend sends an Envelope: one content (which may hold substitution tags) to one or more
+recipients, each with their own substitutions, headers and custom args. SendGrid turns that into
+one request with a personalization per recipient.
+"""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Protocol
 
 
 @dataclass(frozen=True)
-class OutgoingEmail:
-    message_id: int
-    idempotency_key: str
-    to_email: str
-    to_name: str
-    from_email: str
-    from_name: str
+class Content:
     subject: str
     html: str
     text: str
+
+
+@dataclass(frozen=True)
+class Recipient:
+    message_id: int
+    email: str
+    name: str = ""
+    substitutions: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
     custom_args: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Envelope:
+    from_email: str
+    from_name: str
+    content: Content
+    recipients: list[Recipient]
+    reply_to: str | None = None
 
 
 class TransientMailError(Exception):
@@ -29,12 +47,23 @@ class TransientMailError(Exception):
 
 
 class PermanentMailError(Exception):
-    """The provider refused the email for good (4xx other than 429); retrying cannot help."""
+    """The provider refused the request for good (4xx other than 429); retrying cannot help."""
 
 
 class MailBackend(Protocol):
     name: str
+    # Whether sending is the same database transaction as recording it (no ambiguity after a crash).
+    transactional: bool
 
-    def send(self, email: OutgoingEmail) -> str:
-        """Hand the email to the provider; return the provider's message id."""
+    def send(self, envelope: Envelope) -> str:
+        """Hand the envelope to the provider; return the provider's id for the request."""
         ...
+
+
+def apply_substitutions(text: str, substitutions: dict[str, str]) -> str:
+    """What the provider does with substitution tags, for previews and the local outbox: one pass,
+    so a value that happens to contain a tag is not substituted again."""
+    if not substitutions:
+        return text
+    pattern = re.compile("|".join(re.escape(tag) for tag in sorted(substitutions, key=len, reverse=True)))
+    return pattern.sub(lambda match: substitutions[match.group(0)], text)

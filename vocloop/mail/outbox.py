@@ -1,88 +1,193 @@
 """Queue emails as outbox rows, and relay them to the backend exactly once.
 
-A row is claimed with a lease before it is sent, so two relays never send the same row;
-a relay that dies mid-send leaves a lease that expires, and the row is picked up again.
+Rows are claimed with a lease before they are sent, so two relays never send the same row. If a
+relay dies after the provider accepted a request but before it recorded that, the rows stay
+"sending" past their lease; when the event webhook is configured, the provider's events settle
+them (MAIL_SETTLE_SECONDS) before anything is re-sent, so a crash does not send twice.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import timedelta
+from itertools import groupby
 
 from flask import current_app
-from sqlalchemy import or_, select, update
+from sqlalchemy import event, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from vocloop.db import utcnow
 from vocloop.extensions import db
 from vocloop.mail import get_backend
-from vocloop.mail.base import OutgoingEmail, PermanentMailError, TransientMailError
-from vocloop.mail.models import Message
+from vocloop.mail.base import (
+    Content,
+    Envelope,
+    PermanentMailError,
+    Recipient,
+    TransientMailError,
+    apply_substitutions,
+)
+from vocloop.mail.models import Message, MessageTemplate
 
 log = logging.getLogger(__name__)
 
-LEASE_SECONDS = 120
 MAX_ATTEMPTS = 8
+_QUEUED = "vocloop.queued_messages"
+MessagesHook = Callable[[list[Message]], None]
 
 
 def queue_message(*, key: str, kind: str, to_email: str, to_name: str = "", subject: str,
-                  html: str, text: str, **links) -> Message:
+                  html: str | None = None, text: str | None = None, template: MessageTemplate | None = None,
+                  substitutions: dict | None = None, headers: dict | None = None, reply_to: str | None = None,
+                  from_name: str | None = None, **links) -> Message:
     """Add an outbox row to the current transaction; the caller commits it with its cause."""
+    if (template is None) == (html is None or text is None):
+        raise ValueError("give either html and text, or a template")
     config = current_app.config
     message = Message(idempotency_key=key, kind=kind, to_email=to_email, to_name=to_name,
-                      from_email=config["MAIL_FROM"], from_name=links.pop("from_name", None)
-                      or config["MAIL_FROM_NAME"], subject=subject, html=html, text=text, **links)
+                      from_email=config["MAIL_FROM"], from_name=from_name or config["MAIL_FROM_NAME"],
+                      reply_to=reply_to, subject=template.subject if template else subject, html=html, text=text,
+                      template=template, substitutions=substitutions or {}, headers=headers or {}, **links)
     db.session.add(message)
+    db.session.info.setdefault(_QUEUED, []).append(message)
     return message
 
 
-def claim(message_id: int) -> bool:
-    """Take the row for sending, atomically; False when it is not due or another relay has it."""
-    now = utcnow()
-    result = db.session.execute(
-        update(Message)
-        .where(Message.id == message_id, Message.next_attempt_at <= now,
-               or_(Message.status == "pending",
-                   (Message.status == "sending") & (Message.lease_until < now)))
-        .values(status="sending", lease_until=now + timedelta(seconds=LEASE_SECONDS),
-                attempts=Message.attempts + 1)
-        .execution_options(synchronize_session=False)
-    )
-    db.session.commit()
-    return result.rowcount == 1
+def take_queued_ids() -> list[int]:
+    """Ids of the rows queued in this session since the last call; call after commit, then relay them."""
+    queued = db.session.info.pop(_QUEUED, [])
+    return [message.id for message in queued if message.id is not None]
 
 
-MessageHook = Callable[[Message], None]
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_rolled_back(session, previous_transaction) -> None:
+    session.info.pop(_QUEUED, None)
 
 
-def deliver(message_id: int, on_accepted: MessageHook | None = None,
-            on_failed: MessageHook | None = None) -> Message | None:
-    """Send one outbox row if it is due; the hooks run in the transaction that records the outcome."""
-    if not claim(message_id):
-        return None
-    message = db.session.get(Message, message_id, populate_existing=True)
-    email = OutgoingEmail(
-        message_id=message.id, idempotency_key=message.idempotency_key, to_email=message.to_email,
-        to_name=message.to_name, from_email=message.from_email, from_name=message.from_name,
-        subject=message.subject, html=message.html, text=message.text,
-        custom_args={"vocloop_message_id": str(message.id), "vocloop_key": message.idempotency_key},
-    )
+def template_for(subject: str, html: str, text: str) -> MessageTemplate:
+    """The stored template with exactly this content, created if new (safe under concurrency)."""
+    content_hash = hashlib.sha256("\x00".join((subject, html, text)).encode()).hexdigest()
+    template = db.session.scalar(select(MessageTemplate).where(MessageTemplate.content_hash == content_hash))
+    if template is not None:
+        return template
     try:
-        provider_id = get_backend().send(email)
-    except TransientMailError as exc:
-        _schedule_retry(message, str(exc), exc.retry_after)
-    except PermanentMailError as exc:
-        message.status, message.last_error, message.lease_until = "failed", str(exc), None
-    else:
-        message.status, message.provider_message_id = "sent", provider_id
-        message.sent_at, message.lease_until, message.last_error = utcnow(), None, None
-    if message.status == "sent" and on_accepted:
-        on_accepted(message)
-    elif message.status == "failed" and on_failed:
-        on_failed(message)
+        with db.session.begin_nested():
+            template = MessageTemplate(content_hash=content_hash, subject=subject, html=html, text=text)
+            db.session.add(template)
+    except IntegrityError:
+        template = db.session.scalar(select(MessageTemplate).where(MessageTemplate.content_hash == content_hash))
+    return template
+
+
+def rendered(message: Message) -> Content:
+    """The email as the customer receives it (substitutions applied)."""
+    if message.template is None:
+        return Content(message.subject, message.html or "", message.text or "")
+    subs = message.substitutions or {}
+    return Content(apply_substitutions(message.template.subject, subs),
+                   apply_substitutions(message.template.html, subs), apply_substitutions(message.template.text, subs))
+
+
+def _settle_seconds() -> int:
+    config = current_app.config
+    return config["MAIL_SETTLE_SECONDS"] if config.get("SENDGRID_WEBHOOK_PUBLIC_KEY") else 0
+
+
+def _claimable(now):
+    stale_lease = now - timedelta(seconds=_settle_seconds())
+    return or_((Message.status == "pending") & (Message.next_attempt_at <= now),
+               (Message.status == "sending") & (Message.lease_until < stale_lease))
+
+
+def claim(message_ids: Iterable[int]) -> list[int]:
+    """Take the due rows among these for sending, atomically; the ids actually taken."""
+    ids = list(message_ids)
+    if not ids:
+        return []
+    now = utcnow()
+    lease = now + timedelta(seconds=current_app.config["MAIL_LEASE_SECONDS"])
+    taken = db.session.execute(
+        update(Message).where(Message.id.in_(ids), _claimable(now))
+        .values(status="sending", lease_until=lease, attempts=Message.attempts + 1)
+        .returning(Message.id).execution_options(synchronize_session=False)
+    ).scalars().all()
     db.session.commit()
-    return message
+    return sorted(taken)
+
+
+def deliver(message_ids: Iterable[int], on_accepted: MessagesHook | None = None,
+            on_failed: MessagesHook | None = None) -> dict[str, int]:
+    """Send the due rows among these, batching rows that share a template; counts by outcome.
+    The hooks run in the transaction that records the outcome."""
+    counts = {"sent": 0, "retry": 0, "failed": 0}
+    taken = claim(message_ids)
+    if not taken:
+        return counts
+    messages = list(db.session.scalars(select(Message).where(Message.id.in_(taken))
+                                       .execution_options(populate_existing=True)))
+    batch_size = current_app.config["MAIL_BATCH_SIZE"]
+    for _, group in groupby(sorted(messages, key=_batch_key), key=_batch_key):
+        group = list(group)
+        for start in range(0, len(group), batch_size):
+            _send_batch(group[start:start + batch_size], counts, on_accepted, on_failed)
+    return counts
+
+
+def _batch_key(message: Message):
+    """Rows that can share one request: same template (or none: alone), same sender and reply-to."""
+    return (message.template_id or 0, 0 if message.template_id else message.id, message.from_email,
+            message.from_name, message.reply_to or "")
+
+
+def _envelope(batch: list[Message]) -> Envelope:
+    first = batch[0]
+    content = Content(first.template.subject, first.template.html, first.template.text) if first.template \
+        else Content(first.subject, first.html or "", first.text or "")
+    return Envelope(
+        from_email=first.from_email, from_name=first.from_name, reply_to=first.reply_to, content=content,
+        recipients=[Recipient(message_id=m.id, email=m.to_email, name=m.to_name, substitutions=m.substitutions or {},
+                              headers=m.headers or {}, custom_args={"vocloop_message_id": str(m.id),
+                                                                    "vocloop_key": m.idempotency_key})
+                    for m in batch])
+
+
+def _send_batch(batch: list[Message], counts: dict, on_accepted, on_failed) -> None:
+    try:
+        provider_id = get_backend().send(_envelope(batch))
+    except TransientMailError as exc:
+        for message in batch:
+            _schedule_retry(message, str(exc), exc.retry_after)
+        counts["retry"] += len(batch)
+        db.session.commit()
+        return
+    except PermanentMailError as exc:
+        if len(batch) > 1:  # one bad address must not sink a thousand good ones: try each alone
+            log.warning("batch of %d refused (%s); sending each alone", len(batch), exc)
+            for message in batch:
+                _send_batch([message], counts, on_accepted, on_failed)
+            return
+        message = batch[0]
+        message.status, message.last_error, message.lease_until = "failed", str(exc), None
+        counts["failed"] += 1
+        if on_failed:
+            on_failed(batch)
+        db.session.commit()
+        return
+    now = utcnow()
+    db.session.execute(
+        update(Message).where(Message.id.in_([m.id for m in batch]), Message.status == "sending")
+        .values(status="sent", provider_message_id=provider_id or None, sent_at=now, lease_until=None,
+                last_error=None).execution_options(synchronize_session=False))
+    for message in batch:
+        message.sent_at = now  # what the hooks read; the row itself was written above
+    counts["sent"] += len(batch)
+    if on_accepted:
+        on_accepted(batch)
+    db.session.commit()
 
 
 def _schedule_retry(message: Message, error: str, retry_after: float | None) -> None:
@@ -97,13 +202,13 @@ def _schedule_retry(message: Message, error: str, retry_after: float | None) -> 
     log.warning("mail %s deferred %.0fs: %s", message.id, delay, error)
 
 
-def due_message_ids(limit: int = 1000, grace_seconds: int = 60) -> list[int]:
+def due_message_ids(limit: int = 10_000, grace_seconds: int = 60) -> list[int]:
     """Rows the sweep should hand to a relay: pending and due for a while (the job that queued
-    them was lost, or a retry is due), or sending with an expired lease (a relay died)."""
+    them was lost, or a retry is due), or sending past lease and settle time (a relay died)."""
     now = utcnow()
+    stale_lease = now - timedelta(seconds=_settle_seconds())
     return list(db.session.scalars(
-        select(Message.id)
-        .where(or_((Message.status == "pending") & (Message.next_attempt_at <= now - timedelta(seconds=grace_seconds)),
-                   (Message.status == "sending") & (Message.lease_until < now)))
-        .order_by(Message.id).limit(limit)
-    ))
+        select(Message.id).where(or_(
+            (Message.status == "pending") & (Message.next_attempt_at <= now - timedelta(seconds=grace_seconds)),
+            (Message.status == "sending") & (Message.lease_until < stale_lease)))
+        .order_by(Message.id).limit(limit)))

@@ -8,38 +8,65 @@ from urllib.error import URLError
 
 from python_http_client.exceptions import HTTPError
 from sendgrid import SendGridAPIClient
-from sendgrid.helpers.mail import CustomArg, From, Mail, To
+from sendgrid.helpers.mail import (
+    Content,
+    CustomArg,
+    From,
+    Header,
+    Mail,
+    Personalization,
+    ReplyTo,
+    Subject,
+    Substitution,
+    To,
+)
 
-from vocloop.mail.base import OutgoingEmail, PermanentMailError, TransientMailError
+from vocloop.mail.base import Envelope, PermanentMailError, TransientMailError
 
 DEFAULT_HOST = "https://api.sendgrid.com"
+MAX_PERSONALIZATIONS = 1000
 
 
 class SendGridBackend:
     name = "sendgrid"
+    transactional = False
 
     def __init__(self, api_key: str, host: str | None = None, timeout: float = 10):
         self._client = SendGridAPIClient(api_key=api_key, host=host or DEFAULT_HOST)
         self._client.client.timeout = timeout
 
-    def send(self, email: OutgoingEmail) -> str:
-        mail = Mail(
-            from_email=From(email.from_email, email.from_name or None),
-            to_emails=To(email.to_email, email.to_name or None),
-            subject=email.subject,
-            plain_text_content=email.text,
-            html_content=email.html,
-        )
-        for key, value in email.custom_args.items():
-            mail.custom_arg = CustomArg(key, value)
+    def send(self, envelope: Envelope) -> str:
+        if not 1 <= len(envelope.recipients) <= MAX_PERSONALIZATIONS:
+            raise ValueError(f"a request takes 1 to {MAX_PERSONALIZATIONS} recipients")
         try:
-            response = self._client.send(mail)
+            response = self._client.send(build_mail(envelope))
         except HTTPError as exc:
             raise _classify_http_error(exc) from None
         except (URLError, TimeoutError, ConnectionError) as exc:
             raise TransientMailError(f"SendGrid unreachable: {exc}") from None
         message_id = response.headers.get("X-Message-Id") if response.headers else None
-        return message_id or f"sendgrid-{email.idempotency_key}"
+        return message_id or ""
+
+
+def build_mail(envelope: Envelope) -> Mail:
+    mail = Mail()
+    mail.from_email = From(envelope.from_email, envelope.from_name or None)
+    mail.subject = Subject(envelope.content.subject)
+    if envelope.reply_to:
+        mail.reply_to = ReplyTo(envelope.reply_to)
+    mail.add_content(Content("text/plain", envelope.content.text))
+    mail.add_content(Content("text/html", envelope.content.html))
+    for index, recipient in enumerate(envelope.recipients):
+        personalization = Personalization()
+        personalization.add_to(To(recipient.email, recipient.name or None))
+        for tag, value in recipient.substitutions.items():
+            personalization.add_substitution(Substitution(tag, value))
+        for key, value in recipient.custom_args.items():
+            personalization.add_custom_arg(CustomArg(key, value))
+        for key, value in recipient.headers.items():
+            personalization.add_header(Header(key, value))
+        mail.add_personalization(personalization, index=index)  # the default index puts it first
+    return mail
 
 
 def _classify_http_error(exc: HTTPError) -> Exception:

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from vocloop.extensions import db
 from vocloop.mail.models import Message
+from vocloop.mail.outbox import rendered
 
 bp = Blueprint("dev_mail", __name__)
 # The email runs no script and cannot touch this app; its links may still be followed by a click.
@@ -25,7 +26,8 @@ def outbox():
 @bp.get("/outbox/<int:message_id>")
 @login_required
 def message(message_id: int):
-    return render_template("mail/message.html", message=db.get_or_404(Message, message_id))
+    message = db.get_or_404(Message, message_id)
+    return render_template("mail/message.html", message=message, content=rendered(message))
 
 
 @bp.get("/outbox/<int:message_id>/html")
@@ -33,5 +35,5 @@ def message(message_id: int):
 def message_html(message_id: int):
     """The email's HTML as the customer's mail client would show it (sandboxed in an iframe);
     its links open in a new tab, as they would from a mail client."""
-    body = db.get_or_404(Message, message_id).html.replace("<head>", '<head><base target="_blank">', 1)
+    body = rendered(db.get_or_404(Message, message_id)).html.replace("<head>", '<head><base target="_blank">', 1)
     return Response(body, mimetype="text/html", headers={"Content-Security-Policy": EMAIL_PREVIEW_POLICY})

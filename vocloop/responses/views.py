@@ -10,7 +10,7 @@ from wtforms.validators import Length
 
 from vocloop.db import utcnow
 from vocloop.errors import Conflict
-from vocloop.extensions import db, limiter
+from vocloop.extensions import csrf, db, limiter
 from vocloop.items.models import FeedbackItem
 from vocloop.jobs import tasks
 from vocloop.jobs.queue import enqueue
@@ -81,10 +81,14 @@ def thanks(token: str):
 
 @bp.route("/<token>/unsubscribe", methods=["GET", "POST"])
 @limiter.limit(public_limit)
+@csrf.exempt
 def unsubscribe(token: str):
-    """GET asks, POST acts: link scanners that prefetch a GET must not unsubscribe anyone."""
-    form = FlaskForm()
-    if request.method == "POST" and form.validate_on_submit():
+    """GET asks, POST acts: link scanners that prefetch a GET must not unsubscribe anyone.
+    No CSRF token: mail clients' RFC 8058 one-click POST carries no cookies, and the secret link
+    itself is what authorizes the request."""
+    if request.method == "POST":
         service.unsubscribe(token)
+        if request.form.get("List-Unsubscribe") == "One-Click":
+            return "", 204
         return render_template("answers/unsubscribed.html")
-    return render_template("answers/unsubscribe.html", form=form, token=token)
+    return render_template("answers/unsubscribe.html", token=token)

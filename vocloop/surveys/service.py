@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from flask import current_app, render_template
-from sqlalchemy import exists, select
+from markupsafe import escape
+from sqlalchemy import select, update
 
 from vocloop.contacts.models import Contact
 from vocloop.db import utcnow
@@ -17,6 +18,8 @@ from vocloop.mail import outbox
 from vocloop.security import new_secret_token
 from vocloop.surveys.kinds import KINDS, get_kind
 from vocloop.surveys.models import Invitation, Survey
+
+CHUNK = 5000  # ids per IN (...) list
 
 
 def create_survey(*, name: str, kind: str, company: str = "us", question: str | None = None,
@@ -44,49 +47,69 @@ def create_survey(*, name: str, kind: str, company: str = "us", question: str | 
 class SendOutcome:
     invitations: list[Invitation] = field(default_factory=list)
     skipped: list[tuple[int, str]] = field(default_factory=list)
-    message_ids: list[int] = field(default_factory=list)
 
 
 def ineligibility_reason(survey: Survey, contact: Contact) -> str | None:
     """Why this contact must not get this survey now, or None. DESIGN.md promise 4."""
-    if contact.unsubscribed_at is not None:
-        return "unsubscribed"
-    if contact.suppressed_reason is not None:
-        return f"suppressed ({contact.suppressed_reason})"
-    has_open_item = db.session.scalar(select(exists().where(
-        FeedbackItem.contact_id == contact.id, FeedbackItem.status != "closed")))
-    if has_open_item:
-        return "open_item"
+    return _ineligible(survey, [contact]).get(contact.id)
+
+
+def _ineligible(survey: Survey, contacts: list[Contact]) -> dict[int, str]:
+    """Reasons by contact id, in three queries whatever the number of contacts."""
+    reasons: dict[int, str] = {}
+    for contact in contacts:
+        if contact.unsubscribed_at is not None:
+            reasons[contact.id] = "unsubscribed"
+        elif contact.suppressed_reason is not None:
+            reasons[contact.id] = f"suppressed ({contact.suppressed_reason})"
+    ids = [contact.id for contact in contacts if contact.id not in reasons]
     since = utcnow() - timedelta(days=survey.quarantine_days)
-    recently_surveyed = db.session.scalar(select(exists().where(
-        Invitation.contact_id == contact.id, Invitation.created_at >= since)))
-    if recently_surveyed:
-        return "quarantine"
-    return None
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start:start + CHUNK]
+        for contact_id in db.session.scalars(select(FeedbackItem.contact_id).distinct().where(
+                FeedbackItem.contact_id.in_(chunk), FeedbackItem.status != "closed")):
+            reasons[contact_id] = "open_item"
+        for contact_id in db.session.scalars(select(Invitation.contact_id).distinct().where(
+                Invitation.contact_id.in_(chunk), Invitation.created_at >= since)):
+            reasons.setdefault(contact_id, "quarantine")
+    return reasons
 
 
 def send_invitations(survey: Survey, contact_ids: list[int]) -> SendOutcome:
-    """Write one invitation and its outbox email per eligible contact, in one transaction."""
+    """Write one invitation and its outbox email per eligible contact, in one transaction.
+    The email is rendered once for the whole send; each recipient's part is a few substitutions."""
     if not survey.active:
         raise Invalid("this survey is not active")
     outcome = SendOutcome()
-    contacts = {c.id: c for c in db.session.scalars(select(Contact).where(Contact.id.in_(contact_ids)))}
-    messages = []
-    for contact_id in dict.fromkeys(contact_ids):
+    wanted = list(dict.fromkeys(contact_ids))
+    contacts: dict[int, Contact] = {}
+    for start in range(0, len(wanted), CHUNK):
+        contacts.update((c.id, c) for c in db.session.scalars(
+            select(Contact).where(Contact.id.in_(wanted[start:start + CHUNK]))))
+    reasons = _ineligible(survey, list(contacts.values()))
+    template = _survey_template(survey)
+    expires_at = utcnow() + timedelta(days=survey.link_expiry_days)
+    pending: list[tuple[Invitation, Contact, str]] = []
+    for contact_id in wanted:
         contact = contacts.get(contact_id)
-        reason = "not_found" if contact is None else ineligibility_reason(survey, contact)
+        reason = "not_found" if contact is None else reasons.get(contact_id)
         if reason:
             outcome.skipped.append((contact_id, reason))
             continue
         token, token_hash = new_secret_token()
-        invitation = Invitation(survey=survey, contact=contact, token_hash=token_hash,
-                                expires_at=utcnow() + timedelta(days=survey.link_expiry_days))
-        db.session.add(invitation)
-        db.session.flush()
-        messages.append(_queue_survey_email(survey, contact, invitation, token))
+        invitation = Invitation(survey_id=survey.id, contact_id=contact.id, token_hash=token_hash,
+                                expires_at=expires_at)
+        pending.append((invitation, contact, token))
+    db.session.add_all([invitation for invitation, _, _ in pending])
+    db.session.flush()  # invitation ids, for the idempotency keys
+    for invitation, contact, token in pending:
+        outbox.queue_message(
+            key=f"survey:{invitation.id}", kind="survey", to_email=contact.email, to_name=contact.name,
+            from_name=survey.sender_name, subject=template.subject, template=template,
+            substitutions=_recipient_substitutions(contact, token), headers=_unsubscribe_headers(token),
+            contact_id=contact.id, invitation_id=invitation.id)
         outcome.invitations.append(invitation)
     db.session.commit()
-    outcome.message_ids = [message.id for message in messages]
     return outcome
 
 
@@ -95,29 +118,49 @@ def answer_url(token: str, score: int | None = None) -> str:
     return f"{base}/s/{token}" + ("" if score is None else f"?score={score}")
 
 
-def _queue_survey_email(survey: Survey, contact: Contact, invitation: Invitation, token: str):
+# Substitution tags: the survey email is rendered once with these in place of personal details
+# (plain ASCII that HTML escaping leaves as is; the html variants get escaped values).
+TOKEN_TAG, GREETING_HTML_TAG, GREETING_TEXT_TAG, EMAIL_HTML_TAG = (
+    "-vl_token-", "-vl_greeting_html-", "-vl_greeting_text-", "-vl_email_html-")
+
+
+def _survey_template(survey: Survey):
     kind = get_kind(survey.kind)
     context = dict(
-        survey=survey, contact=contact, kind=kind,
-        score_links=[(score, answer_url(token, score)) for score in kind.scores],
-        comment_url=answer_url(token), unsubscribe_url=answer_url(token) + "/unsubscribe",
+        survey=survey, kind=kind, email_html=EMAIL_HTML_TAG,
+        score_links=[(score, answer_url(TOKEN_TAG, score)) for score in kind.scores],
+        unsubscribe_url=answer_url(TOKEN_TAG) + "/unsubscribe",
     )
-    return outbox.queue_message(
-        key=f"survey:{invitation.id}", kind="survey", to_email=contact.email, to_name=contact.name,
-        from_name=survey.sender_name, subject=survey.subject,
-        html=render_template("email/survey.html", **context),
-        text=render_template("email/survey.txt", **context),
-        contact_id=contact.id, invitation_id=invitation.id,
-    )
+    return outbox.template_for(
+        survey.subject,
+        render_template("email/survey.html", greeting=GREETING_HTML_TAG, **context),
+        render_template("email/survey.txt", greeting=GREETING_TEXT_TAG, **context))
 
 
-def mark_invitation_sent(invitation_id: int) -> None:
-    invitation = db.session.get(Invitation, invitation_id)
-    if invitation and invitation.status == "queued":
-        invitation.status, invitation.sent_at = "sent", utcnow()
+def _recipient_substitutions(contact: Contact, token: str) -> dict[str, str]:
+    greeting = f"Hi {contact.name}," if contact.name else "Hello,"
+    return {TOKEN_TAG: token, GREETING_HTML_TAG: str(escape(greeting)), GREETING_TEXT_TAG: greeting,
+            EMAIL_HTML_TAG: str(escape(contact.email))}
 
 
-def mark_invitation_failed(invitation_id: int) -> None:
-    invitation = db.session.get(Invitation, invitation_id)
-    if invitation and invitation.status in ("queued", "sent"):
-        invitation.status = "failed"
+def _unsubscribe_headers(token: str) -> dict[str, str]:
+    """RFC 8058 one-click unsubscribe: mail clients POST to the link, no cookies, no page."""
+    return {"List-Unsubscribe": f"<{answer_url(token)}/unsubscribe>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+
+
+# An invitation's email status only moves up this ladder, whatever order the news arrives in.
+INVITATION_STATUS_RANK = {"queued": 0, "sent": 1, "deferred": 2, "delivered": 3, "opened": 4, "clicked": 5,
+                          "failed": 6, "bounced": 6, "dropped": 6}
+
+
+def mark_invitations(status: str, invitation_ids: list[int]) -> None:
+    """Move these invitations to status where that is a step forward (in the caller's transaction)."""
+    lower = [name for name, rank in INVITATION_STATUS_RANK.items() if rank < INVITATION_STATUS_RANK[status]]
+    values = {"status": status}
+    if status == "sent":
+        values["sent_at"] = utcnow()
+    for start in range(0, len(invitation_ids), 1000):
+        db.session.execute(update(Invitation).where(Invitation.id.in_(invitation_ids[start:start + 1000]),
+                                                    Invitation.status.in_(lower))
+                           .values(**values).execution_options(synchronize_session=False))

@@ -1,0 +1,64 @@
+"""What a delivery outcome means for the loop: the one place where mail results (from the relay
+and from provider events) turn into invitation, contact and item changes."""
+
+from __future__ import annotations
+
+from vocloop.contacts.models import Contact
+from vocloop.db import utcnow
+from vocloop.extensions import db
+from vocloop.items import service as items
+from vocloop.mail.models import Message
+from vocloop.surveys import service as surveys
+
+# Events that mean the address must never be mailed again, and the suppression reason recorded.
+SUPPRESSING = {"spamreport": "spam_report"}
+DROP_REASONS_THAT_SUPPRESS = ("bounced address", "spam reporting address", "invalid")
+
+
+def on_accepted(messages: list[Message]) -> None:
+    invitation_ids = [m.invitation_id for m in messages if m.kind == "survey" and m.invitation_id]
+    if invitation_ids:
+        surveys.mark_invitations("sent", invitation_ids)
+    for message in messages:
+        if message.kind == "closing" and message.item_id:
+            items.record_closing_accepted(message)
+
+
+def on_failed(messages: list[Message]) -> None:
+    invitation_ids = [m.invitation_id for m in messages if m.kind == "survey" and m.invitation_id]
+    if invitation_ids:
+        surveys.mark_invitations("failed", invitation_ids)
+    for message in messages:
+        if message.kind == "closing" and message.item_id:
+            items.record_closing_failed(message, f"The closing message could not be sent: {message.last_error}")
+
+
+def on_provider_event(message: Message, event: str, payload: dict, previous_status: str) -> None:
+    """Apply one new provider event (already recorded on the message) to the rest of the loop."""
+    if previous_status in ("pending", "sending", "failed") and message.status not in (
+            "pending", "sending", "failed"):
+        on_accepted([message])  # the relay died before recording it: the event settles it
+    if message.kind == "survey" and message.invitation_id:
+        invitation_status = {"delivered": "delivered", "open": "opened", "click": "clicked", "bounce": "bounced",
+                             "dropped": "dropped", "deferred": "deferred"}.get(event)
+        if invitation_status:
+            surveys.mark_invitations(invitation_status, [message.invitation_id])
+    contact = db.session.get(Contact, message.contact_id) if message.contact_id else None
+    if contact is not None:
+        _update_contact(contact, event, payload)
+    bounced = event in ("bounce", "dropped", "spamreport") and message.status in ("bounced", "dropped", "spam_report")
+    if bounced and message.kind == "closing" and message.item_id and previous_status != message.status:
+        reason = payload.get("reason") or payload.get("response") or event
+        items.record_closing_failed(message, f"The closing message to {message.to_email} {event}: {reason}",
+                                    notify_owner=True)
+
+
+def _update_contact(contact: Contact, event: str, payload: dict) -> None:
+    if event in ("unsubscribe", "group_unsubscribe", "spamreport") and contact.unsubscribed_at is None:
+        contact.unsubscribed_at = utcnow()
+    if event == "bounce" and payload.get("type", "bounce") == "bounce":
+        contact.suppressed_reason = contact.suppressed_reason or "bounce"
+    elif event in SUPPRESSING:
+        contact.suppressed_reason = SUPPRESSING[event]
+    elif event == "dropped" and str(payload.get("reason", "")).lower().startswith(DROP_REASONS_THAT_SUPPRESS):
+        contact.suppressed_reason = contact.suppressed_reason or "dropped"

@@ -1,0 +1,124 @@
+"""SendGrid's Event Webhook: verify, deduplicate, and move each message's status forward only.
+
+Events arrive in batches, out of order, and more than once. Each is stored once (its sg_event_id
+is unique); a message's status only ever moves up the ladder below, so a late "processed" after
+"delivered" changes nothing, and a bounce after delivery still counts.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from sendgrid.helpers.eventwebhook import EventWebhook
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from vocloop.extensions import db
+from vocloop.mail.models import MailEvent, Message
+
+log = logging.getLogger(__name__)
+
+MAX_AGE_SECONDS = 300
+STATUS_RANK = {"pending": 0, "sending": 1, "failed": 1, "sent": 2, "deferred": 3, "delivered": 4,
+               "bounced": 5, "dropped": 5, "spam_report": 6}
+# The message status an event proves; events not listed (open, click, unsubscribe) leave it alone.
+EVENT_STATUS = {"processed": "sent", "deferred": "deferred", "delivered": "delivered", "bounce": "bounced",
+                "dropped": "dropped", "spamreport": "spam_report"}
+KNOWN_EVENTS = set(EVENT_STATUS) | {"open", "click", "unsubscribe", "group_unsubscribe", "group_resubscribe"}
+
+EventHook = Callable[[Message, str, dict, str], None]
+
+
+class InvalidWebhook(Exception):
+    """The request is not a genuine, fresh SendGrid event batch; the message says why."""
+
+
+def verify(raw_body: bytes, signature: str | None, timestamp: str | None, public_key: str,
+           now: datetime) -> list[dict]:
+    """Check the ECDSA signature over timestamp + body and the timestamp's age; the parsed events."""
+    if not signature or not timestamp:
+        raise InvalidWebhook("missing signature headers")
+    if not timestamp.isdigit():
+        raise InvalidWebhook("malformed timestamp")
+    if abs(now.timestamp() - int(timestamp)) > MAX_AGE_SECONDS:
+        raise InvalidWebhook("timestamp older than 5 minutes (replay?) or in the future")
+    try:
+        payload = raw_body.decode("utf-8")
+        base64.b64decode(signature, validate=True)
+    except (UnicodeDecodeError, binascii.Error):
+        raise InvalidWebhook("malformed body or signature") from None
+    verifier = EventWebhook()
+    if not verifier.verify_signature(payload, signature, timestamp, verifier.convert_public_key_to_ecdsa(public_key)):
+        raise InvalidWebhook("signature does not match")
+    try:
+        events = json.loads(payload)
+    except ValueError:
+        raise InvalidWebhook("body is not JSON") from None
+    if not isinstance(events, list):
+        raise InvalidWebhook("body is not a list of events")
+    return events
+
+
+def record_events(events: list, on_change: EventHook | None = None) -> dict[str, int]:
+    """Store each new event once and apply it; duplicates (webhook retries) count once."""
+    for attempt in range(2):
+        try:
+            return _record(events, on_change)
+        except IntegrityError:  # the same batch arrived twice at once: the other request stored it
+            db.session.rollback()
+            if attempt:
+                raise
+    return {}
+
+
+def _record(events: list, on_change: EventHook | None) -> dict[str, int]:
+    usable = [event for event in events if isinstance(event, dict) and isinstance(event.get("sg_event_id"), str)
+              and event.get("event") in KNOWN_EVENTS and isinstance(event.get("timestamp"), int)]
+    ids = {event["sg_event_id"] for event in usable}
+    known = set(db.session.scalars(select(MailEvent.provider_event_id)
+                                   .where(MailEvent.provider_event_id.in_(ids)))) if ids else set()
+    fresh, seen = [], set(known)
+    for event in sorted(usable, key=lambda e: e["timestamp"]):
+        if event["sg_event_id"] in seen:
+            continue
+        seen.add(event["sg_event_id"])
+        fresh.append(event)
+    message_ids = {_message_id(event) for event in fresh} - {None}
+    messages = {m.id: m for m in db.session.scalars(select(Message).where(Message.id.in_(message_ids)))} \
+        if message_ids else {}
+    for event in fresh:
+        message = messages.get(_message_id(event))
+        occurred = datetime.fromtimestamp(event["timestamp"], UTC)
+        db.session.add(MailEvent(provider_event_id=event["sg_event_id"], message_id=message.id if message else None,
+                                 event=event["event"], email=str(event.get("email", ""))[:320],
+                                 occurred_at=occurred, payload=event))
+        if message is not None:
+            _apply(message, event, occurred, on_change)
+    db.session.commit()
+    return {"received": len(events), "new": len(fresh), "duplicate": len(usable) - len(fresh),
+            "ignored": len(events) - len(usable)}
+
+
+def _message_id(event: dict) -> int | None:
+    value = event.get("vocloop_message_id")
+    return int(value) if isinstance(value, str) and value.isdigit() else None
+
+
+def _apply(message: Message, event: dict, occurred: datetime, on_change: EventHook | None) -> None:
+    previous = message.status
+    status = EVENT_STATUS.get(event["event"])
+    if status and STATUS_RANK[status] > STATUS_RANK[previous]:
+        message.status = status
+        if previous in ("pending", "sending", "failed"):  # the provider proves it accepted the message
+            message.sent_at = message.sent_at or occurred
+            message.lease_until, message.last_error = None, None
+            message.provider_message_id = message.provider_message_id or str(
+                event.get("sg_message_id", "")).split(".")[0] or None
+    message.event_at = occurred
+    if on_change:
+        on_change(message, event["event"], event, previous)

@@ -1,0 +1,92 @@
+"""Customer replies through SendGrid Inbound Parse: find the item, keep only the new text."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from email.utils import parseaddr
+
+from sqlalchemy import select
+
+from vocloop.extensions import db
+from vocloop.mail.models import InboundEmail
+from vocloop.mail.reply_address import item_id_from
+
+MAX_BODY_CHARS = 20_000
+# Where quoted history starts in the common clients' replies.
+_QUOTE_STARTS = [
+    re.compile(r"^\s*On\b.{0,300}\bwrote:\s*$", re.IGNORECASE | re.DOTALL),
+    re.compile(r"^\s*Le\b.{0,300}\ba écrit\s*:\s*$", re.IGNORECASE | re.DOTALL),
+    re.compile(r"^\s*Am\b.{0,300}\bschrieb\b.*:\s*$", re.IGNORECASE | re.DOTALL),
+    re.compile(r"^-{2,}\s*Original Message\s*-{2,}", re.IGNORECASE),
+    re.compile(r"^_{5,}\s*$"),
+    re.compile(r"^From:\s.+", re.IGNORECASE),
+]
+
+
+@dataclass(frozen=True)
+class InboundReply:
+    item_id: int | None
+    from_email: str
+    subject: str
+    body: str
+    dedupe_key: str
+
+
+def strip_quoted(text: str) -> str:
+    """The new part of a reply: drop quoted lines, the quoted history and the signature."""
+    lines = (text or "").replace("\r\n", "\n").split("\n")
+    kept: list[str] = []
+    for index, line in enumerate(lines):
+        two_lines = line + " " + (lines[index + 1] if index + 1 < len(lines) else "")
+        if any(pattern.match(line) for pattern in _QUOTE_STARTS) or _QUOTE_STARTS[0].match(two_lines):
+            break
+        if line.rstrip() == "--":  # the signature separator
+            break
+        if line.lstrip().startswith(">"):
+            continue
+        kept.append(line)
+    return "\n".join(kept).strip()[:MAX_BODY_CHARS]
+
+
+def parse(form) -> InboundReply:
+    """Read Inbound Parse's multipart fields (to, from, subject, text, html, headers, envelope)."""
+    addresses = " ".join(filter(None, [form.get("to", ""), _envelope_to(form.get("envelope"))]))
+    text = form.get("text") or _html_to_text(form.get("html") or "")
+    message_id = _header(form.get("headers") or "", "Message-ID")
+    dedupe_key = message_id or hashlib.sha256("\x00".join(
+        [form.get("from", ""), form.get("subject", ""), text]).encode()).hexdigest()
+    return InboundReply(item_id=item_id_from(addresses), from_email=parseaddr(form.get("from", ""))[1],
+                        subject=(form.get("subject") or "")[:300], body=strip_quoted(text), dedupe_key=dedupe_key[:300])
+
+
+def record(reply: InboundReply) -> InboundEmail | None:
+    """Store the reply once; None when it was seen before (Inbound Parse retries)."""
+    if db.session.scalar(select(InboundEmail.id).where(InboundEmail.dedupe_key == reply.dedupe_key)):
+        return None
+    inbound = InboundEmail(dedupe_key=reply.dedupe_key, item_id=reply.item_id, from_email=reply.from_email,
+                           subject=reply.subject, body=reply.body)
+    db.session.add(inbound)
+    db.session.flush()
+    return inbound
+
+
+def _envelope_to(envelope: str | None) -> str:
+    try:
+        recipients = json.loads(envelope or "{}").get("to") or []
+    except (ValueError, AttributeError):
+        return ""
+    return " ".join(str(recipient) for recipient in recipients)
+
+
+def _header(headers: str, name: str) -> str | None:
+    match = re.search(rf"^{name}:\s*(.+)$", headers, re.IGNORECASE | re.MULTILINE)
+    return match.group(1).strip() if match else None
+
+
+def _html_to_text(html: str) -> str:
+    text = re.sub(r"(?is)<(script|style).*?</\1>", "", html)
+    text = re.sub(r"(?i)<br\s*/?>|</p>|</div>", "\n", text)
+    return re.sub(r"<[^>]+>", "", text)
