@@ -12,7 +12,7 @@ from vocloop.errors import DomainError
 
 
 def init_app(app: Flask) -> None:
-    for command in (create_user, create_token, demo, worker, clock, sweep):
+    for command in (create_user, create_token, demo, worker, clock, sweep, relay_mail):
         app.cli.add_command(command)
 
 
@@ -107,3 +107,20 @@ def sweep():
     from vocloop.jobs import tasks
 
     click.echo(tasks.sweep())
+
+
+@click.command("relay-mail")
+def relay_mail():
+    """Send every due outbox row now, in this process (after an outage, or without workers)."""
+    from vocloop.jobs import tasks
+    from vocloop.mail import outbox
+
+    totals = {"sent": 0, "retry": 0, "failed": 0}
+    while ids := outbox.due_message_ids(grace_seconds=0):
+        size = current_app.config["MAIL_BATCH_SIZE"]
+        for start in range(0, len(ids), size):
+            for key, count in tasks.deliver_messages(ids[start:start + size]).items():
+                totals[key] += count
+        if totals["sent"] + totals["failed"] == 0:
+            break  # only retries left, and none due yet
+    click.echo(totals)

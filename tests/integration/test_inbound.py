@@ -1,0 +1,99 @@
+"""Customer replies to closing messages come back onto the item (SendGrid Inbound Parse)."""
+
+import json
+
+import pytest
+from sqlalchemy import func, select
+
+from tests.factories import answer, make_contact, make_invitation, make_survey, make_user
+from vocloop.extensions import db
+from vocloop.items import service as items
+from vocloop.items.models import FeedbackItem
+from vocloop.jobs.tasks import deliver_messages
+from vocloop.mail import outbox
+from vocloop.mail.inbound import strip_quoted
+from vocloop.mail.models import InboundEmail
+
+SECRET = "s3cret-inbound-path-segment-0123456789"
+
+
+@pytest.fixture
+def closed_item(app, client, drain, sendgrid):
+    app.config.update(REPLY_DOMAIN="reply.example.com", INBOUND_PARSE_SECRET=SECRET)
+    owner = make_user("dana@example.com", name="Dana", role="admin")
+    answer(client, make_invitation(make_survey(), make_contact("ann@customer.example", name="Ann")), 2, "Bad")
+    drain()
+    item = db.session.scalar(select(FeedbackItem))
+    items.close_with_message(owner, item, "Hi Ann, fixed.")
+    deliver_messages(outbox.take_queued_ids())
+    [closing] = [e for e in sendgrid.emails() if e.custom_args["vocloop_key"].startswith("closing:")]
+    return item.id, closing.reply_to
+
+
+def inbound(client, to, text, message_id="<reply-1@mail.customer.example>", secret=SECRET, **extra):
+    form = {"to": to, "from": "Ann <ann@customer.example>", "subject": "Re: A quick question", "text": text,
+            "headers": f"Message-ID: {message_id}\nSubject: Re: A quick question\n",
+            "envelope": json.dumps({"to": [to], "from": "ann@customer.example"}), **extra}
+    return client.post(f"/webhooks/sendgrid/inbound/{secret}", data=form, content_type="multipart/form-data")
+
+
+def test_the_closing_message_carries_a_signed_reply_address(closed_item):
+    item_id, reply_to = closed_item
+    assert reply_to.startswith(f"reply+{item_id}.") and reply_to.endswith("@reply.example.com")
+
+
+def test_a_reply_lands_on_the_item_reopens_it_and_tells_the_owner(app, client, closed_item, sendgrid, drain):
+    item_id, reply_to = closed_item
+    text = "Thanks, but the invoice is still wrong.\n\nOn Tue, 24 Nov 2026 at 10:00, Dana wrote:\n> Hi Ann, fixed."
+    response = inbound(client, reply_to, text)
+    assert response.status_code == 200 and response.json == {"status": "attached", "item_id": item_id}
+    drain()
+    db.session.rollback()
+    item = db.session.get(FeedbackItem, item_id)
+    replies = [event for event in item.events if event.kind == "customer_replied"]
+    assert [event.body for event in replies] == ["Thanks, but the invoice is still wrong."]
+    assert item.status == "in_progress" and item.events[-1].kind == "reopened"
+    assert any(e.to == "dana@example.com" and "replied" in e.subject for e in sendgrid.emails())
+
+
+def test_the_same_reply_delivered_twice_is_kept_once(app, client, closed_item):
+    item_id, reply_to = closed_item
+    assert inbound(client, reply_to, "Thanks!").json["status"] == "attached"
+    assert inbound(client, reply_to, "Thanks!").json["status"] == "duplicate"
+    db.session.rollback()
+    item = db.session.get(FeedbackItem, item_id)
+    assert sum(event.kind == "customer_replied" for event in item.events) == 1
+
+
+def test_a_guessed_reply_address_attaches_nothing(app, client, closed_item):
+    item_id, reply_to = closed_item
+    forged = f"reply+{item_id}.0123456789abcdef@reply.example.com"
+    assert inbound(client, forged, "Let me in", message_id="<x@y>").json["status"] == "unmatched"
+    db.session.rollback()
+    assert not [e for e in db.session.get(FeedbackItem, item_id).events if e.kind == "customer_replied"]
+
+
+def test_a_wrong_secret_or_no_configuration_is_a_404(app, client, closed_item):
+    item_id, reply_to = closed_item
+    assert inbound(client, reply_to, "hi", secret="wrong").status_code == 404
+    app.config["INBOUND_PARSE_SECRET"] = None
+    assert inbound(client, reply_to, "hi").status_code == 404
+    assert db.session.scalar(select(func.count()).select_from(InboundEmail)) == 0
+
+
+def test_an_oversized_inbound_email_is_refused(app, client, closed_item):
+    item_id, reply_to = closed_item
+    response = inbound(client, reply_to, "x" * (11 * 1024 * 1024))
+    assert response.status_code == 413
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Great, thanks!\n\nOn Mon, Jan 5, 2026 at 9:00 AM Dana <d@x.example> wrote:\n> old", "Great, thanks!"),
+    ("Merci\n\nLe lun. 5 janv. 2026, Dana a écrit :\n> old", "Merci"),
+    ("Fine\r\n-----Original Message-----\r\nFrom: Dana", "Fine"),
+    ("Top\n> quoted line\nbottom\n-- \nAnn\nCEO", "Top\nbottom"),
+    ("Sure\n\nOn Mon, Jan 5, 2026 at 9:00 AM Dana Whitfield\n<dana@example.com> wrote:\n> old", "Sure"),
+    ("", ""),
+])
+def test_quoted_history_and_signatures_are_stripped(text, expected):
+    assert strip_quoted(text) == expected

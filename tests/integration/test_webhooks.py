@@ -1,0 +1,160 @@
+"""SendGrid's signed Event Webhook: only genuine, fresh events count, and each counts once."""
+
+import json
+import random
+import time
+import uuid
+
+import pytest
+from sqlalchemy import func, select
+
+from tests.factories import answer, make_contact, make_invitation, make_survey, make_user
+from tests.support.sendgrid_stub import EventSigner
+from vocloop.contacts.models import Contact
+from vocloop.extensions import db
+from vocloop.items.models import FeedbackItem
+from vocloop.jobs.tasks import deliver_messages
+from vocloop.mail import outbox
+from vocloop.mail.models import MailEvent, Message
+from vocloop.metrics.queries import closure
+from vocloop.surveys import service as surveys
+from vocloop.surveys.models import Invitation
+
+URL = "/webhooks/sendgrid/events"
+
+
+@pytest.fixture
+def signer(app):
+    signer = EventSigner()
+    app.config["SENDGRID_WEBHOOK_PUBLIC_KEY"] = signer.public_key
+    return signer
+
+
+def post(client, signer, events, timestamp=None, body=None):
+    raw = json.dumps(events).encode() if body is None else body
+    headers = signer.sign(json.dumps(events).encode() if body is not None else raw, timestamp)
+    return client.post(URL, data=raw, headers=headers)
+
+
+def event(message, name, **extra):
+    return {"event": name, "email": message.to_email, "timestamp": int(time.time()),
+            "sg_event_id": uuid.uuid4().hex, "sg_message_id": f"{message.provider_message_id}.x0",
+            "vocloop_message_id": str(message.id), "vocloop_key": message.idempotency_key, **extra}
+
+
+def sent_survey(email="ann@customer.example"):
+    contact = make_contact(email, name="Ann")
+    surveys.send_invitations(make_survey(), [contact.id])
+    [message_id] = outbox.take_queued_ids()
+    deliver_messages([message_id])
+    db.session.rollback()
+    return db.session.get(Message, message_id)
+
+
+def fresh(model, id_):
+    db.session.rollback()
+    return db.session.get(model, id_)
+
+
+def test_a_valid_batch_moves_message_and_invitation_forward(app, client, signer):
+    message = sent_survey()
+    response = post(client, signer, [event(message, "delivered"), event(message, "open")])
+    assert response.status_code == 200 and response.json["new"] == 2
+    assert fresh(Message, message.id).status == "delivered"
+    assert db.session.get(Invitation, message.invitation_id).status == "opened"
+
+
+def test_a_tampered_body_is_refused_and_nothing_stored(app, client, signer):
+    message = sent_survey()
+    genuine = [event(message, "delivered")]
+    forged = json.dumps([event(message, "bounce")]).encode()
+    assert post(client, signer, genuine, body=forged).status_code == 403
+    assert client.post(URL, data=forged, headers={"Content-Type": "application/json"}).status_code == 403
+    bad_signature = {**signer.sign(forged), "X-Twilio-Email-Event-Webhook-Signature": "not base64!!"}
+    assert client.post(URL, data=forged, headers=bad_signature).status_code == 403
+    assert db.session.scalar(select(func.count()).select_from(MailEvent)) == 0
+    assert fresh(Message, message.id).status == "sent"
+
+
+def test_a_replayed_batch_older_than_five_minutes_is_refused(app, client, signer):
+    message = sent_survey()
+    stale = int(time.time()) - 301
+    response = post(client, signer, [event(message, "delivered")], timestamp=stale)
+    assert response.status_code == 403 and "replay" in response.json["detail"]
+    assert post(client, signer, [event(message, "delivered")], timestamp=int(time.time()) + 400).status_code == 403
+    assert fresh(Message, message.id).status == "sent"
+
+
+def test_every_event_three_times_out_of_order_counts_once(app, client, signer):
+    message = sent_survey()
+    base = int(time.time()) - 60
+    events = [event(message, name, timestamp=base + offset)
+              for offset, name in enumerate(["processed", "delivered", "open", "click"])]
+    copies = [dict(e) for e in events for _ in range(3)]
+    random.Random(4).shuffle(copies)
+    for start in range(0, len(copies), 4):
+        assert post(client, signer, copies[start:start + 4]).status_code == 200
+    assert db.session.scalar(select(func.count()).select_from(MailEvent)) == 4
+    assert fresh(Message, message.id).status == "delivered"
+    assert db.session.get(Invitation, message.invitation_id).status == "clicked"
+
+
+def test_a_bounce_suppresses_the_contact_for_every_later_survey(app, client, signer):
+    message = sent_survey()
+    post(client, signer, [event(message, "bounce", type="bounce", reason="550 5.1.1 user unknown")])
+    contact = fresh(Contact, message.contact_id)
+    assert contact.suppressed_reason == "bounce" and fresh(Message, message.id).status == "bounced"
+    assert db.session.get(Invitation, message.invitation_id).status == "bounced"
+    later = surveys.send_invitations(make_survey("csat", quarantine_days=0), [contact.id])
+    assert later.skipped == [(contact.id, "suppressed (bounce)")]
+
+
+def test_a_spam_report_unsubscribes_and_suppresses(app, client, signer):
+    message = sent_survey()
+    post(client, signer, [event(message, "spamreport")])
+    contact = fresh(Contact, message.contact_id)
+    assert contact.suppressed_reason == "spam_report" and contact.unsubscribed_at is not None
+
+
+def test_an_unsubscribe_event_is_honoured(app, client, signer):
+    message = sent_survey()
+    post(client, signer, [event(message, "group_unsubscribe", asm_group_id=1)])
+    assert fresh(Contact, message.contact_id).unsubscribed_at is not None
+
+
+def test_a_bounced_closing_message_reopens_the_item_and_tells_its_owner(app, client, signer, sendgrid, drain):
+    from vocloop.items import service as items
+    admin = make_user("admin@example.com", role="admin", name="Alex")
+    answer(client, make_invitation(make_survey(), make_contact("ann@customer.example")), 2, "Bad")
+    drain()
+    item = db.session.scalar(select(FeedbackItem))
+    closing = items.close_with_message(admin, item, "Hi Ann, fixed.")
+    deliver_messages(outbox.take_queued_ids())
+    item = fresh(FeedbackItem, item.id)
+    assert item.loop_closed_at is not None
+    closing = db.session.get(Message, closing.id)
+    assert closure(item.created_at, item.created_at.replace(year=2100))["loop_closed"] == 1
+    assert post(client, signer, [event(closing, "bounce", type="bounce", reason="mailbox full")]).status_code == 200
+    drain()
+    item = fresh(FeedbackItem, item.id)
+    assert item.loop_closed_at is None and item.status == "in_progress"
+    assert item.events[-1].kind == "message_bounced" and "mailbox full" in item.events[-1].body
+    assert closure(item.created_at, item.created_at.replace(year=2100))["loop_closed"] == 0
+    notices = [e for e in sendgrid.emails() if e.to == "admin@example.com"]
+    assert len(notices) == 1 and "did not reach the customer" in notices[0].subject
+
+
+def test_events_for_unknown_messages_are_kept_but_change_nothing(app, client, signer):
+    events = [{"event": "delivered", "email": "x@y.example", "timestamp": int(time.time()),
+               "sg_event_id": "e1", "vocloop_message_id": "424242"},
+              {"event": "nonsense", "sg_event_id": "e2", "timestamp": 1}, "not an object"]
+    response = post(client, signer, events)
+    assert response.status_code == 200 and response.json == {"received": 3, "new": 1, "duplicate": 0,
+                                                              "ignored": 2}
+
+
+def test_without_a_configured_key_the_endpoint_is_off(app, client):
+    app.config["SENDGRID_WEBHOOK_PUBLIC_KEY"] = None
+    assert client.post(URL, data="[]").status_code == 404
+
+
