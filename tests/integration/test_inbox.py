@@ -108,6 +108,8 @@ def test_a_refused_closing_message_reopens_the_item(app, client, drain, sendgrid
     reopened = fresh(item.id)
     assert reopened.status == "in_progress" and reopened.loop_closed_at is None and reopened.closed_at is None
     assert reopened.events[-1].kind == "message_failed" and "valid address" in reopened.events[-1].body
+    page = client.get(page).get_data(as_text=True)
+    assert "Closing messages" in page and "SendGrid 400: Does not contain a valid address." in page
 
 
 def test_reassigning_needs_a_hand_over_note(app, client, drain):

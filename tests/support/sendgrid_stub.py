@@ -75,11 +75,30 @@ class SendGridStub:
         return f"http://{host}:{port}"
 
     def start(self) -> SendGridStub:
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._server_class())
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def _server_class(self):
         stub = self
 
         class Handler(BaseHTTPRequestHandler):
             def log_message(self, *args):  # keep test output clean
                 pass
+
+            def do_GET(self):
+                if self.path != "/_stats":
+                    self.send_error(404)
+                    return
+                with stub._lock:
+                    stats = {"requests": len(stub.requests), "recipients": sum(
+                        len(r["personalizations"]) for r in stub.requests), "rejected": len(stub.rejected)}
+                payload = json.dumps(stats).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
 
             def do_POST(self):
                 length = int(self.headers.get("Content-Length") or 0)
@@ -94,9 +113,7 @@ class SendGridStub:
                 self.end_headers()
                 self.wfile.write(payload)
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
+        return Handler
 
     def stop(self) -> None:
         if self._server:
@@ -215,3 +232,21 @@ def _validate(request: dict) -> str | None:
         if size > 10000:
             return "The total size of your substitutions may not exceed 10000 bytes per personalization."
     return None
+
+
+def main() -> None:
+    """Serve on a port (0: any) and print the URL: for benchmarks, as a process of its own."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--api-key", default="SG.test-key")
+    args = parser.parse_args()
+    stub = SendGridStub(api_key=args.api_key)
+    stub._server = ThreadingHTTPServer(("127.0.0.1", args.port), stub._server_class())
+    print(stub.url, flush=True)
+    stub._server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()

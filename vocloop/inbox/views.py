@@ -59,7 +59,7 @@ def item(item_id: int):
     reassign_form.owner_id.choices = [SelectChoice(u.id, f"{u.name} ({u.email})")
                                       for u in queries.assignable_users(current_user) if u.id != item_obj.owner_id]
     return render_template(
-        "inbox/item.html", item=item_obj, response=item_obj.response,
+        "inbox/item.html", item=item_obj, response=item_obj.response, emails=items.emails_of(item_obj),
         timeline=customer_timeline(item_obj.contact), note_form=NoteForm(prefix="note"),
         status_form=StatusForm(prefix="status", status=item_obj.status), reassign_form=reassign_form,
         close_form=CloseForm(prefix="close"), close_without_form=CloseWithoutMessageForm(prefix="discard"))

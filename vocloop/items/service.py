@@ -134,6 +134,12 @@ def close_without_message(user: User, item: FeedbackItem, reason: str, note: str
     db.session.commit()
 
 
+def emails_of(item: FeedbackItem) -> list[Message]:
+    """The closing messages sent to the customer for this item, newest first, with their status."""
+    return list(db.session.scalars(select(Message).where(Message.item_id == item.id, Message.kind == "closing")
+                                   .order_by(Message.id.desc())))
+
+
 def record_closing_accepted(message: Message) -> None:
     """Called in the relay's transaction when the provider accepted a closing email."""
     item = db.session.get(FeedbackItem, message.item_id)

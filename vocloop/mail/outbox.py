@@ -16,9 +16,10 @@ from datetime import timedelta
 from itertools import groupby
 
 from flask import current_app
-from sqlalchemy import event, or_, select, update
+from sqlalchemy import event, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from vocloop.db import utcnow
 from vocloop.extensions import db
@@ -57,10 +58,33 @@ def queue_message(*, key: str, kind: str, to_email: str, to_name: str = "", subj
     return message
 
 
+def queue_many(rows: list[dict], template: MessageTemplate) -> list[int]:
+    """Bulk form of queue_message for one template (a survey to thousands): plain INSERTs, several
+    times faster than the ORM at this size; each row gives key, kind, to_email, to_name,
+    substitutions, headers and its links. Their ids, in the order given."""
+    if not rows:
+        return []
+    config = current_app.config
+    now = utcnow()
+    common = {"from_email": config["MAIL_FROM"], "subject": template.subject, "template_id": template.id,
+              "status": "pending", "attempts": 0, "next_attempt_at": now, "created_at": now}
+    db.session.execute(insert(Message), [
+        {**common, "from_name": row.pop("from_name", None) or config["MAIL_FROM_NAME"], **row} for row in rows])
+    ids_by_key: dict[str, int] = {}
+    keys = [row["idempotency_key"] for row in rows]
+    for start in range(0, len(keys), 5000):
+        ids_by_key.update(db.session.execute(select(Message.idempotency_key, Message.id).where(
+            Message.idempotency_key.in_(keys[start:start + 5000]))).all())
+    ids = [ids_by_key[key] for key in keys]
+    db.session.info.setdefault(_QUEUED, []).extend(ids)
+    return ids
+
+
 def take_queued_ids() -> list[int]:
     """Ids of the rows queued in this session since the last call; call after commit, then relay them."""
     queued = db.session.info.pop(_QUEUED, [])
-    return [message.id for message in queued if message.id is not None]
+    return [item if isinstance(item, int) else item.id for item in queued
+            if isinstance(item, int) or item.id is not None]
 
 
 @event.listens_for(Session, "after_soft_rollback")
@@ -182,8 +206,9 @@ def _send_batch(batch: list[Message], counts: dict, on_accepted, on_failed) -> N
         update(Message).where(Message.id.in_([m.id for m in batch]), Message.status == "sending")
         .values(status="sent", provider_message_id=provider_id or None, sent_at=now, lease_until=None,
                 last_error=None).execution_options(synchronize_session=False))
-    for message in batch:
-        message.sent_at = now  # what the hooks read; the row itself was written above
+    for message in batch:  # what the hooks read, without the ORM writing each row again
+        set_committed_value(message, "status", "sent")
+        set_committed_value(message, "sent_at", now)
     counts["sent"] += len(batch)
     if on_accepted:
         on_accepted(batch)

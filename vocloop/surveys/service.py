@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import current_app, render_template
 from markupsafe import escape
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 
 from vocloop.contacts.models import Contact
 from vocloop.db import utcnow
@@ -43,9 +43,17 @@ def create_survey(*, name: str, kind: str, company: str = "us", question: str | 
     return survey
 
 
+@dataclass(frozen=True)
+class SentInvitation:
+    id: int
+    contact_id: int
+    status: str
+    expires_at: datetime
+
+
 @dataclass
 class SendOutcome:
-    invitations: list[Invitation] = field(default_factory=list)
+    invitations: list[SentInvitation] = field(default_factory=list)
     skipped: list[tuple[int, str]] = field(default_factory=list)
 
 
@@ -88,8 +96,9 @@ def send_invitations(survey: Survey, contact_ids: list[int]) -> SendOutcome:
             select(Contact).where(Contact.id.in_(wanted[start:start + CHUNK]))))
     reasons = _ineligible(survey, list(contacts.values()))
     template = _survey_template(survey)
-    expires_at = utcnow() + timedelta(days=survey.link_expiry_days)
-    pending: list[tuple[Invitation, Contact, str]] = []
+    now = utcnow()
+    expires_at = now + timedelta(days=survey.link_expiry_days)
+    tokens: dict[str, tuple[Contact, str]] = {}  # token hash -> (contact, token)
     for contact_id in wanted:
         contact = contacts.get(contact_id)
         reason = "not_found" if contact is None else reasons.get(contact_id)
@@ -97,18 +106,27 @@ def send_invitations(survey: Survey, contact_ids: list[int]) -> SendOutcome:
             outcome.skipped.append((contact_id, reason))
             continue
         token, token_hash = new_secret_token()
-        invitation = Invitation(survey_id=survey.id, contact_id=contact.id, token_hash=token_hash,
-                                expires_at=expires_at)
-        pending.append((invitation, contact, token))
-    db.session.add_all([invitation for invitation, _, _ in pending])
-    db.session.flush()  # invitation ids, for the idempotency keys
-    for invitation, contact, token in pending:
-        outbox.queue_message(
-            key=f"survey:{invitation.id}", kind="survey", to_email=contact.email, to_name=contact.name,
-            from_name=survey.sender_name, subject=template.subject, template=template,
-            substitutions=_recipient_substitutions(contact, token), headers=_unsubscribe_headers(token),
-            contact_id=contact.id, invitation_id=invitation.id)
-        outcome.invitations.append(invitation)
+        tokens[token_hash] = (contact, token)
+    # Plain INSERTs, then one SELECT per chunk for the ids: several times faster than the ORM here.
+    if tokens:
+        db.session.execute(insert(Invitation), [
+            {"survey_id": survey.id, "contact_id": contact.id, "token_hash": token_hash, "status": "queued",
+             "expires_at": expires_at, "created_at": now} for token_hash, (contact, _) in tokens.items()])
+    hashes = list(tokens)
+    for start in range(0, len(hashes), CHUNK):
+        rows = db.session.execute(select(Invitation.id, Invitation.token_hash).where(
+            Invitation.token_hash.in_(hashes[start:start + CHUNK])))
+        for invitation_id, token_hash in rows:
+            contact, token = tokens[token_hash]
+            outcome.invitations.append(SentInvitation(invitation_id, contact.id, "queued", expires_at))
+            tokens[token_hash] = (contact, token, invitation_id)
+    outbox.queue_many([
+        {"idempotency_key": f"survey:{invitation_id}", "kind": "survey", "to_email": contact.email,
+         "to_name": contact.name, "from_name": survey.sender_name, "contact_id": contact.id,
+         "invitation_id": invitation_id, "substitutions": _recipient_substitutions(contact, token),
+         "headers": _unsubscribe_headers(token)}
+        for contact, token, invitation_id in sorted(tokens.values(), key=lambda entry: entry[2])], template)
+    outcome.invitations.sort(key=lambda invitation: invitation.id)
     db.session.commit()
     return outcome
 
