@@ -15,9 +15,12 @@ SUPPRESSING = {"spamreport": "spam_report"}
 DROP_REASONS_THAT_SUPPRESS = ("bounced address", "spam reporting address", "invalid")
 
 
+def _invitation_ids(messages: list[Message]) -> list[int]:
+    return [m.invitation_id for m in messages if m.kind == "survey" and m.invitation_id]
+
+
 def on_accepted(messages: list[Message]) -> None:
-    invitation_ids = [m.invitation_id for m in messages if m.kind == "survey" and m.invitation_id]
-    if invitation_ids:
+    if invitation_ids := _invitation_ids(messages):
         surveys.mark_invitations("sent", invitation_ids)
     for message in messages:
         if message.kind == "closing" and message.item_id:
@@ -25,8 +28,7 @@ def on_accepted(messages: list[Message]) -> None:
 
 
 def on_failed(messages: list[Message]) -> None:
-    invitation_ids = [m.invitation_id for m in messages if m.kind == "survey" and m.invitation_id]
-    if invitation_ids:
+    if invitation_ids := _invitation_ids(messages):
         surveys.mark_invitations("failed", invitation_ids)
     for message in messages:
         if message.kind == "closing" and message.item_id:
