@@ -49,5 +49,15 @@ RATELIMIT_ENABLED = True
 # Answer pages are public: a modest per-address limit keeps token guessing and floods out.
 RATELIMIT_PUBLIC = "60 per minute"
 RATELIMIT_LOGIN = "10 per minute"
+# How many reverse proxies (load balancer, router) sit in front: their X-Forwarded-* headers are then
+# trusted, so rate limits and logs see the customer's address. 0: none (the embedded default).
+TRUSTED_PROXIES = 0
+# "json" (one object per line, for log shippers) or "text".
+LOG_FORMAT = "text"
+# Prometheus text format at /ops/metrics; METRICS_TOKEN, when set, is required as a bearer token.
+METRICS_ENABLED = False
+METRICS_TOKEN = None
+# Days after which customers' free text (comments, replies) is erased; None keeps it.
+COMMENT_RETENTION_DAYS = None
 # Run the periodic jobs (retries, late responses) in a thread when there is no Redis.
 INLINE_SCHEDULER = True

@@ -8,3 +8,4 @@ PREFERRED_URL_SCHEME = "https"
 # The embedded defaults of these make no sense in production: they must come from the environment.
 VOCLOOP_BASE_URL = None
 MAIL_FROM = None
+LOG_FORMAT = "json"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 from flask import Flask
@@ -20,8 +19,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     settings = load_settings(overrides=overrides)
     app.config.update(settings)
     _derive_settings(app)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    from vocloop.ops.logs import configure_logging
+
+    configure_logging(app)
 
     from vocloop import models  # noqa: F401  (registers every table on the metadata)
     from vocloop.extensions import csrf, db, limiter, login_manager, migrate
@@ -33,12 +33,18 @@ def create_app(overrides: dict | None = None) -> Flask:
     limiter.init_app(app)
     login_manager.init_app(app)
 
-    from vocloop import api, cli, http_errors, web
+    from vocloop import api, cli, http_errors, ops, web
 
+    ops.init_app(app)
     http_errors.init_app(app)
     web.init_app(app)
     api.init_app(app)
     cli.init_app(app)
+    if app.config.get("TRUSTED_PROXIES"):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     return app
 
 

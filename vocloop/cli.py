@@ -12,7 +12,8 @@ from vocloop.errors import DomainError
 
 
 def init_app(app: Flask) -> None:
-    for command in (create_user, create_token, demo, worker, clock, sweep, relay_mail):
+    for command in (create_user, create_token, demo, worker, clock, sweep, relay_mail, check, contact_export,
+                    contact_erase):
         app.cli.add_command(command)
 
 
@@ -124,3 +125,56 @@ def relay_mail():
         if totals["sent"] + totals["failed"] == 0:
             break  # only retries left, and none due yet
     click.echo(totals)
+
+
+@click.command("check")
+def check():
+    """Report what is misconfigured or unhealthy; exits 1 when anything is an error."""
+    from vocloop.ops.check import run_checks
+
+    findings = run_checks()
+    marks = {"ok": "ok     ", "warning": "WARNING", "error": "ERROR  "}
+    for finding in findings:
+        click.echo(f"{marks[finding.level]} {finding.topic}: {finding.message}")
+    errors = sum(finding.level == "error" for finding in findings)
+    if errors:
+        raise click.ClickException(f"{errors} problem(s) to fix")
+
+
+def _contact_by_email(email: str):
+    from sqlalchemy import select
+
+    from vocloop.contacts.models import Contact
+    from vocloop.extensions import db
+
+    contact = db.session.scalar(select(Contact).where(Contact.email == email.strip().lower()))
+    if contact is None:
+        raise click.ClickException(f"No contact with the email {email}.")
+    return contact
+
+
+@click.command("contact-export")
+@click.argument("email")
+def contact_export(email):
+    """Print, as JSON, everything stored about one contact (a data subject access request)."""
+    import json
+
+    from vocloop.contacts.privacy import export_contact
+
+    click.echo(json.dumps(export_contact(_contact_by_email(email)), indent=2, ensure_ascii=False))
+
+
+@click.command("contact-erase")
+@click.argument("email")
+@click.option("--yes", is_flag=True, help="Do it; without this flag nothing changes.")
+def contact_erase(email, yes):
+    """Erase one contact: identity and free text removed, numbers kept for the metrics."""
+    from vocloop.contacts.privacy import erase_contact
+    from vocloop.extensions import db
+
+    contact = _contact_by_email(email)
+    if not yes:
+        raise click.ClickException(f"This erases contact {contact.id} for good; run again with --yes.")
+    counts = erase_contact(contact)
+    db.session.commit()
+    click.echo(f"Erased contact {contact.id}: {counts}")

@@ -36,7 +36,12 @@ USERS = [  # email, name, role, team
     ("omar@example.com", "Omar Haddad", "owner", "Support"),
     ("sam@example.com", "Sam Okafor", "owner", "Customer Success"),
 ]
-ACCOUNTS = ["Northwind Traders", "Globex", "Initech", "Umbrella Health", "Stark Logistics", "Wayne Retail"]
+ACCOUNTS = ["Northwind Traders", "Globex", "Initech", "Umbrella Health", "Stark Logistics", "Wayne Retail",
+            "Soylent Foods", "Hooli", "Vandelay Imports", "Cyberdyne Systems", "Tyrell Labs", "Wonka Industries"]
+LAST = ["Garcia", "Smith", "Tanaka", "Wang", "Khan", "Silva", "Rossi", "Müller", "Patel", "Petrov", "Okoye", "Murphy"]
+CONTACTS = 300
+PAST_ANSWERS = 200
+FRESH_SURVEY_RECIPIENTS = 20
 FIRST = ["Maria", "James", "Aiko", "Chen", "Fatima", "Lucas", "Sofia", "Noah", "Priya", "Ivan", "Amara", "Liam",
          "Zoe", "Mateo", "Hana", "Oliver", "Leila", "Ethan", "Nora", "Ravi", "Elena", "Kofi", "Ines", "Tom",
          "Yara", "Felix", "Mei", "Omar", "Clara", "Diego", "Anya", "Ben", "Sara", "Jonas", "Lina", "Paul"]
@@ -71,10 +76,11 @@ def seed_demo(seed: int = 7) -> list[str]:
              for email, name, role, team in USERS}
     account_names = list(ACCOUNTS)
     people = []
-    for index, first in enumerate(FIRST):
+    for index in range(CONTACTS):
+        first, last = FIRST[index % len(FIRST)], LAST[(index // len(FIRST)) % len(LAST)]
         account = account_names[index % len(account_names)]
         people.append(contacts.create_contact(
-            email=f"{first.lower()}.{index}@{account.split()[0].lower()}.example", name=first,
+            email=f"{first.lower()}.{index}@{account.split()[0].lower()}.example", name=f"{first} {last}",
             account_name=account, attributes={"plan": rng.choice(["starter", "growth", "enterprise"])}))
     northwind = people[0].account
     northwind.owner_id = users["sam@example.com"].id
@@ -94,10 +100,12 @@ def seed_demo(seed: int = 7) -> list[str]:
                                 sender_name="Acme Analytics")
     csat = surveys.create_survey(name="Support CSAT", kind="csat", company="Acme Analytics Support",
                                  quarantine_days=14)
+    ces = surveys.create_survey(name="Onboarding effort", kind="ces", company="Acme Analytics", quarantine_days=30)
 
-    history, fresh = people[:26], people[26:]
+    history = people[:PAST_ANSWERS]
+    fresh = people[-FRESH_SURVEY_RECIPIENTS:]
     for contact in history:
-        _past_answer(rng, contact, rng.choice([nps, csat]), users)
+        _past_answer(rng, contact, rng.choices([nps, csat, ces], weights=[5, 3, 2])[0], users)
     outcome = surveys.send_invitations(nps, [contact.id for contact in fresh])
     enqueue_queued_mail()
     return [f"Seeded {len(people)} contacts, {len(history)} past answers, "
@@ -109,12 +117,13 @@ def _credentials() -> list[str]:
 
 
 def _past_answer(rng: random.Random, contact, survey, users) -> None:
-    """One answered invitation from the last 60 days, triaged, and for most items a closed loop."""
-    days_ago = rng.uniform(1, 60)
+    """One answered invitation from the last 90 days, triaged, and for most items a closed loop."""
+    days_ago = rng.uniform(1, 90)
     answered = utcnow() - timedelta(days=days_ago)
     mood = rng.choices(["negative", "neutral", "positive"], weights=[5, 3, 4])[0]
     score = {"nps": {"negative": rng.randint(0, 6), "neutral": rng.randint(7, 8), "positive": rng.randint(9, 10)},
-             "csat": {"negative": rng.randint(1, 2), "neutral": 3, "positive": rng.randint(4, 5)}}[survey.kind][mood]
+             "csat": {"negative": rng.randint(1, 2), "neutral": 3, "positive": rng.randint(4, 5)},
+             "ces": {"negative": rng.randint(1, 3), "neutral": 4, "positive": rng.randint(5, 7)}}[survey.kind][mood]
     _, token_hash = new_secret_token()
     invitation = Invitation(survey_id=survey.id, contact_id=contact.id, token_hash=token_hash, status="delivered",
                             created_at=answered - timedelta(hours=3), sent_at=answered - timedelta(hours=3),

@@ -77,6 +77,11 @@ SETTINGS = [
     Setting("COMMENT_GRACE_MINUTES", _int),
     Setting("SLA_HOURS", _json),
     Setting("RATELIMIT_ENABLED", _bool),
+    Setting("LOG_FORMAT"),
+    Setting("TRUSTED_PROXIES", _int),
+    Setting("METRICS_ENABLED", _bool),
+    Setting("METRICS_TOKEN"),
+    Setting("COMMENT_RETENTION_DAYS", _int),
     Setting("INLINE_SCHEDULER", _bool),
 ]
 
@@ -156,6 +161,11 @@ def validate(settings: dict) -> None:
         raise ConfigError("MAIL_BATCH_SIZE must be between 1 and 1000 (SendGrid's limit per request)")
     if settings.get("MAIL_LEASE_SECONDS", 120) < 1 or settings.get("MAIL_SETTLE_SECONDS", 0) < 0:
         raise ConfigError("MAIL_LEASE_SECONDS must be at least 1 and MAIL_SETTLE_SECONDS 0 or more")
+    if settings.get("LOG_FORMAT", "text") not in ("text", "json"):
+        raise ConfigError("LOG_FORMAT must be text or json")
+    retention = settings.get("COMMENT_RETENTION_DAYS")
+    if retention is not None and retention < 1:
+        raise ConfigError("COMMENT_RETENTION_DAYS must be at least 1 (or unset to keep comments)")
     key = settings.get("SENDGRID_WEBHOOK_PUBLIC_KEY")
     if key:
         _check_public_key(key)

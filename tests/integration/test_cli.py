@@ -49,10 +49,10 @@ def test_demo_seeds_a_believable_month_once(app, drain):
     items = db.session.scalar(select(func.count()).select_from(FeedbackItem))
     loop_closed = db.session.scalar(select(func.count()).select_from(FeedbackItem)
                                     .where(FeedbackItem.loop_closed_at.is_not(None)))
-    assert items >= 10 and 0 < loop_closed < items
+    assert items >= 100 and 0.5 * items < loop_closed < items
     survey_emails = db.session.scalar(select(func.count()).select_from(Message).where(Message.kind == "survey",
                                                                                       Message.status == "sent"))
-    assert survey_emails == 10
+    assert survey_emails == 20
     second = runner.invoke(args=["demo"])
     assert "already there" in second.output
     assert db.session.scalar(select(func.count()).select_from(FeedbackItem)) == items

@@ -10,7 +10,9 @@ from flask_smorest import Blueprint
 
 from vocloop.api import schemas
 from vocloop.api.auth import api_user, authenticate_request, require_role
+from vocloop.contacts import privacy
 from vocloop.contacts import service as contacts
+from vocloop.contacts.models import Contact
 from vocloop.extensions import db
 from vocloop.items import queries
 from vocloop.items import service as items
@@ -32,6 +34,24 @@ class Contacts(MethodView):
         """Create a contact (and its account, by name or external id, if new)."""
         require_role("lead", "admin")
         return contacts.create_contact(**data)
+
+
+@blp.route("/contacts/<int:contact_id>/export")
+class ContactExport(MethodView):
+    def get(self, contact_id):
+        """Everything stored about one contact (a data subject access request). Admins only."""
+        require_role("admin")
+        return privacy.export_contact(db.get_or_404(Contact, contact_id))
+
+
+@blp.route("/contacts/<int:contact_id>/erase")
+class ContactErase(MethodView):
+    def post(self, contact_id):
+        """Erase one contact: identity and free text removed, numbers kept for metrics. Admins only."""
+        require_role("admin")
+        counts = privacy.erase_contact(db.get_or_404(Contact, contact_id))
+        db.session.commit()
+        return {"erased": contact_id, "changed": counts}
 
 
 @blp.route("/surveys")

@@ -15,6 +15,8 @@ from redis import Redis
 from redis.exceptions import RedisError
 from rq import Queue, Retry
 
+from vocloop.ops.logs import request_id_var
+
 log = logging.getLogger(__name__)
 
 QUEUES = ("mail", "classify", "default")
@@ -46,7 +48,7 @@ def enqueue(task: Callable[..., Any], *args: Any, queue: str = "default", retrie
     try:
         Queue(queue, connection=redis_connection()).enqueue(
             task, *args, retry=Retry(max=retries, interval=[10, 60, 300][:retries]) if retries else None,
-            job_timeout=600, result_ttl=3600, failure_ttl=7 * 86400)
+            job_timeout=600, result_ttl=3600, failure_ttl=7 * 86400, meta={"request_id": request_id_var.get()})
     except RedisError:
         log.warning("Redis unavailable: %s%r left to the sweep", task.__name__, args)
 

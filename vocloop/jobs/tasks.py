@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 
 from flask import Flask, has_app_context
 
 from vocloop.extensions import db
+from vocloop.ops.logs import request_id_var
 
 log = logging.getLogger(__name__)
 _worker_app: Flask | None = None
@@ -36,13 +38,27 @@ def job(func):
     def wrapper(*args, **kwargs):
         if has_app_context() and _worker_app is None:
             return func(*args, **kwargs)
+        token = request_id_var.set(_request_id_of_current_job())
+        started = time.perf_counter()
         with _app().app_context():
             try:
-                return func(*args, **kwargs)
+                result = func(*args, **kwargs)
+                log.info("job %s done in %.0fms", func.__name__, (time.perf_counter() - started) * 1000,
+                         extra={"job": func.__name__})
+                return result
             finally:
                 db.session.remove()
+                request_id_var.reset(token)
 
     return wrapper
+
+
+def _request_id_of_current_job() -> str | None:
+    """The request that caused this job, so its log lines can be followed into the worker."""
+    from rq import get_current_job
+
+    current = get_current_job()
+    return (current.meta or {}).get("request_id") if current is not None else request_id_var.get()
 
 
 @job
@@ -84,3 +100,14 @@ def sweep() -> dict:
     if any(summary.values()):
         log.info("sweep: %s", summary)
     return summary
+
+
+@job
+def apply_retention() -> dict | None:
+    """Daily: erase customers' free text older than COMMENT_RETENTION_DAYS, when that is set."""
+    from flask import current_app
+
+    from vocloop.contacts.privacy import apply_comment_retention
+
+    days = current_app.config.get("COMMENT_RETENTION_DAYS")
+    return apply_comment_retention(days) if days else None

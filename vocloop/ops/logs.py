@@ -1,0 +1,108 @@
+"""Structured logs: one JSON object per line, a request id on every line of a request and of the
+jobs it caused, and secrets (keys, link tokens) redacted wherever they would appear."""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+import re
+import secrets
+import time
+import uuid
+
+from flask import Flask, g, request
+
+request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
+_SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+# Secret parts of URLs: survey link tokens and the inbound-parse secret.
+_SECRET_PATHS = [(re.compile(r"(/s/)[^/?\s]+"), r"\1[token]"),
+                 (re.compile(r"(/webhooks/sendgrid/inbound/)[^/?\s]+"), r"\1[secret]")]
+SECRET_SETTINGS = ("SECRET_KEY", "SENDGRID_API_KEY", "INBOUND_PARSE_SECRET", "METRICS_TOKEN")
+
+
+def redact_path(path: str) -> str:
+    for pattern, replacement in _SECRET_PATHS:
+        path = pattern.sub(replacement, path)
+    return path
+
+
+class RedactingFilter(logging.Filter):
+    """Replaces configured secret values and secret URL parts in every record's message."""
+
+    def __init__(self, secret_values: list[str]):
+        super().__init__()
+        self.secret_values = [value for value in secret_values if value and len(value) >= 8]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = redact_path(message)
+        for value in self.secret_values:
+            redacted = redacted.replace(value, "[redacted]")
+        if redacted != message:
+            record.msg, record.args = redacted, ()
+        record.request_id = request_id_var.get()
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {"time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}Z",
+                 "level": record.levelname, "logger": record.name, "message": record.getMessage()}
+        if getattr(record, "request_id", None):
+            entry["request_id"] = record.request_id
+        for key in ("method", "path", "status", "duration_ms", "job", "job_id"):
+            if hasattr(record, key):
+                entry[key] = getattr(record, key)
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def configure_logging(app: Flask) -> None:
+    """Root logging: JSON in production (LOG_FORMAT), readable text elsewhere; redaction always."""
+    logging.Formatter.converter = time.gmtime
+    handler = logging.StreamHandler()
+    if app.config.get("LOG_FORMAT") == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RedactingFilter(_secret_values(app)))
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if getattr(h, "_vocloop", False)]:
+        root.removeHandler(old)
+    handler._vocloop = True
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    # Werkzeug's own access log prints raw paths (with link tokens): ours below redacts them.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+
+
+def _secret_values(app: Flask) -> list[str]:
+    from sqlalchemy.engine import make_url
+
+    password = make_url(app.config["SQLALCHEMY_DATABASE_URI"]).password
+    return [app.config.get(name) or "" for name in SECRET_SETTINGS] + [password or ""]
+
+
+def init_request_ids(app: Flask) -> None:
+    access = logging.getLogger("vocloop.access")
+
+    @app.before_request
+    def assign_request_id():
+        incoming = request.headers.get("X-Request-ID", "")
+        g.request_id = incoming if _SAFE_ID.match(incoming) else uuid.uuid4().hex
+        g.request_started = time.perf_counter()
+        request_id_var.set(g.request_id)
+
+    @app.after_request
+    def log_request(response):
+        request_id = g.get("request_id") or secrets.token_hex(8)
+        response.headers["X-Request-ID"] = request_id
+        duration = round((time.perf_counter() - g.get("request_started", time.perf_counter())) * 1000, 1)
+        g.request_duration_ms = duration
+        access.info("%s %s %s %.1fms", request.method, redact_path(request.path), response.status_code, duration,
+                    extra={"method": request.method, "path": redact_path(request.path),
+                           "status": response.status_code, "duration_ms": duration})
+        return response
