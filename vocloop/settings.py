@@ -121,9 +121,10 @@ def _read_config_file(path: Path, into: dict) -> None:
 def validate(settings: dict) -> None:
     """Raise ConfigError for the first setting that is missing in production or malformed anywhere."""
     if settings["VOCLOOP_ENV"] == "production":
-        for setting in SETTINGS:
-            if setting.required_in_production and not settings.get(setting.name):
-                raise ConfigError(f"{setting.name} is required in production and is not set")
+        missing = [s.name for s in SETTINGS if s.required_in_production and not settings.get(s.name)]
+        if missing:
+            raise ConfigError(f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} required in "
+                              "production and not set")
         if len(settings["SECRET_KEY"]) < 32:
             raise ConfigError("SECRET_KEY is too short: production needs at least 32 random characters")
         if urlparse(settings["VOCLOOP_BASE_URL"]).scheme != "https":

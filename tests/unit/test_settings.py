@@ -39,6 +39,12 @@ def test_a_malformed_setting_is_named_in_the_error(name, value, message):
         load_settings(environ={**PRODUCTION, name: value})
 
 
+def test_every_missing_production_setting_is_named_at_once():
+    with pytest.raises(ConfigError, match="DATABASE_URL, REDIS_URL, SECRET_KEY, SENDGRID_API_KEY, "
+                                          "VOCLOOP_BASE_URL, MAIL_FROM are required in production"):
+        load_settings(environ={"VOCLOOP_ENV": "production"})
+
+
 def test_unknown_environment_is_refused():
     with pytest.raises(ConfigError, match="VOCLOOP_ENV"):
         load_settings(environ={"VOCLOOP_ENV": "staging"})
