@@ -10,3 +10,57 @@ def test_the_migrated_database_matches_the_models(app):
     with db.engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         assert compare_metadata(context, db.metadata) == []
+
+
+def test_an_existing_database_with_data_upgrades_to_head(settings, tmp_path):
+    """Each migration runs on a database in use (rows referencing the tables it alters)."""
+    from flask_migrate import upgrade
+    from sqlalchemy import func, select, text
+
+    from tests.conftest import TEST_DATABASE_URL
+    from vocloop import create_app
+
+    if TEST_DATABASE_URL:
+        import psycopg
+        with psycopg.connect(TEST_DATABASE_URL.replace("/test", "/postgres"), autocommit=True) as admin:
+            admin.execute("DROP DATABASE IF EXISTS vocloop_migration_test WITH (FORCE)")
+            admin.execute("CREATE DATABASE vocloop_migration_test")
+        url = TEST_DATABASE_URL.replace("/test", "/vocloop_migration_test")
+    else:
+        url = f"sqlite:///{tmp_path / 'old.db'}"
+    app = create_app({**settings, "DATABASE_URL": url, "REDIS_URL": None})
+    with app.app_context():
+        upgrade(revision="0002")
+        rows = [  # the schema as it was at 0002, in plain SQL: the models describe head
+            "INSERT INTO users (id, email, name, role, active, created_at) VALUES "
+            "(1, 'admin@example.com', 'Admin', 'admin', true, '2026-01-01')",
+            "INSERT INTO accounts (id, name, created_at) VALUES (1, 'Customer Co', '2026-01-01')",
+            "INSERT INTO contacts (id, email, name, account_id, attributes, created_at) VALUES "
+            "(1, 'ann@customer.example', 'Ann', 1, '{}', '2026-01-01')",
+            "INSERT INTO surveys (id, name, kind, question, comment_prompt, subject, intro, quarantine_days, "
+            "link_expiry_days, active, created_at) VALUES (1, 'NPS', 'nps', 'q', 'c', 's', '', 90, 30, true, "
+            "'2026-01-01')",
+            "INSERT INTO invitations (id, survey_id, contact_id, token_hash, status, expires_at, created_at) "
+            "VALUES (1, 1, 1, 'h', 'sent', '2030-01-01', '2026-01-01')",
+            "INSERT INTO responses (id, invitation_id, survey_id, contact_id, score, answered_at, topics, created_at) "
+            "VALUES (1, 1, 1, 1, 2, '2026-01-01', '[]', '2026-01-01')",
+            "INSERT INTO feedback_items (id, response_id, contact_id, survey_id, owner_id, status, priority, "
+            "first_action_due_at, close_due_at, created_at, updated_at) VALUES (1, 1, 1, 1, 1, 'open', 'P2', "
+            "'2026-01-02', '2026-01-03', '2026-01-01', '2026-01-01')",
+            "INSERT INTO item_events (item_id, kind, body, data, created_at) VALUES (1, 'created', '', '{}', "
+            "'2026-01-01')",
+        ]
+        for row in rows:
+            db.session.execute(text(row))
+        db.session.commit()
+        db.session.remove()
+        upgrade()
+        from vocloop.items.models import FeedbackItem
+        from vocloop.routing.models import SlaPolicy
+        assert db.session.scalar(select(func.count()).select_from(FeedbackItem)) == 1
+        assert {p.priority for p in db.session.scalars(select(SlaPolicy))} == {"P1", "P2", "P3", "P4"}
+        with db.engine.connect() as connection:
+            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            assert compare_metadata(context, db.metadata) == []
+        db.session.remove()
+        db.engine.dispose()

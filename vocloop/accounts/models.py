@@ -31,6 +31,9 @@ class User(UserMixin, db.Model):
     role: Mapped[str] = mapped_column(String(10))
     password_hash: Mapped[str | None] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(default=True)
+    # Out of office: until then, new items routed to this user go to their delegate.
+    away_until: Mapped[datetime | None]
+    delegate_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[created_at]
 
     teams: Mapped[list[Team]] = relationship(secondary=team_members, back_populates="members")
@@ -38,6 +41,9 @@ class User(UserMixin, db.Model):
     @property
     def is_active(self) -> bool:  # Flask-Login: a deactivated user cannot sign in
         return self.active
+
+    def is_away(self, now: datetime) -> bool:
+        return self.away_until is not None and self.away_until > now
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.email} {self.role}>"

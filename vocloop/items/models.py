@@ -25,6 +25,7 @@ class FeedbackItem(db.Model):
         CheckConstraint("status = 'closed' OR closed_at IS NULL", name="closed_at_only_when_closed"),
         Index("ix_feedback_items_owner_status", "owner_id", "status"),
         Index("ix_feedback_items_created", "created_at"),
+        Index("ix_feedback_items_status_close_due", "status", "close_due_at"),
     )
 
     id: Mapped[intpk]
@@ -44,6 +45,11 @@ class FeedbackItem(db.Model):
     close_reason: Mapped[str | None] = mapped_column(String(40))
     # Set when the provider accepted the closing message; cleared if it bounces.
     loop_closed_at: Mapped[datetime | None]
+    # SLA watch: each set once, when the owner was warned, the deadline passed, the lead was told.
+    sla_warned_at: Mapped[datetime | None]
+    first_action_breached_at: Mapped[datetime | None]
+    sla_breached_at: Mapped[datetime | None]
+    escalated_at: Mapped[datetime | None]
     created_at: Mapped[created_at]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

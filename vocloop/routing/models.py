@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from vocloop.db import created_at, intpk
@@ -35,3 +35,33 @@ class RoutingRule(db.Model):
     team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
     team_strategy: Mapped[str] = mapped_column(String(20), default="round_robin")
     created_at: Mapped[created_at]
+
+
+class SlaPolicy(db.Model):
+    """Per priority: hours to the owner's first action and to the closing message."""
+
+    __tablename__ = "sla_policies"
+    __table_args__ = (
+        CheckConstraint("priority IN ('P1', 'P2', 'P3', 'P4')", name="priority"),
+        CheckConstraint("first_action_hours > 0 AND close_hours >= first_action_hours", name="hours"),
+    )
+
+    id: Mapped[intpk]
+    priority: Mapped[str] = mapped_column(String(2), unique=True)
+    first_action_hours: Mapped[float]
+    close_hours: Mapped[float]
+    # True: counted in the business calendar's working hours; False: calendar time.
+    business_hours: Mapped[bool] = mapped_column(default=False)
+
+
+class BusinessCalendarRow(db.Model):
+    """The working calendar SLA clocks run on (one row)."""
+
+    __tablename__ = "business_calendars"
+
+    id: Mapped[intpk]
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    workdays: Mapped[list[int]] = mapped_column(JSON, default=lambda: [0, 1, 2, 3, 4])
+    start: Mapped[str] = mapped_column(String(5), default="09:00")
+    end: Mapped[str] = mapped_column(String(5), default="17:00")
+    holidays: Mapped[list[str]] = mapped_column(JSON, default=list)

@@ -1,0 +1,81 @@
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import pytest
+
+from vocloop.routing.calendar import BusinessCalendar, add_business_hours, business_seconds_between, due_at
+
+BERLIN = BusinessCalendar(timezone="Europe/Berlin")
+NEW_YORK = BusinessCalendar(timezone="America/New_York")
+
+
+def local(zone, *args):
+    return datetime(*args, tzinfo=ZoneInfo(zone))
+
+
+def test_hours_inside_one_working_day():
+    start = local("Europe/Berlin", 2026, 11, 24, 10, 0)  # Tuesday
+    assert add_business_hours(start, 4, BERLIN) == local("Europe/Berlin", 2026, 11, 24, 14, 0)
+
+
+def test_hours_carry_over_the_night_and_the_weekend():
+    friday_afternoon = local("Europe/Berlin", 2026, 11, 27, 15, 0)
+    assert add_business_hours(friday_afternoon, 4, BERLIN) == local("Europe/Berlin", 2026, 11, 30, 11, 0)
+    saturday = local("Europe/Berlin", 2026, 11, 28, 12, 0)
+    assert add_business_hours(saturday, 1, BERLIN) == local("Europe/Berlin", 2026, 11, 30, 10, 0)
+
+
+def test_before_opening_the_clock_starts_at_opening_and_24h_is_three_days():
+    early = local("Europe/Berlin", 2026, 11, 24, 6, 30)
+    assert add_business_hours(early, 24, BERLIN) == local("Europe/Berlin", 2026, 11, 26, 17, 0)
+
+
+def test_holidays_are_skipped():
+    calendar = BusinessCalendar(timezone="Europe/Berlin", holidays=frozenset({date(2026, 12, 25)}))
+    christmas_eve = local("Europe/Berlin", 2026, 12, 24, 16, 0)
+    assert add_business_hours(christmas_eve, 2, calendar) == local("Europe/Berlin", 2026, 12, 28, 10, 0)
+
+
+def test_daylight_saving_keeps_local_hours_and_shifts_utc():
+    # Europe springs forward on Sunday 29 March 2026: Friday 17:00 is 16:00 UTC, Monday 9:00 is 07:00 UTC.
+    friday = local("Europe/Berlin", 2026, 3, 27, 16, 0)
+    due = add_business_hours(friday, 2, BERLIN)
+    assert due == local("Europe/Berlin", 2026, 3, 30, 10, 0)
+    assert due.astimezone(UTC).hour == 8
+    # The US falls back on 1 November 2026; New York's working day is 14:00-22:00 UTC afterwards.
+    monday = local("America/New_York", 2026, 11, 2, 9, 0)
+    assert add_business_hours(monday, 8, NEW_YORK).astimezone(UTC) == datetime(2026, 11, 2, 22, 0, tzinfo=UTC)
+
+
+def test_the_same_instant_gives_different_dues_in_different_time_zones():
+    instant = datetime(2026, 11, 24, 20, 0, tzinfo=UTC)  # 21:00 in Berlin, 15:00 in New York
+    assert add_business_hours(instant, 1, BERLIN) == local("Europe/Berlin", 2026, 11, 25, 10, 0)
+    assert add_business_hours(instant, 1, NEW_YORK) == local("America/New_York", 2026, 11, 24, 16, 0)
+
+
+def test_business_seconds_between_counts_only_working_time():
+    friday = local("Europe/Berlin", 2026, 11, 27, 16, 0)
+    monday = local("Europe/Berlin", 2026, 11, 30, 10, 0)
+    assert business_seconds_between(friday, monday, BERLIN) == 2 * 3600
+    assert business_seconds_between(monday, friday, BERLIN) == 0
+
+
+@pytest.mark.parametrize("hours", [0.5, 3, 8, 13, 40, 100])
+def test_adding_then_measuring_gives_the_same_hours(hours):
+    start = local("America/New_York", 2026, 10, 30, 11, 17)
+    due = add_business_hours(start, hours, NEW_YORK)
+    assert business_seconds_between(start, due, NEW_YORK) == pytest.approx(hours * 3600)
+
+
+def test_calendar_time_is_plain_addition():
+    start = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+    assert due_at(start, 24, False, BERLIN) == start + timedelta(hours=24)
+
+
+def test_bad_calendars_are_refused():
+    with pytest.raises(ZoneInfoNotFoundError):
+        BusinessCalendar(timezone="Mars/Olympus")
+    with pytest.raises(ValueError):
+        BusinessCalendar(start=time(17), end=time(9))
+    with pytest.raises(ValueError):
+        BusinessCalendar(workdays=())
