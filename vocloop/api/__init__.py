@@ -22,6 +22,8 @@ def init_app(app: Flask) -> None:
     api = VocloopApi(app, spec_kwargs={"components": {"securitySchemes": {
         "bearer": {"type": "http", "scheme": "bearer"}}}, "security": [{"bearer": []}]})
     from vocloop.api.resources import blp
+    from vocloop.api.routing import blp as routing_blp
 
-    csrf.exempt(blp)
-    api.register_blueprint(blp)
+    for blueprint in (blp, routing_blp):
+        csrf.exempt(blueprint)
+        api.register_blueprint(blueprint)

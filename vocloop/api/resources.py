@@ -18,7 +18,6 @@ from vocloop.items import queries
 from vocloop.items import service as items
 from vocloop.jobs.queue import enqueue_queued_mail
 from vocloop.metrics import queries as metrics
-from vocloop.routing import service as routing
 from vocloop.surveys import service as surveys
 from vocloop.surveys.models import Survey
 
@@ -76,16 +75,6 @@ class Invitations(MethodView):
         enqueue_queued_mail()
         return {"invitations": outcome.invitations,
                 "skipped": [{"contact_id": cid, "reason": reason} for cid, reason in outcome.skipped]}
-
-
-@blp.route("/routing-rules")
-class RoutingRules(MethodView):
-    @blp.arguments(schemas.RoutingRuleIn)
-    @blp.response(201, schemas.RoutingRuleOut)
-    def post(self, data):
-        """Add a routing rule; rules are tried by position, the first that yields an owner wins."""
-        require_role("lead", "admin")
-        return routing.create_rule(**data)
 
 
 @blp.route("/items")

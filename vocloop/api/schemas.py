@@ -145,3 +145,50 @@ class ClosureQuery(Schema):
     to = fields.Date(load_default=None)
     group_by = fields.String(load_default=None,
                              validate=validate.OneOf(["owner", "team", "survey", "sentiment"]))
+
+
+class RoutingRulePatch(Schema):
+    name = fields.String(validate=validate.Length(min=1, max=200))
+    position = fields.Integer()
+    enabled = fields.Boolean()
+    conditions = fields.Dict()
+    action = fields.String(validate=validate.OneOf(["user", "team", "account_owner"]))
+    user_id = fields.Integer(allow_none=True)
+    team_id = fields.Integer(allow_none=True)
+    team_strategy = fields.String(validate=validate.OneOf(["round_robin", "least_loaded"]))
+
+
+class DryRunIn(Schema):
+    rules = fields.List(fields.Nested(RoutingRuleIn), required=True, validate=validate.Length(max=200))
+    days = fields.Integer(load_default=30, validate=validate.Range(min=1, max=365))
+
+
+class SlaPolicyIO(Schema):
+    priority = fields.String(dump_only=True)
+    first_action_hours = fields.Float(required=True, validate=validate.Range(min=0, min_inclusive=False))
+    close_hours = fields.Float(required=True, validate=validate.Range(min=0, min_inclusive=False))
+    business_hours = fields.Boolean(load_default=False)
+
+
+class CalendarIO(Schema):
+    timezone = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    workdays = fields.List(fields.Integer(validate=validate.Range(min=0, max=6)), required=True)
+    start = fields.String(required=True, validate=validate.Regexp(r"^\d{2}:\d{2}$"))
+    end = fields.String(required=True, validate=validate.Regexp(r"^\d{2}:\d{2}$"))
+    holidays = fields.List(fields.String(validate=validate.Regexp(r"^\d{4}-\d{2}-\d{2}$")), load_default=list)
+
+
+class UserPatch(Schema):
+    active = fields.Boolean()
+    away_until = fields.AwareDateTime(allow_none=True, default_timezone=None)
+    delegate_id = fields.Integer(allow_none=True)
+
+
+class UserOut(Schema):
+    id = fields.Integer()
+    email = fields.String()
+    name = fields.String()
+    role = fields.String()
+    active = fields.Boolean()
+    away_until = fields.DateTime(allow_none=True)
+    delegate_id = fields.Integer(allow_none=True)

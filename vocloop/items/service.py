@@ -181,9 +181,13 @@ def record_customer_reply(item: FeedbackItem, body: str, from_email: str) -> Ite
 
 def notify_owner_of(item: FeedbackItem, *, key: str, subject: str, lines: list[str]) -> Message:
     """An email to the item's owner, through the outbox like every other email."""
-    owner = item.owner
-    context = dict(owner=owner, item=item, subject=subject, lines=lines,
+    return notify_user(item.owner, item, key=key, subject=subject, lines=lines)
+
+
+def notify_user(user: User, item: FeedbackItem, *, key: str, subject: str, lines: list[str]) -> Message:
+    """An email about an item to a user (its owner, a lead), through the outbox; the key makes it once."""
+    context = dict(owner=user, item=item, subject=subject, lines=lines,
                    item_url=f"{current_app.config['VOCLOOP_BASE_URL']}/inbox/items/{item.id}")
-    return outbox.queue_message(key=key, kind="notification", to_email=owner.email, to_name=owner.name,
+    return outbox.queue_message(key=key, kind="notification", to_email=user.email, to_name=user.name,
                                 subject=subject, html=render_template("email/notification.html", **context),
                                 text=render_template("email/notification.txt", **context), item_id=item.id)

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -15,6 +12,7 @@ from vocloop.items.models import FeedbackItem, ItemEvent
 from vocloop.responses.models import Response
 from vocloop.routing.rules import RoutingFacts
 from vocloop.routing.service import route
+from vocloop.routing.sla import due_times
 from vocloop.surveys.kinds import get_kind
 
 
@@ -52,12 +50,12 @@ def _open_item(response: Response, result: Classification, band: str) -> Feedbac
                          account_id=response.contact.account_id, topics=tuple(result.topics))
     assignment = route(facts)
     now = utcnow()
-    first_hours, close_hours = current_app.config["SLA_HOURS"][result.priority]
+    first_action_due, close_due = due_times(result.priority, now)
     item = FeedbackItem(
         response_id=response.id, contact_id=response.contact_id, survey_id=response.survey_id,
         owner_id=assignment.owner.id, team_id=assignment.team.id if assignment.team else None,
         routing_rule_id=assignment.rule.id if assignment.rule else None, priority=result.priority,
-        first_action_due_at=now + timedelta(hours=first_hours), close_due_at=now + timedelta(hours=close_hours),
+        first_action_due_at=first_action_due, close_due_at=close_due,
         created_at=now,
     )
     db.session.add(item)

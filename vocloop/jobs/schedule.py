@@ -15,6 +15,7 @@ log = logging.getLogger(__name__)
 # (task, queue, interval in seconds)
 PERIODIC = [
     (tasks.sweep, "default", 60),
+    (tasks.watch_sla, "default", 300),
     (tasks.apply_retention, "default", 24 * 3600),
 ]
 

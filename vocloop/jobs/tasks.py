@@ -111,3 +111,14 @@ def apply_retention() -> dict | None:
 
     days = current_app.config.get("COMMENT_RETENTION_DAYS")
     return apply_comment_retention(days) if days else None
+
+
+@job
+def watch_sla() -> dict:
+    """Every few minutes: SLA warnings, breaches and escalations, and their emails."""
+    from vocloop.items.sla_watch import watch_sla as watch
+    from vocloop.jobs.queue import enqueue_queued_mail
+
+    counts = watch()
+    enqueue_queued_mail()
+    return counts

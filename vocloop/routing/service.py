@@ -4,23 +4,35 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from vocloop.accounts.models import Team, User
 from vocloop.contacts.models import Account
+from vocloop.db import utcnow
 from vocloop.errors import Invalid, NotFound
 from vocloop.extensions import db
 from vocloop.items.models import FeedbackItem
+from vocloop.routing.decide import (
+    NoOwnerAvailable,
+    Person,
+    RoutingState,
+    RuleSpec,
+    TeamState,
+    decide,
+    simulate,
+)
 from vocloop.routing.models import ACTIONS, TEAM_STRATEGIES, RoutingRule
-from vocloop.routing.rules import RoutingFacts, condition_errors, least_loaded, matching_rules, next_round_robin
+from vocloop.routing.rules import RoutingFacts, condition_errors, matching_rules
+from vocloop.surveys.kinds import get_kind
 
 log = logging.getLogger(__name__)
+DRY_RUN_LIMIT = 5000
 
-
-class NoOwnerAvailable(RuntimeError):
-    """No rule and no fallback yields an active user: the response waits, and an admin must act."""
+__all__ = ["Assignment", "NoOwnerAvailable", "create_rule", "dry_run", "fallback_owner", "route"]
 
 
 @dataclass(frozen=True)
@@ -31,44 +43,83 @@ class Assignment:
     reason: str
 
 
+def specs_of(rules: list[RoutingRule]) -> list[RuleSpec]:
+    return [RuleSpec(id=r.id, name=r.name, position=r.position, conditions=r.conditions or {}, action=r.action,
+                     user_id=r.user_id, team_id=r.team_id, team_strategy=r.team_strategy, enabled=r.enabled)
+            for r in rules]
+
+
+def snapshot(account_ids: set[int] | None = None) -> RoutingState:
+    """Who can take items right now, read from the database."""
+    people = {u.id: Person(u.id, u.name, u.active, u.away_until, u.delegate_id)
+              for u in db.session.scalars(select(User))}
+    teams = {t.id: TeamState(t.id, t.name, [m.id for m in t.members], t.last_assigned_user_id)
+             for t in db.session.scalars(select(Team).options(selectinload(Team.members)))}
+    accounts = select(Account.id, Account.owner_id)
+    if account_ids is not None:
+        accounts = accounts.where(Account.id.in_(account_ids))
+    open_counts = dict(db.session.execute(
+        select(FeedbackItem.owner_id, func.count()).where(FeedbackItem.status != "closed")
+        .group_by(FeedbackItem.owner_id)).all())
+    try:
+        fallback_id = fallback_owner().id
+    except NoOwnerAvailable:
+        fallback_id = None
+    return RoutingState(people=people, teams=teams, account_owners=dict(db.session.execute(accounts).all()),
+                        open_counts=open_counts, fallback_id=fallback_id, now=utcnow())
+
+
 def route(facts: RoutingFacts) -> Assignment:
-    rules = list(db.session.scalars(select(RoutingRule).where(RoutingRule.enabled.is_(True))))
-    for rule in matching_rules(rules, facts):
-        assignment = _resolve(rule, facts)
-        if assignment is not None:
-            return assignment
-        log.warning("routing rule %s matched but yields no active user; trying the next", rule.id)
-    return Assignment(owner=fallback_owner(), team=None, rule=None, reason="fallback owner")
+    """Decide the owner and record the team rotation, in the caller's transaction."""
+    rules = specs_of(list(db.session.scalars(select(RoutingRule).where(RoutingRule.enabled.is_(True)))))
+    team_ids = sorted({rule.team_id for rule in matching_rules(rules, facts) if rule.action == "team"})
+    if team_ids:  # two workers routing to one team take turns, so the rotation stays fair
+        db.session.scalars(select(Team).where(Team.id.in_(team_ids)).order_by(Team.id).with_for_update()
+                           .execution_options(populate_existing=True)).all()
+    state = snapshot({facts.account_id} if facts.account_id else set())
+    decision = decide(rules, facts, state)
+    team = db.session.get(Team, decision.team_id) if decision.team_id else None
+    if team is not None and decision.rotation_pick is not None:
+        team.last_assigned_user_id = decision.rotation_pick
+    rule = db.session.get(RoutingRule, decision.rule_id) if decision.rule_id else None
+    return Assignment(db.session.get(User, decision.owner_id), team, rule, decision.reason)
 
 
-def _resolve(rule: RoutingRule, facts: RoutingFacts) -> Assignment | None:
-    if rule.action == "user":
-        user = db.session.get(User, rule.user_id)
-        return Assignment(user, None, rule, f"rule “{rule.name}”") if user and user.active else None
-    if rule.action == "account_owner":
-        account = db.session.get(Account, facts.account_id) if facts.account_id else None
-        owner = account.owner if account else None
-        return Assignment(owner, None, rule, f"rule “{rule.name}”: account owner") \
-            if owner and owner.active else None
-    team = db.session.get(Team, rule.team_id, with_for_update=True)
-    member_id = pick_team_member(team, rule.team_strategy) if team else None
-    if member_id is None:
-        return None
-    team.last_assigned_user_id = member_id
-    return Assignment(db.session.get(User, member_id), team, rule, f"rule “{rule.name}”: team {team.name}")
+def dry_run(proposed: list[RuleSpec], days: int = 30, samples: int = 20) -> dict:
+    """How the last `days` of items would be routed by the proposed rules, against the current ones,
+    both replayed from today's state: counts per owner and the items that would move."""
+    since = utcnow() - timedelta(days=days)
+    items = list(db.session.scalars(select(FeedbackItem).where(FeedbackItem.created_at >= since)
+                                    .order_by(FeedbackItem.created_at, FeedbackItem.id).limit(DRY_RUN_LIMIT)))
+    facts = [facts_of(item) for item in items]
+    state = snapshot()
+    current_rules = specs_of(list(db.session.scalars(select(RoutingRule).where(RoutingRule.enabled.is_(True)))))
+    now_decisions = simulate(current_rules, facts, state)
+    new_decisions = simulate(proposed, facts, state)
+    names = {person.id: person.name for person in state.people.values()}
+
+    def counts(decisions):
+        tally: dict[str, int] = {}
+        for decision in decisions:
+            tally[names[decision.owner_id]] = tally.get(names[decision.owner_id], 0) + 1
+        return dict(sorted(tally.items()))
+
+    moved = [(item, old, new) for item, old, new in zip(items, now_decisions, new_decisions, strict=True)
+             if old.owner_id != new.owner_id]
+    return {"days": days, "items": len(items), "changed": len(moved), "current": counts(now_decisions),
+            "proposed": counts(new_decisions),
+            "samples": [{"item_id": item.id, "current_owner": names[old.owner_id],
+                         "proposed_owner": names[new.owner_id], "proposed_reason": new.reason}
+                        for item, old, new in moved[:samples]]}
 
 
-def pick_team_member(team: Team, strategy: str) -> int | None:
-    member_ids = [member.id for member in team.members if member.active]
-    if strategy == "least_loaded":
-        counts = dict.fromkeys(member_ids, 0)
-        rows = db.session.execute(
-            select(FeedbackItem.owner_id, func.count())
-            .where(FeedbackItem.owner_id.in_(member_ids), FeedbackItem.status != "closed")
-            .group_by(FeedbackItem.owner_id))
-        counts.update({owner_id: count for owner_id, count in rows})
-        return least_loaded(counts)
-    return next_round_robin(member_ids, team.last_assigned_user_id)
+def facts_of(item: FeedbackItem) -> RoutingFacts:
+    """The facts an existing item was (or would be) routed on, from its stored classification."""
+    response = item.response
+    return RoutingFacts(survey_id=item.survey_id, score=response.score,
+                        band=get_kind(item.survey.kind).band(response.score),
+                        sentiment=response.sentiment_label or "neutral", priority=item.priority,
+                        account_id=item.contact.account_id, topics=tuple(response.topics or ()))
 
 
 def fallback_owner() -> User:
@@ -88,21 +139,39 @@ def fallback_owner() -> User:
 def create_rule(*, name: str, action: str, conditions: dict | None = None, user_id: int | None = None,
                 team_id: int | None = None, team_strategy: str = "round_robin",
                 position: int = 100, enabled: bool = True) -> RoutingRule:
-    conditions = conditions or {}
-    problems = condition_errors(conditions)
-    if action not in ACTIONS:
-        problems.append(f"action must be one of {', '.join(ACTIONS)}")
-    if team_strategy not in TEAM_STRATEGIES:
-        problems.append(f"team_strategy must be one of {', '.join(TEAM_STRATEGIES)}")
-    if problems:
-        raise Invalid("; ".join(problems))
-    if action == "user" and db.session.get(User, user_id or 0) is None:
-        raise NotFound("action 'user' needs user_id of an existing user")
-    if action == "team" and db.session.get(Team, team_id or 0) is None:
-        raise NotFound("action 'team' needs team_id of an existing team")
-    rule = RoutingRule(name=name, action=action, conditions=conditions, position=position, enabled=enabled,
-                       user_id=user_id if action == "user" else None,
-                       team_id=team_id if action == "team" else None, team_strategy=team_strategy)
+    rule = RoutingRule(**_checked_rule(dict(name=name, action=action, conditions=conditions or {}, user_id=user_id,
+                                            team_id=team_id, team_strategy=team_strategy, position=position,
+                                            enabled=enabled)))
     db.session.add(rule)
     db.session.commit()
     return rule
+
+
+def update_rule(rule: RoutingRule, **changes) -> RoutingRule:
+    """Apply changes and check the whole rule again, as create_rule does."""
+    merged = {key: getattr(rule, key) for key in RULE_FIELDS}
+    merged.update(changes)
+    for key, value in _checked_rule(merged).items():
+        setattr(rule, key, value)
+    db.session.commit()
+    return rule
+
+
+RULE_FIELDS = ("name", "action", "conditions", "user_id", "team_id", "team_strategy", "position", "enabled")
+
+
+def _checked_rule(fields: dict) -> dict:
+    """The rule's fields, validated, with the target that does not apply to its action cleared."""
+    problems = condition_errors(fields["conditions"] or {})
+    if fields["action"] not in ACTIONS:
+        problems.append(f"action must be one of {', '.join(ACTIONS)}")
+    if fields["team_strategy"] not in TEAM_STRATEGIES:
+        problems.append(f"team_strategy must be one of {', '.join(TEAM_STRATEGIES)}")
+    if problems:
+        raise Invalid("; ".join(problems))
+    if fields["action"] == "user" and db.session.get(User, fields["user_id"] or 0) is None:
+        raise NotFound("action 'user' needs user_id of an existing user")
+    if fields["action"] == "team" and db.session.get(Team, fields["team_id"] or 0) is None:
+        raise NotFound("action 'team' needs team_id of an existing team")
+    return {**fields, "user_id": fields["user_id"] if fields["action"] == "user" else None,
+            "team_id": fields["team_id"] if fields["action"] == "team" else None}

@@ -1,0 +1,135 @@
+"""/api/v1 for leads and admins: routing rules (with dry run), SLA policies, the calendar, and the
+people changes that move ownership (deactivation, time off, leaving a team)."""
+
+from __future__ import annotations
+
+from flask import abort
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from sqlalchemy import select
+
+from vocloop.accounts.models import Team, User
+from vocloop.api import schemas
+from vocloop.api.auth import api_user, authenticate_request, require_role
+from vocloop.extensions import db
+from vocloop.items import handover
+from vocloop.routing import service as routing
+from vocloop.routing import sla
+from vocloop.routing.decide import RuleSpec
+from vocloop.routing.models import RoutingRule
+from vocloop.routing.rules import condition_errors
+
+blp = Blueprint("api_v1_routing", __name__, url_prefix="/api/v1", description="Routing, SLA and ownership")
+blp.before_request(authenticate_request)
+
+
+@blp.route("/routing-rules")
+class RoutingRules(MethodView):
+    @blp.response(200, schemas.RoutingRuleOut(many=True))
+    def get(self):
+        """All rules in the order they are tried."""
+        require_role("lead", "admin")
+        return db.session.scalars(select(RoutingRule).order_by(RoutingRule.position, RoutingRule.id)).all()
+
+    @blp.arguments(schemas.RoutingRuleIn)
+    @blp.response(201, schemas.RoutingRuleOut)
+    def post(self, data):
+        """Add a rule; rules are tried by position, the first that yields an owner wins."""
+        require_role("lead", "admin")
+        return routing.create_rule(**data)
+
+
+@blp.route("/routing-rules/<int:rule_id>")
+class RoutingRuleResource(MethodView):
+    @blp.arguments(schemas.RoutingRulePatch)
+    @blp.response(200, schemas.RoutingRuleOut)
+    def patch(self, data, rule_id):
+        require_role("lead", "admin")
+        return routing.update_rule(db.get_or_404(RoutingRule, rule_id), **data)
+
+    @blp.response(204)
+    def delete(self, rule_id):
+        require_role("lead", "admin")
+        db.session.delete(db.get_or_404(RoutingRule, rule_id))
+        db.session.commit()
+
+
+@blp.route("/routing-rules/dry-run")
+class RoutingDryRun(MethodView):
+    @blp.arguments(schemas.DryRunIn)
+    def post(self, data):
+        """How the last `days` of items would be routed by these rules (the whole proposed set, in
+        order) compared with the rules in force; nothing is saved."""
+        require_role("lead", "admin")
+        proposed = []
+        for index, rule in enumerate(data["rules"]):
+            problems = condition_errors(rule["conditions"])
+            if problems:
+                abort(422, description=f"rule {index + 1}: {'; '.join(problems)}")
+            proposed.append(RuleSpec(id=-(index + 1), **rule))
+        return routing.dry_run(proposed, data["days"])
+
+
+@blp.route("/sla-policies")
+class SlaPolicies(MethodView):
+    @blp.response(200, schemas.SlaPolicyIO(many=True))
+    def get(self):
+        require_role("lead", "admin")
+        return [policy for _, policy in sorted(sla.policies().items())]
+
+
+@blp.route("/sla-policies/<priority>")
+class SlaPolicyResource(MethodView):
+    @blp.arguments(schemas.SlaPolicyIO)
+    @blp.response(200, schemas.SlaPolicyIO)
+    def put(self, data, priority):
+        """Applies to items opened from now on; open items keep the due times they were given."""
+        require_role("admin")
+        return sla.update_policy(priority, **data)
+
+
+@blp.route("/business-calendar")
+class Calendar(MethodView):
+    @blp.response(200, schemas.CalendarIO)
+    def get(self):
+        require_role("lead", "admin")
+        calendar = sla.business_calendar()
+        return {"timezone": calendar.timezone, "workdays": list(calendar.workdays),
+                "start": calendar.start.strftime("%H:%M"), "end": calendar.end.strftime("%H:%M"),
+                "holidays": sorted(day.isoformat() for day in calendar.holidays)}
+
+    @blp.arguments(schemas.CalendarIO)
+    @blp.response(200, schemas.CalendarIO)
+    def put(self, data):
+        require_role("admin")
+        return sla.update_calendar(**data)
+
+
+@blp.route("/users/<int:user_id>")
+class UserResource(MethodView):
+    @blp.arguments(schemas.UserPatch)
+    @blp.response(200, schemas.UserOut)
+    def patch(self, data, user_id):
+        """Deactivate (open items are handed over first) or set time off with a delegate. Admins;
+        anyone may set their own time off."""
+        actor = api_user()
+        user = db.get_or_404(User, user_id)
+        if "active" in data or actor.id != user.id:
+            require_role("admin")
+        if "away_until" in data or "delegate_id" in data:
+            handover.set_away(user, data.get("away_until"), data.get("delegate_id"))
+        if data.get("active") is False:
+            handover.deactivate_user(user, actor)
+        elif data.get("active") is True and not user.active:
+            user.active = True
+            db.session.commit()
+        return user
+
+
+@blp.route("/teams/<int:team_id>/members/<int:user_id>")
+class TeamMember(MethodView):
+    @blp.response(204)
+    def delete(self, team_id, user_id):
+        """Take someone out of a team; their open items of that team are handed over."""
+        require_role("lead", "admin")
+        handover.remove_from_team(db.get_or_404(User, user_id), db.get_or_404(Team, team_id), api_user())

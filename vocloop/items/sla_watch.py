@@ -1,0 +1,94 @@
+"""The SLA watch (a periodic job): warn owners before a deadline, record breaches, escalate.
+
+Each step claims its flag with a conditional UPDATE first, so two clocks or a retried job never
+warn, record or escalate twice.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select, update
+
+from vocloop.accounts.models import Team, User
+from vocloop.db import utcnow
+from vocloop.extensions import db
+from vocloop.items.models import FeedbackItem, ItemEvent
+from vocloop.items.service import notify_owner_of, notify_user
+
+# Warn when this share of the time to the closing-message deadline has passed.
+WARN_AT_SHARE = 0.75
+BATCH = 500
+
+
+def watch_sla(now: datetime | None = None) -> dict[str, int]:
+    now = now or utcnow()
+    counts = {"warned": 0, "first_action_missed": 0, "breached": 0, "escalated": 0}
+    open_items = select(FeedbackItem).where(FeedbackItem.status != "closed")
+
+    for item in db.session.scalars(open_items.where(
+            FeedbackItem.sla_warned_at.is_(None), FeedbackItem.close_due_at > now).limit(BATCH * 4)):
+        window = (item.close_due_at - item.created_at).total_seconds()
+        if window > 0 and (now - item.created_at).total_seconds() >= WARN_AT_SHARE * window \
+                and _claim(item, "sla_warned_at", now):
+            left = item.close_due_at - now
+            _record(item, "sla_warning", f"Closing message due in {_duration(left)}.")
+            notify_owner_of(item, key=f"notice:sla-warning:{item.id}",
+                            subject=f"Item #{item.id}: closing message due in {_duration(left)}",
+                            lines=[f"{item.contact.name or item.contact.email} is waiting for an answer; "
+                                   f"the closing message is due {item.close_due_at:%Y-%m-%d %H:%M} UTC."])
+            counts["warned"] += 1
+
+    for item in db.session.scalars(open_items.where(
+            FeedbackItem.first_action_at.is_(None), FeedbackItem.first_action_breached_at.is_(None),
+            FeedbackItem.first_action_due_at < now).limit(BATCH)):
+        if _claim(item, "first_action_breached_at", now):
+            _record(item, "sla_first_action_missed", "No first action before its due time.")
+            counts["first_action_missed"] += 1
+
+    for item in db.session.scalars(open_items.where(
+            FeedbackItem.sla_breached_at.is_(None), FeedbackItem.close_due_at < now).limit(BATCH)):
+        if not _claim(item, "sla_breached_at", now):
+            continue
+        _record(item, "sla_breached", f"Closing message overdue since {item.close_due_at:%Y-%m-%d %H:%M} UTC.")
+        notify_owner_of(item, key=f"notice:sla-breached:{item.id}",
+                        subject=f"Item #{item.id} is past its SLA",
+                        lines=["The closing message to the customer is overdue. Send it, or hand the item over."])
+        counts["breached"] += 1
+        leads = leads_of(item)
+        if leads and _claim(item, "escalated_at", now):
+            for lead in leads:
+                _record(item, "escalated", f"Escalated to {lead.name}, lead of the owner's team.")
+                notify_user(lead, item, key=f"notice:escalated:{item.id}:{lead.id}",
+                            subject=f"Escalation: item #{item.id} ({item.owner.name}) is past its SLA",
+                            lines=[f"{item.owner.name} has not sent the closing message that was due "
+                                   f"{item.close_due_at:%Y-%m-%d %H:%M} UTC."])
+            counts["escalated"] += 1
+    db.session.commit()
+    return counts
+
+
+def leads_of(item: FeedbackItem) -> list[User]:
+    """Who to escalate to: the lead of the item's team, else the leads of the owner's teams."""
+    team_ids = [item.team_id] if item.team_id else [team.id for team in item.owner.teams]
+    leads = db.session.scalars(select(User).join(Team, Team.lead_id == User.id)
+                               .where(Team.id.in_(team_ids), User.active.is_(True), User.id != item.owner_id))
+    return list({lead.id: lead for lead in leads}.values())
+
+
+def _claim(item: FeedbackItem, flag: str, now: datetime) -> bool:
+    column = getattr(FeedbackItem, flag)
+    claimed = db.session.execute(update(FeedbackItem).where(FeedbackItem.id == item.id, column.is_(None))
+                                 .values({flag: now}).execution_options(synchronize_session=False)).rowcount == 1
+    if claimed:
+        setattr(item, flag, now)
+    return claimed
+
+
+def _record(item: FeedbackItem, kind: str, body: str) -> None:
+    db.session.add(ItemEvent(item_id=item.id, kind=kind, body=body))
+
+
+def _duration(delta) -> str:
+    hours = delta.total_seconds() / 3600
+    return f"{hours:.0f} hours" if hours >= 2 else f"{max(1, round(hours * 60))} minutes"
