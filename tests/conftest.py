@@ -23,6 +23,7 @@ from sqlalchemy import text
 from tests.support.sendgrid_stub import SendGridStub
 from vocloop import create_app
 from vocloop.extensions import db
+from vocloop.routing import sla
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_DATABASE_URL = os.environ.get("VOCLOOP_TEST_DATABASE_URL")
@@ -117,6 +118,7 @@ def app(settings, schema, worker, sendgrid):
         db.session.remove()
         clear_jobs(app)
         empty_tables()
+        sla.ensure_defaults()  # reference rows the migrations seed
 
 
 @pytest.fixture

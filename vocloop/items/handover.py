@@ -18,6 +18,10 @@ from vocloop.routing.service import facts_of, fallback_owner, route
 
 def deactivate_user(user: User, actor: User | None) -> int:
     """Sign-in off, and every open item handed over; the number handed over."""
+    # Routing takes a shared lock on the owner it picked: holding this one until the hand-over is
+    # committed means no item can be given to this user in between.
+    db.session.execute(select(User.id).where(User.id == user.id).with_for_update())
+    db.session.refresh(user)
     if not user.active:
         return 0
     user.active = False

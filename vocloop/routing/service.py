@@ -78,6 +78,15 @@ def route(facts: RoutingFacts) -> Assignment:
                            .execution_options(populate_existing=True)).all()
     state = snapshot({facts.account_id} if facts.account_id else set())
     decision = decide(rules, facts, state)
+    # A concurrent deactivation holds the user's row until it has handed their items over; the
+    # shared lock waits for it and then sees the user inactive, so we decide again.
+    for _ in range(5):
+        still_active = db.session.scalar(select(User.active).where(User.id == decision.owner_id)
+                                         .with_for_update(read=True).execution_options(populate_existing=True))
+        if still_active:
+            break
+        state.people[decision.owner_id].active = False
+        decision = decide(rules, facts, state)
     team = db.session.get(Team, decision.team_id) if decision.team_id else None
     if team is not None and decision.rotation_pick is not None:
         team.last_assigned_user_id = decision.rotation_pick

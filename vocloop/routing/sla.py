@@ -39,6 +39,21 @@ def due_times(priority: str, start: datetime) -> tuple[datetime, datetime]:
             due_at(start, policy.close_hours, policy.business_hours, calendar))
 
 
+def ensure_defaults() -> None:
+    """The policies (from SLA_HOURS, calendar time) and calendar a new database starts with, where
+    missing; the first migration inserts the same rows."""
+    existing = policies()
+    for priority in PRIORITIES:
+        if priority not in existing:
+            first, close = current_app.config["SLA_HOURS"][priority]
+            db.session.add(SlaPolicy(priority=priority, first_action_hours=first, close_hours=close,
+                                     business_hours=False))
+    if db.session.scalar(select(BusinessCalendarRow.id).limit(1)) is None:
+        db.session.add(BusinessCalendarRow(timezone="UTC", workdays=[0, 1, 2, 3, 4], start="09:00", end="17:00",
+                                           holidays=[]))
+    db.session.commit()
+
+
 def update_policy(priority: str, *, first_action_hours: float, close_hours: float, business_hours: bool) -> SlaPolicy:
     if priority not in PRIORITIES:
         raise Invalid(f"priority must be one of {', '.join(PRIORITIES)}")

@@ -1,0 +1,294 @@
+"""Routing and ownership: SLA clocks, the SLA watch, hand-overs, time off, dry run = live, races."""
+
+import threading
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from tests.conftest import TEST_DATABASE_URL
+from tests.factories import api_token, make_contact, make_invitation, make_survey, make_user
+from vocloop.accounts.models import User
+from vocloop.classify.service import classify
+from vocloop.db import utcnow
+from vocloop.errors import Conflict
+from vocloop.extensions import db
+from vocloop.items import handover
+from vocloop.items.models import FeedbackItem
+from vocloop.items.sla_watch import watch_sla
+from vocloop.items.triage import triage_response
+from vocloop.mail.models import Message
+from vocloop.responses import service as responses
+from vocloop.routing import service as routing
+from vocloop.routing import sla
+from vocloop.routing.calendar import add_business_hours
+from vocloop.routing.decide import RuleSpec, simulate
+from vocloop.routing.rules import RoutingFacts
+from vocloop.surveys.kinds import get_kind
+
+
+def pending_response(email, score=2, comment="Nothing works", survey=None):
+    """A completed answer whose triage has not run yet."""
+    token = make_invitation(survey or make_survey(), make_contact(email))
+    return responses.submit_comment(responses.find_invitation(token), str(score), comment)
+
+
+def owners():
+    db.session.rollback()
+    return {item.response_id: item.owner_id for item in db.session.scalars(select(FeedbackItem))}
+
+
+def support_team(size):
+    members = [make_user(f"agent{i}@example.com", name=f"Agent {i}", team="Support") for i in range(size)]
+    return members, members[0].teams[0]
+
+
+# SLA clocks
+
+def test_due_times_follow_the_policy_in_business_hours(app):
+    make_user("admin@example.com", role="admin")
+    sla.update_calendar(timezone="Europe/Berlin", workdays=[0, 1, 2, 3, 4], start="09:00", end="17:00", holidays=[])
+    sla.update_policy("P1", first_action_hours=2, close_hours=8, business_hours=True)
+    triage_response(pending_response("ann@customer.example", score=0, comment="Cancelling, this is awful").id)
+    item = db.session.scalar(select(FeedbackItem))
+    assert item.priority == "P1"
+    calendar = sla.business_calendar()
+    assert item.first_action_due_at == add_business_hours(item.created_at, 2, calendar)
+    assert item.close_due_at == add_business_hours(item.created_at, 8, calendar)
+
+
+def test_policies_and_calendar_are_editable_through_the_api_with_checks(app, client):
+    headers = api_token(make_user("admin@example.com", role="admin"))
+    assert [p["priority"] for p in client.get("/api/v1/sla-policies", headers=headers).json] == ["P1", "P2", "P3",
+                                                                                                  "P4"]
+    changed = client.put("/api/v1/sla-policies/P2", headers=headers,
+                         json={"first_action_hours": 8, "close_hours": 16, "business_hours": True})
+    assert changed.status_code == 200 and changed.json["close_hours"] == 16
+    assert client.put("/api/v1/sla-policies/P2", headers=headers,
+                      json={"first_action_hours": 20, "close_hours": 10}).status_code == 422
+    assert client.put("/api/v1/business-calendar", headers=headers, json={
+        "timezone": "Mars/Base", "workdays": [0], "start": "09:00", "end": "17:00"}).status_code == 422
+    ok = client.put("/api/v1/business-calendar", headers=headers, json={
+        "timezone": "America/New_York", "workdays": [0, 1, 2, 3], "start": "08:30", "end": "16:30",
+        "holidays": ["2026-12-25"]})
+    assert ok.status_code == 200
+    assert client.get("/api/v1/business-calendar", headers=headers).json["workdays"] == [0, 1, 2, 3]
+
+
+# The SLA watch
+
+def test_the_watch_warns_records_breaches_and_escalates_to_the_lead_once(app, sendgrid, drain):
+    make_user("admin@example.com", role="admin")
+    lead = make_user("lee@example.com", role="lead", name="Lee", team="Support")
+    dana = make_user("dana@example.com", name="Dana", team="Support")
+    routing.create_rule(name="to Dana", action="user", user_id=dana.id)
+    triage_response(pending_response("ann@customer.example").id)
+    item = db.session.scalar(select(FeedbackItem))
+    window = item.close_due_at - item.created_at
+    assert item.first_action_due_at < item.created_at + window * 0.5  # P1: 4 h to act, 24 h to close
+    assert watch_sla(item.created_at + window * 0.5) == {"warned": 0, "first_action_missed": 1, "breached": 0,
+                                                         "escalated": 0}
+    assert watch_sla(item.created_at + window * 0.8) == {"warned": 1, "first_action_missed": 0, "breached": 0,
+                                                         "escalated": 0}
+    late = item.close_due_at + timedelta(minutes=1)
+    assert watch_sla(late) == {"warned": 0, "first_action_missed": 0, "breached": 1, "escalated": 1}
+    assert watch_sla(late + timedelta(hours=1)) == {"warned": 0, "first_action_missed": 0, "breached": 0,
+                                                    "escalated": 0}
+    db.session.rollback()
+    kinds = [event.kind for event in db.session.get(FeedbackItem, item.id).events]
+    assert kinds[-4:] == ["sla_first_action_missed", "sla_warning", "sla_breached", "escalated"]
+    notices = Counter(db.session.scalars(select(Message.to_email).where(Message.kind == "notification")))
+    assert notices == {"dana@example.com": 2, "lee@example.com": 1}
+    assert lead.id != dana.id
+
+
+# Hand-overs and time off
+
+def test_deactivating_an_owner_hands_their_open_items_over_with_a_timeline_entry(app, client):
+    make_user("admin@example.com", role="admin")
+    members, team = support_team(3)
+    routing.create_rule(name="Support", action="team", team_id=team.id)
+    for index in range(6):
+        triage_response(pending_response(f"c{index}@customer.example").id)
+    leaving = members[0]
+    mine = [item_id for item_id, owner in owners().items() if owner == leaving.id]
+    assert len(mine) == 2
+    response = client.patch(f"/api/v1/users/{leaving.id}", json={"active": False},
+                            headers=api_token(db.session.scalar(select(User).where(User.role == "admin"))))
+    assert response.status_code == 200 and response.json["active"] is False
+    after = owners()
+    assert leaving.id not in after.values() and set(after.values()) <= {members[1].id, members[2].id}
+    item = db.session.scalar(select(FeedbackItem).where(FeedbackItem.response_id == mine[0]))
+    assert item.events[-1].kind == "reassigned" and "was deactivated" in item.events[-1].body
+
+
+def test_deactivation_is_refused_when_nobody_could_take_over(app):
+    only_admin = make_user("admin@example.com", role="admin")
+    triage_response(pending_response("ann@customer.example").id)
+    with pytest.raises(Conflict):
+        handover.deactivate_user(only_admin, None)
+    db.session.rollback()
+    assert db.session.get(User, only_admin.id).active is True
+    assert set(owners().values()) == {only_admin.id}
+
+
+def test_leaving_a_team_hands_that_teams_items_to_the_others(app):
+    make_user("admin@example.com", role="admin")
+    members, team = support_team(2)
+    routing.create_rule(name="Support", action="team", team_id=team.id)
+    for index in range(4):
+        triage_response(pending_response(f"c{index}@customer.example").id)
+    handover.remove_from_team(members[0], team, None)
+    assert set(owners().values()) == {members[1].id}
+
+
+def test_an_away_owner_delegates_new_items_until_they_return(app):
+    make_user("admin@example.com", role="admin")
+    dana, omar = make_user("dana@example.com", name="Dana"), make_user("omar@example.com", name="Omar")
+    routing.create_rule(name="to Dana", action="user", user_id=dana.id)
+    handover.set_away(dana, utcnow() + timedelta(days=7), omar.id)
+    triage_response(pending_response("ann@customer.example").id)
+    item = db.session.scalar(select(FeedbackItem))
+    assert item.owner_id == omar.id and "delegated by Dana" in item.events[-1].body
+    handover.set_away(dana, None, None)
+    triage_response(pending_response("bob@customer.example").id)
+    assert Counter(owners().values()) == {omar.id: 1, dana.id: 1}
+
+
+# Fairness and the dry run
+
+def test_round_robin_is_fair_over_a_thousand_items(app):
+    make_user("admin@example.com", role="admin")
+    members, team = support_team(7)
+    rules = [RuleSpec(id=1, name="Support", position=1, conditions={}, action="team", team_id=team.id)]
+    facts = [RoutingFacts(survey_id=1, score=2, band="negative", sentiment="negative", priority="P2")] * 1000
+    counts = Counter(decision.owner_id for decision in simulate(rules, facts, routing.snapshot()))
+    assert set(counts) == {member.id for member in members} and max(counts.values()) - min(counts.values()) <= 1
+
+
+def test_the_dry_run_predicts_exactly_what_the_live_rules_then_do(app):
+    make_user("admin@example.com", role="admin")
+    members, team = support_team(3)
+    billing = make_user("bill@example.com", name="Bill")
+    survey = make_survey()
+    pending = [pending_response(f"c{i}@customer.example", score=i % 11, survey=survey,
+                                comment=["Invoice wrong", "Slow support", "Great!", "The app crashes"][i % 4])
+               for i in range(24)]
+    proposed = [RuleSpec(id=-1, name="billing", position=1, conditions={"topics": ["billing"]}, action="user",
+                         user_id=billing.id),
+                RuleSpec(id=-2, name="unhappy", position=2, conditions={"bands": ["negative"]}, action="team",
+                         team_id=team.id, team_strategy="least_loaded"),
+                RuleSpec(id=-3, name="rest", position=3, conditions={}, action="team", team_id=team.id)]
+    kind = get_kind(survey.kind)
+    facts = []
+    for response in pending:
+        result = classify(kind, response.score, response.comment)
+        facts.append(RoutingFacts(survey_id=survey.id, score=response.score, band=kind.band(response.score),
+                                  sentiment=result.label, priority=result.priority, account_id=None,
+                                  topics=tuple(result.topics)))
+    predicted = [decision.owner_id for decision in simulate(proposed, facts, routing.snapshot())]
+    for spec in proposed:
+        routing.create_rule(name=spec.name, action=spec.action, conditions=spec.conditions, user_id=spec.user_id,
+                            team_id=spec.team_id, team_strategy=spec.team_strategy, position=spec.position)
+    for response in pending:
+        triage_response(response.id)
+    live = owners()
+    assert [live[response.id] for response in pending] == predicted
+    assert billing.id in predicted and len(set(predicted)) == 4
+
+
+def test_the_dry_run_api_compares_proposed_rules_with_the_rules_in_force(app, client):
+    admin = make_user("admin@example.com", role="admin")
+    members, team = support_team(2)
+    for index in range(5):
+        triage_response(pending_response(f"c{index}@customer.example").id)  # all to the fallback admin
+    headers = api_token(admin)
+    result = client.post("/api/v1/routing-rules/dry-run", headers=headers, json={
+        "days": 7, "rules": [{"name": "Support", "action": "team", "team_id": team.id}]})
+    assert result.status_code == 200
+    body = result.json
+    assert body["items"] == 5 and body["changed"] == 5 and body["current"] == {admin.name: 5}
+    assert sorted(body["proposed"].values()) == [2, 3] and len(body["samples"]) == 5
+    assert owners() and set(owners().values()) == {admin.id}  # nothing was saved
+    bad = client.post("/api/v1/routing-rules/dry-run", headers=headers,
+                      json={"rules": [{"name": "x", "action": "user", "conditions": {"mood": 1}}]})
+    assert bad.status_code == 422
+
+
+def test_rules_can_be_listed_changed_and_deleted(app, client):
+    admin = make_user("admin@example.com", role="admin")
+    members, team = support_team(1)
+    headers = api_token(admin)
+    rule = client.post("/api/v1/routing-rules", headers=headers, json={
+        "name": "Support", "action": "team", "team_id": team.id, "position": 20}).json
+    client.post("/api/v1/routing-rules", headers=headers, json={
+        "name": "Admin first", "action": "user", "user_id": admin.id, "position": 10})
+    assert [r["name"] for r in client.get("/api/v1/routing-rules", headers=headers).json] == ["Admin first",
+                                                                                               "Support"]
+    moved = client.patch(f"/api/v1/routing-rules/{rule['id']}", headers=headers, json={"position": 5})
+    assert moved.status_code == 200 and moved.json["position"] == 5
+    assert client.patch(f"/api/v1/routing-rules/{rule['id']}", headers=headers,
+                        json={"action": "user", "user_id": 99999}).status_code == 404
+    assert client.delete(f"/api/v1/routing-rules/{rule['id']}", headers=headers).status_code == 204
+    assert len(client.get("/api/v1/routing-rules", headers=headers).json) == 1
+    owner_headers = api_token(members[0])
+    assert client.get("/api/v1/routing-rules", headers=owner_headers).status_code == 403
+
+
+# Races (PostgreSQL: SQLite serializes writers and has no row locks)
+
+needs_postgresql = pytest.mark.skipif(not TEST_DATABASE_URL, reason="row locks are PostgreSQL's")
+
+
+def _in_thread(app, function, *args):
+    def run():
+        with app.app_context():
+            try:
+                function(*args)
+            finally:
+                db.session.remove()
+    return threading.Thread(target=run)
+
+
+@needs_postgresql
+def test_workers_routing_at_once_keep_one_item_per_response_and_a_fair_rotation(app):
+    make_user("admin@example.com", role="admin")
+    members, team = support_team(4)
+    routing.create_rule(name="Support", action="team", team_id=team.id)
+    pending = [pending_response(f"c{i}@customer.example").id for i in range(80)]
+    start = threading.Barrier(4)
+
+    def work(ids):
+        start.wait()
+        for response_id in ids:
+            triage_response(response_id)
+            triage_response(response_id)  # a duplicate job: must change nothing
+
+    threads = [_in_thread(app, work, pending[offset::4]) for offset in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    result = owners()
+    assert len(result) == 80 and db.session.scalar(select(func.count()).select_from(FeedbackItem)) == 80
+    assert sorted(Counter(result.values()).values()) == [20, 20, 20, 20]
+
+
+@needs_postgresql
+def test_a_user_deactivated_while_items_are_being_routed_to_them_ends_up_owning_none(app):
+    make_user("admin@example.com", role="admin")
+    members, team = support_team(3)
+    routing.create_rule(name="Support", action="team", team_id=team.id)
+    pending = [pending_response(f"c{i}@customer.example").id for i in range(60)]
+    leaving_id = members[1].id
+    router = _in_thread(app, lambda ids: [triage_response(i) for i in ids], pending)
+    router.start()
+    while len(owners()) < 10:
+        pass
+    deactivate = _in_thread(app, lambda: handover.deactivate_user(db.session.get(User, leaving_id), None))
+    deactivate.start()
+    router.join()
+    deactivate.join()
+    result = owners()
+    assert len(result) == 60 and leaving_id not in result.values()
