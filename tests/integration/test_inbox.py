@@ -162,3 +162,21 @@ def test_inbox_tabs_list_my_items_first_by_due_time(app, client, drain):
     html = client.get("/inbox/").get_data(as_text=True)
     assert f"/inbox/items/{item.id}" in html and "Mine (1)" in html and "Closed (0)" in html
     assert client.get("/inbox/?tab=nonsense").status_code == 404
+
+
+def test_a_hand_over_can_tell_the_customer_who_their_new_contact_is(app, client, drain, sendgrid):
+    item, dana = item_for_dana(client, drain)
+    omar = make_user("omar@example.com", name="Omar", team="Support")
+    login(client, "dana@example.com")
+    page = f"/inbox/items/{item.id}"
+    post_form(client, page, f"{page}/reassign", {"owner_id": str(omar.id), "note": "Omar knows billing.",
+                                                 "tell_customer": "y"})
+    drain()
+    [told] = [e for e in sendgrid.emails() if e.to == "ann@customer.example" and "is now your contact" in e.subject]
+    assert "Omar is now looking after" in told.text and "taking over from Dana" in told.text
+    assert fresh(item.id).events[-1].data["customer_told"] is True
+    login(client, "omar@example.com")
+    post_form(client, page, f"{page}/reassign", {"owner_id": str(dana.id), "note": "Back to Dana."})
+    drain()
+    assert fresh(item.id).owner_id == dana.id  # handed back, this time without telling the customer
+    assert len([e for e in sendgrid.emails() if e.to == "ann@customer.example" and "is now your contact" in e.subject]) == 1

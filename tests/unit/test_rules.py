@@ -67,3 +67,17 @@ def test_condition_errors_explain_what_is_wrong():
     assert any(error.startswith("sentiments must be") for error in errors)
     assert "survey_ids must be a list of integers" in errors
     assert condition_errors(["not", "a", "dict"]) == ["conditions must be an object"]
+
+
+def test_urgency_language_and_contact_attributes_can_be_matched():
+    facts = RoutingFacts(survey_id=1, score=3, band="negative", sentiment="negative", priority="P1", urgent=True,
+                         attributes={"language": "de", "plan": "enterprise"})
+    assert rule_matches({"urgent": True, "languages": ["de", "fr"]}, facts)
+    assert not rule_matches({"urgent": False}, facts)
+    assert not rule_matches({"languages": ["en"]}, facts)
+    assert rule_matches({"attributes": {"plan": ["growth", "enterprise"]}}, facts)
+    assert not rule_matches({"attributes": {"plan": "starter"}}, facts)
+    assert not rule_matches({"attributes": {"region": "emea"}}, facts)
+    assert condition_errors({"urgent": "yes", "languages": "de", "attributes": ["plan"]}) == [
+        "languages must be a list of strings", "urgent must be true or false",
+        "attributes must be an object of attribute name to value (or list of values)"]

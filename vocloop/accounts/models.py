@@ -23,7 +23,10 @@ team_members = Table(
 
 class User(UserMixin, db.Model):
     __tablename__ = "users"
-    __table_args__ = (CheckConstraint("role IN ('owner', 'lead', 'admin')", name="role"),)
+    __table_args__ = (
+        CheckConstraint("role IN ('owner', 'lead', 'admin')", name="role"),
+        CheckConstraint("notify_new_items IN ('immediate', 'digest', 'off')", name="notify_new_items"),
+    )
 
     id: Mapped[intpk]
     email: Mapped[str] = mapped_column(String(320), unique=True)
@@ -34,6 +37,9 @@ class User(UserMixin, db.Model):
     # Out of office: until then, new items routed to this user go to their delegate.
     away_until: Mapped[datetime | None]
     delegate_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # New items: "immediate" email each, a daily "digest", or "off" (P1 items are always immediate).
+    notify_new_items: Mapped[str] = mapped_column(String(10), default="immediate")
+    last_digest_at: Mapped[datetime | None]
     created_at: Mapped[created_at]
 
     teams: Mapped[list[Team]] = relationship(secondary=team_members, back_populates="members")

@@ -19,6 +19,7 @@ from vocloop.routing.decide import RuleSpec
 from vocloop.routing.models import RoutingRule
 from vocloop.routing.rules import condition_errors
 
+RULE_SPEC_FIELDS = ("name", "position", "conditions", "action", "user_id", "team_id", "team_strategy", "enabled")
 blp = Blueprint("api_v1_routing", __name__, url_prefix="/api/v1", description="Routing, SLA and ownership")
 blp.before_request(authenticate_request)
 
@@ -66,7 +67,7 @@ class RoutingDryRun(MethodView):
             problems = condition_errors(rule["conditions"])
             if problems:
                 abort(422, description=f"rule {index + 1}: {'; '.join(problems)}")
-            proposed.append(RuleSpec(id=-(index + 1), **rule))
+            proposed.append(RuleSpec(id=-(index + 1), **{key: rule[key] for key in RULE_SPEC_FIELDS}))
         return routing.dry_run(proposed, data["days"])
 
 

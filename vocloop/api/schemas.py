@@ -84,6 +84,9 @@ class RoutingRuleIn(Schema):
     team_id = fields.Integer(load_default=None, allow_none=True)
     team_strategy = fields.String(load_default="round_robin",
                                   validate=validate.OneOf(["round_robin", "least_loaded"]))
+    notify_user_id = fields.Integer(load_default=None, allow_none=True)
+    notify_team_id = fields.Integer(load_default=None, allow_none=True)
+    notify_slack_url = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
 
 
 class RoutingRuleOut(Schema):
@@ -96,6 +99,9 @@ class RoutingRuleOut(Schema):
     user_id = fields.Integer(allow_none=True)
     team_id = fields.Integer(allow_none=True)
     team_strategy = fields.String()
+    notify_user_id = fields.Integer(allow_none=True)
+    notify_team_id = fields.Integer(allow_none=True)
+    notify_slack_url = fields.String(allow_none=True)
 
 
 class ResponseOut(Schema):
@@ -156,6 +162,9 @@ class RoutingRulePatch(Schema):
     user_id = fields.Integer(allow_none=True)
     team_id = fields.Integer(allow_none=True)
     team_strategy = fields.String(validate=validate.OneOf(["round_robin", "least_loaded"]))
+    notify_user_id = fields.Integer(allow_none=True)
+    notify_team_id = fields.Integer(allow_none=True)
+    notify_slack_url = fields.String(allow_none=True, validate=validate.Length(max=500))
 
 
 class DryRunIn(Schema):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
-from wtforms import SelectField, TextAreaField
+from wtforms import BooleanField, SelectField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
@@ -29,6 +29,7 @@ class StatusForm(FlaskForm):
 class ReassignForm(FlaskForm):
     owner_id = SelectField("New owner", coerce=int)
     note = TextAreaField("Hand-over note", validators=[DataRequired(), Length(max=items.MAX_TEXT)])
+    tell_customer = BooleanField("Tell the customer who their new contact is")
 
 
 class CloseForm(FlaskForm):
@@ -99,8 +100,11 @@ def set_status(item_id: int):
 def reassign(item_id: int):
     form = ReassignForm()
     form.owner_id.choices = [SelectChoice(u.id, u.name) for u in queries.assignable_users(current_user)]
-    return _act(item_id, form, lambda item: items.reassign(current_user, item, form.owner_id.data,
-                                                           form.note.data))
+    def hand_over(item):
+        items.reassign(current_user, item, form.owner_id.data, form.note.data, form.tell_customer.data)
+        enqueue_queued_mail()
+
+    return _act(item_id, form, hand_over)
 
 
 @bp.post("/items/<int:item_id>/close")

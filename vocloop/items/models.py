@@ -58,6 +58,7 @@ class FeedbackItem(db.Model):
     survey = relationship("Survey")
     owner = relationship("User", foreign_keys=[owner_id])
     team = relationship("Team")
+    routing_rule = relationship("RoutingRule")
     events: Mapped[list[ItemEvent]] = relationship(back_populates="item", order_by="ItemEvent.id")
 
     @property

@@ -74,8 +74,9 @@ def set_status(user: User, item: FeedbackItem, status: str) -> None:
     db.session.commit()
 
 
-def reassign(user: User, item: FeedbackItem, new_owner_id: int, note: str) -> None:
-    """A hand-over always carries a note, so the new owner does not start from nothing."""
+def reassign(user: User, item: FeedbackItem, new_owner_id: int, note: str, tell_customer: bool = False) -> None:
+    """A hand-over always carries a note, so the new owner does not start from nothing; optionally
+    the customer is told who their new contact is, so they need not explain themselves again."""
     if not permissions.can_reassign(user, item):
         raise Forbidden("You cannot reassign this item.")
     if not item.is_open:
@@ -90,8 +91,20 @@ def reassign(user: User, item: FeedbackItem, new_owner_id: int, note: str) -> No
         raise Invalid("This user already owns the item.")
     previous = item.owner
     item.owner_id = new_owner.id
-    db.session.add(ItemEvent(item_id=item.id, kind="reassigned", actor_id=user.id, body=note,
-                             data={"from_owner_id": previous.id, "to_owner_id": new_owner.id}))
+    event = ItemEvent(item_id=item.id, kind="reassigned", actor_id=user.id, body=note,
+                      data={"from_owner_id": previous.id, "to_owner_id": new_owner.id,
+                            "customer_told": tell_customer and item.contact.suppressed_reason is None})
+    db.session.add(event)
+    db.session.flush()
+    if event.data["customer_told"]:
+        context = dict(contact=item.contact, new_owner=new_owner, previous=previous, survey=item.survey,
+                       subject=f"{new_owner.name} is now your contact")
+        outbox.queue_message(
+            key=f"handover:{item.id}:{event.id}", kind="handover", to_email=item.contact.email,
+            to_name=item.contact.name, subject=context["subject"], from_name=new_owner.name,
+            html=render_template("email/handover.html", **context),
+            text=render_template("email/handover.txt", **context), contact_id=item.contact_id, item_id=item.id,
+            reply_to=reply_address(item.id))
     db.session.commit()
 
 

@@ -9,6 +9,7 @@ from vocloop.classify.service import Classification, classify
 from vocloop.db import utcnow
 from vocloop.extensions import db
 from vocloop.items.models import FeedbackItem, ItemEvent
+from vocloop.items.notifications import notify_new_item
 from vocloop.responses.models import Response
 from vocloop.routing.rules import RoutingFacts
 from vocloop.routing.service import route
@@ -30,7 +31,7 @@ def triage_response(response_id: int) -> FeedbackItem | None:
     result = classify(kind, response.score, response.comment)
     response.polarity, response.subjectivity = result.polarity, result.subjectivity
     response.sentiment_label, response.topics = result.label, result.topics
-    response.classifier = result.classifier
+    response.classifier, response.urgent = result.classifier, result.urgent
 
     item = None
     if needs_item(kind.band(response.score), response.comment):
@@ -47,7 +48,8 @@ def triage_response(response_id: int) -> FeedbackItem | None:
 def _open_item(response: Response, result: Classification, band: str) -> FeedbackItem:
     facts = RoutingFacts(survey_id=response.survey_id, score=response.score, band=band,
                          sentiment=result.label, priority=result.priority,
-                         account_id=response.contact.account_id, topics=tuple(result.topics))
+                         account_id=response.contact.account_id, topics=tuple(result.topics),
+                         urgent=result.urgent, attributes=response.contact.attributes or {})
     assignment = route(facts)
     now = utcnow()
     first_action_due, close_due = due_times(result.priority, now)
@@ -63,4 +65,5 @@ def _open_item(response: Response, result: Classification, band: str) -> Feedbac
     db.session.add(ItemEvent(item_id=item.id, kind="created", body=f"Opened with priority {result.priority}."))
     db.session.add(ItemEvent(item_id=item.id, kind="assigned", body=f"Assigned to {assignment.owner.name} "
                              f"by {assignment.reason}.", data={"owner_id": assignment.owner.id}))
+    notify_new_item(item)
     return item

@@ -16,6 +16,7 @@ log = logging.getLogger(__name__)
 PERIODIC = [
     (tasks.sweep, "default", 60),
     (tasks.watch_sla, "default", 300),
+    (tasks.send_digests, "default", 3600),
     (tasks.apply_retention, "default", 24 * 3600),
 ]
 

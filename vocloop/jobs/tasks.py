@@ -76,11 +76,35 @@ def deliver_messages(message_ids: list[int]) -> dict[str, int]:
 @job
 def triage_response(response_id: int) -> int | None:
     from vocloop.items.triage import triage_response as triage
-    from vocloop.jobs.queue import enqueue_queued_mail
+    from vocloop.jobs.queue import enqueue, enqueue_queued_mail
 
     item = triage(response_id)
     enqueue_queued_mail()
+    rule = item.routing_rule if item is not None else None
+    if rule is not None and rule.notify_slack_url:
+        enqueue(post_item_to_slack, item.id, rule.notify_slack_url, queue="default")
     return None if item is None else item.id
+
+
+@job
+def post_item_to_slack(item_id: int, webhook_url: str) -> None:
+    from vocloop.items.models import FeedbackItem
+    from vocloop.items.notifications import post_to_slack, slack_text
+
+    item = db.session.get(FeedbackItem, item_id)
+    if item is not None:
+        post_to_slack(webhook_url, slack_text(item))
+
+
+@job
+def send_digests() -> int:
+    from vocloop.db import utcnow
+    from vocloop.items.notifications import send_digests as send
+    from vocloop.jobs.queue import enqueue_queued_mail
+
+    sent = send(utcnow())
+    enqueue_queued_mail()
+    return sent
 
 
 @job

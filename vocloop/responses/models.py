@@ -32,6 +32,8 @@ class Response(db.Model):
     subjectivity: Mapped[float | None] = mapped_column(Float)
     sentiment_label: Mapped[str | None] = mapped_column(String(10))
     topics: Mapped[list[str]] = mapped_column(default=list)
+    # Churn, legal or similar language: raises priority, and routing rules can match it.
+    urgent: Mapped[bool] = mapped_column(default=False)
     classifier: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[created_at]
 

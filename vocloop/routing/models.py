@@ -34,6 +34,10 @@ class RoutingRule(db.Model):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
     team_strategy: Mapped[str] = mapped_column(String(20), default="round_robin")
+    # "Also notify": a user, every member of a team, and/or a Slack incoming-webhook URL.
+    notify_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    notify_team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
+    notify_slack_url: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[created_at]
 
 

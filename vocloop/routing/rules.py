@@ -4,6 +4,8 @@ conditions keys (all optional; a missing key matches anything):
   survey_ids: [int]       score_min / score_max: int (inclusive)
   sentiments: [str]       topics: [str] (any of them)
   account_ids: [int]      priorities: [str]       bands: [negative|neutral|positive]
+  urgent: bool            languages: [str] (the contact's "language" attribute)
+  attributes: {name: value or [values]} (the contact's attributes, all must match)
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 CONDITION_KEYS = {"survey_ids", "score_min", "score_max", "sentiments", "topics", "account_ids",
-                  "priorities", "bands"}
+                  "priorities", "bands", "urgent", "languages", "attributes"}
 SENTIMENTS = ("positive", "neutral", "negative")
 BANDS = ("negative", "neutral", "positive")
 PRIORITIES = ("P1", "P2", "P3", "P4")
@@ -28,6 +30,12 @@ class RoutingFacts:
     priority: str
     account_id: int | None = None
     topics: tuple[str, ...] = field(default_factory=tuple)
+    urgent: bool = False
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def language(self) -> str | None:
+        return self.attributes.get("language")
 
 
 class RuleLike(Protocol):
@@ -54,6 +62,14 @@ def rule_matches(conditions: dict[str, Any], facts: RoutingFacts) -> bool:
         return False
     if "topics" in conditions and not set(conditions["topics"]) & set(facts.topics):
         return False
+    if "urgent" in conditions and facts.urgent != conditions["urgent"]:
+        return False
+    if "languages" in conditions and facts.language not in conditions["languages"]:
+        return False
+    for name, wanted in (conditions.get("attributes") or {}).items():
+        allowed = wanted if isinstance(wanted, list) else [wanted]
+        if facts.attributes.get(name) not in allowed:
+            return False
     return True
 
 
@@ -100,7 +116,12 @@ def condition_errors(conditions: Any) -> list[str]:
         if key in conditions and (not isinstance(conditions[key], list)
                                   or not all(isinstance(v, int) for v in conditions[key])):
             errors.append(f"{key} must be a list of integers")
-    if "topics" in conditions and (not isinstance(conditions["topics"], list)
-                                   or not all(isinstance(v, str) for v in conditions["topics"])):
-        errors.append("topics must be a list of strings")
+    for key in ("topics", "languages"):
+        if key in conditions and (not isinstance(conditions[key], list)
+                                  or not all(isinstance(v, str) for v in conditions[key])):
+            errors.append(f"{key} must be a list of strings")
+    if "urgent" in conditions and not isinstance(conditions["urgent"], bool):
+        errors.append("urgent must be true or false")
+    if "attributes" in conditions and not isinstance(conditions["attributes"], dict):
+        errors.append("attributes must be an object of attribute name to value (or list of values)")
     return errors

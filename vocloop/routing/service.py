@@ -16,6 +16,7 @@ from vocloop.db import utcnow
 from vocloop.errors import Invalid, NotFound
 from vocloop.extensions import db
 from vocloop.items.models import FeedbackItem
+from vocloop.items.notifications import check_slack_url
 from vocloop.routing.decide import (
     NoOwnerAvailable,
     Person,
@@ -128,7 +129,8 @@ def facts_of(item: FeedbackItem) -> RoutingFacts:
     return RoutingFacts(survey_id=item.survey_id, score=response.score,
                         band=get_kind(item.survey.kind).band(response.score),
                         sentiment=response.sentiment_label or "neutral", priority=item.priority,
-                        account_id=item.contact.account_id, topics=tuple(response.topics or ()))
+                        account_id=item.contact.account_id, topics=tuple(response.topics or ()),
+                        urgent=response.urgent, attributes=item.contact.attributes or {})
 
 
 def fallback_owner() -> User:
@@ -146,11 +148,13 @@ def fallback_owner() -> User:
 
 
 def create_rule(*, name: str, action: str, conditions: dict | None = None, user_id: int | None = None,
-                team_id: int | None = None, team_strategy: str = "round_robin",
-                position: int = 100, enabled: bool = True) -> RoutingRule:
-    rule = RoutingRule(**_checked_rule(dict(name=name, action=action, conditions=conditions or {}, user_id=user_id,
-                                            team_id=team_id, team_strategy=team_strategy, position=position,
-                                            enabled=enabled)))
+                team_id: int | None = None, team_strategy: str = "round_robin", position: int = 100,
+                enabled: bool = True, notify_user_id: int | None = None, notify_team_id: int | None = None,
+                notify_slack_url: str | None = None) -> RoutingRule:
+    rule = RoutingRule(**_checked_rule(dict(
+        name=name, action=action, conditions=conditions or {}, user_id=user_id, team_id=team_id,
+        team_strategy=team_strategy, position=position, enabled=enabled, notify_user_id=notify_user_id,
+        notify_team_id=notify_team_id, notify_slack_url=notify_slack_url or None)))
     db.session.add(rule)
     db.session.commit()
     return rule
@@ -166,7 +170,8 @@ def update_rule(rule: RoutingRule, **changes) -> RoutingRule:
     return rule
 
 
-RULE_FIELDS = ("name", "action", "conditions", "user_id", "team_id", "team_strategy", "position", "enabled")
+RULE_FIELDS = ("name", "action", "conditions", "user_id", "team_id", "team_strategy", "position", "enabled",
+               "notify_user_id", "notify_team_id", "notify_slack_url")
 
 
 def _checked_rule(fields: dict) -> dict:
@@ -176,11 +181,17 @@ def _checked_rule(fields: dict) -> dict:
         problems.append(f"action must be one of {', '.join(ACTIONS)}")
     if fields["team_strategy"] not in TEAM_STRATEGIES:
         problems.append(f"team_strategy must be one of {', '.join(TEAM_STRATEGIES)}")
+    if slack_problem := check_slack_url(fields.get("notify_slack_url")):
+        problems.append(slack_problem)
     if problems:
         raise Invalid("; ".join(problems))
     if fields["action"] == "user" and db.session.get(User, fields["user_id"] or 0) is None:
         raise NotFound("action 'user' needs user_id of an existing user")
     if fields["action"] == "team" and db.session.get(Team, fields["team_id"] or 0) is None:
         raise NotFound("action 'team' needs team_id of an existing team")
+    if fields.get("notify_user_id") and db.session.get(User, fields["notify_user_id"]) is None:
+        raise NotFound("notify_user_id is not an existing user")
+    if fields.get("notify_team_id") and db.session.get(Team, fields["notify_team_id"]) is None:
+        raise NotFound("notify_team_id is not an existing team")
     return {**fields, "user_id": fields["user_id"] if fields["action"] == "user" else None,
             "team_id": fields["team_id"] if fields["action"] == "team" else None}

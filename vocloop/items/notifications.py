@@ -1,0 +1,105 @@
+"""Telling people about new items: the owner (immediately or in a daily digest, P1 always at
+once), and whoever a routing rule says to "also notify" (a user, a team, a Slack channel)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import urllib.request
+from datetime import datetime, timedelta
+from urllib.parse import urlparse
+
+from flask import current_app, render_template
+from sqlalchemy import select
+
+from vocloop.accounts.models import Team, User
+from vocloop.extensions import db
+from vocloop.items.models import FeedbackItem
+from vocloop.items.service import notify_user
+from vocloop.mail import outbox
+from vocloop.routing.models import RoutingRule
+
+log = logging.getLogger(__name__)
+
+
+def _summary(item: FeedbackItem) -> list[str]:
+    response = item.response
+    who = item.contact.name or item.contact.email
+    return [f"{who} answered {response.score} to “{item.survey.name}” ({item.priority}).",
+            response.comment or "(no comment)",
+            f"Closing message due {item.close_due_at:%Y-%m-%d %H:%M} UTC."]
+
+
+def notify_new_item(item: FeedbackItem) -> None:
+    """Queue the emails a new item causes (in the caller's transaction)."""
+    owner = item.owner
+    if item.priority == "P1" or owner.notify_new_items == "immediate":
+        notify_user(owner, item, key=f"notice:new-item:{item.id}",
+                    subject=f"New {item.priority} item #{item.id} for you", lines=_summary(item))
+    rule = db.session.get(RoutingRule, item.routing_rule_id) if item.routing_rule_id else None
+    if rule is None:
+        return
+    others: dict[int, User] = {}
+    if rule.notify_user_id:
+        user = db.session.get(User, rule.notify_user_id)
+        others[user.id] = user
+    if rule.notify_team_id:
+        team = db.session.get(Team, rule.notify_team_id)
+        others.update((member.id, member) for member in team.members)
+    for user in others.values():
+        if user.active and user.id != owner.id:
+            notify_user(user, item, key=f"notice:also:{item.id}:{user.id}",
+                        subject=f"FYI: new {item.priority} item #{item.id} (owner {owner.name})",
+                        lines=_summary(item))
+
+
+def slack_text(item: FeedbackItem) -> str:
+    url = f"{current_app.config['VOCLOOP_BASE_URL']}/inbox/items/{item.id}"
+    return "\n".join([f"*New {item.priority} item #{item.id}* for {item.owner.name}: <{url}|open it>",
+                      *_summary(item)[:2]])
+
+
+def post_to_slack(webhook_url: str, text: str) -> None:
+    """One message to a Slack incoming webhook; raises on failure so the job is retried."""
+    if urlparse(webhook_url).scheme not in ("http", "https"):
+        raise ValueError("a Slack webhook URL is http(s)")
+    request = urllib.request.Request(webhook_url, data=json.dumps({"text": text}).encode(),  # noqa: S310
+                                     method="POST", headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 (scheme checked above)
+        if response.status >= 300:
+            raise RuntimeError(f"Slack answered {response.status}")
+
+
+def check_slack_url(url: str | None) -> str | None:
+    """None, or the problem with this webhook URL."""
+    if not url:
+        return None
+    parsed = urlparse(url)
+    production = current_app.config["VOCLOOP_ENV"] == "production"
+    if parsed.scheme != "https" and (production or parsed.scheme != "http") or not parsed.netloc:
+        return "notify_slack_url must be an https:// Slack incoming-webhook URL"
+    return None
+
+
+def send_digests(now: datetime) -> int:
+    """Once a day per user who asked for a digest: one email listing their items opened since."""
+    sent = 0
+    for user in db.session.scalars(select(User).where(User.active.is_(True), User.notify_new_items == "digest")):
+        if user.last_digest_at is not None and user.last_digest_at > now - timedelta(hours=24):
+            continue
+        since = user.last_digest_at or now - timedelta(hours=24)
+        items = list(db.session.scalars(select(FeedbackItem).where(
+            FeedbackItem.owner_id == user.id, FeedbackItem.status != "closed", FeedbackItem.created_at > since,
+            FeedbackItem.priority != "P1").order_by(FeedbackItem.close_due_at)))
+        user.last_digest_at = now
+        if not items:
+            continue
+        base = current_app.config["VOCLOOP_BASE_URL"]
+        context = dict(user=user, items=items, base=base, subject=f"{len(items)} new items for you")
+        outbox.queue_message(key=f"notice:digest:{user.id}:{now:%Y-%m-%d}", kind="notification",
+                             to_email=user.email, to_name=user.name, subject=context["subject"],
+                             html=render_template("email/digest.html", **context),
+                             text=render_template("email/digest.txt", **context))
+        sent += 1
+    db.session.commit()
+    return sent
