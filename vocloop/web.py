@@ -15,6 +15,7 @@ def init_app(app: Flask) -> None:
     from vocloop.mail.webhooks import bp as webhooks_bp
     from vocloop.metrics.views import bp as metrics_bp
     from vocloop.responses.views import bp as answers_bp
+    from vocloop.routing.views import bp as routing_bp
 
     login_manager.login_view = "auth.login"
     login_manager.session_protection = "strong"
@@ -28,6 +29,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(auth_bp)
     app.register_blueprint(inbox_bp, url_prefix="/inbox")
     app.register_blueprint(metrics_bp, url_prefix="/metrics")
+    app.register_blueprint(routing_bp, url_prefix="/routing")
     app.register_blueprint(webhooks_bp, url_prefix="/webhooks")
     if app.config["VOCLOOP_ENV"] != "production":
         app.register_blueprint(dev_mail_bp, url_prefix="/dev")

@@ -179,4 +179,5 @@ def test_a_hand_over_can_tell_the_customer_who_their_new_contact_is(app, client,
     post_form(client, page, f"{page}/reassign", {"owner_id": str(dana.id), "note": "Back to Dana."})
     drain()
     assert fresh(item.id).owner_id == dana.id  # handed back, this time without telling the customer
-    assert len([e for e in sendgrid.emails() if e.to == "ann@customer.example" and "is now your contact" in e.subject]) == 1
+    told = [e for e in sendgrid.emails() if e.to == "ann@customer.example" and "is now your contact" in e.subject]
+    assert len(told) == 1
