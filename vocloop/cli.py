@@ -13,7 +13,7 @@ from vocloop.errors import DomainError
 
 def init_app(app: Flask) -> None:
     for command in (create_user, create_token, demo, worker, clock, sweep, relay_mail, check, contact_export,
-                    contact_erase):
+                    contact_erase, deactivate_user):
         app.cli.add_command(command)
 
 
@@ -178,3 +178,23 @@ def contact_erase(email, yes):
     counts = erase_contact(contact)
     db.session.commit()
     click.echo(f"Erased contact {contact.id}: {counts}")
+
+
+@click.command("deactivate-user")
+@click.argument("email")
+def deactivate_user(email):
+    """Stop a user signing in; their open items are handed over first (or nothing changes)."""
+    from sqlalchemy import select
+
+    from vocloop.accounts.models import User
+    from vocloop.extensions import db
+    from vocloop.items.handover import deactivate_user as deactivate
+
+    user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
+    if user is None:
+        raise click.ClickException(f"No user with the email {email}.")
+    try:
+        moved = deactivate(user, None)
+    except DomainError as error:
+        _fail(error)
+    click.echo(f"Deactivated {user.email}; {moved} open item(s) handed over.")

@@ -9,6 +9,7 @@ from vocloop.extensions import db, login_manager
 
 def init_app(app: Flask) -> None:
     from vocloop.accounts.models import User
+    from vocloop.accounts.settings_views import bp as settings_bp
     from vocloop.accounts.views import bp as auth_bp
     from vocloop.inbox.views import bp as inbox_bp
     from vocloop.mail.views import bp as dev_mail_bp
@@ -30,6 +31,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(inbox_bp, url_prefix="/inbox")
     app.register_blueprint(metrics_bp, url_prefix="/metrics")
     app.register_blueprint(routing_bp, url_prefix="/routing")
+    app.register_blueprint(settings_bp, url_prefix="/settings")
     app.register_blueprint(webhooks_bp, url_prefix="/webhooks")
     if app.config["VOCLOOP_ENV"] != "production":
         app.register_blueprint(dev_mail_bp, url_prefix="/dev")

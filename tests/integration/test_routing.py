@@ -292,3 +292,30 @@ def test_a_user_deactivated_while_items_are_being_routed_to_them_ends_up_owning_
     deactivate.join()
     result = owners()
     assert len(result) == 60 and leaving_id not in result.values()
+
+
+def test_users_set_their_own_time_off_and_notifications_on_the_settings_page(app, client):
+    from tests.factories import csrf_from, login
+    make_user("admin@example.com", role="admin")
+    dana, omar = make_user("dana@example.com", name="Dana"), make_user("omar@example.com", name="Omar")
+    login(client, "dana@example.com")
+    token = csrf_from(client.get("/settings/").get_data(as_text=True))
+    refused = client.post("/settings/", data={"csrf_token": token, "away_until": "2099-01-31"})
+    assert "needs a delegate" in refused.get_data(as_text=True)
+    saved = client.post("/settings/", data={"csrf_token": token, "notify_new_items": "digest",
+                                            "away_until": "2099-01-31", "delegate_id": str(omar.id)})
+    assert saved.status_code == 303
+    db.session.rollback()
+    dana = db.session.get(User, dana.id)
+    assert dana.notify_new_items == "digest" and dana.delegate_id == omar.id and dana.away_until.year == 2099
+
+
+def test_the_cli_deactivates_a_user_after_handing_over(app):
+    make_user("admin@example.com", role="admin")
+    members, team = support_team(2)
+    routing.create_rule(name="Support", action="team", team_id=team.id)
+    for index in range(4):
+        triage_response(pending_response(f"c{index}@customer.example").id)
+    result = app.test_cli_runner().invoke(args=["deactivate-user", members[0].email])
+    assert result.exit_code == 0 and "2 open item(s) handed over" in result.output
+    assert set(owners().values()) == {members[1].id}

@@ -111,14 +111,17 @@ class UserResource(MethodView):
     @blp.arguments(schemas.UserPatch)
     @blp.response(200, schemas.UserOut)
     def patch(self, data, user_id):
-        """Deactivate (open items are handed over first) or set time off with a delegate. Admins;
-        anyone may set their own time off."""
+        """Deactivate (open items are handed over first), set time off with a delegate, or choose how
+        new items are announced (immediate, digest, off). Admins; anyone may change their own."""
         actor = api_user()
         user = db.get_or_404(User, user_id)
         if "active" in data or actor.id != user.id:
             require_role("admin")
         if "away_until" in data or "delegate_id" in data:
             handover.set_away(user, data.get("away_until"), data.get("delegate_id"))
+        if "notify_new_items" in data:
+            user.notify_new_items = data["notify_new_items"]
+            db.session.commit()
         if data.get("active") is False:
             handover.deactivate_user(user, actor)
         elif data.get("active") is True and not user.active:

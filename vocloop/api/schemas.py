@@ -189,6 +189,7 @@ class CalendarIO(Schema):
 
 class UserPatch(Schema):
     active = fields.Boolean()
+    notify_new_items = fields.String(validate=validate.OneOf(["immediate", "digest", "off"]))
     away_until = fields.AwareDateTime(allow_none=True, default_timezone=None)
     delegate_id = fields.Integer(allow_none=True)
 
@@ -201,3 +202,4 @@ class UserOut(Schema):
     active = fields.Boolean()
     away_until = fields.DateTime(allow_none=True)
     delegate_id = fields.Integer(allow_none=True)
+    notify_new_items = fields.String()

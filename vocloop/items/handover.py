@@ -18,9 +18,7 @@ from vocloop.routing.service import facts_of, fallback_owner, route
 
 def deactivate_user(user: User, actor: User | None) -> int:
     """Sign-in off, and every open item handed over; the number handed over."""
-    # Routing takes a shared lock on the owner it picked: holding this one until the hand-over is
-    # committed means no item can be given to this user in between.
-    db.session.execute(select(User.id).where(User.id == user.id).with_for_update())
+    _lock_for_hand_over(user)
     db.session.refresh(user)
     if not user.active:
         return 0
@@ -32,6 +30,7 @@ def deactivate_user(user: User, actor: User | None) -> int:
 
 
 def remove_from_team(user: User, team: Team, actor: User | None) -> int:
+    _lock_for_hand_over(user)
     if user not in team.members:
         raise Invalid(f"{user.name} is not in {team.name}.")
     team.members.remove(user)
@@ -41,6 +40,14 @@ def remove_from_team(user: User, team: Team, actor: User | None) -> int:
     moved = _hand_over(user, actor, f"{user.name} left {team.name}.", team=team)
     db.session.commit()
     return moved
+
+
+def _lock_for_hand_over(user: User) -> None:
+    """Routing share-locks the owner it picked after locking the teams it rotates through; holding
+    the user's row exclusively until the hand-over commits means no item reaches them meanwhile.
+    Locks are taken in routing's order (teams by id, then the user), so the two cannot deadlock."""
+    db.session.execute(select(Team.id).order_by(Team.id).with_for_update()).all()
+    db.session.execute(select(User.id).where(User.id == user.id).with_for_update())
 
 
 def set_away(user: User, until: datetime | None, delegate_id: int | None) -> None:
