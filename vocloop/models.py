@@ -1,6 +1,6 @@
 """Every model, imported in one place so that Alembic and create_all see the whole schema."""
 
-from vocloop.accounts.models import ApiToken, Team, User, team_members
+from vocloop.accounts.models import ApiToken, Team, User, UserToken, team_members
 from vocloop.contacts.models import Account, Contact
 from vocloop.items.models import FeedbackItem, ItemEvent
 from vocloop.mail.models import InboundEmail, MailEvent, Message, MessageTemplate
@@ -10,4 +10,4 @@ from vocloop.surveys.models import Invitation, Survey
 
 __all__ = ["Account", "ApiToken", "BusinessCalendarRow", "Contact", "FeedbackItem", "InboundEmail", "Invitation",
            "ItemEvent", "MailEvent", "Message", "MessageTemplate", "Response", "RoutingRule", "SlaPolicy", "Survey",
-           "Team", "User", "team_members"]
+           "Team", "User", "UserToken", "team_members"]

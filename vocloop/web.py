@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hmac
+
 from flask import Flask, redirect, url_for
 
 from vocloop.extensions import db, login_manager
@@ -9,6 +11,8 @@ from vocloop.extensions import db, login_manager
 
 def init_app(app: Flask) -> None:
     from vocloop.accounts.models import User
+    from vocloop.accounts.password_views import bp as password_bp
+    from vocloop.accounts.people_views import bp as people_bp
     from vocloop.accounts.settings_views import bp as settings_bp
     from vocloop.accounts.views import bp as auth_bp
     from vocloop.inbox.views import bp as inbox_bp
@@ -22,9 +26,12 @@ def init_app(app: Flask) -> None:
     login_manager.session_protection = "strong"
 
     @login_manager.user_loader
-    def load_user(user_id: str):
+    def load_user(session_id: str):
+        user_id, _, fingerprint = session_id.partition(".")
         user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
-        return user if user is not None and user.active else None
+        if user is None or not user.active or not hmac.compare_digest(user.get_id(), session_id):
+            return None  # unknown, deactivated, or the password changed since this session began
+        return user
 
     app.register_blueprint(answers_bp, url_prefix="/s")
     app.register_blueprint(auth_bp)
@@ -32,6 +39,8 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(metrics_bp, url_prefix="/metrics")
     app.register_blueprint(routing_bp, url_prefix="/routing")
     app.register_blueprint(settings_bp, url_prefix="/settings")
+    app.register_blueprint(password_bp, url_prefix="/password")
+    app.register_blueprint(people_bp, url_prefix="/people")
     app.register_blueprint(webhooks_bp, url_prefix="/webhooks")
     if app.config["VOCLOOP_ENV"] != "production":
         app.register_blueprint(dev_mail_bp, url_prefix="/dev")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 
 from flask_login import UserMixin
@@ -48,6 +49,12 @@ class User(UserMixin, db.Model):
     def is_active(self) -> bool:  # Flask-Login: a deactivated user cannot sign in
         return self.active
 
+    def get_id(self) -> str:
+        """Flask-Login's session id: the user id plus a fingerprint of the password hash, so that
+        changing the password signs out every other session."""
+        fingerprint = hashlib.sha256((self.password_hash or "").encode()).hexdigest()[:12]
+        return f"{self.id}.{fingerprint}"
+
     def is_away(self, now: datetime) -> bool:
         return self.away_until is not None and self.away_until > now
 
@@ -83,5 +90,22 @@ class ApiToken(db.Model):
     last_used_at: Mapped[datetime | None]
     expires_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship()
+
+
+class UserToken(db.Model):
+    """A one-time link (password reset, invitation); only its SHA-256 is stored."""
+
+    __tablename__ = "user_tokens"
+    __table_args__ = (CheckConstraint("purpose IN ('reset', 'invite')", name="purpose"),)
+
+    id: Mapped[intpk]
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[str] = mapped_column(String(10))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    created_at: Mapped[created_at]
 
     user: Mapped[User] = relationship()

@@ -1,0 +1,89 @@
+"""Signing in for real: password resets and invitations by one-time links, sessions that end when
+the password changes, and the admins' People page."""
+
+import re
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from tests.factories import PASSWORD, csrf_from, login, make_user
+from vocloop.accounts.models import User, UserToken
+from vocloop.db import utcnow
+from vocloop.extensions import db
+
+LINK = re.compile(r"http://vocloop\.test(/password/[\w-]+)")
+
+
+def post_page(client, path, fields):
+    return client.post(path, data={"csrf_token": csrf_from(client.get(path).get_data(as_text=True)), **fields})
+
+
+def test_a_forgotten_password_is_reset_by_a_one_time_link(app, client, sendgrid, drain):
+    make_user("dana@example.com", name="Dana")
+    asked = post_page(client, "/password/forgot", {"email": "Dana@Example.com"})
+    assert asked.status_code == 303
+    drain()
+    [email] = [e for e in sendgrid.emails() if e.to == "dana@example.com"]
+    path = LINK.search(email.text).group(1)
+    assert post_page(client, path, {"password": "new password 123", "confirmation": "different one"}).status_code \
+        == 422
+    assert post_page(client, path, {"password": "new password 123", "confirmation": "new password 123"}).status_code \
+        == 303
+    assert login(client, "dana@example.com", PASSWORD).status_code == 401
+    assert login(client, "dana@example.com", "new password 123").status_code == 302
+    assert client.get(path).status_code == 410  # used up
+
+
+def test_the_reset_form_does_not_reveal_who_has_an_account(app, client, sendgrid, drain):
+    make_user("dana@example.com")
+    known = post_page(client, "/password/forgot", {"email": "dana@example.com"})
+    unknown = post_page(client, "/password/forgot", {"email": "nobody@example.com"})
+    assert known.status_code == unknown.status_code == 303
+    drain()
+    assert [e.to for e in sendgrid.emails()] == ["dana@example.com"]
+
+
+def test_expired_or_guessed_links_are_refused(app, client):
+    make_user("dana@example.com")
+    client.get("/password/forgot")
+    from vocloop.accounts.links import _issue
+    token = _issue(db.session.scalar(select(User)), "reset")
+    db.session.scalar(select(UserToken)).expires_at = utcnow() - timedelta(minutes=1)
+    db.session.commit()
+    assert client.get(f"/password/{token}").status_code == 410
+    assert client.get("/password/guessed-token").status_code == 404
+
+
+def test_changing_the_password_signs_out_other_sessions(app, client):
+    make_user("dana@example.com")
+    login(client, "dana@example.com")
+    assert client.get("/inbox/").status_code == 200
+    from werkzeug.security import generate_password_hash
+    user = db.session.scalar(select(User))
+    user.password_hash = generate_password_hash("changed elsewhere 1")
+    db.session.commit()
+    assert client.get("/inbox/").status_code == 302
+
+
+def test_an_admin_invites_someone_who_then_chooses_a_password(app, client, sendgrid, drain):
+    make_user("admin@example.com", role="admin", name="Alex")
+    login(client, "admin@example.com")
+    sent = client.post("/people/invite", data={
+        "csrf_token": csrf_from(client.get("/people/").get_data(as_text=True)), "email": "new@example.com",
+        "name": "Nia", "role": "owner", "team": "Support"})
+    assert sent.status_code == 303
+    drain()
+    [invitation] = [e for e in sendgrid.emails() if e.to == "new@example.com"]
+    assert "Alex invited you" in invitation.subject
+    assert "Nia" in client.get("/people/").get_data(as_text=True)
+    client.post("/logout", data={"csrf_token": csrf_from(client.get("/inbox/").get_data(as_text=True))})
+    path = LINK.search(invitation.text).group(1)
+    assert "Welcome, Nia" in client.get(path).get_data(as_text=True)
+    post_page(client, path, {"password": "nia's password", "confirmation": "nia's password"})
+    assert login(client, "new@example.com", "nia's password").status_code == 302
+
+
+def test_only_admins_manage_people(app, client):
+    make_user("lee@example.com", role="lead")
+    login(client, "lee@example.com")
+    assert client.get("/people/").status_code == 403

@@ -1,0 +1,43 @@
+"""Forgotten passwords and accepting an invitation: both end on the same "choose a password" page."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_wtf import FlaskForm
+
+from vocloop.accounts import links
+from vocloop.errors import DomainError
+from vocloop.extensions import limiter
+from vocloop.jobs.queue import enqueue_queued_mail
+
+bp = Blueprint("password", __name__)
+
+
+@bp.route("/forgot", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["RATELIMIT_LOGIN"], methods=["POST"])
+def forgot():
+    form = FlaskForm()
+    if request.method == "POST" and form.validate_on_submit():
+        links.request_password_reset(request.form.get("email", ""))
+        enqueue_queued_mail()
+        flash("If that address has an account, a link to reset the password is on its way.", "ok")
+        return redirect(url_for("auth.login"), code=303)
+    return render_template("auth/forgot.html", form=form)
+
+
+@bp.route("/<token>", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["RATELIMIT_LOGIN"], methods=["POST"])
+def choose(token: str):
+    link = links.find_link(token)
+    form = FlaskForm()
+    if request.method == "POST" and form.validate_on_submit():
+        try:
+            links.set_password_with(token, request.form.get("password", ""), request.form.get("confirmation", ""))
+        except DomainError as exc:
+            if exc.status in (404, 410):
+                raise
+            flash(exc.detail, "error")
+            return render_template("auth/choose.html", form=form, link=link), exc.status
+        flash("Password saved. Sign in with it now.", "ok")
+        return redirect(url_for("auth.login"), code=303)
+    return render_template("auth/choose.html", form=form, link=link)
