@@ -20,6 +20,7 @@ def init_app(app: Flask) -> None:
     from vocloop.mail.webhooks import bp as webhooks_bp
     from vocloop.metrics.views import bp as metrics_bp
     from vocloop.responses.views import bp as answers_bp
+    from vocloop.responses.views import verify_bp
     from vocloop.routing.views import bp as routing_bp
 
     login_manager.login_view = "auth.login"
@@ -34,6 +35,7 @@ def init_app(app: Flask) -> None:
         return user
 
     app.register_blueprint(answers_bp, url_prefix="/s")
+    app.register_blueprint(verify_bp, url_prefix="/v")
     app.register_blueprint(auth_bp)
     app.register_blueprint(inbox_bp, url_prefix="/inbox")
     app.register_blueprint(metrics_bp, url_prefix="/metrics")

@@ -181,3 +181,27 @@ def test_a_hand_over_can_tell_the_customer_who_their_new_contact_is(app, client,
     assert fresh(item.id).owner_id == dana.id  # handed back, this time without telling the customer
     told = [e for e in sendgrid.emails() if e.to == "ann@customer.example" and "is now your contact" in e.subject]
     assert len(told) == 1
+
+
+def test_the_customer_confirms_or_rejects_the_resolution_with_one_click(app, client, drain, sendgrid):
+    import re
+    item, dana = item_for_dana(client, drain)
+    login(client, "dana@example.com")
+    page = f"/inbox/items/{item.id}"
+    post_form(client, page, f"{page}/close", {"_prefix": "close", "message": "Hi Ann, fixed."})
+    drain()
+    [closing] = [e for e in sendgrid.emails() if e.custom_args["vocloop_key"].startswith("closing:")]
+    links = dict(re.findall(r"(Yes|No): http://vocloop\.test(/v/\S+)", closing.text))
+    assert set(links) == {"Yes", "No"} and links["Yes"] in closing.html.replace("&amp;", "&")
+    assert "glad it is sorted" in client.get(links["Yes"]).get_data(as_text=True)
+    assert fresh(item.id).customer_verdict == "resolved"
+    from vocloop.metrics.queries import closure
+    assert closure(item.created_at, item.created_at.replace(year=2100))["verified_closure_rate"] == 1.0
+    assert client.get(links["No"]).status_code == 200
+    drain()
+    reopened = fresh(item.id)
+    assert reopened.customer_verdict == "not_resolved" and reopened.status == "in_progress"
+    assert [e.kind for e in reopened.events][-2:] == ["customer_not_resolved", "reopened"]
+    assert any(e.to == "dana@example.com" and "not resolved" in e.subject for e in sendgrid.emails())
+    tampered = links["Yes"].replace("/v/", "/v/x")
+    assert client.get(tampered).status_code == 404

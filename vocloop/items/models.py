@@ -23,6 +23,7 @@ class FeedbackItem(db.Model):
         CheckConstraint("status IN ('open', 'in_progress', 'waiting', 'closed')", name="status"),
         CheckConstraint("priority IN ('P1', 'P2', 'P3', 'P4')", name="priority"),
         CheckConstraint("status = 'closed' OR closed_at IS NULL", name="closed_at_only_when_closed"),
+        CheckConstraint("customer_verdict IN ('resolved', 'not_resolved')", name="customer_verdict"),
         Index("ix_feedback_items_owner_status", "owner_id", "status"),
         Index("ix_feedback_items_created", "created_at"),
         Index("ix_feedback_items_status_close_due", "status", "close_due_at"),
@@ -46,6 +47,9 @@ class FeedbackItem(db.Model):
     # Set when the provider accepted the closing message; cleared if it bounces.
     loop_closed_at: Mapped[datetime | None]
     # SLA watch: each set once, when the owner was warned, the deadline passed, the lead was told.
+    # The customer's answer to "Did this resolve your concern?" in the closing message.
+    customer_verdict: Mapped[str | None] = mapped_column(String(20))  # resolved, not_resolved
+    verdict_at: Mapped[datetime | None]
     sla_warned_at: Mapped[datetime | None]
     first_action_breached_at: Mapped[datetime | None]
     sla_breached_at: Mapped[datetime | None]

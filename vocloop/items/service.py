@@ -11,6 +11,7 @@ from vocloop.errors import Conflict, Forbidden, Invalid, NotFound
 from vocloop.extensions import db
 from vocloop.items import permissions
 from vocloop.items.models import FeedbackItem, ItemEvent
+from vocloop.items.verdict_links import verdict_urls
 from vocloop.mail import outbox
 from vocloop.mail.models import Message
 from vocloop.mail.reply_address import reply_address
@@ -119,7 +120,7 @@ def close_with_message(user: User, item: FeedbackItem, body: str) -> Message:
     sequence = db.session.scalar(select(func.count()).select_from(Message).where(
         Message.item_id == item.id, Message.kind == "closing")) + 1
     context = dict(body=body, paragraphs=[p.strip() for p in body.split("\n\n") if p.strip()],
-                   owner=user, survey=item.survey, subject=f"Re: {item.survey.subject}")
+                   owner=user, survey=item.survey, subject=f"Re: {item.survey.subject}", verdict=verdict_urls(item.id))
     message = outbox.queue_message(
         key=f"closing:{item.id}:{sequence}", kind="closing", to_email=contact.email, to_name=contact.name,
         subject=context["subject"], html=render_template("email/closing.html", **context),

@@ -92,3 +92,18 @@ def unsubscribe(token: str):
             return "", 204
         return render_template("answers/unsubscribed.html")
     return render_template("answers/unsubscribe.html", token=token)
+
+
+verify_bp = Blueprint("verify", __name__)
+
+
+@verify_bp.get("/<token>")
+@limiter.limit(public_limit)
+def verdict(token: str):
+    """The customer's one click on "Did this resolve your concern?"."""
+    from vocloop.items.verification import record_verdict
+    from vocloop.jobs.queue import enqueue_queued_mail
+
+    item = record_verdict(token, request.args.get("answer", ""))
+    enqueue_queued_mail()
+    return render_template("answers/verdict.html", item=item, resolved=item.customer_verdict == "resolved")
