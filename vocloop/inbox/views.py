@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
@@ -10,8 +12,10 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
 from vocloop.errors import DomainError
+from vocloop.extensions import db
 from vocloop.items import queries
 from vocloop.items import service as items
+from vocloop.items.models import PRIORITIES, STATUSES
 from vocloop.items.timeline import customer_timeline
 from vocloop.jobs.queue import enqueue_queued_mail
 
@@ -42,14 +46,94 @@ class CloseWithoutMessageForm(FlaskForm):
     note = TextAreaField("Note", validators=[Length(max=items.MAX_TEXT)])
 
 
+PAGE_SIZE = 50
+
+
+def _filters(args) -> queries.InboxFilters:
+    def number(name):
+        value = args.get(name, "")
+        return int(value) if value.isdigit() else None
+
+    def day(name):
+        try:
+            return date.fromisoformat(args.get(name, ""))
+        except ValueError:
+            return None
+
+    def one_of(name, allowed):
+        value = args.get(name) or None
+        return value if value in allowed else None
+
+    return queries.InboxFilters(
+        status=one_of("status", STATUSES), priority=one_of("priority", PRIORITIES),
+        sentiment=one_of("sentiment", ("positive", "neutral", "negative")),
+        topic=(args.get("topic") or "")[:60] or None,
+        survey_id=number("survey_id"), owner_id=number("owner_id"), created_from=day("from"), created_to=day("to"),
+        search=(args.get("q") or "").strip()[:200] or None)
+
+
 @bp.get("/")
 @login_required
 def index():
     tab = request.args.get("tab", "mine")
     if tab not in queries.TABS:
         abort(404)
-    return render_template("inbox/index.html", tab=tab, tabs=queries.TABS,
-                           items=queries.inbox_items(current_user, tab), counts=queries.tab_counts(current_user))
+    filters = _filters(request.args)
+    page = queries.inbox_items(current_user, tab, limit=PAGE_SIZE + 1, filters=filters,
+                               after=queries.parse_page_key(request.args.get("after")))
+    more = len(page) > PAGE_SIZE
+    page = page[:PAGE_SIZE]
+    next_args = {**request.args.to_dict(), "after": queries.page_key(page[-1], tab)} if more else None
+    bulk_form = BulkForm()
+    bulk_form.owner_id.choices = [SelectChoice(0, "—")] + [SelectChoice(u.id, u.name)
+                                                          for u in queries.assignable_users(current_user)]
+    return render_template("inbox/index.html", tab=tab, tabs=queries.TABS, items=page, next_args=next_args,
+                           counts=queries.tab_counts(current_user), args=request.args, bulk_form=bulk_form,
+                           statuses=STATUSES, priorities=PRIORITIES, owners=queries.assignable_users(current_user))
+
+
+class BulkForm(FlaskForm):
+    """Blank choices mean "leave as it is"."""
+
+    owner_id = SelectField("Reassign to", coerce=int, default=0)
+    status = SelectField("Set status", default="", choices=[SelectChoice("", "—")] + [
+        SelectChoice(s, s.replace("_", " ")) for s in items.WORK_STATUSES])
+    note = TextAreaField("Hand-over note (needed to reassign)", validators=[Length(max=items.MAX_TEXT)])
+
+
+@bp.post("/bulk")
+@login_required
+def bulk():
+    """Leads and admins: reassign or set the status of the chosen items; each is checked on its own."""
+    if current_user.role not in ("lead", "admin"):
+        abort(403)
+    form = BulkForm()
+    form.owner_id.choices = [SelectChoice(0, "—")] + [SelectChoice(u.id, u.name)
+                                                     for u in queries.assignable_users(current_user)]
+    if not form.validate_on_submit():
+        abort(400, "The form expired; reload the page and try again.")
+    ids = [int(value) for value in request.form.getlist("item_ids") if value.isdigit()][:500]
+    done, refused = 0, []
+    for item_id in ids:
+        try:
+            item = items.get_item_for(current_user, item_id)
+            if form.owner_id.data:
+                items.reassign(current_user, item, form.owner_id.data, form.note.data or "")
+            if form.status.data:
+                items.set_status(current_user, item, form.status.data)
+            done += 1
+        except DomainError as exc:
+            db.session.rollback()
+            refused.append(f"#{item_id}: {exc.detail}")
+    flash(f"{done} item(s) updated." + (f" Not changed: {'; '.join(refused[:10])}" if refused else ""),
+          "error" if refused else "ok")
+    return redirect(request.referrer if _local(request.referrer) else url_for("inbox.index"), code=303)
+
+
+def _local(url: str | None) -> bool:
+    from urllib.parse import urlparse
+
+    return bool(url) and urlparse(url).netloc in ("", request.host)
 
 
 @bp.get("/items/<int:item_id>")

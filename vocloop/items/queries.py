@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import String, cast, func, or_, select, tuple_
 
 from vocloop.accounts.models import User
 from vocloop.db import utcnow
 from vocloop.extensions import db
-from vocloop.items.models import FeedbackItem
+from vocloop.items.models import FeedbackItem, ItemEvent
 from vocloop.items.permissions import hand_over_targets_filter, visible_items_filter
+from vocloop.responses.models import Response
 
 TABS = ("mine", "team", "overdue", "waiting", "closed")
 
@@ -27,14 +31,86 @@ def _tab_filter(user: User, tab: str):
     raise ValueError(f"tab must be one of {', '.join(TABS)}")
 
 
-def inbox_items(user: User, tab: str = "mine", limit: int = 100, after_id: int | None = None,
-                status: str | None = None, owner_id: int | None = None) -> list[FeedbackItem]:
-    """Open items by SLA due time (most urgent first); closed ones newest first."""
-    query = _filtered(select(FeedbackItem).where(visible_items_filter(user), *_tab_filter(user, tab)),
-                      status, owner_id, after_id)
-    order = (FeedbackItem.closed_at.desc(), FeedbackItem.id.desc()) if tab == "closed" \
-        else (FeedbackItem.close_due_at, FeedbackItem.id)
-    return list(db.session.scalars(query.order_by(*order).limit(limit)))
+@dataclass(frozen=True)
+class InboxFilters:
+    status: str | None = None
+    priority: str | None = None
+    sentiment: str | None = None
+    topic: str | None = None
+    survey_id: int | None = None
+    owner_id: int | None = None
+    created_from: date | None = None
+    created_to: date | None = None
+    search: str | None = None
+
+    def where(self) -> list:
+        conditions = []
+        if self.status:
+            conditions.append(FeedbackItem.status == self.status)
+        if self.priority:
+            conditions.append(FeedbackItem.priority == self.priority)
+        if self.survey_id:
+            conditions.append(FeedbackItem.survey_id == self.survey_id)
+        if self.owner_id:
+            conditions.append(FeedbackItem.owner_id == self.owner_id)
+        if self.created_from:
+            conditions.append(FeedbackItem.created_at >= datetime.combine(self.created_from, time(), UTC))
+        if self.created_to:
+            end = datetime.combine(self.created_to + timedelta(days=1), time(), UTC)
+            conditions.append(FeedbackItem.created_at < end)
+        if self.sentiment or self.topic:
+            response = select(Response.id).where(Response.id == FeedbackItem.response_id)
+            if self.sentiment:
+                response = response.where(Response.sentiment_label == self.sentiment)
+            if self.topic:  # topics are a JSON list: match the quoted name in its text, on both databases
+                response = response.where(cast(Response.topics, String).like(f'%"{_escape_like(self.topic)}"%',
+                                                                             escape="\\"))
+            conditions.append(response.exists())
+        if self.search:
+            pattern = f"%{_escape_like(self.search)}%"
+            in_comment = select(Response.id).where(Response.id == FeedbackItem.response_id,
+                                                   Response.comment.ilike(pattern, escape="\\")).exists()
+            in_notes = select(ItemEvent.id).where(ItemEvent.item_id == FeedbackItem.id, ItemEvent.kind == "note",
+                                                  ItemEvent.body.ilike(pattern, escape="\\")).exists()
+            conditions.append(or_(in_comment, in_notes))
+        return conditions
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def inbox_items(user: User, tab: str = "mine", limit: int = 50, after: tuple | None = None,
+                filters: InboxFilters | None = None) -> list[FeedbackItem]:
+    """One page of a tab, keyset-paginated: open items by closing-message due time (most urgent
+    first), closed ones newest first. `after` is the (sort value, id) of the previous page's last row."""
+    filters = filters or InboxFilters()
+    query = select(FeedbackItem).where(visible_items_filter(user), *_tab_filter(user, tab), *filters.where())
+    if tab == "closed":
+        if after:
+            query = query.where(tuple_(FeedbackItem.closed_at, FeedbackItem.id) < tuple_(*after))
+        query = query.order_by(FeedbackItem.closed_at.desc(), FeedbackItem.id.desc())
+    else:
+        if after:
+            query = query.where(tuple_(FeedbackItem.close_due_at, FeedbackItem.id) > tuple_(*after))
+        query = query.order_by(FeedbackItem.close_due_at, FeedbackItem.id)
+    return list(db.session.scalars(query.limit(limit)))
+
+
+def page_key(item: FeedbackItem, tab: str) -> str:
+    """The cursor of the next page: the last row's sort value and id."""
+    value = item.closed_at if tab == "closed" else item.close_due_at
+    return f"{value.isoformat()}~{item.id}"
+
+
+def parse_page_key(key: str | None) -> tuple | None:
+    if not key or "~" not in key:
+        return None
+    value, _, item_id = key.rpartition("~")
+    try:
+        return datetime.fromisoformat(value), int(item_id)
+    except ValueError:
+        return None
 
 
 def tab_counts(user: User) -> dict[str, int]:

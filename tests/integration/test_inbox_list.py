@@ -1,0 +1,93 @@
+"""The inbox list: filters, search over comments and notes, keyset pages, and bulk actions."""
+
+import re
+
+from sqlalchemy import select
+
+from tests.factories import csrf_from, login, make_contact, make_invitation, make_survey, make_user
+from vocloop.extensions import db
+from vocloop.items import service as items
+from vocloop.items.models import FeedbackItem
+from vocloop.jobs.tasks import triage_response
+from vocloop.responses import service as responses
+from vocloop.routing.service import create_rule
+
+ITEM_LINK = re.compile(r'href="/inbox/items/(\d+)"')
+
+
+def seed(count, owner, comments=("Invoice is wrong", "Support was slow", "App crashes 100% of the time")):
+    for index in range(count):
+        token = make_invitation(make_survey(), make_contact(f"c{index}@customer.example"))
+        response = responses.submit_comment(responses.find_invitation(token), str(index % 7),
+                                            comments[index % len(comments)])
+        triage_response(response.id)
+    db.session.rollback()
+    return list(db.session.scalars(select(FeedbackItem).order_by(FeedbackItem.id)))
+
+
+def listed(client, query):
+    return [int(i) for i in ITEM_LINK.findall(client.get(f"/inbox/?{query}").get_data(as_text=True))]
+
+
+def test_filters_and_search_narrow_the_list(app, client):
+    admin = make_user("admin@example.com", role="admin")
+    all_items = seed(9, admin)
+    items.add_note(admin, all_items[0], "Called the customer about the refund")
+    login(client, "admin@example.com")
+    assert sorted(listed(client, "tab=team")) == [item.id for item in all_items]
+    billing = listed(client, "tab=team&topic=billing")
+    assert billing and all("billing" in db.session.get(FeedbackItem, i).response.topics for i in billing)
+    crashes = sorted(i.id for i in all_items if "crashes" in i.response.comment)
+    assert sorted(listed(client, "tab=team&q=crashes")) == crashes
+    assert listed(client, "tab=team&q=refund") == [all_items[0].id]  # found in a note
+    assert sorted(listed(client, "tab=team&q=100%25")) == crashes  # % is a character, not a wildcard
+    assert listed(client, "tab=team&q=1_0") == []
+    p1 = listed(client, "tab=team&priority=P1")
+    assert p1 and all(db.session.get(FeedbackItem, i).priority == "P1" for i in p1)
+    assert listed(client, "tab=team&from=2000-01-01&to=2000-01-02") == []
+    assert client.get("/inbox/?tab=team&priority=P9&from=nonsense").status_code == 200  # bad values ignored
+
+
+def test_pages_follow_each_other_without_gaps_or_repeats(app, client):
+    from vocloop.inbox import views
+    admin = make_user("admin@example.com", role="admin")
+    all_items = seed(7, admin)
+    login(client, "admin@example.com")
+    views.PAGE_SIZE = 3
+    try:
+        seen, url = [], "/inbox/?tab=team"
+        while url:
+            html = client.get(url).get_data(as_text=True)
+            seen += [int(i) for i in ITEM_LINK.findall(html)]
+            following = re.search(r'href="([^"]+)" rel="next"', html)
+            url = following.group(1).replace("&amp;", "&") if following else None
+    finally:
+        views.PAGE_SIZE = 50
+    assert sorted(seen) == [item.id for item in all_items] and len(seen) == len(set(seen))
+
+
+def test_leads_reassign_and_set_status_in_bulk_and_owners_cannot(app, client):
+    make_user("admin@example.com", role="admin")
+    lee = make_user("lee@example.com", role="lead", name="Lee", team="Support")
+    dana = make_user("dana@example.com", name="Dana", team="Support")
+    create_rule(name="to Lee", action="user", user_id=lee.id)
+    chosen = [item.id for item in seed(4, lee)[:3]]
+    login(client, "lee@example.com")
+    token = csrf_from(client.get("/inbox/").get_data(as_text=True))
+    done = client.post("/inbox/bulk", data={"csrf_token": token, "item_ids": [str(i) for i in chosen],
+                                            "owner_id": str(dana.id), "note": "Dana covers this week",
+                                            "status": "waiting"})
+    assert done.status_code == 303, done.get_data(as_text=True)[-600:]
+    db.session.rollback()
+    for item_id in chosen:
+        item = db.session.get(FeedbackItem, item_id)
+        assert item.owner_id == dana.id and item.status == "waiting"
+    no_note = client.post("/inbox/bulk", data={"csrf_token": token, "item_ids": [str(chosen[0])],
+                                               "owner_id": str(lee.id), "note": ""})
+    assert no_note.status_code == 303
+    db.session.rollback()
+    assert db.session.get(FeedbackItem, chosen[0]).owner_id == dana.id  # refused: a hand-over needs a note
+    login(client, "dana@example.com")
+    token = csrf_from(client.get("/inbox/").get_data(as_text=True))
+    assert client.post("/inbox/bulk", data={"csrf_token": token, "item_ids": [str(chosen[0])],
+                                            "status": "open"}).status_code == 403
