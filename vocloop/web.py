@@ -56,6 +56,15 @@ def init_app(app: Flask) -> None:
         from vocloop.db import utcnow
         return {"now": utcnow()}
 
+    @app.template_filter("countdown")
+    def countdown(due):
+        """'due in 5 h' or 'overdue by 2 d', from now (UTC)."""
+        from vocloop.db import utcnow
+        seconds = (due - utcnow()).total_seconds()
+        hours = abs(seconds) / 3600
+        amount = f"{hours / 24:.0f} d" if hours >= 48 else f"{hours:.0f} h" if hours >= 1 else f"{hours * 60:.0f} min"
+        return f"due in {amount}" if seconds >= 0 else f"overdue by {amount}"
+
     @app.after_request
     def security_headers(response):
         response.headers.setdefault("X-Content-Type-Options", "nosniff")

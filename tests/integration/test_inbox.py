@@ -205,3 +205,17 @@ def test_the_customer_confirms_or_rejects_the_resolution_with_one_click(app, cli
     assert any(e.to == "dana@example.com" and "not resolved" in e.subject for e in sendgrid.emails())
     tampered = links["Yes"].replace("/v/", "/v/x")
     assert client.get(tampered).status_code == 404
+
+
+def test_a_mention_in_a_note_tells_a_colleague_who_may_see_the_item(app, client, drain, sendgrid):
+    item, dana = item_for_dana(client, drain)
+    make_user("omar@example.com", name="Omar", team="Support")
+    make_user("zed@example.com", name="Zed", team="Billing")  # may not see the item: not told
+    login(client, "dana@example.com")
+    page = f"/inbox/items/{item.id}"
+    post_form(client, page, f"{page}/notes", {"_prefix": "note", "body": "@omar can you check? cc @zed @nobody"})
+    drain()
+    told = [e.to for e in sendgrid.emails() if "mentioned you" in e.subject]
+    assert told == ["omar@example.com"]
+    html = client.get(page).get_data(as_text=True)
+    assert "(due in" in html and "urgent language" not in html

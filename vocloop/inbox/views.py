@@ -169,7 +169,12 @@ def _act(item_id: int, form: FlaskForm, action) -> object:
 @login_required
 def add_note(item_id: int):
     form = NoteForm(prefix="note")
-    return _act(item_id, form, lambda item: items.add_note(current_user, item, form.body.data))
+
+    def note(item):
+        items.add_note(current_user, item, form.body.data)
+        enqueue_queued_mail()
+
+    return _act(item_id, form, note)
 
 
 @bp.post("/items/<int:item_id>/status")

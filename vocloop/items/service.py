@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from flask import current_app, render_template
 from sqlalchemy import func, select
 
@@ -53,11 +55,29 @@ def _acted(item: FeedbackItem, user: User) -> None:
         item.status = "in_progress"
 
 
+MENTION = re.compile(r"(?<![\w@])@([a-z0-9._+-]+)", re.IGNORECASE)
+
+
+def mentioned_users(body: str) -> list[User]:
+    """@name in a note: the active users whose email starts with name@ (dana for dana@example.com)."""
+    handles = {handle.lower().rstrip(".") for handle in MENTION.findall(body)}
+    if not handles:
+        return []
+    users = db.session.scalars(select(User).where(User.active.is_(True)))
+    return [user for user in users if user.email.split("@")[0] in handles]
+
+
 def add_note(user: User, item: FeedbackItem, body: str) -> ItemEvent:
+    """A note on the timeline; everyone @mentioned who may see the item is told by email."""
     _require_work(user, item)
     event = ItemEvent(item_id=item.id, kind="note", actor_id=user.id, body=_text(body, "A note"))
     db.session.add(event)
     _acted(item, user)
+    db.session.flush()
+    for person in mentioned_users(event.body):
+        if person.id != user.id and permissions.can_view(person, item):
+            notify_user(person, item, key=f"notice:mention:{event.id}:{person.id}",
+                        subject=f"{user.name} mentioned you on item #{item.id}", lines=[event.body])
     db.session.commit()
     return event
 
