@@ -2,12 +2,12 @@
 
 from vocloop.accounts.models import ApiToken, Team, User, UserToken, team_members
 from vocloop.contacts.models import Account, Contact
-from vocloop.items.models import FeedbackItem, ItemEvent
+from vocloop.items.models import ClosingTemplate, FeedbackItem, ItemEvent
 from vocloop.mail.models import InboundEmail, MailEvent, Message, MessageTemplate
 from vocloop.responses.models import Response
 from vocloop.routing.models import BusinessCalendarRow, RoutingRule, SlaPolicy
 from vocloop.surveys.models import Invitation, Survey
 
-__all__ = ["Account", "ApiToken", "BusinessCalendarRow", "Contact", "FeedbackItem", "InboundEmail", "Invitation",
-           "ItemEvent", "MailEvent", "Message", "MessageTemplate", "Response", "RoutingRule", "SlaPolicy", "Survey",
-           "Team", "User", "UserToken", "team_members"]
+__all__ = ["Account", "ApiToken", "BusinessCalendarRow", "ClosingTemplate", "Contact", "FeedbackItem",
+           "InboundEmail", "Invitation", "ItemEvent", "MailEvent", "Message", "MessageTemplate", "Response",
+           "RoutingRule", "SlaPolicy", "Survey", "Team", "User", "UserToken", "team_members"]

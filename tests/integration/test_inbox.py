@@ -219,3 +219,38 @@ def test_a_mention_in_a_note_tells_a_colleague_who_may_see_the_item(app, client,
     assert told == ["omar@example.com"]
     html = client.get(page).get_data(as_text=True)
     assert "(due in" in html and "urgent language" not in html
+
+
+def test_closing_templates_drafts_and_an_exact_preview(app, client, drain, sendgrid):
+    from tests.factories import api_token
+    item, dana = item_for_dana(client, drain)
+    lead = make_user("lee@example.com", role="lead", team="Support")
+    headers = api_token(lead)
+    bad = client.post("/api/v1/closing-templates", headers=headers, json={"name": "x", "body": "Hi {nickname}"})
+    assert bad.status_code == 422 and "nickname" in bad.json["detail"]
+    template = client.post("/api/v1/closing-templates", headers=headers, json={
+        "name": "Crash fixed", "topic": "bugs",
+        "body": "Hi {first_name},\n\nThanks for the {score}. The crash is fixed.\n\n{owner_name}"}).json
+    client.post("/api/v1/closing-templates", headers=headers, json={"name": "Billing", "topic": "billing",
+                                                                     "body": "Hi {name}"})
+    login(client, "dana@example.com")
+    page = f"/inbox/items/{item.id}"
+    html = client.get(page).get_data(as_text=True)
+    assert "Crash fixed" in html and ">Billing<" not in html  # only templates for this item's topics
+    filled = client.get(f"{page}?template={template['id']}").get_data(as_text=True)
+    assert "Hi Ann,\n\nThanks for the 2. The crash is fixed.\n\nDana" in filled
+    token = csrf_from(filled)
+    body = "Hi Ann, <b>fixed</b> in 4.2."
+    client.post(f"{page}/close", data={"close-csrf_token": token, "close-message": body, "intent": "draft"})
+    assert fresh(item.id).closing_draft == body and fresh(item.id).status == "open"
+    assert "Hi Ann, &lt;b&gt;fixed&lt;/b&gt; in 4.2." in client.get(page).get_data(as_text=True)
+    preview = client.post(f"{page}/close", data={"close-csrf_token": token, "close-message": body,
+                                                 "intent": "preview"}).get_data(as_text=True)
+    assert "Preview: exactly what ann@customer.example will receive" in preview and "srcdoc=" in preview
+    assert "Did this resolve your concern?" in preview and fresh(item.id).status == "open"
+    client.post(f"{page}/close", data={"close-csrf_token": token, "close-message": body, "intent": "send"})
+    drain()
+    sent = fresh(item.id)
+    assert sent.status == "closed" and sent.closing_draft is None
+    [email] = [e for e in sendgrid.emails() if e.custom_args["vocloop_key"].startswith("closing:")]
+    assert "&lt;b&gt;fixed&lt;/b&gt;" in email.html  # customer text is escaped in the email too

@@ -1,5 +1,5 @@
-"""/api/v1 for leads and admins: routing rules (with dry run), SLA policies, the calendar, and the
-people changes that move ownership (deactivation, time off, leaving a team)."""
+"""/api/v1 for leads and admins: routing rules (with dry run), SLA policies, the calendar, closing
+templates, and the people changes that move ownership (deactivation, time off, leaving a team)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from vocloop.accounts.models import Team, User
 from vocloop.api import schemas
 from vocloop.api.auth import api_user, authenticate_request, require_role
 from vocloop.extensions import db
-from vocloop.items import handover
+from vocloop.items import closing, handover
+from vocloop.items.models import ClosingTemplate
 from vocloop.routing import service as routing
 from vocloop.routing import sla
 from vocloop.routing.decide import RuleSpec
@@ -137,3 +138,28 @@ class TeamMember(MethodView):
         """Take someone out of a team; their open items of that team are handed over."""
         require_role("lead", "admin")
         handover.remove_from_team(db.get_or_404(User, user_id), db.get_or_404(Team, team_id), api_user())
+
+
+@blp.route("/closing-templates")
+class ClosingTemplates(MethodView):
+    @blp.response(200, schemas.ClosingTemplateIO(many=True))
+    def get(self):
+        require_role("lead", "admin")
+        return db.session.scalars(select(ClosingTemplate).order_by(ClosingTemplate.name)).all()
+
+    @blp.arguments(schemas.ClosingTemplateIO)
+    @blp.response(201, schemas.ClosingTemplateIO)
+    def post(self, data):
+        """A closing-message template for a survey and/or topic (or all), with placeholders
+        {first_name} {name} {owner_name} {survey_name} {score}."""
+        require_role("lead", "admin")
+        return closing.create_template(**data)
+
+
+@blp.route("/closing-templates/<int:template_id>")
+class ClosingTemplateResource(MethodView):
+    @blp.response(204)
+    def delete(self, template_id):
+        require_role("lead", "admin")
+        db.session.delete(db.get_or_404(ClosingTemplate, template_id))
+        db.session.commit()

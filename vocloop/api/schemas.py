@@ -203,3 +203,11 @@ class UserOut(Schema):
     away_until = fields.DateTime(allow_none=True)
     delegate_id = fields.Integer(allow_none=True)
     notify_new_items = fields.String()
+
+
+class ClosingTemplateIO(Schema):
+    id = fields.Integer(dump_only=True)
+    name = fields.String(required=True, validate=validate.Length(min=1, max=120))
+    body = fields.String(required=True, validate=validate.Length(min=1, max=10_000))
+    survey_id = fields.Integer(load_default=None, allow_none=True)
+    topic = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=60))

@@ -13,7 +13,7 @@ from wtforms.validators import DataRequired, Length
 
 from vocloop.errors import DomainError
 from vocloop.extensions import db
-from vocloop.items import queries
+from vocloop.items import closing, permissions, queries
 from vocloop.items import service as items
 from vocloop.items.models import PRIORITIES, STATUSES
 from vocloop.items.timeline import customer_timeline
@@ -140,6 +140,13 @@ def _local(url: str | None) -> bool:
 @login_required
 def item(item_id: int):
     item_obj = items.get_item_for(current_user, item_id)
+    templates = closing.templates_for(item_obj)
+    chosen = next((t for t in templates if str(t.id) == request.args.get("template")), None)
+    body = closing.fill(chosen, item_obj, current_user) if chosen else item_obj.closing_draft
+    return _item_page(item_obj, templates, body)
+
+
+def _item_page(item_obj, templates, close_body: str | None, preview: dict | None = None, status: int = 200):
     reassign_form = ReassignForm()
     reassign_form.owner_id.choices = [SelectChoice(u.id, f"{u.name} ({u.email})")
                                       for u in queries.assignable_users(current_user) if u.id != item_obj.owner_id]
@@ -147,7 +154,8 @@ def item(item_id: int):
         "inbox/item.html", item=item_obj, response=item_obj.response, emails=items.emails_of(item_obj),
         timeline=customer_timeline(item_obj.contact), note_form=NoteForm(prefix="note"),
         status_form=StatusForm(prefix="status", status=item_obj.status), reassign_form=reassign_form,
-        close_form=CloseForm(prefix="close"), close_without_form=CloseWithoutMessageForm(prefix="discard"))
+        close_form=CloseForm(prefix="close"), close_without_form=CloseWithoutMessageForm(prefix="discard"),
+        templates=templates, close_body=close_body, preview=preview), status
 
 
 def _act(item_id: int, form: FlaskForm, action) -> object:
@@ -199,7 +207,19 @@ def reassign(item_id: int):
 @bp.post("/items/<int:item_id>/close")
 @login_required
 def close(item_id: int):
+    """One form, three buttons: send the closing message, save it as a draft, or preview it."""
     form = CloseForm(prefix="close")
+    intent = request.form.get("intent", "send")
+    if intent in ("draft", "preview"):
+        item_obj = items.get_item_for(current_user, item_id)
+        if not permissions.can_work(current_user, item_obj) or not form.validate_on_submit():
+            abort(404 if not permissions.can_work(current_user, item_obj) else 400)
+        if intent == "draft":
+            closing.save_draft(item_obj, form.message.data)
+            flash("Draft saved.", "ok")
+            return redirect(url_for("inbox.item", item_id=item_id), code=303)
+        email = closing.render_closing(item_obj, current_user, form.message.data)
+        return _item_page(item_obj, closing.templates_for(item_obj), form.message.data, preview=email)
 
     def close_and_send(item):
         items.close_with_message(current_user, item, form.message.data)

@@ -47,6 +47,8 @@ class FeedbackItem(db.Model):
     # Set when the provider accepted the closing message; cleared if it bounces.
     loop_closed_at: Mapped[datetime | None]
     # SLA watch: each set once, when the owner was warned, the deadline passed, the lead was told.
+    # The closing message being written, kept between visits.
+    closing_draft: Mapped[str | None] = mapped_column(Text)
     # The customer's answer to "Did this resolve your concern?" in the closing message.
     customer_verdict: Mapped[str | None] = mapped_column(String(20))  # resolved, not_resolved
     verdict_at: Mapped[datetime | None]
@@ -86,3 +88,17 @@ class ItemEvent(db.Model):
 
     item: Mapped[FeedbackItem] = relationship(back_populates="events")
     actor = relationship("User")
+
+
+class ClosingTemplate(db.Model):
+    """A starting point for closing messages, for one survey and/or topic (or all), with
+    placeholders: {first_name} {name} {owner_name} {survey_name} {score}."""
+
+    __tablename__ = "closing_templates"
+
+    id: Mapped[intpk]
+    name: Mapped[str] = mapped_column(String(120))
+    survey_id: Mapped[int | None] = mapped_column(ForeignKey("surveys.id", ondelete="CASCADE"))
+    topic: Mapped[str | None] = mapped_column(String(60))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[created_at]

@@ -12,8 +12,8 @@ from vocloop.db import utcnow
 from vocloop.errors import Conflict, Forbidden, Invalid, NotFound
 from vocloop.extensions import db
 from vocloop.items import permissions
+from vocloop.items.closing import render_closing
 from vocloop.items.models import FeedbackItem, ItemEvent
-from vocloop.items.verdict_links import verdict_urls
 from vocloop.mail import outbox
 from vocloop.mail.models import Message
 from vocloop.mail.reply_address import reply_address
@@ -139,14 +139,13 @@ def close_with_message(user: User, item: FeedbackItem, body: str) -> Message:
                        "close the item without a message instead.")
     sequence = db.session.scalar(select(func.count()).select_from(Message).where(
         Message.item_id == item.id, Message.kind == "closing")) + 1
-    context = dict(body=body, paragraphs=[p.strip() for p in body.split("\n\n") if p.strip()],
-                   owner=user, survey=item.survey, subject=f"Re: {item.survey.subject}", verdict=verdict_urls(item.id))
+    email = render_closing(item, user, body)
     message = outbox.queue_message(
         key=f"closing:{item.id}:{sequence}", kind="closing", to_email=contact.email, to_name=contact.name,
-        subject=context["subject"], html=render_template("email/closing.html", **context),
-        text=render_template("email/closing.txt", **context), contact_id=contact.id, item_id=item.id,
+        subject=email["subject"], html=email["html"], text=email["text"], contact_id=contact.id, item_id=item.id,
         from_name=user.name, reply_to=reply_address(item.id),
     )
+    item.closing_draft = None
     _acted(item, user)
     item.status, item.closed_at, item.close_reason = "closed", utcnow(), "closing_message"
     db.session.flush()
