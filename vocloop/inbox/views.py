@@ -89,7 +89,8 @@ def index():
                                                           for u in queries.assignable_users(current_user)]
     return render_template("inbox/index.html", tab=tab, tabs=queries.TABS, items=page, next_args=next_args,
                            counts=queries.tab_counts(current_user), args=request.args, bulk_form=bulk_form,
-                           statuses=STATUSES, priorities=PRIORITIES, owners=queries.assignable_users(current_user))
+                           statuses=STATUSES, priorities=PRIORITIES, owners=queries.assignable_users(current_user),
+                           count_cap=queries.COUNT_CAP)
 
 
 class BulkForm(FlaskForm):

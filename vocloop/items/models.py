@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from vocloop.db import created_at, intpk, utcnow
 from vocloop.extensions import db
 
 STATUSES = ("open", "in_progress", "waiting", "closed")
+OPEN_ITEM = "status IN ('open', 'in_progress', 'waiting')"
 PRIORITIES = ("P1", "P2", "P3", "P4")
 
 
@@ -27,6 +28,11 @@ class FeedbackItem(db.Model):
         Index("ix_feedback_items_owner_status", "owner_id", "status"),
         Index("ix_feedback_items_created", "created_at"),
         Index("ix_feedback_items_status_close_due", "status", "close_due_at"),
+        # The inbox's open tabs, per owner and per team, in due order (partial: open items only).
+        Index("ix_feedback_items_open_owner_due", "owner_id", "close_due_at",
+              postgresql_where=text(OPEN_ITEM), sqlite_where=text(OPEN_ITEM)),
+        Index("ix_feedback_items_open_team_due", "team_id", "close_due_at",
+              postgresql_where=text(OPEN_ITEM), sqlite_where=text(OPEN_ITEM)),
     )
 
     id: Mapped[intpk]

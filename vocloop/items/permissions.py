@@ -22,9 +22,9 @@ def visible_items_filter(user: User):
     if user.role == "admin":
         return FeedbackItem.id.is_not(None)
     team_ids = team_ids_of(user) | led_team_ids(user)
-    teammates = select(team_members.c.user_id).where(team_members.c.team_id.in_(team_ids))
-    return or_(FeedbackItem.owner_id == user.id, FeedbackItem.team_id.in_(team_ids),
-               FeedbackItem.owner_id.in_(teammates))
+    # Ids resolved here rather than as a subquery: plain IN lists let PostgreSQL combine indexes.
+    people = set(db.session.scalars(select(team_members.c.user_id).where(team_members.c.team_id.in_(team_ids))))
+    return or_(FeedbackItem.owner_id.in_(people | {user.id}), FeedbackItem.team_id.in_(team_ids))
 
 
 def visible_items(user: User) -> Select:
