@@ -28,7 +28,9 @@ class FeedbackItem(db.Model):
         Index("ix_feedback_items_owner_status", "owner_id", "status"),
         Index("ix_feedback_items_created", "created_at"),
         Index("ix_feedback_items_status_close_due", "status", "close_due_at"),
-        # The inbox's open tabs, per owner and per team, in due order (partial: open items only).
+        # The inbox's open tabs, in due order: all (admins), per owner, per team (partial: open items only).
+        Index("ix_feedback_items_open_due", "close_due_at", "id",
+              postgresql_where=text(OPEN_ITEM), sqlite_where=text(OPEN_ITEM)),
         Index("ix_feedback_items_open_owner_due", "owner_id", "close_due_at",
               postgresql_where=text(OPEN_ITEM), sqlite_where=text(OPEN_ITEM)),
         Index("ix_feedback_items_open_team_due", "team_id", "close_due_at",
