@@ -93,3 +93,61 @@ def test_customer_owner_and_lead_close_the_loop_in_a_browser(app, live_server, b
     lead.get_by_role("button", name="Sign in").click()
     lead.get_by_role("link", name="Metrics").click()
     assert "100.0%" in lead.inner_text(".tiles")
+
+
+def test_an_owners_day_note_hand_over_close_reply_reopen(app, live_server, browser, client, sendgrid, drain):
+    from sqlalchemy import select
+
+    from tests.factories import answer, make_invitation
+    from vocloop.extensions import db
+    from vocloop.items.models import FeedbackItem
+
+    app.config.update(REPLY_DOMAIN="reply.example.com", INBOUND_PARSE_SECRET="inbound-secret-for-the-test-0123")
+    make_user("admin@example.com", role="admin", name="Alex")
+    dana = make_user("dana@example.com", name="Dana", team="Support")
+    make_user("omar@example.com", name="Omar", team="Support")
+    create_rule(name="to Dana", action="user", user_id=dana.id)
+    answer(client, make_invitation(make_survey(), make_contact("ann@customer.example", name="Ann")), 1,
+           "Still waiting for my refund <script>alert('x')</script>")
+    drain()
+
+    page = browser.new_page()
+    page.on("dialog", lambda dialog: (_ for _ in ()).throw(AssertionError("a script ran")))
+    page.goto(f"{live_server}/login")
+    page.get_by_label("Email").fill("dana@example.com")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("link", name=re.compile(r"#\d+")).first.click()
+    main = page.inner_text("main")
+    assert "Still waiting for my refund <script>alert('x')</script>" in main  # shown as text, inert
+    assert "Customer history" in main and "Answered 1" in main
+    page.get_by_label("Internal note").fill("Refund approved by finance.")
+    page.get_by_role("button", name="Add note").click()
+    assert "Refund approved by finance." in page.inner_text("main")
+    page.get_by_label("Message to Ann").fill("Hi Ann,\n\nYour refund is on its way.")
+    page.get_by_role("button", name="Preview").click()
+    preview = page.frame_locator("iframe.preview")
+    preview.get_by_text("Your refund is on its way.").wait_for()
+    page.get_by_role("button", name="Send closing message").click()
+    drain()
+    page.reload()
+    assert "loop closed" in page.inner_text("h1")
+
+    admin = browser.new_page()
+    admin.goto(f"{live_server}/login")
+    admin.get_by_label("Email").fill("admin@example.com")
+    admin.get_by_label("Password").fill(PASSWORD)
+    admin.get_by_role("button", name="Sign in").click()
+    admin.get_by_role("link", name="Outbox (dev)").click()
+    assert "Re: A quick question from Acme" in admin.inner_text("main")
+
+    [closing] = [e for e in sendgrid.emails() if e.custom_args["vocloop_key"].startswith("closing:")]
+    reply = client.post("/webhooks/sendgrid/inbound/inbound-secret-for-the-test-0123", data={
+        "to": closing.reply_to, "from": "Ann <ann@customer.example>", "subject": "Re: refund",
+        "text": "Thanks! Received it.\n\nOn Tue, Dana wrote:\n> Your refund is on its way.",
+        "headers": "Message-ID: <r1@customer.example>\n"})
+    assert reply.json["status"] == "attached"
+    page.reload()
+    assert "Thanks! Received it." in page.inner_text("main") and "in progress" in page.inner_text("h1")
+    db.session.rollback()
+    assert db.session.scalar(select(FeedbackItem.status)) == "in_progress"
