@@ -151,3 +151,24 @@ def test_an_owners_day_note_hand_over_close_reply_reopen(app, live_server, brows
     assert "Thanks! Received it." in page.inner_text("main") and "in progress" in page.inner_text("h1")
     db.session.rollback()
     assert db.session.scalar(select(FeedbackItem.status)) == "in_progress"
+
+
+def test_select_all_ticks_every_item_and_pages_work_without_script(app, live_server, browser, client, drain):
+    from tests.factories import answer, make_invitation
+    make_user("admin@example.com", role="admin")
+    make_user("lee@example.com", role="lead", team="Support")
+    for index in range(3):
+        answer(client, make_invitation(make_survey(), make_contact(f"c{index}@customer.example")), 1, "Bad")
+    drain()
+    for javascript in (True, False):
+        context = browser.new_context(java_script_enabled=javascript)
+        page = context.new_page()
+        page.goto(f"{live_server}/login")
+        page.get_by_label("Email").fill("admin@example.com")
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        page.goto(f"{live_server}/inbox/?tab=team")
+        page.get_by_label("Select all items on this page").check()
+        ticked = page.locator('input[name="item_ids"]:checked').count()
+        assert ticked == (3 if javascript else 0)
+        context.close()

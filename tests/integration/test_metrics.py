@@ -82,3 +82,17 @@ def test_the_metrics_page_shows_the_figures_to_leads_only(app, client):
     login(client, "lead@example.com")
     html = client.get("/metrics/").get_data(as_text=True)
     assert "100.0%" in html and "Lee" in html
+
+
+def test_leads_see_their_teams_figures_and_admins_everyones(app, client):
+    lee = make_user("lee@example.com", role="lead", team="Support")
+    dana = make_user("dana@example.com", team="Support")
+    omar = make_user("omar@example.com", team="Billing")
+    admin = make_user("admin@example.com", role="admin")
+    survey = make_survey()
+    when = utcnow() - timedelta(days=2)
+    item(dana, survey, when, loop_closed_after_h=1)
+    item(omar, survey, when + timedelta(minutes=1))
+    assert client.get("/api/v1/metrics/closure", headers=api_token(lee)).json["opened"] == 1
+    assert client.get("/api/v1/metrics/closure", headers=api_token(admin)).json["opened"] == 2
+    assert lee.id != omar.id

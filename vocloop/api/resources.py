@@ -16,6 +16,7 @@ from vocloop.contacts.models import Contact
 from vocloop.extensions import db
 from vocloop.items import queries
 from vocloop.items import service as items
+from vocloop.items.permissions import visible_items_filter
 from vocloop.jobs.queue import enqueue_queued_mail
 from vocloop.metrics import queries as metrics
 from vocloop.surveys import service as surveys
@@ -117,11 +118,12 @@ class Closure(MethodView):
     @blp.arguments(schemas.ClosureQuery, location="query")
     def get(self, args):
         """Loop-closure figures for items opened in [from, to] (dates, UTC; last 30 days by default)."""
-        require_role("lead", "admin")
+        user = require_role("lead", "admin")
         end_day = args["to"]
         end = datetime.combine(end_day + timedelta(days=1), time(), UTC) if end_day \
             else datetime.now(UTC) + timedelta(seconds=1)
         start = datetime.combine(args["from_"], time(), UTC) if args["from_"] else end - timedelta(days=30)
         if start >= end:
             abort(422, description="from must not be after to")
-        return metrics.closure(start, end, args["group_by"])
+        scope = None if user.role == "admin" else visible_items_filter(user)  # leads: their teams
+        return metrics.closure(start, end, args["group_by"], scope)

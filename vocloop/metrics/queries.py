@@ -29,14 +29,15 @@ def _rate(numerator, denominator):
     return None if not denominator else round(numerator / denominator, 4)
 
 
-def closure(start: datetime, end: datetime, group_by: str | None = None) -> dict:
-    """opened, loop_closed, closure_rate and closed_within_sla_rate, overall and per group."""
+def closure(start: datetime, end: datetime, group_by: str | None = None, scope=None) -> dict:
+    """opened, loop_closed, closure_rate, closed_within_sla_rate and verified_closure_rate, overall and
+    per group; `scope` is an extra WHERE clause (a lead's teams), None for everything."""
     if group_by is not None and group_by not in GROUPS:
         raise ValueError(f"group_by must be one of {', '.join(GROUPS)}")
     loop_closed = func.count(FeedbackItem.loop_closed_at)
     within_sla = func.sum(case((FeedbackItem.loop_closed_at <= FeedbackItem.close_due_at, 1), else_=0))
     verified = func.sum(case((FeedbackItem.customer_verdict == "resolved", 1), else_=0))
-    cohort = (FeedbackItem.created_at >= start, FeedbackItem.created_at < end)
+    cohort = (FeedbackItem.created_at >= start, FeedbackItem.created_at < end) + (() if scope is None else (scope,))
     base = (select(func.count(FeedbackItem.id), loop_closed, within_sla, verified)
             .join(Response, FeedbackItem.response_id == Response.id).where(*cohort))
     opened, closed, in_sla, resolved = db.session.execute(base).one()

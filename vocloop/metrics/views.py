@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from flask import Blueprint, abort, render_template, request
 from flask_login import current_user, login_required
 
+from vocloop.items.permissions import visible_items_filter
 from vocloop.metrics import queries
 
 bp = Blueprint("metrics", __name__)
@@ -38,5 +39,6 @@ def index():
     group_by = request.args.get("group_by", "owner")
     if group_by not in queries.GROUPS:
         abort(400, f"group_by must be one of {', '.join(queries.GROUPS)}")
-    return render_template("metrics/index.html", figures=queries.closure(start, end, group_by),
+    scope = None if current_user.role == "admin" else visible_items_filter(current_user)
+    return render_template("metrics/index.html", figures=queries.closure(start, end, group_by, scope),
                            groups=queries.GROUPS, group_by=group_by)
