@@ -37,6 +37,13 @@ def live_server(app):
     server.shutdown()
 
 
+def sign_in(page, base_url: str, email: str) -> None:
+    page.goto(f"{base_url}/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+
+
 @pytest.fixture
 def browser():
     with sync_api.sync_playwright() as playwright:
@@ -68,10 +75,7 @@ def test_customer_owner_and_lead_close_the_loop_in_a_browser(app, live_server, b
     drain()
 
     owner = browser.new_page()
-    owner.goto(f"{live_server}/inbox/")
-    owner.get_by_label("Email").fill("dana@example.com")
-    owner.get_by_label("Password").fill(PASSWORD)
-    owner.get_by_role("button", name="Sign in").click()
+    sign_in(owner, live_server, "dana@example.com")
     owner.get_by_role("link", name=re.compile(r"#\d+")).first.click()
     assert "Invoices are wrong every month." in owner.inner_text("main")
     assert "answered 3" in owner.inner_text("h2 >> nth=0")
@@ -87,10 +91,7 @@ def test_customer_owner_and_lead_close_the_loop_in_a_browser(app, live_server, b
     assert [e.to for e in closing] == ["ann@customer.example"]
 
     lead = browser.new_page()
-    lead.goto(f"{live_server}/login")
-    lead.get_by_label("Email").fill("lee@example.com")
-    lead.get_by_label("Password").fill(PASSWORD)
-    lead.get_by_role("button", name="Sign in").click()
+    sign_in(lead, live_server, "lee@example.com")
     lead.get_by_role("link", name="Metrics").click()
     assert "100.0%" in lead.inner_text(".tiles")
 
@@ -113,10 +114,7 @@ def test_an_owners_day_note_hand_over_close_reply_reopen(app, live_server, brows
 
     page = browser.new_page()
     page.on("dialog", lambda dialog: (_ for _ in ()).throw(AssertionError("a script ran")))
-    page.goto(f"{live_server}/login")
-    page.get_by_label("Email").fill("dana@example.com")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, live_server, "dana@example.com")
     page.get_by_role("link", name=re.compile(r"#\d+")).first.click()
     main = page.inner_text("main")
     assert "Still waiting for my refund <script>alert('x')</script>" in main  # shown as text, inert
@@ -134,10 +132,7 @@ def test_an_owners_day_note_hand_over_close_reply_reopen(app, live_server, brows
     assert "loop closed" in page.inner_text("h1")
 
     admin = browser.new_page()
-    admin.goto(f"{live_server}/login")
-    admin.get_by_label("Email").fill("admin@example.com")
-    admin.get_by_label("Password").fill(PASSWORD)
-    admin.get_by_role("button", name="Sign in").click()
+    sign_in(admin, live_server, "admin@example.com")
     admin.get_by_role("link", name="Outbox (dev)").click()
     assert "Re: A quick question from Acme" in admin.inner_text("main")
 
@@ -163,10 +158,7 @@ def test_select_all_ticks_every_item_and_pages_work_without_script(app, live_ser
     for javascript in (True, False):
         context = browser.new_context(java_script_enabled=javascript)
         page = context.new_page()
-        page.goto(f"{live_server}/login")
-        page.get_by_label("Email").fill("admin@example.com")
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
+        sign_in(page, live_server, "admin@example.com")
         page.goto(f"{live_server}/inbox/?tab=team")
         page.get_by_label("Select all items on this page").check()
         ticked = page.locator('input[name="item_ids"]:checked').count()

@@ -34,11 +34,11 @@ def _email(user: User, purpose: str, token: str, inviter: User | None = None) ->
     else:
         subject = f"{inviter.name if inviter else 'Your team'} invited you to vocloop"
     hours = int(LIFETIME[purpose].total_seconds() // 3600)
-    context = dict(user=user, url=url, inviter=inviter, subject=subject, hours=hours)
+    context = dict(user=user, url=url, inviter=inviter, subject=subject, hours=hours, purpose=purpose)
     outbox.queue_message(key=f"{purpose}:{hash_token(token)[:32]}", kind="notification", to_email=user.email,
                          to_name=user.name, subject=subject,
-                         html=render_template(f"email/{purpose}.html", **context),
-                         text=render_template(f"email/{purpose}.txt", **context))
+                         html=render_template("email/access_link.html", **context),
+                         text=render_template("email/access_link.txt", **context))
 
 
 def request_password_reset(email: str) -> None:
