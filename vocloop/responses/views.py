@@ -12,8 +12,9 @@ from vocloop.db import utcnow
 from vocloop.errors import Conflict
 from vocloop.extensions import csrf, db, limiter
 from vocloop.items.models import FeedbackItem
+from vocloop.items.verification import record_verdict
 from vocloop.jobs import tasks
-from vocloop.jobs.queue import enqueue
+from vocloop.jobs.queue import enqueue, enqueue_queued_mail
 from vocloop.responses import service
 from vocloop.responses.service import MAX_COMMENT_CHARS
 from vocloop.surveys.kinds import get_kind
@@ -101,9 +102,6 @@ verify_bp = Blueprint("verify", __name__)
 @limiter.limit(public_limit)
 def verdict(token: str):
     """The customer's one click on "Did this resolve your concern?"."""
-    from vocloop.items.verification import record_verdict
-    from vocloop.jobs.queue import enqueue_queued_mail
-
     item = record_verdict(token, request.args.get("answer", ""))
     enqueue_queued_mail()
     return render_template("answers/verdict.html", item=item, resolved=item.customer_verdict == "resolved")
