@@ -13,14 +13,15 @@ from vocloop.surveys.models import Invitation
 T0 = datetime(2026, 10, 1, tzinfo=UTC)
 
 
-def item(owner, survey, created, loop_closed_after_h=None, close_due_h=48, label="negative", closed_reason=None):
+def item(owner, survey, created, loop_closed_after_h=None, close_due_h=48, label="negative", closed_reason=None,
+         topics=()):
     contact = make_contact(f"c{created.timestamp()}-{owner.id}@customer.example")
     invitation = Invitation(survey_id=survey.id, contact_id=contact.id, token_hash=str(created.timestamp()) * 2,
                             expires_at=created + timedelta(days=30))
     db.session.add(invitation)
     db.session.flush()
     response = Response(invitation_id=invitation.id, survey_id=survey.id, contact_id=contact.id, score=2,
-                        answered_at=created, completed_at=created, sentiment_label=label)
+                        answered_at=created, completed_at=created, sentiment_label=label, topics=list(topics))
     db.session.add(response)
     db.session.flush()
     closed = created + timedelta(hours=loop_closed_after_h) if loop_closed_after_h is not None else None
@@ -96,3 +97,38 @@ def test_leads_see_their_teams_figures_and_admins_everyones(app, client):
     assert client.get("/api/v1/metrics/closure", headers=api_token(lee)).json["opened"] == 1
     assert client.get("/api/v1/metrics/closure", headers=api_token(admin)).json["opened"] == 2
     assert lee.id != omar.id
+
+
+def test_times_to_close_are_nearest_rank_percentiles_and_weeks_and_topics_group(app, client):
+    dana, omar = make_user("dana@example.com", name="Dana"), make_user("omar@example.com", name="Omar")
+    survey = make_survey()
+    monday = datetime(2026, 10, 5, 9, tzinfo=UTC)  # a Monday
+    item(dana, survey, monday, loop_closed_after_h=10, topics=["billing"])
+    item(dana, survey, monday + timedelta(days=2), loop_closed_after_h=20, topics=["billing", "support"])
+    item(omar, survey, monday + timedelta(days=8), loop_closed_after_h=100, topics=["support"])
+    item(omar, survey, monday + timedelta(days=9), topics=["bugs"])  # still open: no time to close
+    period = (monday, monday + timedelta(days=30))
+    overall = closure(*period)
+    assert (overall["median_time_to_close_s"], overall["p90_time_to_close_s"]) == (20 * 3600, 100 * 3600)
+    by_owner = {g["label"]: g for g in closure(*period, "owner")["groups"]}
+    assert (by_owner["Dana"]["median_time_to_close_s"], by_owner["Dana"]["p90_time_to_close_s"]) == (36000, 72000)
+    assert by_owner["Omar"]["median_time_to_close_s"] == 360000 and by_owner["Omar"]["loop_closed"] == 1
+    weeks = {g["key"]: g["opened"] for g in closure(*period, "week")["groups"]}
+    assert weeks == {"2026-10-05": 2, "2026-10-12": 2}
+    topics = {g["key"]: (g["opened"], g["loop_closed"]) for g in closure(*period, "topic")["groups"]}
+    assert topics == {"billing": (2, 2), "support": (2, 2), "bugs": (1, 0)}
+    headers = api_token(make_user("lead@example.com", role="admin"))
+    api = client.get("/api/v1/metrics/closure?from=2026-10-05&to=2026-11-03&group_by=week", headers=headers).json
+    assert [g["key"] for g in api["groups"]] == ["2026-10-05", "2026-10-12"]
+    assert api["median_time_to_close_s"] == 72000
+
+
+def test_weeks_start_on_monday_on_either_database(app):
+    from sqlalchemy import literal, select
+
+    from vocloop.db import UTCDateTime
+    from vocloop.metrics.sql import week_start
+    for moment, monday in [("2026-10-11 23:59:59", "2026-10-05"), ("2026-10-12 00:00:00", "2026-10-12"),
+                           ("2026-10-07 12:00:00", "2026-10-05"), ("2027-01-01 08:00:00", "2026-12-28")]:
+        stamp = datetime.fromisoformat(moment).replace(tzinfo=UTC)  # bound as the columns store it
+        assert db.session.scalar(select(week_start(literal(stamp, UTCDateTime())))) == monday, moment

@@ -150,7 +150,7 @@ class ClosureQuery(Schema):
     from_ = fields.Date(data_key="from", load_default=None)
     to = fields.Date(load_default=None)
     group_by = fields.String(load_default=None,
-                             validate=validate.OneOf(["owner", "team", "survey", "sentiment"]))
+                             validate=validate.OneOf(["owner", "team", "survey", "sentiment", "topic", "week"]))
 
 
 class RoutingRulePatch(Schema):
