@@ -97,3 +97,14 @@ def test_an_oversized_inbound_email_is_refused(app, client, closed_item):
 ])
 def test_quoted_history_and_signatures_are_stripped(text, expected):
     assert strip_quoted(text) == expected
+
+
+def test_two_replies_in_the_same_second_are_both_kept_and_both_announced(app, client, closed_item, drain):
+    from vocloop.mail.models import Message
+    item_id, reply_to = closed_item
+    assert inbound(client, reply_to, "First", message_id="<a@x>").json["status"] == "attached"
+    assert inbound(client, reply_to, "Second", message_id="<b@x>").json["status"] == "attached"
+    db.session.rollback()
+    notices = db.session.scalars(select(Message.subject).where(Message.kind == "notification",
+                                                               Message.subject.like("%replied"))).all()
+    assert len(notices) == 2

@@ -206,7 +206,8 @@ def record_customer_reply(item: FeedbackItem, body: str, from_email: str) -> Ite
     if not item.is_open:
         item.status, item.closed_at, item.close_reason = "in_progress", None, None
         db.session.add(ItemEvent(item_id=item.id, kind="reopened", body="Reopened by the customer's reply."))
-    notify_owner_of(item, key=f"notice:reply:{item.id}:{utcnow().timestamp():.0f}",
+    db.session.flush()  # the event's id keys the notice: one per reply, however close together
+    notify_owner_of(item, key=f"notice:reply:{event.id}",
                     subject=f"Item #{item.id}: {item.contact.name or item.contact.email} replied",
                     lines=[body[:2000]])
     return event

@@ -41,12 +41,14 @@ def record_verdict(token: str, answer: str) -> FeedbackItem:
         db.session.add(ItemEvent(item_id=item.id, kind="customer_verified", body="The customer said this resolved "
                                  "their concern."))
     else:
-        db.session.add(ItemEvent(item_id=item.id, kind="customer_not_resolved", body="The customer said this did "
-                                 "not resolve their concern."))
+        verdict_event = ItemEvent(item_id=item.id, kind="customer_not_resolved", body="The customer said this did "
+                                  "not resolve their concern.")
+        db.session.add(verdict_event)
         if not item.is_open:
             item.status, item.closed_at, item.close_reason = "in_progress", None, None
             db.session.add(ItemEvent(item_id=item.id, kind="reopened", body="Reopened: not resolved for the customer."))
-        notify_owner_of(item, key=f"notice:not-resolved:{item.id}:{item.verdict_at.timestamp():.0f}",
+        db.session.flush()
+        notify_owner_of(item, key=f"notice:not-resolved:{verdict_event.id}",
                         subject=f"Item #{item.id}: the customer says it is not resolved",
                         lines=[f"{item.contact.name or item.contact.email} answered “no” to “Did this resolve your "
                                "concern?”. The item is open again."])
