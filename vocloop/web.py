@@ -56,6 +56,10 @@ def init_app(app: Flask) -> None:
         from vocloop.db import utcnow
         return {"now": utcnow()}
 
+    @app.template_filter("dict_without")
+    def dict_without(mapping: dict, *keys: str) -> dict:
+        return {key: value for key, value in mapping.items() if key not in keys}
+
     @app.template_filter("countdown")
     def countdown(due):
         """'due in 5 h' or 'overdue by 2 d', from now (UTC)."""

@@ -132,3 +132,29 @@ def test_weeks_start_on_monday_on_either_database(app):
                            ("2026-10-07 12:00:00", "2026-10-05"), ("2027-01-01 08:00:00", "2026-12-28")]:
         stamp = datetime.fromisoformat(moment).replace(tzinfo=UTC)  # bound as the columns store it
         assert db.session.scalar(select(week_start(literal(stamp, UTCDateTime())))) == monday, moment
+
+
+def test_the_weekly_chart_has_a_table_and_every_table_a_csv(app, client):
+    import csv
+    import io
+
+    from tests.factories import login
+    lead = make_user("lee@example.com", role="lead", name="=HYPERLINK(\"http://evil\")", team="Support")
+    survey = make_survey()
+    item(lead, survey, utcnow() - timedelta(days=10), loop_closed_after_h=5)
+    item(lead, survey, utcnow() - timedelta(days=2))
+    login(client, "lee@example.com")
+    html = client.get("/metrics/").get_data(as_text=True)
+    assert html.count("<svg") == 1 and html.count("<rect") == 2 and "Loop-closure rate by week" in html
+    assert "1 of 1 loop-closed" in html and "0 of 1 loop-closed" in html and "Download this table as CSV" in html
+    response = client.get("/metrics/closure.csv?group_by=owner")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert "attachment" in response.headers["Content-Disposition"]
+    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+    assert len(rows) == 1 and rows[0]["opened"] == "2" and rows[0]["closure_rate"] == "0.5"
+    assert rows[0]["label"].startswith("'=")  # a spreadsheet shows it, does not run it
+    weekly = list(csv.DictReader(io.StringIO(client.get("/metrics/closure.csv?group_by=week").get_data(as_text=True))))
+    assert sum(int(row["opened"]) for row in weekly) == 2
+    make_user("dana@example.com")
+    login(client, "dana@example.com")
+    assert client.get("/metrics/closure.csv").status_code == 403

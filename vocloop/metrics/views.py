@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import UTC, datetime, timedelta
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, Response, abort, render_template, request
 from flask_login import current_user, login_required
 
 from vocloop.items.permissions import visible_items_filter
 from vocloop.metrics import queries
+from vocloop.metrics.charts import Bar, rate_bars
 
 bp = Blueprint("metrics", __name__)
 
@@ -27,9 +30,8 @@ def parse_period(args) -> tuple[datetime, datetime]:
     return start, end
 
 
-@bp.get("/")
-@login_required
-def index():
+def _request_figures():
+    """The figures the page (and its CSV) show: period, grouping, and the lead's scope."""
     if current_user.role not in ("lead", "admin"):
         abort(403)
     try:
@@ -40,5 +42,42 @@ def index():
     if group_by not in queries.GROUPS:
         abort(400, f"group_by must be one of {', '.join(queries.GROUPS)}")
     scope = None if current_user.role == "admin" else visible_items_filter(current_user)
-    return render_template("metrics/index.html", figures=queries.closure(start, end, group_by, scope),
-                           groups=queries.GROUPS, group_by=group_by)
+    return queries.closure(start, end, group_by, scope), (start, end, scope)
+
+
+@bp.get("/")
+@login_required
+def index():
+    figures, (start, end, scope) = _request_figures()
+    weeks = queries.closure(start, end, "week", scope)["groups"]
+    chart = rate_bars([Bar(label=week["key"][5:], value=week["closure_rate"],
+                           caption=f"Week of {week['key']}: {week['loop_closed']} of {week['opened']} loop-closed")
+                       for week in weeks], "Loop-closure rate by week items were opened")
+    return render_template("metrics/index.html", figures=figures, groups=queries.GROUPS,
+                           group_by=figures["group_by"], chart=chart, weeks=weeks)
+
+
+CSV_COLUMNS = ("key", "label", "opened", "loop_closed", "closure_rate", "closed_within_sla_rate",
+               "verified_closure_rate", "median_time_to_close_s", "p90_time_to_close_s")
+
+
+@bp.get("/closure.csv")
+@login_required
+def closure_csv():
+    """The table on the page, as CSV (same period, grouping and scope)."""
+    figures, _ = _request_figures()
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    for group in figures["groups"]:
+        writer.writerow([_csv_safe(group.get(column)) for column in CSV_COLUMNS])
+    filename = f"closure-by-{figures['group_by']}-{figures['from'][:10]}-{figures['to'][:10]}.csv"
+    return Response(out.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+def _csv_safe(value):
+    """Names starting with = + - @ would run as formulas in a spreadsheet: quote them."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+        return "'" + value
+    return "" if value is None else value
