@@ -84,12 +84,12 @@ def index():
     more = len(page) > PAGE_SIZE
     page = page[:PAGE_SIZE]
     next_args = {**request.args.to_dict(), "after": queries.page_key(page[-1], tab)} if more else None
+    owners = queries.assignable_users(current_user)
     bulk_form = BulkForm()
-    bulk_form.owner_id.choices = [SelectChoice(0, "—")] + [SelectChoice(u.id, u.name)
-                                                          for u in queries.assignable_users(current_user)]
+    bulk_form.owner_id.choices = [SelectChoice(0, "—")] + [SelectChoice(u.id, u.name) for u in owners]
     return render_template("inbox/index.html", tab=tab, tabs=queries.TABS, items=page, next_args=next_args,
                            counts=queries.tab_counts(current_user), args=request.args, bulk_form=bulk_form,
-                           statuses=STATUSES, priorities=PRIORITIES, owners=queries.assignable_users(current_user),
+                           statuses=STATUSES, priorities=PRIORITIES, owners=owners,
                            count_cap=queries.COUNT_CAP)
 
 

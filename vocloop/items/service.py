@@ -198,14 +198,20 @@ def record_closing_failed(message: Message, explanation: str, notify_owner: bool
                                "or close it without a message and say why."])
 
 
+def reopen(item: FeedbackItem, why: str) -> None:
+    """A closed item back in its owner's hands (the customer answered), with a timeline entry;
+    nothing to do when it is open. It stays loop-closed: the closing message did reach them."""
+    if not item.is_open:
+        item.status, item.closed_at, item.close_reason = "in_progress", None, None
+        db.session.add(ItemEvent(item_id=item.id, kind="reopened", body=why))
+
+
 def record_customer_reply(item: FeedbackItem, body: str, from_email: str) -> ItemEvent:
     """A reply to the closing message: on the timeline, and the item back in the owner's hands."""
     event = ItemEvent(item_id=item.id, kind="customer_replied", body=body[:MAX_TEXT],
                       data={"from": from_email[:320]})
     db.session.add(event)
-    if not item.is_open:
-        item.status, item.closed_at, item.close_reason = "in_progress", None, None
-        db.session.add(ItemEvent(item_id=item.id, kind="reopened", body="Reopened by the customer's reply."))
+    reopen(item, "Reopened by the customer's reply.")
     db.session.flush()  # the event's id keys the notice: one per reply, however close together
     notify_owner_of(item, key=f"notice:reply:{event.id}",
                     subject=f"Item #{item.id}: {item.contact.name or item.contact.email} replied",

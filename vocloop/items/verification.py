@@ -9,7 +9,7 @@ from vocloop.db import utcnow
 from vocloop.errors import Gone, NotFound
 from vocloop.extensions import db
 from vocloop.items.models import FeedbackItem, ItemEvent
-from vocloop.items.service import notify_owner_of
+from vocloop.items.service import notify_owner_of, reopen
 from vocloop.items.verdict_links import MAX_AGE_SECONDS, serializer
 
 VERDICTS = {"yes": "resolved", "no": "not_resolved"}
@@ -44,9 +44,7 @@ def record_verdict(token: str, answer: str) -> FeedbackItem:
         verdict_event = ItemEvent(item_id=item.id, kind="customer_not_resolved", body="The customer said this did "
                                   "not resolve their concern.")
         db.session.add(verdict_event)
-        if not item.is_open:
-            item.status, item.closed_at, item.close_reason = "in_progress", None, None
-            db.session.add(ItemEvent(item_id=item.id, kind="reopened", body="Reopened: not resolved for the customer."))
+        reopen(item, "Reopened: not resolved for the customer.")
         db.session.flush()
         notify_owner_of(item, key=f"notice:not-resolved:{verdict_event.id}",
                         subject=f"Item #{item.id}: the customer says it is not resolved",

@@ -57,13 +57,9 @@ class SendOutcome:
     skipped: list[tuple[int, str]] = field(default_factory=list)
 
 
-def ineligibility_reason(survey: Survey, contact: Contact) -> str | None:
-    """Why this contact must not get this survey now, or None. DESIGN.md promise 4."""
-    return _ineligible(survey, [contact]).get(contact.id)
-
-
 def _ineligible(survey: Survey, contacts: list[Contact]) -> dict[int, str]:
-    """Reasons by contact id, in three queries whatever the number of contacts."""
+    """Why each of these contacts must not get this survey now (DESIGN.md promise 4), by contact id;
+    three queries whatever the number of contacts."""
     reasons: dict[int, str] = {}
     for contact in contacts:
         if contact.unsubscribed_at is not None:
