@@ -39,7 +39,9 @@ MAIL_FROM_NAME = "vocloop"
 # Who takes an item that no routing rule matches; None: the earliest active admin.
 FALLBACK_OWNER_EMAIL = None
 # Name of the sentiment analyzer in vocloop.classify's registry.
-CLASSIFIER = "textblob"
+CLASSIFIER = "vocloop"  # or "textblob" for plain TextBlob
+# An account's annual value at or above which an unhappy answer is raised one priority; None: off.
+HIGH_VALUE_ACCOUNT = 50000
 # Minutes to wait for a comment after a one-click score before the response is processed as is.
 COMMENT_GRACE_MINUTES = 30
 # Hours to first action and to the closing message, per priority.

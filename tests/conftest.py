@@ -22,6 +22,7 @@ from sqlalchemy import text
 
 from tests.support.sendgrid_stub import SendGridStub
 from vocloop import create_app
+from vocloop.classify.topics import seed_default_topics
 from vocloop.extensions import db
 from vocloop.routing import sla
 
@@ -119,6 +120,7 @@ def app(settings, schema, worker, sendgrid):
         clear_jobs(app)
         empty_tables()
         sla.ensure_defaults()  # reference rows the migrations seed
+        seed_default_topics()
 
 
 @pytest.fixture

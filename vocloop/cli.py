@@ -13,7 +13,7 @@ from vocloop.errors import DomainError
 
 def init_app(app: Flask) -> None:
     for command in (create_user, create_token, demo, worker, clock, sweep, relay_mail, check, contact_export,
-                    contact_erase, deactivate_user):
+                    contact_erase, deactivate_user, classify):
         app.cli.add_command(command)
 
 
@@ -125,6 +125,61 @@ def relay_mail():
         if totals["sent"] + totals["failed"] == 0:
             break  # only retries left, and none due yet
     click.echo(totals)
+
+
+@click.command("classify")
+@click.option("--eval", "eval_file", type=click.Path(exists=True, dir_okay=False),
+              help="Measure on a labeled file: id<TAB>mean human rating (-4..4)<TAB>text per line.")
+@click.option("--classifier", help="An analyzer from the registry (default: the CLASSIFIER setting).")
+def classify(eval_file, classifier):
+    """Classify texts from standard input, one per line, into JSON lines; or measure with --eval."""
+    import json
+
+    from vocloop.classify import get_analyzer
+    from vocloop.classify.evaluate import classify_lines, evaluate_file
+
+    try:
+        analyzer = get_analyzer(classifier or current_app.config["CLASSIFIER"])
+    except LookupError as exc:
+        raise click.ClickException(str(exc)) from None
+    if eval_file:
+        try:
+            evaluation = evaluate_file(eval_file, analyzer)
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from None
+        scores = evaluation.scores
+        figures = {"classifier": analyzer.version, "lines": evaluation.lines,
+                   "scored": evaluation.lines - evaluation.left_out, "left_out_as_training": evaluation.left_out,
+                   "accuracy": round(scores.accuracy, 4),
+                   "macro_f1": round(scores.macro_f1, 4), "pearson_r": round(scores.pearson_r, 4),
+                   "per_label_f1": {label: round(f1, 4) for label, f1 in scores.per_label_f1.items()}}
+        if evaluation.left_out:
+            click.echo(f"note: {evaluation.left_out} line(s) are in the model's training data and are not scored",
+                       err=True)
+        for name, key in (("classifier", "classifier"), ("lines", "lines"), ("scored", "scored"),
+                          ("accuracy", "accuracy"),
+                          ("macro-F1", "macro_f1"), ("Pearson r", "pearson_r")):
+            click.echo(f"{name:<11} {figures[key]}")
+        click.echo(json.dumps(figures))
+        return
+    stdin = click.get_text_stream("stdin", encoding="utf-8", errors="replace")
+    for result in classify_lines(stdin, analyzer, _taxonomy()):
+        click.echo(json.dumps(result, ensure_ascii=False))
+
+
+def _taxonomy():
+    """The taxonomy leads edited; the default one where the database has none yet (not migrated)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from vocloop.classify.topics import DEFAULT, current_taxonomy
+    from vocloop.extensions import db
+
+    try:
+        return current_taxonomy()
+    except SQLAlchemyError:
+        db.session.rollback()
+        click.echo("note: no topics table (run `flask db upgrade`); using the default taxonomy", err=True)
+        return DEFAULT
 
 
 @click.command("check")

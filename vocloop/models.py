@@ -1,6 +1,7 @@
 """Every model, imported in one place so that Alembic and create_all see the whole schema."""
 
 from vocloop.accounts.models import ApiToken, Team, User, UserToken, team_members
+from vocloop.classify.models import ReclassifyRun, Topic
 from vocloop.contacts.models import Account, Contact
 from vocloop.items.models import ClosingTemplate, FeedbackItem, ItemEvent
 from vocloop.mail.models import InboundEmail, MailEvent, Message, MessageTemplate
@@ -9,5 +10,5 @@ from vocloop.routing.models import BusinessCalendarRow, RoutingRule, SlaPolicy
 from vocloop.surveys.models import Invitation, Survey
 
 __all__ = ["Account", "ApiToken", "BusinessCalendarRow", "ClosingTemplate", "Contact", "FeedbackItem",
-           "InboundEmail", "Invitation", "ItemEvent", "MailEvent", "Message", "MessageTemplate", "Response",
-           "RoutingRule", "SlaPolicy", "Survey", "Team", "User", "UserToken", "team_members"]
+           "InboundEmail", "Invitation", "ItemEvent", "MailEvent", "Message", "MessageTemplate", "ReclassifyRun",
+           "Response", "RoutingRule", "SlaPolicy", "Survey", "Team", "Topic", "User", "UserToken", "team_members"]

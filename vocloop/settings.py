@@ -74,6 +74,7 @@ SETTINGS = [
     Setting("MAIL_FROM_NAME"),
     Setting("FALLBACK_OWNER_EMAIL"),
     Setting("CLASSIFIER"),
+    Setting("HIGH_VALUE_ACCOUNT", lambda v: None if v.strip().lower() in ("", "none") else int(v)),
     Setting("COMMENT_GRACE_MINUTES", _int),
     Setting("SLA_HOURS", _json),
     Setting("RATELIMIT_ENABLED", _bool),

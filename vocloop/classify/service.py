@@ -1,24 +1,26 @@
-"""Classifying a response: sentiment weighed with the score, topics, and a priority.
+"""Classifying a response: the comment's sentiment weighed with the score, topics, urgency, priority.
 
-The score matters as much as the words: "ok" after a 2/10 is not a neutral answer.
+The score matters as much as the words: "ok" after a 2/10 is not a neutral answer, and a 9 with an
+angry comment is flagged as a mismatch so that nobody files it as a happy customer.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from flask import current_app
 
 from vocloop.classify.base import get_analyzer
-from vocloop.classify.topics import match_topics
+from vocloop.classify.phrases import urgency_flags
+from vocloop.classify.topics import Taxonomy, current_taxonomy, match_topics
+from vocloop.db import utcnow
+from vocloop.responses.models import Response
 from vocloop.surveys.kinds import SurveyKind
 
 LABEL_THRESHOLD = 0.1
 TEXT_WEIGHT = 0.6
-URGENT_PHRASES = re.compile(
-    r"\b(cancel(l?ing|led)?|switch(ing)? to|lawyer|legal action|sue|refund|unacceptable|"
-    r"worst|never again|leaving|churn)\b", re.IGNORECASE)
+MISMATCH_CONFIDENCE = 0.6
+PRIORITIES = ("P1", "P2", "P3", "P4")
 
 
 @dataclass(frozen=True)
@@ -26,10 +28,16 @@ class Classification:
     polarity: float
     subjectivity: float
     label: str
+    confidence: float
     topics: list[str]
-    urgent: bool
-    priority: str
-    classifier: str
+    urgency_flags: list[str] = field(default_factory=list)
+    mismatch: bool = False
+    priority: str = "P4"
+    classifier: str = ""
+
+    @property
+    def urgent(self) -> bool:
+        return bool(self.urgency_flags)
 
 
 def score_polarity(kind: SurveyKind, score: int) -> float:
@@ -52,34 +60,71 @@ def label_for(polarity: float) -> str:
     return "neutral"
 
 
-def decide_priority(kind: SurveyKind, score: int, label: str, urgent: bool) -> str:
-    """P1 urgent and unhappy, P2 unhappy, P3 lukewarm or negative words, P4 the rest."""
+def decide_priority(kind: SurveyKind, score: int, label: str, urgent: bool, *, high_value: bool = False) -> str:
+    """P1 urgent and unhappy, P2 unhappy, P3 lukewarm or negative words, P4 the rest.
+
+    An unhappy answer from a high-value account is raised one level: losing it costs the most.
+    """
     band = kind.band(score)
     if band == "negative" and (urgent or (label == "negative" and score_polarity(kind, score) <= -0.65)):
-        return "P1"
-    if band == "negative" or urgent:
-        return "P2"
-    if band == "neutral" or label == "negative":
-        return "P3"
-    return "P4"
+        priority = "P1"
+    elif band == "negative" or urgent:
+        priority = "P2"
+    elif band == "neutral" or label == "negative":
+        priority = "P3"
+    else:
+        priority = "P4"
+    unhappy = band == "negative" or label == "negative"
+    if high_value and unhappy and priority != "P1":
+        priority = PRIORITIES[PRIORITIES.index(priority) - 1]
+    return priority
 
 
-def classify(kind: SurveyKind, score: int, comment: str | None) -> Classification:
+def is_mismatch(band: str, text_label: str, text_confidence: float) -> bool:
+    """A promoter's angry comment, or a detractor's glowing one: the score and the words disagree."""
+    if text_confidence < MISMATCH_CONFIDENCE:
+        return False
+    return (band == "positive" and text_label == "negative") or (band == "negative" and text_label == "positive")
+
+
+def classify(kind: SurveyKind, score: int, comment: str | None, *, account_value: int | None = None,
+             taxonomy: Taxonomy | None = None) -> Classification:
     analyzer = get_analyzer(current_app.config["CLASSIFIER"])
     from_score = score_polarity(kind, score)
+    band = kind.band(score)
     text = (comment or "").strip()
+    mismatch = False
     if text:
         sentiment = analyzer.analyze(text)
-        has_opinion = sentiment.subjectivity > 0 or sentiment.polarity != 0
-        polarity = TEXT_WEIGHT * sentiment.polarity + (1 - TEXT_WEIGHT) * from_score if has_opinion \
+        polarity = TEXT_WEIGHT * sentiment.polarity + (1 - TEXT_WEIGHT) * from_score if sentiment.has_opinion \
             else from_score
         subjectivity = sentiment.subjectivity
+        label = label_for(polarity)
+        agreement = 1.0 if band == label else 0.5  # the score says the same as the final label
+        confidence = (sentiment.confidence + agreement) / 2
+        mismatch = is_mismatch(band, sentiment.label, sentiment.confidence)
     else:
-        polarity, subjectivity = from_score, 0.0
-    label = label_for(polarity)
-    urgent = bool(URGENT_PHRASES.search(text))
+        polarity, subjectivity, label, confidence = from_score, 0.0, label_for(from_score), 1.0
+    flags = urgency_flags(text)
+    threshold = current_app.config["HIGH_VALUE_ACCOUNT"]
+    high_value = threshold is not None and account_value is not None and account_value >= threshold
     return Classification(
-        polarity=round(max(-1.0, min(1.0, polarity)), 4), subjectivity=round(subjectivity, 4),
-        label=label, topics=match_topics(text), urgent=urgent,
-        priority=decide_priority(kind, score, label, urgent), classifier=analyzer.name,
+        polarity=round(max(-1.0, min(1.0, polarity)), 4), subjectivity=round(subjectivity, 4), label=label,
+        confidence=round(confidence, 4),
+        topics=match_topics(text, taxonomy if taxonomy is not None else current_taxonomy()),
+        urgency_flags=flags, mismatch=mismatch,
+        priority=decide_priority(kind, score, label, bool(flags), high_value=high_value),
+        classifier=analyzer.version,
     )
+
+
+def apply_classification(response: Response, result: Classification) -> bool:
+    """Write a classification onto its response; True when a label a reader sees has changed."""
+    before = (response.sentiment_label, list(response.topics or ()), list(response.urgency_flags or ()),
+              bool(response.sentiment_mismatch))
+    response.polarity, response.subjectivity = result.polarity, result.subjectivity
+    response.sentiment_label, response.sentiment_confidence = result.label, result.confidence
+    response.sentiment_mismatch, response.topics = result.mismatch, result.topics
+    response.urgency_flags, response.urgent = result.urgency_flags, result.urgent
+    response.classifier, response.classified_at = result.classifier, utcnow()
+    return before != (result.label, result.topics, result.urgency_flags, result.mismatch)

@@ -1,8 +1,20 @@
-"""Topics by keyword: a default taxonomy and a matcher tolerant of simple word endings."""
+"""Topics by keyword: the default taxonomy, a matcher tolerant of word endings, and the editable one.
+
+A taxonomy is compiled once (every phrase stemmed) and matched against the comment's stems, so a
+re-classification of many answers does not re-stem the keywords for each of them.
+"""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from vocloop.classify.models import Topic
+from vocloop.db import utcnow
+from vocloop.errors import Conflict, Invalid, NotFound
+from vocloop.extensions import db
 
 DEFAULT_TAXONOMY: dict[str, list[str]] = {
     "pricing": ["price", "pricing", "expensive", "cheap", "cost", "plan", "discount"],
@@ -16,6 +28,9 @@ DEFAULT_TAXONOMY: dict[str, list[str]] = {
     "documentation": ["documentation", "docs", "guide", "tutorial", "manual", "help article"],
     "staff": ["staff", "friendly", "rude", "helpful", "team", "manager", "representative"],
 }
+MAX_TOPICS = 200
+MAX_KEYWORDS = 200
+NAME_PATTERN = re.compile(r"^[\w][\w &/+-]{0,59}$")
 
 _WORD = re.compile(r"[a-z0-9']+")
 _SUFFIXES = ("ing", "ed", "es", "s", "ly", "e")
@@ -32,15 +47,118 @@ def _stems(text: str) -> list[str]:
     return [_stem(word) for word in _WORD.findall(text.lower())]
 
 
-def match_topics(text: str, taxonomy: dict[str, list[str]] | None = None) -> list[str]:
+@dataclass(frozen=True)
+class Taxonomy:
+    topics: tuple[tuple[str, tuple[str, ...]], ...]  # (name, padded stemmed phrases)
+
+    @classmethod
+    def compile(cls, taxonomy: dict[str, list[str]]) -> Taxonomy:
+        return cls(tuple((name, tuple(f" {' '.join(_stems(p))} " for p in phrases if _stems(p)))
+                         for name, phrases in taxonomy.items()))
+
+
+DEFAULT = Taxonomy.compile(DEFAULT_TAXONOMY)
+
+
+def match_topics(text: str, taxonomy: Taxonomy | dict[str, list[str]] | None = None) -> list[str]:
     """Topics whose keyword or phrase occurs in the text, compared stem by stem, in taxonomy order."""
-    taxonomy = DEFAULT_TAXONOMY if taxonomy is None else taxonomy
+    if taxonomy is None:
+        taxonomy = DEFAULT
+    elif isinstance(taxonomy, dict):
+        taxonomy = Taxonomy.compile(taxonomy)
     words = _stems(text)
     if not words:
         return []
     padded = " " + " ".join(words) + " "
-    found = []
-    for topic, phrases in taxonomy.items():
-        if any(f" {' '.join(_stems(phrase))} " in padded for phrase in phrases if phrase.strip()):
-            found.append(topic)
-    return found
+    return [name for name, phrases in taxonomy.topics if any(phrase in padded for phrase in phrases)]
+
+
+# -- the editable taxonomy, kept in the database ------------------------------------------------
+
+def all_topics() -> list[Topic]:
+    return list(db.session.scalars(select(Topic).order_by(Topic.position, Topic.id)))
+
+
+def current_taxonomy() -> Taxonomy:
+    return Taxonomy.compile({topic.name: topic.keywords for topic in all_topics()})
+
+
+def seed_default_topics() -> None:
+    """The default taxonomy, for a database that has never had topics (the migration does the same)."""
+    if db.session.scalar(select(Topic.id).limit(1)) is None:
+        for position, (name, keywords) in enumerate(DEFAULT_TAXONOMY.items()):
+            db.session.add(Topic(name=name, keywords=keywords, position=(position + 1) * 10))
+        db.session.commit()
+
+
+def clean_keywords(keywords: list[str] | str) -> list[str]:
+    """Keywords from a list or from text (one per line or comma-separated), trimmed, lower-cased, unique."""
+    if isinstance(keywords, str):
+        keywords = re.split(r"[,\n]", keywords)
+    seen: list[str] = []
+    for keyword in keywords:
+        if not isinstance(keyword, str):
+            raise Invalid("keywords must be text")
+        cleaned = " ".join(keyword.lower().split())
+        if not cleaned:
+            continue
+        if len(cleaned) > 80:
+            raise Invalid(f"keyword {cleaned[:20]!r}… is longer than 80 characters")
+        if not _stems(cleaned):
+            raise Invalid(f"keyword {cleaned!r} has no letters or digits to match")
+        if cleaned not in seen:
+            seen.append(cleaned)
+    if not seen:
+        raise Invalid("a topic needs at least one keyword")
+    if len(seen) > MAX_KEYWORDS:
+        raise Invalid(f"a topic has at most {MAX_KEYWORDS} keywords")
+    return seen
+
+
+def _clean_name(name: str) -> str:
+    cleaned = " ".join((name or "").lower().split())
+    if not NAME_PATTERN.match(cleaned):
+        raise Invalid("a topic name is 1-60 letters, digits, spaces or & / + -")
+    return cleaned
+
+
+def create_topic(name: str, keywords: list[str] | str, position: int | None = None) -> Topic:
+    name = _clean_name(name)
+    existing = all_topics()
+    if any(topic.name == name for topic in existing):
+        raise Conflict(f"a topic named {name!r} exists")
+    if len(existing) >= MAX_TOPICS:
+        raise Invalid(f"the taxonomy holds at most {MAX_TOPICS} topics")
+    topic = Topic(name=name, keywords=clean_keywords(keywords),
+                  position=position if position is not None else max((t.position for t in existing), default=0) + 10)
+    db.session.add(topic)
+    db.session.commit()
+    return topic
+
+
+def update_topic(topic_id: int, *, name: str | None = None, keywords: list[str] | str | None = None,
+                 position: int | None = None) -> Topic:
+    """Renaming a topic keeps answers' old labels until a re-classification applies the new one."""
+    topic = db.session.get(Topic, topic_id)
+    if topic is None:
+        raise NotFound("no such topic")
+    if name is not None:
+        name = _clean_name(name)
+        if name != topic.name and db.session.scalar(select(Topic.id).where(Topic.name == name)) is not None:
+            raise Conflict(f"a topic named {name!r} exists")
+        topic.name = name
+    if keywords is not None:
+        topic.keywords = clean_keywords(keywords)
+    if position is not None:
+        topic.position = position
+    topic.updated_at = utcnow()
+    db.session.commit()
+    return topic
+
+
+def delete_topic(topic_id: int) -> None:
+    topic = db.session.get(Topic, topic_id)
+    if topic is None:
+        raise NotFound("no such topic")
+    db.session.delete(topic)
+    db.session.commit()

@@ -19,6 +19,8 @@ class Account(db.Model):
     name: Mapped[str] = mapped_column(String(200))
     external_id: Mapped[str | None] = mapped_column(String(200), unique=True)
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # Yearly revenue from the account; at or above HIGH_VALUE_ACCOUNT an unhappy answer is raised a priority.
+    annual_value: Mapped[int | None]
     created_at: Mapped[created_at]
 
     owner = relationship("User")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from vocloop.classify.service import Classification, classify
+from vocloop.classify.service import Classification, apply_classification, classify
 from vocloop.db import utcnow
 from vocloop.extensions import db
 from vocloop.items.models import FeedbackItem, ItemEvent
@@ -28,10 +28,9 @@ def triage_response(response_id: int) -> FeedbackItem | None:
     if response is None or response.completed_at is None or response.processed_at is not None:
         return None
     kind = get_kind(response.survey.kind)
-    result = classify(kind, response.score, response.comment)
-    response.polarity, response.subjectivity = result.polarity, result.subjectivity
-    response.sentiment_label, response.topics = result.label, result.topics
-    response.classifier, response.urgent = result.classifier, result.urgent
+    account = response.contact.account
+    result = classify(kind, response.score, response.comment, account_value=account.annual_value if account else None)
+    apply_classification(response, result)
 
     item = None
     if needs_item(kind.band(response.score), response.comment):

@@ -110,6 +110,7 @@ def send_digests() -> int:
 @job
 def sweep() -> dict:
     """Periodic catch-up (promise 2): late responses, lost jobs, mail due for a retry."""
+    from vocloop.classify.reclassify import stalled_run_ids
     from vocloop.jobs.queue import enqueue, enqueue_delivery
     from vocloop.mail import outbox
     from vocloop.responses import service as responses
@@ -120,10 +121,23 @@ def sweep() -> dict:
         enqueue(triage_response, response_id, queue="classify")
     due = outbox.due_message_ids()
     enqueue_delivery(due)
-    summary = {"completed": len(completed), "retriaged": len(waiting), "mail_due": len(due)}
+    stalled = stalled_run_ids()
+    for run_id in stalled:
+        enqueue(reclassify_responses, run_id, queue="classify")
+    summary = {"completed": len(completed), "retriaged": len(waiting), "mail_due": len(due),
+               "reclassify_resumed": len(stalled)}
     if any(summary.values()):
         log.info("sweep: %s", summary)
     return summary
+
+
+@job
+def reclassify_responses(run_id: int) -> dict | None:
+    """Apply the current classifier and taxonomy to past responses; resumes where a killed run stopped."""
+    from vocloop.classify.reclassify import run_batches
+
+    run = run_batches(run_id)
+    return None if run is None else {"status": run.status, "done": run.done, "changed": run.changed}
 
 
 @job

@@ -32,9 +32,15 @@ class Response(db.Model):
     subjectivity: Mapped[float | None] = mapped_column(Float)
     sentiment_label: Mapped[str | None] = mapped_column(String(10))
     topics: Mapped[list[str]] = mapped_column(default=list)
-    # Churn, legal or similar language: raises priority, and routing rules can match it.
+    sentiment_confidence: Mapped[float | None] = mapped_column(Float)
+    # The score and the words disagree (a 9 with an angry comment): shown to owners and leads.
+    sentiment_mismatch: Mapped[bool] = mapped_column(default=False)
+    # Churn, legal, safety or billing-error language: raises priority, and routing rules can match it.
     urgent: Mapped[bool] = mapped_column(default=False)
+    urgency_flags: Mapped[list[str]] = mapped_column(default=list)
+    # The classifier version that labelled the response, and when (a re-classification updates both).
     classifier: Mapped[str | None] = mapped_column(String(40))
+    classified_at: Mapped[datetime | None]
     created_at: Mapped[created_at]
 
     invitation = relationship("Invitation")

@@ -1,0 +1,98 @@
+"""The sentiment model: a multinomial logistic regression over lexicon evidence and n-grams.
+
+Its weights are trained once, at build time, by `vocloop.classify.train` from labeled review
+sentences, and ship as `sentiment_model.json`; classifying needs nothing but this file and the
+lexicons in the installed packages. Polarity is P(positive) - P(negative), confidence is the
+probability of the chosen label.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+
+from vocloop.classify.features import DENSE_FEATURES, Evidence
+
+LABELS = ("negative", "neutral", "positive")
+MODEL_FILE = "sentiment_model.json"
+
+
+@dataclass(frozen=True)
+class Prediction:
+    label: str
+    polarity: float
+    confidence: float
+    probabilities: tuple[float, float, float]
+
+
+@dataclass
+class LinearModel:
+    version: str
+    means: list[float]
+    scales: list[float]
+    dense_weights: list[list[float]]  # per dense feature: one weight per label
+    ngram_weights: dict[str, list[float]]
+    bias: list[float]
+    # Hashes of the lines it was trained on, so that an evaluation can leave them out (train.text_key).
+    training_keys: list[str] = field(default_factory=list)
+
+    def predict(self, evidence: Evidence) -> Prediction:
+        scores = list(self.bias)
+        for value, mean, scale, weights in zip(evidence.dense, self.means, self.scales, self.dense_weights,
+                                               strict=True):
+            x = (value - mean) / scale
+            if x:
+                scores[0] += weights[0] * x
+                scores[1] += weights[1] * x
+                scores[2] += weights[2] * x
+        x = gram_value(evidence.ngrams)
+        for gram in evidence.ngrams:
+            weights = self.ngram_weights.get(gram)
+            if weights is not None:
+                scores[0] += weights[0] * x
+                scores[1] += weights[1] * x
+                scores[2] += weights[2] * x
+        probabilities = softmax(scores)
+        best = max(range(3), key=probabilities.__getitem__)
+        return Prediction(label=LABELS[best], polarity=probabilities[2] - probabilities[0],
+                          confidence=probabilities[best], probabilities=tuple(probabilities))
+
+    def to_json(self) -> dict:
+        return {"version": self.version, "labels": LABELS, "dense_features": DENSE_FEATURES,
+                "means": self.means, "scales": self.scales, "dense_weights": self.dense_weights,
+                "bias": self.bias, "ngram_weights": self.ngram_weights, "training_keys": self.training_keys}
+
+    @classmethod
+    def from_json(cls, data: dict) -> LinearModel:
+        if tuple(data["dense_features"]) != DENSE_FEATURES or tuple(data["labels"]) != LABELS:
+            raise ValueError("sentiment model was trained on other features; retrain it (vocloop.classify.train)")
+        return cls(version=data["version"], means=data["means"], scales=data["scales"],
+                   dense_weights=data["dense_weights"], ngram_weights=data["ngram_weights"], bias=data["bias"],
+                   training_keys=data.get("training_keys", []))
+
+
+def text_key(text: str) -> str:
+    """How the model remembers a training line without storing it: a short hash of its words."""
+    return hashlib.sha256(" ".join(text.lower().split()).encode()).hexdigest()[:12]
+
+
+def gram_value(ngrams: list[str]) -> float:
+    """Each n-gram of a text weighs 1/sqrt(n): long texts cannot win on word count alone."""
+    return 1 / math.sqrt(len(ngrams)) if ngrams else 0.0
+
+
+def softmax(scores: list[float]) -> list[float]:
+    top = max(scores)
+    exps = [math.exp(score - top) for score in scores]
+    total = sum(exps)
+    return [value / total for value in exps]
+
+
+@cache
+def shipped_model() -> LinearModel:
+    text = (resources.files("vocloop.classify") / MODEL_FILE).read_text(encoding="utf-8")
+    return LinearModel.from_json(json.loads(text))

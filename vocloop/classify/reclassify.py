@@ -1,0 +1,95 @@
+"""Re-classifying past responses after the taxonomy (or the classifier) changed, as a resumable job.
+
+Only the response's labels change (sentiment, topics, urgency, mismatch, classifier version). Open
+items keep their priority, owner and SLA: moving due times under an owner's feet would break the
+promise the SLA made; routing rules see the new topics from the next answer on.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import func, or_, select
+
+from vocloop.classify.models import ReclassifyRun
+from vocloop.classify.service import apply_classification, classify
+from vocloop.classify.topics import current_taxonomy
+from vocloop.contacts.models import Account, Contact
+from vocloop.db import utcnow
+from vocloop.extensions import db
+from vocloop.responses.models import Response
+from vocloop.surveys.kinds import get_kind
+from vocloop.surveys.models import Survey
+
+BATCH_SIZE = 500
+ACTIVE = ("queued", "running")
+
+
+def active_run() -> ReclassifyRun | None:
+    return db.session.scalar(select(ReclassifyRun).where(ReclassifyRun.status.in_(ACTIVE))
+                             .order_by(ReclassifyRun.id.desc()).limit(1))
+
+
+def latest_run() -> ReclassifyRun | None:
+    return db.session.scalar(select(ReclassifyRun).order_by(ReclassifyRun.id.desc()).limit(1))
+
+
+def start_run(requested_by_id: int | None) -> tuple[ReclassifyRun, bool]:
+    """A new run over every answered response, or the one already under way (started=False).
+
+    The caller enqueues `reclassify_responses(run.id)`; the sweep re-enqueues a run that stalls.
+    """
+    running = active_run()
+    if running is not None:
+        return running, False
+    total = db.session.scalar(select(func.count()).select_from(Response).where(Response.completed_at.is_not(None)))
+    run = ReclassifyRun(requested_by_id=requested_by_id, total=total or 0)
+    db.session.add(run)
+    db.session.commit()
+    return run, True
+
+
+def stalled_run_ids(older_than_seconds: int = 120) -> list[int]:
+    """Active runs with no progress for a while: their worker died or the enqueue never reached Redis."""
+    cutoff = utcnow() - timedelta(seconds=older_than_seconds)
+    return list(db.session.scalars(select(ReclassifyRun.id).where(
+        ReclassifyRun.status.in_(ACTIVE),
+        or_(ReclassifyRun.progressed_at < cutoff,
+            ReclassifyRun.progressed_at.is_(None) & (ReclassifyRun.created_at < cutoff)))))
+
+
+def run_batches(run_id: int, batch_size: int = BATCH_SIZE) -> ReclassifyRun | None:
+    """Work through the responses after the run's cursor, one committed batch at a time.
+
+    Each batch starts by locking the run row and re-reading its cursor, so two workers given the same
+    run (a retry, the sweep) take turns instead of classifying, and counting, a batch twice.
+    """
+    taxonomy = current_taxonomy()
+    kinds = dict(db.session.execute(select(Survey.id, Survey.kind)).all())
+    while True:
+        run = db.session.scalar(select(ReclassifyRun).where(ReclassifyRun.id == run_id).with_for_update()
+                                .execution_options(populate_existing=True))
+        if run is None or run.status not in ACTIVE:
+            db.session.rollback()
+            return run
+        if run.status == "queued":
+            run.status, run.started_at = "running", utcnow()
+        rows = db.session.execute(
+            select(Response, Account.annual_value)
+            .join(Contact, Contact.id == Response.contact_id).outerjoin(Account, Account.id == Contact.account_id)
+            .where(Response.id > run.last_response_id, Response.completed_at.is_not(None))
+            .order_by(Response.id).limit(batch_size)).all()
+        if not rows:
+            run.status, run.finished_at = "finished", utcnow()
+            run.total = max(run.total, run.done)  # answers that arrived during the run are included
+            db.session.commit()
+            return run
+        for response, annual_value in rows:
+            result = classify(get_kind(kinds[response.survey_id]), response.score, response.comment,
+                              account_value=annual_value, taxonomy=taxonomy)
+            run.changed += apply_classification(response, result)
+            run.classifier = result.classifier
+        run.last_response_id = rows[-1][0].id
+        run.done += len(rows)
+        run.progressed_at = utcnow()
+        db.session.commit()
