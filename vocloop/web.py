@@ -15,6 +15,7 @@ def init_app(app: Flask) -> None:
     from vocloop.accounts.people_views import bp as people_bp
     from vocloop.accounts.settings_views import bp as settings_bp
     from vocloop.accounts.views import bp as auth_bp
+    from vocloop.classify.views import bp as topics_bp
     from vocloop.inbox.views import bp as inbox_bp
     from vocloop.mail.views import bp as dev_mail_bp
     from vocloop.mail.webhooks import bp as webhooks_bp
@@ -40,6 +41,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(inbox_bp, url_prefix="/inbox")
     app.register_blueprint(metrics_bp, url_prefix="/metrics")
     app.register_blueprint(routing_bp, url_prefix="/routing")
+    app.register_blueprint(topics_bp, url_prefix="/topics")
     app.register_blueprint(settings_bp, url_prefix="/settings")
     app.register_blueprint(password_bp, url_prefix="/password")
     app.register_blueprint(people_bp, url_prefix="/people")

@@ -23,7 +23,8 @@ def init_app(app: Flask) -> None:
         "bearer": {"type": "http", "scheme": "bearer"}}}, "security": [{"bearer": []}]})
     from vocloop.api.resources import blp
     from vocloop.api.routing import blp as routing_blp
+    from vocloop.api.topics import blp as topics_blp
 
-    for blueprint in (blp, routing_blp):
+    for blueprint in (blp, routing_blp, topics_blp):
         csrf.exempt(blueprint)
         api.register_blueprint(blueprint)

@@ -112,7 +112,48 @@ class ResponseOut(Schema):
     polarity = fields.Float(allow_none=True)
     subjectivity = fields.Float(allow_none=True)
     sentiment_label = fields.String(allow_none=True)
+    sentiment_confidence = fields.Float(allow_none=True)
+    sentiment_mismatch = fields.Boolean()
     topics = fields.List(fields.String())
+    urgent = fields.Boolean()
+    urgency_flags = fields.List(fields.String())
+    classifier = fields.String(allow_none=True)
+    classified_at = fields.DateTime(allow_none=True)
+
+
+class TopicIn(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=60))
+    keywords = fields.List(fields.String(validate=validate.Length(min=1, max=80)), required=True,
+                           validate=validate.Length(min=1, max=200))
+    position = fields.Integer(validate=validate.Range(min=0, max=100000))
+
+
+class TopicPatch(Schema):
+    name = fields.String(validate=validate.Length(min=1, max=60))
+    keywords = fields.List(fields.String(validate=validate.Length(min=1, max=80)),
+                           validate=validate.Length(min=1, max=200))
+    position = fields.Integer(validate=validate.Range(min=0, max=100000))
+
+
+class TopicOut(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    keywords = fields.List(fields.String())
+    position = fields.Integer()
+    updated_at = fields.DateTime(allow_none=True)
+
+
+class ReclassifyRunOut(Schema):
+    id = fields.Integer()
+    status = fields.String()
+    total = fields.Integer()
+    done = fields.Integer()
+    changed = fields.Integer()
+    percent = fields.Integer()
+    classifier = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+    started_at = fields.DateTime(allow_none=True)
+    finished_at = fields.DateTime(allow_none=True)
 
 
 class ItemOut(Schema):

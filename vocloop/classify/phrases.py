@@ -61,6 +61,12 @@ URGENCY_PATTERNS: dict[str, re.Pattern[str]] = {
 }
 
 
+# One scan instead of four: each flag's pattern becomes a named group of a single alternation.
+_ANY_URGENCY = re.compile("|".join(f"(?P<{flag}>{pattern.pattern})" for flag, pattern in URGENCY_PATTERNS.items()),
+                          re.IGNORECASE)
+
+
 def urgency_flags(text: str) -> list[str]:
     """The urgency flags whose pattern occurs in the text, in a stable order."""
-    return [flag for flag, pattern in URGENCY_PATTERNS.items() if pattern.search(text)]
+    found = {match.lastgroup for match in _ANY_URGENCY.finditer(text)}
+    return [flag for flag in URGENCY_PATTERNS if flag in found]

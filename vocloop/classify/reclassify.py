@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, update
 
 from vocloop.classify.models import ReclassifyRun
-from vocloop.classify.service import apply_classification, classify
+from vocloop.classify.service import classify, row_values
 from vocloop.classify.topics import current_taxonomy
 from vocloop.contacts.models import Account, Contact
 from vocloop.db import utcnow
@@ -75,7 +75,8 @@ def run_batches(run_id: int, batch_size: int = BATCH_SIZE) -> ReclassifyRun | No
         if run.status == "queued":
             run.status, run.started_at = "running", utcnow()
         rows = db.session.execute(
-            select(Response, Account.annual_value)
+            select(Response.id, Response.survey_id, Response.score, Response.comment, Response.sentiment_label,
+                   Response.topics, Response.urgency_flags, Response.sentiment_mismatch, Account.annual_value)
             .join(Contact, Contact.id == Response.contact_id).outerjoin(Account, Account.id == Contact.account_id)
             .where(Response.id > run.last_response_id, Response.completed_at.is_not(None))
             .order_by(Response.id).limit(batch_size)).all()
@@ -84,12 +85,17 @@ def run_batches(run_id: int, batch_size: int = BATCH_SIZE) -> ReclassifyRun | No
             run.total = max(run.total, run.done)  # answers that arrived during the run are included
             db.session.commit()
             return run
-        for response, annual_value in rows:
-            result = classify(get_kind(kinds[response.survey_id]), response.score, response.comment,
-                              account_value=annual_value, taxonomy=taxonomy)
-            run.changed += apply_classification(response, result)
+        now = utcnow()
+        updates = []
+        for row in rows:
+            result = classify(get_kind(kinds[row.survey_id]), row.score, row.comment,
+                              account_value=row.annual_value, taxonomy=taxonomy)
+            updates.append(row_values(row.id, result, now))
+            run.changed += (row.sentiment_label, row.topics, row.urgency_flags, row.sentiment_mismatch) != (
+                result.label, result.topics, result.urgency_flags, result.mismatch)
             run.classifier = result.classifier
-        run.last_response_id = rows[-1][0].id
+        db.session.execute(update(Response), updates)  # one executemany by primary key
+        run.last_response_id = rows[-1].id
         run.done += len(rows)
         run.progressed_at = utcnow()
         db.session.commit()

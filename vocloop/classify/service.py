@@ -7,6 +7,7 @@ angry comment is flagged as a mismatch so that nobody files it as a happy custom
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from flask import current_app
 
@@ -118,13 +119,16 @@ def classify(kind: SurveyKind, score: int, comment: str | None, *, account_value
     )
 
 
-def apply_classification(response: Response, result: Classification) -> bool:
-    """Write a classification onto its response; True when a label a reader sees has changed."""
-    before = (response.sentiment_label, list(response.topics or ()), list(response.urgency_flags or ()),
-              bool(response.sentiment_mismatch))
-    response.polarity, response.subjectivity = result.polarity, result.subjectivity
-    response.sentiment_label, response.sentiment_confidence = result.label, result.confidence
-    response.sentiment_mismatch, response.topics = result.mismatch, result.topics
-    response.urgency_flags, response.urgent = result.urgency_flags, result.urgent
-    response.classifier, response.classified_at = result.classifier, utcnow()
-    return before != (result.label, result.topics, result.urgency_flags, result.mismatch)
+def row_values(response_id: int, result: Classification, now: datetime) -> dict:
+    """The response columns a classification sets, keyed for a bulk UPDATE by primary key."""
+    return {"id": response_id, "polarity": result.polarity, "subjectivity": result.subjectivity,
+            "sentiment_label": result.label, "sentiment_confidence": result.confidence,
+            "sentiment_mismatch": result.mismatch, "topics": result.topics, "urgency_flags": result.urgency_flags,
+            "urgent": result.urgent, "classifier": result.classifier, "classified_at": now}
+
+
+def apply_classification(response: Response, result: Classification) -> None:
+    """Write a classification onto its response (the same columns as row_values)."""
+    for column, value in row_values(response.id, result, utcnow()).items():
+        if column != "id":
+            setattr(response, column, value)

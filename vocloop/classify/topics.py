@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from sqlalchemy import select
 
@@ -36,6 +37,7 @@ _WORD = re.compile(r"[a-z0-9']+")
 _SUFFIXES = ("ing", "ed", "es", "s", "ly", "e")
 
 
+@lru_cache(maxsize=200_000)
 def _stem(word: str) -> str:
     for suffix in _SUFFIXES:
         if len(word) > len(suffix) + 2 and word.endswith(suffix):
@@ -49,12 +51,18 @@ def _stems(text: str) -> list[str]:
 
 @dataclass(frozen=True)
 class Taxonomy:
-    topics: tuple[tuple[str, tuple[str, ...]], ...]  # (name, padded stemmed phrases)
+    """Per topic: its one-word keywords as a set of stems, its phrases as space-padded stem strings."""
+
+    topics: tuple[tuple[str, frozenset[str], tuple[str, ...]], ...]
 
     @classmethod
     def compile(cls, taxonomy: dict[str, list[str]]) -> Taxonomy:
-        return cls(tuple((name, tuple(f" {' '.join(_stems(p))} " for p in phrases if _stems(p)))
-                         for name, phrases in taxonomy.items()))
+        compiled = []
+        for name, phrases in taxonomy.items():
+            stemmed = [_stems(phrase) for phrase in phrases]
+            compiled.append((name, frozenset(s[0] for s in stemmed if len(s) == 1),
+                             tuple(f" {' '.join(s)} " for s in stemmed if len(s) > 1)))
+        return cls(tuple(compiled))
 
 
 DEFAULT = Taxonomy.compile(DEFAULT_TAXONOMY)
@@ -69,8 +77,10 @@ def match_topics(text: str, taxonomy: Taxonomy | dict[str, list[str]] | None = N
     words = _stems(text)
     if not words:
         return []
+    present = set(words)
     padded = " " + " ".join(words) + " "
-    return [name for name, phrases in taxonomy.topics if any(phrase in padded for phrase in phrases)]
+    return [name for name, singles, phrases in taxonomy.topics
+            if not singles.isdisjoint(present) or any(phrase in padded for phrase in phrases)]
 
 
 # -- the editable taxonomy, kept in the database ------------------------------------------------

@@ -1,0 +1,87 @@
+"""The topic taxonomy in the browser, for leads and admins, with re-classification of past answers."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+
+from vocloop.classify import reclassify, topics
+from vocloop.errors import DomainError
+from vocloop.jobs.queue import enqueue
+from vocloop.jobs.tasks import reclassify_responses
+
+bp = Blueprint("topics", __name__)
+
+
+@bp.before_request
+@login_required
+def leads_only():
+    if current_user.role not in ("lead", "admin"):
+        abort(403)
+
+
+def _page(values=None, status: int = 200):
+    """The page; `values` refill the add form after an error. CSRF is checked app-wide (CSRFProtect)."""
+    all_topics = topics.all_topics()
+    run = reclassify.latest_run()
+    last_edit = max((t.updated_at or t.created_at for t in all_topics), default=None)
+    stale = last_edit is not None and (run is None or last_edit > run.created_at)
+    under_way = run is not None and run.status in reclassify.ACTIVE
+    return render_template("topics/index.html", topics=all_topics, run=run, stale=stale, form=FlaskForm(),
+                           values=values or {}, refresh_seconds=3 if under_way else None), status
+
+
+@bp.get("/")
+def index():
+    return _page()
+
+
+def _position() -> int | None:
+    value = request.form.get("position", "").strip()
+    return int(value) if value.isdigit() else None
+
+
+@bp.post("/")
+def create():
+    try:
+        topic = topics.create_topic(request.form.get("name", ""), request.form.get("keywords", ""), _position())
+    except DomainError as exc:
+        flash(exc.detail, "error")
+        return _page(request.form, status=exc.status)
+    flash(f"Topic “{topic.name}” added. Re-classify to apply it to past answers.", "ok")
+    return redirect(url_for(".index"), code=303)
+
+
+@bp.post("/<int:topic_id>")
+def update(topic_id: int):
+    try:
+        topic = topics.update_topic(topic_id, name=request.form.get("name", ""),
+                                    keywords=request.form.get("keywords", ""), position=_position())
+    except DomainError as exc:
+        flash(exc.detail, "error")
+        return _page(status=exc.status)
+    flash(f"Topic “{topic.name}” saved.", "ok")
+    return redirect(url_for(".index"), code=303)
+
+
+@bp.post("/<int:topic_id>/delete")
+def delete(topic_id: int):
+    try:
+        topics.delete_topic(topic_id)
+    except DomainError as exc:
+        flash(exc.detail, "error")
+        return _page(status=exc.status)
+    flash("Topic deleted. Past answers keep it until they are re-classified.", "ok")
+    return redirect(url_for(".index"), code=303)
+
+
+@bp.post("/reclassify")
+def start_reclassify():
+    run, started = reclassify.start_run(current_user.id)
+    if started:
+        enqueue(reclassify_responses, run.id, queue="classify")
+        flash(f"Re-classifying {run.total} answers.", "ok")
+    else:
+        flash("A re-classification is already under way.", "ok")
+    return redirect(url_for(".index"), code=303)
