@@ -81,7 +81,8 @@ def seed_demo(seed: int = 7) -> list[str]:
         account = account_names[index % len(account_names)]
         people.append(contacts.create_contact(
             email=f"{first.lower()}.{index}@{account.split()[0].lower()}.example", name=f"{first} {last}",
-            account_name=account, attributes={"plan": rng.choice(["starter", "growth", "enterprise"])}))
+            account_name=account, account_annual_value=(len(account) * 9973) % 120000,
+            attributes={"plan": rng.choice(["starter", "growth", "enterprise"])}))
     northwind = people[0].account
     northwind.owner_id = users["sam@example.com"].id
     db.session.commit()

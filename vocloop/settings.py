@@ -165,6 +165,14 @@ def validate(settings: dict) -> None:
         raise ConfigError("MAIL_LEASE_SECONDS must be at least 1 and MAIL_SETTLE_SECONDS 0 or more")
     if settings.get("LOG_FORMAT", "text") not in ("text", "json"):
         raise ConfigError("LOG_FORMAT must be text or json")
+    from vocloop.classify import registered  # importing vocloop.classify registers the analyzers
+
+    if settings.get("CLASSIFIER", "vocloop") not in registered():
+        raise ConfigError(f"CLASSIFIER {settings.get('CLASSIFIER')!r} is not a registered analyzer; "
+                          f"choose one of {', '.join(registered())}")
+    value_floor = settings.get("HIGH_VALUE_ACCOUNT")
+    if value_floor is not None and value_floor < 0:
+        raise ConfigError("HIGH_VALUE_ACCOUNT must be 0 or more (or none to turn it off)")
     retention = settings.get("COMMENT_RETENTION_DAYS")
     if retention is not None and retention < 1:
         raise ConfigError("COMMENT_RETENTION_DAYS must be at least 1 (or unset to keep comments)")

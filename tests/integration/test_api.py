@@ -131,3 +131,22 @@ def test_openapi_spec_lists_the_stable_paths(app, client):
                  "/api/v1/routing-rules", "/api/v1/items", "/api/v1/items/{item_id}",
                  "/api/v1/items/{item_id}/close", "/api/v1/metrics/closure"):
         assert path in spec["paths"], path
+
+
+def test_an_account_value_given_with_a_contact_raises_its_unhappy_answers_priority(app, client, drain):
+    admin = make_user("admin@example.com", role="admin")
+    headers = api_token(admin)
+    refused = client.post("/api/v1/contacts", json={"email": "x@big.example", "account_name": "Big",
+                                                    "account_annual_value": -5}, headers=headers)
+    assert refused.status_code == 422 and "account_annual_value" in refused.get_data(as_text=True)
+    big = client.post("/api/v1/contacts", json={"email": "cfo@big.example", "account_name": "Big Co",
+                                                "account_annual_value": 900000}, headers=headers).json
+    small = client.post("/api/v1/contacts", json={"email": "ann@small.example", "account_name": "Small Co",
+                                                  "account_annual_value": 900}, headers=headers).json
+    survey = make_survey()
+    from vocloop.contacts.models import Contact
+    for contact_id in (big["id"], small["id"]):
+        answer(client, make_invitation(survey, db.session.get(Contact, contact_id)), 5, "It is ok I suppose")
+    drain()
+    priorities = {item.contact_id: item.priority for item in db.session.scalars(select(FeedbackItem))}
+    assert priorities == {big["id"]: "P1", small["id"]: "P2"}

@@ -33,6 +33,9 @@ def test_production_refuses_to_start_without_a_required_setting(missing):
     ("COMMENT_GRACE_MINUTES", "soon", "COMMENT_GRACE_MINUTES is malformed"),
     ("SLA_HOURS", '{"P1": [4, 24]}', r"SLA_HOURS\[P2\]"),
     ("RATELIMIT_ENABLED", "maybe", "RATELIMIT_ENABLED is malformed"),
+    ("CLASSIFIER", "naive-bayes", "CLASSIFIER 'naive-bayes' is not a registered analyzer; choose one of textblob"),
+    ("HIGH_VALUE_ACCOUNT", "lots", "HIGH_VALUE_ACCOUNT is malformed"),
+    ("HIGH_VALUE_ACCOUNT", "-1", "HIGH_VALUE_ACCOUNT must be 0 or more"),
 ])
 def test_a_malformed_setting_is_named_in_the_error(name, value, message):
     with pytest.raises(ConfigError, match=message):

@@ -13,6 +13,9 @@ class ContactIn(Schema):
     account_name = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=200))
     account_external_id = fields.String(load_default=None, allow_none=True,
                                         validate=validate.Length(min=1, max=200))
+    # Yearly revenue of the account; from HIGH_VALUE_ACCOUNT on, an unhappy answer is raised a priority.
+    account_annual_value = fields.Integer(load_default=None, allow_none=True,
+                                          validate=validate.Range(min=0, max=10**12))
     attributes = fields.Dict(keys=fields.String(validate=validate.Length(max=100)), load_default=dict)
 
 

@@ -31,15 +31,17 @@ def get_or_create_account(name: str | None, external_id: str | None) -> Account 
 
 def create_contact(*, email: str, name: str = "", external_id: str | None = None,
                    account_name: str | None = None, account_external_id: str | None = None,
-                   attributes: dict[str, Any] | None = None) -> Contact:
+                   account_annual_value: int | None = None, attributes: dict[str, Any] | None = None) -> Contact:
     email = normalize_email(email)
     existing = db.session.scalar(select(Contact).where(Contact.email == email))
     if existing is not None:
         raise Conflict(f"A contact with the email {email} already exists (id {existing.id}).")
     if external_id and db.session.scalar(select(Contact.id).where(Contact.external_id == external_id)):
         raise Conflict(f"A contact with the external_id {external_id!r} already exists.")
-    contact = Contact(email=email, name=name.strip(), external_id=external_id or None,
-                      account=get_or_create_account(account_name, account_external_id),
+    account = get_or_create_account(account_name, account_external_id)
+    if account is not None and account_annual_value is not None:
+        account.annual_value = account_annual_value
+    contact = Contact(email=email, name=name.strip(), external_id=external_id or None, account=account,
                       attributes=attributes or {})
     db.session.add(contact)
     db.session.commit()
