@@ -17,6 +17,7 @@ from vocloop.accounts.models import User
 from vocloop.contacts import service as contacts
 from vocloop.db import utcnow
 from vocloop.extensions import db
+from vocloop.items import service as items
 from vocloop.items.models import FeedbackItem, ItemEvent
 from vocloop.items.triage import triage_response
 from vocloop.jobs.queue import enqueue_queued_mail
@@ -159,8 +160,9 @@ def _close_in_the_past(rng: random.Random, item: FeedbackItem, opened) -> None:
                       contact_id=item.contact_id, item_id=item.id, status="delivered", attempts=1,
                       provider_message_id=f"demo-{item.id}", sent_at=closed, created_at=closed)
     db.session.add(message)
-    item.first_action_at = opened + timedelta(hours=rng.uniform(0.5, 2))
-    item.status, item.closed_at, item.close_reason, item.loop_closed_at = "closed", closed, "closing_message", closed
+    items.record_first_action(item, opened + timedelta(hours=rng.uniform(0.5, 2)))
+    item.status, item.closed_at, item.close_reason = "closed", closed, "closing_message"
+    items.record_loop_closed(item, closed)
     db.session.add(ItemEvent(item_id=item.id, kind="note", actor_id=owner.id, created_at=item.first_action_at,
                              body="Called the customer; reproducing the problem with engineering."))
     db.session.add(ItemEvent(item_id=item.id, kind="closed", actor_id=owner.id, body=body, created_at=closed))

@@ -74,6 +74,7 @@ SETTINGS = [
     Setting("MAIL_FROM_NAME"),
     Setting("FALLBACK_OWNER_EMAIL"),
     Setting("CLASSIFIER"),
+    Setting("METRICS_QUERY_WORKERS", _int),
     Setting("HIGH_VALUE_ACCOUNT", lambda v: None if v.strip().lower() in ("", "none") else int(v)),
     Setting("COMMENT_GRACE_MINUTES", _int),
     Setting("SLA_HOURS", _json),
@@ -170,6 +171,8 @@ def validate(settings: dict) -> None:
     if settings.get("CLASSIFIER", "vocloop") not in registered():
         raise ConfigError(f"CLASSIFIER {settings.get('CLASSIFIER')!r} is not a registered analyzer; "
                           f"choose one of {', '.join(registered())}")
+    if not 1 <= settings.get("METRICS_QUERY_WORKERS", 4) <= 16:
+        raise ConfigError("METRICS_QUERY_WORKERS must be between 1 and 16")
     value_floor = settings.get("HIGH_VALUE_ACCOUNT")
     if value_floor is not None and value_floor < 0:
         raise ConfigError("HIGH_VALUE_ACCOUNT must be 0 or more (or none to turn it off)")

@@ -6,6 +6,7 @@ from tests.factories import api_token, make_contact, make_survey, make_user
 from vocloop.db import utcnow
 from vocloop.extensions import db
 from vocloop.items.models import FeedbackItem
+from vocloop.items.service import record_loop_closed
 from vocloop.metrics.queries import closure
 from vocloop.responses.models import Response
 from vocloop.surveys.models import Invitation
@@ -25,13 +26,17 @@ def item(owner, survey, created, loop_closed_after_h=None, close_due_h=48, label
     db.session.add(response)
     db.session.flush()
     closed = created + timedelta(hours=loop_closed_after_h) if loop_closed_after_h is not None else None
-    db.session.add(FeedbackItem(
+    db.session.add(new := FeedbackItem(
         response_id=response.id, contact_id=contact.id, survey_id=survey.id, owner_id=owner.id, priority="P2",
+        sentiment_label=label, topics=list(topics),
         first_action_due_at=created + timedelta(hours=24), close_due_at=created + timedelta(hours=close_due_h),
         created_at=created, status="closed" if closed or closed_reason else "open",
         closed_at=closed or (created + timedelta(hours=1) if closed_reason else None),
-        close_reason="closing_message" if closed else closed_reason, loop_closed_at=closed))
+        close_reason="closing_message" if closed else closed_reason))
+    if closed:
+        record_loop_closed(new, closed)
     db.session.commit()
+    return new
 
 
 def test_closure_rate_is_a_cohort_by_creation_and_only_counts_sent_messages(app):
@@ -127,11 +132,14 @@ def test_weeks_start_on_monday_on_either_database(app):
     from sqlalchemy import literal, select
 
     from vocloop.db import UTCDateTime
-    from vocloop.metrics.sql import week_start
+    from vocloop.metrics.sql import period_key, period_start, week_start
     for moment, monday in [("2026-10-11 23:59:59", "2026-10-05"), ("2026-10-12 00:00:00", "2026-10-12"),
                            ("2026-10-07 12:00:00", "2026-10-05"), ("2027-01-01 08:00:00", "2026-12-28")]:
         stamp = datetime.fromisoformat(moment).replace(tzinfo=UTC)  # bound as the columns store it
-        assert db.session.scalar(select(week_start(literal(stamp, UTCDateTime())))) == monday, moment
+        assert period_key(db.session.scalar(select(week_start(literal(stamp, UTCDateTime()))))) == monday, moment
+        day, month = (period_key(db.session.scalar(select(period_start(literal(stamp, UTCDateTime()), unit))))
+                      for unit in ("day", "month"))
+        assert (day, month) == (moment[:10], moment[:8] + "01"), moment
 
 
 def test_the_weekly_chart_has_a_table_and_every_table_a_csv(app, client):
@@ -145,7 +153,9 @@ def test_the_weekly_chart_has_a_table_and_every_table_a_csv(app, client):
     item(lead, survey, utcnow() - timedelta(days=2))
     login(client, "lee@example.com")
     html = client.get("/metrics/").get_data(as_text=True)
-    assert html.count("<svg") == 1 and html.count("<rect") == 2 and "Loop-closure rate by week" in html
+    trend = html[html.index('aria-labelledby="trend-title"'):]
+    trend = trend[:trend.index("</svg>")]
+    assert html.count("<svg") == 2 and trend.count("<rect") == 2 and "Loop-closure rate by week" in html
     assert "1 of 1 loop-closed" in html and "0 of 1 loop-closed" in html and "Download this table as CSV" in html
     response = client.get("/metrics/closure.csv?group_by=owner")
     assert response.status_code == 200 and response.mimetype == "text/csv"

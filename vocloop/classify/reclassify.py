@@ -1,15 +1,15 @@
 """Re-classifying past responses after the taxonomy (or the classifier) changed, as a resumable job.
 
-Only the response's labels change (sentiment, topics, urgency, mismatch, classifier version). Open
-items keep their priority, owner and SLA: moving due times under an owner's feet would break the
-promise the SLA made; routing rules see the new topics from the next answer on.
+Only the labels change (sentiment, topics, urgency, mismatch, classifier version; on the item, its
+copies of sentiment and topics). Items keep their priority, owner and SLA: moving due times under an
+owner's feet would break the promise the SLA made; routing rules see the new topics from the next answer on.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 
 from vocloop.classify.models import ReclassifyRun
 from vocloop.classify.service import classify, row_values
@@ -17,6 +17,7 @@ from vocloop.classify.topics import current_taxonomy
 from vocloop.contacts.models import Account, Contact
 from vocloop.db import utcnow
 from vocloop.extensions import db
+from vocloop.items.models import FeedbackItem
 from vocloop.responses.models import Response
 from vocloop.surveys.kinds import get_kind
 from vocloop.surveys.models import Survey
@@ -95,6 +96,11 @@ def run_batches(run_id: int, batch_size: int = BATCH_SIZE) -> ReclassifyRun | No
                 result.label, result.topics, result.urgency_flags, result.mismatch)
             run.classifier = result.classifier
         db.session.execute(update(Response), updates)  # one executemany by primary key
+        items = FeedbackItem.__table__
+        db.session.execute(update(items).where(items.c.response_id == bindparam("of_response"))
+                           .values(sentiment_label=bindparam("label"), topics=bindparam("item_topics")),
+                           [{"of_response": u["id"], "label": u["sentiment_label"], "item_topics": u["topics"]}
+                            for u in updates])
         run.last_response_id = rows[-1].id
         run.done += len(rows)
         run.progressed_at = utcnow()

@@ -35,6 +35,12 @@ class FeedbackItem(db.Model):
               postgresql_where=text(OPEN_ITEM), sqlite_where=text(OPEN_ITEM)),
         Index("ix_feedback_items_open_team_due", "team_id", "close_due_at",
               postgresql_where=text(OPEN_ITEM), sqlite_where=text(OPEN_ITEM)),
+        # The backlog's ages and overdue count read this alone (an index-only scan on PostgreSQL).
+        Index("ix_feedback_items_open_created", "created_at", "close_due_at",
+              postgresql_where=text(OPEN_ITEM), sqlite_where=text(OPEN_ITEM)),
+        # The dashboard's list of missed deadlines, most recent first.
+        Index("ix_feedback_items_breached", "sla_breached_at", postgresql_where=text("sla_breached_at IS NOT NULL"),
+              sqlite_where=text("sla_breached_at IS NOT NULL")),
     )
 
     id: Mapped[intpk]
@@ -46,6 +52,10 @@ class FeedbackItem(db.Model):
     routing_rule_id: Mapped[int | None] = mapped_column(ForeignKey("routing_rules.id", ondelete="SET NULL"))
     status: Mapped[str] = mapped_column(String(20), default="open")
     priority: Mapped[str] = mapped_column(String(2))
+    # Copied from the response (and updated by a re-classification): metrics group items by them
+    # without joining a million responses.
+    sentiment_label: Mapped[str | None] = mapped_column(String(10))
+    topics: Mapped[list[str]] = mapped_column(default=list)
     first_action_due_at: Mapped[datetime]
     close_due_at: Mapped[datetime]
     first_action_at: Mapped[datetime | None]
@@ -60,6 +70,15 @@ class FeedbackItem(db.Model):
     # The customer's answer to "Did this resolve your concern?" in the closing message.
     customer_verdict: Mapped[str | None] = mapped_column(String(20))  # resolved, not_resolved
     verdict_at: Mapped[datetime | None]
+    # How often a closed item came back (a reply, "not resolved"): the reopen rate counts items with > 0.
+    reopen_count: Mapped[int] = mapped_column(default=0)
+    # Seconds from creation to the first action / loop closure, in calendar time and in working time on
+    # the business calendar, fixed when it happened: medians are then sorts of plain integers (fast at a
+    # million items), and business hours need no calendar logic in SQL.
+    seconds_to_first_action: Mapped[int | None]
+    seconds_to_close: Mapped[int | None]
+    business_seconds_to_first_action: Mapped[int | None]
+    business_seconds_to_close: Mapped[int | None]
     sla_warned_at: Mapped[datetime | None]
     first_action_breached_at: Mapped[datetime | None]
     sla_breached_at: Mapped[datetime | None]

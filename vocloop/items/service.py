@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 from flask import current_app, render_template
 from sqlalchemy import func, select
@@ -17,6 +18,8 @@ from vocloop.items.models import FeedbackItem, ItemEvent
 from vocloop.mail import outbox
 from vocloop.mail.models import Message
 from vocloop.mail.reply_address import reply_address
+from vocloop.routing import sla
+from vocloop.routing.calendar import business_seconds_between
 
 WORK_STATUSES = ("open", "in_progress", "waiting")
 CLOSE_REASONS = ("spam", "duplicate", "no_contact_possible", "no_action_needed")
@@ -50,9 +53,27 @@ def _text(value: str | None, what: str) -> str:
 def _acted(item: FeedbackItem, user: User) -> None:
     """The owner's first action stops the first-action SLA clock and moves a new item along."""
     if item.first_action_at is None and user.id == item.owner_id:
-        item.first_action_at = utcnow()
+        record_first_action(item, utcnow())
     if item.status == "open":
         item.status = "in_progress"
+
+
+def business_seconds(start: datetime, end: datetime) -> int:
+    """Working seconds between two moments on the SLA business calendar."""
+    return round(business_seconds_between(start, end, sla.business_calendar()))
+
+
+def record_first_action(item: FeedbackItem, when: datetime) -> None:
+    item.first_action_at = when
+    item.seconds_to_first_action = round((when - item.created_at).total_seconds())
+    item.business_seconds_to_first_action = business_seconds(item.created_at, when)
+
+
+def record_loop_closed(item: FeedbackItem, when: datetime) -> None:
+    """The closing message reached the provider: the loop is closed, and its times are fixed."""
+    item.loop_closed_at = when
+    item.seconds_to_close = round((when - item.created_at).total_seconds())
+    item.business_seconds_to_close = business_seconds(item.created_at, when)
 
 
 MENTION = re.compile(r"(?<![\w@])@([a-z0-9._+-]+)", re.IGNORECASE)
@@ -91,7 +112,7 @@ def set_status(user: User, item: FeedbackItem, status: str) -> None:
                                  body=f"Status {item.status} → {status}.", data={"to": status}))
         item.status = status
         if item.first_action_at is None and user.id == item.owner_id:
-            item.first_action_at = utcnow()
+            record_first_action(item, utcnow())
     db.session.commit()
 
 
@@ -177,7 +198,7 @@ def record_closing_accepted(message: Message) -> None:
     """Called in the relay's transaction when the provider accepted a closing email."""
     item = db.session.get(FeedbackItem, message.item_id)
     if item is not None and item.loop_closed_at is None:
-        item.loop_closed_at = message.sent_at
+        record_loop_closed(item, message.sent_at)
         db.session.add(ItemEvent(item_id=item.id, kind="message_sent", body="Closing message accepted "
                                  "by the mail provider.", data={"message_id": message.id}))
 
@@ -189,6 +210,7 @@ def record_closing_failed(message: Message, explanation: str, notify_owner: bool
     if item is None:
         return
     item.status, item.closed_at, item.close_reason, item.loop_closed_at = "in_progress", None, None, None
+    item.seconds_to_close = item.business_seconds_to_close = None
     kind = "message_bounced" if notify_owner else "message_failed"
     db.session.add(ItemEvent(item_id=item.id, kind=kind, body=explanation, data={"message_id": message.id}))
     if notify_owner:
@@ -203,6 +225,7 @@ def reopen(item: FeedbackItem, why: str) -> None:
     nothing to do when it is open. It stays loop-closed: the closing message did reach them."""
     if not item.is_open:
         item.status, item.closed_at, item.close_reason = "in_progress", None, None
+        item.reopen_count += 1
         db.session.add(ItemEvent(item_id=item.id, kind="reopened", body=why))
 
 

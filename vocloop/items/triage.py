@@ -56,6 +56,7 @@ def _open_item(response: Response, result: Classification, band: str) -> Feedbac
         response_id=response.id, contact_id=response.contact_id, survey_id=response.survey_id,
         owner_id=assignment.owner.id, team_id=assignment.team.id if assignment.team else None,
         routing_rule_id=assignment.rule.id if assignment.rule else None, priority=result.priority,
+        sentiment_label=result.label, topics=result.topics,
         first_action_due_at=first_action_due, close_due_at=close_due,
         created_at=now,
     )

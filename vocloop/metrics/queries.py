@@ -1,100 +1,195 @@
 """Closure metrics, each defined once and computed in SQL (promise 6).
 
-loop-closure rate = loop-closed items / items opened, for the cohort of items opened in [start, end).
-closed within SLA = items loop-closed at or before their close_due_at / items opened (same cohort).
-verified-closure rate = items whose customer answered "yes, resolved" / items opened (same cohort).
-time to close = seconds from an item's creation to its loop closure (closing message accepted), for the
-  loop-closed items of the cohort; median = the ⌈n/2⌉-th smallest, p90 = the ⌈0.9·n⌉-th smallest
-  (nearest rank: always a time some item really took, and the same on SQLite and PostgreSQL).
+The cohort of a period [start, end) is the items opened in it; every item figure below is over it.
+
+loop-closure rate = loop-closed items / items opened.
+closed within SLA = items loop-closed at or before their close_due_at / items opened.
+verified-closure rate = items whose customer answered "yes, resolved" / items opened.
+reopen rate = loop-closed items that came back at least once (a reply, "not resolved") / loop-closed items.
+time to first action = seconds from creation to the owner's first note, status change or message.
+time to close = seconds from creation to loop closure (the closing message accepted by the provider).
+  Both as median and p90 by nearest rank (the ⌈n/2⌉-th and ⌈0.9·n⌉-th smallest: always a time some
+  item really took, and the same on SQLite and PostgreSQL), in calendar seconds and in working
+  seconds on the business calendar (fixed on the item when the action or closure happened).
+backlog = items open now; aged by time since creation (see AGE_BUCKETS); overdue = past close_due_at.
+response rate = invitations answered / invitations delivered (sent or delivered, or answered), for the
+  invitations created in the period.
+NPS = % promoters (9–10) − % detractors (0–6); CSAT = % of 4–5 answers; CES = mean score (1–7): over the
+  responses answered in the period.
+sentiment mix = responses answered in the period per sentiment label.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import case, func, literal, select, true
+from sqlalchemy import String, and_, case, cast, func, literal, or_, select, true, tuple_
 
 from vocloop.accounts.models import Team, User
+from vocloop.contacts.models import Account, Contact
 from vocloop.extensions import db
 from vocloop.items.models import FeedbackItem
-from vocloop.metrics.sql import seconds_between, topic_values, week_start
+from vocloop.items.queries import OPEN_STATUSES
+from vocloop.metrics.sql import nearest_ranks, period_key, period_start, topic_values, without_jit
 from vocloop.responses.models import Response
-from vocloop.surveys.models import Survey
+from vocloop.surveys.kinds import KINDS
+from vocloop.surveys.models import Invitation, Survey
 
+# name -> (key column, label column, table to join, join condition)
 GROUPS = {
     "owner": (FeedbackItem.owner_id, User.name, User, FeedbackItem.owner_id == User.id),
     "team": (FeedbackItem.team_id, Team.name, Team, FeedbackItem.team_id == Team.id),
     "survey": (FeedbackItem.survey_id, Survey.name, Survey, FeedbackItem.survey_id == Survey.id),
-    "sentiment": (Response.sentiment_label, Response.sentiment_label, None, None),
-    "week": (None, None, None, None),  # the week the items were opened; built per query below
+    "sentiment": (FeedbackItem.sentiment_label, FeedbackItem.sentiment_label, None, None),
+    "priority": (FeedbackItem.priority, FeedbackItem.priority, None, None),
+    "account": (Contact.account_id, Account.name, Account, Contact.account_id == Account.id),
     "topic": (None, None, None, None),  # each topic of the answer (an item counts under each of its topics)
+    "day": (None, None, None, None),  # the day, week or month the items were opened
+    "week": (None, None, None, None),
+    "month": (None, None, None, None),
 }
+TIME_GROUPS = ("day", "week", "month")
+MEASURES = {  # name -> seconds column; NULL where the item has no such time (yet)
+    "time_to_first_action": FeedbackItem.seconds_to_first_action,
+    "time_to_close": FeedbackItem.seconds_to_close,
+    "business_time_to_first_action": FeedbackItem.business_seconds_to_first_action,
+    "business_time_to_close": FeedbackItem.business_seconds_to_close,
+}
+AGE_BUCKETS = (("under_1_day", 1), ("1_to_3_days", 3), ("3_to_7_days", 7), ("7_to_14_days", 14),
+               ("over_14_days", None))
+CLOSE_TIME_BUCKETS = (("under 4 h", 4), ("4–24 h", 24), ("1–2 days", 48), ("2–4 days", 96), ("4–7 days", 168),
+                      ("over 7 days", None))
 
 
 def _rate(numerator, denominator):
     return None if not denominator else round(numerator / denominator, 4)
 
 
-def closure(start: datetime, end: datetime, group_by: str | None = None, scope=None) -> dict:
-    """opened, loop_closed, closure_rate, closed_within_sla_rate, verified_closure_rate and the median
-    and p90 time to close, overall and per group; `scope` is an extra WHERE clause (a lead's teams)."""
+def cohort_of(start: datetime, end: datetime, scope=None) -> tuple:
+    return (FeedbackItem.created_at >= start, FeedbackItem.created_at < end) + (() if scope is None else (scope,))
+
+
+def closure(start: datetime, end: datetime, group_by: str | None = None, scope=None,
+            measures: tuple[str, ...] | None = None, overall: bool = True) -> dict:
+    """opened, loop_closed and the rates, times to first action and to close (calendar and business),
+    overall and per group; `scope` is an extra WHERE clause on items (a lead's teams).
+
+    `measures` limits the percentiles computed (each is a sort) to those a caller shows; the others
+    come back as None. `overall=False` skips the ungrouped figures when only the groups are wanted.
+    """
     if group_by is not None and group_by not in GROUPS:
         raise ValueError(f"group_by must be one of {', '.join(GROUPS)}")
-    cohort = (FeedbackItem.created_at >= start, FeedbackItem.created_at < end) + (() if scope is None else (scope,))
-    result = {"from": start.isoformat(), "to": end.isoformat(), **_figures(cohort, None)[None]}
+    measures = tuple(MEASURES) if measures is None else measures
+    cohort = cohort_of(start, end, scope)
+    without_jit()
+    result = {"from": start.isoformat(), "to": end.isoformat()}
+    # On PostgreSQL the overall figures come from the same scan as the groups (GROUPING SETS); a
+    # topic expands each item into one row per topic, so its overall figures need their own query.
+    together = bool(group_by) and overall and group_by != "topic" and _dialect() == "postgresql"
+    if (overall or not group_by) and not together:
+        result.update(_figures(cohort, None, measures).get(None, _empty()))
     if group_by:
-        figures = _figures(cohort, group_by)
+        groups = _figures(cohort, group_by, measures, with_overall=together)
+        if together:
+            result.update(groups.pop(OVERALL, _empty()))
         result["group_by"] = group_by
-        result["groups"] = [{"key": key, **values} for key, values in figures.items()]
+        result["groups"] = [{"key": key, **values} for key, values in groups.items()]
     return result
+
+
+OVERALL = object()  # the key of the ungrouped row in _figures' answer
+
+
+def _dialect() -> str:
+    return db.session.get_bind().dialect.name
+
+
+def previous_period(start: datetime, end: datetime) -> tuple[datetime, datetime]:
+    """The period of the same length just before: the comparison every headline figure shows."""
+    return start - (end - start), start
+
+
+def _empty() -> dict:
+    return _row_figures(0, 0, 0, 0, 0, None)
+
+
+def _row_figures(opened, closed, in_sla, resolved, reopened, label, group_by=None) -> dict:
+    return {**({"label": label} if group_by else {}), "opened": opened, "loop_closed": closed,
+            "closure_rate": _rate(closed, opened), "closed_within_sla_rate": _rate(in_sla or 0, opened),
+            "verified_resolved": resolved or 0, "verified_closure_rate": _rate(resolved or 0, opened),
+            "reopened": reopened or 0, "reopen_rate": _rate(reopened or 0, closed),
+            **{f"{stat}_{name}_s": None for name in MEASURES for stat in ("median", "p90")}}
 
 
 def _grouped(query, group_by: str | None):
     """The query with the group's key and label columns (and the joins they need) added."""
     if group_by is None:
         return query.add_columns(literal(None).label("key"), literal(None).label("label")), None
-    if group_by == "week":
-        week = week_start(FeedbackItem.created_at)
-        return query.add_columns(week.label("key"), week.label("label")), week
+    if group_by in TIME_GROUPS:
+        period = period_start(FeedbackItem.created_at, group_by)
+        return query.add_columns(period.label("key"), period.label("label")), period
     if group_by == "topic":
-        topics = topic_values(Response.topics, db.session.get_bind().dialect.name)
+        topics = topic_values(FeedbackItem.topics, db.session.get_bind().dialect.name)
+        query = query.where(cast(FeedbackItem.topics, String) != "[]")  # cheaper than expanding nothing
         return query.join(topics, true()).add_columns(topics.c.value.label("key"), topics.c.value.label("label")), \
             topics.c.value
     key, label, table, on = GROUPS[group_by]
+    if group_by == "account":
+        query = query.join(Contact, Contact.id == FeedbackItem.contact_id)
     if table is not None:
         query = query.outerjoin(table, on)
     return query.add_columns(key.label("key"), label.label("label")), key
 
 
-def _figures(cohort: tuple, group_by: str | None) -> dict:
-    """Counts and rates per group key (None when not grouped), plus times to close."""
-    loop_closed = func.count(FeedbackItem.loop_closed_at)
-    within_sla = func.sum(case((FeedbackItem.loop_closed_at <= FeedbackItem.close_due_at, 1), else_=0))
-    verified = func.sum(case((FeedbackItem.customer_verdict == "resolved", 1), else_=0))
-    base = (select(func.count(FeedbackItem.id), loop_closed, within_sla, verified)
-            .select_from(FeedbackItem).join(Response, FeedbackItem.response_id == Response.id).where(*cohort))
-    query, key = _grouped(base, group_by)
+def _base(*columns, cohort: tuple, group_by: str | None):
+    return _grouped(select(*columns).select_from(FeedbackItem).where(*cohort), group_by)
+
+
+def _figures(cohort: tuple, group_by: str | None, measures: tuple[str, ...], with_overall: bool = False) -> dict:
+    """Counts, rates and percentiles per group key (the key is None when not grouped); with_overall
+    (PostgreSQL) adds the ungrouped figures, keyed OVERALL, from the same scan."""
+    counts = [func.count(FeedbackItem.id), func.count(FeedbackItem.loop_closed_at),
+              func.sum(case((FeedbackItem.loop_closed_at <= FeedbackItem.close_due_at, 1), else_=0)),
+              func.sum(case((FeedbackItem.customer_verdict == "resolved", 1), else_=0)),
+              func.sum(case((and_(FeedbackItem.reopen_count > 0, FeedbackItem.loop_closed_at.is_not(None)), 1),
+                            else_=0))]
+    postgres = _dialect() == "postgresql"
+    ranks = [nearest_ranks(MEASURES[name]) for name in measures] if postgres else []
+    query, key = _base(*counts, *ranks, cohort=cohort, group_by=group_by)
     if key is not None:
-        query = query.group_by(*[column for column in query.selected_columns][4:]).order_by(key)
+        group_columns = list(query.selected_columns)[len(counts) + len(ranks):]
+        if with_overall:
+            query = query.add_columns(func.grouping(*group_columns).label("is_overall")).group_by(
+                func.grouping_sets(tuple_(*group_columns), tuple_()))
+        else:
+            query = query.group_by(*group_columns)
+        query = query.order_by(key)
     figures = {}
-    for opened, closed, in_sla, resolved, group_key, label in db.session.execute(query):
-        figures[group_key] = {
-            **({"label": label} if group_by else {}), "opened": opened, "loop_closed": closed,
-            "closure_rate": _rate(closed, opened), "closed_within_sla_rate": _rate(in_sla or 0, opened),
-            "verified_resolved": resolved or 0, "verified_closure_rate": _rate(resolved or 0, opened),
-            "median_time_to_close_s": None, "p90_time_to_close_s": None}
-    for group_key, median, p90 in _times_to_close(cohort, group_by):
-        if group_key in figures:
-            figures[group_key].update(median_time_to_close_s=median, p90_time_to_close_s=p90)
+    for row in db.session.execute(query):
+        opened, closed, in_sla, resolved, reopened = row[:5]
+        if with_overall and row.is_overall:
+            group_key, label = OVERALL, None
+        elif group_by in TIME_GROUPS:
+            group_key = label = period_key(row.key)
+        else:
+            group_key, label = row.key, row.label
+        figures[group_key] = _row_figures(opened, closed, in_sla, resolved, reopened, label,
+                                          None if group_key is OVERALL else group_by)
+        for index, name in enumerate(measures):
+            if postgres and row[5 + index] is not None:
+                figures[group_key][f"median_{name}_s"], figures[group_key][f"p90_{name}_s"] = row[5 + index]
+    if not postgres:
+        for name in measures:
+            for group_key, median, p90 in _ranks_by_window(cohort, group_by, MEASURES[name]):
+                group_key = period_key(group_key) if group_by in TIME_GROUPS else group_key
+                if group_key in figures:
+                    figures[group_key].update({f"median_{name}_s": median, f"p90_{name}_s": p90})
     return figures
 
 
-def _times_to_close(cohort: tuple, group_by: str | None):
-    """(key, median, p90) of seconds to loop closure, by nearest rank, with window functions."""
-    seconds = seconds_between(FeedbackItem.loop_closed_at, FeedbackItem.created_at)
-    inner, _ = _grouped(select(seconds.label("s")).select_from(FeedbackItem)
-                        .join(Response, FeedbackItem.response_id == Response.id)
-                        .where(*cohort, FeedbackItem.loop_closed_at.is_not(None)), group_by)
+def _ranks_by_window(cohort: tuple, group_by: str | None, expression):
+    """(key, median, p90) by nearest rank with window functions (SQLite has no percentile_disc)."""
+    inner, _ = _base(expression.label("s"), cohort=cohort + (expression.is_not(None),), group_by=group_by)
     inner = inner.subquery()
     ranked = select(inner.c.key, inner.c.s,
                     func.row_number().over(partition_by=inner.c.key, order_by=inner.c.s).label("rn"),
@@ -104,3 +199,111 @@ def _times_to_close(cohort: tuple, group_by: str | None):
         func.max(case((ranked.c.rn == (ranked.c.n + 1) // 2, ranked.c.s))),
         func.max(case((ranked.c.rn == (9 * ranked.c.n + 9) // 10, ranked.c.s))),
     ).group_by(ranked.c.key)).all()
+
+
+def close_time_distribution(start: datetime, end: datetime, scope=None) -> list[dict]:
+    """Loop-closed items of the cohort per time-to-close bucket (calendar hours)."""
+    seconds = MEASURES["time_to_close"]
+    bucket = case(*[(seconds < hours * 3600, literal(name)) for name, hours in CLOSE_TIME_BUCKETS if hours],
+                  else_=literal(CLOSE_TIME_BUCKETS[-1][0]))
+    rows = dict(db.session.execute(
+        select(bucket, func.count()).select_from(FeedbackItem)
+        .where(*cohort_of(start, end, scope), FeedbackItem.loop_closed_at.is_not(None)).group_by(bucket)).all())
+    return [{"bucket": name, "items": rows.get(name, 0)} for name, _ in CLOSE_TIME_BUCKETS]
+
+
+def backlog(now: datetime, scope=None) -> dict:
+    """Items open now, by age since creation, and how many are past their closing-message due time."""
+    age_cases = []
+    lower = None
+    for name, days in AGE_BUCKETS:
+        conditions = []
+        if lower is not None:
+            conditions.append(FeedbackItem.created_at <= now - timedelta(days=lower))
+        if days is not None:
+            conditions.append(FeedbackItem.created_at > now - timedelta(days=days))
+        age_cases.append(func.sum(case((and_(*conditions), 1), else_=0)).label(name))
+        lower = days
+    row = db.session.execute(
+        select(func.count(), func.sum(case((FeedbackItem.close_due_at < now, 1), else_=0)), *age_cases)
+        .select_from(FeedbackItem)
+        .where(FeedbackItem.status.in_(OPEN_STATUSES), *(() if scope is None else (scope,)))).one()
+    return {"open": row[0], "overdue": row[1] or 0,
+            "by_age": [{"bucket": name, "items": row[2 + i] or 0} for i, (name, _) in enumerate(AGE_BUCKETS)]}
+
+
+def breached_items(start: datetime, end: datetime, scope=None, limit: int = 50) -> list[dict]:
+    """Items of the cohort that missed their closing-message deadline, the most recent breach first."""
+    rows = db.session.execute(
+        select(FeedbackItem.id, FeedbackItem.priority, FeedbackItem.status, FeedbackItem.sla_breached_at,
+               FeedbackItem.close_due_at, FeedbackItem.loop_closed_at, User.name)
+        .join(User, User.id == FeedbackItem.owner_id)
+        .where(*cohort_of(start, end, scope), FeedbackItem.sla_breached_at.is_not(None))
+        .order_by(FeedbackItem.sla_breached_at.desc(), FeedbackItem.id.desc()).limit(limit)).all()
+    return [{"id": r.id, "priority": r.priority, "status": r.status, "owner": r.name,
+             "breached_at": r.sla_breached_at.isoformat(), "close_due_at": r.close_due_at.isoformat(),
+             "loop_closed_at": r.loop_closed_at.isoformat() if r.loop_closed_at else None} for r in rows]
+
+
+def worst_topics(start: datetime, end: datetime, scope=None, min_opened: int = 5, limit: int = 5) -> list[dict]:
+    """Topics by lowest loop-closure rate, among those with at least `min_opened` items (small counts
+    swing too much to rank)."""
+    groups = [g for g in closure(start, end, "topic", scope, measures=(), overall=False)["groups"]
+              if g["opened"] >= min_opened]
+    return sorted(groups, key=lambda g: (g["closure_rate"], -g["opened"], g["key"]))[:limit]
+
+
+def leaderboard(groups: list[dict]) -> list[dict]:
+    """Owners or teams (closure groups) by loop-closure rate, then by items opened; counts kept."""
+    return sorted(groups, key=lambda g: (-(g["closure_rate"] or 0), -g["opened"], str(g["label"])))
+
+
+def survey_scores(start: datetime, end: datetime) -> list[dict]:
+    """NPS, CSAT or CES per survey and the response rate, for answers and invitations of the period."""
+    answered = db.session.execute(
+        select(Survey.id, Survey.name, Survey.kind, func.count(Response.id), func.avg(Response.score),
+               *[func.sum(case((and_(Survey.kind == kind.code, Response.score >= kind.positive_min), 1), else_=0))
+                 for kind in KINDS.values()],
+               *[func.sum(case((and_(Survey.kind == kind.code, Response.score <= kind.negative_max), 1), else_=0))
+                 for kind in KINDS.values()])
+        .join(Response, Response.survey_id == Survey.id)
+        .where(Response.answered_at >= start, Response.answered_at < end)
+        .group_by(Survey.id, Survey.name, Survey.kind).order_by(Survey.name)).all()
+    delivered = func.sum(case((or_(Invitation.status.in_(("sent", "delivered")), Invitation.answered_at.is_not(None)),
+                               1), else_=0))
+    invitations = {row[0]: (row[1] or 0, row[2]) for row in db.session.execute(
+        select(Invitation.survey_id, delivered, func.count(Invitation.answered_at))
+        .where(Invitation.created_at >= start, Invitation.created_at < end).group_by(Invitation.survey_id))}
+    kinds = list(KINDS)
+    results = []
+    for row in answered:
+        survey_id, name, kind, responses, mean = row[:5]
+        positive = row[5 + kinds.index(kind)] or 0
+        negative = row[5 + len(kinds) + kinds.index(kind)] or 0
+        sent, replied = invitations.get(survey_id, (0, 0))
+        results.append({"survey_id": survey_id, "survey": name, "kind": kind, "responses": responses,
+                        "score_name": {"nps": "NPS", "csat": "CSAT", "ces": "CES"}[kind],
+                        "score": _kind_score(kind, responses, positive, negative, mean),
+                        "positive": positive, "negative": negative,
+                        "invitations_delivered": sent, "invitations_answered": replied,
+                        "response_rate": _rate(replied, sent)})
+    return results
+
+
+def _kind_score(kind: str, responses: int, positive: int, negative: int, mean) -> float | None:
+    if not responses:
+        return None
+    if kind == "nps":
+        return round(100 * (positive - negative) / responses, 1)
+    if kind == "csat":
+        return round(100 * positive / responses, 1)
+    return round(float(mean), 2)
+
+
+def sentiment_mix(start: datetime, end: datetime) -> dict[str, int]:
+    rows = db.session.execute(select(Response.sentiment_label, func.count()).where(
+        Response.answered_at >= start, Response.answered_at < end, Response.sentiment_label.is_not(None))
+        .group_by(Response.sentiment_label)).all()
+    mix = {"negative": 0, "neutral": 0, "positive": 0}
+    mix.update(dict(rows))
+    return mix

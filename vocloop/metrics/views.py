@@ -1,4 +1,5 @@
-"""The CX leads' closure page (deepened by the metrics issue: charts, exports, trends)."""
+"""The CX leads' dashboard: headline figures against the previous period, charts with their tables,
+and a CSV export of every table, for the period, grouping and scope the page shows."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ from flask import Blueprint, Response, abort, render_template, request
 from flask_login import current_user, login_required
 
 from vocloop.items.permissions import visible_items_filter
-from vocloop.metrics import queries
-from vocloop.metrics.charts import Bar, rate_bars
+from vocloop.metrics import dashboard, queries
+from vocloop.metrics.charts import Bar, count_bars, rate_bars
 
 bp = Blueprint("metrics", __name__)
 
@@ -27,11 +28,13 @@ def parse_period(args) -> tuple[datetime, datetime]:
         raise ValueError("from and to must be dates like 2026-01-31") from None
     if start >= end:
         raise ValueError("from must be before to")
+    if end - start > timedelta(days=3 * 366):
+        raise ValueError("a period is at most three years")
     return start, end
 
 
-def _request_figures():
-    """The figures the page (and its CSV) show: period, grouping, and the lead's scope."""
+def _request_view():
+    """Period, grouping, trend interval and the viewer's scope (a lead sees their teams' items)."""
     if current_user.role not in ("lead", "admin"):
         abort(403)
     try:
@@ -41,37 +44,50 @@ def _request_figures():
     group_by = request.args.get("group_by", "owner")
     if group_by not in queries.GROUPS:
         abort(400, f"group_by must be one of {', '.join(queries.GROUPS)}")
+    interval = request.args.get("interval", "week")
+    if interval not in queries.TIME_GROUPS:
+        abort(400, f"interval must be one of {', '.join(queries.TIME_GROUPS)}")
     scope = None if current_user.role == "admin" else visible_items_filter(current_user)
-    return queries.closure(start, end, group_by, scope), (start, end, scope)
+    return start, end, group_by, interval, scope
 
 
 @bp.get("/")
 @login_required
 def index():
-    figures, (start, end, scope) = _request_figures()
-    weeks = queries.closure(start, end, "week", scope)["groups"]
-    chart = rate_bars([Bar(label=week["key"][5:], value=week["closure_rate"],
-                           caption=f"Week of {week['key']}: {week['loop_closed']} of {week['opened']} loop-closed")
-                       for week in weeks], "Loop-closure rate by week items were opened")
-    return render_template("metrics/index.html", figures=figures, groups=queries.GROUPS,
-                           group_by=figures["group_by"], chart=chart, weeks=weeks)
+    start, end, group_by, interval, scope = _request_view()
+    board = dashboard.build(start, end, datetime.now(UTC), scope=scope, group_by=group_by, interval=interval)
+    tables = board.tables
+    trend = rate_bars([Bar(label=row["key"][5:], value=row["closure_rate"],
+                           caption=f"{row['key']}: {row['loop_closed']} of {row['opened']} loop-closed")
+                       for row in tables["trend"].rows], tables["trend"].title, "trend")
+    distribution = count_bars([Bar(label=row["bucket"], value=row["items"], caption=f"{row['bucket']}: "
+                                   f"{row['items']} items") for row in tables["distribution"].rows],
+                              "Loop-closed items by time to close", "distribution")
+    previous = queries.previous_period(start, end)
+    return render_template("metrics/index.html", start=start, end=end, previous=previous,
+                           tiles=board.tiles, tables=tables,
+                           groups=queries.GROUPS,
+                           intervals=queries.TIME_GROUPS, group_by=group_by, interval=interval,
+                           trend_chart=trend, distribution_chart=distribution, scoped=scope is not None)
 
 
-CSV_COLUMNS = ("key", "label", "opened", "loop_closed", "closure_rate", "closed_within_sla_rate",
-               "verified_closure_rate", "median_time_to_close_s", "p90_time_to_close_s")
-
-
-@bp.get("/closure.csv")
+@bp.get("/<name>.csv")
 @login_required
-def closure_csv():
-    """The table on the page, as CSV (same period, grouping and scope)."""
-    figures, _ = _request_figures()
+def table_csv(name: str):
+    """One table of the page as CSV (same period, grouping and scope)."""
+    start, end, group_by, interval, scope = _request_view()
+    tables = dashboard.build(start, end, datetime.now(UTC), scope=scope, group_by=group_by,
+                             interval=interval).tables
+    if name not in tables:
+        abort(404)
+    table = tables[name]
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(CSV_COLUMNS)
-    for group in figures["groups"]:
-        writer.writerow([_csv_safe(group.get(column)) for column in CSV_COLUMNS])
-    filename = f"closure-by-{figures['group_by']}-{figures['from'][:10]}-{figures['to'][:10]}.csv"
+    writer.writerow(table.columns)
+    for row in table.rows:
+        writer.writerow([_csv_safe(row.get(column)) for column in table.columns])
+    suffix = f"-by-{group_by}" if name == "closure" else f"-by-{interval}" if name == "trend" else ""
+    filename = f"{name}{suffix}-{start.date()}-{end.date()}.csv"
     return Response(out.getvalue(), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 

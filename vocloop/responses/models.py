@@ -13,7 +13,8 @@ from vocloop.extensions import db
 
 class Response(db.Model):
     __tablename__ = "responses"
-    __table_args__ = (Index("ix_responses_pending", "processed_at", "completed_at"),)
+    __table_args__ = (Index("ix_responses_pending", "processed_at", "completed_at"),
+                      Index("ix_responses_answered", "answered_at"))
 
     id: Mapped[intpk]
     # One response per invitation: a second click updates it instead of adding another.

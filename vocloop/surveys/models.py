@@ -33,7 +33,8 @@ class Invitation(db.Model):
     """One survey sent to one contact. The link token is stored only as its SHA-256."""
 
     __tablename__ = "invitations"
-    __table_args__ = (Index("ix_invitations_contact_created", "contact_id", "created_at"),)
+    __table_args__ = (Index("ix_invitations_contact_created", "contact_id", "created_at"),
+                      Index("ix_invitations_created", "created_at"))
 
     id: Mapped[intpk]
     survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id"), index=True)
