@@ -125,5 +125,7 @@ class Closure(MethodView):
         start = datetime.combine(args["from_"], time(), UTC) if args["from_"] else end - timedelta(days=30)
         if start >= end:
             abort(422, description="from must not be after to")
+        if end - start > timedelta(days=3 * 366):
+            abort(422, description="a period is at most three years")
         scope = None if user.role == "admin" else visible_items_filter(user)  # leads: their teams
         return metrics.closure(start, end, args["group_by"], scope)

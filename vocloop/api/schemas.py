@@ -3,6 +3,7 @@
 from marshmallow import Schema, fields, validate
 
 from vocloop.items.service import CLOSE_REASONS
+from vocloop.metrics.queries import GROUPS as METRIC_GROUPS
 from vocloop.surveys.kinds import KINDS
 
 
@@ -193,8 +194,7 @@ class CloseIn(Schema):
 class ClosureQuery(Schema):
     from_ = fields.Date(data_key="from", load_default=None)
     to = fields.Date(load_default=None)
-    group_by = fields.String(load_default=None,
-                             validate=validate.OneOf(["owner", "team", "survey", "sentiment", "topic", "week"]))
+    group_by = fields.String(load_default=None, validate=validate.OneOf(list(METRIC_GROUPS)))
 
 
 class RoutingRulePatch(Schema):

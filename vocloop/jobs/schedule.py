@@ -17,6 +17,7 @@ PERIODIC = [
     (tasks.sweep, "default", 60),
     (tasks.watch_sla, "default", 300),
     (tasks.send_digests, "default", 3600),
+    (tasks.send_metrics_digests, "default", 3600),
     (tasks.apply_retention, "default", 24 * 3600),
 ]
 

@@ -108,6 +108,18 @@ def send_digests() -> int:
 
 
 @job
+def send_metrics_digests() -> int:
+    """Hourly; each lead and admin gets last week's figures once, on the first run of the week."""
+    from vocloop.db import utcnow
+    from vocloop.jobs.queue import enqueue_queued_mail
+    from vocloop.metrics.digest import send_weekly_digests
+
+    sent = send_weekly_digests(utcnow())
+    enqueue_queued_mail()
+    return sent
+
+
+@job
 def sweep() -> dict:
     """Periodic catch-up (promise 2): late responses, lost jobs, mail due for a retry."""
     from vocloop.classify.reclassify import stalled_run_ids

@@ -1,0 +1,214 @@
+"""The leads' dashboard: every figure of the metrics issue, its table, its CSV, and the weekly email."""
+
+import csv
+import io
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+
+from tests.factories import api_token, login, make_contact, make_survey, make_user
+from vocloop.extensions import db
+from vocloop.items.models import FeedbackItem
+from vocloop.items.service import record_first_action, record_loop_closed
+from vocloop.mail.models import Message
+from vocloop.metrics import dashboard, queries
+from vocloop.metrics.digest import last_week, send_weekly_digests
+from vocloop.responses.models import Response
+from vocloop.surveys.models import Invitation
+
+FRIDAY_4PM = datetime(2026, 10, 2, 16, tzinfo=UTC)  # the default calendar: Monday-Friday 9-17 UTC
+_serial = iter(range(1, 10_000))
+
+
+def make_item(owner, survey, created, *, score=2, first_action_after_h=None, closed_after_h=None, reopened=False,
+              verdict=None, breached=False, status=None, priority="P2", topics=(), label="negative", team=None,
+              account=None):
+    n = next(_serial)
+    contact = make_contact(f"c{n}@customer.example", account=account)
+    invitation = Invitation(survey_id=survey.id, contact_id=contact.id, token_hash=f"{n:064d}", status="delivered",
+                            expires_at=created + timedelta(days=30), created_at=created, answered_at=created)
+    db.session.add(invitation)
+    db.session.flush()
+    response = Response(invitation_id=invitation.id, survey_id=survey.id, contact_id=contact.id, score=score,
+                        answered_at=created, completed_at=created, sentiment_label=label, topics=list(topics))
+    db.session.add(response)
+    db.session.flush()
+    item = FeedbackItem(response_id=response.id, contact_id=contact.id, survey_id=survey.id, owner_id=owner.id,
+                        team_id=team.id if team else None, priority=priority, sentiment_label=label,
+                        topics=list(topics), first_action_due_at=created + timedelta(hours=24),
+                        close_due_at=created + timedelta(hours=48), created_at=created, status=status or "open",
+                        customer_verdict=verdict, reopen_count=1 if reopened else 0,
+                        sla_breached_at=created + timedelta(hours=48) if breached else None)
+    db.session.add(item)
+    db.session.flush()
+    if first_action_after_h is not None:
+        record_first_action(item, created + timedelta(hours=first_action_after_h))
+    if closed_after_h is not None:
+        item.status, item.closed_at, item.close_reason = "closed", created + timedelta(hours=closed_after_h), \
+            "closing_message"
+        record_loop_closed(item, created + timedelta(hours=closed_after_h))
+    db.session.commit()
+    return item
+
+
+def test_times_are_fixed_in_calendar_and_business_hours_when_they_happen(app):
+    dana = make_user("dana@example.com", name="Dana")
+    survey = make_survey()
+    # Friday 16:00 -> first action Monday 10:00 (66 h; 2 working hours) -> closed Monday 12:00.
+    item = make_item(dana, survey, FRIDAY_4PM, first_action_after_h=66, closed_after_h=68)
+    assert (item.seconds_to_first_action, item.business_seconds_to_first_action) == (66 * 3600, 2 * 3600)
+    assert (item.seconds_to_close, item.business_seconds_to_close) == (68 * 3600, 4 * 3600)
+    make_item(dana, survey, FRIDAY_4PM + timedelta(hours=1), first_action_after_h=1, closed_after_h=2)
+    figures = queries.closure(FRIDAY_4PM, FRIDAY_4PM + timedelta(days=7))
+    assert figures["median_time_to_first_action_s"] == 3600 and figures["p90_time_to_first_action_s"] == 66 * 3600
+    assert figures["median_business_time_to_close_s"] == 0  # opened 17:00, closed 19:00: after working hours
+    assert figures["p90_business_time_to_close_s"] == 4 * 3600
+
+
+def test_reopen_rate_counts_loop_closed_items_that_came_back(app):
+    dana = make_user("dana@example.com", name="Dana")
+    survey = make_survey()
+    for reopened in (True, False, False, False):
+        make_item(dana, survey, FRIDAY_4PM, closed_after_h=5, reopened=reopened)
+    make_item(dana, survey, FRIDAY_4PM, reopened=True)  # reopened but not loop-closed: not in either count
+    figures = queries.closure(FRIDAY_4PM, FRIDAY_4PM + timedelta(days=1))
+    assert (figures["reopened"], figures["loop_closed"], figures["reopen_rate"]) == (1, 4, 0.25)
+
+
+def test_backlog_is_aged_and_counts_overdue(app):
+    dana = make_user("dana@example.com")
+    survey = make_survey()
+    now = datetime(2026, 11, 20, 12, tzinfo=UTC)
+    for days in (0.5, 2.5, 5, 10, 20, 30):
+        make_item(dana, survey, now - timedelta(days=days))
+    make_item(dana, survey, now - timedelta(days=3), closed_after_h=1)  # closed: not backlog
+    backlog = queries.backlog(now)
+    assert backlog["open"] == 6 and backlog["overdue"] == 5  # all but the half-day-old one are past their 48 h
+    assert [b["items"] for b in backlog["by_age"]] == [1, 1, 1, 1, 2]
+
+
+def test_distribution_leaderboard_worst_topics_and_missed_deadlines(app):
+    dana, omar = make_user("dana@example.com", name="Dana"), make_user("omar@example.com", name="Omar")
+    survey = make_survey()
+    for hours in (1, 5, 30, 30, 200):
+        make_item(dana, survey, FRIDAY_4PM, closed_after_h=hours, topics=["billing"])
+    for _ in range(5):
+        make_item(omar, survey, FRIDAY_4PM, topics=["bugs"], breached=True)
+    make_item(omar, survey, FRIDAY_4PM, closed_after_h=3, topics=["bugs", "billing"])
+    period = (FRIDAY_4PM, FRIDAY_4PM + timedelta(days=1))
+    assert {b["bucket"]: b["items"] for b in queries.close_time_distribution(*period)} == {
+        "under 4 h": 2, "4–24 h": 1, "1–2 days": 2, "2–4 days": 0, "4–7 days": 0, "over 7 days": 1}
+    board = dashboard.build(*period, FRIDAY_4PM + timedelta(days=3)).tables
+    assert [row["label"] for row in board["leaderboard-owner"].rows] == ["Dana", "Omar"]
+    assert [(row["key"], row["opened"]) for row in board["worst-topics"].rows] == [("bugs", 6), ("billing", 6)]
+    assert len(board["breached"].rows) == 5 and {row["owner"] for row in board["breached"].rows} == {"Omar"}
+
+
+def test_survey_scores_and_response_rates(app):
+    dana = make_user("dana@example.com")
+    nps, csat, ces = make_survey("nps", name="Relationship"), make_survey("csat", name="Support"), \
+        make_survey("ces", name="Effort")
+    for score in (10, 9, 9, 8, 3):  # 3 promoters, 1 detractor of 5: NPS 40
+        make_item(dana, nps, FRIDAY_4PM, score=score)
+    for score in (5, 4, 2, 1):  # 2 of 4 satisfied: CSAT 50
+        make_item(dana, csat, FRIDAY_4PM, score=score)
+    for score in (7, 4):
+        make_item(dana, ces, FRIDAY_4PM, score=score)
+    db.session.add(Invitation(survey_id=nps.id, contact_id=make_contact("silent@customer.example").id,
+                              token_hash="f" * 64, status="delivered", expires_at=FRIDAY_4PM + timedelta(days=30),
+                              created_at=FRIDAY_4PM))
+    db.session.commit()
+    scores = {row["survey"]: row for row in queries.survey_scores(FRIDAY_4PM, FRIDAY_4PM + timedelta(days=1))}
+    assert (scores["Relationship"]["score_name"], scores["Relationship"]["score"]) == ("NPS", 40.0)
+    assert scores["Relationship"]["response_rate"] == round(5 / 6, 4)
+    assert (scores["Support"]["score_name"], scores["Support"]["score"]) == ("CSAT", 50.0)
+    assert (scores["Effort"]["score_name"], scores["Effort"]["score"]) == ("CES", 5.5)
+    assert queries.sentiment_mix(FRIDAY_4PM, FRIDAY_4PM + timedelta(days=1)) == {
+        "negative": 11, "neutral": 0, "positive": 0}
+
+
+def test_headline_tiles_compare_with_the_previous_period(app):
+    dana = make_user("dana@example.com")
+    survey = make_survey()
+    week = timedelta(days=7)
+    make_item(dana, survey, FRIDAY_4PM - timedelta(days=3), closed_after_h=10)  # the week before
+    make_item(dana, survey, FRIDAY_4PM - timedelta(days=2))
+    for _ in range(3):
+        make_item(dana, survey, FRIDAY_4PM + timedelta(days=1), closed_after_h=4)
+    tiles = {tile["key"]: tile for tile in dashboard.headline(FRIDAY_4PM, FRIDAY_4PM + week)}
+    assert (tiles["opened"]["value"], tiles["opened"]["previous"], tiles["opened"]["change"]) == (3, 2, 1)
+    assert tiles["closure_rate"]["change"] == 0.5  # 100% against 50%
+    assert tiles["median_time_to_close_s"]["change"] == -6 * 3600
+
+
+def test_groupings_by_priority_account_and_calendar_periods(app, client):
+    admin = make_user("admin@example.com", role="admin")
+    survey = make_survey()
+    make_item(admin, survey, FRIDAY_4PM, priority="P1", account="Globex", closed_after_h=2)
+    make_item(admin, survey, FRIDAY_4PM + timedelta(days=3), priority="P3", account="Initech")
+    make_item(admin, survey, FRIDAY_4PM + timedelta(days=35), priority="P3")
+    period = (FRIDAY_4PM - timedelta(days=2), FRIDAY_4PM + timedelta(days=60))
+    assert {g["key"]: g["opened"] for g in queries.closure(*period, "priority")["groups"]} == {"P1": 1, "P3": 2}
+    assert {g["label"]: g["opened"] for g in queries.closure(*period, "account")["groups"]} == {
+        "Globex": 1, "Initech": 1, None: 1}
+    assert {g["key"]: g["opened"] for g in queries.closure(*period, "month")["groups"]} == {
+        "2026-10-01": 2, "2026-11-01": 1}
+    assert [g["key"] for g in queries.closure(*period, "day")["groups"]] == ["2026-10-02", "2026-10-05",
+                                                                             "2026-11-06"]
+    headers = api_token(admin)
+    by_priority = client.get("/api/v1/metrics/closure?from=2026-09-30&to=2026-12-01&group_by=priority",
+                             headers=headers)
+    assert by_priority.status_code == 200 and by_priority.json["opened"] == 3
+    assert {g["key"]: g["loop_closed"] for g in by_priority.json["groups"]} == {"P1": 1, "P3": 0}
+    too_long = client.get("/api/v1/metrics/closure?from=2020-01-01&to=2026-01-01", headers=headers)
+    assert too_long.status_code == 422
+
+
+def test_the_dashboard_shows_every_table_with_its_csv_to_leads_for_their_teams(app, client):
+    lead = make_user("lee@example.com", role="lead", name="Lee", team="Support")
+    dana = make_user("dana@example.com", name="Dana", team="Support")
+    omar = make_user("omar@example.com", name="Omar", team="Billing")
+    survey = make_survey()
+    now = datetime.now(UTC)
+    make_item(dana, survey, now - timedelta(days=3), closed_after_h=5, team=lead.teams[0], topics=["billing"])
+    make_item(omar, survey, now - timedelta(days=3), team=omar.teams[0], topics=["bugs"], breached=True)
+    login(client, "lee@example.com")
+    page = client.get("/metrics/?interval=day")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and html.count("<svg") == 2
+    for heading in ("Loop-closure rate", "Time to close", "Backlog now", "Leaderboard", "Topics with the lowest",
+                    "Items that missed their deadline", "Survey scores", "Sentiment of the answers"):
+        assert heading in html, heading
+    assert "Dana" in html and "Omar" not in html  # a lead sees their teams' items only
+    assert "Your teams' items only" in html
+    for name in ("closure", "trend", "distribution", "leaderboard-owner", "leaderboard-team", "worst-topics",
+                 "breached", "backlog", "scores", "sentiment"):
+        response = client.get(f"/metrics/{name}.csv?interval=day")
+        assert response.status_code == 200 and response.mimetype == "text/csv", name
+        rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+        assert rows[0], name  # a header row at least
+    owners = list(csv.DictReader(io.StringIO(client.get("/metrics/leaderboard-owner.csv").get_data(as_text=True))))
+    assert [(row["label"], row["opened"], row["closure_rate"]) for row in owners] == [("Dana", "1", "1.0")]
+    assert client.get("/metrics/nothing.csv").status_code == 404
+    assert client.get("/metrics/?interval=year").status_code == 400
+    assert client.get("/metrics/?from=2020-01-01&to=2026-01-01").status_code == 400
+
+
+def test_the_weekly_email_goes_once_a_week_to_each_lead_and_admin_with_their_figures(app):
+    lead = make_user("lee@example.com", role="lead", name="Lee", team="Support")
+    make_user("admin@example.com", role="admin", name="Ada")
+    dana = make_user("dana@example.com", name="Dana", team="Support")
+    omar = make_user("omar@example.com", name="Omar", team="Billing")
+    survey = make_survey()
+    monday = datetime(2026, 11, 23, 7, tzinfo=UTC)
+    assert last_week(monday) == (datetime(2026, 11, 16, tzinfo=UTC), datetime(2026, 11, 23, tzinfo=UTC))
+    make_item(dana, survey, datetime(2026, 11, 17, 10, tzinfo=UTC), closed_after_h=3, team=lead.teams[0])
+    make_item(omar, survey, datetime(2026, 11, 18, 10, tzinfo=UTC), team=omar.teams[0])
+    assert send_weekly_digests(monday) == 2
+    assert send_weekly_digests(monday + timedelta(hours=1)) == 0  # once a week
+    emails = {m.to_email: m for m in db.session.scalars(select(Message).where(Message.kind == "notification"))}
+    assert set(emails) == {"lee@example.com", "admin@example.com"}
+    assert "Items opened: 1 " in emails["lee@example.com"].text and "for your teams" in emails["lee@example.com"].text
+    assert "Items opened: 2 " in emails["admin@example.com"].text
+    assert "/metrics/?from=2026-11-16&amp;to=2026-11-23" in emails["admin@example.com"].html
+    assert send_weekly_digests(monday + timedelta(days=7)) == 2  # the next week
