@@ -212,3 +212,35 @@ def test_the_weekly_email_goes_once_a_week_to_each_lead_and_admin_with_their_fig
     assert "Items opened: 2 " in emails["admin@example.com"].text
     assert "/metrics/?from=2026-11-16&amp;to=2026-11-23" in emails["admin@example.com"].html
     assert send_weekly_digests(monday + timedelta(days=7)) == 2  # the next week
+
+
+def test_filters_narrow_every_item_figure_on_the_page_and_in_the_api(app, client):
+    admin = make_user("admin@example.com", role="admin")
+    dana, omar = make_user("dana@example.com", name="Dana"), make_user("omar@example.com", name="Omar")
+    relationship, support = make_survey(name="Relationship"), make_survey("csat", name="Support")
+    now = datetime.now(UTC)
+    make_item(dana, relationship, now - timedelta(days=2), priority="P1", topics=["billing_100%"], closed_after_h=2,
+              account="Globex")
+    make_item(dana, support, now - timedelta(days=2), priority="P1", topics=["billing"], label="neutral")
+    make_item(omar, relationship, now - timedelta(days=2), priority="P3", topics=["bugs"])
+    period = (now - timedelta(days=7), now + timedelta(seconds=1))
+    assert queries.closure(*period, scope=queries.item_filter(priority="P1"))["opened"] == 2
+    assert queries.closure(*period, scope=queries.item_filter(owner_id=dana.id, survey_id=support.id))["opened"] == 1
+    assert queries.closure(*period, scope=queries.item_filter(sentiment="neutral"))["opened"] == 1
+    assert queries.closure(*period, scope=queries.item_filter(topic="billing"))["opened"] == 1  # not billing_100%
+    assert queries.closure(*period, scope=queries.item_filter(topic="billing_100%"))["loop_closed"] == 1
+    from vocloop.contacts.models import Account
+    globex = db.session.scalar(select(Account.id).where(Account.name == "Globex"))
+    assert queries.closure(*period, scope=queries.item_filter(account_id=globex))["opened"] == 1
+
+    login(client, "admin@example.com")
+    page = client.get(f"/metrics/?priority=P1&survey_id={relationship.id}").get_data(as_text=True)
+    assert "Filtered: survey Relationship, priority P1." in page and "Omar" not in page
+    rows = list(csv.DictReader(io.StringIO(client.get(
+        f"/metrics/closure.csv?survey_id={relationship.id}").get_data(as_text=True))))
+    assert {row["label"]: row["opened"] for row in rows} == {"Dana": "1", "Omar": "1"}
+    assert client.get("/metrics/?priority=P9").status_code == 400
+    assert client.get("/metrics/?team_id=abc").status_code == 400
+    api = client.get(f"/api/v1/metrics/closure?owner_id={omar.id}&group_by=survey", headers=api_token(admin)).json
+    assert api["opened"] == 1 and [g["label"] for g in api["groups"]] == ["Relationship"]
+    assert client.get("/api/v1/metrics/closure?priority=P7", headers=api_token(admin)).status_code == 422

@@ -128,4 +128,5 @@ class Closure(MethodView):
         if end - start > timedelta(days=3 * 366):
             abort(422, description="a period is at most three years")
         scope = None if user.role == "admin" else visible_items_filter(user)  # leads: their teams
-        return metrics.closure(start, end, args["group_by"], scope)
+        filters = metrics.item_filter(**{name: args[name] for name in metrics.FILTERS})
+        return metrics.closure(start, end, args["group_by"], metrics.narrowed(scope, filters))

@@ -195,6 +195,14 @@ class ClosureQuery(Schema):
     from_ = fields.Date(data_key="from", load_default=None)
     to = fields.Date(load_default=None)
     group_by = fields.String(load_default=None, validate=validate.OneOf(list(METRIC_GROUPS)))
+    # Filters: the figures of these items only.
+    owner_id = fields.Integer(load_default=None, validate=validate.Range(min=1))
+    team_id = fields.Integer(load_default=None, validate=validate.Range(min=1))
+    survey_id = fields.Integer(load_default=None, validate=validate.Range(min=1))
+    account_id = fields.Integer(load_default=None, validate=validate.Range(min=1))
+    priority = fields.String(load_default=None, validate=validate.OneOf(["P1", "P2", "P3", "P4"]))
+    sentiment = fields.String(load_default=None, validate=validate.OneOf(["negative", "neutral", "positive"]))
+    topic = fields.String(load_default=None, validate=validate.Length(min=1, max=60))
 
 
 class RoutingRulePatch(Schema):

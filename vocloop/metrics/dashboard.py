@@ -59,9 +59,10 @@ class Dashboard:
 
 
 def build(start: datetime, end: datetime, now: datetime, *, scope=None, group_by: str = "owner",
-          interval: str = "week") -> Dashboard:
+          interval: str = "week", survey_id: int | None = None) -> Dashboard:
     """The headline tiles and every table of the dashboard (by its CSV name); the queries behind
-    them run side by side on PostgreSQL (see parallel.py)."""
+    them run side by side on PostgreSQL (see parallel.py). `scope` narrows the items; the answers'
+    figures (scores, sentiment mix) follow the survey filter only, as answers have no owner yet."""
     people_measures = ("time_to_close",)  # the leaderboards show the median time to close only
     other_people = [by for by in ("owner", "team") if by != group_by]
     results = gather({
@@ -75,8 +76,8 @@ def build(start: datetime, end: datetime, now: datetime, *, scope=None, group_by
         "worst-topics": lambda: queries.worst_topics(start, end, scope),
         "breached": lambda: queries.breached_items(start, end, scope),
         "backlog": lambda: queries.backlog(now, scope),
-        "scores": lambda: queries.survey_scores(start, end),
-        "sentiment": lambda: queries.sentiment_mix(start, end),
+        "scores": lambda: queries.survey_scores(start, end, survey_id),
+        "sentiment": lambda: queries.sentiment_mix(start, end, survey_id),
     })
     figures = results["figures"]
     detail = figures.pop("groups")

@@ -21,6 +21,7 @@ sentiment mix = responses answered in the period per sentiment label.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 
 from sqlalchemy import String, and_, case, cast, func, literal, or_, select, true, tuple_
@@ -59,6 +60,33 @@ AGE_BUCKETS = (("under_1_day", 1), ("1_to_3_days", 3), ("3_to_7_days", 7), ("7_t
                ("over_14_days", None))
 CLOSE_TIME_BUCKETS = (("under 4 h", 4), ("4–24 h", 24), ("1–2 days", 48), ("2–4 days", 96), ("4–7 days", 168),
                       ("over 7 days", None))
+
+
+FILTERS = ("owner_id", "team_id", "survey_id", "account_id", "priority", "sentiment", "topic")
+
+
+def item_filter(*, owner_id: int | None = None, team_id: int | None = None, survey_id: int | None = None,
+                account_id: int | None = None, priority: str | None = None, sentiment: str | None = None,
+                topic: str | None = None):
+    """A WHERE clause narrowing the items (every item figure) to these values; None when none is set."""
+    conditions = []
+    for column, value in ((FeedbackItem.owner_id, owner_id), (FeedbackItem.team_id, team_id),
+                          (FeedbackItem.survey_id, survey_id), (FeedbackItem.priority, priority),
+                          (FeedbackItem.sentiment_label, sentiment)):
+        if value is not None:
+            conditions.append(column == value)
+    if account_id is not None:
+        conditions.append(FeedbackItem.contact_id.in_(select(Contact.id).where(Contact.account_id == account_id)))
+    if topic is not None:  # topics are a JSON list: its quoted form in the text, on both databases
+        quoted = json.dumps(topic).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        conditions.append(cast(FeedbackItem.topics, String).like(f"%{quoted}%", escape="\\"))
+    return and_(*conditions) if conditions else None
+
+
+def narrowed(scope, filters):
+    """The viewer's scope and the chosen filters together (either may be None)."""
+    parts = [clause for clause in (scope, filters) if clause is not None]
+    return and_(*parts) if parts else None
 
 
 def _rate(numerator, denominator):
@@ -258,8 +286,9 @@ def leaderboard(groups: list[dict]) -> list[dict]:
     return sorted(groups, key=lambda g: (-(g["closure_rate"] or 0), -g["opened"], str(g["label"])))
 
 
-def survey_scores(start: datetime, end: datetime) -> list[dict]:
+def survey_scores(start: datetime, end: datetime, survey_id: int | None = None) -> list[dict]:
     """NPS, CSAT or CES per survey and the response rate, for answers and invitations of the period."""
+    one = () if survey_id is None else (Survey.id == survey_id,)
     answered = db.session.execute(
         select(Survey.id, Survey.name, Survey.kind, func.count(Response.id), func.avg(Response.score),
                *[func.sum(case((and_(Survey.kind == kind.code, Response.score >= kind.positive_min), 1), else_=0))
@@ -267,7 +296,7 @@ def survey_scores(start: datetime, end: datetime) -> list[dict]:
                *[func.sum(case((and_(Survey.kind == kind.code, Response.score <= kind.negative_max), 1), else_=0))
                  for kind in KINDS.values()])
         .join(Response, Response.survey_id == Survey.id)
-        .where(Response.answered_at >= start, Response.answered_at < end)
+        .where(Response.answered_at >= start, Response.answered_at < end, *one)
         .group_by(Survey.id, Survey.name, Survey.kind).order_by(Survey.name)).all()
     delivered = func.sum(case((or_(Invitation.status.in_(("sent", "delivered")), Invitation.answered_at.is_not(None)),
                                1), else_=0))
@@ -300,9 +329,10 @@ def _kind_score(kind: str, responses: int, positive: int, negative: int, mean) -
     return round(float(mean), 2)
 
 
-def sentiment_mix(start: datetime, end: datetime) -> dict[str, int]:
+def sentiment_mix(start: datetime, end: datetime, survey_id: int | None = None) -> dict[str, int]:
+    one = () if survey_id is None else (Response.survey_id == survey_id,)
     rows = db.session.execute(select(Response.sentiment_label, func.count()).where(
-        Response.answered_at >= start, Response.answered_at < end, Response.sentiment_label.is_not(None))
+        Response.answered_at >= start, Response.answered_at < end, Response.sentiment_label.is_not(None), *one)
         .group_by(Response.sentiment_label)).all()
     mix = {"negative": 0, "neutral": 0, "positive": 0}
     mix.update(dict(rows))

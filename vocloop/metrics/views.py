@@ -9,10 +9,15 @@ from datetime import UTC, datetime, timedelta
 
 from flask import Blueprint, Response, abort, render_template, request
 from flask_login import current_user, login_required
+from sqlalchemy import select
 
+from vocloop.accounts.models import Team
+from vocloop.classify.topics import all_topics
+from vocloop.extensions import db
 from vocloop.items.permissions import visible_items_filter
 from vocloop.metrics import dashboard, queries
 from vocloop.metrics.charts import Bar, count_bars, rate_bars
+from vocloop.surveys.models import Survey
 
 bp = Blueprint("metrics", __name__)
 
@@ -33,8 +38,31 @@ def parse_period(args) -> tuple[datetime, datetime]:
     return start, end
 
 
+def parse_filters(args) -> dict:
+    """The dashboard's filters from the query string: ids as numbers, the rest from their lists."""
+    filters: dict = {}
+    for name in ("owner_id", "team_id", "survey_id", "account_id"):
+        value = (args.get(name) or "").strip()
+        if value:
+            if not value.isdigit():
+                raise ValueError(f"{name} must be a number")
+            filters[name] = int(value)
+    for name, allowed in (("priority", ("P1", "P2", "P3", "P4")), ("sentiment", ("negative", "neutral", "positive"))):
+        value = args.get(name) or ""
+        if value:
+            if value not in allowed:
+                raise ValueError(f"{name} must be one of {', '.join(allowed)}")
+            filters[name] = value
+    topic = (args.get("topic") or "").strip()
+    if topic:
+        if len(topic) > 60:
+            raise ValueError("topic is at most 60 characters")
+        filters["topic"] = topic
+    return filters
+
+
 def _request_view():
-    """Period, grouping, trend interval and the viewer's scope (a lead sees their teams' items)."""
+    """Period, grouping, trend interval, filters and the viewer's scope (a lead sees their teams' items)."""
     if current_user.role not in ("lead", "admin"):
         abort(403)
     try:
@@ -47,15 +75,21 @@ def _request_view():
     interval = request.args.get("interval", "week")
     if interval not in queries.TIME_GROUPS:
         abort(400, f"interval must be one of {', '.join(queries.TIME_GROUPS)}")
+    try:
+        filters = parse_filters(request.args)
+    except ValueError as exc:
+        abort(400, str(exc))
     scope = None if current_user.role == "admin" else visible_items_filter(current_user)
-    return start, end, group_by, interval, scope
+    return start, end, group_by, interval, queries.narrowed(scope, queries.item_filter(**filters)), \
+        scope is not None, filters
 
 
 @bp.get("/")
 @login_required
 def index():
-    start, end, group_by, interval, scope = _request_view()
-    board = dashboard.build(start, end, datetime.now(UTC), scope=scope, group_by=group_by, interval=interval)
+    start, end, group_by, interval, scope, scoped, filters = _request_view()
+    board = dashboard.build(start, end, datetime.now(UTC), scope=scope, group_by=group_by, interval=interval,
+                            survey_id=filters.get("survey_id"))
     tables = board.tables
     trend = rate_bars([Bar(label=row["key"][5:], value=row["closure_rate"],
                            caption=f"{row['key']}: {row['loop_closed']} of {row['opened']} loop-closed")
@@ -68,16 +102,17 @@ def index():
                            tiles=board.tiles, tables=tables,
                            groups=queries.GROUPS,
                            intervals=queries.TIME_GROUPS, group_by=group_by, interval=interval,
-                           trend_chart=trend, distribution_chart=distribution, scoped=scope is not None)
+                           trend_chart=trend, distribution_chart=distribution, scoped=scoped, filters=filters,
+                           choices=filter_choices())
 
 
 @bp.get("/<name>.csv")
 @login_required
 def table_csv(name: str):
     """One table of the page as CSV (same period, grouping and scope)."""
-    start, end, group_by, interval, scope = _request_view()
-    tables = dashboard.build(start, end, datetime.now(UTC), scope=scope, group_by=group_by,
-                             interval=interval).tables
+    start, end, group_by, interval, scope, _, filters = _request_view()
+    tables = dashboard.build(start, end, datetime.now(UTC), scope=scope, group_by=group_by, interval=interval,
+                             survey_id=filters.get("survey_id")).tables
     if name not in tables:
         abort(404)
     table = tables[name]
@@ -90,6 +125,14 @@ def table_csv(name: str):
     filename = f"{name}{suffix}-{start.date()}-{end.date()}.csv"
     return Response(out.getvalue(), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+def filter_choices() -> dict:
+    """What the filter lists offer: surveys, teams and topics by name."""
+    return {"surveys": db.session.execute(select(Survey.id, Survey.name).order_by(Survey.name)).all(),
+            "teams": db.session.execute(select(Team.id, Team.name).order_by(Team.name)).all(),
+            "topics": [topic.name for topic in all_topics()],
+            "priorities": ("P1", "P2", "P3", "P4"), "sentiments": ("negative", "neutral", "positive")}
 
 
 def _csv_safe(value):
