@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import sys
 import time
 from datetime import UTC, datetime, timedelta
@@ -28,6 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.dispatch import reset_database  # noqa: E402
+from benchmarks.inbox import timed  # noqa: E402
 
 # h(i, salt) is a cheap deterministic pseudo-random number in 0..999 per item; opened(i) spreads the
 # items over the last year in id order, as a live system writes them (the physical order matters).
@@ -86,17 +86,6 @@ SELECT setval(pg_get_serial_sequence('feedback_items', 'id'), :items);
 """
 
 
-def timed(function, repeat: int) -> float:
-    """Median milliseconds of `repeat` calls, after one warm-up call."""
-    function()
-    samples = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        function()
-        samples.append((time.perf_counter() - started) * 1000)
-    return round(statistics.median(samples), 1)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--items", type=int, default=1_000_000)
@@ -138,6 +127,7 @@ def main() -> None:
         sql_ms = timed(lambda: queries.closure(start, end, "owner"), args.repeat)
         compiled = _raw_sql(queries, start, end)
         raw_ms = timed(lambda: db.session.execute(text(compiled)).all(), args.repeat)
+        parts = _dashboard_parts(end, args.repeat)
         db.session.remove()
 
     figures = {"items": args.items, "seed_seconds": seed_seconds, "metrics_query_workers": args.workers}
@@ -146,8 +136,6 @@ def main() -> None:
         client.post("/login", data={"email": user.email, "password": "bench password"})
         assert client.get("/metrics/").status_code == 200
         figures[f"dashboard_{label}_ms"] = timed(lambda: client.get("/metrics/"), args.repeat)
-        if label == "admin":
-            token_headers = None
         client.post("/logout")
     with app.app_context():
         from vocloop.accounts import service as accounts
@@ -159,9 +147,61 @@ def main() -> None:
     figures["raw_sql_closure_by_owner_90d_ms"] = raw_ms
     figures["ratio_api_to_raw_sql"] = round(figures["api_closure_by_owner_90d_ms"] / max(raw_ms, 0.01), 2)
     figures["ratio_dashboard_admin_to_goal_300ms"] = round(figures["dashboard_admin_ms"] / 300, 2)
+    for name, (query_ms, bare_ms) in parts.items():
+        figures[f"part_{name}_ms"] = query_ms
+        figures[f"part_{name}_ratio_to_bare_sql"] = round(query_ms / max(bare_ms, 0.01), 2)
     for key, value in figures.items():
         print(f"{key:40} {value}")
     print(json.dumps(figures))
+
+
+def _dashboard_parts(now: datetime, repeat: int) -> dict[str, tuple[float, float]]:
+    """Each query of the admin's dashboard (last 30 days), one after another: its time through
+    vocloop's function, and the time of the very SQL it sent, run bare on the same connection."""
+    from sqlalchemy import event, text
+
+    from vocloop.extensions import db
+    from vocloop.metrics import queries
+    from vocloop.metrics.dashboard import HEADLINE_MEASURES
+    from vocloop.metrics.sql import without_jit
+
+    start = now - timedelta(days=30)
+    parts = {
+        "closure_by_owner": lambda: queries.closure(start, now, "owner", measures=HEADLINE_MEASURES),
+        "previous_period": lambda: queries.closure(*queries.previous_period(start, now), None,
+                                                   measures=HEADLINE_MEASURES),
+        "closure_by_team": lambda: queries.closure(start, now, "team", measures=("time_to_close",), overall=False),
+        "trend_by_week": lambda: queries.closure(start, now, "week", measures=(), overall=False),
+        "distribution": lambda: queries.close_time_distribution(start, now),
+        "worst_topics": lambda: queries.worst_topics(start, now),
+        "breached": lambda: queries.breached_items(start, now),
+        "backlog": lambda: queries.backlog(now),
+        "scores": lambda: queries.survey_scores(start, now),
+        "sentiment": lambda: queries.sentiment_mix(start, now),
+    }
+    results = {}
+    connection = db.session.connection()
+    for name, part in parts.items():
+        sent: list[tuple[str, object]] = []
+
+        def capture(conn, cursor, statement, parameters, context, executemany, sent=sent):
+            if not statement.startswith("SET "):
+                sent.append((statement, parameters))
+
+        event.listen(connection, "before_cursor_execute", capture)
+        part()
+        event.remove(connection, "before_cursor_execute", capture)
+        without_jit()
+        cursor = connection.connection.driver_connection.cursor()
+
+        def bare(sent=sent, cursor=cursor):
+            for statement, parameters in sent:
+                cursor.execute(statement, parameters)
+                cursor.fetchall()
+
+        results[name] = (timed(part, repeat), timed(bare, repeat))
+    db.session.execute(text("SELECT 1"))
+    return results
 
 
 def _raw_sql(queries, start, end) -> str:

@@ -86,6 +86,9 @@ def test_a_lead_edits_the_taxonomy_and_reclassifies_past_answers(app, client, dr
     assert "mobile app" in topics_now[0] and "mobile app" in topics_now[1] and "mobile app" not in topics_now[2]
     item_after = {i.id: (i.priority, i.owner_id, i.close_due_at) for i in db.session.scalars(select(FeedbackItem))}
     assert item_after == item_before  # labels change; owners, priorities and due times do not
+    for item in db.session.scalars(select(FeedbackItem)):  # the item's copies, which metrics group by, follow
+        assert (item.topics, item.sentiment_label) == (item.response.topics, item.response.sentiment_label)
+    assert any("mobile app" in item.topics for item in db.session.scalars(select(FeedbackItem)))
     page = client.get("/topics/").get_data(as_text=True)
     assert "finished" in page and "3 of 3" in page and "past answers keep their old topics" not in page
 

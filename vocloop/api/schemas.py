@@ -132,11 +132,11 @@ class TopicIn(Schema):
     position = fields.Integer(validate=validate.Range(min=0, max=100000))
 
 
-class TopicPatch(Schema):
-    name = fields.String(validate=validate.Length(min=1, max=60))
-    keywords = fields.List(fields.String(validate=validate.Length(min=1, max=80)),
-                           validate=validate.Length(min=1, max=200))
-    position = fields.Integer(validate=validate.Range(min=0, max=100000))
+class TopicPatch(TopicIn):
+    """The same fields, each optional: only what is sent changes."""
+
+    def __init__(self, **kwargs):
+        super().__init__(partial=True, **kwargs)
 
 
 class TopicOut(Schema):
