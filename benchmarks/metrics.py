@@ -91,7 +91,7 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=10)
     parser.add_argument("--reuse", action="store_true", help="keep the data of the last run (no reseeding)")
-    parser.add_argument("--workers", type=int, default=4, help="METRICS_QUERY_WORKERS")
+    parser.add_argument("--workers", type=int, default=2, help="METRICS_QUERY_WORKERS (the default setting: 2)")
     parser.add_argument("--database-url", default=os.environ.get(
         "VOCLOOP_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/vocloop_bench"))
     args = parser.parse_args()

@@ -42,8 +42,9 @@ FALLBACK_OWNER_EMAIL = None
 CLASSIFIER = "vocloop"  # or "textblob" for plain TextBlob
 # An account's annual value at or above which an unhappy answer is raised one priority; None: off.
 HIGH_VALUE_ACCOUNT = 50000
-# How many of the metrics dashboard's queries run at once on PostgreSQL (each takes a connection).
-METRICS_QUERY_WORKERS = 4
+# How many of the metrics dashboard's queries run at once on PostgreSQL (each takes a connection);
+# about the number of cores the database has to spare.
+METRICS_QUERY_WORKERS = 2
 # Minutes to wait for a comment after a one-click score before the response is processed as is.
 COMMENT_GRACE_MINUTES = 30
 # Hours to first action and to the closing message, per priority.

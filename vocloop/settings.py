@@ -171,7 +171,7 @@ def validate(settings: dict) -> None:
     if settings.get("CLASSIFIER", "vocloop") not in registered():
         raise ConfigError(f"CLASSIFIER {settings.get('CLASSIFIER')!r} is not a registered analyzer; "
                           f"choose one of {', '.join(registered())}")
-    if not 1 <= settings.get("METRICS_QUERY_WORKERS", 4) <= 16:
+    if not 1 <= settings.get("METRICS_QUERY_WORKERS", 2) <= 16:
         raise ConfigError("METRICS_QUERY_WORKERS must be between 1 and 16")
     value_floor = settings.get("HIGH_VALUE_ACCOUNT")
     if value_floor is not None and value_floor < 0:
