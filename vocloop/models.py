@@ -1,5 +1,6 @@
 """Every model, imported in one place so that Alembic and create_all see the whole schema."""
 
+from vocloop.accounts.idempotency import IdempotencyRecord
 from vocloop.accounts.models import ApiToken, Team, User, UserToken, team_members
 from vocloop.classify.models import ReclassifyRun, Topic
 from vocloop.contacts.models import Account, Contact
@@ -10,5 +11,6 @@ from vocloop.routing.models import BusinessCalendarRow, RoutingRule, SlaPolicy
 from vocloop.surveys.models import Invitation, Survey
 
 __all__ = ["Account", "ApiToken", "BusinessCalendarRow", "ClosingTemplate", "Contact", "FeedbackItem",
-           "InboundEmail", "Invitation", "ItemEvent", "MailEvent", "Message", "MessageTemplate", "ReclassifyRun",
-           "Response", "RoutingRule", "SlaPolicy", "Survey", "Team", "Topic", "User", "UserToken", "team_members"]
+           "IdempotencyRecord", "InboundEmail", "Invitation", "ItemEvent", "MailEvent", "Message", "MessageTemplate",
+           "ReclassifyRun", "Response", "RoutingRule", "SlaPolicy", "Survey", "Team", "Topic", "User", "UserToken",
+           "team_members"]

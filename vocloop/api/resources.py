@@ -8,7 +8,7 @@ from flask import abort
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from vocloop.api import schemas
+from vocloop.api import idempotency, schemas
 from vocloop.api.auth import api_user, authenticate_request, require_role
 from vocloop.contacts import privacy
 from vocloop.contacts import service as contacts
@@ -24,6 +24,7 @@ from vocloop.surveys.models import Survey
 
 blp = Blueprint("api_v1", __name__, url_prefix="/api/v1", description="vocloop JSON API, version 1")
 blp.before_request(authenticate_request)
+idempotency.protect(blp)
 
 
 @blp.route("/contacts")

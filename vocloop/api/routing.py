@@ -9,7 +9,7 @@ from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from vocloop.accounts.models import Team, User
-from vocloop.api import schemas
+from vocloop.api import idempotency, schemas
 from vocloop.api.auth import api_user, authenticate_request, require_role
 from vocloop.extensions import db
 from vocloop.items import closing, handover
@@ -23,6 +23,7 @@ from vocloop.routing.rules import condition_errors
 RULE_SPEC_FIELDS = ("name", "position", "conditions", "action", "user_id", "team_id", "team_strategy", "enabled")
 blp = Blueprint("api_v1_routing", __name__, url_prefix="/api/v1", description="Routing, SLA and ownership")
 blp.before_request(authenticate_request)
+idempotency.protect(blp)
 
 
 @blp.route("/routing-rules")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from vocloop.api import schemas
+from vocloop.api import idempotency, schemas
 from vocloop.api.auth import api_user, authenticate_request, require_role
 from vocloop.classify import reclassify, topics
 from vocloop.classify.models import ReclassifyRun
@@ -15,6 +15,7 @@ from vocloop.jobs.tasks import reclassify_responses
 
 blp = Blueprint("api_v1_topics", __name__, url_prefix="/api/v1", description="Topic taxonomy")
 blp.before_request(authenticate_request)
+idempotency.protect(blp)
 
 
 @blp.route("/topics")

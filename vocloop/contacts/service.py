@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from vocloop.accounts.service import normalize_email
 from vocloop.contacts.models import Account, Contact
@@ -44,5 +45,10 @@ def create_contact(*, email: str, name: str = "", external_id: str | None = None
     contact = Contact(email=email, name=name.strip(), external_id=external_id or None, account=account,
                       attributes=attributes or {})
     db.session.add(contact)
-    db.session.commit()
+    try:
+        db.session.commit()
+    except IntegrityError:  # created by a concurrent request between the check above and now
+        db.session.rollback()
+        raise Conflict(f"A contact with the email {email} or the external_id {external_id!r} already exists.") \
+            from None
     return contact

@@ -122,7 +122,9 @@ def send_metrics_digests() -> int:
 @job
 def sweep() -> dict:
     """Periodic catch-up (promise 2): late responses, lost jobs, mail due for a retry."""
+    from vocloop.accounts.idempotency import forget_old
     from vocloop.classify.reclassify import stalled_run_ids
+    from vocloop.db import utcnow
     from vocloop.jobs.queue import enqueue, enqueue_delivery
     from vocloop.mail import outbox
     from vocloop.responses import service as responses
@@ -133,6 +135,7 @@ def sweep() -> dict:
         enqueue(triage_response, response_id, queue="classify")
     due = outbox.due_message_ids()
     enqueue_delivery(due)
+    forget_old(utcnow())  # Idempotency-Key answers older than a day
     stalled = stalled_run_ids()
     for run_id in stalled:
         enqueue(reclassify_responses, run_id, queue="classify")
