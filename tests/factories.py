@@ -59,5 +59,7 @@ def login(client, email: str, password: str = PASSWORD):
                                        "email": email, "password": password})
 
 
-def api_token(user) -> dict:
-    return {"Authorization": f"Bearer {accounts.create_api_token(user)}"}
+def api_token(user, scope: str | None = None) -> dict:
+    """A bearer header; by default with the widest scope the user may have."""
+    scope = scope or ("admin" if user.role == "admin" else "write")
+    return {"Authorization": f"Bearer {accounts.create_api_token(user, scope=scope)}"}

@@ -44,19 +44,30 @@ def create_user(email, role, team, name, password_stdin):
 @click.command("create-token")
 @click.argument("email")
 @click.option("--name", default="cli", help="A label for the token.")
-def create_token(email, name):
+@click.option("--scope", type=click.Choice(["read", "write", "admin"]), default="write", show_default=True,
+              help="read: GET only; write: also changes; admin: also what only admins may do.")
+@click.option("--expires-days", type=click.IntRange(1, 3 * 366), help="Days until it expires (default: never).")
+def create_token(email, name, scope, expires_days):
     """Create an API token for a user; the token is the last line of the output."""
+    from datetime import timedelta
+
     from sqlalchemy import select
 
     from vocloop.accounts import service
     from vocloop.accounts.models import User
+    from vocloop.db import utcnow
     from vocloop.extensions import db
 
     user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
     if user is None or not user.active:
         raise click.ClickException(f"No active user with the email {email}.")
-    token = service.create_api_token(user, name=name)
-    click.echo(f"API token for {user.email} ({user.role}); it is shown only this once:")
+    expires_at = utcnow() + timedelta(days=expires_days) if expires_days else None
+    try:
+        token = service.create_api_token(user, name=name, scope=scope, expires_at=expires_at)
+    except DomainError as exc:
+        _fail(exc)
+    click.echo(f"API token for {user.email} ({user.role}), scope {scope}"
+               f"{f', expires {expires_at:%Y-%m-%d}' if expires_at else ''}; it is shown only this once:")
     click.echo(token)
 
 

@@ -9,7 +9,7 @@ from flask_login import UserMixin
 from sqlalchemy import CheckConstraint, Column, ForeignKey, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from vocloop.db import Base, created_at, intpk
+from vocloop.db import Base, created_at, intpk, utcnow
 from vocloop.extensions import db
 
 ROLES = ("owner", "lead", "admin")
@@ -81,17 +81,25 @@ class ApiToken(db.Model):
     """A personal API token; only its SHA-256 is stored, the token itself is shown once."""
 
     __tablename__ = "api_tokens"
+    __table_args__ = (CheckConstraint("scope IN ('read', 'write', 'admin')", name="scope"),)
 
     id: Mapped[intpk]
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(120), default="")
+    # read: GET only; write: also changes; admin: also what needs the admin role. The user's own
+    # permissions apply on top: a scope never gives more than its user has.
+    scope: Mapped[str] = mapped_column(String(10), default="write")
     created_at: Mapped[created_at]
     last_used_at: Mapped[datetime | None]
     expires_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
 
     user: Mapped[User] = relationship()
+
+    @property
+    def is_live(self) -> bool:
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > utcnow())
 
 
 class UserToken(db.Model):

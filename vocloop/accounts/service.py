@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
@@ -10,7 +10,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from vocloop.accounts.models import ROLES, ApiToken, Team, User
 from vocloop.db import utcnow
-from vocloop.errors import Conflict, Invalid
+from vocloop.errors import Conflict, Forbidden, Invalid, NotFound
 from vocloop.extensions import db
 from vocloop.security import hash_token, new_secret_token
 
@@ -71,15 +71,45 @@ def authenticate(email: str, password: str) -> User | None:
     return user
 
 
-def create_api_token(user: User, name: str = "", expires_at: datetime | None = None) -> str:
-    """Return the token; only its hash is kept, so this is the one time anyone sees it."""
+TOKEN_SCOPES = ("read", "write", "admin")
+MAX_TOKEN_DAYS = 3 * 366
+
+
+def create_api_token(user: User, name: str = "", expires_at: datetime | None = None, scope: str = "write") -> str:
+    """Return the token; only its hash is kept, so this is the one time anyone sees it.
+
+    The admin scope is for admins only: a token never carries more than its user may do."""
+    if scope not in TOKEN_SCOPES:
+        raise Invalid(f"scope must be one of {', '.join(TOKEN_SCOPES)}")
+    if scope == "admin" and user.role != "admin":
+        raise Forbidden("Only admins can create a token with the admin scope.")
+    if expires_at is not None and not utcnow() < expires_at <= utcnow() + timedelta(days=MAX_TOKEN_DAYS):
+        raise Invalid("a token expires in the future, and within three years")
     token, token_hash = new_secret_token(32)
-    db.session.add(ApiToken(user_id=user.id, token_hash=token_hash, name=name, expires_at=expires_at))
+    db.session.add(ApiToken(user_id=user.id, token_hash=token_hash, name=name.strip()[:120], expires_at=expires_at,
+                            scope=scope))
     db.session.commit()
     return f"vl_{token}"
 
 
-def user_for_token(token: str) -> User | None:
+def tokens_of(user: User) -> list[ApiToken]:
+    return list(db.session.scalars(select(ApiToken).where(ApiToken.user_id == user.id)
+                                   .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())))
+
+
+def revoke_api_token(user: User, token_id: int) -> ApiToken:
+    """A user revokes their own tokens; an admin anyone's. Revoking twice changes nothing."""
+    token = db.session.get(ApiToken, token_id)
+    if token is None or (token.user_id != user.id and user.role != "admin"):
+        raise NotFound("no such token")
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        db.session.commit()
+    return token
+
+
+def token_for(token: str) -> ApiToken | None:
+    """The live token record for a presented token (None: unknown, revoked, expired, or user inactive)."""
     if not token.startswith("vl_") or len(token) > 200:
         return None
     api_token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token[3:])))
@@ -92,4 +122,9 @@ def user_for_token(token: str) -> User | None:
     if api_token.last_used_at is None or (now - api_token.last_used_at).total_seconds() > 60:
         api_token.last_used_at = now
         db.session.commit()
-    return api_token.user
+    return api_token
+
+
+def user_for_token(token: str) -> User | None:
+    record = token_for(token)
+    return record.user if record is not None else None

@@ -1,21 +1,25 @@
-"""Bearer tokens for the API: the token's user, with that user's permissions."""
+"""Bearer tokens for the API: the token's user, with that user's permissions, within the token's scope."""
 
 from __future__ import annotations
 
 from flask import abort, g, request
 
 from vocloop.accounts.models import User
-from vocloop.accounts.service import user_for_token
+from vocloop.accounts.service import token_for
+
+READ_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
 def authenticate_request() -> None:
-    """before_request of every API blueprint: a valid token or 401."""
+    """before_request of every API blueprint: a valid token or 401; a read-only token only reads."""
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
-    user = user_for_token(token.strip()) if scheme.lower() == "bearer" else None
-    if user is None:
+    record = token_for(token.strip()) if scheme.lower() == "bearer" else None
+    if record is None:
         abort(401, description="Send a valid API token as 'Authorization: Bearer <token>'.")
-    g.api_user = user
+    if record.scope == "read" and request.method not in READ_METHODS:
+        abort(403, description="This token has the read scope: it can only read.")
+    g.api_user, g.api_scope = record.user, record.scope
 
 
 def api_user() -> User:
@@ -23,7 +27,10 @@ def api_user() -> User:
 
 
 def require_role(*roles: str) -> User:
+    """The caller's role must be one of these; what only admins may do also needs the admin scope."""
     user = api_user()
     if user.role not in roles:
         abort(403, description=f"This needs the role {' or '.join(roles)}.")
+    if set(roles) == {"admin"} and g.api_scope != "admin":
+        abort(403, description="This needs a token with the admin scope.")
     return user
