@@ -54,6 +54,8 @@ RATELIMIT_ENABLED = True
 # Answer pages are public: a modest per-address limit keeps token guessing and floods out.
 RATELIMIT_PUBLIC = "60 per minute"
 RATELIMIT_LOGIN = "10 per minute"
+# Per API token (per address without one): a runaway integration slows down instead of the service.
+RATELIMIT_API = "600 per minute"
 # How many reverse proxies (load balancer, router) sit in front: their X-Forwarded-* headers are then
 # trusted, so rate limits and logs see the customer's address. 0: none (the embedded default).
 TRUSTED_PROXIES = 0

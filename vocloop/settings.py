@@ -79,6 +79,7 @@ SETTINGS = [
     Setting("COMMENT_GRACE_MINUTES", _int),
     Setting("SLA_HOURS", _json),
     Setting("RATELIMIT_ENABLED", _bool),
+    Setting("RATELIMIT_API"),
     Setting("LOG_FORMAT"),
     Setting("TRUSTED_PROXIES", _int),
     Setting("METRICS_ENABLED", _bool),

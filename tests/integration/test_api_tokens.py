@@ -92,3 +92,17 @@ def test_the_cli_makes_scoped_expiring_tokens(app):
     assert db.session.scalar(select(ApiToken.scope)) == "admin"
     refused = runner.invoke(args=["create-token", "dana@example.com", "--scope", "admin"])
     assert refused.exit_code != 0 and "Only admins" in refused.output
+
+
+def test_the_api_is_rate_limited_per_token_with_retry_after(app, settings):
+    from vocloop import create_app
+    owner = make_user("dana@example.com")
+    first, second = api_token(owner), api_token(owner)
+    limited_app = create_app({**settings, "RATELIMIT_ENABLED": True, "RATELIMIT_API": "3 per minute"})
+    client = limited_app.test_client()
+    codes = [client.get("/api/v1/items", headers=first).status_code for _ in range(4)]
+    assert codes == [200, 200, 200, 429]
+    limited = client.get("/api/v1/items", headers=first)
+    assert limited.status_code == 429 and limited.content_type == "application/problem+json"
+    assert int(limited.headers["Retry-After"]) > 0 and limited.json["status"] == 429
+    assert client.get("/api/v1/items", headers=second).status_code == 200  # another token, its own budget

@@ -5,7 +5,8 @@ from __future__ import annotations
 from flask import Flask
 from flask_smorest import Api
 
-from vocloop.extensions import csrf
+from vocloop.api.auth import api_rate_limit, rate_limit_key
+from vocloop.extensions import csrf, limiter
 
 
 class VocloopApi(Api):
@@ -27,4 +28,5 @@ def init_app(app: Flask) -> None:
 
     for blueprint in (blp, routing_blp, topics_blp):
         csrf.exempt(blueprint)
+        limiter.limit(api_rate_limit, key_func=rate_limit_key)(blueprint)
         api.register_blueprint(blueprint)

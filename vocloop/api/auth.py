@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from flask import abort, g, request
+import hashlib
+
+from flask import abort, current_app, g, request
 
 from vocloop.accounts.models import User
 from vocloop.accounts.service import token_for
@@ -20,6 +22,18 @@ def authenticate_request() -> None:
     if record.scope == "read" and request.method not in READ_METHODS:
         abort(403, description="This token has the read scope: it can only read.")
     g.api_user, g.api_scope = record.user, record.scope
+
+
+def rate_limit_key() -> str:
+    """Limits count per token (its fingerprint, never the token itself), else per address."""
+    header = request.headers.get("Authorization", "")
+    if header:
+        return "api:" + hashlib.sha256(header.encode()).hexdigest()[:32]
+    return "api-addr:" + (request.remote_addr or "?")
+
+
+def api_rate_limit() -> str:
+    return current_app.config["RATELIMIT_API"]
 
 
 def api_user() -> User:
