@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import String, cast, func, or_, select, tuple_
 from sqlalchemy.orm import selectinload
 
-from vocloop.accounts.models import User
-from vocloop.contacts.models import Contact
+from vocloop.accounts.models import Team, User
+from vocloop.contacts.models import Account, Contact
 from vocloop.db import utcnow
 from vocloop.extensions import db
 from vocloop.items.models import FeedbackItem, ItemEvent
 from vocloop.items.permissions import hand_over_targets_filter, visible_items_filter
 from vocloop.responses.models import Response
+from vocloop.surveys.models import Survey
 
 TABS = ("mine", "team", "overdue", "waiting", "closed")
 OPEN_STATUSES = ("open", "in_progress", "waiting")
@@ -155,3 +157,43 @@ def _filtered(query, status: str | None, owner_id: int | None, after_id: int | N
     if after_id:
         query = query.where(FeedbackItem.id > after_id)
     return query
+
+
+EXPORT_BATCH = 1000
+ITEM_EXPORT_COLUMNS = ("id", "status", "priority", "owner", "team", "survey", "contact_email", "account", "score",
+                       "comment", "sentiment", "topics", "created_at", "first_action_at", "close_due_at",
+                       "loop_closed_at", "closed_at", "close_reason", "customer_verdict", "sla_breached_at",
+                       "reopen_count")
+
+
+def export_items(user: User, *, status: str | None = None, owner_id: int | None = None,
+                 created_from: datetime | None = None, created_to: datetime | None = None) -> Iterator[dict]:
+    """Every item the user may see (with the API's filters), in id order, a batch at a time; plain rows,
+    not objects, so a long export does not fill the session."""
+    visible = visible_items_filter(user)
+    times = ("created_at", "first_action_at", "close_due_at", "loop_closed_at", "closed_at", "sla_breached_at")
+    columns = [FeedbackItem.id, FeedbackItem.status, FeedbackItem.priority, User.name.label("owner"),
+               Team.name.label("team"), Survey.name.label("survey"), Contact.email.label("contact_email"),
+               Account.name.label("account"), Response.score, Response.comment,
+               FeedbackItem.sentiment_label.label("sentiment"), FeedbackItem.topics, FeedbackItem.close_reason,
+               FeedbackItem.customer_verdict, FeedbackItem.reopen_count,
+               *[getattr(FeedbackItem, name) for name in times]]
+    after = 0
+    while True:
+        query = _filtered(select(*columns)
+                          .join(User, User.id == FeedbackItem.owner_id).outerjoin(Team, Team.id == FeedbackItem.team_id)
+                          .join(Survey, Survey.id == FeedbackItem.survey_id)
+                          .join(Contact, Contact.id == FeedbackItem.contact_id)
+                          .outerjoin(Account, Account.id == Contact.account_id)
+                          .join(Response, Response.id == FeedbackItem.response_id)
+                          .where(visible), status, owner_id, after)
+        if created_from is not None:
+            query = query.where(FeedbackItem.created_at >= created_from)
+        if created_to is not None:
+            query = query.where(FeedbackItem.created_at < created_to)
+        rows = db.session.execute(query.order_by(FeedbackItem.id).limit(EXPORT_BATCH)).mappings().all()
+        if not rows:
+            return
+        for row in rows:
+            yield {**row, **{name: row[name].isoformat() if row[name] else None for name in times}}
+        after = rows[-1]["id"]

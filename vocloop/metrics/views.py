@@ -3,8 +3,6 @@ and a CSV export of every table, for the period, grouping and scope the page sho
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import UTC, datetime, timedelta
 
 from flask import Blueprint, Response, abort, render_template, request
@@ -13,6 +11,7 @@ from sqlalchemy import select
 
 from vocloop.accounts.models import Team
 from vocloop.classify.topics import all_topics
+from vocloop.exports import csv_lines
 from vocloop.extensions import db
 from vocloop.items.permissions import visible_items_filter
 from vocloop.metrics import dashboard, queries
@@ -116,14 +115,9 @@ def table_csv(name: str):
     if name not in tables:
         abort(404)
     table = tables[name]
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(table.columns)
-    for row in table.rows:
-        writer.writerow([_csv_safe(row.get(column)) for column in table.columns])
     suffix = f"-by-{group_by}" if name == "closure" else f"-by-{interval}" if name == "trend" else ""
     filename = f"{name}{suffix}-{start.date()}-{end.date()}.csv"
-    return Response(out.getvalue(), mimetype="text/csv",
+    return Response("".join(csv_lines(table.columns, table.rows)), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
@@ -133,10 +127,3 @@ def filter_choices() -> dict:
             "teams": db.session.execute(select(Team.id, Team.name).order_by(Team.name)).all(),
             "topics": [topic.name for topic in all_topics()],
             "priorities": ("P1", "P2", "P3", "P4"), "sentiments": ("negative", "neutral", "positive")}
-
-
-def _csv_safe(value):
-    """Names starting with = + - @ would run as formulas in a spreadsheet: quote them."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value
-    return "" if value is None else value

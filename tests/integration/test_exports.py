@@ -1,0 +1,68 @@
+"""CSV exports of items and answers through the API: same filters, same visibility, formula-safe."""
+
+import csv
+import io
+
+from sqlalchemy import select
+
+from tests.factories import answer, api_token, make_contact, make_invitation, make_survey, make_user
+from vocloop.extensions import db
+from vocloop.items.queries import EXPORT_BATCH
+from vocloop.routing.service import create_rule
+
+
+def rows_of(response) -> list[dict]:
+    assert response.status_code == 200 and response.mimetype == "text/csv", response.status_code
+    assert "attachment" in response.headers["Content-Disposition"]
+    return list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+
+
+def test_items_and_answers_export_as_the_user_may_see_them(app, client, drain):
+    admin = make_user("admin@example.com", role="admin")
+    dana = make_user("dana@example.com", team="Support")
+    create_rule(name="to Dana", action="user", user_id=dana.id, conditions={"score_max": 4})
+    survey = make_survey()
+    answer(client, make_invitation(survey, make_contact("ann@customer.example", account="Globex")), 2,
+           '=HYPERLINK("http://evil") slow support')
+    answer(client, make_invitation(survey, make_contact("bob@customer.example")), 6, "Meh")  # to the fallback admin
+    answer(client, make_invitation(survey, make_contact("cy@customer.example")), 10)  # happy, no comment: no item
+    drain()
+    everything = rows_of(client.get("/api/v1/items/export.csv", headers=api_token(admin)))
+    assert [row["contact_email"] for row in everything] == ["ann@customer.example", "bob@customer.example"]
+    assert everything[0]["comment"].startswith("'=HYPERLINK")  # shown, not run, by a spreadsheet
+    assert everything[0]["account"] == "Globex" and everything[0]["owner"] == "dana"
+    mine = rows_of(client.get("/api/v1/items/export.csv", headers=api_token(dana)))
+    assert [row["contact_email"] for row in mine] == ["ann@customer.example"]
+    assert rows_of(client.get("/api/v1/items/export.csv",
+                              headers=api_token(make_user("x@example.com", team="Billing")))) == []
+    assert len(rows_of(client.get("/api/v1/items/export.csv?status=closed", headers=api_token(admin)))) == 0
+    assert rows_of(client.get("/api/v1/items/export.csv?from=2000-01-01&to=2000-12-31",
+                              headers=api_token(admin))) == []
+    answers = rows_of(client.get("/api/v1/responses/export.csv", headers=api_token(admin)))
+    assert [row["score"] for row in answers] == ["2", "6", "10"]  # admins: every answer, with or without an item
+    assert answers[0]["classifier"] == "vocloop-sentiment-1" and answers[2]["item_id"] == ""
+    assert [row["score"] for row in rows_of(client.get("/api/v1/responses/export.csv",
+                                                       headers=api_token(dana)))] == ["2"]
+    assert client.get("/api/v1/items/export.csv?status=lost", headers=api_token(admin)).status_code == 422
+    assert client.get("/api/v1/items/export.csv").status_code == 401
+
+
+def test_a_large_export_is_read_in_batches(app, client, drain):
+    from datetime import timedelta
+
+    from vocloop.db import utcnow
+    from vocloop.responses.models import Response
+    from vocloop.surveys.models import Invitation
+    admin = make_user("admin@example.com", role="admin")
+    survey, contact = make_survey(), make_contact("ann@customer.example")
+    now = utcnow()
+    count = EXPORT_BATCH + 5
+    db.session.add_all([Invitation(survey_id=survey.id, contact_id=contact.id, token_hash=f"{i:064d}",
+                                   expires_at=now + timedelta(days=1)) for i in range(count)])
+    db.session.flush()
+    invitations = db.session.scalars(select(Invitation.id).order_by(Invitation.id)).all()
+    db.session.add_all([Response(invitation_id=i, survey_id=survey.id, contact_id=contact.id, score=9,
+                                 answered_at=now) for i in invitations])
+    db.session.commit()
+    answers = rows_of(client.get(f"/api/v1/responses/export.csv?survey_id={survey.id}", headers=api_token(admin)))
+    assert len(answers) == count and len({row["id"] for row in answers}) == count
