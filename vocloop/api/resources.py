@@ -37,6 +37,25 @@ class Contacts(MethodView):
         return contacts.create_contact(**data)
 
 
+@blp.route("/contacts/bulk")
+class ContactsBulk(MethodView):
+    @blp.arguments(schemas.ContactsBulkIn)
+    @blp.response(200, schemas.ContactsBulkOut)
+    def post(self, data):
+        """Create or update up to 1,000 contacts by external_id, else email. Each row is checked on its
+        own: valid rows are stored, invalid ones come back rejected with the reason. Consent is never
+        changed here (an unsubscribed contact stays unsubscribed)."""
+        require_role("lead", "admin")
+        rows = []
+        for row in data["contacts"]:
+            errors = schemas.ContactIn().validate(row)
+            rows.append(schemas.ContactIn().load(row) if not errors else
+                        "; ".join(f"{field}: {' '.join(map(str, messages)) if isinstance(messages, list) else messages}"
+                                  for field, messages in sorted(errors.items())))
+        report = contacts.upsert_contacts(rows)
+        return {**report.counts(), "results": report.rows}
+
+
 @blp.route("/contacts/<int:contact_id>/export")
 class ContactExport(MethodView):
     def get(self, contact_id):

@@ -20,6 +20,26 @@ class ContactIn(Schema):
     attributes = fields.Dict(keys=fields.String(validate=validate.Length(max=100)), load_default=dict)
 
 
+class ContactsBulkIn(Schema):
+    # Rows are checked one by one (as ContactIn) so that one bad row does not refuse the others.
+    contacts = fields.List(fields.Dict(), required=True, validate=validate.Length(min=1, max=1000))
+
+
+class BulkRowOut(Schema):
+    index = fields.Integer()
+    status = fields.String(metadata={"description": "created, updated, unchanged or rejected"})
+    id = fields.Integer(allow_none=True)
+    error = fields.String(allow_none=True)
+
+
+class ContactsBulkOut(Schema):
+    created = fields.Integer()
+    updated = fields.Integer()
+    unchanged = fields.Integer()
+    rejected = fields.Integer()
+    results = fields.List(fields.Nested(BulkRowOut))
+
+
 class ContactOut(Schema):
     id = fields.Integer()
     email = fields.String()

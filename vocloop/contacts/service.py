@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
@@ -9,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from vocloop.accounts.service import normalize_email
 from vocloop.contacts.models import Account, Contact
-from vocloop.errors import Conflict, Invalid
+from vocloop.errors import Conflict, DomainError, Invalid
 from vocloop.extensions import db
 
 
@@ -52,3 +53,77 @@ def create_contact(*, email: str, name: str = "", external_id: str | None = None
         raise Conflict(f"A contact with the email {email} or the external_id {external_id!r} already exists.") \
             from None
     return contact
+
+
+MAX_BULK = 1000
+
+
+@dataclass
+class UpsertReport:
+    """Per row, in the order given: created, updated, unchanged or rejected (with the reason)."""
+
+    rows: list[dict] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        return {status: sum(row["status"] == status for row in self.rows)
+                for status in ("created", "updated", "unchanged", "rejected")}
+
+
+def upsert_contacts(rows: list[dict | str]) -> UpsertReport:
+    """Create or update contacts by external_id, else by email; each row in its own savepoint, so a bad
+    row is reported and the others are kept. A row given as a string is already rejected (its reason).
+
+    Never touches consent: an unsubscribed or bounced contact stays so, whatever the CRM sends.
+    """
+    if len(rows) > MAX_BULK:
+        raise Invalid(f"at most {MAX_BULK} contacts per call")
+    report = UpsertReport()
+    for index, row in enumerate(rows):
+        if isinstance(row, str):
+            report.rows.append({"index": index, "status": "rejected", "id": None, "error": row})
+            continue
+        savepoint = db.session.begin_nested()
+        try:
+            status, contact = _upsert_one(row)
+            savepoint.commit()
+            report.rows.append({"index": index, "status": status, "id": contact.id, "error": None})
+        except (DomainError, IntegrityError) as exc:
+            savepoint.rollback()
+            detail = exc.detail if isinstance(exc, DomainError) else "conflicts with another contact's email or id"
+            report.rows.append({"index": index, "status": "rejected", "id": None, "error": detail})
+    db.session.commit()
+    return report
+
+
+def _upsert_one(row: dict) -> tuple[str, Contact]:
+    email = normalize_email(row["email"])
+    external_id = row.get("external_id")
+    contact = None
+    if external_id:
+        contact = db.session.scalar(select(Contact).where(Contact.external_id == external_id))
+    if contact is None:
+        contact = db.session.scalar(select(Contact).where(Contact.email == email))
+        if contact is not None and external_id and contact.external_id not in (None, external_id):
+            raise Conflict(f"{email} belongs to the contact with external_id {contact.external_id!r}")
+    account = get_or_create_account(row.get("account_name"), row.get("account_external_id"))
+    if account is not None and row.get("account_annual_value") is not None:
+        account.annual_value = row["account_annual_value"]
+    if contact is None:
+        contact = Contact(email=email, name=(row.get("name") or "").strip(), external_id=external_id or None,
+                          account=account, attributes=row.get("attributes") or {})
+        db.session.add(contact)
+        db.session.flush()
+        return "created", contact
+    before = (contact.email, contact.name, contact.external_id, contact.account_id, dict(contact.attributes or {}))
+    contact.email = email
+    if row.get("name"):
+        contact.name = row["name"].strip()
+    if external_id:
+        contact.external_id = external_id
+    if account is not None:
+        contact.account = account
+    if row.get("attributes"):
+        contact.attributes = {**(contact.attributes or {}), **row["attributes"]}
+    db.session.flush()
+    after = (contact.email, contact.name, contact.external_id, contact.account_id, dict(contact.attributes or {}))
+    return ("unchanged" if after == before else "updated"), contact
