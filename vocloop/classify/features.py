@@ -32,7 +32,7 @@ TOKEN = re.compile(
       |[!?.,;]
       |[\U0001F000-\U0001FAFF\u2600-\u27BF]          # emoji
     """, re.IGNORECASE | re.VERBOSE)
-CONTRAST = frozenset({"but", "however", "although", "though", "yet"})
+CONTRAST = frozenset({"but", "however", "yet"})  # "although X, Y" puts the main clause after the comma: not a "but"
 BOUNDARY = frozenset({".", ",", ";", "!", "?"})
 FUNCTION_WORDS = frozenset(
     "a an the to be been being is are was were am do does did have has had it this that these those i you "
