@@ -88,6 +88,8 @@ def run_batches(run_id: int, batch_size: int = BATCH_SIZE) -> ReclassifyRun | No
             return run
         now = utcnow()
         updates = []
+        if any(row.survey_id not in kinds for row in rows):  # a survey created since the run began
+            kinds = dict(db.session.execute(select(Survey.id, Survey.kind)).all())
         for row in rows:
             result = classify(get_kind(kinds[row.survey_id]), row.score, row.comment,
                               account_value=row.annual_value, taxonomy=taxonomy)
