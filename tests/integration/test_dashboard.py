@@ -98,7 +98,7 @@ def test_distribution_leaderboard_worst_topics_and_missed_deadlines(app):
     period = (FRIDAY_4PM, FRIDAY_4PM + timedelta(days=1))
     assert {b["bucket"]: b["items"] for b in queries.close_time_distribution(*period)} == {
         "under 4 h": 2, "4–24 h": 1, "1–2 days": 2, "2–4 days": 0, "4–7 days": 0, "over 7 days": 1}
-    board = dashboard.build(*period, FRIDAY_4PM + timedelta(days=3)).tables
+    board = dashboard.build(dashboard.View(*period, FRIDAY_4PM + timedelta(days=3))).tables
     assert [row["label"] for row in board["leaderboard-owner"].rows] == ["Dana", "Omar"]
     assert [(row["key"], row["opened"]) for row in board["worst-topics"].rows] == [("bugs", 6), ("billing", 6)]
     assert len(board["breached"].rows) == 5 and {row["owner"] for row in board["breached"].rows} == {"Omar"}

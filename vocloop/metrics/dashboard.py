@@ -4,6 +4,7 @@ all read from here, so they cannot disagree."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -58,46 +59,99 @@ class Dashboard:
     tables: dict[str, Table]
 
 
-def build(start: datetime, end: datetime, now: datetime, *, scope=None, group_by: str = "owner",
-          interval: str = "week", survey_id: int | None = None) -> Dashboard:
-    """The headline tiles and every table of the dashboard (by its CSV name); the queries behind
-    them run side by side on PostgreSQL (see parallel.py). `scope` narrows the items; the answers'
-    figures (scores, sentiment mix) follow the survey filter only, as answers have no owner yet."""
-    people_measures = ("time_to_close",)  # the leaderboards show the median time to close only
-    other_people = [by for by in ("owner", "team") if by != group_by]
-    results = gather({
-        "figures": lambda: queries.closure(start, end, group_by, scope, measures=HEADLINE_MEASURES),
+@dataclass(frozen=True)
+class View:
+    """What the page (or one CSV) shows: the period, the narrowing, the grouping and the trend interval.
+    `scope` narrows the items; the answers' figures (scores, sentiment mix) follow the survey filter
+    only, as answers have no owner yet."""
+
+    start: datetime
+    end: datetime
+    now: datetime
+    scope: object = None
+    group_by: str = "owner"
+    interval: str = "week"
+    survey_id: int | None = None
+
+
+TABLE_NAMES = ("closure", "trend", "distribution", "leaderboard-owner", "leaderboard-team", "worst-topics",
+               "breached", "backlog", "scores", "sentiment")
+
+
+def _queries(view: View) -> dict[str, Callable[[], object]]:
+    """Every query the dashboard runs, by name; each is independent of the others."""
+    start, end, scope = view.start, view.end, view.scope
+    return {
+        "figures": lambda: queries.closure(start, end, view.group_by, scope, measures=HEADLINE_MEASURES),
         "previous": lambda: queries.closure(*queries.previous_period(start, end), None, scope,
                                             measures=HEADLINE_MEASURES),
-        **{f"people-{by}": (lambda by=by: queries.closure(start, end, by, scope, measures=people_measures,
-                                                           overall=False)["groups"]) for by in other_people},
-        "trend": lambda: queries.closure(start, end, interval, scope, measures=(), overall=False)["groups"],
+        # the leaderboards show the median time to close only
+        **{f"people-{by}": (lambda by=by: queries.closure(start, end, by, scope, measures=("time_to_close",),
+                                                           overall=False)["groups"]) for by in ("owner", "team")},
+        "trend": lambda: queries.closure(start, end, view.interval, scope, measures=(), overall=False)["groups"],
         "distribution": lambda: queries.close_time_distribution(start, end, scope),
         "worst-topics": lambda: queries.worst_topics(start, end, scope),
         "breached": lambda: queries.breached_items(start, end, scope),
-        "backlog": lambda: queries.backlog(now, scope),
-        "scores": lambda: queries.survey_scores(start, end, survey_id),
-        "sentiment": lambda: queries.sentiment_mix(start, end, survey_id),
-    })
-    figures = results["figures"]
-    detail = figures.pop("groups")
-    by_people = {by: detail if by == group_by else results[f"people-{by}"] for by in ("owner", "team")}
-    backlog, mix = results["backlog"], results["sentiment"]
-    return Dashboard(tiles=headline(start, end, scope, now=figures, before=results["previous"]), tables={
-        "closure": Table(f"Closure by {group_by}", CLOSURE_COLUMNS, detail),
-        "trend": Table(f"Loop-closure rate by {interval} opened", CLOSURE_COLUMNS, results["trend"]),
-        "distribution": Table("Time to close", ("bucket", "items"), results["distribution"]),
-        "leaderboard-owner": Table("Owners", CLOSURE_COLUMNS, queries.leaderboard(by_people["owner"])),
-        "leaderboard-team": Table("Teams", CLOSURE_COLUMNS, queries.leaderboard(by_people["team"])),
-        "worst-topics": Table("Topics with the lowest closure (5 items or more)", CLOSURE_COLUMNS,
-                              results["worst-topics"]),
-        "breached": Table("Items that missed their deadline", ("id", "priority", "status", "owner", "breached_at",
-                                                               "close_due_at", "loop_closed_at"), results["breached"]),
-        "backlog": Table(f"Backlog now: {backlog['open']} open, {backlog['overdue']} overdue", ("bucket", "items"),
-                         backlog["by_age"]),
-        "scores": Table("Survey scores and response rates", (
+        "backlog": lambda: queries.backlog(view.now, scope),
+        "scores": lambda: queries.survey_scores(start, end, view.survey_id),
+        "sentiment": lambda: queries.sentiment_mix(start, end, view.survey_id),
+    }
+
+
+def _needs(name: str, view: View) -> tuple[str, ...]:
+    """The queries a table is made from (a leaderboard by the grouping shown reuses its figures)."""
+    if name == "closure":
+        return ("figures",)
+    if name.startswith("leaderboard-"):
+        by = name.removeprefix("leaderboard-")
+        return ("figures",) if by == view.group_by else (f"people-{by}",)
+    return (name,)
+
+
+def _table(name: str, view: View, results: dict) -> Table:
+    if name == "closure":
+        return Table(f"Closure by {view.group_by}", CLOSURE_COLUMNS, results["figures"]["groups"])
+    if name.startswith("leaderboard-"):
+        by = name.removeprefix("leaderboard-")
+        groups = results["figures"]["groups"] if by == view.group_by else results[f"people-{by}"]
+        return Table("Owners" if by == "owner" else "Teams", CLOSURE_COLUMNS, queries.leaderboard(groups))
+    if name == "trend":
+        return Table(f"Loop-closure rate by {view.interval} opened", CLOSURE_COLUMNS, results["trend"])
+    if name == "distribution":
+        return Table("Time to close", ("bucket", "items"), results["distribution"])
+    if name == "worst-topics":
+        return Table("Topics with the lowest closure (5 items or more)", CLOSURE_COLUMNS, results["worst-topics"])
+    if name == "breached":
+        return Table("Items that missed their deadline", ("id", "priority", "status", "owner", "breached_at",
+                                                          "close_due_at", "loop_closed_at"), results["breached"])
+    if name == "backlog":
+        backlog = results["backlog"]
+        return Table(f"Backlog now: {backlog['open']} open, {backlog['overdue']} overdue", ("bucket", "items"),
+                     backlog["by_age"])
+    if name == "scores":
+        return Table("Survey scores and response rates", (
             "survey", "kind", "score_name", "score", "responses", "positive", "negative", "invitations_delivered",
-            "invitations_answered", "response_rate"), results["scores"]),
-        "sentiment": Table("Sentiment of the answers", ("sentiment", "responses"),
-                           [{"sentiment": label, "responses": count} for label, count in mix.items()]),
-    })
+            "invitations_answered", "response_rate"), results["scores"])
+    if name == "sentiment":
+        return Table("Sentiment of the answers", ("sentiment", "responses"),
+                     [{"sentiment": label, "responses": count} for label, count in results["sentiment"].items()])
+    raise LookupError(name)
+
+
+def build(view: View) -> Dashboard:
+    """The headline tiles and every table; the queries behind them run side by side on PostgreSQL
+    (see parallel.py), each once."""
+    wanted = {"previous", *(need for name in TABLE_NAMES for need in _needs(name, view))}
+    everything = _queries(view)
+    results = gather({name: everything[name] for name in everything if name in wanted})
+    overall = {key: value for key, value in results["figures"].items() if key != "groups"}
+    return Dashboard(tiles=headline(view.start, view.end, view.scope, now=overall, before=results["previous"]),
+                     tables={name: _table(name, view, results) for name in TABLE_NAMES})
+
+
+def table(name: str, view: View) -> Table:
+    """One table (a CSV export), from only the queries it needs."""
+    if name not in TABLE_NAMES:
+        raise LookupError(name)
+    everything = _queries(view)
+    return _table(name, view, gather({need: everything[need] for need in _needs(name, view)}))

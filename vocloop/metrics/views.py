@@ -87,8 +87,8 @@ def _request_view():
 @login_required
 def index():
     start, end, group_by, interval, scope, scoped, filters = _request_view()
-    board = dashboard.build(start, end, datetime.now(UTC), scope=scope, group_by=group_by, interval=interval,
-                            survey_id=filters.get("survey_id"))
+    board = dashboard.build(dashboard.View(start, end, datetime.now(UTC), scope, group_by, interval,
+                                           filters.get("survey_id")))
     tables = board.tables
     trend = rate_bars([Bar(label=row["key"][5:], value=row["closure_rate"],
                            caption=f"{row['key']}: {row['loop_closed']} of {row['opened']} loop-closed")
@@ -110,11 +110,10 @@ def index():
 def table_csv(name: str):
     """One table of the page as CSV (same period, grouping and scope)."""
     start, end, group_by, interval, scope, _, filters = _request_view()
-    tables = dashboard.build(start, end, datetime.now(UTC), scope=scope, group_by=group_by, interval=interval,
-                             survey_id=filters.get("survey_id")).tables
-    if name not in tables:
+    if name not in dashboard.TABLE_NAMES:
         abort(404)
-    table = tables[name]
+    table = dashboard.table(name, dashboard.View(start, end, datetime.now(UTC), scope, group_by, interval,
+                                                 filters.get("survey_id")))
     suffix = f"-by-{group_by}" if name == "closure" else f"-by-{interval}" if name == "trend" else ""
     filename = f"{name}{suffix}-{start.date()}-{end.date()}.csv"
     return Response("".join(csv_lines(table.columns, table.rows)), mimetype="text/csv",
