@@ -25,7 +25,8 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.dispatch import reset_database  # noqa: E402
 
-SEED_SQL = """
+# 40 people in 8 teams: user 1 is the admin, every fifth a lead (the metrics benchmark uses them too).
+PEOPLE_SQL = """
 INSERT INTO teams (id, name, created_at) SELECT t, 'Team ' || t, now() FROM generate_series(1, 8) t;
 INSERT INTO users (id, email, name, role, password_hash, active, notify_new_items, created_at)
   SELECT u, 'user' || u || '@bench.example', 'User ' || u, CASE WHEN u = 1 THEN 'admin' WHEN u % 5 = 2 THEN 'lead'
@@ -33,6 +34,8 @@ INSERT INTO users (id, email, name, role, password_hash, active, notify_new_item
 INSERT INTO team_members (team_id, user_id) SELECT 1 + (u % 8), u FROM generate_series(2, 40) u;
 UPDATE teams SET lead_id = (SELECT min(user_id) FROM team_members m JOIN users x ON x.id = m.user_id
                              WHERE m.team_id = teams.id AND x.role = 'lead');
+"""
+SEED_SQL = PEOPLE_SQL + """
 INSERT INTO surveys (id, name, kind, question, comment_prompt, subject, intro, quarantine_days, link_expiry_days,
                      active, created_at)
   SELECT s, 'Survey ' || s, 'nps', 'q', 'c', 's', '', 90, 30, true, now() FROM generate_series(1, 3) s;

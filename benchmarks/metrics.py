@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.dispatch import reset_database  # noqa: E402
-from benchmarks.inbox import timed  # noqa: E402
+from benchmarks.inbox import PEOPLE_SQL, timed  # noqa: E402
 
 # h(i, salt) is a cheap deterministic pseudo-random number in 0..999 per item; opened(i) spreads the
 # items over the last year in id order, as a live system writes them (the physical order matters).
@@ -38,13 +38,6 @@ CREATE FUNCTION opened(i bigint, n bigint) RETURNS timestamp LANGUAGE sql AS
   $$ SELECT (now() AT TIME ZONE 'UTC') - ((n - i) * 365.0 / n) * interval '1 day' $$;
 CREATE FUNCTION close_hours(i bigint) RETURNS float IMMUTABLE LANGUAGE sql AS
   $$ SELECT 1 + h(i, 8) * h(i, 8) / 3000.0 $$;
-INSERT INTO teams (id, name, created_at) SELECT t, 'Team ' || t, now() FROM generate_series(1, 8) t;
-INSERT INTO users (id, email, name, role, password_hash, active, notify_new_items, created_at)
-  SELECT u, 'user' || u || '@bench.example', 'User ' || u, CASE WHEN u = 1 THEN 'admin' WHEN u % 5 = 2 THEN 'lead'
-         ELSE 'owner' END, :password, true, 'immediate', now() FROM generate_series(1, 40) u;
-INSERT INTO team_members (team_id, user_id) SELECT 1 + (u % 8), u FROM generate_series(2, 40) u;
-UPDATE teams SET lead_id = (SELECT min(user_id) FROM team_members m JOIN users x ON x.id = m.user_id
-                             WHERE m.team_id = teams.id AND x.role = 'lead');
 INSERT INTO surveys (id, name, kind, question, comment_prompt, subject, intro, quarantine_days, link_expiry_days,
                      active, created_at)
   SELECT s, 'Survey ' || s, (ARRAY['nps', 'csat', 'ces'])[s], 'q', 'c', 's', '', 90, 30, true, now()
@@ -113,7 +106,7 @@ def main() -> None:
         upgrade()
         started = time.perf_counter()
         if not args.reuse:
-            for statement in SEED_SQL.strip().split(";\n"):
+            for statement in (PEOPLE_SQL + SEED_SQL).strip().split(";\n"):
                 db.session.execute(text(statement), {"password": generate_password_hash("bench password"),
                                                      "contacts": max(1, args.items // 5), "items": args.items})
             db.session.commit()

@@ -7,19 +7,16 @@ from datetime import UTC, datetime, time, timedelta
 
 from flask import Response
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 from werkzeug.wsgi import FileWrapper
 
-from vocloop.api import idempotency
-from vocloop.api.auth import api_user, authenticate_request
+from vocloop.api.auth import api_user
+from vocloop.api.blueprint import api_blueprint
 from vocloop.exports import spooled_csv
 from vocloop.items.queries import ITEM_EXPORT_COLUMNS, export_items
 from vocloop.responses.queries import RESPONSE_EXPORT_COLUMNS, export_responses
 
-blp = Blueprint("api_v1_exports", __name__, url_prefix="/api/v1", description="CSV exports")
-blp.before_request(authenticate_request)
-idempotency.protect(blp)
+blp = api_blueprint("api_v1_exports", __name__, "CSV exports")
 CSV_DOC = {"responses": {"200": {"description": "CSV, one row per record", "content": {"text/csv": {}}}}}
 
 

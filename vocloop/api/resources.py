@@ -6,10 +6,10 @@ from datetime import UTC, datetime, time, timedelta
 
 from flask import abort
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
-from vocloop.api import idempotency, schemas
-from vocloop.api.auth import api_user, authenticate_request, require_role
+from vocloop.api import schemas
+from vocloop.api.auth import api_user, require_role
+from vocloop.api.blueprint import api_blueprint
 from vocloop.contacts import privacy
 from vocloop.contacts import service as contacts
 from vocloop.contacts.models import Contact
@@ -22,9 +22,7 @@ from vocloop.metrics import queries as metrics
 from vocloop.surveys import service as surveys
 from vocloop.surveys.models import Survey
 
-blp = Blueprint("api_v1", __name__, url_prefix="/api/v1", description="vocloop JSON API, version 1")
-blp.before_request(authenticate_request)
-idempotency.protect(blp)
+blp = api_blueprint("api_v1", __name__, "vocloop JSON API, version 1")
 
 
 @blp.route("/contacts")

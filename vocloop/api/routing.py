@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from flask import abort
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from vocloop.accounts.models import Team, User
-from vocloop.api import idempotency, schemas
-from vocloop.api.auth import api_user, authenticate_request, require_role
+from vocloop.api import schemas
+from vocloop.api.auth import api_user, require_role
+from vocloop.api.blueprint import api_blueprint
 from vocloop.extensions import db
 from vocloop.items import closing, handover
 from vocloop.items.models import ClosingTemplate
@@ -21,9 +21,7 @@ from vocloop.routing.models import RoutingRule
 from vocloop.routing.rules import condition_errors
 
 RULE_SPEC_FIELDS = ("name", "position", "conditions", "action", "user_id", "team_id", "team_strategy", "enabled")
-blp = Blueprint("api_v1_routing", __name__, url_prefix="/api/v1", description="Routing, SLA and ownership")
-blp.before_request(authenticate_request)
-idempotency.protect(blp)
+blp = api_blueprint("api_v1_routing", __name__, "Routing, SLA and ownership")
 
 
 @blp.route("/routing-rules")

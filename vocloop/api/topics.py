@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
-from vocloop.api import idempotency, schemas
-from vocloop.api.auth import api_user, authenticate_request, require_role
+from vocloop.api import schemas
+from vocloop.api.auth import api_user, require_role
+from vocloop.api.blueprint import api_blueprint
 from vocloop.classify import reclassify, topics
 from vocloop.classify.models import ReclassifyRun
 from vocloop.extensions import db
 from vocloop.jobs.queue import enqueue
 from vocloop.jobs.tasks import reclassify_responses
 
-blp = Blueprint("api_v1_topics", __name__, url_prefix="/api/v1", description="Topic taxonomy")
-blp.before_request(authenticate_request)
-idempotency.protect(blp)
+blp = api_blueprint("api_v1_topics", __name__, "Topic taxonomy")
 
 
 @blp.route("/topics")

@@ -1,0 +1,16 @@
+"""Every /api/v1 blueprint is made here, so each gets the same guards in the same order."""
+
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+
+from vocloop.api import idempotency
+from vocloop.api.auth import authenticate_request
+
+
+def api_blueprint(name: str, import_name: str, description: str) -> Blueprint:
+    """Token authentication first (the Idempotency-Key belongs to the token's user), then the key."""
+    blueprint = Blueprint(name, import_name, url_prefix="/api/v1", description=description)
+    blueprint.before_request(authenticate_request)
+    idempotency.protect(blueprint)
+    return blueprint
