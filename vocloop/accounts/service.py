@@ -38,6 +38,40 @@ def get_or_create_team(name: str) -> Team:
     return team
 
 
+def create_team(name: str, lead_id: int | None = None) -> Team:
+    name = name.strip()
+    if db.session.scalar(select(Team.id).where(Team.name == name)) is not None:
+        raise Conflict(f"A team named {name!r} already exists.")
+    team = get_or_create_team(name)
+    if lead_id is not None:
+        set_team_lead(team, lead_id)
+    db.session.commit()
+    return team
+
+
+def set_team_lead(team: Team, lead_id: int | None) -> None:
+    """A team's lead must be an active lead or admin; they become a member too."""
+    if lead_id is None:
+        team.lead_id = None
+        return
+    lead = db.session.get(User, lead_id)
+    if lead is None or not lead.active or lead.role not in ("lead", "admin"):
+        raise Invalid("lead_id must be an active user with the role lead or admin.")
+    team.lead_id = lead.id
+    if lead not in team.members:
+        team.members.append(lead)
+
+
+def add_team_member(team: Team, user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None or not user.active:
+        raise Invalid("Only an active user can join a team.")
+    if user not in team.members:
+        team.members.append(user)
+    db.session.commit()
+    return user
+
+
 def create_user(email: str, *, role: str, name: str | None = None, password: str | None = None,
                 team: str | None = None) -> User:
     """Passwords are hashed with scrypt (memory-hard); a user without one cannot sign in yet."""

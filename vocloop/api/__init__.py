@@ -22,12 +22,10 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("OPENAPI_JSON_PATH", "openapi.json")
     api = VocloopApi(app, spec_kwargs={"components": {"securitySchemes": {
         "bearer": {"type": "http", "scheme": "bearer"}}}, "security": [{"bearer": []}]})
-    from vocloop.api.exports import blp as exports_blp
-    from vocloop.api.resources import blp
-    from vocloop.api.routing import blp as routing_blp
-    from vocloop.api.topics import blp as topics_blp
+    from vocloop.api import directory, exports, feedback, resources, routing, topics
 
-    for blueprint in (blp, routing_blp, topics_blp, exports_blp):
+    for module in (resources, directory, feedback, routing, topics, exports):
+        blueprint = module.blp
         csrf.exempt(blueprint)
         limiter.limit(api_rate_limit, key_func=rate_limit_key)(blueprint)
         api.register_blueprint(blueprint)

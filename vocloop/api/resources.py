@@ -6,16 +6,15 @@ from datetime import UTC, datetime, time, timedelta
 
 from flask import abort
 from flask.views import MethodView
+from sqlalchemy import select
 
 from vocloop.api import schemas
-from vocloop.api.auth import api_user, require_role
+from vocloop.api.auth import require_role
 from vocloop.api.blueprint import api_blueprint
 from vocloop.contacts import privacy
 from vocloop.contacts import service as contacts
 from vocloop.contacts.models import Contact
 from vocloop.extensions import db
-from vocloop.items import queries
-from vocloop.items import service as items
 from vocloop.items.permissions import visible_items_filter
 from vocloop.jobs.queue import enqueue_queued_mail
 from vocloop.metrics import queries as metrics
@@ -23,16 +22,6 @@ from vocloop.surveys import service as surveys
 from vocloop.surveys.models import Survey
 
 blp = api_blueprint("api_v1", __name__, "vocloop JSON API, version 1")
-
-
-@blp.route("/contacts")
-class Contacts(MethodView):
-    @blp.arguments(schemas.ContactIn)
-    @blp.response(201, schemas.ContactOut)
-    def post(self, data):
-        """Create a contact (and its account, by name or external id, if new)."""
-        require_role("lead", "admin")
-        return contacts.create_contact(**data)
 
 
 @blp.route("/contacts/bulk")
@@ -47,9 +36,7 @@ class ContactsBulk(MethodView):
         rows = []
         for row in data["contacts"]:
             errors = schemas.ContactIn().validate(row)
-            rows.append(schemas.ContactIn().load(row) if not errors else
-                        "; ".join(f"{field}: {' '.join(map(str, messages)) if isinstance(messages, list) else messages}"
-                                  for field, messages in sorted(errors.items())))
+            rows.append(schemas.describe_errors(errors) if errors else schemas.ContactIn().load(row))
         report = contacts.upsert_contacts(rows)
         return {**report.counts(), "results": report.rows}
 
@@ -74,12 +61,33 @@ class ContactErase(MethodView):
 
 @blp.route("/surveys")
 class Surveys(MethodView):
+    @blp.response(200, schemas.SurveyOut(many=True))
+    def get(self):
+        """Every survey, newest first."""
+        require_role("lead", "admin")
+        return db.session.scalars(select(Survey).order_by(Survey.id.desc())).all()
+
     @blp.arguments(schemas.SurveyIn)
     @blp.response(201, schemas.SurveyOut)
     def post(self, data):
         """Create a survey; wording defaults to the standard question of its kind."""
         require_role("lead", "admin")
         return surveys.create_survey(**data)
+
+
+@blp.route("/surveys/<int:survey_id>")
+class SurveyResource(MethodView):
+    @blp.response(200, schemas.SurveyOut)
+    def get(self, survey_id):
+        require_role("lead", "admin")
+        return db.get_or_404(Survey, survey_id)
+
+    @blp.arguments(schemas.SurveyPatch)
+    @blp.response(200, schemas.SurveyOut)
+    def patch(self, data, survey_id):
+        """Change wording or settings (emails already sent keep theirs); active=false stops sending."""
+        require_role("lead", "admin")
+        return surveys.update_survey(db.get_or_404(Survey, survey_id), **data)
 
 
 @blp.route("/surveys/<int:survey_id>/invitations")
@@ -96,39 +104,28 @@ class Invitations(MethodView):
                 "skipped": [{"contact_id": cid, "reason": reason} for cid, reason in outcome.skipped]}
 
 
-@blp.route("/items")
-class Items(MethodView):
-    @blp.arguments(schemas.ItemsQuery, location="query")
-    @blp.response(200, schemas.ItemOut(many=True))
-    def get(self, args):
-        """Items the token's user may see, by id; pass the last id as after_id for the next page."""
-        return queries.item_page(api_user(), **args)
-
-
-@blp.route("/items/<int:item_id>")
-class Item(MethodView):
-    @blp.response(200, schemas.ItemOut)
-    def get(self, item_id):
-        return items.get_item_for(api_user(), item_id)
-
-
-@blp.route("/items/<int:item_id>/close")
-class CloseItem(MethodView):
-    @blp.arguments(schemas.CloseIn)
-    @blp.response(200, schemas.ItemOut)
-    def post(self, data, item_id):
-        """Close with a message to the customer (closes the loop), or without one given a reason."""
-        if bool(data["message"]) == bool(data["reason"]):
-            abort(422, description="Give either message (to close the loop) or reason (to close without one).")
-        user = api_user()
-        item = items.get_item_for(user, item_id)
-        if data["message"]:
-            items.close_with_message(user, item, data["message"])
-            enqueue_queued_mail()
-        else:
-            items.close_without_message(user, item, data["reason"])
-        db.session.refresh(item)
-        return item
+@blp.route("/invitations")
+class Trigger(MethodView):
+    @blp.arguments(schemas.TriggerIn)
+    @blp.response(202, schemas.TriggerOut)
+    def post(self, data):
+        """Ask one contact now (e.g. when their support ticket closes): the contact is created or updated
+        as by POST /contacts/bulk, then sent the survey unless the fatigue and consent rules say no
+        (then `skipped` says why and nothing is sent)."""
+        require_role("lead", "admin")
+        survey = db.get_or_404(Survey, data["survey_id"])
+        errors = schemas.ContactIn().validate(data["contact"])
+        if errors:
+            abort(422, description="contact: " + schemas.describe_errors(errors))
+        report = contacts.upsert_contacts([schemas.ContactIn().load(data["contact"])])
+        result = report.rows[0]
+        if result["status"] == "rejected":
+            abort(422, description=f"contact: {result['error']}")
+        outcome = surveys.send_invitations(survey, [result["id"]])
+        enqueue_queued_mail()
+        return {"contact_id": result["id"],
+                "invitation": outcome.invitations[0] if outcome.invitations else None,
+                "skipped": outcome.skipped[0][1] if outcome.skipped else None}
 
 
 @blp.route("/metrics/closure")

@@ -108,6 +108,13 @@ class Calendar(MethodView):
 
 @blp.route("/users/<int:user_id>")
 class UserResource(MethodView):
+    @blp.response(200, schemas.UserOut)
+    def get(self, user_id):
+        """One user. Admins; anyone may read their own."""
+        if api_user().id != user_id:
+            require_role("admin")
+        return db.get_or_404(User, user_id)
+
     @blp.arguments(schemas.UserPatch)
     @blp.response(200, schemas.UserOut)
     def patch(self, data, user_id):

@@ -7,6 +7,12 @@ from vocloop.metrics.queries import GROUPS as METRIC_GROUPS
 from vocloop.surveys.kinds import KINDS
 
 
+def describe_errors(errors: dict) -> str:
+    """marshmallow's field errors as one line, for a row of a batch that is reported, not raised."""
+    return "; ".join(f"{field}: {' '.join(map(str, messages)) if isinstance(messages, list) else messages}"
+                     for field, messages in sorted(errors.items()))
+
+
 class ContactIn(Schema):
     email = fields.Email(required=True, validate=validate.Length(max=320))
     name = fields.String(load_default="", validate=validate.Length(max=200))
@@ -71,6 +77,8 @@ class SurveyOut(Schema):
     question = fields.String()
     comment_prompt = fields.String()
     subject = fields.String()
+    intro = fields.String()
+    sender_name = fields.String(allow_none=True)
     quarantine_days = fields.Integer()
     link_expiry_days = fields.Integer()
     active = fields.Boolean()
@@ -283,3 +291,134 @@ class ClosingTemplateIO(Schema):
     body = fields.String(required=True, validate=validate.Length(min=1, max=10_000))
     survey_id = fields.Integer(load_default=None, allow_none=True)
     topic = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=60))
+
+
+class PageQuery(Schema):
+    after_id = fields.Integer(load_default=None, validate=validate.Range(min=0),
+                              metadata={"description": "cursor: the last id of the previous page"})
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+
+
+class ContactsQuery(PageQuery):
+    email = fields.String(load_default=None, validate=validate.Length(min=1, max=320))
+    external_id = fields.String(load_default=None, validate=validate.Length(min=1, max=200))
+    account_id = fields.Integer(load_default=None, validate=validate.Range(min=1))
+
+
+class AccountIn(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    external_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=200))
+    owner_id = fields.Integer(load_default=None, allow_none=True,
+                              metadata={"description": "the account owner (routing rules can send items to them)"})
+    annual_value = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=0, max=10**12))
+
+
+class AccountPatch(AccountIn):
+    def __init__(self, **kwargs):
+        super().__init__(partial=True, **kwargs)
+
+
+class AccountOut(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    external_id = fields.String(allow_none=True)
+    owner_id = fields.Integer(allow_none=True)
+    annual_value = fields.Integer(allow_none=True)
+    created_at = fields.DateTime()
+
+
+class AccountsQuery(PageQuery):
+    external_id = fields.String(load_default=None, validate=validate.Length(min=1, max=200))
+
+
+class TeamIn(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=120))
+    lead_id = fields.Integer(load_default=None, allow_none=True)
+
+
+class TeamOut(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    lead_id = fields.Integer(allow_none=True)
+    member_ids = fields.Function(lambda team: [member.id for member in team.members])
+    created_at = fields.DateTime()
+
+
+class TeamMemberIn(Schema):
+    user_id = fields.Integer(required=True)
+
+
+class UserIn(Schema):
+    email = fields.Email(required=True, validate=validate.Length(max=320))
+    name = fields.String(load_default="", validate=validate.Length(max=200))
+    role = fields.String(load_default="owner", validate=validate.OneOf(["owner", "lead", "admin"]))
+    team = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=120),
+                         metadata={"description": "team name; created if new"})
+
+
+class UsersQuery(PageQuery):
+    active = fields.Boolean(load_default=None)
+    role = fields.String(load_default=None, validate=validate.OneOf(["owner", "lead", "admin"]))
+
+
+class SurveyPatch(Schema):
+    name = fields.String(validate=validate.Length(min=1, max=200))
+    question = fields.String(validate=validate.Length(min=1, max=500))
+    comment_prompt = fields.String(validate=validate.Length(min=1, max=500))
+    subject = fields.String(validate=validate.Length(min=1, max=200))
+    intro = fields.String(validate=validate.Length(max=2000))
+    sender_name = fields.String(allow_none=True, validate=validate.Length(max=120))
+    quarantine_days = fields.Integer(validate=validate.Range(min=0, max=3650))
+    link_expiry_days = fields.Integer(validate=validate.Range(min=1, max=365))
+    active = fields.Boolean()
+
+
+class TriggerIn(Schema):
+    survey_id = fields.Integer(required=True)
+    contact = fields.Dict(required=True, metadata={
+        "description": "the contact, as for POST /contacts: created if new, updated by external_id or email"})
+
+
+class TriggerOut(Schema):
+    contact_id = fields.Integer()
+    invitation = fields.Nested(InvitationOut, allow_none=True)
+    skipped = fields.String(allow_none=True, metadata={
+        "description": "why no survey was sent: open_item, quarantine, unsubscribed, suppressed (...)"})
+
+
+class ResponsesQuery(PageQuery):
+    survey_id = fields.Integer(load_default=None, validate=validate.Range(min=1))
+    contact_id = fields.Integer(load_default=None, validate=validate.Range(min=1))
+    sentiment = fields.String(load_default=None, validate=validate.OneOf(["negative", "neutral", "positive"]))
+    answered_from = fields.AwareDateTime(load_default=None, default_timezone=None)
+    answered_to = fields.AwareDateTime(load_default=None, default_timezone=None)
+
+
+class ResponseFullOut(ResponseOut):
+    survey_id = fields.Integer()
+    contact_id = fields.Integer()
+    invitation_id = fields.Integer()
+    completed_at = fields.DateTime(allow_none=True)
+    item_id = fields.Function(lambda response: response.item.id if response.item else None, allow_none=True,
+                              metadata={"description": "the feedback item this answer opened, if any"})
+
+
+class ItemPatch(Schema):
+    status = fields.String(validate=validate.OneOf(["open", "in_progress", "waiting"]),
+                           metadata={"description": "close with POST /items/{id}/close"})
+    owner_id = fields.Integer(metadata={"description": "reassign: needs handover_note"})
+    handover_note = fields.String(validate=validate.Length(min=1, max=10_000))
+    tell_customer = fields.Boolean(load_default=False)
+
+
+class NoteIn(Schema):
+    body = fields.String(required=True, validate=validate.Length(min=1, max=10_000))
+
+
+class EventOut(Schema):
+    id = fields.Integer()
+    kind = fields.String()
+    actor_id = fields.Integer(allow_none=True)
+    body = fields.String()
+    data = fields.Dict()
+    created_at = fields.DateTime()

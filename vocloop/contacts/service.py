@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from vocloop.accounts.models import User
 from vocloop.accounts.service import normalize_email
 from vocloop.contacts.models import Account, Contact
 from vocloop.errors import Conflict, DomainError, Invalid
@@ -28,6 +29,37 @@ def get_or_create_account(name: str | None, external_id: str | None) -> Account 
         account = Account(name=name, external_id=external_id)
         db.session.add(account)
         db.session.flush()
+    return account
+
+
+ACCOUNT_FIELDS = ("name", "external_id", "owner_id", "annual_value")
+
+
+def save_account(account: Account | None, **values: Any) -> Account:
+    """Create (account None) or update an account from the API; the owner must be an active user,
+    and an external id names one account only."""
+    if account is None and not values.get("name"):
+        raise Invalid("An account needs a name.")
+    owner_id = values.get("owner_id")
+    if owner_id is not None:
+        owner = db.session.get(User, owner_id)
+        if owner is None or not owner.active:
+            raise Invalid("owner_id must be an active user.")
+    external_id = values.get("external_id")
+    if external_id and db.session.scalar(select(Account.id).where(
+            Account.external_id == external_id, Account.id != (account.id if account else 0))):
+        raise Conflict(f"An account with the external_id {external_id!r} already exists.")
+    if account is None:
+        account = Account()
+        db.session.add(account)
+    for name in ACCOUNT_FIELDS:
+        if name in values:
+            setattr(account, name, (values[name] or None) if name == "external_id" else values[name])
+    try:
+        db.session.commit()
+    except IntegrityError:  # the same external id created by a concurrent request
+        db.session.rollback()
+        raise Conflict(f"An account with the external_id {external_id!r} already exists.") from None
     return account
 
 

@@ -47,3 +47,5 @@ class Response(db.Model):
     invitation = relationship("Invitation")
     survey = relationship("Survey")
     contact = relationship("Contact")
+    # The item this answer opened, if it needed one (at most one: feedback_items.response_id is unique).
+    item = relationship("FeedbackItem", uselist=False, viewonly=True)

@@ -43,6 +43,23 @@ def create_survey(*, name: str, kind: str, company: str = "us", question: str | 
     return survey
 
 
+SURVEY_SETTINGS = ("name", "question", "comment_prompt", "subject", "intro", "sender_name", "quarantine_days",
+                   "link_expiry_days", "active")
+
+
+def update_survey(survey: Survey, **values) -> Survey:
+    """Emails already sent keep the wording they were sent with; links already sent keep their expiry."""
+    unknown = set(values) - set(SURVEY_SETTINGS)
+    if unknown:
+        raise Invalid(f"cannot change {', '.join(sorted(unknown))}")
+    if values.get("quarantine_days", 0) < 0 or not 1 <= values.get("link_expiry_days", 1) <= 365:
+        raise Invalid("quarantine_days must be >= 0 and link_expiry_days between 1 and 365")
+    for name, value in values.items():
+        setattr(survey, name, value)
+    db.session.commit()
+    return survey
+
+
 @dataclass(frozen=True)
 class SentInvitation:
     id: int

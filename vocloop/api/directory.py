@@ -1,0 +1,161 @@
+"""Who is who, for CRM sync: contacts and accounts (leads and admins), teams, and users (admins)."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from vocloop.accounts import links
+from vocloop.accounts import service as accounts
+from vocloop.accounts.models import Team, User
+from vocloop.api import schemas
+from vocloop.api.auth import api_user, require_role
+from vocloop.api.blueprint import api_blueprint
+from vocloop.contacts import service as contacts
+from vocloop.contacts.models import Account, Contact
+from vocloop.extensions import db
+from vocloop.jobs.queue import enqueue_queued_mail
+
+blp = api_blueprint("api_v1_directory", __name__, "Contacts, accounts, teams and users")
+
+
+def page(query, model, args: dict) -> list:
+    """Keyset pagination by id: stable while rows are added, and as fast on page 1,000 as on page 1."""
+    if args.get("after_id"):
+        query = query.where(model.id > args["after_id"])
+    return list(db.session.scalars(query.order_by(model.id).limit(args["limit"])))
+
+
+@blp.route("/contacts")
+class Contacts(MethodView):
+    @blp.arguments(schemas.ContactsQuery, location="query")
+    @blp.response(200, schemas.ContactOut(many=True))
+    def get(self, args):
+        """Contacts by id; filter by email, external_id or account_id; pass the last id as after_id."""
+        require_role("lead", "admin")
+        query = select(Contact)
+        if args["email"]:
+            query = query.where(Contact.email == args["email"].strip().lower())
+        if args["external_id"]:
+            query = query.where(Contact.external_id == args["external_id"])
+        if args["account_id"]:
+            query = query.where(Contact.account_id == args["account_id"])
+        return page(query, Contact, args)
+
+    @blp.arguments(schemas.ContactIn)
+    @blp.response(201, schemas.ContactOut)
+    def post(self, data):
+        """Create a contact (and its account, by name or external id, if new)."""
+        require_role("lead", "admin")
+        return contacts.create_contact(**data)
+
+
+@blp.route("/contacts/<int:contact_id>")
+class ContactResource(MethodView):
+    @blp.response(200, schemas.ContactOut)
+    def get(self, contact_id):
+        require_role("lead", "admin")
+        return db.get_or_404(Contact, contact_id)
+
+
+@blp.route("/accounts")
+class Accounts(MethodView):
+    @blp.arguments(schemas.AccountsQuery, location="query")
+    @blp.response(200, schemas.AccountOut(many=True))
+    def get(self, args):
+        """Accounts by id; filter by external_id; pass the last id as after_id."""
+        require_role("lead", "admin")
+        query = select(Account)
+        if args["external_id"]:
+            query = query.where(Account.external_id == args["external_id"])
+        return page(query, Account, args)
+
+    @blp.arguments(schemas.AccountIn)
+    @blp.response(201, schemas.AccountOut)
+    def post(self, data):
+        """Create an account; its owner can be a routing target ("account owner")."""
+        require_role("lead", "admin")
+        return contacts.save_account(None, **data)
+
+
+@blp.route("/accounts/<int:account_id>")
+class AccountResource(MethodView):
+    @blp.response(200, schemas.AccountOut)
+    def get(self, account_id):
+        require_role("lead", "admin")
+        return db.get_or_404(Account, account_id)
+
+    @blp.arguments(schemas.AccountPatch)
+    @blp.response(200, schemas.AccountOut)
+    def patch(self, data, account_id):
+        """Change what is sent; the rest stays."""
+        require_role("lead", "admin")
+        return contacts.save_account(db.get_or_404(Account, account_id), **data)
+
+
+@blp.route("/teams")
+class Teams(MethodView):
+    @blp.response(200, schemas.TeamOut(many=True))
+    def get(self):
+        """Every team with its lead and members (anyone may read: items name their team)."""
+        return db.session.scalars(select(Team).options(selectinload(Team.members)).order_by(Team.name)).all()
+
+    @blp.arguments(schemas.TeamIn)
+    @blp.response(201, schemas.TeamOut)
+    def post(self, data):
+        require_role("admin")
+        return accounts.create_team(data["name"], data["lead_id"])
+
+
+@blp.route("/teams/<int:team_id>")
+class TeamResource(MethodView):
+    @blp.response(200, schemas.TeamOut)
+    def get(self, team_id):
+        return db.get_or_404(Team, team_id)
+
+
+@blp.route("/teams/<int:team_id>/members")
+class TeamMembers(MethodView):
+    @blp.arguments(schemas.TeamMemberIn)
+    @blp.response(200, schemas.TeamOut)
+    def post(self, data, team_id):
+        """Add someone to a team (taking someone out hands their items over: DELETE .../members/{id})."""
+        user = require_role("lead", "admin")
+        team = db.get_or_404(Team, team_id)
+        if user.role == "lead" and team.lead_id != user.id:
+            require_role("admin")
+        accounts.add_team_member(team, data["user_id"])
+        return team
+
+
+@blp.route("/users")
+class Users(MethodView):
+    @blp.arguments(schemas.UsersQuery, location="query")
+    @blp.response(200, schemas.UserOut(many=True))
+    def get(self, args):
+        """Everyone who can sign in, by id. Admins."""
+        require_role("admin")
+        query = select(User)
+        if args["active"] is not None:
+            query = query.where(User.active.is_(args["active"]))
+        if args["role"]:
+            query = query.where(User.role == args["role"])
+        return page(query, User, args)
+
+    @blp.arguments(schemas.UserIn)
+    @blp.response(201, schemas.UserOut)
+    def post(self, data):
+        """Invite a user: they get an email with a one-time link to choose a password. Admins."""
+        admin = require_role("admin")
+        user = links.invite(admin, data["email"], name=data["name"].strip(), role=data["role"], team=data["team"])
+        enqueue_queued_mail()
+        return user
+
+
+@blp.route("/users/me")
+class Me(MethodView):
+    @blp.response(200, schemas.UserOut)
+    def get(self):
+        """The token's own user."""
+        return api_user()
