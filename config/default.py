@@ -66,5 +66,12 @@ METRICS_ENABLED = False
 METRICS_TOKEN = None
 # Days after which customers' free text (comments, replies) is erased; None keeps it.
 COMMENT_RETENTION_DAYS = None
+# Outbound webhooks: a failed delivery is retried with growing pauses for this many hours, then given up
+# (it stays in the delivery log, where an admin can replay it).
+WEBHOOK_RETRY_HOURS = 24
+WEBHOOK_TIMEOUT_SECONDS = 10
+# Let webhook URLs point at loopback or private addresses (a receiver on this host or this network).
+# Off in production: an admin's URL must not reach the database, Redis or a cloud metadata service.
+WEBHOOK_ALLOW_PRIVATE_URLS = True
 # Run the periodic jobs (retries, late responses) in a thread when there is no Redis.
 INLINE_SCHEDULER = True

@@ -20,7 +20,7 @@ from vocloop.extensions import db
 from vocloop.items import service as items
 from vocloop.items.models import FeedbackItem, ItemEvent
 from vocloop.items.triage import triage_response
-from vocloop.jobs.queue import enqueue_queued_mail
+from vocloop.jobs.queue import enqueue_queued_work
 from vocloop.mail.models import Message
 from vocloop.responses.models import Response
 from vocloop.routing import service as routing
@@ -109,7 +109,7 @@ def seed_demo(seed: int = 7) -> list[str]:
     for contact in history:
         _past_answer(rng, contact, rng.choices([nps, csat, ces], weights=[5, 3, 2])[0], users)
     outcome = surveys.send_invitations(nps, [contact.id for contact in fresh])
-    enqueue_queued_mail()
+    enqueue_queued_work()
     return [f"Seeded {len(people)} contacts, {len(history)} past answers, "
             f"and sent “{nps.name}” to {len(outcome.invitations)} contacts.", *_credentials()]
 

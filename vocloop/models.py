@@ -6,6 +6,7 @@ from vocloop.classify.models import ReclassifyRun, Topic
 from vocloop.contacts.models import Account, Contact
 from vocloop.items.models import ClosingTemplate, FeedbackItem, ItemEvent
 from vocloop.mail.models import InboundEmail, MailEvent, Message, MessageTemplate
+from vocloop.outbound.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from vocloop.responses.models import Response
 from vocloop.routing.models import BusinessCalendarRow, RoutingRule, SlaPolicy
 from vocloop.surveys.models import Invitation, Survey
@@ -13,4 +14,4 @@ from vocloop.surveys.models import Invitation, Survey
 __all__ = ["Account", "ApiToken", "BusinessCalendarRow", "ClosingTemplate", "Contact", "FeedbackItem",
            "IdempotencyRecord", "InboundEmail", "Invitation", "ItemEvent", "MailEvent", "Message", "MessageTemplate",
            "ReclassifyRun", "Response", "RoutingRule", "SlaPolicy", "Survey", "Team", "Topic", "User", "UserToken",
-           "team_members"]
+           "WebhookAttempt", "WebhookDelivery", "WebhookEndpoint", "team_members"]

@@ -86,6 +86,9 @@ SETTINGS = [
     Setting("METRICS_TOKEN"),
     Setting("COMMENT_RETENTION_DAYS", _int),
     Setting("INLINE_SCHEDULER", _bool),
+    Setting("WEBHOOK_RETRY_HOURS", _int),
+    Setting("WEBHOOK_TIMEOUT_SECONDS", _int),
+    Setting("WEBHOOK_ALLOW_PRIVATE_URLS", _bool),
 ]
 
 

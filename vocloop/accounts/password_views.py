@@ -8,7 +8,7 @@ from flask_wtf import FlaskForm
 from vocloop.accounts import links
 from vocloop.errors import DomainError
 from vocloop.extensions import limiter
-from vocloop.jobs.queue import enqueue_queued_mail
+from vocloop.jobs.queue import enqueue_queued_work
 
 bp = Blueprint("password", __name__)
 
@@ -19,7 +19,7 @@ def forgot():
     form = FlaskForm()
     if request.method == "POST" and form.validate_on_submit():
         links.request_password_reset(request.form.get("email", ""))
-        enqueue_queued_mail()
+        enqueue_queued_work()
         flash("If that address has an account, a link to reset the password is on its way.", "ok")
         return redirect(url_for("auth.login"), code=303)
     return render_template("auth/forgot.html", form=form)

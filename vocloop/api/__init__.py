@@ -22,9 +22,9 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("OPENAPI_JSON_PATH", "openapi.json")
     api = VocloopApi(app, spec_kwargs={"components": {"securitySchemes": {
         "bearer": {"type": "http", "scheme": "bearer"}}}, "security": [{"bearer": []}]})
-    from vocloop.api import directory, exports, feedback, resources, routing, topics
+    from vocloop.api import directory, exports, feedback, resources, routing, topics, webhooks
 
-    for module in (resources, directory, feedback, routing, topics, exports):
+    for module in (resources, directory, feedback, routing, topics, webhooks, exports):
         blueprint = module.blp
         csrf.exempt(blueprint)
         limiter.limit(api_rate_limit, key_func=rate_limit_key)(blueprint)

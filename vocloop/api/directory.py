@@ -15,7 +15,7 @@ from vocloop.api.blueprint import api_blueprint
 from vocloop.contacts import service as contacts
 from vocloop.contacts.models import Account, Contact
 from vocloop.extensions import db
-from vocloop.jobs.queue import enqueue_queued_mail
+from vocloop.jobs.queue import enqueue_queued_work
 
 blp = api_blueprint("api_v1_directory", __name__, "Contacts, accounts, teams and users")
 
@@ -149,7 +149,7 @@ class Users(MethodView):
         """Invite a user: they get an email with a one-time link to choose a password. Admins."""
         admin = require_role("admin")
         user = links.invite(admin, data["email"], name=data["name"].strip(), role=data["role"], team=data["team"])
-        enqueue_queued_mail()
+        enqueue_queued_work()
         return user
 
 

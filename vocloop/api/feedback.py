@@ -15,7 +15,7 @@ from vocloop.items import queries
 from vocloop.items import service as items
 from vocloop.items.models import FeedbackItem
 from vocloop.items.permissions import visible_items_filter
-from vocloop.jobs.queue import enqueue_queued_mail
+from vocloop.jobs.queue import enqueue_queued_work
 from vocloop.responses.models import Response
 
 blp = api_blueprint("api_v1_feedback", __name__, "Responses and feedback items")
@@ -87,7 +87,7 @@ class Item(MethodView):
             if not data.get("handover_note"):
                 abort(422, description="Reassigning needs a handover_note for the new owner.")
             items.reassign(user, item, data["owner_id"], data["handover_note"], data["tell_customer"])
-            enqueue_queued_mail()
+            enqueue_queued_work()
         if "status" in data:
             items.set_status(user, item, data["status"])
         db.session.refresh(item)
@@ -106,7 +106,7 @@ class CloseItem(MethodView):
         item = items.get_item_for(user, item_id)
         if data["message"]:
             items.close_with_message(user, item, data["message"])
-            enqueue_queued_mail()
+            enqueue_queued_work()
         else:
             items.close_without_message(user, item, data["reason"])
         db.session.refresh(item)
@@ -130,5 +130,5 @@ class ItemNotes(MethodView):
         """A note on the timeline; @name mentions email colleagues who may see the item."""
         user = api_user()
         event = items.add_note(user, items.get_item_for(user, item_id), data["body"])
-        enqueue_queued_mail()
+        enqueue_queued_work()
         return event

@@ -16,7 +16,7 @@ from vocloop.contacts import service as contacts
 from vocloop.contacts.models import Contact
 from vocloop.extensions import db
 from vocloop.items.permissions import visible_items_filter
-from vocloop.jobs.queue import enqueue_queued_mail
+from vocloop.jobs.queue import enqueue_queued_work
 from vocloop.metrics import queries as metrics
 from vocloop.surveys import service as surveys
 from vocloop.surveys.models import Survey
@@ -99,7 +99,7 @@ class Invitations(MethodView):
         require_role("lead", "admin")
         survey = db.get_or_404(Survey, survey_id)
         outcome = surveys.send_invitations(survey, data["contact_ids"])
-        enqueue_queued_mail()
+        enqueue_queued_work()
         return {"invitations": outcome.invitations,
                 "skipped": [{"contact_id": cid, "reason": reason} for cid, reason in outcome.skipped]}
 
@@ -122,7 +122,7 @@ class Trigger(MethodView):
         if result["status"] == "rejected":
             abort(422, description=f"contact: {result['error']}")
         outcome = surveys.send_invitations(survey, [result["id"]])
-        enqueue_queued_mail()
+        enqueue_queued_work()
         return {"contact_id": result["id"],
                 "invitation": outcome.invitations[0] if outcome.invitations else None,
                 "skipped": outcome.skipped[0][1] if outcome.skipped else None}

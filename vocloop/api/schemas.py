@@ -1,9 +1,12 @@
 """marshmallow schemas of the JSON API: validation at the edge, and the shapes callers see."""
 
+import json
+
 from marshmallow import Schema, fields, validate
 
 from vocloop.items.service import CLOSE_REASONS
 from vocloop.metrics.queries import GROUPS as METRIC_GROUPS
+from vocloop.outbound.models import EVENT_TYPES as WEBHOOK_EVENTS
 from vocloop.surveys.kinds import KINDS
 
 
@@ -422,3 +425,61 @@ class EventOut(Schema):
     body = fields.String()
     data = fields.Dict()
     created_at = fields.DateTime()
+
+
+class WebhookIn(Schema):
+    url = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    events = fields.List(fields.String(validate=validate.OneOf(WEBHOOK_EVENTS)), required=True,
+                         validate=validate.Length(min=1))
+    description = fields.String(load_default="", validate=validate.Length(max=200))
+
+
+class WebhookPatch(WebhookIn):
+    active = fields.Boolean()
+    rotate_secret = fields.Boolean(metadata={"description": "make a new signing secret (returned once)"})
+
+    def __init__(self, **kwargs):
+        super().__init__(partial=True, **kwargs)
+
+
+class WebhookOut(Schema):
+    id = fields.Integer()
+    url = fields.String()
+    events = fields.List(fields.String())
+    description = fields.String()
+    active = fields.Boolean()
+    created_at = fields.DateTime()
+
+
+class WebhookCreatedOut(WebhookOut):
+    secret = fields.String(metadata={"description": "the signing secret: shown now only, keep it"})
+
+
+class WebhookAttemptOut(Schema):
+    status_code = fields.Integer(allow_none=True)
+    error = fields.String(allow_none=True)
+    duration_ms = fields.Integer()
+    created_at = fields.DateTime()
+
+
+class WebhookDeliveryOut(Schema):
+    id = fields.Integer()
+    event_id = fields.String()
+    event_type = fields.String()
+    status = fields.String(metadata={"description": "pending, delivered, or failed (retries given up)"})
+    attempts = fields.Integer()
+    last_status_code = fields.Integer(allow_none=True)
+    last_error = fields.String(allow_none=True)
+    next_attempt_at = fields.DateTime(allow_none=True)
+    delivered_at = fields.DateTime(allow_none=True)
+    replay_of_id = fields.Integer(allow_none=True)
+    created_at = fields.DateTime()
+    body = fields.Function(lambda delivery: json.loads(delivery.body))
+    attempt_log = fields.List(fields.Nested(WebhookAttemptOut))
+
+
+class DeliveriesQuery(Schema):
+    before_id = fields.Integer(load_default=None, validate=validate.Range(min=1),
+                               metadata={"description": "cursor: the last (oldest) id of the previous page"})
+    status = fields.String(load_default=None, validate=validate.OneOf(["pending", "delivered", "failed"]))
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))

@@ -17,7 +17,7 @@ from vocloop.items import closing, permissions, queries
 from vocloop.items import service as items
 from vocloop.items.models import PRIORITIES, STATUSES
 from vocloop.items.timeline import customer_timeline
-from vocloop.jobs.queue import enqueue_queued_mail
+from vocloop.jobs.queue import enqueue_queued_work
 
 bp = Blueprint("inbox", __name__)
 
@@ -181,7 +181,7 @@ def add_note(item_id: int):
 
     def note(item):
         items.add_note(current_user, item, form.body.data)
-        enqueue_queued_mail()
+        enqueue_queued_work()
 
     return _act(item_id, form, note)
 
@@ -200,7 +200,7 @@ def reassign(item_id: int):
     form.owner_id.choices = [SelectChoice(u.id, u.name) for u in queries.assignable_users(current_user)]
     def hand_over(item):
         items.reassign(current_user, item, form.owner_id.data, form.note.data, form.tell_customer.data)
-        enqueue_queued_mail()
+        enqueue_queued_work()
 
     return _act(item_id, form, hand_over)
 
@@ -224,7 +224,7 @@ def close(item_id: int):
 
     def close_and_send(item):
         items.close_with_message(current_user, item, form.message.data)
-        enqueue_queued_mail()
+        enqueue_queued_work()
         flash("Closing message queued; the loop closes when the mail provider accepts it.", "ok")
 
     return _act(item_id, form, close_and_send)

@@ -12,6 +12,7 @@ from vocloop.accounts.models import Team, User
 from vocloop.errors import Conflict, Invalid
 from vocloop.extensions import db
 from vocloop.items.models import FeedbackItem, ItemEvent
+from vocloop.outbound import service as webhooks
 from vocloop.routing.decide import NoOwnerAvailable
 from vocloop.routing.service import facts_of, fallback_owner, route
 
@@ -81,6 +82,8 @@ def _hand_over(user: User, actor: User | None, reason: str, team: Team | None = 
         db.session.add(ItemEvent(item_id=item.id, kind="reassigned", actor_id=actor.id if actor else None,
                                  body=f"{reason} Handed over to {new_owner.name} ({how}).",
                                  data={"from_owner_id": user.id, "to_owner_id": new_owner.id}))
+        webhooks.emit("item.assigned", {**webhooks.item_data(item), "previous_owner_id": user.id,
+                                        "handover_note": reason})
     return len(items)
 
 

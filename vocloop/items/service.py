@@ -18,6 +18,7 @@ from vocloop.items.models import FeedbackItem, ItemEvent
 from vocloop.mail import outbox
 from vocloop.mail.models import Message
 from vocloop.mail.reply_address import reply_address
+from vocloop.outbound import service as webhooks
 from vocloop.routing import sla
 from vocloop.routing.calendar import business_seconds_between
 
@@ -138,6 +139,8 @@ def reassign(user: User, item: FeedbackItem, new_owner_id: int, note: str, tell_
                             "customer_told": tell_customer and item.contact.suppressed_reason is None})
     db.session.add(event)
     db.session.flush()
+    webhooks.emit("item.assigned", {**webhooks.item_data(item), "previous_owner_id": previous.id,
+                                    "handover_note": note})
     if event.data["customer_told"]:
         context = dict(contact=item.contact, new_owner=new_owner, previous=previous, survey=item.survey,
                        subject=f"{new_owner.name} is now your contact")
@@ -172,6 +175,7 @@ def close_with_message(user: User, item: FeedbackItem, body: str) -> Message:
     db.session.flush()
     db.session.add(ItemEvent(item_id=item.id, kind="closed", actor_id=user.id, body=body,
                              data={"message_id": message.id}))
+    webhooks.emit("item.closed", webhooks.item_data(item))
     db.session.commit()
     return message
 
@@ -185,6 +189,7 @@ def close_without_message(user: User, item: FeedbackItem, reason: str, note: str
     item.status, item.closed_at, item.close_reason = "closed", utcnow(), reason
     db.session.add(ItemEvent(item_id=item.id, kind="closed", actor_id=user.id, body=note.strip()[:MAX_TEXT],
                              data={"reason": reason}))
+    webhooks.emit("item.closed", webhooks.item_data(item))
     db.session.commit()
 
 
@@ -227,6 +232,7 @@ def reopen(item: FeedbackItem, why: str) -> None:
         item.status, item.closed_at, item.close_reason = "in_progress", None, None
         item.reopen_count += 1
         db.session.add(ItemEvent(item_id=item.id, kind="reopened", body=why))
+        webhooks.emit("item.reopened", {**webhooks.item_data(item), "why": why})
 
 
 def record_customer_reply(item: FeedbackItem, body: str, from_email: str) -> ItemEvent:

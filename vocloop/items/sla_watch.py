@@ -15,6 +15,7 @@ from vocloop.db import utcnow
 from vocloop.extensions import db
 from vocloop.items.models import FeedbackItem, ItemEvent
 from vocloop.items.service import notify_owner_of, notify_user
+from vocloop.outbound import service as webhooks
 
 # Warn when this share of the time to the closing-message deadline has passed.
 WARN_AT_SHARE = 0.75
@@ -51,6 +52,7 @@ def watch_sla(now: datetime | None = None) -> dict[str, int]:
         if not _claim(item, "sla_breached_at", now):
             continue
         _record(item, "sla_breached", f"Closing message overdue since {item.close_due_at:%Y-%m-%d %H:%M} UTC.")
+        webhooks.emit("sla.breached", webhooks.item_data(item))
         notify_owner_of(item, key=f"notice:sla-breached:{item.id}",
                         subject=f"Item #{item.id} is past its SLA",
                         lines=["The closing message to the customer is overdue. Send it, or hand the item over."])

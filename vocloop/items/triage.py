@@ -10,6 +10,7 @@ from vocloop.db import utcnow
 from vocloop.extensions import db
 from vocloop.items.models import FeedbackItem, ItemEvent
 from vocloop.items.notifications import notify_new_item
+from vocloop.outbound import service as webhooks
 from vocloop.responses.models import Response
 from vocloop.routing.rules import RoutingFacts
 from vocloop.routing.service import route
@@ -32,6 +33,7 @@ def triage_response(response_id: int) -> FeedbackItem | None:
     result = classify(kind, response.score, response.comment, account_value=account.annual_value if account else None)
     apply_classification(response, result)
 
+    webhooks.emit("response.created", webhooks.response_data(response))
     item = None
     if needs_item(kind.band(response.score), response.comment):
         item = _open_item(response, result, kind.band(response.score))
@@ -66,4 +68,7 @@ def _open_item(response: Response, result: Classification, band: str) -> Feedbac
     db.session.add(ItemEvent(item_id=item.id, kind="assigned", body=f"Assigned to {assignment.owner.name} "
                              f"by {assignment.reason}.", data={"owner_id": assignment.owner.id}))
     notify_new_item(item)
+    data = {**webhooks.item_data(item), "assigned_by": assignment.reason}
+    webhooks.emit("item.created", data)
+    webhooks.emit("item.assigned", data)
     return item

@@ -62,8 +62,12 @@ def enqueue_delivery(message_ids: list[int]) -> None:
         enqueue(deliver_messages, message_ids[start:start + size], queue="mail", retries=0)
 
 
-def enqueue_queued_mail() -> None:
-    """Relay every email the last committed transaction queued (call after commit)."""
+def enqueue_queued_work() -> None:
+    """Relay every email and post every webhook the last committed transaction queued (call after commit)."""
+    from vocloop.jobs.tasks import deliver_webhook
     from vocloop.mail import outbox
+    from vocloop.outbound import service as webhooks
 
     enqueue_delivery(outbox.take_queued_ids())
+    for delivery_id in webhooks.take_queued_ids():
+        enqueue(deliver_webhook, delivery_id, queue="default", retries=0)

@@ -65,21 +65,30 @@ def _request_id_of_current_job() -> str | None:
 def deliver_messages(message_ids: list[int]) -> dict[str, int]:
     """Relay these outbox rows (those still due), batched; then whatever the outcome queued."""
     from vocloop import delivery
-    from vocloop.jobs.queue import enqueue_queued_mail
+    from vocloop.jobs.queue import enqueue_queued_work
     from vocloop.mail import outbox
 
     counts = outbox.deliver(message_ids, on_accepted=delivery.on_accepted, on_failed=delivery.on_failed)
-    enqueue_queued_mail()  # e.g. the owner's notice that a closing message failed
+    enqueue_queued_work()  # e.g. the owner's notice that a closing message failed
     return counts
+
+
+@job
+def deliver_webhook(delivery_id: int) -> str | None:
+    """One attempt; a failure is retried by the sweep at the delivery's next_attempt_at (kept in the
+    database, so a retry survives a Redis restart)."""
+    from vocloop.outbound import service as webhooks
+
+    return webhooks.deliver(delivery_id)
 
 
 @job
 def triage_response(response_id: int) -> int | None:
     from vocloop.items.triage import triage_response as triage
-    from vocloop.jobs.queue import enqueue, enqueue_queued_mail
+    from vocloop.jobs.queue import enqueue, enqueue_queued_work
 
     item = triage(response_id)
-    enqueue_queued_mail()
+    enqueue_queued_work()
     rule = item.routing_rule if item is not None else None
     if rule is not None and rule.notify_slack_url:
         enqueue(post_item_to_slack, item.id, rule.notify_slack_url, queue="default")
@@ -100,10 +109,10 @@ def post_item_to_slack(item_id: int, webhook_url: str) -> None:
 def send_digests() -> int:
     from vocloop.db import utcnow
     from vocloop.items.notifications import send_digests as send
-    from vocloop.jobs.queue import enqueue_queued_mail
+    from vocloop.jobs.queue import enqueue_queued_work
 
     sent = send(utcnow())
-    enqueue_queued_mail()
+    enqueue_queued_work()
     return sent
 
 
@@ -111,11 +120,11 @@ def send_digests() -> int:
 def send_metrics_digests() -> int:
     """Hourly; each lead and admin gets last week's figures once, on the first run of the week."""
     from vocloop.db import utcnow
-    from vocloop.jobs.queue import enqueue_queued_mail
+    from vocloop.jobs.queue import enqueue_queued_work
     from vocloop.metrics.digest import send_weekly_digests
 
     sent = send_weekly_digests(utcnow())
-    enqueue_queued_mail()
+    enqueue_queued_work()
     return sent
 
 
@@ -127,6 +136,7 @@ def sweep() -> dict:
     from vocloop.db import utcnow
     from vocloop.jobs.queue import enqueue, enqueue_delivery
     from vocloop.mail import outbox
+    from vocloop.outbound import service as webhooks
     from vocloop.responses import service as responses
 
     completed = responses.complete_stale_responses()
@@ -135,12 +145,15 @@ def sweep() -> dict:
         enqueue(triage_response, response_id, queue="classify")
     due = outbox.due_message_ids()
     enqueue_delivery(due)
+    hooks_due = webhooks.due_delivery_ids()
+    for delivery_id in hooks_due:
+        enqueue(deliver_webhook, delivery_id, queue="default", retries=0)
     forget_old(utcnow())  # Idempotency-Key answers older than a day
     stalled = stalled_run_ids()
     for run_id in stalled:
         enqueue(reclassify_responses, run_id, queue="classify")
     summary = {"completed": len(completed), "retriaged": len(waiting), "mail_due": len(due),
-               "reclassify_resumed": len(stalled)}
+               "webhooks_due": len(hooks_due), "reclassify_resumed": len(stalled)}
     if any(summary.values()):
         log.info("sweep: %s", summary)
     return summary
@@ -170,8 +183,8 @@ def apply_retention() -> dict | None:
 def watch_sla() -> dict:
     """Every few minutes: SLA warnings, breaches and escalations, and their emails."""
     from vocloop.items.sla_watch import watch_sla as watch
-    from vocloop.jobs.queue import enqueue_queued_mail
+    from vocloop.jobs.queue import enqueue_queued_work
 
     counts = watch()
-    enqueue_queued_mail()
+    enqueue_queued_work()
     return counts

@@ -14,7 +14,7 @@ from vocloop.extensions import csrf, db, limiter
 from vocloop.items.models import FeedbackItem
 from vocloop.items.verification import record_verdict
 from vocloop.jobs import tasks
-from vocloop.jobs.queue import enqueue, enqueue_queued_mail
+from vocloop.jobs.queue import enqueue, enqueue_queued_work
 from vocloop.responses import service
 from vocloop.responses.service import MAX_COMMENT_CHARS
 from vocloop.surveys.kinds import get_kind
@@ -103,5 +103,5 @@ verify_bp = Blueprint("verify", __name__)
 def verdict(token: str):
     """The customer's one click on "Did this resolve your concern?"."""
     item = record_verdict(token, request.args.get("answer", ""))
-    enqueue_queued_mail()
+    enqueue_queued_work()
     return render_template("answers/verdict.html", item=item, resolved=item.customer_verdict == "resolved")

@@ -1,0 +1,182 @@
+"""Outbound webhooks: the loop's events reach a registered URL signed, failures are retried until the
+window closes, the log shows every attempt, and an admin can replay."""
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, update
+
+from tests.factories import answer, api_token, make_contact, make_invitation, make_survey, make_user
+from tests.support.webhook_receiver import WebhookReceiver
+from vocloop.db import utcnow
+from vocloop.extensions import db
+from vocloop.items.models import FeedbackItem
+from vocloop.jobs import tasks
+from vocloop.outbound import service as webhooks
+from vocloop.outbound.models import WebhookDelivery
+from vocloop.outbound.signing import verify
+from vocloop.routing.service import create_rule
+
+ALL_EVENTS = ["response.created", "item.created", "item.assigned", "item.closed", "item.reopened", "sla.breached"]
+
+
+@pytest.fixture
+def receiver():
+    server = WebhookReceiver()
+    yield server
+    server.close()
+
+
+def _register(client, admin, url, events=ALL_EVENTS):
+    created = client.post("/api/v1/webhooks", json={"url": url, "events": events, "description": "CRM"},
+                          headers=api_token(admin))
+    assert created.status_code == 201, created.json
+    return created.json
+
+
+def _detractor(client, drain, owner, comment="Billing charged me twice"):
+    create_rule(name="to owner", action="user", user_id=owner.id)
+    answer(client, make_invitation(make_survey(), make_contact("ann@customer.example")), 2, comment)
+    drain()
+    return db.session.scalar(select(FeedbackItem))
+
+
+def test_the_loops_events_arrive_signed_with_what_a_crm_needs(app, client, drain, receiver):
+    admin = make_user("admin@example.com", role="admin")
+    dana = make_user("dana@example.com")
+    endpoint = _register(client, admin, receiver.url)
+    assert endpoint["secret"].startswith("whsec_")
+    assert "secret" not in client.get(f"/api/v1/webhooks/{endpoint['id']}", headers=api_token(admin)).json
+    item = _detractor(client, drain, dana)
+    closed = client.post(f"/api/v1/items/{item.id}/close", json={"message": "Refunded, sorry!"},
+                         headers=api_token(dana))
+    assert closed.status_code == 200
+    drain()
+    assert [event["type"] for event in receiver.events()] == \
+        ["response.created", "item.created", "item.assigned", "item.closed"]
+    for request in receiver.received:
+        assert verify(endpoint["secret"], request.headers["Vocloop-Signature"], request.body)
+        assert request.headers["Vocloop-Event-Id"] == request.event["id"]
+        assert request.headers["Content-Type"] == "application/json"
+    assert len({event["id"] for event in receiver.events()}) == 4
+    created = receiver.events("item.created")[0]["data"]
+    assert created["item_id"] == item.id and created["owner_email"] == "dana@example.com"
+    assert created["priority"] == item.priority and created["sentiment"] == "negative"
+    assert receiver.events("response.created")[0]["data"]["score"] == 2
+    closed_event = receiver.events("item.closed")[0]["data"]
+    assert closed_event["status"] == "closed" and closed_event["close_reason"] == "closing_message"
+    log = client.get(f"/api/v1/webhooks/{endpoint['id']}/deliveries", headers=api_token(admin)).json
+    assert [d["status"] for d in log] == ["delivered"] * 4
+    assert log[0]["event_type"] == "item.closed" and log[0]["attempt_log"][0]["status_code"] == 200
+
+
+def test_only_subscribed_events_go_to_active_endpoints(app, client, drain, receiver):
+    admin = make_user("admin@example.com", role="admin")
+    closes = _register(client, admin, receiver.url + "/closes", ["item.closed"])
+    paused = _register(client, admin, receiver.url + "/paused")
+    client.patch(f"/api/v1/webhooks/{paused['id']}", json={"active": False}, headers=api_token(admin))
+    _detractor(client, drain, make_user("dana@example.com"))
+    assert receiver.received == []
+    assert db.session.scalar(select(WebhookDelivery.id)) is None
+    assert closes["events"] == ["item.closed"]
+
+
+def test_a_failing_receiver_is_retried_with_growing_pauses_then_gets_the_same_bytes(app, client, drain, receiver):
+    admin = make_user("admin@example.com", role="admin")
+    endpoint = _register(client, admin, receiver.url, ["item.created"])
+    receiver.answers.extend([500, 503])
+    _detractor(client, drain, make_user("dana@example.com"))
+    delivery = db.session.scalar(select(WebhookDelivery))
+    assert delivery.status == "pending" and delivery.attempts == 1 and delivery.last_status_code == 500
+    first_pause = delivery.next_attempt_at - utcnow()
+    assert timedelta(seconds=20) < first_pause < timedelta(seconds=40)
+    assert tasks.sweep()["webhooks_due"] == 0  # not due yet: nothing is posted early
+    for _ in range(2):
+        db.session.execute(update(WebhookDelivery).values(next_attempt_at=utcnow() - timedelta(seconds=1)))
+        db.session.commit()
+        webhooks.deliver(delivery.id)
+    db.session.refresh(delivery)
+    assert delivery.status == "delivered" and delivery.attempts == 3
+    assert [attempt.status_code for attempt in delivery.attempt_log] == [500, 503, 200]
+    assert len({r.body for r in receiver.received}) == 1 and len(receiver.received) == 3
+    assert webhooks.next_pause(2) > webhooks.next_pause(1) * 2
+    assert webhooks.next_pause(50) <= webhooks.LONGEST_PAUSE_SECONDS * 1.1
+    log = client.get(f"/api/v1/webhooks/{endpoint['id']}/deliveries", headers=api_token(admin)).json
+    assert [a["status_code"] for a in log[0]["attempt_log"]] == [500, 503, 200]
+
+
+def test_after_the_retry_window_a_delivery_fails_and_an_admin_replays_it(app, client, drain, receiver):
+    admin = make_user("admin@example.com", role="admin")
+    endpoint = _register(client, admin, receiver.url, ["item.created"])
+    receiver.answers.extend([500, 500])
+    _detractor(client, drain, make_user("dana@example.com"))
+    delivery = db.session.scalar(select(WebhookDelivery))
+    db.session.execute(update(WebhookDelivery).values(created_at=utcnow() - timedelta(hours=25),
+                                                      next_attempt_at=utcnow() - timedelta(seconds=1)))
+    db.session.commit()
+    assert webhooks.deliver(delivery.id) == "failed"
+    assert webhooks.deliver(delivery.id) is None  # a failed delivery is never posted again by itself
+    failed = client.get(f"/api/v1/webhooks/{endpoint['id']}/deliveries?status=failed", headers=api_token(admin))
+    assert [d["id"] for d in failed.json] == [delivery.id]
+    replayed = client.post(f"/api/v1/webhooks/{endpoint['id']}/deliveries/{delivery.id}/replay",
+                           headers=api_token(admin))
+    assert replayed.status_code == 202 and replayed.json["replay_of_id"] == delivery.id
+    drain()
+    assert len(receiver.received) == 3
+    assert receiver.received[-1].event["id"] == receiver.received[0].event["id"]  # receivers can dedupe
+    assert db.session.get(WebhookDelivery, replayed.json["id"]).status == "delivered"
+    wrong = client.post(f"/api/v1/webhooks/{endpoint['id'] + 1}/deliveries/{delivery.id}/replay",
+                        headers=api_token(admin))
+    assert wrong.status_code == 404
+
+
+def test_one_delivery_is_posted_by_one_worker_at_a_time(app, client, drain, receiver):
+    admin = make_user("admin@example.com", role="admin")
+    _register(client, admin, receiver.url, ["item.created"])
+    receiver.answers.append(500)
+    _detractor(client, drain, make_user("dana@example.com"))
+    delivery = db.session.scalar(select(WebhookDelivery))
+    db.session.execute(update(WebhookDelivery).values(next_attempt_at=utcnow() - timedelta(seconds=1),
+                                                      leased_until=utcnow() + timedelta(seconds=30)))
+    db.session.commit()
+    assert webhooks.deliver(delivery.id) is None  # another worker holds it
+    db.session.execute(update(WebhookDelivery).values(leased_until=utcnow() - timedelta(seconds=1)))
+    db.session.commit()
+    assert webhooks.deliver(delivery.id) == "delivered"  # its worker died: the lease ran out
+    assert len(receiver.received) == 2
+
+
+def test_private_addresses_are_refused_when_not_allowed(app, client, drain, receiver):
+    admin = make_user("admin@example.com", role="admin")
+    _register(client, admin, receiver.url, ["item.created"])
+    app.config["WEBHOOK_ALLOW_PRIVATE_URLS"] = False
+    receiver.answers.append(500)
+    _detractor(client, drain, make_user("dana@example.com"))
+    delivery = db.session.scalar(select(WebhookDelivery))
+    db.session.execute(update(WebhookDelivery).values(next_attempt_at=utcnow() - timedelta(seconds=1)))
+    db.session.commit()
+    count = len(receiver.received)
+    webhooks.deliver(delivery.id)
+    db.session.refresh(delivery)
+    assert len(receiver.received) == count  # not called
+    assert "non-public address (127.0.0.1)" in delivery.last_error and delivery.status == "pending"
+
+
+def test_only_admins_with_the_admin_scope_manage_webhooks_and_bad_input_is_refused(app, client):
+    admin = make_user("admin@example.com", role="admin")
+    lead = make_user("lead@example.com", role="lead")
+    body = {"url": "https://crm.example/hooks", "events": ["item.closed"]}
+    assert client.post("/api/v1/webhooks", json=body, headers=api_token(lead)).status_code == 403
+    assert client.post("/api/v1/webhooks", json=body, headers=api_token(admin, scope="write")).status_code == 403
+    for bad in ({"url": "ftp://crm.example/x", "events": ["item.closed"]},
+                {"url": "https://user:pw@crm.example/x", "events": ["item.closed"]},
+                {"url": "https://crm.example/x", "events": ["item.deleted"]},
+                {"url": "https://crm.example/x", "events": []}):
+        response = client.post("/api/v1/webhooks", json=bad, headers=api_token(admin))
+        assert response.status_code == 422, bad
+    assert client.get("/api/v1/webhooks", headers=api_token(admin)).json == []
+    made = client.post("/api/v1/webhooks", json=body, headers=api_token(admin)).json
+    rotated = client.patch(f"/api/v1/webhooks/{made['id']}", json={"rotate_secret": True}, headers=api_token(admin))
+    assert rotated.json["secret"].startswith("whsec_") and rotated.json["secret"] != made["secret"]
+    assert client.delete(f"/api/v1/webhooks/{made['id']}", headers=api_token(admin)).status_code == 204
+    assert client.get(f"/api/v1/webhooks/{made['id']}", headers=api_token(admin)).status_code == 404

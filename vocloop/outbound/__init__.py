@@ -1,0 +1,1 @@
+"""Outbound webhooks: events of the loop posted, signed, to URLs that admins register."""
