@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 
 from vocloop.settings import ConfigError, load_settings, local_secret_key
 
@@ -13,9 +14,18 @@ ROOT = Path(__file__).resolve().parent.parent
 __all__ = ["ConfigError", "create_app"]
 
 
+class DatabaseId(IntegerConverter):
+    """<int:...> in every route: a number too large for an INTEGER column is simply not found (404),
+    instead of an overflow in the database driver."""
+
+    def __init__(self, url_map, fixed_digits=0, min=None, max=2**31 - 1, signed=False):  # noqa: A002
+        super().__init__(url_map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+
 def create_app(overrides: dict | None = None) -> Flask:
     """Build the app from config/, the environment and overrides (tests); nothing runs at import."""
     app = Flask(__name__, template_folder=str(ROOT / "templates"), instance_path=str(ROOT / "instance"))
+    app.url_map.converters["int"] = DatabaseId
     settings = load_settings(overrides=overrides)
     app.config.update(settings)
     _derive_settings(app)
@@ -33,10 +43,11 @@ def create_app(overrides: dict | None = None) -> Flask:
     limiter.init_app(app)
     login_manager.init_app(app)
 
-    from vocloop import api, cli, http_errors, ops, web
+    from vocloop import api, cli, http_errors, http_input, ops, web
 
     ops.init_app(app)
     http_errors.init_app(app)
+    http_input.init_app(app)
     web.init_app(app)
     api.init_app(app)
     cli.init_app(app)

@@ -164,3 +164,18 @@ def test_select_all_ticks_every_item_and_pages_work_without_script(app, live_ser
         ticked = page.locator('input[name="item_ids"]:checked').count()
         assert ticked == (3 if javascript else 0)
         context.close()
+
+
+def test_the_interactive_api_page_works_offline_under_the_pages_security_policy(app, live_server, browser):
+    page = browser.new_page()
+    refused = []
+    page.on("console", lambda message: refused.append(message.text) if "Content Security Policy" in message.text
+            else None)
+    outside = []
+    page.on("request", lambda request: outside.append(request.url)
+            if not request.url.startswith(live_server) and not request.url.startswith("data:") else None)
+    page.goto(f"{live_server}/api/docs")
+    page.get_by_text("/api/v1/webhooks/{endpoint_id}/deliveries", exact=True).first.wait_for(timeout=15_000)
+    page.get_by_text("/api/v1/items", exact=True).first.click()
+    page.get_by_text("Items the token's user may see").first.wait_for(timeout=5_000)
+    assert refused == [] and outside == []

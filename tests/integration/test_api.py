@@ -150,3 +150,16 @@ def test_an_account_value_given_with_a_contact_raises_its_unhappy_answers_priori
     drain()
     priorities = {item.contact_id: item.priority for item in db.session.scalars(select(FeedbackItem))}
     assert priorities == {big["id"]: "P1", small["id"]: "P2"}
+
+
+def test_the_api_page_and_its_assets_come_from_the_package(app, client):
+    page = client.get("/api/docs")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and 'data-spec-url="/api/openapi.json"' in html
+    assert "<script>" not in html and "cdn" not in html.lower()
+    script = client.get("/api/docs/assets/swagger-ui-bundle.js")
+    assert script.status_code == 200 and len(script.data) > 500_000
+    assert client.get("/api/docs/assets/swagger-ui-bundle.js.map").status_code == 404
+    assert client.get("/api/docs/assets/..%2F__init__.py").status_code == 404
+    spec = client.get("/api/openapi.json").json
+    assert {"/api/v1/webhooks", "/api/v1/accounts", "/api/v1/responses", "/api/v1/users"} <= set(spec["paths"])

@@ -6,10 +6,13 @@ from flask import Flask
 from flask_smorest import Api
 
 from vocloop.api.auth import api_rate_limit, rate_limit_key
+from vocloop.api.schemas import ProblemOut
 from vocloop.extensions import csrf, limiter
 
 
 class VocloopApi(Api):
+    ERROR_SCHEMA = ProblemOut
+
     def _register_error_handlers(self):
         """vocloop.http_errors handles errors app-wide, in one problem+json shape for /api."""
 
@@ -23,7 +26,9 @@ def init_app(app: Flask) -> None:
     api = VocloopApi(app, spec_kwargs={"components": {"securitySchemes": {
         "bearer": {"type": "http", "scheme": "bearer"}}}, "security": [{"bearer": []}]})
     from vocloop.api import directory, exports, feedback, resources, routing, topics, webhooks
+    from vocloop.api.docs import bp as docs_bp
 
+    app.register_blueprint(docs_bp)
     for module in (resources, directory, feedback, routing, topics, webhooks, exports):
         blueprint = module.blp
         csrf.exempt(blueprint)

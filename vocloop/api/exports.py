@@ -12,6 +12,7 @@ from werkzeug.wsgi import FileWrapper
 
 from vocloop.api.auth import api_user
 from vocloop.api.blueprint import api_blueprint
+from vocloop.api.schemas import Day, Int
 from vocloop.exports import spooled_csv
 from vocloop.items.queries import ITEM_EXPORT_COLUMNS, export_items
 from vocloop.responses.queries import RESPONSE_EXPORT_COLUMNS, export_responses
@@ -22,15 +23,15 @@ CSV_DOC = {"responses": {"200": {"description": "CSV, one row per record", "cont
 
 class ItemsExportQuery(Schema):
     status = fields.String(load_default=None, validate=validate.OneOf(["open", "in_progress", "waiting", "closed"]))
-    owner_id = fields.Integer(load_default=None)
-    from_ = fields.Date(data_key="from", load_default=None, metadata={"description": "created on or after (UTC)"})
-    to = fields.Date(load_default=None, metadata={"description": "created on or before (UTC)"})
+    owner_id = Int(load_default=None)
+    from_ = Day(data_key="from", load_default=None, metadata={"description": "created on or after (UTC)"})
+    to = Day(load_default=None, metadata={"description": "created on or before (UTC)"})
 
 
 class ResponsesExportQuery(Schema):
-    survey_id = fields.Integer(load_default=None)
-    from_ = fields.Date(data_key="from", load_default=None, metadata={"description": "answered on or after (UTC)"})
-    to = fields.Date(load_default=None, metadata={"description": "answered on or before (UTC)"})
+    survey_id = Int(load_default=None)
+    from_ = Day(data_key="from", load_default=None, metadata={"description": "answered on or after (UTC)"})
+    to = Day(load_default=None, metadata={"description": "answered on or before (UTC)"})
 
 
 def _bounds(args) -> tuple[datetime | None, datetime | None]:

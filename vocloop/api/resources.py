@@ -43,6 +43,7 @@ class ContactsBulk(MethodView):
 
 @blp.route("/contacts/<int:contact_id>/export")
 class ContactExport(MethodView):
+    @blp.response(200, schemas.ContactExportOut)
     def get(self, contact_id):
         """Everything stored about one contact (a data subject access request). Admins only."""
         require_role("admin")
@@ -51,6 +52,7 @@ class ContactExport(MethodView):
 
 @blp.route("/contacts/<int:contact_id>/erase")
 class ContactErase(MethodView):
+    @blp.response(200, schemas.ContactErasedOut)
     def post(self, contact_id):
         """Erase one contact: identity and free text removed, numbers kept for metrics. Admins only."""
         require_role("admin")
@@ -131,6 +133,7 @@ class Trigger(MethodView):
 @blp.route("/metrics/closure")
 class Closure(MethodView):
     @blp.arguments(schemas.ClosureQuery, location="query")
+    @blp.response(200, schemas.ClosureOut)
     def get(self, args):
         """Loop-closure figures for items opened in [from, to] (dates, UTC; last 30 days by default)."""
         user = require_role("lead", "admin")

@@ -58,6 +58,7 @@ class RoutingRuleResource(MethodView):
 @blp.route("/routing-rules/dry-run")
 class RoutingDryRun(MethodView):
     @blp.arguments(schemas.DryRunIn)
+    @blp.response(200, schemas.DryRunOut)
     def post(self, data):
         """How the last `days` of items would be routed by these rules (the whole proposed set, in
         order) compared with the rules in force; nothing is saved."""

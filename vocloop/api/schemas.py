@@ -1,13 +1,42 @@
 """marshmallow schemas of the JSON API: validation at the edge, and the shapes callers see."""
 
 import json
+from datetime import UTC, datetime
 
 from marshmallow import Schema, fields, validate
 
 from vocloop.items.service import CLOSE_REASONS
 from vocloop.metrics.queries import GROUPS as METRIC_GROUPS
+from vocloop.metrics.queries import MEASURES as METRIC_MEASURES
 from vocloop.outbound.models import EVENT_TYPES as WEBHOOK_EVENTS
 from vocloop.surveys.kinds import KINDS
+
+MAX_INT = 2**31 - 1  # the database's INTEGER columns
+
+
+class Int(fields.Integer):
+    """Every integer the API takes fits the database's 32-bit INTEGER columns: a larger one is a 422,
+    not an overflow deep in the driver. The range is in the spec, so clients see it too."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.validators.insert(0, validate.Range(min=-MAX_INT - 1, max=MAX_INT))
+
+
+EARLIEST, LATEST = datetime(1970, 1, 1, tzinfo=UTC), datetime(3000, 1, 1, tzinfo=UTC)
+
+
+def Day(**kwargs) -> fields.Date:  # noqa: N802 (a field factory, named like the fields it makes)
+    """A calendar date between 1970 and 2999: dates further out are mistakes, and the day after
+    9999-12-31 cannot even be computed."""
+    return fields.Date(validate=validate.Range(min=EARLIEST.date(), max=LATEST.date(), max_inclusive=False),
+                       **kwargs)
+
+
+def Moment(**kwargs) -> fields.AwareDateTime:  # noqa: N802
+    """A point in time with its UTC offset, between 1970 and 2999."""
+    return fields.AwareDateTime(default_timezone=None, validate=validate.Range(
+        min=EARLIEST, max=LATEST, max_inclusive=False), **kwargs)
 
 
 def describe_errors(errors: dict) -> str:
@@ -24,8 +53,8 @@ class ContactIn(Schema):
     account_external_id = fields.String(load_default=None, allow_none=True,
                                         validate=validate.Length(min=1, max=200))
     # Yearly revenue of the account; from HIGH_VALUE_ACCOUNT on, an unhappy answer is raised a priority.
-    account_annual_value = fields.Integer(load_default=None, allow_none=True,
-                                          validate=validate.Range(min=0, max=10**12))
+    account_annual_value = Int(load_default=None, allow_none=True,
+                                          validate=validate.Range(min=0, max=MAX_INT))
     attributes = fields.Dict(keys=fields.String(validate=validate.Length(max=100)), load_default=dict)
 
 
@@ -35,26 +64,26 @@ class ContactsBulkIn(Schema):
 
 
 class BulkRowOut(Schema):
-    index = fields.Integer()
+    index = Int()
     status = fields.String(metadata={"description": "created, updated, unchanged or rejected"})
-    id = fields.Integer(allow_none=True)
+    id = Int(allow_none=True)
     error = fields.String(allow_none=True)
 
 
 class ContactsBulkOut(Schema):
-    created = fields.Integer()
-    updated = fields.Integer()
-    unchanged = fields.Integer()
-    rejected = fields.Integer()
+    created = Int()
+    updated = Int()
+    unchanged = Int()
+    rejected = Int()
     results = fields.List(fields.Nested(BulkRowOut))
 
 
 class ContactOut(Schema):
-    id = fields.Integer()
+    id = Int()
     email = fields.String()
     name = fields.String()
     external_id = fields.String(allow_none=True)
-    account_id = fields.Integer(allow_none=True)
+    account_id = Int(allow_none=True)
     attributes = fields.Dict()
     unsubscribed = fields.Function(lambda contact: contact.unsubscribed_at is not None)
     created_at = fields.DateTime()
@@ -69,12 +98,12 @@ class SurveyIn(Schema):
     subject = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=200))
     intro = fields.String(load_default="", validate=validate.Length(max=2000))
     sender_name = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=120))
-    quarantine_days = fields.Integer(load_default=90, validate=validate.Range(min=0, max=3650))
-    link_expiry_days = fields.Integer(load_default=30, validate=validate.Range(min=1, max=365))
+    quarantine_days = Int(load_default=90, validate=validate.Range(min=0, max=3650))
+    link_expiry_days = Int(load_default=30, validate=validate.Range(min=1, max=365))
 
 
 class SurveyOut(Schema):
-    id = fields.Integer()
+    id = Int()
     name = fields.String()
     kind = fields.String()
     question = fields.String()
@@ -82,25 +111,25 @@ class SurveyOut(Schema):
     subject = fields.String()
     intro = fields.String()
     sender_name = fields.String(allow_none=True)
-    quarantine_days = fields.Integer()
-    link_expiry_days = fields.Integer()
+    quarantine_days = Int()
+    link_expiry_days = Int()
     active = fields.Boolean()
     created_at = fields.DateTime()
 
 
 class InvitationsIn(Schema):
-    contact_ids = fields.List(fields.Integer(), required=True, validate=validate.Length(min=1, max=1000))
+    contact_ids = fields.List(Int(), required=True, validate=validate.Length(min=1, max=1000))
 
 
 class InvitationOut(Schema):
-    id = fields.Integer()
-    contact_id = fields.Integer()
+    id = Int()
+    contact_id = Int()
     status = fields.String()
     expires_at = fields.DateTime()
 
 
 class SkippedOut(Schema):
-    contact_id = fields.Integer()
+    contact_id = Int()
     reason = fields.String()
 
 
@@ -111,37 +140,37 @@ class InvitationsOut(Schema):
 
 class RoutingRuleIn(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    position = fields.Integer(load_default=100)
+    position = Int(load_default=100)
     enabled = fields.Boolean(load_default=True)
     conditions = fields.Dict(load_default=dict)
     action = fields.String(required=True, validate=validate.OneOf(["user", "team", "account_owner"]))
-    user_id = fields.Integer(load_default=None, allow_none=True)
-    team_id = fields.Integer(load_default=None, allow_none=True)
+    user_id = Int(load_default=None, allow_none=True)
+    team_id = Int(load_default=None, allow_none=True)
     team_strategy = fields.String(load_default="round_robin",
                                   validate=validate.OneOf(["round_robin", "least_loaded"]))
-    notify_user_id = fields.Integer(load_default=None, allow_none=True)
-    notify_team_id = fields.Integer(load_default=None, allow_none=True)
+    notify_user_id = Int(load_default=None, allow_none=True)
+    notify_team_id = Int(load_default=None, allow_none=True)
     notify_slack_url = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
 
 
 class RoutingRuleOut(Schema):
-    id = fields.Integer()
+    id = Int()
     name = fields.String()
-    position = fields.Integer()
+    position = Int()
     enabled = fields.Boolean()
     conditions = fields.Dict()
     action = fields.String()
-    user_id = fields.Integer(allow_none=True)
-    team_id = fields.Integer(allow_none=True)
+    user_id = Int(allow_none=True)
+    team_id = Int(allow_none=True)
     team_strategy = fields.String()
-    notify_user_id = fields.Integer(allow_none=True)
-    notify_team_id = fields.Integer(allow_none=True)
+    notify_user_id = Int(allow_none=True)
+    notify_team_id = Int(allow_none=True)
     notify_slack_url = fields.String(allow_none=True)
 
 
 class ResponseOut(Schema):
-    id = fields.Integer()
-    score = fields.Integer()
+    id = Int()
+    score = Int()
     comment = fields.String(allow_none=True)
     answered_at = fields.DateTime()
     polarity = fields.Float(allow_none=True)
@@ -160,7 +189,7 @@ class TopicIn(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=60))
     keywords = fields.List(fields.String(validate=validate.Length(min=1, max=80)), required=True,
                            validate=validate.Length(min=1, max=200))
-    position = fields.Integer(validate=validate.Range(min=0, max=100000))
+    position = Int(validate=validate.Range(min=0, max=100000))
 
 
 class TopicPatch(TopicIn):
@@ -171,20 +200,20 @@ class TopicPatch(TopicIn):
 
 
 class TopicOut(Schema):
-    id = fields.Integer()
+    id = Int()
     name = fields.String()
     keywords = fields.List(fields.String())
-    position = fields.Integer()
+    position = Int()
     updated_at = fields.DateTime(allow_none=True)
 
 
 class ReclassifyRunOut(Schema):
-    id = fields.Integer()
+    id = Int()
     status = fields.String()
-    total = fields.Integer()
-    done = fields.Integer()
-    changed = fields.Integer()
-    percent = fields.Integer()
+    total = Int()
+    done = Int()
+    changed = Int()
+    percent = Int()
     classifier = fields.String(allow_none=True)
     created_at = fields.DateTime()
     started_at = fields.DateTime(allow_none=True)
@@ -192,13 +221,13 @@ class ReclassifyRunOut(Schema):
 
 
 class ItemOut(Schema):
-    id = fields.Integer()
+    id = Int()
     status = fields.String()
     priority = fields.String()
-    owner_id = fields.Integer()
-    team_id = fields.Integer(allow_none=True)
-    contact_id = fields.Integer()
-    survey_id = fields.Integer()
+    owner_id = Int()
+    team_id = Int(allow_none=True)
+    contact_id = Int()
+    survey_id = Int()
     response = fields.Nested(ResponseOut)
     first_action_due_at = fields.DateTime()
     close_due_at = fields.DateTime()
@@ -212,9 +241,9 @@ class ItemOut(Schema):
 
 class ItemsQuery(Schema):
     status = fields.String(load_default=None, validate=validate.OneOf(["open", "in_progress", "waiting", "closed"]))
-    owner_id = fields.Integer(load_default=None)
-    after_id = fields.Integer(load_default=None, metadata={"description": "cursor: the last id of the previous page"})
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+    owner_id = Int(load_default=None)
+    after_id = Int(load_default=None, metadata={"description": "cursor: the last id of the previous page"})
+    limit = Int(load_default=50, validate=validate.Range(min=1, max=200))
 
 
 class CloseIn(Schema):
@@ -223,14 +252,14 @@ class CloseIn(Schema):
 
 
 class ClosureQuery(Schema):
-    from_ = fields.Date(data_key="from", load_default=None)
-    to = fields.Date(load_default=None)
+    from_ = Day(data_key="from", load_default=None)
+    to = Day(load_default=None)
     group_by = fields.String(load_default=None, validate=validate.OneOf(list(METRIC_GROUPS)))
     # Filters: the figures of these items only.
-    owner_id = fields.Integer(load_default=None, validate=validate.Range(min=1))
-    team_id = fields.Integer(load_default=None, validate=validate.Range(min=1))
-    survey_id = fields.Integer(load_default=None, validate=validate.Range(min=1))
-    account_id = fields.Integer(load_default=None, validate=validate.Range(min=1))
+    owner_id = Int(load_default=None, validate=validate.Range(min=1))
+    team_id = Int(load_default=None, validate=validate.Range(min=1))
+    survey_id = Int(load_default=None, validate=validate.Range(min=1))
+    account_id = Int(load_default=None, validate=validate.Range(min=1))
     priority = fields.String(load_default=None, validate=validate.OneOf(["P1", "P2", "P3", "P4"]))
     sentiment = fields.String(load_default=None, validate=validate.OneOf(["negative", "neutral", "positive"]))
     topic = fields.String(load_default=None, validate=validate.Length(min=1, max=60))
@@ -238,21 +267,21 @@ class ClosureQuery(Schema):
 
 class RoutingRulePatch(Schema):
     name = fields.String(validate=validate.Length(min=1, max=200))
-    position = fields.Integer()
+    position = Int()
     enabled = fields.Boolean()
     conditions = fields.Dict()
     action = fields.String(validate=validate.OneOf(["user", "team", "account_owner"]))
-    user_id = fields.Integer(allow_none=True)
-    team_id = fields.Integer(allow_none=True)
+    user_id = Int(allow_none=True)
+    team_id = Int(allow_none=True)
     team_strategy = fields.String(validate=validate.OneOf(["round_robin", "least_loaded"]))
-    notify_user_id = fields.Integer(allow_none=True)
-    notify_team_id = fields.Integer(allow_none=True)
+    notify_user_id = Int(allow_none=True)
+    notify_team_id = Int(allow_none=True)
     notify_slack_url = fields.String(allow_none=True, validate=validate.Length(max=500))
 
 
 class DryRunIn(Schema):
     rules = fields.List(fields.Nested(RoutingRuleIn), required=True, validate=validate.Length(max=200))
-    days = fields.Integer(load_default=30, validate=validate.Range(min=1, max=365))
+    days = Int(load_default=30, validate=validate.Range(min=1, max=365))
 
 
 class SlaPolicyIO(Schema):
@@ -264,7 +293,7 @@ class SlaPolicyIO(Schema):
 
 class CalendarIO(Schema):
     timezone = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    workdays = fields.List(fields.Integer(validate=validate.Range(min=0, max=6)), required=True)
+    workdays = fields.List(Int(validate=validate.Range(min=0, max=6)), required=True)
     start = fields.String(required=True, validate=validate.Regexp(r"^\d{2}:\d{2}$"))
     end = fields.String(required=True, validate=validate.Regexp(r"^\d{2}:\d{2}$"))
     holidays = fields.List(fields.String(validate=validate.Regexp(r"^\d{4}-\d{2}-\d{2}$")), load_default=list)
@@ -273,47 +302,47 @@ class CalendarIO(Schema):
 class UserPatch(Schema):
     active = fields.Boolean()
     notify_new_items = fields.String(validate=validate.OneOf(["immediate", "digest", "off"]))
-    away_until = fields.AwareDateTime(allow_none=True, default_timezone=None)
-    delegate_id = fields.Integer(allow_none=True)
+    away_until = Moment(allow_none=True)
+    delegate_id = Int(allow_none=True)
 
 
 class UserOut(Schema):
-    id = fields.Integer()
+    id = Int()
     email = fields.String()
     name = fields.String()
     role = fields.String()
     active = fields.Boolean()
     away_until = fields.DateTime(allow_none=True)
-    delegate_id = fields.Integer(allow_none=True)
+    delegate_id = Int(allow_none=True)
     notify_new_items = fields.String()
 
 
 class ClosingTemplateIO(Schema):
-    id = fields.Integer(dump_only=True)
+    id = Int(dump_only=True)
     name = fields.String(required=True, validate=validate.Length(min=1, max=120))
     body = fields.String(required=True, validate=validate.Length(min=1, max=10_000))
-    survey_id = fields.Integer(load_default=None, allow_none=True)
+    survey_id = Int(load_default=None, allow_none=True)
     topic = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=60))
 
 
 class PageQuery(Schema):
-    after_id = fields.Integer(load_default=None, validate=validate.Range(min=0),
+    after_id = Int(load_default=None, validate=validate.Range(min=0),
                               metadata={"description": "cursor: the last id of the previous page"})
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+    limit = Int(load_default=50, validate=validate.Range(min=1, max=200))
 
 
 class ContactsQuery(PageQuery):
     email = fields.String(load_default=None, validate=validate.Length(min=1, max=320))
     external_id = fields.String(load_default=None, validate=validate.Length(min=1, max=200))
-    account_id = fields.Integer(load_default=None, validate=validate.Range(min=1))
+    account_id = Int(load_default=None, validate=validate.Range(min=1))
 
 
 class AccountIn(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     external_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=200))
-    owner_id = fields.Integer(load_default=None, allow_none=True,
+    owner_id = Int(load_default=None, allow_none=True,
                               metadata={"description": "the account owner (routing rules can send items to them)"})
-    annual_value = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=0, max=10**12))
+    annual_value = Int(load_default=None, allow_none=True, validate=validate.Range(min=0, max=MAX_INT))
 
 
 class AccountPatch(AccountIn):
@@ -322,11 +351,11 @@ class AccountPatch(AccountIn):
 
 
 class AccountOut(Schema):
-    id = fields.Integer()
+    id = Int()
     name = fields.String()
     external_id = fields.String(allow_none=True)
-    owner_id = fields.Integer(allow_none=True)
-    annual_value = fields.Integer(allow_none=True)
+    owner_id = Int(allow_none=True)
+    annual_value = Int(allow_none=True)
     created_at = fields.DateTime()
 
 
@@ -336,19 +365,19 @@ class AccountsQuery(PageQuery):
 
 class TeamIn(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=120))
-    lead_id = fields.Integer(load_default=None, allow_none=True)
+    lead_id = Int(load_default=None, allow_none=True)
 
 
 class TeamOut(Schema):
-    id = fields.Integer()
+    id = Int()
     name = fields.String()
-    lead_id = fields.Integer(allow_none=True)
+    lead_id = Int(allow_none=True)
     member_ids = fields.Function(lambda team: [member.id for member in team.members])
     created_at = fields.DateTime()
 
 
 class TeamMemberIn(Schema):
-    user_id = fields.Integer(required=True)
+    user_id = Int(required=True)
 
 
 class UserIn(Schema):
@@ -371,36 +400,36 @@ class SurveyPatch(Schema):
     subject = fields.String(validate=validate.Length(min=1, max=200))
     intro = fields.String(validate=validate.Length(max=2000))
     sender_name = fields.String(allow_none=True, validate=validate.Length(max=120))
-    quarantine_days = fields.Integer(validate=validate.Range(min=0, max=3650))
-    link_expiry_days = fields.Integer(validate=validate.Range(min=1, max=365))
+    quarantine_days = Int(validate=validate.Range(min=0, max=3650))
+    link_expiry_days = Int(validate=validate.Range(min=1, max=365))
     active = fields.Boolean()
 
 
 class TriggerIn(Schema):
-    survey_id = fields.Integer(required=True)
+    survey_id = Int(required=True)
     contact = fields.Dict(required=True, metadata={
         "description": "the contact, as for POST /contacts: created if new, updated by external_id or email"})
 
 
 class TriggerOut(Schema):
-    contact_id = fields.Integer()
+    contact_id = Int()
     invitation = fields.Nested(InvitationOut, allow_none=True)
     skipped = fields.String(allow_none=True, metadata={
         "description": "why no survey was sent: open_item, quarantine, unsubscribed, suppressed (...)"})
 
 
 class ResponsesQuery(PageQuery):
-    survey_id = fields.Integer(load_default=None, validate=validate.Range(min=1))
-    contact_id = fields.Integer(load_default=None, validate=validate.Range(min=1))
+    survey_id = Int(load_default=None, validate=validate.Range(min=1))
+    contact_id = Int(load_default=None, validate=validate.Range(min=1))
     sentiment = fields.String(load_default=None, validate=validate.OneOf(["negative", "neutral", "positive"]))
-    answered_from = fields.AwareDateTime(load_default=None, default_timezone=None)
-    answered_to = fields.AwareDateTime(load_default=None, default_timezone=None)
+    answered_from = Moment(load_default=None)
+    answered_to = Moment(load_default=None)
 
 
 class ResponseFullOut(ResponseOut):
-    survey_id = fields.Integer()
-    contact_id = fields.Integer()
-    invitation_id = fields.Integer()
+    survey_id = Int()
+    contact_id = Int()
+    invitation_id = Int()
     completed_at = fields.DateTime(allow_none=True)
     item_id = fields.Function(lambda response: response.item.id if response.item else None, allow_none=True,
                               metadata={"description": "the feedback item this answer opened, if any"})
@@ -409,7 +438,7 @@ class ResponseFullOut(ResponseOut):
 class ItemPatch(Schema):
     status = fields.String(validate=validate.OneOf(["open", "in_progress", "waiting"]),
                            metadata={"description": "close with POST /items/{id}/close"})
-    owner_id = fields.Integer(metadata={"description": "reassign: needs handover_note"})
+    owner_id = Int(metadata={"description": "reassign: needs handover_note"})
     handover_note = fields.String(validate=validate.Length(min=1, max=10_000))
     tell_customer = fields.Boolean(load_default=False)
 
@@ -419,9 +448,9 @@ class NoteIn(Schema):
 
 
 class EventOut(Schema):
-    id = fields.Integer()
+    id = Int()
     kind = fields.String()
-    actor_id = fields.Integer(allow_none=True)
+    actor_id = Int(allow_none=True)
     body = fields.String()
     data = fields.Dict()
     created_at = fields.DateTime()
@@ -443,7 +472,7 @@ class WebhookPatch(WebhookIn):
 
 
 class WebhookOut(Schema):
-    id = fields.Integer()
+    id = Int()
     url = fields.String()
     events = fields.List(fields.String())
     description = fields.String()
@@ -456,30 +485,86 @@ class WebhookCreatedOut(WebhookOut):
 
 
 class WebhookAttemptOut(Schema):
-    status_code = fields.Integer(allow_none=True)
+    status_code = Int(allow_none=True)
     error = fields.String(allow_none=True)
-    duration_ms = fields.Integer()
+    duration_ms = Int()
     created_at = fields.DateTime()
 
 
 class WebhookDeliveryOut(Schema):
-    id = fields.Integer()
+    id = Int()
     event_id = fields.String()
     event_type = fields.String()
     status = fields.String(metadata={"description": "pending, delivered, or failed (retries given up)"})
-    attempts = fields.Integer()
-    last_status_code = fields.Integer(allow_none=True)
+    attempts = Int()
+    last_status_code = Int(allow_none=True)
     last_error = fields.String(allow_none=True)
     next_attempt_at = fields.DateTime(allow_none=True)
     delivered_at = fields.DateTime(allow_none=True)
-    replay_of_id = fields.Integer(allow_none=True)
+    replay_of_id = Int(allow_none=True)
     created_at = fields.DateTime()
     body = fields.Function(lambda delivery: json.loads(delivery.body))
     attempt_log = fields.List(fields.Nested(WebhookAttemptOut))
 
 
 class DeliveriesQuery(Schema):
-    before_id = fields.Integer(load_default=None, validate=validate.Range(min=1),
+    before_id = Int(load_default=None, validate=validate.Range(min=1),
                                metadata={"description": "cursor: the last (oldest) id of the previous page"})
     status = fields.String(load_default=None, validate=validate.OneOf(["pending", "delivered", "failed"]))
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+    limit = Int(load_default=50, validate=validate.Range(min=1, max=200))
+
+
+class ProblemOut(Schema):
+    """RFC 9457 problem details: every error of the API has this shape."""
+
+    type = fields.String()
+    title = fields.String()
+    status = Int()
+    detail = fields.String()
+    errors = fields.Dict(metadata={"description": "field -> messages, for validation errors"})
+
+
+def _closure_fields() -> dict:
+    figures = {name: Int() for name in ("opened", "loop_closed", "verified_resolved", "reopened")}
+    figures |= {name: fields.Float(allow_none=True)
+                for name in ("closure_rate", "closed_within_sla_rate", "verified_closure_rate", "reopen_rate")}
+    figures |= {f"{stat}_{name}_s": Int(allow_none=True) for name in METRIC_MEASURES for stat in ("median", "p90")}
+    return figures
+
+
+ClosureGroupOut = Schema.from_dict({"key": fields.Raw(allow_none=True), "label": fields.String(allow_none=True),
+                                    **_closure_fields()}, name="ClosureGroupOut")
+ClosureOut = Schema.from_dict({"from": fields.String(), "to": fields.String(), "group_by": fields.String(),
+                               "groups": fields.List(fields.Nested(ClosureGroupOut)), **_closure_fields()},
+                              name="ClosureOut")
+
+
+class DryRunSampleOut(Schema):
+    item_id = Int()
+    current_owner = fields.String()
+    proposed_owner = fields.String()
+    proposed_reason = fields.String()
+
+
+class DryRunOut(Schema):
+    days = Int()
+    items = Int()
+    changed = Int(metadata={"description": "items whose owner would change"})
+    current = fields.Dict(keys=fields.String(), values=Int(), metadata={"description": "owner name -> items"})
+    proposed = fields.Dict(keys=fields.String(), values=Int())
+    samples = fields.List(fields.Nested(DryRunSampleOut))
+
+
+class ContactExportOut(Schema):
+    exported_at = fields.String()
+    contact = fields.Dict()
+    invitations = fields.List(fields.Dict())
+    responses = fields.List(fields.Dict())
+    items = fields.List(fields.Dict())
+    emails = fields.List(fields.Dict())
+    replies = fields.List(fields.Dict())
+
+
+class ContactErasedOut(Schema):
+    erased = Int()
+    changed = fields.Dict(keys=fields.String(), values=Int(), metadata={"description": "rows changed, by kind"})
