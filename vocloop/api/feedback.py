@@ -10,6 +10,7 @@ from sqlalchemy.orm import selectinload
 from vocloop.api import schemas
 from vocloop.api.auth import api_user
 from vocloop.api.blueprint import api_blueprint
+from vocloop.api.paging import matching, page
 from vocloop.extensions import db
 from vocloop.items import queries
 from vocloop.items import service as items
@@ -36,19 +37,13 @@ class Responses(MethodView):
     @blp.response(200, schemas.ResponseFullOut(many=True))
     def get(self, args):
         """Answers by id, with what the classifier made of them; pass the last id as after_id."""
-        query = visible_responses(api_user())
-        for name in ("survey_id", "contact_id"):
-            if args[name]:
-                query = query.where(getattr(Response, name) == args[name])
-        if args["sentiment"]:
-            query = query.where(Response.sentiment_label == args["sentiment"])
+        query = matching(visible_responses(api_user()), args, {
+            "survey_id": Response.survey_id, "contact_id": Response.contact_id, "sentiment": Response.sentiment_label})
         if args["answered_from"]:
             query = query.where(Response.answered_at >= args["answered_from"])
         if args["answered_to"]:
             query = query.where(Response.answered_at < args["answered_to"])
-        if args["after_id"]:
-            query = query.where(Response.id > args["after_id"])
-        return db.session.scalars(query.order_by(Response.id).limit(args["limit"])).all()
+        return page(query, Response, args)
 
 
 @blp.route("/responses/<int:response_id>")
