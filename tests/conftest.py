@@ -118,15 +118,21 @@ def app(settings, schema, worker, sendgrid):
         drain_jobs(app)
         db.session.remove()
         clear_jobs(app)
-        empty_tables()
-        sla.ensure_defaults()  # reference rows the migrations seed
-        seed_default_topics()
+        reset_database()
 
 
 @pytest.fixture
 def client(app):
     app.test_client_class = IsolatedClient
     return app.test_client()
+
+
+def reset_database() -> None:
+    """Every table emptied, then the reference rows the migrations seed put back (SLA policies,
+    default topics), so that no test sees what another left or removed."""
+    empty_tables()
+    sla.ensure_defaults()
+    seed_default_topics()
 
 
 def empty_tables() -> None:

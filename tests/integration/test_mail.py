@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from tests.conftest import empty_tables
+from tests.conftest import reset_database
 from tests.factories import PASSWORD, login, make_contact, make_survey, make_user
 from vocloop import create_app
 from vocloop.contacts.models import Contact
@@ -181,7 +181,7 @@ def local_mail_app(settings, schema, worker, sendgrid):
     with app.app_context():
         yield app
         db.session.remove()
-        empty_tables()
+        reset_database()
 
 
 def test_without_a_sendgrid_key_mail_stays_in_the_local_outbox_page(local_mail_app, sendgrid):

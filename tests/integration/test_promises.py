@@ -180,7 +180,7 @@ def test_quarantine_ends_after_its_days(app):
 
 def test_with_redis_down_an_answer_is_stored_and_the_sweep_finishes_the_work(settings, schema, sendgrid):
     """Promise 2: the database first; a lost job is redone by the sweep once Redis is back."""
-    from tests.conftest import IsolatedClient, empty_tables
+    from tests.conftest import IsolatedClient, reset_database
     from vocloop import create_app
     from vocloop.jobs.tasks import sweep
 
@@ -202,7 +202,7 @@ def test_with_redis_down_an_answer_is_stored_and_the_sweep_finishes_the_work(set
             assert [item.owner_id for item in items()] == [admin.id]
         finally:
             db.session.remove()
-            empty_tables()
+            reset_database()
 
 
 def test_mail_whose_job_was_lost_is_sent_by_the_sweep_exactly_once(app, sendgrid, drain):
