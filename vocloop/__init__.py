@@ -43,8 +43,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     limiter.init_app(app)
     login_manager.init_app(app)
 
-    from vocloop import api, cli, http_errors, http_input, ops, web
+    from vocloop import api, cli, http_errors, http_input, i18n, ops, web
 
+    i18n.init_app(app)
     ops.init_app(app)
     http_errors.init_app(app)
     http_input.init_app(app)

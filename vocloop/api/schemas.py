@@ -10,6 +10,7 @@ from vocloop.metrics.queries import GROUPS as METRIC_GROUPS
 from vocloop.metrics.queries import MEASURES as METRIC_MEASURES
 from vocloop.outbound.models import EVENT_TYPES as WEBHOOK_EVENTS
 from vocloop.surveys.kinds import KINDS
+from vocloop.surveys.models import OPEN_ITEM_RULES
 
 MAX_INT = 2**31 - 1  # the database's INTEGER columns
 
@@ -100,6 +101,16 @@ class SurveyIn(Schema):
     sender_name = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=120))
     quarantine_days = Int(load_default=90, validate=validate.Range(min=0, max=3650))
     link_expiry_days = Int(load_default=30, validate=validate.Range(min=1, max=365))
+    followups = fields.Dict(keys=fields.String(validate=validate.OneOf(["negative", "neutral", "positive"])),
+                            values=fields.String(validate=validate.Length(max=500)), load_default=dict,
+                            metadata={"description": "a second question on the answer page, by score band"})
+    brand_color = fields.String(load_default=None, validate=validate.Regexp(r"^#[0-9a-fA-F]{6}$"),
+                                metadata={"description": "buttons' colour; white text on it must reach 4.5:1"})
+    logo_url = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
+    open_items_for = fields.String(load_default=None, validate=validate.OneOf(OPEN_ITEM_RULES))
+    reminder_days = Int(load_default=3, allow_none=True, validate=validate.Range(min=1, max=30),
+                        metadata={"description": "one reminder to non-responders after this many days; null: none"})
+    language = fields.String(load_default=None, validate=validate.Length(min=2, max=10))
 
 
 class SurveyOut(Schema):
@@ -111,6 +122,12 @@ class SurveyOut(Schema):
     subject = fields.String()
     intro = fields.String()
     sender_name = fields.String(allow_none=True)
+    followups = fields.Dict(keys=fields.String(), values=fields.String())
+    brand_color = fields.String()
+    logo_url = fields.String(allow_none=True)
+    open_items_for = fields.String()
+    reminder_days = Int(allow_none=True)
+    language = fields.String()
     quarantine_days = Int()
     link_expiry_days = Int()
     active = fields.Boolean()
@@ -403,6 +420,13 @@ class SurveyPatch(Schema):
     quarantine_days = Int(validate=validate.Range(min=0, max=3650))
     link_expiry_days = Int(validate=validate.Range(min=1, max=365))
     active = fields.Boolean()
+    followups = fields.Dict(keys=fields.String(validate=validate.OneOf(["negative", "neutral", "positive"])),
+                            values=fields.String(validate=validate.Length(max=500)))
+    brand_color = fields.String(validate=validate.Regexp(r"^#[0-9a-fA-F]{6}$"))
+    logo_url = fields.String(allow_none=True, validate=validate.Length(max=500))
+    open_items_for = fields.String(validate=validate.OneOf(OPEN_ITEM_RULES))
+    reminder_days = Int(allow_none=True, validate=validate.Range(min=1, max=30))
+    language = fields.String(validate=validate.Length(min=2, max=10))
 
 
 class TriggerIn(Schema):

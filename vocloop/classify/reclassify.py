@@ -76,7 +76,8 @@ def run_batches(run_id: int, batch_size: int = BATCH_SIZE) -> ReclassifyRun | No
         if run.status == "queued":
             run.status, run.started_at = "running", utcnow()
         rows = db.session.execute(
-            select(Response.id, Response.survey_id, Response.score, Response.comment, Response.sentiment_label,
+            select(Response.id, Response.survey_id, Response.score, Response.comment, Response.followup_answer,
+                   Response.sentiment_label,
                    Response.topics, Response.urgency_flags, Response.sentiment_mismatch, Account.annual_value)
             .join(Contact, Contact.id == Response.contact_id).outerjoin(Account, Account.id == Contact.account_id)
             .where(Response.id > run.last_response_id, Response.completed_at.is_not(None))
@@ -91,7 +92,8 @@ def run_batches(run_id: int, batch_size: int = BATCH_SIZE) -> ReclassifyRun | No
         if any(row.survey_id not in kinds for row in rows):  # a survey created since the run began
             kinds = dict(db.session.execute(select(Survey.id, Survey.kind)).all())
         for row in rows:
-            result = classify(get_kind(kinds[row.survey_id]), row.score, row.comment,
+            words = "\n".join(part for part in (row.comment, row.followup_answer) if part)
+            result = classify(get_kind(kinds[row.survey_id]), row.score, words,
                               account_value=row.annual_value, taxonomy=taxonomy)
             updates.append(row_values(row.id, result, now))
             run.changed += (row.sentiment_label, row.topics, row.urgency_flags, row.sentiment_mismatch) != (

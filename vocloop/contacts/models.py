@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import JSON, Column, ForeignKey, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from vocloop.db import created_at, intpk
+from vocloop.db import Base, created_at, intpk
 from vocloop.extensions import db
 
 
@@ -45,3 +45,50 @@ class Contact(db.Model):
     @property
     def can_be_emailed(self) -> bool:
         return self.unsubscribed_at is None and self.suppressed_reason is None
+
+
+list_members = Table(
+    "contact_list_members",
+    Base.metadata,
+    Column("list_id", ForeignKey("contact_lists.id", ondelete="CASCADE"), primary_key=True),
+    Column("contact_id", ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
+
+class ContactList(db.Model):
+    """A named audience ("Q3 renewals"): filled by CSV imports or the API, chosen when sending."""
+
+    __tablename__ = "contact_lists"
+
+    id: Mapped[intpk]
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    created_at: Mapped[created_at]
+
+
+class ContactImport(db.Model):
+    """A CSV of contacts being imported: small files at once, large ones by a job in batches that
+    resumes where it stopped. Every rejected row is kept with its line number and reason."""
+
+    __tablename__ = "contact_imports"
+
+    id: Mapped[intpk]
+    filename: Mapped[str] = mapped_column(String(255), default="")
+    # queued -> running -> done | failed
+    status: Mapped[str] = mapped_column(String(20), default="queued")
+    list_id: Mapped[int | None] = mapped_column(ForeignKey("contact_lists.id", ondelete="SET NULL"))
+    # The file itself until the import is done (the database is what every process shares).
+    content: Mapped[str | None] = mapped_column(Text)
+    total_rows: Mapped[int] = mapped_column(default=0)
+    processed_rows: Mapped[int] = mapped_column(default=0)
+    created: Mapped[int] = mapped_column(default=0)
+    updated: Mapped[int] = mapped_column(default=0)
+    unchanged: Mapped[int] = mapped_column(default=0)
+    rejected: Mapped[int] = mapped_column(default=0)
+    rejections: Mapped[list[Any]] = mapped_column(JSON, default=list)  # [{"line": 7, "email": ..., "error": ...}]
+    error: Mapped[str | None] = mapped_column(Text)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    leased_until: Mapped[datetime | None]
+    created_at: Mapped[created_at]
+    finished_at: Mapped[datetime | None]
+
+    contact_list: Mapped[ContactList | None] = relationship()

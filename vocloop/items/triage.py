@@ -18,9 +18,17 @@ from vocloop.routing.sla import due_times
 from vocloop.surveys.kinds import get_kind
 
 
-def needs_item(band: str, comment: str | None) -> bool:
-    """Default opening rule: every unhappy score, and every response with something to read."""
-    return band == "negative" or bool((comment or "").strip())
+def needs_item(rule: str, band: str, words: str | None) -> bool:
+    """The survey's opening rule (Survey.open_items_for); the default opens one for every unhappy
+    score and every answer with something to read."""
+    has_words = bool((words or "").strip())
+    if rule == "all":
+        return True
+    if rule == "negative":
+        return band == "negative"
+    if rule == "not_positive_or_comment":
+        return band != "positive" or has_words
+    return band == "negative" or has_words
 
 
 def triage_response(response_id: int) -> FeedbackItem | None:
@@ -30,12 +38,12 @@ def triage_response(response_id: int) -> FeedbackItem | None:
         return None
     kind = get_kind(response.survey.kind)
     account = response.contact.account
-    result = classify(kind, response.score, response.comment, account_value=account.annual_value if account else None)
+    result = classify(kind, response.score, response.words, account_value=account.annual_value if account else None)
     apply_classification(response, result)
 
     webhooks.emit("response.created", webhooks.response_data(response))
     item = None
-    if needs_item(kind.band(response.score), response.comment):
+    if needs_item(response.survey.open_items_for, kind.band(response.score), response.words):
         item = _open_item(response, result, kind.band(response.score))
     response.processed_at = utcnow()
     try:

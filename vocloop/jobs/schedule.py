@@ -16,6 +16,8 @@ log = logging.getLogger(__name__)
 PERIODIC = [
     (tasks.sweep, "default", 60),
     (tasks.watch_sla, "default", 300),
+    (tasks.run_due_sends, "default", 60),
+    (tasks.send_survey_reminders, "default", 900),
     (tasks.send_digests, "default", 3600),
     (tasks.send_metrics_digests, "default", 3600),
     (tasks.apply_retention, "default", 24 * 3600),

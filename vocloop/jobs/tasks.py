@@ -83,6 +83,32 @@ def deliver_webhook(delivery_id: int) -> str | None:
 
 
 @job
+def run_due_sends() -> int:
+    """Every minute: scheduled and recurring survey sends whose time has come."""
+    from vocloop.db import utcnow
+    from vocloop.jobs.queue import enqueue_queued_work
+    from vocloop.surveys import sends
+
+    ran = 0
+    for send_id in sends.due_send_ids(utcnow()):
+        if sends.run_send(send_id) is not None:
+            ran += 1
+        enqueue_queued_work()
+    return ran
+
+
+@job
+def send_survey_reminders() -> int:
+    """The one reminder to non-responders, for invitations that are due one."""
+    from vocloop.jobs.queue import enqueue_queued_work
+    from vocloop.surveys.reminders import send_reminders
+
+    queued = send_reminders()
+    enqueue_queued_work()
+    return queued
+
+
+@job
 def triage_response(response_id: int) -> int | None:
     from vocloop.items.triage import triage_response as triage
     from vocloop.jobs.queue import enqueue, enqueue_queued_work

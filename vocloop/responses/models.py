@@ -23,6 +23,9 @@ class Response(db.Model):
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
     score: Mapped[int]
     comment: Mapped[str | None] = mapped_column(Text)
+    # The survey's follow-up question for this score's band, as asked, and the answer to it.
+    followup_question: Mapped[str | None] = mapped_column(Text)
+    followup_answer: Mapped[str | None] = mapped_column(Text)
     answered_at: Mapped[datetime]
     # Set when the comment is submitted, or when the grace period for it has passed.
     completed_at: Mapped[datetime | None]
@@ -47,5 +50,10 @@ class Response(db.Model):
     invitation = relationship("Invitation")
     survey = relationship("Survey")
     contact = relationship("Contact")
+    @property
+    def words(self) -> str:
+        """Everything the customer wrote (comment, then the follow-up answer): what is classified."""
+        return "\n".join(part for part in (self.comment, self.followup_answer) if part)
+
     # The item this answer opened, if it needed one (at most one: feedback_items.response_id is unique).
     item = relationship("FeedbackItem", uselist=False, viewonly=True)

@@ -6,7 +6,7 @@ import re
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from vocloop.db import utcnow
@@ -15,20 +15,22 @@ from vocloop.extensions import db
 from vocloop.responses.models import Response
 from vocloop.security import hash_token
 from vocloop.surveys.kinds import get_kind
-from vocloop.surveys.models import Invitation
+from vocloop.surveys.models import Invitation, Survey
 
 MAX_COMMENT_CHARS = 5000
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
-def find_invitation(token: str) -> Invitation:
+def find_invitation(token: str, *, allow_expired: bool = False) -> Invitation:
     """The invitation behind a link; NotFound for unknown or tampered tokens, Gone once expired."""
     if not token or len(token) > 100:
         raise NotFound("This survey link is not valid.")
-    invitation = db.session.scalar(select(Invitation).where(Invitation.token_hash == hash_token(token)))
+    token_hash = hash_token(token)
+    invitation = db.session.scalar(select(Invitation).where(
+        or_(Invitation.token_hash == token_hash, Invitation.reminder_token_hash == token_hash)))
     if invitation is None:
         raise NotFound("This survey link is not valid.")
-    if invitation.expires_at <= utcnow():
+    if invitation.expires_at <= utcnow() and not allow_expired:
         raise Gone("This survey link has expired.")
     return invitation
 
@@ -71,15 +73,29 @@ def record_score(invitation: Invitation, raw_score: str | int | None) -> Respons
     return response
 
 
-def submit_comment(invitation: Invitation, raw_score: str | int | None, comment: str | None) -> Response:
-    """The comment page's submit: completes the response, which a job then classifies and routes."""
-    comment = _clean_comment(comment)
+def followup_question(survey: Survey, score: int | None) -> str | None:
+    """The survey's follow-up question for this score's band, if it has one."""
+    if score is None:
+        return None
+    return (survey.followups or {}).get(get_kind(survey.kind).band(score)) or None
+
+
+def submit_comment(invitation: Invitation, raw_score: str | int | None, comment: str | None,
+                   followup: str | None = None) -> Response:
+    """The comment page's submit: completes the response, which a job then classifies and routes.
+    The follow-up answer is kept with the question the page showed (that of the score recorded
+    when the page was drawn), even if the customer then picked a score of another band."""
+    comment, followup = _clean_comment(comment), _clean_comment(followup)
     response = response_for(invitation)
     if response is not None and response.completed_at is not None:
         raise Conflict("Thank you, your answer is already in.")
+    shown = followup_question(invitation.survey, response.score if response else None)
     if raw_score not in (None, "") or response is None:
         response = record_score(invitation, raw_score)
+    question = shown or followup_question(invitation.survey, response.score)
     response.comment = comment or None
+    response.followup_question, response.followup_answer = (question, followup) if question and followup \
+        else (None, None)
     response.completed_at = utcnow()
     db.session.commit()
     return response
@@ -94,9 +110,7 @@ def _clean_comment(comment: str | None) -> str:
 
 def unsubscribe(token: str) -> None:
     """Unsubscribing works even from an expired link: the wish to stop must always be honoured."""
-    invitation = db.session.scalar(select(Invitation).where(Invitation.token_hash == hash_token(token)))
-    if invitation is None:
-        raise NotFound("This link is not valid.")
+    invitation = find_invitation(token, allow_expired=True)
     if invitation.contact.unsubscribed_at is None:
         invitation.contact.unsubscribed_at = utcnow()
         db.session.commit()

@@ -11,6 +11,7 @@ from wtforms.validators import Length
 from vocloop.db import utcnow
 from vocloop.errors import Conflict
 from vocloop.extensions import csrf, db, limiter
+from vocloop.i18n import use_language
 from vocloop.items.models import FeedbackItem
 from vocloop.items.verification import record_verdict
 from vocloop.jobs import tasks
@@ -29,13 +30,21 @@ def public_limit() -> str:
 class AnswerForm(FlaskForm):
     score = HiddenField()
     comment = TextAreaField("Comment", validators=[Length(max=MAX_COMMENT_CHARS)])
+    followup = TextAreaField("Follow-up", validators=[Length(max=MAX_COMMENT_CHARS)])
+
+
+def _invitation(token: str, allow_expired: bool = False):
+    """The invitation behind the link, and its survey's language for every string of the page."""
+    invitation = service.find_invitation(token, allow_expired=allow_expired)
+    use_language(invitation.survey.language)
+    return invitation
 
 
 @bp.get("/<token>")
 @limiter.limit(public_limit)
 def answer(token: str):
     """A score in the query records it at once (one click in the email); the page asks for a comment."""
-    invitation = service.find_invitation(token)
+    invitation = _invitation(token)
     if "score" in request.args:
         response = service.record_score(invitation, request.args["score"])
     else:
@@ -47,18 +56,19 @@ def answer(token: str):
 
 def _answer_page(invitation, response, form: AnswerForm, token: str, status: int = 200):
     return render_template("answers/answer.html", invitation=invitation, survey=invitation.survey,
-                           kind=get_kind(invitation.survey.kind), response=response, form=form,
-                           token=token), status
+                           kind=get_kind(invitation.survey.kind), response=response, form=form, token=token,
+                           followup=service.followup_question(invitation.survey, response.score if response else None)
+                           ), status
 
 
 @bp.post("/<token>")
 @limiter.limit(public_limit)
 def submit(token: str):
     form = AnswerForm()
-    invitation = service.find_invitation(token)
+    invitation = _invitation(token)
     if not form.validate_on_submit():
         return _answer_page(invitation, service.response_for(invitation), form, token, status=400)
-    response = service.submit_comment(invitation, form.score.data, form.comment.data)
+    response = service.submit_comment(invitation, form.score.data, form.comment.data, form.followup.data)
     enqueue(tasks.triage_response, response.id, queue="classify")
     return redirect(url_for("answers.thanks", token=token), code=303)
 
@@ -66,7 +76,7 @@ def submit(token: str):
 @bp.get("/<token>/thanks")
 @limiter.limit(public_limit)
 def thanks(token: str):
-    invitation = service.find_invitation(token)
+    invitation = _invitation(token)
     response = service.response_for(invitation)
     item = db.session.scalar(select(FeedbackItem).where(FeedbackItem.response_id == response.id)) \
         if response else None
@@ -87,12 +97,13 @@ def unsubscribe(token: str):
     """GET asks, POST acts: link scanners that prefetch a GET must not unsubscribe anyone.
     No CSRF token: mail clients' RFC 8058 one-click POST carries no cookies, and the secret link
     itself is what authorizes the request."""
+    survey = _invitation(token, allow_expired=True).survey
     if request.method == "POST":
         service.unsubscribe(token)
         if request.form.get("List-Unsubscribe") == "One-Click":
             return "", 204
-        return render_template("answers/unsubscribed.html")
-    return render_template("answers/unsubscribe.html", token=token)
+        return render_template("answers/unsubscribed.html", survey=survey)
+    return render_template("answers/unsubscribe.html", token=token, survey=survey)
 
 
 verify_bp = Blueprint("verify", __name__)
@@ -104,4 +115,6 @@ def verdict(token: str):
     """The customer's one click on "Did this resolve your concern?"."""
     item = record_verdict(token, request.args.get("answer", ""))
     enqueue_queued_work()
-    return render_template("answers/verdict.html", item=item, resolved=item.customer_verdict == "resolved")
+    use_language(item.survey.language)
+    return render_template("answers/verdict.html", item=item, survey=item.survey,
+                           resolved=item.customer_verdict == "resolved")

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from vocloop.db import created_at, intpk
 from vocloop.extensions import db
+
+# Which answers open an item (someone must act and reply): the default is every unhappy score and
+# every answer with words in it; "negative" only unhappy scores; "not_positive" also the passives.
+OPEN_ITEM_RULES = ("negative_or_comment", "negative", "not_positive_or_comment", "all")
 
 
 class Survey(db.Model):
@@ -26,6 +31,14 @@ class Survey(db.Model):
     quarantine_days: Mapped[int] = mapped_column(default=90)
     link_expiry_days: Mapped[int] = mapped_column(default=30)
     active: Mapped[bool] = mapped_column(default=True)
+    # A second question on the comment page, by score band ("negative", "neutral", "positive").
+    followups: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    brand_color: Mapped[str] = mapped_column(String(7), default="#1f4e79")
+    logo_url: Mapped[str | None] = mapped_column(String(500))
+    open_items_for: Mapped[str] = mapped_column(String(30), default="negative_or_comment")
+    # One reminder to those who have not answered after this many days; None: no reminder.
+    reminder_days: Mapped[int | None] = mapped_column(default=3)
+    language: Mapped[str] = mapped_column(String(10), default="en")
     created_at: Mapped[created_at]
 
 
@@ -45,7 +58,40 @@ class Invitation(db.Model):
     expires_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
     answered_at: Mapped[datetime | None]
+    reminded_at: Mapped[datetime | None]
+    # The reminder carries a link of its own (tokens are stored only hashed, so the first one cannot
+    # be sent again); both links lead to this invitation.
+    reminder_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # The scheduled or recurring send that made it (None: sent directly, by the API or a person).
+    send_id: Mapped[int | None] = mapped_column(ForeignKey("survey_sends.id", ondelete="SET NULL"), index=True)
     created_at: Mapped[created_at]
 
     survey: Mapped[Survey] = relationship()
     contact = relationship("Contact")
+
+
+class SurveySend(db.Model):
+    """A send of a survey to an audience: now, at a time, or again every repeat_days (a relationship
+    survey each quarter: the quarantine keeps each contact to one invitation per period). The clock
+    runs those due; every run invites the audience as it is then, through the fatigue rules."""
+
+    __tablename__ = "survey_sends"
+    __table_args__ = (Index("ix_survey_sends_due", "status", "run_at"),)
+
+    id: Mapped[intpk]
+    survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id", ondelete="CASCADE"), index=True)
+    # {"list_id": 3} | {"attributes": {"plan": "pro"}, "account_id": 7} | {"all": true}
+    audience: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # scheduled -> running -> scheduled (repeating) | done ; cancelled by a person
+    status: Mapped[str] = mapped_column(String(20), default="scheduled")
+    run_at: Mapped[datetime]
+    repeat_days: Mapped[int | None]
+    runs: Mapped[int] = mapped_column(default=0)
+    invited: Mapped[int] = mapped_column(default=0)
+    skipped: Mapped[dict[str, Any]] = mapped_column(default=dict)  # reason -> count, over all runs
+    last_run_at: Mapped[datetime | None]
+    leased_until: Mapped[datetime | None]
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[created_at]
+
+    survey: Mapped[Survey] = relationship()

@@ -1,0 +1,218 @@
+"""Surveys customers are glad to answer: settings checked, follow-up questions, which answers open
+an item, the translation layer, one reminder, and sends now, later and again."""
+
+import json
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select, update
+
+from tests.factories import answer, csrf_from, make_contact, make_invitation, make_survey, make_user
+from vocloop import i18n
+from vocloop.contacts import imports
+from vocloop.contacts.models import Contact
+from vocloop.db import utcnow
+from vocloop.errors import Invalid
+from vocloop.extensions import db
+from vocloop.items.models import FeedbackItem
+from vocloop.mail.models import Message
+from vocloop.responses.models import Response
+from vocloop.surveys import reminders, sends
+from vocloop.surveys import service as surveys
+from vocloop.surveys.models import Invitation, SurveySend
+
+
+def count(model) -> int:
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+@pytest.mark.parametrize("values, message", [
+    ({"brand_color": "#ffcc00"}, "contrast 1.5:1"),
+    ({"brand_color": "red"}, "like #1f4e79"),
+    ({"logo_url": "http://cdn.example/logo.png"}, "https://"),
+    ({"followups": {"angry": "Why?"}}, "negative, neutral or positive"),
+    ({"open_items_for": "never"}, "open_items_for must be one of"),
+    ({"reminder_days": 0}, "between 1 and 30"),
+    ({"language": "xx"}, "language must be one of"),
+])
+def test_bad_settings_are_refused_with_the_reason_and_nothing_changes(app, values, message):
+    survey = make_survey()
+    with pytest.raises(Invalid, match=message.replace("(", r"\(").replace(".", r"\.")):
+        surveys.update_survey(survey, **values)
+    db.session.rollback()
+    assert db.session.get(type(survey), survey.id).brand_color == "#1f4e79"
+
+
+def test_settings_that_pass_are_kept_and_a_dark_colour_reaches_wcag_aa(app):
+    survey = make_survey()
+    surveys.update_survey(survey, brand_color="#0b5cad", logo_url="https://cdn.example/logo.png",
+                          followups={"neutral": " What would make it a 10? ", "positive": ""},
+                          open_items_for="negative", reminder_days=None)
+    assert survey.followups == {"neutral": "What would make it a 10?"}
+    assert surveys.contrast_with_white("#0b5cad") >= 4.5 and survey.reminder_days is None
+    assert round(surveys.contrast_with_white("#767676"), 2) == 4.54  # the known AA boundary grey
+
+
+def test_the_follow_up_of_the_score_band_is_asked_and_kept_with_its_question(app, client, drain):
+    make_user("admin@example.com", role="admin")
+    survey = make_survey(followups={"neutral": "What would make it a 10?", "negative": "What should we fix?"})
+    token = make_invitation(survey, make_contact("ann@customer.example"))
+    page = client.get(f"/s/{token}?score=8").get_data(as_text=True)
+    assert '<label for="followup">What would make it a 10?</label>' in page
+    # She then picks a 3 (another band): her follow-up answer stays with the question she saw.
+    sent = client.post(f"/s/{token}", data={"csrf_token": csrf_from(page), "score": "3", "comment": "",
+                                            "followup": "Invoices are wrong every single month"})
+    assert sent.status_code == 303
+    drain()
+    response = db.session.scalar(select(Response))
+    assert (response.score, response.followup_question, response.followup_answer) == \
+        (3, "What would make it a 10?", "Invoices are wrong every single month")
+    assert response.sentiment_label == "negative" and "billing" in response.topics  # the words are classified
+    assert db.session.scalar(select(FeedbackItem.response_id)) == response.id
+
+
+def test_without_a_follow_up_the_page_has_no_second_question(app, client):
+    token = make_invitation(make_survey(), make_contact("ann@customer.example"))
+    assert 'name="followup"' not in client.get(f"/s/{token}?score=8").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("rule, score, comment, opens", [
+    ("negative_or_comment", 8, "Fine", True), ("negative_or_comment", 8, "", False),
+    ("negative", 8, "Fine", False), ("negative", 2, "", True),
+    ("not_positive_or_comment", 8, "", True), ("not_positive_or_comment", 10, "", False),
+    ("all", 10, "", True),
+])
+def test_the_surveys_rule_decides_which_answers_open_an_item(app, client, drain, rule, score, comment, opens):
+    make_user("admin@example.com", role="admin")
+    token = make_invitation(make_survey(open_items_for=rule), make_contact("ann@customer.example"))
+    answer(client, token, score, comment)
+    drain()
+    assert (count(FeedbackItem) == 1) is opens
+
+
+def test_customer_pages_speak_the_surveys_language_and_fall_back_to_english(app, client, tmp_path, monkeypatch):
+    (tmp_path / "xx.json").write_text(json.dumps({
+        "Thank you, we got your score of {score}.": "Merci, nous avons votre note de {score}.",
+        "Send": "Envoyer"}), encoding="utf-8")
+    monkeypatch.setattr(i18n, "LOCALES", tmp_path)
+    i18n.catalog.cache_clear()
+    try:
+        token = make_invitation(make_survey(language="xx"), make_contact("ann@customer.example"))
+        page = client.get(f"/s/{token}?score=7").get_data(as_text=True)
+        assert '<html lang="xx">' in page and "Merci, nous avons votre note de 7." in page
+        assert ">Envoyer</button>" in page
+        assert "Your answer goes to the team that can act on it." in page  # not in the catalog: English
+    finally:
+        i18n.catalog.cache_clear()
+
+
+def _sent_days_ago(survey, email, days, status="delivered"):
+    token = make_invitation(survey, make_contact(email))
+    invitation = db.session.scalar(select(Invitation).order_by(Invitation.id.desc()))
+    invitation.created_at, invitation.status = utcnow() - timedelta(days=days), status
+    db.session.commit()
+    return token, invitation
+
+
+def test_one_reminder_goes_to_non_responders_only_with_a_link_of_its_own(app, client, drain):
+    make_user("admin@example.com", role="admin")
+    survey = make_survey(reminder_days=3)
+    token, waiting = _sent_days_ago(survey, "ann@customer.example", 4)
+    answered_token, _ = _sent_days_ago(survey, "bob@customer.example", 4)
+    answer(client, answered_token, 9)
+    _, gone = _sent_days_ago(survey, "cy@customer.example", 4)
+    gone.contact.unsubscribed_at = utcnow()
+    _sent_days_ago(survey, "dee@customer.example", 4, status="bounced")
+    _sent_days_ago(survey, "eve@customer.example", 2)  # not yet
+    _sent_days_ago(survey, "fay@customer.example", 30)  # long ago: never reminded
+    db.session.commit()
+    assert reminders.send_reminders() == 1
+    assert reminders.send_reminders() == 0  # once only
+    [message] = db.session.scalars(select(Message).where(Message.idempotency_key.like("reminder:%")))
+    assert message.to_email == "ann@customer.example" and message.invitation_id == waiting.id
+    reminder_token = message.substitutions["-vl_token-"]
+    assert reminder_token != token
+    assert client.get(f"/s/{reminder_token}?score=6").status_code == 200  # the reminder's link
+    assert client.get(f"/s/{token}?score=7").status_code == 200  # and the first one still work
+    assert db.session.scalar(select(Response.score)) is not None and count(Response) == 2
+
+
+def test_a_customer_with_an_open_item_gets_no_reminder(app, client, drain):
+    make_user("admin@example.com", role="admin")
+    survey, other = make_survey(reminder_days=3), make_survey(name="Support CSAT")
+    _, invitation = _sent_days_ago(survey, "ann@customer.example", 4)
+    answer(client, make_invitation(other, invitation.contact), 1, "Broken")
+    drain()
+    assert count(FeedbackItem) == 1 and reminders.send_reminders() == 0
+
+
+def _contacts_with(plan: str, n: int, start: int = 0) -> list[int]:
+    ids = []
+    for i in range(start, start + n):
+        contact = make_contact(f"{plan}{i}@customer.example")
+        contact.attributes = {"plan": plan}
+        ids.append(contact.id)
+    db.session.commit()
+    return ids
+
+
+def test_a_scheduled_send_waits_for_its_time_then_invites_the_audience_through_the_rules(app):
+    lead = make_user("lead@example.com", role="lead")
+    survey = make_survey()
+    pro = _contacts_with("pro", 3)
+    _contacts_with("free", 2)
+    gone = db.session.get(Contact, pro[0])
+    gone.unsubscribed_at = utcnow()
+    db.session.commit()
+    later = utcnow() + timedelta(hours=2)
+    send = sends.schedule_send(lead, survey, {"attributes": {"plan": "pro"}}, run_at=later)
+    assert sends.due_send_ids(utcnow()) == []
+    assert sends.run_send(send.id) is None and count(Invitation) == 0  # not due: nothing
+    result = sends.run_send(send.id, now=later + timedelta(minutes=1))
+    assert result == {"invited": 2, "skipped": {"unsubscribed": 1}}
+    db.session.refresh(send)
+    assert send.status == "done" and send.runs == 1 and send.invited == 2
+    assert {i.contact_id for i in db.session.scalars(select(Invitation))} == set(pro[1:])
+    assert all(i.send_id == send.id for i in db.session.scalars(select(Invitation)))
+    assert count(Message) == 2
+
+
+def test_a_recurring_send_comes_back_on_its_rhythm_and_the_quarantine_spaces_each_contact(app):
+    survey = make_survey(quarantine_days=90)
+    _contacts_with("pro", 2)
+    start = utcnow()
+    send = sends.schedule_send(None, survey, {"all": True}, run_at=start, repeat_days=30)
+    assert sends.run_send(send.id, now=start)["invited"] == 2
+    db.session.refresh(send)
+    assert send.status == "scheduled" and send.run_at == start + timedelta(days=30)
+    _contacts_with("new", 1)  # joins before the second run
+    assert sends.run_send(send.id, now=start + timedelta(days=30))["skipped"] == {"quarantine": 2}
+    assert count(Invitation) == 3
+    sends.cancel_send(send)
+    assert sends.run_send(send.id, now=start + timedelta(days=60)) is None
+
+
+def test_a_run_that_died_midway_is_taken_over_without_inviting_anyone_twice(app):
+    survey = make_survey(quarantine_days=0)  # no quarantine: only the send's own record prevents doubles
+    ids = _contacts_with("pro", 4)
+    send = sends.schedule_send(None, survey, {"all": True})
+    surveys.send_invitations(survey, ids[:2], send_run=(send.id, send.run_at))  # the dead worker's half
+    db.session.execute(update(SurveySend).values(status="running", leased_until=utcnow() - timedelta(seconds=1)))
+    db.session.commit()
+    result = sends.run_send(send.id)
+    assert result == {"invited": 2, "skipped": {"already_in_this_send": 2}}
+    assert count(Invitation) == 4
+
+
+def test_a_send_to_a_list_and_bad_audiences(app):
+    survey = make_survey()
+    content = b"email,name\nann@customer.example,Ann\nbob@customer.example,Bob\n"
+    made = imports.process_import(imports.start_import(None, "q4.csv", content, "Q4 renewals").id)
+    _contacts_with("other", 2)
+    send = sends.schedule_send(None, survey, {"list_id": made.list_id})
+    assert sends.run_send(send.id)["invited"] == 2
+    for bad in ({}, {"list_id": 999}, {"attributes": {"plan": ["x"]}}, {"account_id": 999}, {"everyone": True}):
+        with pytest.raises(Invalid):
+            sends.schedule_send(None, survey, bad)
+    with pytest.raises(Invalid, match="not in the past"):
+        sends.schedule_send(None, survey, {"all": True}, run_at=utcnow() - timedelta(days=1))
