@@ -13,7 +13,7 @@ from vocloop.errors import DomainError
 
 def init_app(app: Flask) -> None:
     for command in (create_user, create_token, demo, worker, clock, sweep, relay_mail, check, contact_export,
-                    contact_erase, deactivate_user, classify):
+                    contact_erase, deactivate_user, classify, contacts_import, contacts_export):
         app.cli.add_command(command)
 
 
@@ -264,3 +264,42 @@ def deactivate_user(email):
     except DomainError as error:
         _fail(error)
     click.echo(f"Deactivated {user.email}; {moved} open item(s) handed over.")
+
+
+@click.command("contacts-import")
+@click.argument("csv_file", type=click.File("rb"))
+@click.option("--list", "list_name", help="Also add the contacts to this list (created if new).")
+@click.option("--rejects", type=click.Path(dir_okay=False, writable=True),
+              help="Write the rejected rows (row number, email, reason) to this CSV file.")
+def contacts_import(csv_file, list_name, rejects):
+    """Import contacts from a CSV (header row with 'email'; updates by external_id, else email)."""
+    from vocloop.contacts import imports
+    from vocloop.exports import csv_lines
+
+    try:
+        contact_import = imports.start_import(None, csv_file.name, csv_file.read(imports.MAX_BYTES + 1), list_name)
+    except DomainError as error:
+        _fail(error)
+    with click.progressbar(length=contact_import.total_rows, label=f"Importing {contact_import.total_rows} rows",
+                           file=sys.stderr) as bar:
+        done = imports.process_import(contact_import.id, progress=bar.update)
+    click.echo(f"{done.created} created, {done.updated} updated, {done.unchanged} unchanged, "
+               f"{done.rejected} rejected.")
+    for rejection in done.rejections[:20]:
+        click.echo(f"  row {rejection['row']}: {rejection['email'] or '(no email)'}: {rejection['error']}", err=True)
+    if done.rejected > 20 and not rejects:
+        click.echo(f"  ... and {done.rejected - 20} more: use --rejects FILE for the whole list.", err=True)
+    if rejects and done.rejections:
+        with open(rejects, "w", encoding="utf-8", newline="") as out:
+            out.writelines(csv_lines(("row", "email", "error"), done.rejections))
+        click.echo(f"Rejected rows written to {rejects}.")
+
+
+@click.command("contacts-export")
+@click.argument("csv_file", type=click.File("w", encoding="utf-8", lazy=True))
+def contacts_export(csv_file):
+    """Write every contact to a CSV that contacts-import reads back ('-' for standard output)."""
+    from vocloop.contacts import imports
+    from vocloop.exports import csv_lines
+
+    csv_file.writelines(csv_lines((*imports.EXPORT_COLUMNS, *imports.attribute_names()), imports.export_rows()))

@@ -16,6 +16,7 @@ def init_app(app: Flask) -> None:
     from vocloop.accounts.settings_views import bp as settings_bp
     from vocloop.accounts.views import bp as auth_bp
     from vocloop.classify.views import bp as topics_bp
+    from vocloop.contacts.views import bp as contacts_bp
     from vocloop.inbox.views import bp as inbox_bp
     from vocloop.mail.views import bp as dev_mail_bp
     from vocloop.mail.webhooks import bp as webhooks_bp
@@ -23,6 +24,7 @@ def init_app(app: Flask) -> None:
     from vocloop.responses.views import bp as answers_bp
     from vocloop.responses.views import verify_bp
     from vocloop.routing.views import bp as routing_bp
+    from vocloop.surveys.views import bp as surveys_bp
 
     login_manager.login_view = "auth.login"
     login_manager.session_protection = "strong"
@@ -42,6 +44,8 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(metrics_bp, url_prefix="/metrics")
     app.register_blueprint(routing_bp, url_prefix="/routing")
     app.register_blueprint(topics_bp, url_prefix="/topics")
+    app.register_blueprint(surveys_bp, url_prefix="/surveys")
+    app.register_blueprint(contacts_bp, url_prefix="/contacts")
     app.register_blueprint(settings_bp, url_prefix="/settings")
     app.register_blueprint(password_bp, url_prefix="/password")
     app.register_blueprint(people_bp, url_prefix="/people")
@@ -77,8 +81,8 @@ def init_app(app: Flask) -> None:
         response.headers.setdefault("Referrer-Policy", "no-referrer")
         response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
         response.headers.setdefault("Content-Security-Policy",
-                                    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
-                                    "frame-src 'self'; form-action 'self'")
+                                    "default-src 'self'; img-src 'self' data: https:; "  # https: survey logos
+                                    "style-src 'self' 'unsafe-inline'; frame-src 'self'; form-action 'self'")
         return response
 
     if app.config["JOBS_INLINE"] and app.config.get("INLINE_SCHEDULER"):

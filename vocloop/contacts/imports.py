@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 
@@ -32,8 +31,10 @@ LEASE = timedelta(minutes=5)
 KNOWN_COLUMNS = ("email", "name", "external_id", "account_name", "account_external_id", "account_annual_value")
 LIMITS = {"email": 320, "name": 200, "external_id": 200, "account_name": 200, "account_external_id": 200}
 MAX_ATTRIBUTE_LENGTH = 500
+# Written by the export, read back by nobody: an exported file can be imported again as it is.
+EXPORT_ONLY = ("id", "unsubscribed_at", "suppressed_reason", "created_at")
 EXPORT_COLUMNS = ("id", "email", "name", "external_id", "account_name", "account_external_id", "unsubscribed_at",
-                  "suppressed_reason", "created_at", "attributes")
+                  "suppressed_reason", "created_at")
 
 
 def decode(data: bytes) -> str:
@@ -109,7 +110,8 @@ def row_values(line: int, raw: dict) -> dict | str:
             return "account_annual_value is not a whole number"
         if not 0 <= row["account_annual_value"] <= 2**31 - 1:
             return "account_annual_value is out of range"
-    attributes = {key: value for key, value in values.items() if key not in KNOWN_COLUMNS and key and value}
+    attributes = {key: value for key, value in values.items()
+                  if key not in KNOWN_COLUMNS and key not in EXPORT_ONLY and key and value}
     if any(len(value) > MAX_ATTRIBUTE_LENGTH for value in attributes.values()):
         return f"an attribute is longer than {MAX_ATTRIBUTE_LENGTH} characters"
     row["attributes"] = attributes
@@ -138,7 +140,13 @@ def process_import(import_id: int, progress: Callable[[int], None] | None = None
         batch = [(line, raw) for _, (line, raw) in zip(range(BATCH), rows, strict=False)]
         if not batch:
             break
-        _import_batch(contact_import, batch)
+        try:
+            _import_batch(contact_import, batch)
+        except Exception as exc:  # not a bad row (those are rejected): stop, say why, do not retry forever
+            db.session.rollback()
+            fail_import(db.session.get(ContactImport, import_id),
+                        f"stopped at row {batch[0][0]}: {type(exc).__name__}: {exc}")
+            raise
         if progress:
             progress(len(batch))
     contact_import.status, contact_import.finished_at = "done", utcnow()
@@ -172,13 +180,38 @@ def _import_batch(contact_import: ContactImport, batch: list[tuple[int, dict]]) 
     db.session.commit()
 
 
+def stalled_import_ids(grace_seconds: int = 60) -> list[int]:
+    """Imports whose job was lost (queued a while ago) or whose worker died (lease over): for the sweep."""
+    now = utcnow()
+    return list(db.session.scalars(select(ContactImport.id).where(
+        ContactImport.status.in_(("queued", "running")),
+        (ContactImport.leased_until < now) | (ContactImport.leased_until.is_(None) & (
+            ContactImport.created_at < now - timedelta(seconds=grace_seconds))))))
+
+
 def fail_import(contact_import: ContactImport, error: str) -> None:
+    """Rows already imported stay; the file is dropped and the error shown on the import's page."""
     contact_import.status, contact_import.error, contact_import.content = "failed", error[:2000], None
+    contact_import.leased_until = None
     db.session.commit()
 
 
+def attribute_names() -> list[str]:
+    """Every attribute name in use, for the export's columns."""
+    names: set[str] = set()
+    after = 0
+    while True:
+        rows = db.session.execute(select(Contact.id, Contact.attributes).where(Contact.id > after)
+                                  .order_by(Contact.id).limit(5000)).all()
+        if not rows:
+            return sorted(names - set(EXPORT_COLUMNS))
+        for _, attributes in rows:
+            names.update(attributes or {})
+        after = rows[-1][0]
+
+
 def export_rows() -> Iterator[dict]:
-    """Every contact, a batch at a time, for the CSV export (attributes as one JSON cell)."""
+    """Every contact, a batch at a time; each attribute in a column of its own (as the import reads it)."""
     after = 0
     while True:
         rows = db.session.execute(
@@ -190,7 +223,7 @@ def export_rows() -> Iterator[dict]:
         if not rows:
             return
         for row in rows:
-            yield {**row, "unsubscribed_at": row["unsubscribed_at"].isoformat() if row["unsubscribed_at"] else None,
-                   "created_at": row["created_at"].isoformat(),
-                   "attributes": json.dumps(row["attributes"] or {}, ensure_ascii=False, sort_keys=True)}
+            yield {**(row["attributes"] or {}), **row,
+                   "unsubscribed_at": row["unsubscribed_at"].isoformat() if row["unsubscribed_at"] else None,
+                   "created_at": row["created_at"].isoformat()}
         after = rows[-1]["id"]

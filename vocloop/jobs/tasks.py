@@ -98,6 +98,15 @@ def run_due_sends() -> int:
 
 
 @job
+def import_contacts(import_id: int) -> dict | None:
+    """A large CSV import, in batches; a killed worker's successor (or the sweep) resumes it."""
+    from vocloop.contacts import imports
+
+    contact_import = imports.process_import(import_id)
+    return None if contact_import is None else {"created": contact_import.created, "rejected": contact_import.rejected}
+
+
+@job
 def send_survey_reminders() -> int:
     """The one reminder to non-responders, for invitations that are due one."""
     from vocloop.jobs.queue import enqueue_queued_work
@@ -159,6 +168,7 @@ def sweep() -> dict:
     """Periodic catch-up (promise 2): late responses, lost jobs, mail due for a retry."""
     from vocloop.accounts.idempotency import forget_old
     from vocloop.classify.reclassify import stalled_run_ids
+    from vocloop.contacts import imports
     from vocloop.db import utcnow
     from vocloop.jobs.queue import enqueue, enqueue_delivery
     from vocloop.mail import outbox
@@ -178,8 +188,12 @@ def sweep() -> dict:
     stalled = stalled_run_ids()
     for run_id in stalled:
         enqueue(reclassify_responses, run_id, queue="classify")
+    stalled_imports = imports.stalled_import_ids()
+    for import_id in stalled_imports:
+        enqueue(import_contacts, import_id, queue="default")
     summary = {"completed": len(completed), "retriaged": len(waiting), "mail_due": len(due),
-               "webhooks_due": len(hooks_due), "reclassify_resumed": len(stalled)}
+               "webhooks_due": len(hooks_due), "reclassify_resumed": len(stalled),
+               "imports_resumed": len(stalled_imports)}
     if any(summary.values()):
         log.info("sweep: %s", summary)
     return summary

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from flask import current_app, render_template
 from markupsafe import escape
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 
 from vocloop.contacts.models import Contact
 from vocloop.db import utcnow
@@ -272,3 +272,18 @@ def mark_invitations(status: str, invitation_ids: list[int]) -> None:
         db.session.execute(update(Invitation).where(Invitation.id.in_(invitation_ids[start:start + 1000]),
                                                     Invitation.status.in_(lower))
                            .values(**values).execution_options(synchronize_session=False))
+
+
+REACHED = ("sent", "deferred", "delivered", "opened", "clicked")
+
+
+def survey_stats() -> dict[int, dict]:
+    """Per survey: invited, reached (the provider took the email and it did not bounce), answered,
+    and the response rate answered / reached. One grouped query."""
+    rows = db.session.execute(select(
+        Invitation.survey_id, func.count(),
+        func.count().filter(Invitation.status.in_(REACHED)),
+        func.count(Invitation.answered_at)).group_by(Invitation.survey_id))
+    return {survey_id: {"invited": invited, "reached": reached, "answered": answered,
+                        "response_rate": round(answered / reached, 3) if reached else None}
+            for survey_id, invited, reached, answered in rows}

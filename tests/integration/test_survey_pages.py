@@ -1,0 +1,92 @@
+"""The Surveys pages: leads create a survey, set it up (bad settings refused, nothing lost), preview
+who a send reaches and who the rules skip, send now or later, cancel; owners cannot."""
+
+from sqlalchemy import func, select
+
+from tests.factories import csrf_from, login, make_contact, make_invitation, make_survey, make_user
+from vocloop.extensions import db
+from vocloop.surveys.models import Invitation, Survey, SurveySend
+
+
+def _lead(client):
+    make_user("lead@example.com", role="lead")
+    login(client, "lead@example.com")
+    return csrf_from(client.get("/surveys/").get_data(as_text=True))
+
+
+def _settings(survey, **changes):
+    values = {"name": survey.name, "subject": survey.subject, "sender_name": "", "intro": "",
+              "question": survey.question, "comment_prompt": survey.comment_prompt, "open_items_for": "negative",
+              "brand_color": "#1f4e79", "logo_url": "", "language": "en", "link_expiry_days": "30",
+              "quarantine_days": "90", "reminder_days": "3", "active": "on",
+              "followup_neutral": "What would make it a 10?"}
+    return {**values, **changes}
+
+
+def test_a_lead_creates_and_sets_up_a_survey_and_bad_settings_lose_nothing(app, client):
+    token = _lead(client)
+    created = client.post("/surveys/", data={"csrf_token": token, "name": "Relationship NPS", "kind": "nps",
+                                             "company": "Acme"})
+    assert created.status_code == 303
+    survey = db.session.scalar(select(Survey))
+    assert survey.question == "How likely are you to recommend Acme to a friend or colleague?"
+    saved = client.post(f"/surveys/{survey.id}", data={"csrf_token": token, **_settings(survey, reminder_days="")})
+    assert saved.status_code == 303
+    db.session.refresh(survey)
+    assert survey.followups == {"neutral": "What would make it a 10?"} and survey.reminder_days is None
+    assert survey.open_items_for == "negative"
+    refused = client.post(f"/surveys/{survey.id}", data={"csrf_token": token,
+                                                         **_settings(survey, brand_color="#ffee88", name="Other")})
+    assert refused.status_code == 422 and "WCAG AA needs 4.5:1" in refused.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Survey, survey.id).name == "Relationship NPS"
+    page = client.get(f"/surveys/{survey.id}").get_data(as_text=True)
+    assert 'value="What would make it a 10?"' in page
+
+
+def test_preview_counts_who_the_rules_skip_then_send_now_invites_the_rest(app, client, drain):
+    token = _lead(client)
+    survey = make_survey()
+    people = [make_contact(f"c{i}@customer.example") for i in range(3)]
+    for contact in people:
+        contact.attributes = {"plan": "pro"}
+    db.session.commit()
+    make_invitation(survey, people[0])  # asked recently: the quarantine protects her
+    form = {"csrf_token": token, "audience": "attributes", "attributes": "plan = pro", "when": "now"}
+    preview = client.post(f"/surveys/{survey.id}/send", data={**form, "action": "preview"})
+    text = preview.get_data(as_text=True)
+    assert preview.status_code == 200
+    assert "<strong>2</strong> would be invited" in text and "1 skipped: quarantine" in text
+    assert db.session.scalar(select(func.count()).select_from(SurveySend)) == 0  # a preview saves nothing
+    sent = client.post(f"/surveys/{survey.id}/send", data={**form, "action": "send"})
+    assert sent.status_code == 303
+    drain()
+    assert db.session.scalar(select(func.count()).select_from(Invitation)) == 3
+    assert db.session.scalar(select(SurveySend.status)) == "done"
+    bad = client.post(f"/surveys/{survey.id}/send", data={**form, "attributes": "no equals sign", "action": "send"})
+    assert bad.status_code == 422 and "name = value" in bad.get_data(as_text=True)
+
+
+def test_a_send_scheduled_for_later_waits_and_can_be_cancelled(app, client):
+    token = _lead(client)
+    survey = make_survey()
+    make_contact("ann@customer.example")
+    sent = client.post(f"/surveys/{survey.id}/send", data={
+        "csrf_token": token, "audience": "all", "when": "later", "run_at": "2027-01-15T09:30", "repeat": "on",
+        "repeat_days": "90", "action": "send"})
+    assert sent.status_code == 303
+    send = db.session.scalar(select(SurveySend))
+    assert send.status == "scheduled" and send.repeat_days == 90
+    assert send.run_at.isoformat() == "2027-01-15T09:30:00+00:00"  # the business calendar's zone: UTC here
+    assert db.session.scalar(select(func.count()).select_from(Invitation)) == 0
+    client.post(f"/surveys/sends/{send.id}/cancel", data={"csrf_token": token})
+    db.session.refresh(send)
+    assert send.status == "cancelled"
+
+
+def test_owners_cannot_open_the_survey_pages(app, client):
+    make_user("owner@example.com")
+    login(client, "owner@example.com")
+    survey = make_survey()
+    assert client.get("/surveys/").status_code == 403
+    assert client.get(f"/surveys/{survey.id}").status_code == 403

@@ -1,0 +1,84 @@
+"""The Contacts page, for leads and admins: CSV import (with its report of rejected rows), export,
+and the lists that surveys are sent to."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from sqlalchemy import func, select
+from werkzeug.wsgi import FileWrapper
+
+from vocloop.contacts import imports
+from vocloop.contacts.models import Contact, ContactImport, ContactList, list_members
+from vocloop.errors import DomainError
+from vocloop.exports import spooled_csv
+from vocloop.extensions import db
+from vocloop.jobs.queue import enqueue
+from vocloop.jobs.tasks import import_contacts
+
+bp = Blueprint("contacts", __name__)
+
+
+@bp.before_request
+@login_required
+def leads_only():
+    if current_user.role not in ("lead", "admin"):
+        abort(403)
+
+
+@bp.get("/")
+def index(status: int = 200):
+    lists = db.session.execute(select(ContactList, func.count(list_members.c.contact_id))
+                               .outerjoin(list_members, list_members.c.list_id == ContactList.id)
+                               .group_by(ContactList.id).order_by(ContactList.name)).all()
+    recent = db.session.scalars(select(ContactImport).order_by(ContactImport.id.desc()).limit(10)).all()
+    total = db.session.scalar(select(func.count()).select_from(Contact))
+    return render_template("contacts/index.html", lists=lists, imports=recent, total=total, form=FlaskForm(),
+                           columns=imports.KNOWN_COLUMNS), status
+
+
+@bp.post("/imports")
+def upload():
+    upload_file = request.files.get("file")
+    if upload_file is None or not upload_file.filename:
+        flash("Choose a CSV file to import.", "error")
+        return index(status=400)
+    try:
+        contact_import = imports.start_import(current_user, upload_file.filename,
+                                              upload_file.read(imports.MAX_BYTES + 1), request.form.get("list_name"))
+    except DomainError as exc:
+        flash(exc.detail, "error")
+        return index(status=exc.status)
+    if contact_import.total_rows <= imports.INLINE_ROWS:
+        imports.process_import(contact_import.id)
+    else:
+        enqueue(import_contacts, contact_import.id, queue="default")
+    return redirect(url_for(".show_import", import_id=contact_import.id), code=303)
+
+
+@bp.get("/imports/<int:import_id>")
+def show_import(import_id: int):
+    contact_import = db.get_or_404(ContactImport, import_id)
+    under_way = contact_import.status in ("queued", "running")
+    return render_template("contacts/import.html", contact_import=contact_import,
+                           refresh_seconds=2 if under_way else None)
+
+
+def _csv(name: str, columns, rows) -> Response:
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M")
+    return Response(FileWrapper(spooled_csv(columns, rows)), mimetype="text/csv", direct_passthrough=True,
+                    headers={"Content-Disposition": f'attachment; filename="{name}-{stamp}.csv"'})
+
+
+@bp.get("/imports/<int:import_id>/rejected.csv")
+def rejected_csv(import_id: int):
+    contact_import = db.get_or_404(ContactImport, import_id)
+    return _csv(f"rejected-rows-{import_id}", ("row", "email", "error"), contact_import.rejections or [])
+
+
+@bp.get("/export.csv")
+def export_csv():
+    return _csv("contacts", (*imports.EXPORT_COLUMNS, *imports.attribute_names()), imports.export_rows())

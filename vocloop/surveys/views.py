@@ -1,0 +1,170 @@
+"""The Surveys pages, for leads and admins: every survey with its response rate, a survey's settings,
+and sending it (now, at a time, or again every N days) with a preview of who the rules will skip."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+
+from vocloop.contacts.models import ContactList
+from vocloop.errors import DomainError, Invalid
+from vocloop.extensions import db
+from vocloop.i18n import available_languages
+from vocloop.jobs.queue import enqueue
+from vocloop.jobs.tasks import run_due_sends
+from vocloop.routing.sla import business_calendar
+from vocloop.surveys import audience as audiences
+from vocloop.surveys import sends
+from vocloop.surveys import service as surveys
+from vocloop.surveys.kinds import KINDS, get_kind
+from vocloop.surveys.models import OPEN_ITEM_RULES, Survey, SurveySend
+
+bp = Blueprint("surveys", __name__)
+OPEN_ITEM_LABELS = {"negative_or_comment": "every unhappy score, and every answer with a comment",
+                    "negative": "unhappy scores only",
+                    "not_positive_or_comment": "unhappy and lukewarm scores, and every answer with a comment",
+                    "all": "every answer"}
+TEXT_SETTINGS = ("name", "question", "comment_prompt", "subject", "intro", "sender_name", "logo_url", "brand_color",
+                 "open_items_for", "language")
+
+
+@bp.before_request
+@login_required
+def leads_only():
+    if current_user.role not in ("lead", "admin"):
+        abort(403)
+
+
+@bp.get("/")
+def index(status: int = 200):
+    all_surveys = db.session.scalars(select(Survey).order_by(Survey.active.desc(), Survey.name)).all()
+    return render_template("surveys/index.html", surveys=all_surveys, stats=surveys.survey_stats(), kinds=KINDS,
+                           form=FlaskForm()), status
+
+
+@bp.post("/")
+def create():
+    try:
+        survey = surveys.create_survey(name=request.form.get("name", "").strip(), kind=request.form.get("kind", ""),
+                                       company=request.form.get("company", "").strip() or "us")
+    except DomainError as exc:
+        flash(exc.detail, "error")
+        return index(status=exc.status)
+    flash(f"Survey “{survey.name}” created: check its wording and settings, then send it.", "ok")
+    return redirect(url_for(".show", survey_id=survey.id), code=303)
+
+
+def _page(survey: Survey, status: int = 200, preview: dict | None = None, values=None):
+    survey_sends = db.session.scalars(select(SurveySend).where(SurveySend.survey_id == survey.id)
+                                      .order_by(SurveySend.id.desc()).limit(50)).all()
+    return render_template(
+        "surveys/show.html", survey=survey, kind=get_kind(survey.kind), stats=surveys.survey_stats().get(survey.id),
+        sends=survey_sends, describe=audiences.describe, lists=db.session.scalars(
+            select(ContactList).order_by(ContactList.name)).all(), rules=OPEN_ITEM_RULES, rule_labels=OPEN_ITEM_LABELS,
+        languages=available_languages(), timezone=business_calendar().timezone, preview=preview,
+        values=values or {}, form=FlaskForm()), status
+
+
+@bp.get("/<int:survey_id>")
+def show(survey_id: int):
+    return _page(db.get_or_404(Survey, survey_id))
+
+
+def _number(name: str, required: bool = True) -> int | None:
+    raw = request.form.get(name, "").strip()
+    if not raw and not required:
+        return None
+    if not raw.isdigit() or len(raw) > 6:
+        raise Invalid(f"{name.replace('_', ' ').capitalize()} must be a whole number.")
+    return int(raw)
+
+
+@bp.post("/<int:survey_id>")
+def update(survey_id: int):
+    survey = db.get_or_404(Survey, survey_id)
+    try:
+        values = {name: request.form.get(name, "").strip() for name in TEXT_SETTINGS}
+        values["sender_name"] = values["sender_name"] or None
+        values["logo_url"] = values["logo_url"] or None
+        values |= {"quarantine_days": _number("quarantine_days"), "link_expiry_days": _number("link_expiry_days"),
+                   "reminder_days": _number("reminder_days", required=False),
+                   "active": request.form.get("active") == "on",
+                   "followups": {band: request.form.get(f"followup_{band}", "")
+                                 for band in ("negative", "neutral", "positive")}}
+        if not values["name"] or not values["question"] or not values["subject"]:
+            raise Invalid("A survey needs a name, a question and a subject.")
+        surveys.update_survey(survey, **values)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.detail, "error")
+        return _page(db.get_or_404(Survey, survey_id), status=exc.status)
+    flash("Settings saved. Emails already sent keep their wording.", "ok")
+    return redirect(url_for(".show", survey_id=survey.id), code=303)
+
+
+def _audience_from_form() -> dict:
+    choice = request.form.get("audience")
+    if choice == "all":
+        return {"all": True}
+    if choice == "list":
+        raw = request.form.get("list_id", "")
+        return {"list_id": int(raw) if raw.isdigit() else -1}
+    if choice == "attributes":
+        attributes = {}
+        for line in request.form.get("attributes", "").splitlines():
+            if not line.strip():
+                continue
+            key, sep, value = line.partition("=")
+            if not sep or not key.strip():
+                raise Invalid(f"Write each attribute as name = value (not “{line.strip()[:40]}”).")
+            attributes[key.strip()] = value.strip()
+        return {"attributes": attributes}
+    raise Invalid("Choose who gets the survey.")
+
+
+def _run_at() -> datetime | None:
+    raw = request.form.get("run_at", "").strip()
+    if request.form.get("when") != "later":
+        return None
+    try:
+        local = datetime.fromisoformat(raw)
+    except ValueError:
+        raise Invalid("Give the date and time of the send.") from None
+    return local.replace(tzinfo=ZoneInfo(business_calendar().timezone))
+
+
+@bp.post("/<int:survey_id>/send")
+def send(survey_id: int):
+    survey = db.get_or_404(Survey, survey_id)
+    try:
+        audience = audiences.checked_audience(_audience_from_form())
+        if request.form.get("action") == "preview":
+            preview = surveys.eligibility(survey, audiences.contact_ids(audience))
+            return _page(survey, preview=preview, values=request.form)
+        repeat_days = _number("repeat_days", required=False) if request.form.get("repeat") == "on" else None
+        scheduled = sends.schedule_send(current_user, survey, audience, run_at=_run_at(), repeat_days=repeat_days)
+    except DomainError as exc:
+        flash(exc.detail, "error")
+        return _page(survey, status=exc.status, values=request.form)
+    if request.form.get("when") != "later":
+        enqueue(run_due_sends)  # now, not at the clock's next minute
+        flash(f"Sending to {audiences.describe(scheduled.audience)}; contacts the rules protect are skipped.", "ok")
+    else:
+        flash(f"Scheduled for {scheduled.run_at:%Y-%m-%d %H:%M} UTC.", "ok")
+    return redirect(url_for(".show", survey_id=survey.id), code=303)
+
+
+@bp.post("/sends/<int:send_id>/cancel")
+def cancel(send_id: int):
+    scheduled = db.get_or_404(SurveySend, send_id)
+    try:
+        sends.cancel_send(scheduled)
+        flash("Send cancelled.", "ok")
+    except DomainError as exc:
+        flash(exc.detail, "error")
+    return redirect(url_for(".show", survey_id=scheduled.survey_id), code=303)
