@@ -10,11 +10,13 @@ import random
 from datetime import timedelta
 
 from markupsafe import escape
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from vocloop.accounts import service as accounts
 from vocloop.accounts.models import User
 from vocloop.contacts import service as contacts
+from vocloop.contacts.imports import list_named
+from vocloop.contacts.models import list_members
 from vocloop.db import utcnow
 from vocloop.extensions import db
 from vocloop.items import service as items
@@ -99,7 +101,9 @@ def seed_demo(seed: int = 7) -> list[str]:
     routing.create_rule(name="Everything else to Customer Success", action="team", team_id=success.id,
                         team_strategy="least_loaded", position=90)
     nps = surveys.create_survey(name="Quarterly NPS", kind="nps", company="Acme Analytics",
-                                sender_name="Acme Analytics")
+                                sender_name="Acme Analytics",
+                                followups={"neutral": "What would make it a 10?",
+                                           "negative": "What is the one thing we should fix first?"})
     csat = surveys.create_survey(name="Support CSAT", kind="csat", company="Acme Analytics Support",
                                  quarantine_days=14)
     ces = surveys.create_survey(name="Onboarding effort", kind="ces", company="Acme Analytics", quarantine_days=30)
@@ -108,6 +112,10 @@ def seed_demo(seed: int = 7) -> list[str]:
     fresh = people[-FRESH_SURVEY_RECIPIENTS:]
     for contact in history:
         _past_answer(rng, contact, rng.choices([nps, csat, ces], weights=[5, 3, 2])[0], users)
+    demo_list = list_named("Demo customers")
+    db.session.execute(insert(list_members), [{"list_id": demo_list.id, "contact_id": contact.id}
+                                              for contact in people])
+    db.session.commit()
     outcome = surveys.send_invitations(nps, [contact.id for contact in fresh])
     enqueue_queued_work()
     return [f"Seeded {len(people)} contacts, {len(history)} past answers, "

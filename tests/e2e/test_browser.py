@@ -1,18 +1,11 @@
 """The loop in a real browser (Debian's chromium driven by Playwright): customer, owner, lead.
 
-Skipped where chromium is not installed, unless VOCLOOP_REQUIRE_BROWSER=1 (CI sets it), where a
-missing browser is a failure.
+(Fixtures and the chromium check: tests/e2e/conftest.py.)
 """
 
 from __future__ import annotations
 
-import os
 import re
-import threading
-from pathlib import Path
-
-import pytest
-from werkzeug.serving import make_server
 
 from tests.factories import PASSWORD, make_contact, make_survey, make_user
 from vocloop.jobs.tasks import deliver_messages
@@ -20,36 +13,12 @@ from vocloop.mail import outbox
 from vocloop.routing.service import create_rule
 from vocloop.surveys import service as surveys
 
-CHROMIUM = Path("/usr/bin/chromium")
-if not CHROMIUM.exists() and os.environ.get("VOCLOOP_REQUIRE_BROWSER") != "1":
-    pytest.skip("Debian's chromium is not installed (apt-get install chromium)", allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
-
-
-@pytest.fixture
-def live_server(app):
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-
 
 def sign_in(page, base_url: str, email: str) -> None:
     page.goto(f"{base_url}/login")
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-
-
-@pytest.fixture
-def browser():
-    with sync_api.sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
-        yield instance
-        instance.close()
 
 
 def test_customer_owner_and_lead_close_the_loop_in_a_browser(app, live_server, browser, sendgrid, drain,

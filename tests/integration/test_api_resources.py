@@ -188,3 +188,22 @@ def test_owners_work_an_item_status_hand_over_notes_and_timeline(app, client, dr
         assert response.status_code == 404
     db.session.rollback()
     assert db.session.get(FeedbackItem, item.id).status == "in_progress"
+
+
+def test_sends_through_the_api_now_and_every_quarter(app, client, drain):
+    headers = api_token(make_user("lead@example.com", role="lead"))
+    survey = make_survey()
+    for email in ("a@customer.example", "b@customer.example"):
+        make_contact(email)
+    now = client.post(f"/api/v1/surveys/{survey.id}/sends", json={"audience": {"all": True}}, headers=headers)
+    assert now.status_code == 201
+    drain()
+    listed = client.get(f"/api/v1/surveys/{survey.id}/sends", headers=headers).json
+    assert listed[0]["status"] == "done" and listed[0]["invited"] == 2
+    later = client.post(f"/api/v1/surveys/{survey.id}/sends", headers=headers, json={
+        "audience": {"attributes": {"plan": "pro"}}, "run_at": "2027-03-01T08:00:00+01:00", "repeat_days": 91})
+    assert later.status_code == 201 and later.json["run_at"].startswith("2027-03-01T07:00:00")
+    assert client.post(f"/api/v1/sends/{later.json['id']}/cancel", headers=headers).json["status"] == "cancelled"
+    assert client.post(f"/api/v1/sends/{later.json['id']}/cancel", headers=headers).status_code == 409
+    bad = client.post(f"/api/v1/surveys/{survey.id}/sends", json={"audience": {"list_id": 99}}, headers=headers)
+    assert bad.status_code == 422 and "no such contact list" in bad.json["detail"]

@@ -16,10 +16,12 @@ from vocloop.contacts import service as contacts
 from vocloop.contacts.models import Contact
 from vocloop.extensions import db
 from vocloop.items.permissions import visible_items_filter
-from vocloop.jobs.queue import enqueue_queued_work
+from vocloop.jobs.queue import enqueue, enqueue_queued_work
+from vocloop.jobs.tasks import run_due_sends
 from vocloop.metrics import queries as metrics
+from vocloop.surveys import sends
 from vocloop.surveys import service as surveys
-from vocloop.surveys.models import Survey
+from vocloop.surveys.models import Survey, SurveySend
 
 blp = api_blueprint("api_v1", __name__, "vocloop JSON API, version 1")
 
@@ -104,6 +106,39 @@ class Invitations(MethodView):
         enqueue_queued_work()
         return {"invitations": outcome.invitations,
                 "skipped": [{"contact_id": cid, "reason": reason} for cid, reason in outcome.skipped]}
+
+
+@blp.route("/surveys/<int:survey_id>/sends")
+class Sends(MethodView):
+    @blp.response(200, schemas.SendOut(many=True))
+    def get(self, survey_id):
+        """The survey's sends, newest first."""
+        require_role("lead", "admin")
+        db.get_or_404(Survey, survey_id)
+        return db.session.scalars(select(SurveySend).where(SurveySend.survey_id == survey_id)
+                                  .order_by(SurveySend.id.desc()).limit(200)).all()
+
+    @blp.arguments(schemas.SendIn)
+    @blp.response(201, schemas.SendOut)
+    def post(self, data, survey_id):
+        """Send to an audience now, at run_at, or every repeat_days; each run goes through the fatigue
+        and consent rules and counts whom it skipped and why."""
+        user = require_role("lead", "admin")
+        send = sends.schedule_send(user, db.get_or_404(Survey, survey_id), data["audience"], data["run_at"],
+                                   data["repeat_days"])
+        if data["run_at"] is None:
+            enqueue(run_due_sends)
+        return send
+
+
+@blp.route("/sends/<int:send_id>/cancel")
+class CancelSend(MethodView):
+    @blp.response(200, schemas.SendOut)
+    def post(self, send_id):
+        require_role("lead", "admin")
+        send = db.get_or_404(SurveySend, send_id)
+        sends.cancel_send(send)
+        return send
 
 
 @blp.route("/invitations")

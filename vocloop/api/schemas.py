@@ -592,3 +592,25 @@ class ContactExportOut(Schema):
 class ContactErasedOut(Schema):
     erased = Int()
     changed = fields.Dict(keys=fields.String(), values=Int(), metadata={"description": "rows changed, by kind"})
+
+
+class SendIn(Schema):
+    audience = fields.Dict(required=True, metadata={
+        "description": '{"list_id": 3}, {"attributes": {"plan": "pro"}, "account_id": 7} or {"all": true}'})
+    run_at = Moment(load_default=None, metadata={"description": "when (with its UTC offset); now if absent"})
+    repeat_days = Int(load_default=None, allow_none=True, validate=validate.Range(min=1, max=366),
+                      metadata={"description": "run again every this many days (the quarantine still applies)"})
+
+
+class SendOut(Schema):
+    id = Int()
+    survey_id = Int()
+    audience = fields.Dict()
+    status = fields.String(metadata={"description": "scheduled, running, done or cancelled"})
+    run_at = fields.DateTime()
+    repeat_days = Int(allow_none=True)
+    runs = Int()
+    invited = Int()
+    skipped = fields.Dict(keys=fields.String(), values=Int(), metadata={"description": "reason -> contacts"})
+    last_run_at = fields.DateTime(allow_none=True)
+    created_at = fields.DateTime()

@@ -1,0 +1,43 @@
+"""Browser tests' shared pieces: Debian's chromium driven by Playwright, and the app on a local port.
+
+Skipped where chromium is not installed, unless VOCLOOP_REQUIRE_BROWSER=1 (CI sets it), where a
+missing browser is a failure. Never a downloaded browser.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync"]
+
+
+def require_chromium() -> None:
+    if not CHROMIUM.exists() and os.environ.get("VOCLOOP_REQUIRE_BROWSER") != "1":
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+
+
+@pytest.fixture
+def live_server(app):
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+@pytest.fixture
+def browser():
+    require_chromium()
+    from playwright import sync_api
+
+    with sync_api.sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
+        yield instance
+        instance.close()

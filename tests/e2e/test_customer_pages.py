@@ -1,0 +1,100 @@
+"""What customers see, in Debian's chromium on a phone-sized screen: the survey email, one click,
+the comment and follow-up, the confirmation; by keyboard alone; and an automated accessibility
+check (axe-core, WCAG 2 A and AA rules) of every page and of the email with no serious violation."""
+
+from __future__ import annotations
+
+import re
+
+from axe_playwright_python.base import AXE_SCRIPT
+
+from tests.factories import make_contact, make_invitation, make_survey, make_user
+from vocloop.jobs.tasks import deliver_messages
+from vocloop.mail import outbox
+from vocloop.routing.service import create_rule
+from vocloop.surveys import service as surveys
+
+PHONE = {"width": 390, "height": 844}
+SERIOUS = ("serious", "critical")
+
+
+def serious_violations(page) -> list[str]:
+    """axe-core's WCAG 2 A/AA rules on the page as it is now; the serious and critical findings."""
+    page.evaluate(AXE_SCRIPT)
+    results = page.evaluate("axe.run(document, {runOnly: {type: 'tag', values: "
+                            "['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']}})")
+    return [f"{v['id']} ({v['impact']}): {v['nodes'][0]['html'][:120]}" for v in results["violations"]
+            if v["impact"] in SERIOUS]
+
+
+def test_a_customer_answers_from_the_email_on_a_phone_and_every_page_passes_axe(
+        app, live_server, browser, sendgrid, drain, settings):
+    make_user("admin@example.com", role="admin")
+    dana = make_user("dana@example.com", name="Dana", team="Support")
+    create_rule(name="to Support", action="team", team_id=dana.teams[0].id)
+    survey = make_survey(followups={"neutral": "What would make it a 10?"}, brand_color="#0b5cad",
+                         intro="You bought a plan last week.")
+    contact = make_contact("ann@customer.example", name="Ann")
+    surveys.send_invitations(survey, [contact.id])
+    deliver_messages(outbox.take_queued_ids())
+    [email] = sendgrid.emails()
+
+    page = browser.new_page(viewport=PHONE)
+    page.set_content('<html><body><img src="x.png"><input type="text"></body></html>')
+    assert len(serious_violations(page)) >= 2  # the checker does find what it should (alt text, label)
+    page.set_content(email.html)  # the email itself, as a mail client shows it
+    assert serious_violations(page) == []
+    link = re.search(r'href="([^"]+\?score=8)"', email.html).group(1).replace(settings["VOCLOOP_BASE_URL"],
+                                                                            live_server)
+    page.goto(link)
+    assert page.get_by_role("heading").first.inner_text() == "Thank you, we got your score of 8."
+    assert serious_violations(page) == []
+    page.get_by_label("What is the main reason for your score?").fill("Setup took a while.")
+    page.get_by_label("What would make it a 10?").fill("A setup guide for admins.")
+    page.get_by_role("button", name="Send").click()
+    page.get_by_text(re.compile("Dana from Support will get back to you within")).wait_for(timeout=15_000)
+    assert serious_violations(page) == []
+    drain()
+
+    page.goto(link.split("?")[0] + "/unsubscribe")
+    assert serious_violations(page) == []
+    expired = make_invitation(survey, make_contact("old@customer.example"), expires_in_days=-1)
+    response = page.goto(f"{live_server}/s/{expired}?score=3")
+    assert response.status == 410 and "expired" in page.inner_text("main")
+    assert serious_violations(page) == []
+
+
+def test_the_answer_page_works_by_keyboard_alone(app, live_server, browser):
+    make_user("admin@example.com", role="admin")
+    token = make_invitation(make_survey(), make_contact("ann@customer.example"))
+    page = browser.new_page(viewport=PHONE)
+    page.goto(f"{live_server}/s/{token}?score=7")
+    page.keyboard.press("Tab")  # the skip link comes first
+    assert page.evaluate("document.activeElement.textContent") == "Skip to content"
+    while page.evaluate("document.activeElement.name") != "score":
+        page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.value") == "7"  # focus lands on the chosen score
+    page.keyboard.press("ArrowLeft")  # arrow keys move the choice, as in any radio group
+    page.keyboard.press("Tab")
+    page.keyboard.type("Arrow keys changed my score.")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    page.get_by_text("Thank you for your feedback.").wait_for(timeout=15_000)
+    from vocloop.extensions import db
+    from vocloop.responses.models import Response
+
+    db.session.expire_all()
+    answer = db.session.query(Response).one()
+    assert (answer.score, answer.comment) == (6, "Arrow keys changed my score.")
+
+
+def test_the_survey_and_contact_pages_pass_axe_too(app, live_server, browser):
+    from tests.e2e.test_browser import sign_in
+
+    make_user("lead@example.com", role="lead")
+    survey = make_survey(followups={"negative": "What should we fix?"})
+    page = browser.new_page()
+    sign_in(page, live_server, "lead@example.com")
+    for path in ("/surveys/", f"/surveys/{survey.id}", "/contacts/"):
+        page.goto(live_server + path)
+        assert serious_violations(page) == [], path
