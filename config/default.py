@@ -31,6 +31,11 @@ MAIL_LEASE_SECONDS = 120
 # With the event webhook on, rows whose relay died wait this long for the provider's events
 # (which prove they were accepted) before they are sent again.
 MAIL_SETTLE_SECONDS = 600
+# The first pause after a refused or failed send (5xx, timeout, 429 without a reset time); each next
+# one doubles, with jitter, up to an hour.
+MAIL_RETRY_BASE_SECONDS = 30
+# How often the clock runs the sweep (late answers, lost jobs, due retries, stalled work).
+SWEEP_SECONDS = 60
 
 VOCLOOP_BASE_URL = "http://127.0.0.1:5000"
 MAIL_FROM = "feedback@example.com"

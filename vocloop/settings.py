@@ -69,6 +69,8 @@ SETTINGS = [
     Setting("MAIL_BATCH_SIZE", _int),
     Setting("MAIL_LEASE_SECONDS", _int),
     Setting("MAIL_SETTLE_SECONDS", _int),
+    Setting("MAIL_RETRY_BASE_SECONDS", _int),
+    Setting("SWEEP_SECONDS", _int),
     Setting("VOCLOOP_BASE_URL", required_in_production=True),
     Setting("MAIL_FROM", required_in_production=True),
     Setting("MAIL_FROM_NAME"),

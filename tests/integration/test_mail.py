@@ -93,6 +93,25 @@ def test_a_5xx_is_retried_later_and_then_sent(app, sendgrid):
     assert len(sendgrid.emails()) == 1
 
 
+def test_a_retry_is_scheduled_through_rq_at_its_due_time_not_left_to_the_sweep(app, sendgrid):
+    if app.config["JOBS_INLINE"]:
+        pytest.skip("rq's scheduler is the Redis set-up's; in-process, the periodic sweep retries")
+    from rq import Queue
+    from rq.registry import ScheduledJobRegistry
+
+    from vocloop.jobs.queue import redis_connection
+
+    message_id = queued_survey()
+    sendgrid.fail_next(503)
+    deliver_messages([message_id])
+    due = reload(message_id).next_attempt_at
+    registry = ScheduledJobRegistry(queue=Queue("mail", connection=redis_connection()))
+    [job_id] = registry.get_job_ids()
+    scheduled = registry.get_scheduled_time(job_id)
+    assert timedelta(0) <= scheduled - due <= timedelta(seconds=1)  # never early, at most a second late
+    assert Queue("mail", connection=redis_connection()).fetch_job(job_id).args == ([message_id],)
+
+
 def test_backoff_grows_with_each_attempt_and_is_jittered(app, sendgrid):
     message_id = queued_survey()
     delays = []

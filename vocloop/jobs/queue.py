@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from flask import current_app
@@ -51,6 +52,21 @@ def enqueue(task: Callable[..., Any], *args: Any, queue: str = "default", retrie
             job_timeout=600, result_ttl=3600, failure_ttl=7 * 86400, meta={"request_id": request_id_var.get()})
     except RedisError:
         log.warning("Redis unavailable: %s%r left to the sweep", task.__name__, args)
+
+
+def enqueue_at(when: datetime, task: Callable[..., Any], *args: Any, queue: str = "default") -> bool:
+    """Run the task at that time through rq's scheduler (the workers run it); False without Redis
+    or when Redis is unreachable, where the periodic sweep is what catches up."""
+    if jobs_inline():
+        return False
+    try:
+        Queue(queue, connection=redis_connection()).enqueue_at(
+            when, task, *args, job_timeout=600, result_ttl=3600, failure_ttl=7 * 86400,
+            meta={"request_id": request_id_var.get()})
+        return True
+    except RedisError:
+        log.warning("Redis unavailable: %s%r at %s left to the sweep", task.__name__, args, when)
+        return False
 
 
 def enqueue_delivery(message_ids: list[int]) -> None:

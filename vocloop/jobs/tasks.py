@@ -65,11 +65,13 @@ def _request_id_of_current_job() -> str | None:
 def deliver_messages(message_ids: list[int]) -> dict[str, int]:
     """Relay these outbox rows (those still due), batched; then whatever the outcome queued."""
     from vocloop import delivery
-    from vocloop.jobs.queue import enqueue_queued_work
+    from vocloop.jobs.queue import enqueue_at, enqueue_queued_work
     from vocloop.mail import outbox
 
     counts = outbox.deliver(message_ids, on_accepted=delivery.on_accepted, on_failed=delivery.on_failed)
     enqueue_queued_work()  # e.g. the owner's notice that a closing message failed
+    for when, ids in outbox.take_retries().items():  # the sweep is the safety net, not the schedule
+        enqueue_at(when, deliver_messages, ids, queue="mail")
     return counts
 
 

@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
 _QUEUED = "vocloop.queued_messages"
+_RETRIES = "vocloop.mail_retries"
 MessagesHook = Callable[[list[Message]], None]
 
 
@@ -90,6 +91,7 @@ def take_queued_ids() -> list[int]:
 @event.listens_for(Session, "after_soft_rollback")
 def _forget_rolled_back(session, previous_transaction) -> None:
     session.info.pop(_QUEUED, None)
+    session.info.pop(_RETRIES, None)
 
 
 def template_for(subject: str, html: str, text: str) -> MessageTemplate:
@@ -221,10 +223,21 @@ def _schedule_retry(message: Message, error: str, retry_after: float | None) -> 
         message.status = "failed"
         message.last_error = f"gave up after {message.attempts} attempts: {error}"
         return
-    backoff = min(3600.0, 30.0 * 2 ** (message.attempts - 1)) * random.uniform(0.5, 1.5)
+    base = current_app.config.get("MAIL_RETRY_BASE_SECONDS", 30)
+    backoff = min(3600.0, base * 2 ** (message.attempts - 1)) * random.uniform(0.5, 1.5)
     delay = max(backoff, retry_after or 0)
     message.status, message.next_attempt_at = "pending", utcnow() + timedelta(seconds=delay)
+    db.session.info.setdefault(_RETRIES, []).append((message.id, message.next_attempt_at))
     log.warning("mail %s deferred %.0fs: %s", message.id, delay, error)
+
+
+def take_retries() -> dict:
+    """Rows this session deferred since the last call, grouped by when they are due (to the second):
+    the job schedules a relay at that time, so a retry does not wait for the sweep."""
+    due: dict = {}
+    for message_id, when in db.session.info.pop(_RETRIES, []):  # rounded up: never run before it is due
+        due.setdefault((when + timedelta(seconds=1)).replace(microsecond=0), []).append(message_id)
+    return due
 
 
 def due_message_ids(limit: int = 10_000, grace_seconds: int = 60) -> list[int]:
