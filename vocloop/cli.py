@@ -99,8 +99,30 @@ def worker(queues, burst):
     tasks.use_app(current_app._get_current_object())
     names = [name.strip() for name in queues.split(",") if name.strip()]
     # SimpleWorker: one process, the app built once; jobs are idempotent, so a killed worker
-    # loses nothing that the next run or the sweep will not redo.
-    SimpleWorker(names, connection=connection).work(burst=burst, with_scheduler=True)
+    # loses nothing that the next run or the sweep will not redo. Redis going away does not end the
+    # process: it waits for Redis and works again (the database kept everything meanwhile).
+    while_redis_is_away(lambda: SimpleWorker(names, connection=connection).work(burst=burst, with_scheduler=True))
+
+
+def while_redis_is_away(run, pause: float = 2.0) -> None:
+    """Run until it returns; when Redis is unreachable, say so once, wait for it, and run again."""
+    import logging
+    import time
+
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+
+    log = logging.getLogger("vocloop.cli")
+    waiting = False
+    while True:
+        try:
+            run()
+            return
+        except (RedisConnectionError, RedisTimeoutError) as exc:
+            if not waiting:
+                log.warning("Redis unreachable (%s): waiting for it", exc)
+            waiting = True
+            time.sleep(pause)
 
 
 @click.command("clock")
@@ -110,7 +132,8 @@ def clock():
 
     if not current_app.config.get("REDIS_URL"):
         raise click.ClickException("REDIS_URL is not set: without Redis, periodic jobs run in the web process.")
-    run_clock(current_app._get_current_object())
+    app = current_app._get_current_object()
+    while_redis_is_away(lambda: run_clock(app))
 
 
 @click.command("sweep")

@@ -68,6 +68,11 @@ class SendGridStub:
         # Where to post signed "processed" events for each accepted recipient, like SendGrid does.
         self.event_url: str | None = None
         self.signer: EventSigner | None = None
+        # Fail by position: {3: 500, 5: 429} answers 500 to every 3rd Mail Send request and 429 to
+        # every 5th (the first rule that divides the request's number wins).
+        self.fail_every: dict[int, int] = {}
+        self.calls = 0
+        self.undelivered_events = 0
 
     @property
     def url(self) -> str:
@@ -125,6 +130,7 @@ class SendGridStub:
             self.requests.clear()
             self.rejected.clear()
             self._failures.clear()
+            self.fail_every, self.calls = {}, 0
         self.respond_delay, self.event_url, self.signer = 0.0, None, None
 
     def post_events(self, events: list[dict], url: str | None = None, timestamp: int | None = None) -> int:
@@ -137,6 +143,17 @@ class SendGridStub:
                 return response.status
         except urllib.error.HTTPError as exc:
             return exc.code
+
+    def _post_events_retrying(self, events: list[dict], attempts: int = 10, pause: float = 1.0) -> None:
+        """Like SendGrid: an event post that fails (app restarting, refused, 5xx) is tried again later."""
+        for _ in range(attempts):
+            try:
+                if self.post_events(events) < 500:
+                    return
+            except OSError:
+                pass
+            time.sleep(pause)
+        self.undelivered_events += len(events)
 
     def processed_events(self, request: dict) -> list[dict]:
         """One "processed" event per recipient of an accepted request, carrying its custom_args."""
@@ -181,10 +198,16 @@ class SendGridStub:
                 return self._error(404, f"no route {path}")
             if authorization != f"Bearer {self.api_key}":
                 return self._error(401, "The provided authorization grant is invalid, expired, or revoked")
+            self.calls += 1
             if self._failures:
                 status, headers, message = self._failures.popleft()
                 status_, _, payload = self._error(status, message)
                 return status_, {"Content-Type": "application/json", **headers}, payload
+            for every, status in self.fail_every.items():
+                if self.calls % every == 0:
+                    headers = {"X-RateLimit-Reset": str(int(time.time()) + 1)} if status == 429 else {}
+                    status_, _, payload = self._error(status, "injected fault")
+                    return status_, {"Content-Type": "application/json", **headers}, payload
             try:
                 request = json.loads(body)
             except ValueError:
@@ -197,7 +220,7 @@ class SendGridStub:
             self.requests.append(request)
             if self.event_url and self.signer:
                 events = self.processed_events(request)
-                threading.Thread(target=self.post_events, args=(events,), daemon=True).start()
+                threading.Thread(target=self._post_events_retrying, args=(events,), daemon=True).start()
             return 202, {"X-Message-Id": message_id}, b""
 
 

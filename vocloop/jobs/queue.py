@@ -75,7 +75,9 @@ def enqueue_delivery(message_ids: list[int]) -> None:
     from vocloop.jobs.tasks import deliver_messages
 
     for start in range(0, len(message_ids), size):
-        enqueue(deliver_messages, message_ids[start:start + size], queue="mail", retries=0)
+        # Retried by rq if it fails as a whole (the database restarting): the relay only claims rows still
+        # due, so a rerun never sends twice.
+        enqueue(deliver_messages, message_ids[start:start + size], queue="mail")
 
 
 def enqueue_queued_work() -> None:

@@ -185,8 +185,10 @@ def _send_batch(batch: list[Message], counts: dict, on_accepted, on_failed) -> N
     try:
         provider_id = get_backend().send(_envelope(batch))
     except TransientMailError as exc:
+        # One pause for the whole batch, so it is retried as one request again, not split by jitter.
+        pause = _retry_pause(max(message.attempts for message in batch), exc.retry_after)
         for message in batch:
-            _schedule_retry(message, str(exc), exc.retry_after)
+            _schedule_retry(message, str(exc), pause)
         counts["retry"] += len(batch)
         db.session.commit()
         return
@@ -217,15 +219,19 @@ def _send_batch(batch: list[Message], counts: dict, on_accepted, on_failed) -> N
     db.session.commit()
 
 
-def _schedule_retry(message: Message, error: str, retry_after: float | None) -> None:
+def _retry_pause(attempts: int, retry_after: float | None) -> float:
+    """Exponential backoff from MAIL_RETRY_BASE_SECONDS with jitter, at least the provider's reset time."""
+    base = current_app.config.get("MAIL_RETRY_BASE_SECONDS", 30)
+    backoff = min(3600.0, base * 2 ** (max(attempts, 1) - 1)) * random.uniform(0.5, 1.5)
+    return max(backoff, retry_after or 0)
+
+
+def _schedule_retry(message: Message, error: str, delay: float) -> None:
     message.last_error, message.lease_until = error, None
     if message.attempts >= MAX_ATTEMPTS:
         message.status = "failed"
         message.last_error = f"gave up after {message.attempts} attempts: {error}"
         return
-    base = current_app.config.get("MAIL_RETRY_BASE_SECONDS", 30)
-    backoff = min(3600.0, base * 2 ** (message.attempts - 1)) * random.uniform(0.5, 1.5)
-    delay = max(backoff, retry_after or 0)
     message.status, message.next_attempt_at = "pending", utcnow() + timedelta(seconds=delay)
     db.session.info.setdefault(_RETRIES, []).append((message.id, message.next_attempt_at))
     log.warning("mail %s deferred %.0fs: %s", message.id, delay, error)
@@ -240,13 +246,17 @@ def take_retries() -> dict:
     return due
 
 
-def due_message_ids(limit: int = 10_000, grace_seconds: int = 60) -> list[int]:
-    """Rows the sweep should hand to a relay: pending and due for a while (the job that queued
-    them was lost, or a retry is due), or sending past lease and settle time (a relay died)."""
+def due_message_ids(limit: int = 10_000, grace_seconds: int = 60, retry_grace_seconds: int = 5) -> list[int]:
+    """Rows the sweep should hand to a relay: new rows pending for a while (the job that queued them
+    was lost; a long dispatch's queue may hold them for a minute), retries a few seconds past due
+    (their scheduled job did not run: Redis was down, or rq's scheduler lock sat with a killed
+    worker), or rows sending past lease and settle time (a relay died)."""
     now = utcnow()
     stale_lease = now - timedelta(seconds=_settle_seconds())
     return list(db.session.scalars(
         select(Message.id).where(or_(
             (Message.status == "pending") & (Message.next_attempt_at <= now - timedelta(seconds=grace_seconds)),
+            (Message.status == "pending") & (Message.attempts > 0)
+            & (Message.next_attempt_at <= now - timedelta(seconds=retry_grace_seconds)),
             (Message.status == "sending") & (Message.lease_until < stale_lease)))
         .order_by(Message.id).limit(limit)))
