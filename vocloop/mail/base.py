@@ -38,6 +38,15 @@ class Envelope:
     reply_to: str | None = None
 
 
+_LINE_BREAKS = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
+
+
+def single_line(value: str | None) -> str:
+    """Header text (subject, names, header values) on one line: a name or subject carrying CR/LF
+    could otherwise add headers of its own (Bcc: ...) wherever it ends up in raw MIME."""
+    return " ".join(_LINE_BREAKS.sub(" ", value or "").split())
+
+
 class TransientMailError(Exception):
     """Try again later (429, 5xx, timeout); retry_after in seconds when the provider said so."""
 

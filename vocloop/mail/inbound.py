@@ -51,15 +51,35 @@ def strip_quoted(text: str) -> str:
     return "\n".join(kept).strip()[:MAX_BODY_CHARS]
 
 
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+MAX_ADDRESS_CHARS = 998  # a header line's limit (RFC 5322); longer is not an address
+
+
+def _clean(text: str | None) -> str:
+    """What can be stored and shown: no NUL or other control characters (PostgreSQL refuses NUL)."""
+    return _CONTROL_CHARS.sub("", text or "")
+
+
+def _address(value: str) -> str:
+    """The address in a From field; nothing for junk (the standard parser recurses on nested '(')."""
+    if len(value) > MAX_ADDRESS_CHARS:
+        return ""
+    try:
+        return parseaddr(value)[1][:320]
+    except RecursionError:
+        return ""
+
+
 def parse(form) -> InboundReply:
     """Read Inbound Parse's multipart fields (to, from, subject, text, html, headers, envelope)."""
-    addresses = " ".join(filter(None, [form.get("to", ""), _envelope_to(form.get("envelope"))]))
-    text = form.get("text") or _html_to_text(form.get("html") or "")
-    message_id = _header(form.get("headers") or "", "Message-ID")
-    dedupe_key = message_id or hashlib.sha256("\x00".join(
-        [form.get("from", ""), form.get("subject", ""), text]).encode()).hexdigest()
-    return InboundReply(item_id=item_id_from(addresses), from_email=parseaddr(form.get("from", ""))[1],
-                        subject=(form.get("subject") or "")[:300], body=strip_quoted(text), dedupe_key=dedupe_key[:300])
+    field = {name: _clean(form.get(name)) for name in ("to", "from", "subject", "text", "html", "headers",
+                                                       "envelope")}
+    addresses = " ".join(filter(None, [field["to"][:MAX_ADDRESS_CHARS * 10], _envelope_to(field["envelope"])]))
+    text = field["text"] or _html_to_text(field["html"])
+    message_id = _header(field["headers"], "Message-ID")
+    dedupe_key = message_id or hashlib.sha256("\x00".join([field["from"], field["subject"], text]).encode()).hexdigest()
+    return InboundReply(item_id=item_id_from(addresses), from_email=_address(field["from"]),
+                        subject=field["subject"][:300], body=strip_quoted(text), dedupe_key=dedupe_key[:300])
 
 
 def record(reply: InboundReply) -> InboundEmail | None:

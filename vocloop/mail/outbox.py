@@ -31,6 +31,7 @@ from vocloop.mail.base import (
     Recipient,
     TransientMailError,
     apply_substitutions,
+    single_line,
 )
 from vocloop.mail.models import Message, MessageTemplate
 
@@ -171,13 +172,15 @@ def _batch_key(message: Message):
 
 def _envelope(batch: list[Message]) -> Envelope:
     first = batch[0]
-    content = Content(first.template.subject, first.template.html, first.template.text) if first.template \
-        else Content(first.subject, first.html or "", first.text or "")
+    content = Content(single_line(first.template.subject), first.template.html, first.template.text) \
+        if first.template else Content(single_line(first.subject), first.html or "", first.text or "")
     return Envelope(
-        from_email=first.from_email, from_name=first.from_name, reply_to=first.reply_to, content=content,
-        recipients=[Recipient(message_id=m.id, email=m.to_email, name=m.to_name, substitutions=m.substitutions or {},
-                              headers=m.headers or {}, custom_args={"vocloop_message_id": str(m.id),
-                                                                    "vocloop_key": m.idempotency_key})
+        from_email=first.from_email, from_name=single_line(first.from_name), reply_to=first.reply_to,
+        content=content,
+        recipients=[Recipient(message_id=m.id, email=m.to_email, name=single_line(m.to_name),
+                              substitutions=m.substitutions or {},
+                              headers={name: single_line(value) for name, value in (m.headers or {}).items()},
+                              custom_args={"vocloop_message_id": str(m.id), "vocloop_key": m.idempotency_key})
                     for m in batch])
 
 
