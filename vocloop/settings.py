@@ -82,6 +82,8 @@ SETTINGS = [
     Setting("SLA_HOURS", _json),
     Setting("RATELIMIT_ENABLED", _bool),
     Setting("RATELIMIT_API"),
+    Setting("RATELIMIT_PUBLIC"),
+    Setting("RATELIMIT_LOGIN"),
     Setting("LOG_FORMAT"),
     Setting("TRUSTED_PROXIES", _int),
     Setting("METRICS_ENABLED", _bool),

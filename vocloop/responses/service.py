@@ -8,6 +8,7 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from vocloop.db import utcnow
 from vocloop.errors import Conflict, Gone, Invalid, NotFound
@@ -26,7 +27,7 @@ def find_invitation(token: str, *, allow_expired: bool = False) -> Invitation:
     if not token or len(token) > 100:
         raise NotFound("This survey link is not valid.")
     token_hash = hash_token(token)
-    invitation = db.session.scalar(select(Invitation).where(
+    invitation = db.session.scalar(select(Invitation).options(joinedload(Invitation.survey)).where(
         or_(Invitation.token_hash == token_hash, Invitation.reminder_token_hash == token_hash)))
     if invitation is None:
         raise NotFound("This survey link is not valid.")
@@ -90,8 +91,12 @@ def submit_comment(invitation: Invitation, raw_score: str | int | None, comment:
     if response is not None and response.completed_at is not None:
         raise Conflict("Thank you, your answer is already in.")
     shown = followup_question(invitation.survey, response.score if response else None)
-    if raw_score not in (None, "") or response is None:
+    if response is None:  # the form sent without a click first: the score is recorded here
         response = record_score(invitation, raw_score)
+    elif raw_score not in (None, ""):  # one commit for score and comment (the score may have changed)
+        score = parse_score(invitation, raw_score)
+        if score != response.score:
+            response.score, response.answered_at = score, utcnow()
     question = shown or followup_question(invitation.survey, response.score)
     response.comment = comment or None
     response.followup_question, response.followup_answer = (question, followup) if question and followup \

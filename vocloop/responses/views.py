@@ -34,7 +34,11 @@ class AnswerForm(FlaskForm):
 
 
 def _invitation(token: str, allow_expired: bool = False):
-    """The invitation behind the link, and its survey's language for every string of the page."""
+    """The invitation behind the link, and its survey's language for every string of the page.
+
+    These pages take the load of a whole send's clicks: their commits keep what was loaded (no
+    reload of invitation, survey and answer to draw the page); the session ends with the request."""
+    db.session().expire_on_commit = False
     invitation = service.find_invitation(token, allow_expired=allow_expired)
     use_language(invitation.survey.language)
     return invitation

@@ -1,0 +1,267 @@
+"""Answer path under load: the one-click answer (GET /s/<token>?score=N) and the comment POST, served
+by gunicorn (2 workers) on PostgreSQL and Redis (rate limits on, their counters in Redis), beside a
+bare Flask endpoint in the same gunicorn processes, driven from this process over loopback.
+
+    python benchmarks/answer_path.py [--seconds 10] [--concurrency 8] [--rate 100]
+
+Two measures per endpoint: the most it serves (closed loop, `concurrency` keep-alive connections)
+and latency at a steady `rate` requests per second (open loop: requests start on schedule whether
+or not earlier ones finished, so slowness shows in the percentiles instead of hiding). The load
+generator shares the machine's two cores with gunicorn, so absolute figures are modest; the ratio
+to bare Flask under the same conditions is the figure to watch. Goals: answer >= 0.5 of bare Flask,
+p99 < 50 ms at 100 req/s. The last line printed is one JSON object of the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlencode, urlparse
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+DATABASE_URL = os.environ.get("VOCLOOP_BENCH_ANSWERS_DATABASE_URL",
+                              "postgresql://postgres@127.0.0.1:5432/vocloop_bench_answers")
+REDIS_URL = os.environ.get("VOCLOOP_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
+CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def reset(database_url: str, redis_url: str) -> None:
+    import psycopg
+    from redis import Redis
+
+    parsed = urlparse(database_url)
+    with psycopg.connect(parsed._replace(path="/postgres").geturl(), autocommit=True) as connection:
+        connection.execute(f"DROP DATABASE IF EXISTS {parsed.path.lstrip('/')} WITH (FORCE)")
+        connection.execute(f"CREATE DATABASE {parsed.path.lstrip('/')}")
+    Redis.from_url(redis_url).flushdb()
+
+
+def seed(env: dict, invitations: int) -> list[str]:
+    """A survey and invitations whose tokens we know (the real ones exist only in the emails)."""
+    subprocess.run([sys.executable, "-m", "flask", "--app", "vocloop", "db", "upgrade"], cwd=ROOT, env=env,
+                   check=True, capture_output=True)
+    from vocloop import create_app
+    from vocloop.accounts import service as accounts
+    from vocloop.contacts.models import Contact
+    from vocloop.db import utcnow
+    from vocloop.extensions import db
+    from vocloop.security import new_secret_token
+    from vocloop.surveys import service as surveys
+    from vocloop.surveys.models import Invitation
+
+    app = create_app({"VOCLOOP_ENV": "testing", "DATABASE_URL": env["DATABASE_URL"], "REDIS_URL": None})
+    with app.app_context():
+        accounts.create_user("admin@bench.example", role="admin")
+        survey = surveys.create_survey(name="Bench NPS", kind="nps", company="Acme",
+                                       followups={"neutral": "What would make it a 10?"})
+        db.session.execute(Contact.__table__.insert(), [
+            {"email": f"c{i}@bench.example", "name": f"Customer {i}", "attributes": {}, "created_at": utcnow()}
+            for i in range(invitations)])
+        ids = list(db.session.execute(db.select(Contact.id).order_by(Contact.id)).scalars())
+        tokens = [new_secret_token() for _ in ids]
+        expires = utcnow().replace(year=utcnow().year + 1)
+        db.session.execute(Invitation.__table__.insert(), [
+            {"survey_id": survey.id, "contact_id": contact_id, "token_hash": token_hash, "status": "delivered",
+             "expires_at": expires, "created_at": utcnow()}
+            for contact_id, (_, token_hash) in zip(ids, tokens, strict=True)])
+        db.session.commit()
+    return [token for token, _ in tokens]
+
+
+def start_gunicorn(env: dict, port: int) -> subprocess.Popen:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "benchmarks.answer_path_wsgi:application", "--workers", "2",
+         "--threads", "4", "--bind", f"127.0.0.1:{port}", "--keep-alive", "5", "--log-level", "warning"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/bare/", timeout=2) as response:  # noqa: S310
+                if response.status == 200:
+                    return process
+        except OSError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError("gunicorn did not start")
+
+
+class Request:
+    """One request to make: method, path, body and headers (cookies of that customer's session)."""
+
+    def __init__(self, method: str, path: str, body: bytes | None = None, headers: dict | None = None,
+                 expect: int = 200):
+        self.method, self.path, self.body, self.headers, self.expect = method, path, body, headers or {}, expect
+
+
+def send(connection: http.client.HTTPConnection, request: Request) -> float:
+    started = time.perf_counter()
+    connection.request(request.method, request.path, request.body, request.headers)
+    response = connection.getresponse()
+    response.read()
+    elapsed = time.perf_counter() - started
+    if response.status != request.expect:
+        raise RuntimeError(f"{request.method} {request.path}: {response.status}")
+    return elapsed
+
+
+def closed_loop(port: int, requests: list[Request], seconds: float, concurrency: int) -> dict:
+    """As fast as `concurrency` connections go, each taking the next request."""
+    latencies: list[float] = []
+    position = iter(range(len(requests)))
+    lock = threading.Lock()
+    stop_at = time.perf_counter() + seconds
+
+    def run() -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        while time.perf_counter() < stop_at:
+            with lock:
+                index = next(position, None)
+            if index is None:
+                return
+            latencies.append(send(connection, requests[index]))
+
+    threads = [threading.Thread(target=run) for _ in range(concurrency)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return summary(latencies, time.perf_counter() - started)
+
+
+def open_loop(port: int, requests: list[Request], seconds: float, rate: float) -> dict:
+    """Requests start on a fixed schedule (rate per second) whatever earlier ones are doing; each
+    latency counts from its scheduled start, so a backlog shows up in the percentiles."""
+    total = int(seconds * rate)
+    latencies: list[float] = []
+    lock = threading.Lock()
+    schedule = time.perf_counter() + 0.2
+    pool: list[http.client.HTTPConnection] = [http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                                              for _ in range(32)]
+
+    def one(index: int, due: float) -> None:
+        with lock:
+            connection = pool.pop() if pool else http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        send(connection, requests[index])
+        with lock:
+            latencies.append(time.perf_counter() - due)
+            pool.append(connection)
+
+    threads = []
+    for index in range(min(total, len(requests))):
+        due = schedule + index / rate
+        time.sleep(max(0.0, due - time.perf_counter()))
+        thread = threading.Thread(target=one, args=(index, due))
+        thread.start()
+        threads.append(thread)
+    for thread in threads:
+        thread.join()
+    return summary(latencies, seconds)
+
+
+def summary(latencies: list[float], elapsed: float) -> dict:
+    ordered = sorted(latencies)
+
+    def percentile(share: float) -> float:
+        return round(1000 * ordered[min(len(ordered) - 1, int(share * len(ordered)))], 2) if ordered else 0.0
+
+    return {"requests": len(ordered), "req_per_s": round(len(ordered) / elapsed, 1), "p50_ms": percentile(0.50),
+            "p99_ms": percentile(0.99)}
+
+
+def click_requests(tokens: list[str]) -> list[Request]:
+    return [Request("GET", f"/s/{token}?score={index % 11}") for index, token in enumerate(tokens)]
+
+
+def comment_requests(port: int, tokens: list[str]) -> list[Request]:
+    """Each customer first opens the page (not timed: that is the click above), then sends the form."""
+    prepared = []
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    for index, token in enumerate(tokens):
+        connection.request("GET", f"/s/{token}?score={index % 11}")
+        response = connection.getresponse()
+        page = response.read().decode()
+        cookie = next(header.split(";")[0] for header in response.msg.get_all("Set-Cookie")
+                      if header.startswith("session="))
+        body = urlencode({"csrf_token": CSRF.search(page).group(1), "score": index % 11,
+                          "comment": "Setup was slow but support helped.", "followup": ""}).encode()
+        prepared.append(Request("POST", f"/s/{token}", body, {
+            "Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie}, expect=303))
+    return prepared
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--rate", type=float, default=100)
+    args = parser.parse_args()
+
+    reset(DATABASE_URL, REDIS_URL)
+    env = {**os.environ, "VOCLOOP_ENV": "development", "DATABASE_URL": DATABASE_URL, "REDIS_URL": REDIS_URL,
+           "SECRET_KEY": "b" * 40, "VOCLOOP_BASE_URL": "http://127.0.0.1", "RATELIMIT_ENABLED": "true",
+           "RATELIMIT_PUBLIC": "10000000 per minute", "LOG_FORMAT": "json", "PYTHONPATH": str(ROOT)}
+    # Enough customers that no token is clicked twice in the closed-loop runs at this machine's pace.
+    per_run = int(max(args.rate * args.seconds, 400 * args.seconds)) + 100
+    tokens = seed(env, per_run * 4)
+    port = free_port()
+    server = start_gunicorn(env, port)
+    try:
+        bare = [Request("GET", "/bare/")] * per_run
+        bare_post = [Request("POST", "/bare/", b"comment=Setup+was+slow", {
+            "Content-Type": "application/x-www-form-urlencoded"})] * per_run
+        warm = closed_loop(port, bare[:200], 2, args.concurrency)  # noqa: F841 (imports, pools, JIT-free warm-up)
+        runs = {
+            "bare_get": closed_loop(port, bare, args.seconds, args.concurrency),
+            "click": closed_loop(port, click_requests(tokens[:per_run]), args.seconds, args.concurrency),
+            "bare_post": closed_loop(port, bare_post, args.seconds, args.concurrency),
+            "comment": closed_loop(port, comment_requests(port, tokens[per_run:2 * per_run]), args.seconds,
+                                   args.concurrency),
+            "click_at_rate": open_loop(port, click_requests(tokens[2 * per_run:3 * per_run]), args.seconds,
+                                       args.rate),
+            "comment_at_rate": open_loop(port, comment_requests(port, tokens[3 * per_run:4 * per_run]),
+                                         args.seconds, args.rate),
+            "bare_at_rate": open_loop(port, bare, args.seconds, args.rate),
+        }
+    finally:
+        os.killpg(server.pid, 15)
+        server.wait(15)
+    figures = {
+        "click_req_per_s": runs["click"]["req_per_s"], "comment_req_per_s": runs["comment"]["req_per_s"],
+        "bare_get_req_per_s": runs["bare_get"]["req_per_s"], "bare_post_req_per_s": runs["bare_post"]["req_per_s"],
+        "click_ratio_to_bare": round(runs["click"]["req_per_s"] / runs["bare_get"]["req_per_s"], 3),
+        "comment_ratio_to_bare": round(runs["comment"]["req_per_s"] / runs["bare_post"]["req_per_s"], 3),
+        "click_p50_ms": runs["click"]["p50_ms"], "click_p99_ms": runs["click"]["p99_ms"],
+        "comment_p50_ms": runs["comment"]["p50_ms"], "comment_p99_ms": runs["comment"]["p99_ms"],
+        f"click_p99_ms_at_{int(args.rate)}_per_s": runs["click_at_rate"]["p99_ms"],
+        f"click_p50_ms_at_{int(args.rate)}_per_s": runs["click_at_rate"]["p50_ms"],
+        f"comment_p99_ms_at_{int(args.rate)}_per_s": runs["comment_at_rate"]["p99_ms"],
+        f"comment_p50_ms_at_{int(args.rate)}_per_s": runs["comment_at_rate"]["p50_ms"],
+        f"bare_p99_ms_at_{int(args.rate)}_per_s": runs["bare_at_rate"]["p99_ms"],
+        "concurrency": args.concurrency, "seconds": args.seconds,
+    }
+    for key, value in figures.items():
+        print(f"{key:34} {value}")
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()
