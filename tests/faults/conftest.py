@@ -150,7 +150,7 @@ def _fresh_database(url: str) -> None:
         connection.execute(f"CREATE DATABASE {parsed.path.lstrip('/')}")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def stack(tmp_path_factory):
     stack = Stack(tmp_path_factory.mktemp("faults"))
     _fresh_database(stack.database_url)

@@ -57,41 +57,6 @@ def settled(prefix: str, count: int) -> bool:
         Message.to_email.like(f"{prefix}%"), Message.status.in_(("sent", "delivered")))) == count
 
 
-def test_a_worker_killed_mid_dispatch_of_5000_and_its_successor_send_each_exactly_once(app, stack):
-    survey_id, ids, token = seed(5000, "kill")
-    stack.stub.respond_delay = 1.5  # each request answers late: the kill lands inside one
-    send_through_api(stack, survey_id, ids, token)
-    wait_for(lambda: len(stack.stub.requests) >= 2, 60, "the dispatch to start")
-    [worker] = [w for w in stack.workers if w.poll() is None]
-    stack.kill(worker)
-    killed_at = time.monotonic()
-    stack.stub.respond_delay = 0
-    stack.start_worker()
-    wait_for(lambda: settled("kill", 5000), 120, "every invitation sent after the kill", every=0.5)
-    FIGURES["worker_kill_recovery_s"] = round(time.monotonic() - killed_at, 1)
-    counts = recipients(stack, "kill")
-    assert len(counts) == 5000 and max(counts.values()) == 1, stack.logs()
-    assert db.session.scalar(select(func.count()).select_from(Message).where(
-        Message.status.in_(("pending", "sending")))) == 0
-    assert max(len(r["personalizations"]) for r in stack.stub.requests) <= 1000
-
-
-def test_a_mail_server_failing_every_3rd_and_limiting_every_5th_request_gets_each_email_once(app, stack):
-    survey_id, ids, token = seed(3000, "flaky")
-    stack.stub.fail_every = {3: 500, 5: 429}
-    calls_before = stack.stub.calls
-    try:
-        send_through_api(stack, survey_id, ids, token)
-        wait_for(lambda: settled("flaky", 3000), 120, "every invitation sent through the faults", every=0.5)
-    finally:
-        stack.stub.fail_every = {}
-    counts = recipients(stack, "flaky")
-    assert len(counts) == 3000 and max(counts.values()) == 1
-    assert stack.stub.calls - calls_before > len([r for r in stack.stub.requests if any(
-        p["to"][0]["email"].startswith("flaky") for p in r["personalizations"])])  # faults really happened
-    assert max(len(r["personalizations"]) for r in stack.stub.requests) <= 1000
-
-
 def test_postgresql_restarted_during_a_send_the_service_recovers_by_itself(app, stack):
     survey_id, ids, token = seed(3000, "restart")
     stack.stub.respond_delay = 0.5
@@ -109,4 +74,39 @@ def test_postgresql_restarted_during_a_send_the_service_recovers_by_itself(app, 
     assert len(counts) == 3000 and max(counts.values()) == 1
     with urllib.request.urlopen(f"{stack.web_url}/readyz", timeout=10) as ready:  # noqa: S310
         assert ready.status == 200
+
+
+def test_the_workers_killed_mid_dispatch_of_5000_and_a_successor_send_each_exactly_once(app, stack):
+    survey_id, ids, token = seed(5000, "kill")
+    stack.stub.respond_delay = 1.5  # each request answers late: the kill lands inside one
+    send_through_api(stack, survey_id, ids, token)
+    wait_for(lambda: len(stack.stub.requests) >= 2, 60, "the dispatch to start")
+    for worker in [w for w in stack.workers if w.poll() is None]:  # whichever is mid-request
+        stack.kill(worker)
+    killed_at = time.monotonic()
+    stack.stub.respond_delay = 0
+    stack.start_worker()
+    wait_for(lambda: settled("kill", 5000), 120, "every invitation sent after the kill", every=0.5)
+    FIGURES["worker_kill_recovery_s"] = round(time.monotonic() - killed_at, 1)
+    counts = recipients(stack, "kill")
+    assert len(counts) == 5000 and max(counts.values()) == 1, stack.logs()
+    assert db.session.scalar(select(func.count()).select_from(Message).where(
+        Message.status.in_(("pending", "sending")))) == 0
+    assert max(len(r["personalizations"]) for r in stack.stub.requests) <= 1000
     print(f"\nfault figures: {json.dumps(FIGURES)}")
+
+
+def test_a_mail_server_failing_every_3rd_and_limiting_every_5th_request_gets_each_email_once(app, stack):
+    survey_id, ids, token = seed(3000, "flaky")
+    stack.stub.fail_every = {3: 500, 5: 429}
+    calls_before = stack.stub.calls
+    try:
+        send_through_api(stack, survey_id, ids, token)
+        wait_for(lambda: settled("flaky", 3000), 120, "every invitation sent through the faults", every=0.5)
+    finally:
+        stack.stub.fail_every = {}
+    counts = recipients(stack, "flaky")
+    assert len(counts) == 3000 and max(counts.values()) == 1
+    assert stack.stub.calls - calls_before > len([r for r in stack.stub.requests if any(
+        p["to"][0]["email"].startswith("flaky") for p in r["personalizations"])])  # faults really happened
+    assert max(len(r["personalizations"]) for r in stack.stub.requests) <= 1000

@@ -19,7 +19,7 @@ from vocloop.items.models import FeedbackItem
 from vocloop.responses.models import Response
 from vocloop.security import new_secret_token
 from vocloop.surveys import service as surveys
-from vocloop.surveys.models import Invitation
+from vocloop.surveys.models import Invitation, Survey
 
 CUSTOMERS = 1000
 OUTAGE_SECONDS = 60
@@ -58,11 +58,15 @@ def customer_answers(base_url: str, token: str, score: int) -> int:
 
 
 def counts() -> tuple[int, int, int, int]:
+    """This survey's answers stored, answers processed, items, and distinct answers with an item."""
     db.session.rollback()
-    answered = db.session.scalar(select(func.count()).select_from(Response).where(Response.completed_at.is_not(None)))
-    processed = db.session.scalar(select(func.count()).select_from(Response).where(Response.processed_at.is_not(None)))
-    items = db.session.scalar(select(func.count()).select_from(FeedbackItem))
-    distinct = db.session.scalar(select(func.count(func.distinct(FeedbackItem.response_id))))
+    mine = select(Survey.id).where(Survey.name == "Outage NPS").scalar_subquery()
+    answers = select(func.count()).select_from(Response).where(Response.survey_id == mine)
+    answered = db.session.scalar(answers.where(Response.completed_at.is_not(None)))
+    processed = db.session.scalar(answers.where(Response.processed_at.is_not(None)))
+    items = db.session.scalar(select(func.count()).select_from(FeedbackItem).where(FeedbackItem.survey_id == mine))
+    distinct = db.session.scalar(select(func.count(func.distinct(FeedbackItem.response_id))).where(
+        FeedbackItem.survey_id == mine))
     return answered, processed, items, distinct
 
 

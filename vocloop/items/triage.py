@@ -43,10 +43,10 @@ def triage_response(response_id: int) -> FeedbackItem | None:
 
     webhooks.emit("response.created", webhooks.response_data(response))
     item = None
-    if needs_item(response.survey.open_items_for, kind.band(response.score), response.words):
-        item = _open_item(response, result, kind.band(response.score))
-    response.processed_at = utcnow()
-    try:
+    try:  # the item's flush or the commit meets the unique response_id if another worker was first
+        if needs_item(response.survey.open_items_for, kind.band(response.score), response.words):
+            item = _open_item(response, result, kind.band(response.score))
+        response.processed_at = utcnow()
         db.session.commit()
     except IntegrityError:  # another worker opened the item first: one item per response
         db.session.rollback()
