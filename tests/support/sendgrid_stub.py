@@ -111,12 +111,15 @@ class SendGridStub:
                 status, headers, payload = stub._handle(self.path, self.headers.get("Authorization", ""), body)
                 if status == 202 and stub.respond_delay:
                     time.sleep(stub.respond_delay)
-                self.send_response(status)
-                for key, value in headers.items():
-                    self.send_header(key, value)
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
+                try:
+                    self.send_response(status)
+                    for key, value in headers.items():
+                        self.send_header(key, value)
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                except (BrokenPipeError, ConnectionResetError):  # the relay was killed while waiting
+                    pass
 
         return Handler
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from vocloop.accounts import links
+from vocloop.accounts.access import only_for
 from vocloop.accounts.models import ROLES, Team, User
 from vocloop.errors import DomainError
 from vocloop.extensions import db
@@ -18,11 +19,7 @@ from vocloop.jobs.queue import enqueue_queued_work
 bp = Blueprint("people", __name__)
 
 
-@bp.before_request
-@login_required
-def admins_only():
-    if current_user.role != "admin":
-        abort(403)
+only_for(bp, "admin")
 
 
 def _page(status: int = 200):

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 from flask_wtf import FlaskForm
 
+from vocloop.accounts.access import only_for
 from vocloop.classify import reclassify, topics
 from vocloop.errors import DomainError
 from vocloop.jobs.queue import enqueue
@@ -14,11 +15,7 @@ from vocloop.jobs.tasks import reclassify_responses
 bp = Blueprint("topics", __name__)
 
 
-@bp.before_request
-@login_required
-def leads_only():
-    if current_user.role not in ("lead", "admin"):
-        abort(403)
+only_for(bp, "lead", "admin")
 
 
 def _page(values=None, status: int = 200):

@@ -247,34 +247,8 @@ def _upsert_one_by_one(rows: list[dict | str]) -> UpsertReport:
 
 
 def _upsert_one(row: dict) -> tuple[str, Contact]:
-    email = normalize_email(row["email"])
-    external_id = row.get("external_id")
-    contact = None
-    if external_id:
-        contact = db.session.scalar(select(Contact).where(Contact.external_id == external_id))
-    if contact is None:
-        contact = db.session.scalar(select(Contact).where(Contact.email == email))
-        if contact is not None and external_id and contact.external_id not in (None, external_id):
-            raise Conflict(f"{email} belongs to the contact with external_id {contact.external_id!r}")
-    account = get_or_create_account(row.get("account_name"), row.get("account_external_id"))
-    if account is not None and row.get("account_annual_value") is not None:
-        account.annual_value = row["account_annual_value"]
-    if contact is None:
-        contact = Contact(email=email, name=(row.get("name") or "").strip(), external_id=external_id or None,
-                          account=account, attributes=row.get("attributes") or {})
-        db.session.add(contact)
-        db.session.flush()
-        return "created", contact
-    before = (contact.email, contact.name, contact.external_id, contact.account_id, dict(contact.attributes or {}))
-    contact.email = email
-    if row.get("name"):
-        contact.name = row["name"].strip()
-    if external_id:
-        contact.external_id = external_id
-    if account is not None:
-        contact.account = account
-    if row.get("attributes"):
-        contact.attributes = {**(contact.attributes or {}), **row["attributes"]}
+    """One row as the fast path applies it, read and flushed on its own."""
+    row = {**row, "email": normalize_email(row["email"])}
+    status, contact = _apply(row, _Batch([row]))
     db.session.flush()
-    after = (contact.email, contact.name, contact.external_id, contact.account_id, dict(contact.attributes or {}))
-    return ("unchanged" if after == before else "updated"), contact
+    return status, contact

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 from werkzeug.wsgi import FileWrapper
 
+from vocloop.accounts.access import only_for
 from vocloop.contacts import imports
 from vocloop.contacts.models import Contact, ContactImport, ContactList, list_members
 from vocloop.errors import DomainError
@@ -22,11 +23,7 @@ from vocloop.jobs.tasks import import_contacts
 bp = Blueprint("contacts", __name__)
 
 
-@bp.before_request
-@login_required
-def leads_only():
-    if current_user.role not in ("lead", "admin"):
-        abort(403)
+only_for(bp, "lead", "admin")
 
 
 @bp.get("/")

@@ -181,6 +181,8 @@ def deliver(delivery_id: int) -> str | None:
     if not _claim(delivery_id):
         return None
     delivery = db.session.get(WebhookDelivery, delivery_id)
+    if delivery is None:  # its endpoint was deleted (with its log) meanwhile
+        return None
     endpoint = delivery.endpoint
     started = time.monotonic()
     status_code, error = None, None

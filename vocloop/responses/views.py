@@ -59,10 +59,10 @@ def answer(token: str):
 
 
 def _answer_page(invitation, response, form: AnswerForm, token: str, status: int = 200):
+    followup = service.followup_question(invitation.survey, response.score if response else None)
     return render_template("answers/answer.html", invitation=invitation, survey=invitation.survey,
                            kind=get_kind(invitation.survey.kind), response=response, form=form, token=token,
-                           followup=service.followup_question(invitation.survey, response.score if response else None)
-                           ), status
+                           followup=followup), status
 
 
 @bp.post("/<token>")

@@ -4,10 +4,10 @@ last days of items) before it is saved."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 
+from vocloop.accounts.access import only_for
 from vocloop.accounts.models import Team, User
 from vocloop.errors import DomainError
 from vocloop.extensions import db
@@ -20,11 +20,7 @@ from vocloop.routing.rules import BANDS, SENTIMENTS, condition_errors
 bp = Blueprint("routing", __name__)
 
 
-@bp.before_request
-@login_required
-def leads_only():
-    if current_user.role not in ("lead", "admin"):
-        abort(403)
+only_for(bp, "lead", "admin")
 
 
 def _rules() -> list[RoutingRule]:

@@ -6,11 +6,12 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 
+from vocloop.accounts.access import only_for
 from vocloop.contacts.models import ContactList
 from vocloop.errors import DomainError, Invalid
 from vocloop.extensions import db
@@ -33,11 +34,7 @@ TEXT_SETTINGS = ("name", "question", "comment_prompt", "subject", "intro", "send
                  "open_items_for", "language")
 
 
-@bp.before_request
-@login_required
-def leads_only():
-    if current_user.role not in ("lead", "admin"):
-        abort(403)
+only_for(bp, "lead", "admin")
 
 
 @bp.get("/")
