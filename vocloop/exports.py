@@ -7,7 +7,11 @@ import csv
 import io
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
+from datetime import UTC, datetime
 from typing import IO
+
+from flask import Response
+from werkzeug.wsgi import FileWrapper
 
 SPOOL_BYTES = 8 * 1024 * 1024
 
@@ -42,3 +46,10 @@ def spooled_csv(columns: Sequence[str], rows: Iterable[dict]) -> IO[bytes]:
         spool.write(line.encode("utf-8"))
     spool.seek(0)
     return spool
+
+
+def csv_download(name: str, columns: Sequence[str], rows: Iterable[dict]) -> Response:
+    """A CSV attachment named <name>-<UTC time>.csv, spooled (see spooled_csv) and sent as a file."""
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M")
+    return Response(FileWrapper(spooled_csv(columns, rows)), mimetype="text/csv", direct_passthrough=True,
+                    headers={"Content-Disposition": f'attachment; filename="{name}-{stamp}.csv"'})

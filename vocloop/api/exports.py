@@ -5,15 +5,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
 
-from flask import Response
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
-from werkzeug.wsgi import FileWrapper
 
 from vocloop.api.auth import api_user
 from vocloop.api.blueprint import api_blueprint
 from vocloop.api.schemas import Day, Int
-from vocloop.exports import spooled_csv
+from vocloop.exports import csv_download
 from vocloop.items.queries import ITEM_EXPORT_COLUMNS, export_items
 from vocloop.responses.queries import RESPONSE_EXPORT_COLUMNS, export_responses
 
@@ -40,13 +38,6 @@ def _bounds(args) -> tuple[datetime | None, datetime | None]:
     return start, end
 
 
-def _csv(name: str, columns, rows) -> Response:
-    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M")
-    body = spooled_csv(columns, rows)
-    return Response(FileWrapper(body), mimetype="text/csv", direct_passthrough=True,
-                    headers={"Content-Disposition": f'attachment; filename="{name}-{stamp}.csv"'})
-
-
 @blp.route("/items/export.csv")
 class ItemsExport(MethodView):
     @blp.arguments(ItemsExportQuery, location="query")
@@ -56,7 +47,7 @@ class ItemsExport(MethodView):
         start, end = _bounds(args)
         rows = export_items(api_user(), status=args["status"], owner_id=args["owner_id"], created_from=start,
                             created_to=end)
-        return _csv("items", ITEM_EXPORT_COLUMNS, rows)
+        return csv_download("items", ITEM_EXPORT_COLUMNS, rows)
 
 
 @blp.route("/responses/export.csv")
@@ -67,4 +58,4 @@ class ResponsesExport(MethodView):
         """Answers with their classification: every one for admins, those behind visible items for others."""
         start, end = _bounds(args)
         rows = export_responses(api_user(), survey_id=args["survey_id"], answered_from=start, answered_to=end)
-        return _csv("responses", RESPONSE_EXPORT_COLUMNS, rows)
+        return csv_download("responses", RESPONSE_EXPORT_COLUMNS, rows)

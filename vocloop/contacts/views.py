@@ -3,19 +3,16 @@ and the lists that surveys are sent to."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
-from werkzeug.wsgi import FileWrapper
 
 from vocloop.accounts.access import only_for
 from vocloop.contacts import imports
 from vocloop.contacts.models import Contact, ContactImport, ContactList, list_members
 from vocloop.errors import DomainError
-from vocloop.exports import spooled_csv
+from vocloop.exports import csv_download
 from vocloop.extensions import db
 from vocloop.jobs.queue import enqueue
 from vocloop.jobs.tasks import import_contacts
@@ -64,18 +61,12 @@ def show_import(import_id: int):
                            refresh_seconds=2 if under_way else None)
 
 
-def _csv(name: str, columns, rows) -> Response:
-    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M")
-    return Response(FileWrapper(spooled_csv(columns, rows)), mimetype="text/csv", direct_passthrough=True,
-                    headers={"Content-Disposition": f'attachment; filename="{name}-{stamp}.csv"'})
-
-
 @bp.get("/imports/<int:import_id>/rejected.csv")
 def rejected_csv(import_id: int):
     contact_import = db.get_or_404(ContactImport, import_id)
-    return _csv(f"rejected-rows-{import_id}", ("row", "email", "error"), contact_import.rejections or [])
+    return csv_download(f"rejected-rows-{import_id}", ("row", "email", "error"), contact_import.rejections or [])
 
 
 @bp.get("/export.csv")
 def export_csv():
-    return _csv("contacts", (*imports.EXPORT_COLUMNS, *imports.attribute_names()), imports.export_rows())
+    return csv_download("contacts", (*imports.EXPORT_COLUMNS, *imports.attribute_names()), imports.export_rows())

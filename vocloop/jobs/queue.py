@@ -82,10 +82,17 @@ def enqueue_delivery(message_ids: list[int]) -> None:
 
 def enqueue_queued_work() -> None:
     """Relay every email and post every webhook the last committed transaction queued (call after commit)."""
-    from vocloop.jobs.tasks import deliver_webhook
     from vocloop.mail import outbox
     from vocloop.outbound import service as webhooks
 
     enqueue_delivery(outbox.take_queued_ids())
-    for delivery_id in webhooks.take_queued_ids():
+    enqueue_webhook_deliveries(webhooks.take_queued_ids())
+
+
+def enqueue_webhook_deliveries(delivery_ids: list[int]) -> None:
+    """One job per delivery, not retried by rq: a failed attempt sets its own next_attempt_at and the
+    sweep posts it again then."""
+    from vocloop.jobs.tasks import deliver_webhook
+
+    for delivery_id in delivery_ids:
         enqueue(deliver_webhook, delivery_id, queue="default", retries=0)

@@ -172,7 +172,7 @@ def sweep() -> dict:
     from vocloop.classify.reclassify import stalled_run_ids
     from vocloop.contacts import imports
     from vocloop.db import utcnow
-    from vocloop.jobs.queue import enqueue, enqueue_delivery
+    from vocloop.jobs.queue import enqueue, enqueue_delivery, enqueue_webhook_deliveries
     from vocloop.mail import outbox
     from vocloop.outbound import service as webhooks
     from vocloop.responses import service as responses
@@ -184,8 +184,7 @@ def sweep() -> dict:
     due = outbox.due_message_ids()
     enqueue_delivery(due)
     hooks_due = webhooks.due_delivery_ids()
-    for delivery_id in hooks_due:
-        enqueue(deliver_webhook, delivery_id, queue="default", retries=0)
+    enqueue_webhook_deliveries(hooks_due)
     forget_old(utcnow())  # Idempotency-Key answers older than a day
     stalled = stalled_run_ids()
     for run_id in stalled:

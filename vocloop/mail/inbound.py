@@ -13,6 +13,7 @@ from sqlalchemy import select
 from vocloop.extensions import db
 from vocloop.mail.models import InboundEmail
 from vocloop.mail.reply_address import item_id_from
+from vocloop.text import without_control_characters
 
 MAX_BODY_CHARS = 20_000
 # Where quoted history starts in the common clients' replies.
@@ -51,13 +52,7 @@ def strip_quoted(text: str) -> str:
     return "\n".join(kept).strip()[:MAX_BODY_CHARS]
 
 
-_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 MAX_ADDRESS_CHARS = 998  # a header line's limit (RFC 5322); longer is not an address
-
-
-def _clean(text: str | None) -> str:
-    """What can be stored and shown: no NUL or other control characters (PostgreSQL refuses NUL)."""
-    return _CONTROL_CHARS.sub("", text or "")
 
 
 def _address(value: str) -> str:
@@ -72,8 +67,8 @@ def _address(value: str) -> str:
 
 def parse(form) -> InboundReply:
     """Read Inbound Parse's multipart fields (to, from, subject, text, html, headers, envelope)."""
-    field = {name: _clean(form.get(name)) for name in ("to", "from", "subject", "text", "html", "headers",
-                                                       "envelope")}
+    field = {name: without_control_characters(form.get(name))
+             for name in ("to", "from", "subject", "text", "html", "headers", "envelope")}
     addresses = " ".join(filter(None, [field["to"][:MAX_ADDRESS_CHARS * 10], _envelope_to(field["envelope"])]))
     text = field["text"] or _html_to_text(field["html"])
     message_id = _header(field["headers"], "Message-ID")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 
 from flask import current_app
@@ -17,9 +16,9 @@ from vocloop.responses.models import Response
 from vocloop.security import hash_token
 from vocloop.surveys.kinds import get_kind
 from vocloop.surveys.models import Invitation, Survey
+from vocloop.text import without_control_characters
 
 MAX_COMMENT_CHARS = 5000
-_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def find_invitation(token: str, *, allow_expired: bool = False) -> Invitation:
@@ -107,7 +106,7 @@ def submit_comment(invitation: Invitation, raw_score: str | int | None, comment:
 
 
 def _clean_comment(comment: str | None) -> str:
-    comment = _CONTROL_CHARS.sub("", comment or "").strip()
+    comment = without_control_characters(comment).strip()
     if len(comment) > MAX_COMMENT_CHARS:
         raise Invalid(f"Please keep your comment under {MAX_COMMENT_CHARS} characters.")
     return comment

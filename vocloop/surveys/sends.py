@@ -80,7 +80,7 @@ def run_send(send_id: int, now: datetime | None = None) -> dict | None:
             outcome = service.send_invitations(survey, ids[start:start + CHUNK], send_run=(send.id, run_started))
             invited += len(outcome.invitations)
             for _, reason in outcome.skipped:
-                key = reason.split(" ")[0]
+                key = service.reason_key(reason)
                 skipped[key] = skipped.get(key, 0) + 1
             db.session.execute(update(SurveySend).where(SurveySend.id == send.id)
                                .values(leased_until=utcnow() + LEASE).execution_options(synchronize_session=False))

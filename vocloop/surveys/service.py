@@ -120,7 +120,9 @@ class SendOutcome:
     skipped: list[tuple[int, str]] = field(default_factory=list)
 
 
-SKIP_REASONS = ("unsubscribed", "suppressed", "open_item", "quarantine", "already_in_this_send", "not_found")
+def reason_key(reason: str) -> str:
+    """A skip reason without its detail ("suppressed (bounce)" -> "suppressed"), for counting."""
+    return reason.split(" ")[0]
 
 
 def _ineligible(survey: Survey, contacts: list[Contact], send_run: tuple[int, datetime] | None = None
@@ -162,7 +164,7 @@ def eligibility(survey: Survey, contact_ids: list[int]) -> dict[str, int]:
         reasons = _ineligible(survey, contacts)
         counts["eligible"] += len(contacts) - len(reasons)
         for reason in reasons.values():
-            key = reason.split(" ")[0]
+            key = reason_key(reason)
             counts[key] = counts.get(key, 0) + 1
         if len(contacts) < len(chunk):
             counts["not_found"] = counts.get("not_found", 0) + len(chunk) - len(contacts)
