@@ -216,3 +216,19 @@ def test_a_send_to_a_list_and_bad_audiences(app):
             sends.schedule_send(None, survey, bad)
     with pytest.raises(Invalid, match="not in the past"):
         sends.schedule_send(None, survey, {"all": True}, run_at=utcnow() - timedelta(days=1))
+
+
+def test_the_surveys_page_and_the_metrics_count_the_response_rate_the_same_way(app, client):
+    from vocloop.metrics.queries import survey_scores
+
+    make_user("admin@example.com", role="admin")
+    survey = make_survey()
+    for i, status in enumerate(["delivered", "opened", "clicked", "deferred", "bounced", "queued"]):
+        _sent_days_ago(survey, f"c{i}@customer.example", 1, status=status)
+    token, _ = _sent_days_ago(survey, "ann@customer.example", 1, status="queued")
+    answer(client, token, 9)  # answered: it reached her, whatever the events said
+    stats = surveys.survey_stats()[survey.id]
+    assert (stats["invited"], stats["reached"], stats["answered"]) == (7, 5, 1)
+    [scores] = survey_scores(utcnow() - timedelta(days=2), utcnow() + timedelta(minutes=1), survey.id)
+    assert (scores["invitations_delivered"], scores["invitations_answered"]) == (5, 1)
+    assert scores["response_rate"] == stats["response_rate"] == 0.2

@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 
-from sqlalchemy import String, and_, case, cast, func, literal, or_, select, true, tuple_
+from sqlalchemy import String, and_, case, cast, func, literal, select, true, tuple_
 
 from vocloop.accounts.models import Team, User
 from vocloop.contacts.models import Account, Contact
@@ -34,7 +34,7 @@ from vocloop.items.queries import OPEN_STATUSES
 from vocloop.metrics.sql import nearest_ranks, period_key, period_start, topic_values, without_jit
 from vocloop.responses.models import Response
 from vocloop.surveys.kinds import KINDS
-from vocloop.surveys.models import Invitation, Survey
+from vocloop.surveys.models import Invitation, Survey, reached_customer
 
 # name -> (key column, label column, table to join, join condition)
 GROUPS = {
@@ -298,8 +298,7 @@ def survey_scores(start: datetime, end: datetime, survey_id: int | None = None) 
         .join(Response, Response.survey_id == Survey.id)
         .where(Response.answered_at >= start, Response.answered_at < end, *one)
         .group_by(Survey.id, Survey.name, Survey.kind).order_by(Survey.name)).all()
-    delivered = func.sum(case((or_(Invitation.status.in_(("sent", "delivered")), Invitation.answered_at.is_not(None)),
-                               1), else_=0))
+    delivered = func.sum(case((reached_customer(), 1), else_=0))
     invitations = {row[0]: (row[1] or 0, row[2]) for row in db.session.execute(
         select(Invitation.survey_id, delivered, func.count(Invitation.answered_at))
         .where(Invitation.created_at >= start, Invitation.created_at < end).group_by(Invitation.survey_id))}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, or_
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from vocloop.db import created_at, intpk
@@ -13,6 +13,15 @@ from vocloop.extensions import db
 
 # Which answers open an item (someone must act and reply): the default is every unhappy score and
 # every answer with words in it; "negative" only unhappy scores; "not_positive" also the passives.
+# The denominator of every response rate: the provider took the email and it did not bounce, or the
+# customer answered (which proves it arrived whatever status the events left).
+REACHED_STATUSES = ("sent", "deferred", "delivered", "opened", "clicked")
+
+
+def reached_customer():
+    return or_(Invitation.status.in_(REACHED_STATUSES), Invitation.answered_at.is_not(None))
+
+
 OPEN_ITEM_RULES = ("negative_or_comment", "negative", "not_positive_or_comment", "all")
 
 

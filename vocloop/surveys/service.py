@@ -20,7 +20,7 @@ from vocloop.items.models import FeedbackItem
 from vocloop.mail import outbox
 from vocloop.security import new_secret_token
 from vocloop.surveys.kinds import KINDS, get_kind
-from vocloop.surveys.models import OPEN_ITEM_RULES, Invitation, Survey
+from vocloop.surveys.models import OPEN_ITEM_RULES, Invitation, Survey, reached_customer
 
 CHUNK = 5000  # ids per IN (...) list
 
@@ -276,15 +276,12 @@ def mark_invitations(status: str, invitation_ids: list[int]) -> None:
                            .values(**values).execution_options(synchronize_session=False))
 
 
-REACHED = ("sent", "deferred", "delivered", "opened", "clicked")
-
-
 def survey_stats() -> dict[int, dict]:
     """Per survey: invited, reached (the provider took the email and it did not bounce), answered,
     and the response rate answered / reached. One grouped query."""
     rows = db.session.execute(select(
         Invitation.survey_id, func.count(),
-        func.count().filter(Invitation.status.in_(REACHED)),
+        func.count().filter(reached_customer()),
         func.count(Invitation.answered_at)).group_by(Invitation.survey_id))
     return {survey_id: {"invited": invited, "reached": reached, "answered": answered,
                         "response_rate": round(answered / reached, 3) if reached else None}
