@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -23,7 +22,6 @@ from vocloop.surveys.models import Invitation, Survey
 
 CUSTOMERS = 1000
 OUTAGE_SECONDS = 60
-CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
 def invitations(count: int) -> list[tuple[str, int]]:
@@ -51,8 +49,7 @@ def customer_answers(base_url: str, token: str, score: int) -> int:
         page = session.get(f"{base_url}/s/{token}", params={"score": score}, timeout=30)
         page.raise_for_status()
         comment = "Billing is a mess again" if score <= 6 else ("Fine" if score % 2 else "")
-        sent = session.post(f"{base_url}/s/{token}", data={"csrf_token": CSRF.search(page.text).group(1),
-                                                          "score": score, "comment": comment},
+        sent = session.post(f"{base_url}/s/{token}", data={"score": score, "comment": comment},
                             allow_redirects=False, timeout=30)
         return sent.status_code
 

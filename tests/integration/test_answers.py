@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from tests.factories import answer, csrf_from, make_contact, make_invitation, make_survey, make_user
+from tests.factories import answer, make_contact, make_invitation, make_survey, make_user
 from vocloop.db import utcnow
 from vocloop.extensions import db
 from vocloop.items.models import FeedbackItem
@@ -72,20 +72,65 @@ def test_a_score_outside_the_scale_is_refused_clearly(app, client):
     assert responses() == []
 
 
-def test_the_comment_form_needs_its_csrf_token(app, client):
+def test_a_comment_form_posted_from_another_site_is_refused_and_nothing_changes(app, client):
     token = setup_invitation()
     client.get(f"/s/{token}?score=2")
-    refused = client.post(f"/s/{token}", data={"score": "2", "comment": "forged"})
-    assert refused.status_code == 400
+    for headers in ({"Sec-Fetch-Site": "cross-site"}, {"Sec-Fetch-Site": "same-site"},
+                    {"Origin": "https://evil.example"}, {"Origin": "null"}):
+        refused = client.post(f"/s/{token}", data={"score": "2", "comment": "forged"}, headers=headers)
+        assert refused.status_code == 403, headers
     [response] = responses()
     assert response.comment is None and response.completed_at is None
+    # The customer's own page: the browser says same-origin (or, older ones, sends this site's Origin).
+    sent = client.post(f"/s/{token}", data={"score": "2", "comment": "Mine"},
+                       headers={"Sec-Fetch-Site": "same-origin", "Origin": "http://localhost"})
+    assert sent.status_code == 303
+    [response] = responses()
+    assert response.comment == "Mine"
+
+
+def test_the_customer_pages_set_no_cookie(app, client):
+    token = setup_invitation()
+    pages = [client.get(f"/s/{token}"), client.get(f"/s/{token}?score=3"),
+             client.post(f"/s/{token}", data={"score": "3", "comment": "Fine"}), client.get(f"/s/{token}/thanks"),
+             client.get(f"/s/{token}/unsubscribe")]
+    assert [page.status_code for page in pages] == [200, 200, 303, 200, 200]
+    assert [page.headers.getlist("Set-Cookie") for page in pages] == [[]] * 5
+
+
+def test_a_click_stamps_the_invitation_once_and_the_reminder_link_answers_the_same_invitation(app, client):
+    from vocloop.security import new_secret_token
+    from vocloop.surveys.models import Invitation
+    token = setup_invitation()
+    invitation = db.session.scalar(select(Invitation))
+    reminder_token, reminder_hash = new_secret_token()
+    invitation.reminder_token_hash = reminder_hash
+    db.session.commit()
+    assert client.get(f"/s/{token}?score=6").status_code == 200
+    first = responses()[0].answered_at
+    db.session.refresh(invitation)
+    assert invitation.answered_at == first
+    page = client.get(f"/s/{reminder_token}?score=8")  # the reminder's own link: the same answer changes
+    assert page.status_code == 200 and "we got your score of 8" in page.get_data(as_text=True)
+    [response] = responses()
+    assert response.score == 8 and response.answered_at > first
+    db.session.refresh(invitation)
+    assert invitation.answered_at == first  # when the customer first answered
+    assert client.get(f"/s/{token}?score=9").status_code == 200  # and the first link still works
+    assert [response.score for response in responses()] == [9]
+
+
+def test_a_click_shows_the_survey_it_belongs_to(app, client):
+    token = setup_invitation(followups={"negative": "What should we fix first?"})
+    html = client.get(f"/s/{token}?score=0").get_data(as_text=True)
+    assert "we got your score of 0" in html and "What should we fix first?" in html
+    assert 'value="0" checked' in html
 
 
 def test_a_too_long_comment_is_refused_and_the_score_kept(app, client):
     token = setup_invitation()
-    page = client.get(f"/s/{token}?score=2")
-    refused = client.post(f"/s/{token}", data={"csrf_token": csrf_from(page.get_data(as_text=True)),
-                                               "score": "2", "comment": "x" * 5001})
+    assert client.get(f"/s/{token}?score=2").status_code == 200
+    refused = client.post(f"/s/{token}", data={"score": "2", "comment": "x" * 5001})
     assert refused.status_code == 400 and "5000" in refused.get_data(as_text=True)
     [response] = responses()
     assert response.score == 2 and response.completed_at is None
@@ -165,8 +210,7 @@ def test_answer_pages_are_rate_limited_per_address(settings, schema, worker):
 def test_the_thanks_page_refreshes_itself_only_while_triage_is_running(app, client):
     from vocloop.responses import service
     token = setup_invitation()
-    invitation = service.find_invitation(token)
-    response = service.submit_comment(invitation, "2", "Slow")  # stored; its triage job not yet run
+    response = db.session.get(Response, service.submit_comment(token, "2", "Slow"))  # its triage not yet run
     assert 'http-equiv="refresh"' in client.get(f"/s/{token}/thanks").get_data(as_text=True)
     response.completed_at = utcnow() - timedelta(seconds=30)
     db.session.commit()

@@ -18,9 +18,7 @@ ITEM_LINK = re.compile(r'href="/inbox/items/(\d+)"')
 def seed(count, owner, comments=("Invoice is wrong", "Support was slow", "App crashes 100% of the time")):
     for index in range(count):
         token = make_invitation(make_survey(), make_contact(f"c{index}@customer.example"))
-        response = responses.submit_comment(responses.find_invitation(token), str(index % 7),
-                                            comments[index % len(comments)])
-        triage_response(response.id)
+        triage_response(responses.submit_comment(token, str(index % 7), comments[index % len(comments)]))
     db.session.rollback()
     return list(db.session.scalars(select(FeedbackItem).order_by(FeedbackItem.id)))
 

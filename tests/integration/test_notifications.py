@@ -23,7 +23,7 @@ from vocloop.routing import service as routing
 
 def new_item(email, score=5, comment="It is slow"):
     token = make_invitation(make_survey(), make_contact(email))
-    triage_response(responses.submit_comment(responses.find_invitation(token), str(score), comment).id)
+    triage_response(responses.submit_comment(token, str(score), comment))
     db.session.rollback()
     return db.session.scalar(select(FeedbackItem).order_by(FeedbackItem.id.desc()))
 

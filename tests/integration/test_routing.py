@@ -20,6 +20,7 @@ from vocloop.items.sla_watch import watch_sla
 from vocloop.items.triage import triage_response
 from vocloop.mail.models import Message
 from vocloop.responses import service as responses
+from vocloop.responses.models import Response
 from vocloop.routing import service as routing
 from vocloop.routing import sla
 from vocloop.routing.calendar import add_business_hours
@@ -31,7 +32,7 @@ from vocloop.surveys.kinds import get_kind
 def pending_response(email, score=2, comment="Nothing works", survey=None):
     """A completed answer whose triage has not run yet."""
     token = make_invitation(survey or make_survey(), make_contact(email))
-    return responses.submit_comment(responses.find_invitation(token), str(score), comment)
+    return db.session.get(Response, responses.submit_comment(token, str(score), comment))
 
 
 def owners():

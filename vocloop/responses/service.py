@@ -39,8 +39,8 @@ def response_for(invitation: Invitation) -> Response | None:
     return db.session.scalar(select(Response).where(Response.invitation_id == invitation.id))
 
 
-def parse_score(invitation: Invitation, raw: str | int | None) -> int:
-    kind = get_kind(invitation.survey.kind)
+def parse_score(kind_code: str, raw: str | int | None) -> int:
+    kind = get_kind(kind_code)
     try:
         score = int(str(raw).strip())
     except (TypeError, ValueError):
@@ -52,7 +52,7 @@ def parse_score(invitation: Invitation, raw: str | int | None) -> int:
 
 def record_score(invitation: Invitation, raw_score: str | int | None) -> Response:
     """One click records the score at once; clicking again changes it until the comment is in."""
-    score = parse_score(invitation, raw_score)
+    score = parse_score(invitation.survey.kind, raw_score)
     response = response_for(invitation)
     if response is not None and response.completed_at is not None:
         raise Conflict("Thank you, your answer is already in.")
@@ -80,29 +80,54 @@ def followup_question(survey: Survey, score: int | None) -> str | None:
     return (survey.followups or {}).get(get_kind(survey.kind).band(score)) or None
 
 
-def submit_comment(invitation: Invitation, raw_score: str | int | None, comment: str | None,
-                   followup: str | None = None) -> Response:
-    """The comment page's submit: completes the response, which a job then classifies and routes.
-    The follow-up answer is kept with the question the page showed (that of the score recorded
-    when the page was drawn), even if the customer then picked a score of another band."""
+def submit_comment(token: str, raw_score: str | int | None, comment: str | None,
+                   followup: str | None = None) -> int:
+    """The comment page's submit: completes the response (a job then classifies and routes it) and
+    returns its id. The follow-up answer is kept with the question the page showed (that of the
+    score recorded when the page was drawn), even if the customer then picked a score of another
+    band. Two statements, each its own transaction: read the answer so far, then complete it unless
+    another request completed it first."""
     comment, followup = _clean_comment(comment), _clean_comment(followup)
-    response = response_for(invitation)
-    if response is not None and response.completed_at is not None:
+    if not token or len(token) > 100:
+        raise NotFound("This survey link is not valid.")
+    token_hash = hash_token(token)
+    invitations, responses, surveys = Invitation.__table__, Response.__table__, Survey.__table__
+    with db.engine.connect() as connection:
+        connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+        found = connection.execute(
+            select(invitations.c.expires_at, surveys.c.kind, surveys.c.followups, responses.c.id,
+                   responses.c.score, responses.c.completed_at)
+            .join(surveys, surveys.c.id == invitations.c.survey_id)
+            .outerjoin(responses, responses.c.invitation_id == invitations.c.id)
+            .where(or_(invitations.c.token_hash == token_hash, invitations.c.reminder_token_hash == token_hash))
+        ).first()
+        if found is None:
+            raise NotFound("This survey link is not valid.")
+        if found.expires_at <= utcnow():
+            raise Gone("This survey link has expired.")
+        if found.completed_at is not None:
+            raise Conflict("Thank you, your answer is already in.")
+        response_id, recorded = found.id, found.score
+        if response_id is None:  # the form sent without a click first: the score is recorded here
+            invitation = find_invitation(token)
+            response = record_score(invitation, raw_score)
+            response_id, recorded = response.id, response.score
+        shown = followup_question(found, recorded)
+        values = {"comment": comment or None, "completed_at": utcnow()}
+        if raw_score not in (None, ""):
+            score = parse_score(found.kind, raw_score)
+            if score != recorded:
+                values.update(score=score, answered_at=values["completed_at"])
+                recorded = score
+        question = shown or followup_question(found, recorded)
+        values.update(followup_question=question if question and followup else None,
+                      followup_answer=followup if question and followup else None)
+        completed = connection.execute(
+            update(responses).where(responses.c.id == response_id, responses.c.completed_at.is_(None))
+            .values(values).returning(responses.c.id)).first()
+    if completed is None:  # a second tab sent the form a moment before this one
         raise Conflict("Thank you, your answer is already in.")
-    shown = followup_question(invitation.survey, response.score if response else None)
-    if response is None:  # the form sent without a click first: the score is recorded here
-        response = record_score(invitation, raw_score)
-    elif raw_score not in (None, ""):  # one commit for score and comment (the score may have changed)
-        score = parse_score(invitation, raw_score)
-        if score != response.score:
-            response.score, response.answered_at = score, utcnow()
-    question = shown or followup_question(invitation.survey, response.score)
-    response.comment = comment or None
-    response.followup_question, response.followup_answer = (question, followup) if question and followup \
-        else (None, None)
-    response.completed_at = utcnow()
-    db.session.commit()
-    return response
+    return response_id
 
 
 def _clean_comment(comment: str | None) -> str:

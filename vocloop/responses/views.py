@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from urllib.parse import urlsplit
+
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import HiddenField, TextAreaField
@@ -16,11 +18,12 @@ from vocloop.items.models import FeedbackItem
 from vocloop.items.verification import record_verdict
 from vocloop.jobs import tasks
 from vocloop.jobs.queue import enqueue, enqueue_queued_work
-from vocloop.responses import service
+from vocloop.responses import clicks, service
 from vocloop.responses.service import MAX_COMMENT_CHARS
 from vocloop.surveys.kinds import get_kind
 
 bp = Blueprint("answers", __name__)
+csrf.exempt(bp)  # no session to forge with: see refuse_cross_site_posts
 
 
 def public_limit() -> str:
@@ -28,9 +31,40 @@ def public_limit() -> str:
 
 
 class AnswerForm(FlaskForm):
+    class Meta:
+        csrf = False  # see refuse_cross_site_posts
+
     score = HiddenField()
     comment = TextAreaField("Comment", validators=[Length(max=MAX_COMMENT_CHARS)])
     followup = TextAreaField("Follow-up", validators=[Length(max=MAX_COMMENT_CHARS)])
+
+
+@bp.before_request
+def refuse_cross_site_posts():
+    """This check stands in for a session-bound CSRF token. CSRF rides on ambient credentials (a
+    cookie), and these pages have none: the secret link is the credential, and whoever holds it can
+    post without anyone's browser. What is left to refuse is another site's page making a
+    customer's browser post: browsers say where a request comes from (Sec-Fetch-Site, or Origin
+    on older ones), and anything but this site is refused. Mail providers' one-click unsubscribe
+    POSTs (RFC 8058) come from their servers, with neither header."""
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return
+    site = request.headers.get("Sec-Fetch-Site")
+    if site is not None:
+        if site not in ("same-origin", "none"):
+            abort(403, description="This form can only be sent from its own page.")
+        return
+    origin = request.headers.get("Origin")
+    if origin is not None and origin not in _own_origins():
+        abort(403, description="This form can only be sent from its own page.")
+
+
+def _own_origins() -> set[str]:
+    own = {request.host_url.rstrip("/")}
+    base = urlsplit(current_app.config.get("VOCLOOP_BASE_URL") or "")
+    if base.scheme and base.netloc:
+        own.add(f"{base.scheme}://{base.netloc}")
+    return own
 
 
 def _invitation(token: str, allow_expired: bool = False):
@@ -48,32 +82,34 @@ def _invitation(token: str, allow_expired: bool = False):
 @limiter.limit(public_limit)
 def answer(token: str):
     """A score in the query records it at once (one click in the email); the page asks for a comment."""
-    invitation = _invitation(token)
     if "score" in request.args:
-        response = service.record_score(invitation, request.args["score"])
-    else:
-        response = service.response_for(invitation)
+        click = clicks.record_click(token, request.args["score"])
+        use_language(click.survey.language)
+        return _answer_page(click.survey, click.score, AnswerForm(score=str(click.score)), token)
+    invitation = _invitation(token)
+    response = service.response_for(invitation)
     if response is not None and response.completed_at is not None:
         raise Conflict("Thank you, your answer is already in.")
-    return _answer_page(invitation, response, AnswerForm(score=str(response.score) if response else ""), token)
+    score = response.score if response else None
+    return _answer_page(invitation.survey, score, AnswerForm(score="" if score is None else str(score)), token)
 
 
-def _answer_page(invitation, response, form: AnswerForm, token: str, status: int = 200):
-    followup = service.followup_question(invitation.survey, response.score if response else None)
-    return render_template("answers/answer.html", invitation=invitation, survey=invitation.survey,
-                           kind=get_kind(invitation.survey.kind), response=response, form=form, token=token,
-                           followup=followup), status
+def _answer_page(survey, score: int | None, form: AnswerForm, token: str, status: int = 200):
+    """The comment page; `score` is the one recorded so far (None: the customer has not chosen)."""
+    return render_template("answers/answer.html", survey=survey, kind=get_kind(survey.kind), score=score,
+                           form=form, token=token, followup=service.followup_question(survey, score)), status
 
 
 @bp.post("/<token>")
 @limiter.limit(public_limit)
 def submit(token: str):
     form = AnswerForm()
-    invitation = _invitation(token)
-    if not form.validate_on_submit():
-        return _answer_page(invitation, service.response_for(invitation), form, token, status=400)
-    response = service.submit_comment(invitation, form.score.data, form.comment.data, form.followup.data)
-    enqueue(tasks.triage_response, response.id, queue="classify")
+    if not form.validate():
+        invitation = _invitation(token)
+        response = service.response_for(invitation)
+        return _answer_page(invitation.survey, response.score if response else None, form, token, status=400)
+    response_id = service.submit_comment(token, form.score.data, form.comment.data, form.followup.data)
+    enqueue(tasks.triage_response, response_id, queue="classify")
     return redirect(url_for("answers.thanks", token=token), code=303)
 
 
@@ -96,11 +132,9 @@ def thanks(token: str):
 
 @bp.route("/<token>/unsubscribe", methods=["GET", "POST"])
 @limiter.limit(public_limit)
-@csrf.exempt
 def unsubscribe(token: str):
-    """GET asks, POST acts: link scanners that prefetch a GET must not unsubscribe anyone.
-    No CSRF token: mail clients' RFC 8058 one-click POST carries no cookies, and the secret link
-    itself is what authorizes the request."""
+    """GET asks, POST acts: link scanners that prefetch a GET must not unsubscribe anyone. Mail
+    clients' RFC 8058 one-click POST carries no cookies: the secret link authorizes the request."""
     survey = _invitation(token, allow_expired=True).survey
     if request.method == "POST":
         service.unsubscribe(token)
