@@ -65,7 +65,7 @@ def test_an_expired_link_gets_410_and_records_nothing(app, client):
 
 def test_a_score_outside_the_scale_is_refused_clearly(app, client):
     token = setup_invitation()
-    for bad in ("11", "-1", "ten", ""):
+    for bad in ("11", "-1", "ten", "", "99999999999999999999", "7" * 5000):
         page = client.get(f"/s/{token}?score={bad}")
         assert page.status_code == 422, bad
         assert "from 0 to 10" in page.get_data(as_text=True)

@@ -27,6 +27,9 @@ from vocloop.surveys.kinds import KINDS
 from vocloop.surveys.models import Invitation, Survey
 
 invitations, responses, surveys = Invitation.__table__, Response.__table__, Survey.__table__
+# Every kind's scale falls within this; a number outside it never reaches the database (where one past
+# 32 bits would not even fit the parameter).
+ANY_SCALE = range(min(kind.low for kind in KINDS.values()), max(kind.high for kind in KINDS.values()) + 1)
 
 
 @dataclass(frozen=True)
@@ -41,7 +44,7 @@ class Click:
 def record_click(token: str, raw_score: str) -> Click:
     """Store the clicked score (a later click changes it, until the comment is sent)."""
     score = _as_int(raw_score)
-    if score is not None and token and len(token) <= 100:
+    if score in ANY_SCALE and token and len(token) <= 100:
         # Names no column has: Core reads an execute() key named like a column as a value to write.
         params = {"link_hash": hash_token(token), "clicked_score": score, "clicked_at": utcnow()}
         row = _one_statement(params) if db.engine.dialect.name == "postgresql" else _step_by_step(params)
