@@ -13,18 +13,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Integer, bindparam, case, or_, select, update
+from sqlalchemy import Integer, bindparam, case, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from vocloop.db import UTCDateTime, utcnow
 from vocloop.extensions import db
 from vocloop.responses import service
 from vocloop.responses.models import Response
-from vocloop.security import hash_token
 from vocloop.surveys.kinds import KINDS
-from vocloop.surveys.models import Invitation, Survey
+from vocloop.surveys.models import Invitation, Survey, behind_link
 
 invitations, responses, surveys = Invitation.__table__, Response.__table__, Survey.__table__
 # Every kind's scale falls within this; a number outside it never reaches the database (where one past
@@ -44,11 +44,11 @@ class Click:
 def record_click(token: str, raw_score: str) -> Click:
     """Store the clicked score (a later click changes it, until the comment is sent)."""
     score = _as_int(raw_score)
-    if score in ANY_SCALE and token and len(token) <= 100:
+    if score in ANY_SCALE:
         # Names no column has: Core reads an execute() key named like a column as a value to write.
-        params = {"link_hash": hash_token(token), "clicked_score": score, "clicked_at": utcnow()}
+        params = {"link_hash": service.link_hash(token), "clicked_score": score, "clicked_at": utcnow()}
         row = _one_statement(params) if db.engine.dialect.name == "postgresql" else _step_by_step(params)
-        if row is not None and row.response_id is not None:
+        if row is not None:
             return Click(row.response_id, score, row)
     # Refused: let the careful path say why (404, 410, 409 or 422), with the same words as ever.
     response = service.record_score(service.find_invitation(token), raw_score)
@@ -63,8 +63,8 @@ def _as_int(raw: str) -> int | None:
 
 
 @cache
-def _clauses(dialect: str):
-    """The parts of a click, built once (SQLAlchemy then caches their compiled SQL): the upsert of
+def _upsert_and_stamp(dialect: str):
+    """The two writes of a click, built once (SQLAlchemy then caches their compiled SQL): the upsert of
     the response from the invitation behind the link, and the invitation's answered stamp."""
     now = bindparam("clicked_at", type_=UTCDateTime())
     score = bindparam("clicked_score", type_=Integer())
@@ -73,9 +73,7 @@ def _clauses(dialect: str):
     answerable = (
         select(invitations.c.id, invitations.c.survey_id, invitations.c.contact_id, score, now)
         .join(surveys, surveys.c.id == invitations.c.survey_id)
-        .where(or_(invitations.c.token_hash == bindparam("link_hash"),
-                   invitations.c.reminder_token_hash == bindparam("link_hash")),
-               invitations.c.expires_at > now, score.between(low, high)))
+        .where(behind_link(bindparam("link_hash")), invitations.c.expires_at > now, score.between(low, high)))
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = insert(responses).from_select(
         ["invitation_id", "survey_id", "contact_id", "score", "answered_at"], answerable, include_defaults=True)
@@ -89,8 +87,13 @@ def _clauses(dialect: str):
         return update(invitations).where(invitations.c.id.in_(invitation_ids), invitations.c.answered_at.is_(None)) \
             .values(answered_at=now)
 
-    if dialect != "postgresql":
-        return upsert, stamp
+    return upsert, stamp
+
+
+@cache
+def _click_statement():
+    """PostgreSQL: both writes as data-modifying CTEs of the one statement that returns the survey."""
+    upsert, stamp = _upsert_and_stamp("postgresql")
     answered = upsert.cte("answered")
     return (select(answered.c.id.label("response_id"), surveys)
             .join_from(answered, surveys, surveys.c.id == answered.c.survey_id)
@@ -99,23 +102,17 @@ def _clauses(dialect: str):
 
 def _one_statement(params: dict):
     with db.engine.connect() as connection:
-        return connection.execution_options(isolation_level="AUTOCOMMIT") \
-            .execute(_clauses("postgresql"), params).first()
+        return connection.execution_options(isolation_level="AUTOCOMMIT").execute(_click_statement(), params).first()
 
 
 def _step_by_step(params: dict):
-    upsert, stamp = _clauses("sqlite")
+    """SQLite (no data-modifying CTEs): the same writes one after another in one transaction, and a
+    row of the same shape as _one_statement's."""
+    upsert, stamp = _upsert_and_stamp("sqlite")
     with db.engine.begin() as connection:
         answered = connection.execute(upsert, params).first()
         if answered is None:
             return None
         connection.execute(stamp([answered.invitation_id]), params)
         survey = connection.execute(select(surveys).where(surveys.c.id == answered.survey_id)).one()
-    return _Row(response_id=answered.id, **survey._mapping)
-
-
-class _Row:
-    """The shape _one_statement returns (attributes by column name), for the SQLite path."""
-
-    def __init__(self, **columns):
-        self.__dict__.update(columns)
+    return SimpleNamespace(response_id=answered.id, **survey._mapping)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -15,23 +15,33 @@ from vocloop.extensions import db
 from vocloop.responses.models import Response
 from vocloop.security import hash_token
 from vocloop.surveys.kinds import get_kind
-from vocloop.surveys.models import Invitation, Survey
+from vocloop.surveys.models import Invitation, Survey, behind_link
 from vocloop.text import without_control_characters
 
 MAX_COMMENT_CHARS = 5000
 
 
+# The words of every refusal of a survey link, whichever path finds it.
+LINK_NOT_VALID = "This survey link is not valid."
+LINK_EXPIRED = "This survey link has expired."
+ALREADY_ANSWERED = "Thank you, your answer is already in."
+
+
+def link_hash(token: str) -> str:
+    """The stored hash of a survey link's token; NotFound for what cannot be one."""
+    if not token or len(token) > 100:
+        raise NotFound(LINK_NOT_VALID)
+    return hash_token(token)
+
+
 def find_invitation(token: str, *, allow_expired: bool = False) -> Invitation:
     """The invitation behind a link; NotFound for unknown or tampered tokens, Gone once expired."""
-    if not token or len(token) > 100:
-        raise NotFound("This survey link is not valid.")
-    token_hash = hash_token(token)
-    invitation = db.session.scalar(select(Invitation).options(joinedload(Invitation.survey)).where(
-        or_(Invitation.token_hash == token_hash, Invitation.reminder_token_hash == token_hash)))
+    invitation = db.session.scalar(select(Invitation).options(joinedload(Invitation.survey))
+                                   .where(behind_link(link_hash(token))))
     if invitation is None:
-        raise NotFound("This survey link is not valid.")
+        raise NotFound(LINK_NOT_VALID)
     if invitation.expires_at <= utcnow() and not allow_expired:
-        raise Gone("This survey link has expired.")
+        raise Gone(LINK_EXPIRED)
     return invitation
 
 
@@ -55,7 +65,7 @@ def record_score(invitation: Invitation, raw_score: str | int | None) -> Respons
     score = parse_score(invitation.survey.kind, raw_score)
     response = response_for(invitation)
     if response is not None and response.completed_at is not None:
-        raise Conflict("Thank you, your answer is already in.")
+        raise Conflict(ALREADY_ANSWERED)
     now = utcnow()
     if response is None:
         response = Response(invitation_id=invitation.id, survey_id=invitation.survey_id,
@@ -88,9 +98,7 @@ def submit_comment(token: str, raw_score: str | int | None, comment: str | None,
     band. Two statements, each its own transaction: read the answer so far, then complete it unless
     another request completed it first."""
     comment, followup = _clean_comment(comment), _clean_comment(followup)
-    if not token or len(token) > 100:
-        raise NotFound("This survey link is not valid.")
-    token_hash = hash_token(token)
+    token_hash = link_hash(token)
     invitations, responses, surveys = Invitation.__table__, Response.__table__, Survey.__table__
     with db.engine.connect() as connection:
         connection = connection.execution_options(isolation_level="AUTOCOMMIT")
@@ -99,14 +107,14 @@ def submit_comment(token: str, raw_score: str | int | None, comment: str | None,
                    responses.c.score, responses.c.completed_at)
             .join(surveys, surveys.c.id == invitations.c.survey_id)
             .outerjoin(responses, responses.c.invitation_id == invitations.c.id)
-            .where(or_(invitations.c.token_hash == token_hash, invitations.c.reminder_token_hash == token_hash))
+            .where(behind_link(token_hash))
         ).first()
         if found is None:
-            raise NotFound("This survey link is not valid.")
+            raise NotFound(LINK_NOT_VALID)
         if found.expires_at <= utcnow():
-            raise Gone("This survey link has expired.")
+            raise Gone(LINK_EXPIRED)
         if found.completed_at is not None:
-            raise Conflict("Thank you, your answer is already in.")
+            raise Conflict(ALREADY_ANSWERED)
         response_id, recorded = found.id, found.score
         if response_id is None:  # the form sent without a click first: the score is recorded here
             invitation = find_invitation(token)
@@ -126,7 +134,7 @@ def submit_comment(token: str, raw_score: str | int | None, comment: str | None,
             update(responses).where(responses.c.id == response_id, responses.c.completed_at.is_(None))
             .values(values).returning(responses.c.id)).first()
     if completed is None:  # a second tab sent the form a moment before this one
-        raise Conflict("Thank you, your answer is already in.")
+        raise Conflict(ALREADY_ANSWERED)
     return response_id
 
 

@@ -89,7 +89,7 @@ def answer(token: str):
     invitation = _invitation(token)
     response = service.response_for(invitation)
     if response is not None and response.completed_at is not None:
-        raise Conflict("Thank you, your answer is already in.")
+        raise Conflict(service.ALREADY_ANSWERED)
     score = response.score if response else None
     return _answer_page(invitation.survey, score, AnswerForm(score="" if score is None else str(score)), token)
 

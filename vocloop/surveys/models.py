@@ -22,6 +22,11 @@ def reached_customer():
     return or_(Invitation.status.in_(REACHED_STATUSES), Invitation.answered_at.is_not(None))
 
 
+def behind_link(token_hash):
+    """The invitation either of its links leads to: the first email's, or the reminder's."""
+    return or_(Invitation.token_hash == token_hash, Invitation.reminder_token_hash == token_hash)
+
+
 OPEN_ITEM_RULES = ("negative_or_comment", "negative", "not_positive_or_comment", "all")
 
 
