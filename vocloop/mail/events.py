@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 
 from sendgrid.helpers.eventwebhook import EventWebhook
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from vocloop.extensions import db
 from vocloop.mail.models import MailEvent, Message
@@ -24,6 +24,7 @@ from vocloop.mail.models import MailEvent, Message
 log = logging.getLogger(__name__)
 
 MAX_AGE_SECONDS = 300
+RETRIES = 3
 STATUS_RANK = {"pending": 0, "sending": 1, "failed": 1, "sent": 2, "deferred": 3, "delivered": 4,
                "bounced": 5, "dropped": 5, "spam_report": 6}
 # The message status an event proves; events not listed (open, click, unsubscribe) leave it alone.
@@ -65,20 +66,36 @@ def verify(raw_body: bytes, signature: str | None, timestamp: str | None, public
 
 
 def record_events(events: list, on_change: EventHook | None = None) -> dict[str, int]:
-    """Store each new event once and apply it; duplicates (webhook retries) count once."""
-    for attempt in range(2):
+    """Store each new event once and apply it; duplicates (webhook retries) count once.
+
+    SendGrid posts batches concurrently, and a retried batch can land beside its first copy on
+    another worker. _record takes the batch's messages' row locks first, in id order, so batches
+    touching the same messages apply one after the other; what can still collide (the same unknown
+    event twice, a contact shared by two messages) is retried with a fresh look at what is stored."""
+    for attempt in range(RETRIES):
         try:
             return _record(events, on_change)
-        except IntegrityError:  # the same batch arrived twice at once: the other request stored it
+        except (IntegrityError, OperationalError) as exc:
             db.session.rollback()
-            if attempt:
+            if attempt == RETRIES - 1 or not _lost_a_race(exc):
                 raise
     return {}
+
+
+def _lost_a_race(exc: Exception) -> bool:
+    """A duplicate key or a deadlock against a concurrent batch: the batch is worth another go."""
+    return isinstance(exc, IntegrityError) or getattr(getattr(exc, "orig", None), "sqlstate", None) in (
+        "40P01", "40001")
 
 
 def _record(events: list, on_change: EventHook | None) -> dict[str, int]:
     usable = [event for event in events if isinstance(event, dict) and isinstance(event.get("sg_event_id"), str)
               and event.get("event") in KNOWN_EVENTS and isinstance(event.get("timestamp"), int)]
+    message_ids = {_message_id(event) for event in usable} - {None}
+    # Locked before reading which events are known: a concurrent copy of this batch has then committed.
+    messages = {m.id: m for m in db.session.scalars(select(Message).where(Message.id.in_(message_ids))
+                                                    .order_by(Message.id).with_for_update())} \
+        if message_ids else {}
     ids = {event["sg_event_id"] for event in usable}
     known = set(db.session.scalars(select(MailEvent.provider_event_id)
                                    .where(MailEvent.provider_event_id.in_(ids)))) if ids else set()
@@ -88,17 +105,19 @@ def _record(events: list, on_change: EventHook | None) -> dict[str, int]:
             continue
         seen.add(event["sg_event_id"])
         fresh.append(event)
-    message_ids = {_message_id(event) for event in fresh} - {None}
-    messages = {m.id: m for m in db.session.scalars(select(Message).where(Message.id.in_(message_ids)))} \
-        if message_ids else {}
+    # Stored in one flush, in a fixed order: two batches holding the same unknown events wait on
+    # each other in the same order instead of deadlocking.
+    db.session.add_all([
+        MailEvent(provider_event_id=event["sg_event_id"], message_id=message.id if message else None,
+                  event=event["event"], email=str(event.get("email", ""))[:320],
+                  occurred_at=datetime.fromtimestamp(event["timestamp"], UTC), payload=event)
+        for event, message in sorted(((event, messages.get(_message_id(event))) for event in fresh),
+                                     key=lambda pair: pair[0]["sg_event_id"])])
+    db.session.flush()
     for event in fresh:
         message = messages.get(_message_id(event))
-        occurred = datetime.fromtimestamp(event["timestamp"], UTC)
-        db.session.add(MailEvent(provider_event_id=event["sg_event_id"], message_id=message.id if message else None,
-                                 event=event["event"], email=str(event.get("email", ""))[:320],
-                                 occurred_at=occurred, payload=event))
         if message is not None:
-            _apply(message, event, occurred, on_change)
+            _apply(message, event, datetime.fromtimestamp(event["timestamp"], UTC), on_change)
     db.session.commit()
     return {"received": len(events), "new": len(fresh), "duplicate": len(usable) - len(fresh),
             "ignored": len(events) - len(usable)}
