@@ -14,9 +14,11 @@ from sqlalchemy import func, select
 
 from tests.factories import make_contact, make_invitation, make_survey, make_user
 from tests.support.sendgrid_stub import EventSigner
+from vocloop.contacts.models import Contact
 from vocloop.extensions import db
 from vocloop.mail.models import InboundEmail, MailEvent
 from vocloop.responses.models import Response
+from vocloop.security import new_secret_token
 
 EXAMPLES = int(os.environ.get("VOCLOOP_FUZZ_EXAMPLES", "40"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
@@ -72,6 +74,48 @@ def test_malformed_bodies_on_the_comment_form_are_refused_cleanly(app, client, i
     if stored is not None:  # the bytes happened to be a valid answer: then it is one, whole and clean
         assert response.status_code == 303 and 0 <= stored.score <= 10
         assert stored.comment is None or "\x00" not in stored.comment
+
+
+URLSAFE = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+
+def tampered(token: str, data) -> str:
+    """The link's token with one change a curious or malicious customer might try."""
+    where = data.draw(st.integers(0, len(token) - 1), label="position")
+    change = data.draw(st.sampled_from(["replace", "drop", "insert", "truncate", "append"]), label="change")
+    if change == "replace":
+        other = data.draw(st.sampled_from(URLSAFE.replace(token[where], "")), label="character")
+        return token[:where] + other + token[where + 1:]
+    if change == "drop":
+        return token[:where] + token[where + 1:]
+    if change == "insert":
+        return token[:where] + data.draw(st.sampled_from(URLSAFE), label="character") + token[where:]
+    if change == "truncate":
+        return token[:where]
+    return token + data.draw(st.text(URLSAFE, min_size=1, max_size=40), label="suffix")
+
+
+@FUZZ
+@given(data=st.data())
+def test_a_tampered_link_opens_nothing_changes_nothing(app, client, invitation, data):
+    """One character changed, dropped or added, cut short or lengthened: a link to nothing (404) on
+    every page behind it; no answer stored, nobody unsubscribed; the real link still works."""
+    token = tampered(invitation, data)
+    assert token != invitation
+    assert client.get(f"/s/{token}", query_string={"score": "9"}).status_code == 404
+    assert client.post(f"/s/{token}", data={"score": "9", "comment": "Hi"}).status_code == 404
+    assert client.post(f"/s/{token}/unsubscribe").status_code == 404
+    assert client.get(f"/s/{token}/thanks").status_code == 404
+    assert rows(Response) == 0
+    assert db.session.scalar(select(Contact.unsubscribed_at)) is None
+    assert client.get(f"/s/{invitation}").status_code == 200
+
+
+def test_guessed_links_open_nothing(app, client, invitation):
+    for _ in range(50):
+        guess, _hash = new_secret_token()
+        assert client.get(f"/s/{guess}", query_string={"score": "9"}).status_code == 404
+    assert rows(Response) == 0
 
 
 EVENT = st.fixed_dictionaries({}, optional={
