@@ -32,16 +32,16 @@ def problem(status: int, title: str, detail: str | None = None, errors: dict | N
 
 def _handle_http(error: HTTPException):
     status = error.code or 500
+    headers = dict(error.get_headers())  # Retry-After of a 429, Allow of a 405: kept on either page
+    headers.pop("Content-Type", None)
     if wants_json():
         data = getattr(error, "data", None) or {}
         errors = data.get("messages")
         if isinstance(errors, dict) and len(errors) == 1 and "json" in errors:
             errors = errors["json"]
-        headers = dict(error.get_headers())
-        headers.pop("Content-Type", None)
         return problem(status, error.name, error.description if not errors else "Validation failed.",
                        errors, headers)
-    return render_template("error.html", title=error.name, detail=error.description), status
+    return render_template("error.html", title=error.name, detail=error.description), status, headers
 
 
 def _handle_domain(error: DomainError):

@@ -21,6 +21,7 @@ def init_app(app: Flask) -> None:
     from vocloop.mail.views import bp as dev_mail_bp
     from vocloop.mail.webhooks import bp as webhooks_bp
     from vocloop.metrics.views import bp as metrics_bp
+    from vocloop.responses import rate_limit as customer_page_limit
     from vocloop.responses.views import bp as answers_bp
     from vocloop.responses.views import verify_bp
     from vocloop.routing.views import bp as routing_bp
@@ -37,6 +38,7 @@ def init_app(app: Flask) -> None:
             return None  # unknown, deactivated, or the password changed since this session began
         return user
 
+    customer_page_limit.init_app(app)
     app.register_blueprint(answers_bp, url_prefix="/s")
     app.register_blueprint(verify_bp, url_prefix="/v")
     app.register_blueprint(auth_bp)

@@ -12,22 +12,20 @@ from wtforms.validators import Length
 
 from vocloop.db import utcnow
 from vocloop.errors import Conflict
-from vocloop.extensions import csrf, db, limiter
+from vocloop.extensions import csrf, db
 from vocloop.i18n import use_language
 from vocloop.items.models import FeedbackItem
 from vocloop.items.verification import record_verdict
 from vocloop.jobs import tasks
 from vocloop.jobs.queue import enqueue, enqueue_queued_work
 from vocloop.responses import clicks, service
+from vocloop.responses.rate_limit import limit_customer_pages
 from vocloop.responses.service import MAX_COMMENT_CHARS
 from vocloop.surveys.kinds import get_kind
 
 bp = Blueprint("answers", __name__)
 csrf.exempt(bp)  # no session to forge with: see refuse_cross_site_posts
-
-
-def public_limit() -> str:
-    return current_app.config["RATELIMIT_PUBLIC"]
+limit_customer_pages(bp)
 
 
 class AnswerForm(FlaskForm):
@@ -79,7 +77,6 @@ def _invitation(token: str, allow_expired: bool = False):
 
 
 @bp.get("/<token>")
-@limiter.limit(public_limit)
 def answer(token: str):
     """A score in the query records it at once (one click in the email); the page asks for a comment."""
     if "score" in request.args:
@@ -101,7 +98,6 @@ def _answer_page(survey, score: int | None, form: AnswerForm, token: str, status
 
 
 @bp.post("/<token>")
-@limiter.limit(public_limit)
 def submit(token: str):
     form = AnswerForm()
     if not form.validate():
@@ -114,7 +110,6 @@ def submit(token: str):
 
 
 @bp.get("/<token>/thanks")
-@limiter.limit(public_limit)
 def thanks(token: str):
     invitation = _invitation(token)
     response = service.response_for(invitation)
@@ -131,7 +126,6 @@ def thanks(token: str):
 
 
 @bp.route("/<token>/unsubscribe", methods=["GET", "POST"])
-@limiter.limit(public_limit)
 def unsubscribe(token: str):
     """GET asks, POST acts: link scanners that prefetch a GET must not unsubscribe anyone. Mail
     clients' RFC 8058 one-click POST carries no cookies: the secret link authorizes the request."""
@@ -145,10 +139,10 @@ def unsubscribe(token: str):
 
 
 verify_bp = Blueprint("verify", __name__)
+limit_customer_pages(verify_bp)
 
 
 @verify_bp.get("/<token>")
-@limiter.limit(public_limit)
 def verdict(token: str):
     """The customer's one click on "Did this resolve your concern?"."""
     item = record_verdict(token, request.args.get("answer", ""))

@@ -1,0 +1,72 @@
+"""The rate limit of the pages customers open from emails: one counter per address across all of
+them (Redis in the PostgreSQL run, memory in the embedded one), a clear 429 with Retry-After, and
+customers still served, and still limited, while Redis is out of reach."""
+
+from __future__ import annotations
+
+import socket
+import time
+import uuid
+
+import pytest
+
+from tests.factories import make_contact, make_invitation, make_survey
+from vocloop import create_app
+from vocloop.extensions import db
+
+
+def limited_app(settings, **overrides):
+    return create_app({**settings, "RATELIMIT_ENABLED": True, "RATELIMIT_PUBLIC": "5 per minute", **overrides})
+
+
+def address() -> str:
+    """An address of its own per test: the counters in Redis outlive a test's app."""
+    return f"198.51.100.{uuid.uuid4().int % 250 + 1}-{uuid.uuid4().hex[:6]}"
+
+
+@pytest.fixture
+def token(app):
+    return make_invitation(make_survey(), make_contact("ann@customer.example"))
+
+
+def test_one_counter_per_address_across_every_customer_page(settings, app, token):
+    client = limited_app(settings).test_client()
+    mine, theirs = {"REMOTE_ADDR": address()}, {"REMOTE_ADDR": address()}
+    codes = [client.get(f"/s/{token}", query_string={"score": "9"}, environ_base=mine).status_code,
+             client.get(f"/s/{token}", environ_base=mine).status_code,
+             client.get(f"/s/{token}/unsubscribe", environ_base=mine).status_code,
+             client.get("/v/not-a-verdict-link", environ_base=mine).status_code,
+             client.get(f"/s/{token}/thanks", environ_base=mine).status_code]
+    assert codes == [200, 200, 200, 404, 200]
+    refused = client.get(f"/s/{token}", environ_base=mine)
+    assert refused.status_code == 429
+    assert 1 <= int(refused.headers["Retry-After"]) <= 61
+    assert refused.headers["X-RateLimit-Remaining"] == "0" and refused.headers["X-RateLimit-Limit"] == "5"
+    assert "try again" in refused.get_data(as_text=True)
+    assert client.get(f"/s/{token}", environ_base=theirs).status_code == 200  # another address: its own count
+
+
+def test_an_allowed_page_carries_no_rate_limit_headers(settings, app, token):
+    page = limited_app(settings).test_client().get(f"/s/{token}", environ_base={"REMOTE_ADDR": address()})
+    assert page.status_code == 200 and not [h for h in page.headers.keys() if h.startswith("X-RateLimit")]
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_with_redis_out_of_reach_customers_are_served_and_still_limited(settings, app, token, caplog):
+    client = limited_app(settings, RATELIMIT_STORAGE_URI=f"redis://127.0.0.1:{closed_port()}/0").test_client()
+    started = time.monotonic()
+    codes = [client.get(f"/s/{token}", environ_base={"REMOTE_ADDR": "192.0.2.7"}).status_code for _ in range(7)]
+    assert codes == [200] * 5 + [429] * 2
+    assert time.monotonic() - started < 5
+    assert "rate limit store out of reach" in caplog.text
+    db.session.rollback()
+
+
+def test_switched_off_nothing_is_counted(settings, app, token):
+    client = create_app({**settings, "RATELIMIT_ENABLED": False, "RATELIMIT_PUBLIC": "1 per minute"}).test_client()
+    assert {client.get(f"/s/{token}").status_code for _ in range(5)} == {200}
