@@ -11,8 +11,10 @@ generator shares the machine's two cores with gunicorn, so absolute figures are 
 to bare Flask under the same conditions is the figure to watch. Goals: answer >= 0.5 of bare Flask,
 p99 < 50 ms at 100 req/s. Two references beside bare Flask (answer_path_wsgi.py): bare Flask plus one
 durable upsert in PostgreSQL, and plus one rate-limit counter in Redis as well, the work an answer
-cannot skip; the ratio of the answer path to the latter is what vocloop's own code costs. The last
-line printed is one JSON object of the figures.
+cannot skip; the ratio of the answer path to the latter is what vocloop's own code costs. For the
+closed-loop runs it also prints the CPU time per request spent by each side of the machine
+(gunicorn, PostgreSQL, Redis, this load generator), which shows what a ratio can reach at all when
+all of them share two cores. The last line printed is one JSON object of the figures.
 """
 
 from __future__ import annotations
@@ -125,7 +127,55 @@ def send(connection: http.client.HTTPConnection, request: Request) -> float:
     return elapsed
 
 
-def closed_loop(port: int, requests: list[Request], seconds: float, concurrency: int) -> dict:
+class CpuMeter:
+    """CPU time each side of the machine spends per request (from /proc, Linux): the gunicorn
+    processes, PostgreSQL's, Redis's and this load generator. Shows where a request's cost goes
+    when everything shares two cores, and how much of it vocloop's own code could ever win back."""
+
+    def __init__(self, server_pid: int):
+        self.server_pid = server_pid
+        self.ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+    def _groups(self) -> dict[str, list[int]]:
+        groups: dict[str, list[int]] = {"gunicorn": [], "postgres": [], "redis": [], "load": [os.getpid()]}
+        for entry in Path("/proc").iterdir() if Path("/proc/self/stat").exists() else []:
+            if not entry.name.isdigit():
+                continue
+            try:
+                name, rest = (entry / "stat").read_text().rsplit(")", 1)
+            except OSError:
+                continue
+            command, group = name.split("(", 1)[1], int(rest.split()[2])
+            if group == self.server_pid:
+                groups["gunicorn"].append(int(entry.name))
+            elif command == "postgres":
+                groups["postgres"].append(int(entry.name))
+            elif command.startswith("redis-server"):
+                groups["redis"].append(int(entry.name))
+        return groups
+
+    def snapshot(self) -> dict[str, float]:
+        seconds = {}
+        for side, pids in self._groups().items():
+            total = 0
+            for pid in pids:
+                try:
+                    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                total += int(fields[11]) + int(fields[12])  # utime + stime, children of none
+            seconds[side] = total / self.ticks
+        return seconds
+
+    @staticmethod
+    def per_request(before: dict, after: dict, requests: int) -> dict[str, int]:
+        per = {side: round(1e6 * (after[side] - before.get(side, 0)) / max(requests, 1)) for side in after}
+        per["total"] = sum(per.values())
+        return per
+
+
+def closed_loop(port: int, requests: list[Request], seconds: float, concurrency: int,
+                meter: CpuMeter | None = None) -> dict:
     """As fast as `concurrency` connections go, each taking the next request."""
     latencies: list[float] = []
     position = iter(range(len(requests)))
@@ -142,12 +192,16 @@ def closed_loop(port: int, requests: list[Request], seconds: float, concurrency:
             latencies.append(send(connection, requests[index]))
 
     threads = [threading.Thread(target=run) for _ in range(concurrency)]
+    before = meter.snapshot() if meter else None
     started = time.perf_counter()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    return summary(latencies, time.perf_counter() - started)
+    result = summary(latencies, time.perf_counter() - started)
+    if meter:
+        result["cpu_us_per_request"] = CpuMeter.per_request(before, meter.snapshot(), len(latencies))
+    return result
 
 
 def open_loop(port: int, requests: list[Request], seconds: float, rate: float) -> dict:
@@ -226,17 +280,18 @@ def main() -> None:
     tokens = seed(env, per_run * 4)
     port = free_port()
     server = start_gunicorn(env, port)
+    meter = CpuMeter(server.pid)
     try:
         bare = [Request("GET", "/bare/")] * per_run
         bare_post = [Request("POST", "/bare/", b"comment=Setup+was+slow", {
             "Content-Type": "application/x-www-form-urlencoded"})] * per_run
         warm = closed_loop(port, bare[:200], 2, args.concurrency)  # noqa: F841 (imports, pools, JIT-free warm-up)
         runs = {
-            "bare_get": closed_loop(port, bare, args.seconds, args.concurrency),
-            "click": closed_loop(port, click_requests(tokens[:per_run]), args.seconds, args.concurrency),
-            "bare_post": closed_loop(port, bare_post, args.seconds, args.concurrency),
+            "bare_get": closed_loop(port, bare, args.seconds, args.concurrency, meter),
+            "click": closed_loop(port, click_requests(tokens[:per_run]), args.seconds, args.concurrency, meter),
+            "bare_post": closed_loop(port, bare_post, args.seconds, args.concurrency, meter),
             "comment": closed_loop(port, comment_requests(port, tokens[per_run:2 * per_run]), args.seconds,
-                                   args.concurrency),
+                                   args.concurrency, meter),
             "click_at_rate": open_loop(port, click_requests(tokens[2 * per_run:3 * per_run]), args.seconds,
                                        args.rate),
             "comment_at_rate": open_loop(port, comment_requests(port, tokens[3 * per_run:4 * per_run]),
@@ -244,7 +299,7 @@ def main() -> None:
             "bare_at_rate": open_loop(port, bare, args.seconds, args.rate),
             "write": closed_loop(port, [Request("GET", "/bare/write")] * per_run, args.seconds, args.concurrency),
             "write_limited": closed_loop(port, [Request("GET", "/bare/write-limited")] * per_run, args.seconds,
-                                         args.concurrency),
+                                         args.concurrency, meter),
             "write_limited_post": closed_loop(port, [Request("POST", "/bare/write-limited", bare_post[0].body,
                                                              bare_post[0].headers)] * per_run, args.seconds,
                                               args.concurrency),
@@ -278,6 +333,12 @@ def main() -> None:
         f"comment_p99_ms_at_{int(args.rate)}_per_s": runs["comment_at_rate"]["p99_ms"],
         f"comment_p50_ms_at_{int(args.rate)}_per_s": runs["comment_at_rate"]["p50_ms"],
         f"bare_p99_ms_at_{int(args.rate)}_per_s": runs["bare_at_rate"]["p99_ms"],
+        # CPU microseconds per request on each side of the machine (gunicorn, postgres, redis, load).
+        "bare_get_cpu_us": runs["bare_get"]["cpu_us_per_request"],
+        "write_limited_cpu_us": runs["write_limited"]["cpu_us_per_request"],
+        "click_cpu_us": runs["click"]["cpu_us_per_request"],
+        "comment_cpu_us": runs["comment"]["cpu_us_per_request"],
+        "bare_post_cpu_us": runs["bare_post"]["cpu_us_per_request"],
         "concurrency": args.concurrency, "seconds": args.seconds,
     }
     for key, value in figures.items():
