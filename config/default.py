@@ -75,6 +75,8 @@ COMMENT_RETENTION_DAYS = None
 # (it stays in the delivery log, where an admin can replay it).
 WEBHOOK_RETRY_HOURS = 24
 WEBHOOK_TIMEOUT_SECONDS = 10
+# Certificate authorities trusted for https:// webhook receivers (a PEM file); none: certifi's public ones.
+WEBHOOK_CA_BUNDLE = None
 # Let webhook URLs point at loopback or private addresses (a receiver on this host or this network).
 # Off in production: an admin's URL must not reach the database, Redis or a cloud metadata service.
 WEBHOOK_ALLOW_PRIVATE_URLS = True

@@ -93,6 +93,7 @@ SETTINGS = [
     Setting("WEBHOOK_RETRY_HOURS", _int),
     Setting("WEBHOOK_TIMEOUT_SECONDS", _int),
     Setting("WEBHOOK_ALLOW_PRIVATE_URLS", _bool),
+    Setting("WEBHOOK_CA_BUNDLE"),
 ]
 
 
@@ -196,6 +197,10 @@ def validate(settings: dict) -> None:
     domain = settings.get("REPLY_DOMAIN")
     if domain and not re.fullmatch(r"[a-z0-9-]+(\.[a-z0-9-]+)+", domain.lower()):
         raise ConfigError(f"REPLY_DOMAIN must be a domain name like reply.example.com: {domain[:60]!r}")
+    bundle = settings.get("WEBHOOK_CA_BUNDLE")
+    if bundle and not Path(bundle).is_file():
+        raise ConfigError(f"WEBHOOK_CA_BUNDLE must be a PEM file of certificate authorities: {bundle[:80]!r} "
+                          "is not a file")
 
 
 def _check_public_key(key: str) -> None:

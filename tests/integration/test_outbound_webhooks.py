@@ -1,19 +1,22 @@
 """Outbound webhooks: the loop's events reach a registered URL signed, failures are retried until the
 window closes, the log shows every attempt, and an admin can replay."""
 
+import socket
+from collections import Counter
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import select, update
 
 from tests.factories import answer, api_token, make_contact, make_invitation, make_survey, make_user
+from tests.support.certs import make_ca_and_server_cert
 from tests.support.webhook_receiver import WebhookReceiver
 from vocloop.db import utcnow
 from vocloop.extensions import db
 from vocloop.items.models import FeedbackItem
 from vocloop.jobs import tasks
 from vocloop.outbound import service as webhooks
-from vocloop.outbound.models import WebhookDelivery
+from vocloop.outbound.models import WebhookDelivery, WebhookEndpoint
 from vocloop.outbound.signing import verify
 from vocloop.routing.service import create_rule
 
@@ -160,6 +163,93 @@ def test_private_addresses_are_refused_when_not_allowed(app, client, drain, rece
     db.session.refresh(delivery)
     assert len(receiver.received) == count  # not called
     assert "non-public address (127.0.0.1)" in delivery.last_error and delivery.status == "pending"
+
+
+class Resolver:
+    """Names only these tests know, answered as told: a list of addresses is given out one per
+    lookup (the last one kept), as a DNS server that changes its answer between two lookups."""
+
+    def __init__(self, monkeypatch, answers: dict[str, list[str]]):
+        self.asked: Counter = Counter()
+        real = socket.getaddrinfo
+
+        def getaddrinfo(host, port, *args, **kwargs):
+            if host not in answers:
+                return real(host, port, *args, **kwargs)
+            self.asked[host] += 1
+            address = answers[host].pop(0) if len(answers[host]) > 1 else answers[host][0]
+            return [(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (address, port))]
+
+        monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+
+
+def _one_delivery_attempted_here(client, drain, url: str) -> WebhookDelivery:
+    """A delivery to url, attempted (again) in this process, where the test's resolver answers; the
+    first attempt, by the job, did not know the name."""
+    _register(client, make_user("admin@example.com", role="admin"), url, ["item.created"])
+    _detractor(client, drain, make_user("dana@example.com"))
+    delivery = db.session.scalar(select(WebhookDelivery))
+    db.session.execute(update(WebhookDelivery).values(next_attempt_at=utcnow() - timedelta(seconds=1)))
+    db.session.commit()
+    webhooks.deliver(delivery.id)
+    db.session.refresh(delivery)
+    return delivery
+
+
+def test_the_post_goes_to_the_address_that_was_checked_with_the_name_as_host(app, client, drain, receiver,
+                                                                            monkeypatch):
+    resolver = Resolver(monkeypatch, {"crm.example.test": ["127.0.0.1"]})
+    delivery = _one_delivery_attempted_here(client, drain, f"http://crm.example.test:{receiver.port}/hooks")
+    assert delivery.status == "delivered", delivery.last_error
+    assert receiver.received[-1].headers["Host"] == f"crm.example.test:{receiver.port}"
+    assert resolver.asked["crm.example.test"] == 1  # one lookup: the check's answer is where the post went
+
+
+def test_a_name_that_rebinds_to_a_private_address_after_the_check_is_never_reached(app, client, drain, receiver,
+                                                                                   monkeypatch):
+    """DNS rebinding: public for the check, loopback for the connection. The post goes to the
+    public address it checked (unreachable here), never to the receiver on loopback."""
+    app.config.update(WEBHOOK_ALLOW_PRIVATE_URLS=False, WEBHOOK_TIMEOUT_SECONDS=1)
+    Resolver(monkeypatch, {"rebind.example.test": ["8.8.8.8", "127.0.0.1"]})
+    delivery = _one_delivery_attempted_here(client, drain, f"http://rebind.example.test:{receiver.port}/hooks")
+    assert receiver.received == []
+    assert delivery.status == "pending" and delivery.last_error
+
+
+@pytest.fixture
+def tls_receiver(tmp_path):
+    ca, cert, key = make_ca_and_server_cert(tmp_path, "crm.example.test")
+    server = WebhookReceiver(tls=(cert, key))
+    yield server, ca
+    server.close()
+
+
+def test_https_receivers_are_verified_by_name_against_the_configured_authorities(app, client, drain, tls_receiver,
+                                                                               monkeypatch):
+    receiver, ca = tls_receiver
+    app.config["WEBHOOK_CA_BUNDLE"] = str(ca)
+    Resolver(monkeypatch, {"crm.example.test": ["127.0.0.1"], "other.example.test": ["127.0.0.1"]})
+    delivery = _one_delivery_attempted_here(client, drain, f"https://crm.example.test:{receiver.port}/hooks")
+    assert delivery.status == "delivered", delivery.last_error
+    assert receiver.received[-1].headers["Host"] == f"crm.example.test:{receiver.port}"
+
+
+def test_an_https_receiver_whose_certificate_does_not_verify_gets_nothing(app, client, drain, tls_receiver,
+                                                                          monkeypatch):
+    receiver, ca = tls_receiver
+    Resolver(monkeypatch, {"other.example.test": ["127.0.0.1"]})
+    app.config["WEBHOOK_CA_BUNDLE"] = str(ca)  # trusted authority, but the certificate names another host
+    delivery = _one_delivery_attempted_here(client, drain, f"https://other.example.test:{receiver.port}/hooks")
+    assert receiver.received == [] and delivery.status == "pending"
+    assert "SSL" in delivery.last_error or "certificate" in delivery.last_error.lower()
+    app.config["WEBHOOK_CA_BUNDLE"] = None  # the right name, but an authority nobody trusts
+    Resolver(monkeypatch, {"crm.example.test": ["127.0.0.1"]})
+    db.session.execute(update(WebhookDelivery).values(next_attempt_at=utcnow() - timedelta(seconds=1)))
+    db.session.execute(update(WebhookEndpoint).values(url=f"https://crm.example.test:{receiver.port}/hooks"))
+    db.session.commit()
+    webhooks.deliver(delivery.id)
+    db.session.refresh(delivery)
+    assert receiver.received == [] and delivery.status == "pending" and "certificate" in delivery.last_error.lower()
 
 
 def test_only_admins_with_the_admin_scope_manage_webhooks_and_bad_input_is_refused(app, client):

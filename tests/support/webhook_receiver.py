@@ -4,10 +4,12 @@ with the status codes it is told to, in order (then 200)."""
 from __future__ import annotations
 
 import json
+import ssl
 import threading
 from collections import deque
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 
 @dataclass
@@ -22,7 +24,8 @@ class Received:
 
 
 class WebhookReceiver:
-    def __init__(self):
+    def __init__(self, tls: tuple[Path, Path] | None = None):
+        """tls: (certificate, key) files to serve https:// with."""
         self.received: list[Received] = []
         self.answers: deque[int] = deque()
         self._lock = threading.Lock()
@@ -43,7 +46,12 @@ class WebhookReceiver:
                 pass
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self._server.server_port}/hooks"
+        if tls:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
+        self.port = self._server.server_port
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}/hooks"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
 

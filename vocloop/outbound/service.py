@@ -5,17 +5,14 @@ carries the same event id, which receivers use to ignore repeats."""
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import logging
 import random
 import secrets
-import socket
 import time
 from datetime import timedelta
 from urllib.parse import urlsplit
 
-import requests
 from flask import current_app
 from sqlalchemy import event, or_, select, update
 from sqlalchemy.orm import Session
@@ -24,6 +21,7 @@ from vocloop.accounts.models import User
 from vocloop.db import utcnow
 from vocloop.errors import Invalid
 from vocloop.extensions import db
+from vocloop.outbound import transport
 from vocloop.outbound.models import EVENT_TYPES, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from vocloop.outbound.signing import SIGNATURE_HEADER, signature_header
 
@@ -153,22 +151,6 @@ def _claim(delivery_id: int) -> bool:
     return claimed == 1
 
 
-def _refused_host(url: str) -> str | None:
-    """Why this URL may not be called (a private address while those are not allowed), else None."""
-    if current_app.config.get("WEBHOOK_ALLOW_PRIVATE_URLS", False):
-        return None
-    parts = urlsplit(url)
-    try:
-        infos = socket.getaddrinfo(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
-    except OSError as exc:
-        return f"cannot resolve {parts.hostname}: {exc}"
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0])
-        if not address.is_global:
-            return f"{parts.hostname} resolves to a non-public address ({address})"
-    return None
-
-
 def next_pause(attempts: int) -> float:
     """30 s, 90 s, 4.5 min, ... growing threefold up to 4 h, with 10% jitter so that a receiver coming
     back is not hit by every retry at once."""
@@ -189,20 +171,22 @@ def deliver(delivery_id: int) -> str | None:
     if not endpoint.active:
         error = "endpoint disabled"
     else:
-        error = _refused_host(endpoint.url)
-    if error is None:
         body = delivery.body.encode()
         headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT,
                    "Vocloop-Event-Id": delivery.event_id, "Vocloop-Event-Type": delivery.event_type,
                    "Vocloop-Delivery-Id": str(delivery.id),
                    SIGNATURE_HEADER: signature_header(endpoint.secret, body)}
         try:
-            reply = requests.post(endpoint.url, data=body, headers=headers, allow_redirects=False,
-                                  timeout=current_app.config.get("WEBHOOK_TIMEOUT_SECONDS", 10))
-            status_code = reply.status_code
+            reply = transport.post(endpoint.url, body, headers,
+                                   timeout=current_app.config.get("WEBHOOK_TIMEOUT_SECONDS", 10),
+                                   allow_private=current_app.config.get("WEBHOOK_ALLOW_PRIVATE_URLS", False),
+                                   ca_bundle=current_app.config.get("WEBHOOK_CA_BUNDLE"))
+            status_code = reply.status
             if not 200 <= status_code < 300:
                 error = f"HTTP {status_code}: {reply.text[:200]}"
-        except requests.RequestException as exc:
+        except transport.Refused as exc:
+            error = str(exc)
+        except transport.HTTPError as exc:
             error = f"{type(exc).__name__}: {str(exc)[:300]}"
     now = utcnow()
     delivery.attempts += 1
