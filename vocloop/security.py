@@ -1,7 +1,26 @@
-"""Secrets handed to people (survey links, API tokens) are random and stored only as hashes."""
+"""Secrets handed to people (survey links, API tokens) are random and stored only as hashes.
 
+Secrets vocloop itself must use again (the signing secrets of outbound webhooks) cannot be hashed;
+they are sealed (Fernet: AES-128-CBC + HMAC-SHA256) with a key derived from SECRET_KEY, so a copy
+of the database alone does not give them away. SECRET_KEY_FALLBACKS (Flask's own setting for a
+key being rotated out) still opens what the old key sealed.
+"""
+
+from __future__ import annotations
+
+import base64
 import hashlib
 import secrets
+from functools import cache
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from flask import current_app
+
+
+class SealBroken(Exception):
+    """A sealed value no configured key opens (SECRET_KEY changed without a fallback)."""
 
 
 def new_secret_token(nbytes: int = 24) -> tuple[str, str]:
@@ -13,3 +32,27 @@ def new_secret_token(nbytes: int = 24) -> tuple[str, str]:
 def hash_token(token: str) -> str:
     # A fast hash is right here: the tokens are long and random, so there is nothing to brute-force.
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def seal(text: str) -> str:
+    return _sealer().encrypt(text.encode()).decode()
+
+
+def unseal(sealed: str) -> str:
+    try:
+        return _sealer().decrypt(sealed.encode()).decode()
+    except InvalidToken:
+        raise SealBroken("sealed with a key that is neither SECRET_KEY nor in SECRET_KEY_FALLBACKS") from None
+
+
+def _sealer() -> MultiFernet:
+    config = current_app.config
+    return _sealer_for((config["SECRET_KEY"], *(config.get("SECRET_KEY_FALLBACKS") or ())))
+
+
+@cache
+def _sealer_for(keys: tuple[str, ...]) -> MultiFernet:
+    """The first key seals; every key opens."""
+    return MultiFernet([Fernet(base64.urlsafe_b64encode(HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=None, info=b"vocloop sealed secrets").derive(key.encode())))
+        for key in keys])

@@ -60,6 +60,7 @@ SETTINGS = [
     Setting("DATABASE_URL", required_in_production=True),
     Setting("REDIS_URL", required_in_production=True),
     Setting("SECRET_KEY", required_in_production=True),
+    Setting("SECRET_KEY_FALLBACKS", _json),
     Setting("SENDGRID_API_KEY", required_in_production=True),
     Setting("SENDGRID_API_HOST"),
     Setting("SENDGRID_TIMEOUT_SECONDS", _int),
@@ -197,6 +198,10 @@ def validate(settings: dict) -> None:
     domain = settings.get("REPLY_DOMAIN")
     if domain and not re.fullmatch(r"[a-z0-9-]+(\.[a-z0-9-]+)+", domain.lower()):
         raise ConfigError(f"REPLY_DOMAIN must be a domain name like reply.example.com: {domain[:60]!r}")
+    fallbacks = settings.get("SECRET_KEY_FALLBACKS")
+    if fallbacks is not None and not (isinstance(fallbacks, list) and all(
+            isinstance(key, str) and key for key in fallbacks)):
+        raise ConfigError('SECRET_KEY_FALLBACKS must be a JSON list of earlier keys, like ["old-key"]')
     bundle = settings.get("WEBHOOK_CA_BUNDLE")
     if bundle and not Path(bundle).is_file():
         raise ConfigError(f"WEBHOOK_CA_BUNDLE must be a PEM file of certificate authorities: {bundle[:80]!r} "

@@ -64,3 +64,37 @@ def test_an_existing_database_with_data_upgrades_to_head(settings, tmp_path):
             assert compare_metadata(context, db.metadata) == []
         db.session.remove()
         db.engine.dispose()
+
+
+def test_webhook_secrets_stored_in_clear_are_sealed_by_the_upgrade_and_opened_by_the_downgrade(settings, tmp_path):
+    from flask_migrate import downgrade, upgrade
+    from sqlalchemy import text
+
+    from tests.conftest import TEST_DATABASE_URL
+    from vocloop import create_app
+    from vocloop.outbound.models import WebhookEndpoint
+
+    if TEST_DATABASE_URL:
+        import psycopg
+        with psycopg.connect(TEST_DATABASE_URL.replace("/test", "/postgres"), autocommit=True) as admin:
+            admin.execute("DROP DATABASE IF EXISTS vocloop_migration_secrets WITH (FORCE)")
+            admin.execute("CREATE DATABASE vocloop_migration_secrets")
+        url = TEST_DATABASE_URL.replace("/test", "/vocloop_migration_secrets")
+    else:
+        url = f"sqlite:///{tmp_path / 'secrets.db'}"
+    app = create_app({**settings, "DATABASE_URL": url, "REDIS_URL": None, "SECRET_KEY": "k" * 40})
+    with app.app_context():
+        upgrade(revision="0014")
+        db.session.execute(text("INSERT INTO webhook_endpoints (id, url, description, events, secret, active, "
+                                "created_at) VALUES (1, 'https://crm.example.com/h', '', '[]', 'whsec_plain', true, "
+                                "'2026-01-01')"))
+        db.session.commit()
+        db.session.remove()
+        upgrade()
+        endpoint = db.session.get(WebhookEndpoint, 1)
+        assert endpoint.secret == "whsec_plain" and "whsec_plain" not in endpoint.sealed_secret
+        db.session.remove()
+        downgrade(revision="0014")
+        assert db.session.execute(text("SELECT secret FROM webhook_endpoints")).scalar() == "whsec_plain"
+        db.session.remove()
+        db.engine.dispose()

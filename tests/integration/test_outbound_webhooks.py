@@ -165,6 +165,45 @@ def test_private_addresses_are_refused_when_not_allowed(app, client, drain, rece
     assert "non-public address (127.0.0.1)" in delivery.last_error and delivery.status == "pending"
 
 
+def test_secrets_are_stored_sealed_and_survive_a_key_rotation_with_the_old_key_as_fallback(app, client, drain,
+                                                                                        receiver):
+    admin = make_user("admin@example.com", role="admin")
+    endpoint = _register(client, admin, receiver.url, ["item.created"])
+    stored = db.session.scalar(select(WebhookEndpoint.sealed_secret))
+    assert endpoint["secret"] not in stored and endpoint["secret"][6:] not in stored
+    _detractor(client, drain, make_user("dana@example.com"))
+    count = len(receiver.received)
+    app.config.update(SECRET_KEY="a-new-key-" + "n" * 30, SECRET_KEY_FALLBACKS=[app.config["SECRET_KEY"]])
+    db.session.execute(update(WebhookDelivery).values(status="pending", next_attempt_at=utcnow() - timedelta(
+        seconds=1)))
+    db.session.commit()
+    assert webhooks.deliver(db.session.scalar(select(WebhookDelivery.id))) == "delivered"  # here, with the new key
+    assert len(receiver.received) == count + 1
+    assert verify(endpoint["secret"], receiver.received[-1].headers["Vocloop-Signature"], receiver.received[-1].body)
+
+
+def test_without_the_old_key_a_delivery_says_it_cannot_sign_until_the_secret_is_rotated(app, client, drain, receiver):
+    admin = make_user("admin@example.com", role="admin")
+    endpoint = _register(client, admin, receiver.url, ["item.created"])
+    _detractor(client, drain, make_user("dana@example.com"))
+    count = len(receiver.received)
+    app.config.update(SECRET_KEY="a-new-key-" + "n" * 30, SECRET_KEY_FALLBACKS=None)
+    delivery = db.session.scalar(select(WebhookDelivery))
+    db.session.execute(update(WebhookDelivery).values(status="pending", next_attempt_at=utcnow() - timedelta(
+        seconds=1)))
+    db.session.commit()
+    webhooks.deliver(delivery.id)
+    db.session.refresh(delivery)
+    assert len(receiver.received) == count and delivery.status == "pending"
+    assert "cannot sign" in delivery.last_error and "rotate" in delivery.last_error
+    rotated = client.patch(f"/api/v1/webhooks/{endpoint['id']}", json={"rotate_secret": True},
+                           headers=api_token(admin)).json
+    db.session.execute(update(WebhookDelivery).values(next_attempt_at=utcnow() - timedelta(seconds=1)))
+    db.session.commit()
+    assert webhooks.deliver(delivery.id) == "delivered"
+    assert verify(rotated["secret"], receiver.received[-1].headers["Vocloop-Signature"], receiver.received[-1].body)
+
+
 class Resolver:
     """Names only these tests know, answered as told: a list of addresses is given out one per
     lookup (the last one kept), as a DNS server that changes its answer between two lookups."""

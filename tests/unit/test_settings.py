@@ -37,6 +37,8 @@ def test_production_refuses_to_start_without_a_required_setting(missing):
     ("HIGH_VALUE_ACCOUNT", "lots", "HIGH_VALUE_ACCOUNT is malformed"),
     ("HIGH_VALUE_ACCOUNT", "-1", "HIGH_VALUE_ACCOUNT must be 0 or more"),
     ("WEBHOOK_CA_BUNDLE", "/etc/no-such-ca.pem", "WEBHOOK_CA_BUNDLE must be a PEM file"),
+    ("SECRET_KEY_FALLBACKS", '"old-key"', "SECRET_KEY_FALLBACKS must be a JSON list"),
+    ("SECRET_KEY_FALLBACKS", "[old-key]", "SECRET_KEY_FALLBACKS is malformed"),
 ])
 def test_a_malformed_setting_is_named_in_the_error(name, value, message):
     with pytest.raises(ConfigError, match=message):

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from vocloop.db import created_at, intpk
 from vocloop.extensions import db
+from vocloop.security import seal, unseal
 
 EVENT_TYPES = ("response.created", "item.created", "item.assigned", "item.closed", "item.reopened",
                "sla.breached")
@@ -21,12 +22,22 @@ class WebhookEndpoint(db.Model):
     url: Mapped[str] = mapped_column(String(2000))
     description: Mapped[str] = mapped_column(String(200), default="")
     events: Mapped[list[str]] = mapped_column(default=list)
-    # The signing secret is needed in clear to sign each delivery, so it cannot be stored as a hash;
-    # it is shown to the admin once, at creation, and never returned by the API afterwards.
-    secret: Mapped[str] = mapped_column(String(100))
+    # The signing secret is needed in clear to sign each delivery, so it cannot be stored as a hash:
+    # it is stored sealed (vocloop.security.seal), shown to the admin once, at creation, and never
+    # returned by the API afterwards.
+    sealed_secret: Mapped[str] = mapped_column(String(400))
     active: Mapped[bool] = mapped_column(default=True)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[created_at]
+
+    @property
+    def secret(self) -> str:
+        """The signing secret in clear; SealBroken if SECRET_KEY changed without a fallback."""
+        return unseal(self.sealed_secret)
+
+    @secret.setter
+    def secret(self, value: str) -> None:
+        self.sealed_secret = seal(value)
 
 
 class WebhookDelivery(db.Model):

@@ -24,6 +24,7 @@ from vocloop.extensions import db
 from vocloop.outbound import transport
 from vocloop.outbound.models import EVENT_TYPES, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from vocloop.outbound.signing import SIGNATURE_HEADER, signature_header
+from vocloop.security import SealBroken
 
 log = logging.getLogger(__name__)
 
@@ -172,11 +173,11 @@ def deliver(delivery_id: int) -> str | None:
         error = "endpoint disabled"
     else:
         body = delivery.body.encode()
-        headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT,
-                   "Vocloop-Event-Id": delivery.event_id, "Vocloop-Event-Type": delivery.event_type,
-                   "Vocloop-Delivery-Id": str(delivery.id),
-                   SIGNATURE_HEADER: signature_header(endpoint.secret, body)}
         try:
+            headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT,
+                       "Vocloop-Event-Id": delivery.event_id, "Vocloop-Event-Type": delivery.event_type,
+                       "Vocloop-Delivery-Id": str(delivery.id),
+                       SIGNATURE_HEADER: signature_header(endpoint.secret, body)}
             reply = transport.post(endpoint.url, body, headers,
                                    timeout=current_app.config.get("WEBHOOK_TIMEOUT_SECONDS", 10),
                                    allow_private=current_app.config.get("WEBHOOK_ALLOW_PRIVATE_URLS", False),
@@ -186,6 +187,8 @@ def deliver(delivery_id: int) -> str | None:
                 error = f"HTTP {status_code}: {reply.text[:200]}"
         except transport.Refused as exc:
             error = str(exc)
+        except SealBroken as exc:
+            error = f"cannot sign: the endpoint's secret was {exc}; rotate the secret (rotate_secret)"
         except transport.HTTPError as exc:
             error = f"{type(exc).__name__}: {str(exc)[:300]}"
     now = utcnow()
