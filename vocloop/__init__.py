@@ -95,7 +95,10 @@ def _derive_settings(app: Flask) -> None:
     if not config.get("SECRET_KEY"):
         config["SECRET_KEY"] = local_secret_key(Path(app.instance_path))
     config["JOBS_INLINE"] = not config.get("REDIS_URL")
-    config.setdefault("RATELIMIT_STORAGE_URI", config.get("REDIS_URL") or "memory://")
+    # The limits library names a Redis socket redis+unix://; REDIS_URL may say unix:// (as redis-py does).
+    redis_url = config.get("REDIS_URL") or ""
+    config.setdefault("RATELIMIT_STORAGE_URI", ("redis+" + redis_url if redis_url.startswith("unix://")
+                                                else redis_url) or "memory://")
     config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
     # Redis down must not stop customers from answering: count in memory until it is back.
     config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)

@@ -66,3 +66,12 @@ def test_development_secret_key_is_generated_once_and_kept(tmp_path):
     first = local_secret_key(tmp_path)
     assert len(first) >= 32 and local_secret_key(tmp_path) == first
     assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+
+
+def test_a_redis_socket_url_serves_the_rate_limits_too(tmp_path):
+    """REDIS_URL=unix://... (redis-py's spelling) used to stop the app at start: the rate limits'
+    storage only knows redis+unix://."""
+    from vocloop import create_app
+    app = create_app({"VOCLOOP_ENV": "testing", "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}",
+                      "REDIS_URL": "unix:///run/redis/redis.sock"})
+    assert app.config["RATELIMIT_STORAGE_URI"] == "redis+unix:///run/redis/redis.sock"
