@@ -6,6 +6,19 @@ from alembic.runtime.migration import MigrationContext
 from vocloop.extensions import db
 
 
+def empty_database(name: str, tmp_path) -> str:
+    """The URL of a new, empty database of this run's kind (PostgreSQL or SQLite)."""
+    from tests.conftest import TEST_DATABASE_URL
+
+    if not TEST_DATABASE_URL:
+        return f"sqlite:///{tmp_path / name}.db"
+    import psycopg
+    with psycopg.connect(TEST_DATABASE_URL.replace("/test", "/postgres"), autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin.execute(f"CREATE DATABASE {name}")
+    return TEST_DATABASE_URL.replace("/test", f"/{name}")
+
+
 def test_the_migrated_database_matches_the_models(app):
     with db.engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
@@ -17,17 +30,9 @@ def test_an_existing_database_with_data_upgrades_to_head(settings, tmp_path):
     from flask_migrate import upgrade
     from sqlalchemy import func, select, text
 
-    from tests.conftest import TEST_DATABASE_URL
     from vocloop import create_app
 
-    if TEST_DATABASE_URL:
-        import psycopg
-        with psycopg.connect(TEST_DATABASE_URL.replace("/test", "/postgres"), autocommit=True) as admin:
-            admin.execute("DROP DATABASE IF EXISTS vocloop_migration_test WITH (FORCE)")
-            admin.execute("CREATE DATABASE vocloop_migration_test")
-        url = TEST_DATABASE_URL.replace("/test", "/vocloop_migration_test")
-    else:
-        url = f"sqlite:///{tmp_path / 'old.db'}"
+    url = empty_database("vocloop_migration_test", tmp_path)
     app = create_app({**settings, "DATABASE_URL": url, "REDIS_URL": None})
     with app.app_context():
         upgrade(revision="0002")
@@ -70,18 +75,10 @@ def test_webhook_secrets_stored_in_clear_are_sealed_by_the_upgrade_and_opened_by
     from flask_migrate import downgrade, upgrade
     from sqlalchemy import text
 
-    from tests.conftest import TEST_DATABASE_URL
     from vocloop import create_app
     from vocloop.outbound.models import WebhookEndpoint
 
-    if TEST_DATABASE_URL:
-        import psycopg
-        with psycopg.connect(TEST_DATABASE_URL.replace("/test", "/postgres"), autocommit=True) as admin:
-            admin.execute("DROP DATABASE IF EXISTS vocloop_migration_secrets WITH (FORCE)")
-            admin.execute("CREATE DATABASE vocloop_migration_secrets")
-        url = TEST_DATABASE_URL.replace("/test", "/vocloop_migration_secrets")
-    else:
-        url = f"sqlite:///{tmp_path / 'secrets.db'}"
+    url = empty_database("vocloop_migration_secrets", tmp_path)
     app = create_app({**settings, "DATABASE_URL": url, "REDIS_URL": None, "SECRET_KEY": "k" * 40})
     with app.app_context():
         upgrade(revision="0014")
