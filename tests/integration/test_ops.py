@@ -46,6 +46,16 @@ def test_logs_never_contain_survey_tokens_or_secrets(app, client, caplog):
     assert app.config["SENDGRID_API_KEY"] not in text and "[redacted]" in text
 
 
+def test_keys_being_rotated_out_are_redacted_from_logs_too(settings, app, caplog):
+    from vocloop import create_app
+    old_key = "an-old-secret-key-" + "o" * 20
+    create_app({**settings, "SECRET_KEY_FALLBACKS": [old_key]})
+    with caplog.at_level(logging.INFO):
+        logging.getLogger("vocloop.test").warning("old key %s in a message", old_key)
+    text = "\n".join(record.getMessage() for record in caplog.records)
+    assert old_key not in text and "[redacted]" in text
+
+
 def test_json_log_lines_carry_the_request_id():
     record = logging.LogRecord("vocloop.x", logging.INFO, __file__, 1, "GET %s", ("/s/abc123?score=1",), None)
     RedactingFilter(["supersecretvalue"]).filter(record)

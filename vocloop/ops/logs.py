@@ -83,7 +83,8 @@ def _secret_values(app: Flask) -> list[str]:
     from sqlalchemy.engine import make_url
 
     password = make_url(app.config["SQLALCHEMY_DATABASE_URI"]).password
-    return [app.config.get(name) or "" for name in SECRET_SETTINGS] + [password or ""]
+    return [app.config.get(name) or "" for name in SECRET_SETTINGS] + [password or ""] + list(
+        app.config.get("SECRET_KEY_FALLBACKS") or ())
 
 
 def init_request_ids(app: Flask) -> None:

@@ -5,9 +5,8 @@ These pages take a whole send's clicks within minutes, so the check is one count
 Redis (a fixed window, through the `limits` library that Flask-Limiter itself stands on) without
 Flask-Limiter's per-request bookkeeping around it (its two passes over each request cost about
 as much CPU as the increment: 85 us of a click's 1.3 ms here). Staff pages and the API keep
-Flask-Limiter. Redis out of reach never
-stops a customer from answering: counting moves to this process's memory, and Redis is tried
-again every few seconds.
+Flask-Limiter. Redis out of reach never stops a customer from answering: counting moves to this
+process's memory, and Redis is tried again every few seconds.
 """
 
 from __future__ import annotations
