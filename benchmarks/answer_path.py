@@ -163,7 +163,7 @@ class CpuMeter:
                     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
                 except OSError:
                     continue
-                total += int(fields[11]) + int(fields[12])  # utime + stime, children of none
+                total += int(fields[11]) + int(fields[12])  # utime + stime (its children not counted)
             seconds[side] = total / self.ticks
         return seconds
 
