@@ -1,5 +1,9 @@
 """The rate limit of the pages customers open from emails (answer, comment, thanks, unsubscribe,
-verdict): RATELIMIT_PUBLIC per address, one counter across all of them.
+verdict): RATELIMIT_PUBLIC per page and address.
+
+Per page, not one count across them: one customer's visit is several requests (the click, the
+comment, the thanks page reloading itself while triage runs), and customers of one company often
+share an address; a count per page lets as many of them answer as a count of clicks alone would.
 
 These pages take a whole send's clicks within minutes, so the check is one counter increment in
 Redis (a fixed window, through the `limits` library that Flask-Limiter itself stands on) without
@@ -39,8 +43,8 @@ def _counted_here() -> bool:
 
 
 class CustomerPageLimit:
-    """Counts requests per address in the shared store (Redis in production), or in memory while
-    that store is out of reach."""
+    """Counts requests per page and address in the shared store (Redis in production), or in
+    memory while that store is out of reach."""
 
     def __init__(self, storage_uri: str):
         options = {"socket_connect_timeout": 0.5, "socket_timeout": 0.5} if storage_uri.startswith("redis") else {}
@@ -48,19 +52,19 @@ class CustomerPageLimit:
         self.local = FixedWindowRateLimiter(MemoryStorage())
         self.shared_down_until = 0.0
 
-    def check(self, limit: RateLimitItem, address: str) -> None:
+    def check(self, limit: RateLimitItem, page: str, address: str) -> None:
         """Count this request; TooManyRequests (429, with Retry-After) past the limit."""
         counter = self._counter()
         try:
-            allowed = counter.hit(limit, NAMESPACE, address)
+            allowed = counter.hit(limit, NAMESPACE, page, address)
         except StorageError as exc:
             log.warning("rate limit store out of reach (%s): counting in memory for %.0f s", exc,
                         RETRY_SHARED_SECONDS)
             self.shared_down_until = time.monotonic() + RETRY_SHARED_SECONDS
             counter = self.local
-            allowed = counter.hit(limit, NAMESPACE, address)
+            allowed = counter.hit(limit, NAMESPACE, page, address)
         if not allowed:
-            raise _refusal(counter, limit, address)
+            raise _refusal(counter, limit, page, address)
 
     def _counter(self) -> FixedWindowRateLimiter:
         return self.local if time.monotonic() < self.shared_down_until else self.shared
@@ -80,9 +84,10 @@ class TooManyFromAddress(TooManyRequests):
         return [*super().get_headers(environ, scope), *self.window_headers]
 
 
-def _refusal(counter: FixedWindowRateLimiter, limit: RateLimitItem, address: str) -> TooManyFromAddress:
+def _refusal(counter: FixedWindowRateLimiter, limit: RateLimitItem, page: str,
+             address: str) -> TooManyFromAddress:
     try:
-        reset_at = counter.get_window_stats(limit, NAMESPACE, address).reset_time
+        reset_at = counter.get_window_stats(limit, NAMESPACE, page, address).reset_time
     except StorageError:
         reset_at = time.time() + limit.get_expiry()
     return TooManyFromAddress(limit, reset_at)
@@ -94,7 +99,7 @@ def _parsed(setting: str) -> RateLimitItem:
 
 
 def limit_customer_pages(blueprint: Blueprint) -> None:
-    """Every request to these pages counts against RATELIMIT_PUBLIC for its address."""
+    """Every request to these pages counts against RATELIMIT_PUBLIC for its page and address."""
     _COUNTED_HERE.add(blueprint.name)
 
     @blueprint.before_request
@@ -102,8 +107,8 @@ def limit_customer_pages(blueprint: Blueprint) -> None:
         config = current_app.config
         if not config.get("RATELIMIT_ENABLED", True):
             return
-        current_app.extensions["vocloop_customer_page_limit"].check(_parsed(config["RATELIMIT_PUBLIC"]),
-                                                                    request.remote_addr or "unknown")
+        current_app.extensions["vocloop_customer_page_limit"].check(
+            _parsed(config["RATELIMIT_PUBLIC"]), request.endpoint or "unmatched", request.remote_addr or "unknown")
 
 
 def init_app(app: Flask) -> None:
