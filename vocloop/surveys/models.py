@@ -11,8 +11,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from vocloop.db import created_at, intpk
 from vocloop.extensions import db
 
-# Which answers open an item (someone must act and reply): the default is every unhappy score and
-# every answer with words in it; "negative" only unhappy scores; "not_positive" also the passives.
 # The denominator of every response rate: the provider took the email and it did not bounce, or the
 # customer answered (which proves it arrived whatever status the events left).
 REACHED_STATUSES = ("sent", "deferred", "delivered", "opened", "clicked")
@@ -27,6 +25,8 @@ def behind_link(token_hash):
     return or_(Invitation.token_hash == token_hash, Invitation.reminder_token_hash == token_hash)
 
 
+# Which answers open an item (someone must act and reply): the default is every unhappy score and
+# every answer with words in it; "negative" only unhappy scores; "not_positive" also the passives.
 OPEN_ITEM_RULES = ("negative_or_comment", "negative", "not_positive_or_comment", "all")
 
 
