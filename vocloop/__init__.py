@@ -43,12 +43,13 @@ def create_app(overrides: dict | None = None) -> Flask:
     limiter.init_app(app)
     login_manager.init_app(app)
 
-    from vocloop import api, cli, http_errors, http_input, i18n, ops, web
+    from vocloop import api, cli, http_errors, http_input, http_origin, i18n, ops, web
 
     i18n.init_app(app)
     ops.init_app(app)
     http_errors.init_app(app)
     http_input.init_app(app)
+    http_origin.init_app(app)
     web.init_app(app)
     api.init_app(app)
     cli.init_app(app)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import HiddenField, TextAreaField
@@ -24,45 +22,17 @@ from vocloop.responses.service import MAX_COMMENT_CHARS
 from vocloop.surveys.kinds import get_kind
 
 bp = Blueprint("answers", __name__)
-csrf.exempt(bp)  # no session to forge with: see refuse_cross_site_posts
+csrf.exempt(bp)  # no session to forge with: vocloop.http_origin refuses other sites' posts
 limit_customer_pages(bp)
 
 
 class AnswerForm(FlaskForm):
     class Meta:
-        csrf = False  # see refuse_cross_site_posts
+        csrf = False  # see vocloop.http_origin
 
     score = HiddenField()
     comment = TextAreaField("Comment", validators=[Length(max=MAX_COMMENT_CHARS)])
     followup = TextAreaField("Follow-up", validators=[Length(max=MAX_COMMENT_CHARS)])
-
-
-@bp.before_request
-def refuse_cross_site_posts():
-    """This check stands in for a session-bound CSRF token. CSRF rides on ambient credentials (a
-    cookie), and these pages have none: the secret link is the credential, and whoever holds it can
-    post without anyone's browser. What is left to refuse is another site's page making a
-    customer's browser post: browsers say where a request comes from (Sec-Fetch-Site, or Origin
-    on older ones), and anything but this site is refused. Mail providers' one-click unsubscribe
-    POSTs (RFC 8058) come from their servers, with neither header."""
-    if request.method in ("GET", "HEAD", "OPTIONS"):
-        return
-    site = request.headers.get("Sec-Fetch-Site")
-    if site is not None:
-        if site not in ("same-origin", "none"):
-            abort(403, description="This form can only be sent from its own page.")
-        return
-    origin = request.headers.get("Origin")
-    if origin is not None and origin not in _own_origins():
-        abort(403, description="This form can only be sent from its own page.")
-
-
-def _own_origins() -> set[str]:
-    own = {request.host_url.rstrip("/")}
-    base = urlsplit(current_app.config.get("VOCLOOP_BASE_URL") or "")
-    if base.scheme and base.netloc:
-        own.add(f"{base.scheme}://{base.netloc}")
-    return own
 
 
 def _invitation(token: str, allow_expired: bool = False):
