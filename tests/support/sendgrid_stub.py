@@ -68,6 +68,7 @@ class SendGridStub:
         # Where to post signed "processed" events for each accepted recipient, like SendGrid does.
         self.event_url: str | None = None
         self.signer: EventSigner | None = None
+        self.generation = 0
         # Fail by position: {3: 500, 5: 429} answers 500 to every 3rd Mail Send request and 429 to
         # every 5th (the first rule that divides the request's number wins).
         self.fail_every: dict[int, int] = {}
@@ -135,12 +136,14 @@ class SendGridStub:
             self._failures.clear()
             self.fail_every, self.calls = {}, 0
         self.respond_delay, self.event_url, self.signer = 0.0, None, None
+        self.generation += 1  # event posts still retrying for the previous test stop
 
-    def post_events(self, events: list[dict], url: str | None = None, timestamp: int | None = None) -> int:
+    def post_events(self, events: list[dict], url: str | None = None, timestamp: int | None = None,
+                    signer: EventSigner | None = None) -> int:
         """Deliver signed events to the app's webhook, as SendGrid does; the HTTP status."""
         body = json.dumps(events).encode()
         request = urllib.request.Request(url or self.event_url, data=body, method="POST",
-                                         headers=self.signer.sign(body, timestamp))
+                                         headers=(signer or self.signer).sign(body, timestamp))
         try:
             with urllib.request.urlopen(request, timeout=10) as response:
                 return response.status
@@ -148,10 +151,14 @@ class SendGridStub:
             return exc.code
 
     def _post_events_retrying(self, events: list[dict], attempts: int = 10, pause: float = 1.0) -> None:
-        """Like SendGrid: an event post that fails (app restarting, refused, 5xx) is tried again later."""
+        """Like SendGrid: an event post that fails (app restarting, refused, 5xx) is tried again later;
+        to the webhook of the test that caused the send, never to the next test's."""
+        generation, url, signer = self.generation, self.event_url, self.signer
         for _ in range(attempts):
+            if self.generation != generation:
+                return
             try:
-                if self.post_events(events) < 500:
+                if self.post_events(events, url=url, signer=signer) < 500:
                     return
             except OSError:
                 pass
