@@ -95,7 +95,7 @@ def worker(settings, schema, tmp_path_factory):
     with open(log_path, "w") as log:
         process = subprocess.Popen([sys.executable, "-m", "flask", "--app", "vocloop", "worker"],
                                    cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 180  # a busy machine starts Python slowly; a dead worker fails at once
     while not Worker.all(connection=connection):
         if process.poll() is not None or time.monotonic() > deadline:
             raise RuntimeError(f"the rq worker did not start:\n{log_path.read_text()[-3000:]}")
