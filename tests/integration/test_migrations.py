@@ -13,10 +13,15 @@ def empty_database(name: str, tmp_path) -> str:
     if not TEST_DATABASE_URL:
         return f"sqlite:///{tmp_path / name}.db"
     import psycopg
-    with psycopg.connect(TEST_DATABASE_URL.replace("/test", "/postgres"), autocommit=True) as admin:
+    from sqlalchemy.engine import make_url
+
+    url = make_url(TEST_DATABASE_URL)
+    name = f"{url.database}_{name}"  # runs against different databases of one server never meet
+    with psycopg.connect(url.set(drivername="postgresql", database="postgres").render_as_string(False),
+                         autocommit=True) as admin:
         admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         admin.execute(f"CREATE DATABASE {name}")
-    return TEST_DATABASE_URL.replace("/test", f"/{name}")
+    return url.set(database=name).render_as_string(False)
 
 
 def test_the_migrated_database_matches_the_models(app):
