@@ -27,7 +27,7 @@ def make_contact(email: str, name: str = "", account: str | None = None):
 
 def make_survey(kind: str = "nps", **options):
     return surveys.create_survey(name=options.pop("name", f"{kind.upper()} survey"), kind=kind,
-                                 company="Acme", **options)
+                                 company=options.pop("company", "Acme"), **options)
 
 
 def make_invitation(survey, contact, expires_in_days: float = 30) -> str:

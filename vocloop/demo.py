@@ -14,6 +14,7 @@ from sqlalchemy import insert, select
 
 from vocloop.accounts import service as accounts
 from vocloop.accounts.models import User
+from vocloop.company import service as company
 from vocloop.contacts import service as contacts
 from vocloop.contacts.imports import list_named
 from vocloop.contacts.models import list_members
@@ -42,6 +43,11 @@ USERS = [  # email, name, role, team
 ACCOUNTS = ["Northwind Traders", "Globex", "Initech", "Umbrella Health", "Stark Logistics", "Wayne Retail",
             "Soylent Foods", "Hooli", "Vandelay Imports", "Cyberdyne Systems", "Tyrell Labs", "Wonka Industries"]
 LAST = ["Garcia", "Smith", "Tanaka", "Wang", "Khan", "Silva", "Rossi", "Müller", "Patel", "Petrov", "Okoye", "Murphy"]
+COMPANY = {"company_name": "Acme Analytics", "brand_color": "#1a56db", "sender_email": "feedback@example.com",
+           "reply_to": "support@example.com", "postal_address": "Acme Analytics Ltd\n1 Harbour Street\nBristol BS1 4XX",
+           "privacy_url": "https://example.com/privacy"}
+# Most demo customers read English; some German, French or Spanish (their emails and pages follow).
+LANGUAGES = {3: "de", 6: "fr", 8: "es"}
 CONTACTS = 300
 PAST_ANSWERS = 200
 FRESH_SURVEY_RECIPIENTS = 20
@@ -77,6 +83,7 @@ def seed_demo(seed: int = 7) -> list[str]:
     rng = random.Random(seed)
     users = {email: accounts.create_user(email, role=role, name=name, password=DEMO_PASSWORD, team=team)
              for email, name, role, team in USERS}
+    company.save_profile(**COMPANY)
     account_names = list(ACCOUNTS)
     people = []
     for index in range(CONTACTS):
@@ -84,6 +91,7 @@ def seed_demo(seed: int = 7) -> list[str]:
         account = account_names[index % len(account_names)]
         people.append(contacts.create_contact(
             email=f"{first.lower()}.{index}@{account.split()[0].lower()}.example", name=f"{first} {last}",
+            first_name=first, language=LANGUAGES.get(index % 10),
             account_name=account, account_annual_value=(len(account) * 9973) % 120000,
             attributes={"plan": rng.choice(["starter", "growth", "enterprise"])}))
     northwind = people[0].account
@@ -100,13 +108,14 @@ def seed_demo(seed: int = 7) -> list[str]:
     success = users["sam@example.com"].teams[0]
     routing.create_rule(name="Everything else to Customer Success", action="team", team_id=success.id,
                         team_strategy="least_loaded", position=90)
-    nps = surveys.create_survey(name="Quarterly NPS", kind="nps", company="Acme Analytics",
-                                sender_name="Acme Analytics",
+    nps = surveys.create_survey(name="Quarterly NPS", title="Your experience with Acme Analytics", kind="nps",
                                 followups={"neutral": "What would make it a 10?",
                                            "negative": "What is the one thing we should fix first?"})
-    csat = surveys.create_survey(name="Support CSAT", kind="csat", company="Acme Analytics Support",
+    csat = surveys.create_survey(name="Support CSAT", title="Your recent support request", kind="csat",
+                                 company="Acme Analytics Support", sender_name="Acme Analytics Support",
                                  quarantine_days=14)
-    ces = surveys.create_survey(name="Onboarding effort", kind="ces", company="Acme Analytics", quarantine_days=30)
+    ces = surveys.create_survey(name="Onboarding effort", title="Getting started with Acme Analytics", kind="ces",
+                                quarantine_days=30)
 
     history = people[:PAST_ANSWERS]
     fresh = people[-FRESH_SURVEY_RECIPIENTS:]
@@ -161,7 +170,7 @@ def _past_answer(rng: random.Random, contact, survey, users) -> None:
 def _close_in_the_past(rng: random.Random, item: FeedbackItem, opened) -> None:
     closed = opened + timedelta(hours=rng.choice([rng.uniform(2, 40), rng.uniform(20, 100)]))
     owner = item.owner
-    body = CLOSING.format(name=item.contact.name, fix=rng.choice(FIXES))
+    body = CLOSING.format(name=item.contact.greeting_name, fix=rng.choice(FIXES))
     message = Message(idempotency_key=f"closing:{item.id}:1", kind="closing", to_email=item.contact.email,
                       to_name=item.contact.name, from_email="feedback@example.com", from_name=owner.name,
                       subject=f"Re: {item.survey.subject}", html=str(escape(body)), text=body,

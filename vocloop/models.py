@@ -3,6 +3,7 @@
 from vocloop.accounts.idempotency import IdempotencyRecord
 from vocloop.accounts.models import ApiToken, Team, User, UserToken, team_members
 from vocloop.classify.models import ReclassifyRun, Topic
+from vocloop.company.models import CompanyProfile
 from vocloop.contacts.models import Account, Contact, ContactImport, ContactList, list_members
 from vocloop.items.models import ClosingTemplate, FeedbackItem, ItemEvent
 from vocloop.mail.models import InboundEmail, MailEvent, Message, MessageTemplate
@@ -11,8 +12,8 @@ from vocloop.responses.models import Response
 from vocloop.routing.models import BusinessCalendarRow, RoutingRule, SlaPolicy
 from vocloop.surveys.models import Invitation, Survey, SurveySend
 
-__all__ = ["Account", "ApiToken", "BusinessCalendarRow", "ClosingTemplate", "Contact", "ContactImport",
-           "ContactList", "FeedbackItem", "IdempotencyRecord", "InboundEmail", "Invitation", "ItemEvent",
-           "MailEvent", "Message", "MessageTemplate", "ReclassifyRun", "Response", "RoutingRule", "SlaPolicy",
-           "Survey", "SurveySend", "Team", "Topic", "User", "UserToken", "WebhookAttempt", "WebhookDelivery",
-           "WebhookEndpoint", "list_members", "team_members"]
+__all__ = ["Account", "ApiToken", "BusinessCalendarRow", "ClosingTemplate", "CompanyProfile", "Contact",
+           "ContactImport", "ContactList", "FeedbackItem", "IdempotencyRecord", "InboundEmail", "Invitation",
+           "ItemEvent", "MailEvent", "Message", "MessageTemplate", "ReclassifyRun", "Response", "RoutingRule",
+           "SlaPolicy", "Survey", "SurveySend", "Team", "Topic", "User", "UserToken", "WebhookAttempt",
+           "WebhookDelivery", "WebhookEndpoint", "list_members", "team_members"]

@@ -16,6 +16,7 @@ def init_app(app: Flask) -> None:
     from vocloop.accounts.settings_views import bp as settings_bp
     from vocloop.accounts.views import bp as auth_bp
     from vocloop.classify.views import bp as topics_bp
+    from vocloop.company.views import bp as company_bp
     from vocloop.contacts.views import bp as contacts_bp
     from vocloop.inbox.views import bp as inbox_bp
     from vocloop.mail.views import bp as dev_mail_bp
@@ -51,6 +52,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(settings_bp, url_prefix="/settings")
     app.register_blueprint(password_bp, url_prefix="/password")
     app.register_blueprint(people_bp, url_prefix="/people")
+    app.register_blueprint(company_bp, url_prefix="/company")
     app.register_blueprint(webhooks_bp, url_prefix="/webhooks")
     if app.config["VOCLOOP_ENV"] != "production":
         app.register_blueprint(dev_mail_bp, url_prefix="/dev")

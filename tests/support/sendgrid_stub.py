@@ -24,6 +24,7 @@ class ReceivedEmail:
     to: str
     to_name: str | None
     from_email: str
+    from_name: str | None
     subject: str
     text: str
     html: str
@@ -189,6 +190,7 @@ class SendGridStub:
                 for to in personalization["to"]:
                     received.append(ReceivedEmail(
                         to=to["email"], to_name=to.get("name"), from_email=request["from"]["email"],
+                        from_name=request["from"].get("name"),
                         subject=_substitute(personalization.get("subject", request.get("subject", "")), subs),
                         text=_substitute(content.get("text/plain", ""), subs),
                         html=_substitute(content.get("text/html", ""), subs),

@@ -25,11 +25,11 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("OPENAPI_JSON_PATH", "openapi.json")
     api = VocloopApi(app, spec_kwargs={"components": {"securitySchemes": {
         "bearer": {"type": "http", "scheme": "bearer"}}}, "security": [{"bearer": []}]})
-    from vocloop.api import directory, exports, feedback, resources, routing, topics, webhooks
+    from vocloop.api import company, directory, exports, feedback, resources, routing, topics, webhooks
     from vocloop.api.docs import bp as docs_bp
 
     app.register_blueprint(docs_bp)
-    for module in (resources, directory, feedback, routing, topics, webhooks, exports):
+    for module in (resources, directory, feedback, routing, topics, webhooks, exports, company):
         blueprint = module.blp
         csrf.exempt(blueprint)
         limiter.limit(api_rate_limit, key_func=rate_limit_key)(blueprint)

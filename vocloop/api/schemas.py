@@ -46,9 +46,18 @@ def describe_errors(errors: dict) -> str:
                      for field, messages in sorted(errors.items()))
 
 
+LANGUAGE_TAG = r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$"
+
+
 class ContactIn(Schema):
     email = fields.Email(required=True, validate=validate.Length(max=320))
     name = fields.String(load_default="", validate=validate.Length(max=200))
+    first_name = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100),
+                               metadata={"description": "how emails greet them; empty: by their whole name"})
+    language = fields.String(load_default=None, allow_none=True,
+                             validate=[validate.Length(max=10), validate.Regexp(LANGUAGE_TAG)],
+                             metadata={"description": "a language tag (de, fr-CA): their emails and pages use it "
+                                                      "where vocloop ships it, else the survey's language"})
     external_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=200))
     account_name = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=200))
     account_external_id = fields.String(load_default=None, allow_none=True,
@@ -83,6 +92,8 @@ class ContactOut(Schema):
     id = Int()
     email = fields.String()
     name = fields.String()
+    first_name = fields.String(allow_none=True)
+    language = fields.String(allow_none=True)
     external_id = fields.String(allow_none=True)
     account_id = Int(allow_none=True)
     attributes = fields.Dict()
@@ -91,21 +102,29 @@ class ContactOut(Schema):
 
 
 class SurveyIn(Schema):
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200),
+                         metadata={"description": "internal: never shown to customers"})
+    title = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200),
+                          metadata={"description": "what customers may see it called; null: never named to them"})
     kind = fields.String(required=True, validate=validate.OneOf(list(KINDS)))
-    company = fields.String(load_default="us", validate=validate.Length(min=1, max=100))
+    company = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=100),
+                            metadata={"description": "named in the standard question; default: the company profile's"})
     question = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=500))
     comment_prompt = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=500))
     subject = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=200))
     intro = fields.String(load_default="", validate=validate.Length(max=2000))
-    sender_name = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=120))
+    sender_name = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=120),
+                                metadata={"description": "null: the company profile's sender"})
+    sender_email = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=320),
+                                 metadata={"description": "null: the company profile's sender address"})
     quarantine_days = Int(load_default=90, validate=validate.Range(min=0, max=3650))
     link_expiry_days = Int(load_default=30, validate=validate.Range(min=1, max=365))
     followups = fields.Dict(keys=fields.String(validate=validate.OneOf(["negative", "neutral", "positive"])),
                             values=fields.String(validate=validate.Length(max=500)), load_default=dict,
                             metadata={"description": "a second question on the answer page, by score band"})
-    brand_color = fields.String(load_default=None, validate=validate.Regexp(r"^#[0-9a-fA-F]{6}$"),
-                                metadata={"description": "buttons' colour; white text on it must reach 4.5:1"})
+    brand_color = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(r"^#[0-9a-fA-F]{6}$"),
+                                metadata={"description": "buttons' colour; white text on it must reach 4.5:1; "
+                                                         "null: the company profile's"})
     logo_url = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
     open_items_for = fields.String(load_default=None, validate=validate.OneOf(OPEN_ITEM_RULES))
     reminder_days = Int(load_default=3, allow_none=True, validate=validate.Range(min=1, max=30),
@@ -116,14 +135,16 @@ class SurveyIn(Schema):
 class SurveyOut(Schema):
     id = Int()
     name = fields.String()
+    title = fields.String(allow_none=True)
     kind = fields.String()
     question = fields.String()
     comment_prompt = fields.String()
     subject = fields.String()
     intro = fields.String()
     sender_name = fields.String(allow_none=True)
+    sender_email = fields.String(allow_none=True)
     followups = fields.Dict(keys=fields.String(), values=fields.String())
-    brand_color = fields.String()
+    brand_color = fields.String(allow_none=True)
     logo_url = fields.String(allow_none=True)
     open_items_for = fields.String()
     reminder_days = Int(allow_none=True)
@@ -412,17 +433,19 @@ class UsersQuery(PageQuery):
 
 class SurveyPatch(Schema):
     name = fields.String(validate=validate.Length(min=1, max=200))
+    title = fields.String(allow_none=True, validate=validate.Length(max=200))
     question = fields.String(validate=validate.Length(min=1, max=500))
     comment_prompt = fields.String(validate=validate.Length(min=1, max=500))
     subject = fields.String(validate=validate.Length(min=1, max=200))
     intro = fields.String(validate=validate.Length(max=2000))
     sender_name = fields.String(allow_none=True, validate=validate.Length(max=120))
+    sender_email = fields.String(allow_none=True, validate=validate.Length(max=320))
     quarantine_days = Int(validate=validate.Range(min=0, max=3650))
     link_expiry_days = Int(validate=validate.Range(min=1, max=365))
     active = fields.Boolean()
     followups = fields.Dict(keys=fields.String(validate=validate.OneOf(["negative", "neutral", "positive"])),
                             values=fields.String(validate=validate.Length(max=500)))
-    brand_color = fields.String(validate=validate.Regexp(r"^#[0-9a-fA-F]{6}$"))
+    brand_color = fields.String(allow_none=True, validate=validate.Regexp(r"^#[0-9a-fA-F]{6}$"))
     logo_url = fields.String(allow_none=True, validate=validate.Length(max=500))
     open_items_for = fields.String(validate=validate.OneOf(OPEN_ITEM_RULES))
     reminder_days = Int(allow_none=True, validate=validate.Range(min=1, max=30))

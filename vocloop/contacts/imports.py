@@ -28,13 +28,15 @@ BATCH = 500
 INLINE_ROWS = 1000  # up to this many rows an upload is imported during the request
 KEPT_REJECTIONS = 10_000
 LEASE = timedelta(minutes=5)
-KNOWN_COLUMNS = ("email", "name", "external_id", "account_name", "account_external_id", "account_annual_value")
-LIMITS = {"email": 320, "name": 200, "external_id": 200, "account_name": 200, "account_external_id": 200}
+KNOWN_COLUMNS = ("email", "name", "first_name", "language", "external_id", "account_name", "account_external_id",
+                 "account_annual_value")
+LIMITS = {"email": 320, "name": 200, "first_name": 100, "language": 10, "external_id": 200, "account_name": 200,
+          "account_external_id": 200}
 MAX_ATTRIBUTE_LENGTH = 500
 # Written by the export, read back by nobody: an exported file can be imported again as it is.
 EXPORT_ONLY = ("id", "unsubscribed_at", "suppressed_reason", "created_at")
-EXPORT_COLUMNS = ("id", "email", "name", "external_id", "account_name", "account_external_id", "unsubscribed_at",
-                  "suppressed_reason", "created_at")
+EXPORT_COLUMNS = ("id", "email", "name", "first_name", "language", "external_id", "account_name",
+                  "account_external_id", "unsubscribed_at", "suppressed_reason", "created_at")
 
 
 def decode(data: bytes) -> str:
@@ -215,7 +217,8 @@ def export_rows() -> Iterator[dict]:
     after = 0
     while True:
         rows = db.session.execute(
-            select(Contact.id, Contact.email, Contact.name, Contact.external_id, Account.name.label("account_name"),
+            select(Contact.id, Contact.email, Contact.name, Contact.first_name, Contact.language, Contact.external_id,
+                   Account.name.label("account_name"),
                    Account.external_id.label("account_external_id"), Contact.unsubscribed_at,
                    Contact.suppressed_reason, Contact.created_at, Contact.attributes)
             .outerjoin(Account, Account.id == Contact.account_id).where(Contact.id > after)

@@ -32,6 +32,11 @@ class Contact(db.Model):
     id: Mapped[intpk]
     email: Mapped[str] = mapped_column(String(320), unique=True)
     name: Mapped[str] = mapped_column(String(200), default="")
+    # How emails greet them ("Hi Liam,"); None: by the whole name (a first name is never guessed from
+    # it: "Tanaka Aiko" and "Nguyen Van An" put the family name first).
+    first_name: Mapped[str | None] = mapped_column(String(100))
+    # The catalog their emails and pages use; None: the survey's language.
+    language: Mapped[str | None] = mapped_column(String(10))
     external_id: Mapped[str | None] = mapped_column(String(200), unique=True)
     account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"), index=True)
     attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
@@ -41,6 +46,11 @@ class Contact(db.Model):
     created_at: Mapped[created_at]
 
     account: Mapped[Account | None] = relationship()
+
+    @property
+    def greeting_name(self) -> str:
+        """What to call them: the first name given, else the whole name ("" if neither: a neutral greeting)."""
+        return (self.first_name or "").strip() or (self.name or "").strip()
 
     @property
     def can_be_emailed(self) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,10 +64,33 @@ def save_account(account: Account | None, **values: Any) -> Account:
     return account
 
 
-def create_contact(*, email: str, name: str = "", external_id: str | None = None,
-                   account_name: str | None = None, account_external_id: str | None = None,
-                   account_annual_value: int | None = None, attributes: dict[str, Any] | None = None) -> Contact:
+_LANGUAGE_TAG = re.compile(r"^[a-z]{2,3}(-[a-z0-9]{1,8})*$")
+
+
+def checked_language(language: str | None) -> str | None:
+    """A language tag as CRMs write it ("de", "fr-CA", "PT_br"), kept even where vocloop ships no
+    catalog yet (the survey's language is used meanwhile); None for empty."""
+    tag = (language or "").strip().replace("_", "-").lower()
+    if not tag:
+        return None
+    if len(tag) > 10 or not _LANGUAGE_TAG.match(tag):
+        raise Invalid(f"language must be a language code like de or fr-CA, not {language[:20]!r}.")
+    return tag
+
+
+def checked_first_name(first_name: str | None) -> str | None:
+    first_name = " ".join((first_name or "").split())
+    if len(first_name) > 100:
+        raise Invalid("first_name has at most 100 characters.")
+    return first_name or None
+
+
+def create_contact(*, email: str, name: str = "", first_name: str | None = None, language: str | None = None,
+                   external_id: str | None = None, account_name: str | None = None,
+                   account_external_id: str | None = None, account_annual_value: int | None = None,
+                   attributes: dict[str, Any] | None = None) -> Contact:
     email = normalize_email(email)
+    first_name, language = checked_first_name(first_name), checked_language(language)
     existing = db.session.scalar(select(Contact).where(Contact.email == email))
     if existing is not None:
         raise Conflict(f"A contact with the email {email} already exists (id {existing.id}).")
@@ -75,8 +99,8 @@ def create_contact(*, email: str, name: str = "", external_id: str | None = None
     account = get_or_create_account(account_name, account_external_id)
     if account is not None and account_annual_value is not None:
         account.annual_value = account_annual_value
-    contact = Contact(email=email, name=name.strip(), external_id=external_id or None, account=account,
-                      attributes=attributes or {})
+    contact = Contact(email=email, name=name.strip(), first_name=first_name, language=language,
+                      external_id=external_id or None, account=account, attributes=attributes or {})
     db.session.add(contact)
     try:
         db.session.commit()
@@ -84,6 +108,21 @@ def create_contact(*, email: str, name: str = "", external_id: str | None = None
         db.session.rollback()
         raise Conflict(f"A contact with the email {email} or the external_id {external_id!r} already exists.") \
             from None
+    return contact
+
+
+NAMING_FIELDS = ("name", "first_name", "language")
+
+
+def update_contact(contact: Contact, *, name: str | None = None, first_name: str | None = None,
+                   language: str | None = None) -> Contact:
+    """How emails address a contact (its contact page): name, first name and language."""
+    name = " ".join((name or "").split())
+    if len(name) > 200:
+        raise Invalid("name has at most 200 characters.")
+    contact.name, contact.first_name, contact.language = name, checked_first_name(first_name), \
+        checked_language(language)
+    db.session.commit()
     return contact
 
 
@@ -197,24 +236,31 @@ def _apply(row: dict, batch: _Batch) -> tuple[str, Contact]:
             raise Conflict(f"{email} belongs to the contact with external_id {contact.external_id!r}")
     elif batch.by_email.get(email) not in (None, contact):
         raise Conflict(f"{email} belongs to another contact")
+    first_name, language = checked_first_name(row.get("first_name")), checked_language(row.get("language"))
     account = batch.account(row.get("account_name"), row.get("account_external_id"))
     if account is not None and row.get("account_annual_value") is not None:
         account.annual_value = row["account_annual_value"]
     if contact is None:
-        contact = Contact(email=email, name=(row.get("name") or "").strip(), external_id=external_id or None,
-                          account=account, attributes=row.get("attributes") or {})
+        contact = Contact(email=email, name=(row.get("name") or "").strip(), first_name=first_name,
+                          language=language, external_id=external_id or None, account=account,
+                          attributes=row.get("attributes") or {})
         db.session.add(contact)
         batch.by_email[email] = contact
         if external_id:
             batch.by_external[external_id] = contact
         return "created", contact
-    before = (contact.email, contact.name, contact.external_id, contact.account, dict(contact.attributes or {}))
+    before = (contact.email, contact.name, contact.first_name, contact.language, contact.external_id,
+              contact.account, dict(contact.attributes or {}))
     if contact.email != email:
         batch.by_email.pop(contact.email, None)
         batch.by_email[email] = contact
         contact.email = email
     if row.get("name"):
         contact.name = row["name"].strip()
+    if first_name:
+        contact.first_name = first_name
+    if language:
+        contact.language = language
     if external_id and contact.external_id != external_id:
         contact.external_id = external_id
         batch.by_external[external_id] = contact
@@ -222,7 +268,8 @@ def _apply(row: dict, batch: _Batch) -> tuple[str, Contact]:
         contact.account = account
     if row.get("attributes"):
         contact.attributes = {**(contact.attributes or {}), **row["attributes"]}
-    after = (contact.email, contact.name, contact.external_id, contact.account, dict(contact.attributes or {}))
+    after = (contact.email, contact.name, contact.first_name, contact.language, contact.external_id,
+             contact.account, dict(contact.attributes or {}))
     return ("unchanged" if after == before else "updated"), contact
 
 

@@ -10,10 +10,12 @@ from sqlalchemy import func, select
 
 from vocloop.accounts.access import only_for
 from vocloop.contacts import imports
+from vocloop.contacts import service as contacts
 from vocloop.contacts.models import Contact, ContactImport, ContactList, list_members
 from vocloop.errors import DomainError
 from vocloop.exports import csv_download
 from vocloop.extensions import db
+from vocloop.i18n import available_languages
 from vocloop.jobs.queue import enqueue
 from vocloop.jobs.tasks import import_contacts
 
@@ -70,3 +72,21 @@ def rejected_csv(import_id: int):
 @bp.get("/export.csv")
 def export_csv():
     return csv_download("contacts", (*imports.EXPORT_COLUMNS, *imports.attribute_names()), imports.export_rows())
+
+
+@bp.route("/<int:contact_id>/edit", methods=["GET", "POST"])
+def edit(contact_id: int):
+    """How emails address a contact: name, first name (the greeting) and language (the catalog)."""
+    contact = db.get_or_404(Contact, contact_id)
+    form, status = FlaskForm(), 200
+    if request.method == "POST" and form.validate_on_submit():
+        try:
+            contacts.update_contact(contact, **{name: request.form.get(name, "") for name in contacts.NAMING_FIELDS})
+            flash("Contact saved.", "ok")
+            return redirect(url_for(".edit", contact_id=contact.id), code=303)
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.detail, "error")
+            status = exc.status
+    return render_template("contacts/edit.html", contact=db.get_or_404(Contact, contact_id), form=form,
+                           languages=available_languages()), status

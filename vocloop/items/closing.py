@@ -5,26 +5,39 @@ from __future__ import annotations
 
 import re
 
-from flask import render_template
 from sqlalchemy import or_, select
 
 from vocloop.accounts.models import User
 from vocloop.errors import Invalid, NotFound
 from vocloop.extensions import db
+from vocloop.i18n import language_for, translate
 from vocloop.items.models import ClosingTemplate, FeedbackItem
 from vocloop.items.verdict_links import verdict_urls
+from vocloop.mail import customer as customer_email
 from vocloop.surveys.models import Survey
+from vocloop.text import normalized_lines, paragraphs
 
-PLACEHOLDER = re.compile(r"\{(first_name|name|owner_name|survey_name|score)\}")
+PLACEHOLDERS = ("first_name", "name", "owner_name", "survey_title", "survey_name", "score")
+PLACEHOLDER = re.compile(r"\{(" + "|".join(PLACEHOLDERS) + r")\}")
 MAX_TEMPLATE = 10_000
 
 
 def render_closing(item: FeedbackItem, owner: User, body: str) -> dict[str, str]:
-    """Subject, HTML and text of the closing email exactly as sent (close_with_message uses this)."""
-    context = dict(body=body, paragraphs=[p.strip() for p in body.split("\n\n") if p.strip()], owner=owner,
-                   survey=item.survey, subject=f"Re: {item.survey.subject}", verdict=verdict_urls(item.id))
-    return {"subject": context["subject"], "html": render_template("email/closing.html", **context),
-            "text": render_template("email/closing.txt", **context)}
+    """Subject, HTML and text of the closing email exactly as sent (close_with_message uses this), in
+    the customer's language: the owner's words as they wrote them, paragraphs kept whatever line
+    endings the form posted."""
+    body = normalized_lines(body).strip()
+    return customer_email.render(
+        "closing", subject=f"Re: {item.survey.subject}", language=language_for(item.contact, item.survey),
+        survey=item.survey, why=lambda: why_you_hear_from_us(item.survey), preheader=None,
+        body=body, paragraphs=paragraphs(body), owner=owner, verdict=verdict_urls(item.id))
+
+
+def why_you_hear_from_us(survey: Survey) -> str:
+    """The footer line of a reply to feedback: names the survey by its title only (never its internal name)."""
+    if survey.title:
+        return translate("You are receiving this because you answered our survey “{title}”.", title=survey.title)
+    return translate("You are receiving this because you answered one of our surveys.")
 
 
 def templates_for(item: FeedbackItem) -> list[ClosingTemplate]:
@@ -38,9 +51,12 @@ def templates_for(item: FeedbackItem) -> list[ClosingTemplate]:
 
 def fill(template: ClosingTemplate, item: FeedbackItem, owner: User) -> str:
     """The template with its placeholders filled in for this customer (plain text, escaped later)."""
-    name = item.contact.name or ""
-    values = {"first_name": name.split(" ")[0] if name else "there", "name": name or "there",
-              "owner_name": owner.name, "survey_name": item.survey.name, "score": str(item.response.score)}
+    contact, survey = item.contact, item.survey
+    # {survey_name} is kept for templates written before titles: it, too, gives what customers may see.
+    title = survey.title or translate("our survey", language_for(contact, survey))
+    values = {"first_name": contact.greeting_name or "there", "name": contact.name or "there",
+              "owner_name": owner.name, "survey_title": title, "survey_name": title,
+              "score": str(item.response.score)}
     return PLACEHOLDER.sub(lambda match: values[match.group(1)], template.body)
 
 
@@ -53,10 +69,10 @@ def create_template(*, name: str, body: str, survey_id: int | None = None, topic
     name, body = (name or "").strip(), (body or "").strip()
     if not name or not body or len(body) > MAX_TEMPLATE:
         raise Invalid(f"A template needs a name and a body of at most {MAX_TEMPLATE} characters.")
-    unknown = set(re.findall(r"\{(\w+)\}", body)) - {"first_name", "name", "owner_name", "survey_name", "score"}
+    unknown = set(re.findall(r"\{(\w+)\}", body)) - set(PLACEHOLDERS)
     if unknown:
-        raise Invalid(f"Unknown placeholder(s): {', '.join(sorted(unknown))}; use {{first_name}}, {{name}}, "
-                      "{owner_name}, {survey_name}, {score}.")
+        raise Invalid(f"Unknown placeholder(s): {', '.join(sorted(unknown))}; use "
+                      + ", ".join(f"{{{name}}}" for name in PLACEHOLDERS) + ".")
     if survey_id is not None and db.session.get(Survey, survey_id) is None:
         raise NotFound("No such survey.")
     template = ClosingTemplate(name=name, body=body, survey_id=survey_id, topic=(topic or "").strip() or None)

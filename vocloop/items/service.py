@@ -14,6 +14,7 @@ from vocloop.errors import Conflict, Forbidden, Invalid, NotFound
 from vocloop.extensions import db
 from vocloop.items import permissions
 from vocloop.items.closing import render_closing
+from vocloop.items.customer_mail import personal_sender, tell_customer_of_handover
 from vocloop.items.models import FeedbackItem, ItemEvent
 from vocloop.mail import outbox
 from vocloop.mail.models import Message
@@ -142,14 +143,7 @@ def reassign(user: User, item: FeedbackItem, new_owner_id: int, note: str, tell_
     webhooks.emit("item.assigned", {**webhooks.item_data(item), "previous_owner_id": previous.id,
                                     "handover_note": note})
     if event.data["customer_told"]:
-        context = dict(contact=item.contact, new_owner=new_owner, previous=previous, survey=item.survey,
-                       subject=f"{new_owner.name} is now your contact")
-        outbox.queue_message(
-            key=f"handover:{item.id}:{event.id}", kind="handover", to_email=item.contact.email,
-            to_name=item.contact.name, subject=context["subject"], from_name=new_owner.name,
-            html=render_template("email/handover.html", **context),
-            text=render_template("email/handover.txt", **context), contact_id=item.contact_id, item_id=item.id,
-            reply_to=reply_address(item.id))
+        tell_customer_of_handover(item, event, previous, new_owner)
     db.session.commit()
 
 
@@ -164,10 +158,11 @@ def close_with_message(user: User, item: FeedbackItem, body: str) -> Message:
     sequence = db.session.scalar(select(func.count()).select_from(Message).where(
         Message.item_id == item.id, Message.kind == "closing")) + 1
     email = render_closing(item, user, body)
+    sender = personal_sender(item, user)
     message = outbox.queue_message(
         key=f"closing:{item.id}:{sequence}", kind="closing", to_email=contact.email, to_name=contact.name,
         subject=email["subject"], html=email["html"], text=email["text"], contact_id=contact.id, item_id=item.id,
-        from_name=user.name, reply_to=reply_address(item.id),
+        from_name=sender.name, from_email=sender.email, reply_to=reply_address(item.id) or sender.reply_to,
     )
     item.closing_draft = None
     _acted(item, user)

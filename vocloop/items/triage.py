@@ -58,7 +58,8 @@ def _open_item(response: Response, result: Classification, band: str) -> Feedbac
     facts = RoutingFacts(survey_id=response.survey_id, score=response.score, band=band,
                          sentiment=result.label, priority=result.priority,
                          account_id=response.contact.account_id, topics=tuple(result.topics),
-                         urgent=result.urgent, attributes=response.contact.attributes or {})
+                         urgent=result.urgent, attributes=response.contact.attributes or {},
+                         contact_language=response.contact.language)
     assignment = route(facts)
     now = utcnow()
     first_action_due, close_due = due_times(result.priority, now)

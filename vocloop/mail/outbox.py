@@ -46,13 +46,13 @@ MessagesHook = Callable[[list[Message]], None]
 def queue_message(*, key: str, kind: str, to_email: str, to_name: str = "", subject: str,
                   html: str | None = None, text: str | None = None, template: MessageTemplate | None = None,
                   substitutions: dict | None = None, headers: dict | None = None, reply_to: str | None = None,
-                  from_name: str | None = None, **links) -> Message:
+                  from_name: str | None = None, from_email: str | None = None, **links) -> Message:
     """Add an outbox row to the current transaction; the caller commits it with its cause."""
     if (template is None) == (html is None or text is None):
         raise ValueError("give either html and text, or a template")
     config = current_app.config
     message = Message(idempotency_key=key, kind=kind, to_email=to_email, to_name=to_name,
-                      from_email=config["MAIL_FROM"], from_name=from_name or config["MAIL_FROM_NAME"],
+                      from_email=from_email or config["MAIL_FROM"], from_name=from_name or config["MAIL_FROM_NAME"],
                       reply_to=reply_to, subject=template.subject if template else subject, html=html, text=text,
                       template=template, substitutions=substitutions or {}, headers=headers or {}, **links)
     db.session.add(message)
@@ -63,7 +63,8 @@ def queue_message(*, key: str, kind: str, to_email: str, to_name: str = "", subj
 def queue_many(rows: list[dict], template: MessageTemplate) -> list[int]:
     """Bulk form of queue_message for one template (a survey to thousands): plain INSERTs, several
     times faster than the ORM at this size; each row gives key, kind, to_email, to_name,
-    substitutions, headers and its links. Their ids, in the order given."""
+    substitutions, headers and its links (and may give from_name, from_email, reply_to). Their ids, in
+    the order given."""
     if not rows:
         return []
     config = current_app.config
@@ -71,7 +72,8 @@ def queue_many(rows: list[dict], template: MessageTemplate) -> list[int]:
     common = {"from_email": config["MAIL_FROM"], "subject": template.subject, "template_id": template.id,
               "status": "pending", "attempts": 0, "next_attempt_at": now, "created_at": now}
     db.session.execute(insert(Message), [
-        {**common, "from_name": row.pop("from_name", None) or config["MAIL_FROM_NAME"], **row} for row in rows])
+        {**common, **row, "from_name": row.get("from_name") or config["MAIL_FROM_NAME"],
+         "from_email": row.get("from_email") or config["MAIL_FROM"]} for row in rows])
     ids_by_key: dict[str, int] = {}
     keys = [row["idempotency_key"] for row in rows]
     for start in range(0, len(keys), 5000):

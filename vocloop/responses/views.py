@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -85,14 +87,14 @@ def thanks(token: str):
     response = service.response_for(invitation)
     item = db.session.scalar(select(FeedbackItem).where(FeedbackItem.response_id == response.id)) \
         if response else None
-    hours = None
-    if item is not None:
-        hours = max(1, round((item.close_due_at - utcnow()).total_seconds() / 3600))
+    wait = None
+    if item is not None:  # whole hours, at least one: "within 5 hours", "within 3 days"
+        wait = timedelta(hours=max(1, round((item.close_due_at - utcnow()).total_seconds() / 3600)))
     # Triage runs in a job: for a few seconds, reload (no script needed) to tell who will answer.
     still_triaging = response is not None and response.processed_at is None and response.completed_at \
         is not None and (utcnow() - response.completed_at).total_seconds() < 20
     return render_template("answers/thanks.html", survey=invitation.survey, response=response, item=item,
-                           hours=hours, refresh_seconds=2 if still_triaging else None)
+                           wait=wait, refresh_seconds=2 if still_triaging else None)
 
 
 @bp.route("/<token>/unsubscribe", methods=["GET", "POST"])

@@ -32,10 +32,12 @@ class RoutingFacts:
     topics: tuple[str, ...] = field(default_factory=tuple)
     urgent: bool = False
     attributes: dict[str, Any] = field(default_factory=dict)
+    contact_language: str | None = None
 
     @property
     def language(self) -> str | None:
-        return self.attributes.get("language")
+        """The contact's language (a "language" attribute before contacts had one)."""
+        return self.contact_language or self.attributes.get("language")
 
 
 class RuleLike(Protocol):
@@ -64,7 +66,8 @@ def rule_matches(conditions: dict[str, Any], facts: RoutingFacts) -> bool:
         return False
     if "urgent" in conditions and facts.urgent != conditions["urgent"]:
         return False
-    if "languages" in conditions and facts.language not in conditions["languages"]:
+    if "languages" in conditions and facts.language not in conditions["languages"] \
+            and (facts.language or "").split("-")[0] not in conditions["languages"]:
         return False
     for name, wanted in (conditions.get("attributes") or {}).items():
         allowed = wanted if isinstance(wanted, list) else [wanted]

@@ -130,7 +130,8 @@ def facts_of(item: FeedbackItem) -> RoutingFacts:
                         band=get_kind(item.survey.kind).band(response.score),
                         sentiment=response.sentiment_label or "neutral", priority=item.priority,
                         account_id=item.contact.account_id, topics=tuple(response.topics or ()),
-                        urgent=response.urgent, attributes=item.contact.attributes or {})
+                        urgent=response.urgent, attributes=item.contact.attributes or {},
+                        contact_language=item.contact.language)
 
 
 def fallback_owner() -> User:

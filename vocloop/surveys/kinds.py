@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from vocloop.i18n import N_, translate
+
 
 @dataclass(frozen=True)
 class SurveyKind:
@@ -20,6 +22,14 @@ class SurveyKind:
     positive_min: int
     # Suggested follow-up questions by band, offered when a survey is set up.
     followups: tuple[tuple[str, str], ...] = ()
+    # The standard question where no company name is known.
+    question_without_company: str = ""
+
+    def standard_question(self, company: str | None, language: str) -> str:
+        """The kind's standard question in this language, naming the company if we know its name."""
+        if company:
+            return translate(self.question, language, company=company)
+        return translate(self.question_without_company, language)
 
     @property
     def scores(self) -> range:
@@ -40,20 +50,24 @@ class SurveyKind:
 
 
 KINDS = {
-    "nps": SurveyKind("nps", 0, 10, "How likely are you to recommend {company} to a friend or colleague?",
-                      "What is the main reason for your score?", "Not at all likely", "Extremely likely",
+    "nps": SurveyKind("nps", 0, 10, N_("How likely are you to recommend {company} to a friend or colleague?"),
+                      N_("What is the main reason for your score?"), N_("Not at all likely"), N_("Extremely likely"),
                       negative_max=6, positive_min=9,
-                      followups=(("negative", "What is the one thing we should fix first?"),
-                                 ("neutral", "What would make it a 10?"),
-                                 ("positive", "What do you value most?"))),
-    "csat": SurveyKind("csat", 1, 5, "How satisfied are you with {company}?",
-                       "What could we have done better?", "Very dissatisfied", "Very satisfied",
+                      followups=(("negative", N_("What is the one thing we should fix first?")),
+                                 ("neutral", N_("What would make it a 10?")),
+                                 ("positive", N_("What do you value most?"))),
+                      question_without_company=N_("How likely are you to recommend us to a friend or colleague?")),
+    "csat": SurveyKind("csat", 1, 5, N_("How satisfied are you with {company}?"),
+                       N_("What could we have done better?"), N_("Very dissatisfied"), N_("Very satisfied"),
                        negative_max=2, positive_min=4,
-                       followups=(("negative", "What went wrong?"), ("neutral", "What would have made it better?"))),
-    "ces": SurveyKind("ces", 1, 7, "{company} made it easy for me to handle my issue.",
-                      "What made it easy or hard?", "Strongly disagree", "Strongly agree",
+                       followups=(("negative", N_("What went wrong?")),
+                                  ("neutral", N_("What would have made it better?"))),
+                       question_without_company=N_("How satisfied are you with us?")),
+    "ces": SurveyKind("ces", 1, 7, N_("{company} made it easy for me to handle my issue."),
+                      N_("What made it easy or hard?"), N_("Strongly disagree"), N_("Strongly agree"),
                       negative_max=3, positive_min=5,
-                      followups=(("negative", "What made it hard?"),)),
+                      followups=(("negative", N_("What made it hard?")),),
+                      question_without_company=N_("It was easy for me to handle my issue.")),
 }
 
 

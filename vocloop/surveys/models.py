@@ -35,19 +35,24 @@ class Survey(db.Model):
     __table_args__ = (CheckConstraint("kind IN ('nps', 'csat', 'ces')", name="kind"),)
 
     id: Mapped[intpk]
+    # The internal name (staff pages, metrics); customers only ever see the title, if there is one.
     name: Mapped[str] = mapped_column(String(200))
+    title: Mapped[str | None] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(10))
     question: Mapped[str] = mapped_column(Text)
     comment_prompt: Mapped[str] = mapped_column(Text)
     subject: Mapped[str] = mapped_column(String(200))
     intro: Mapped[str] = mapped_column(Text, default="")
+    # The survey's own sender; None: the company profile's.
     sender_name: Mapped[str | None] = mapped_column(String(120))
+    sender_email: Mapped[str | None] = mapped_column(String(320))
     quarantine_days: Mapped[int] = mapped_column(default=90)
     link_expiry_days: Mapped[int] = mapped_column(default=30)
     active: Mapped[bool] = mapped_column(default=True)
     # A second question on the comment page, by score band ("negative", "neutral", "positive").
     followups: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    brand_color: Mapped[str] = mapped_column(String(7), default="#1f4e79")
+    # The survey's own colour and logo; None: the company profile's.
+    brand_color: Mapped[str | None] = mapped_column(String(7))
     logo_url: Mapped[str | None] = mapped_column(String(500))
     open_items_for: Mapped[str] = mapped_column(String(30), default="negative_or_comment")
     # One reminder to those who have not answered after this many days; None: no reminder.

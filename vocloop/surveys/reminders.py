@@ -58,20 +58,15 @@ def send_reminders(now=None) -> int:
         if not claimed:
             db.session.rollback()
             continue
-        template = service.survey_template(survey, reminder=True)
-        rows = []
+        recipients = []
         for invitation in db.session.scalars(select(Invitation).where(Invitation.id.in_(claimed))
                                              .order_by(Invitation.id)):
             token, token_hash = new_secret_token()
             invitation.reminder_token_hash = token_hash
-            contact = invitation.contact
-            rows.append({"idempotency_key": f"reminder:{invitation.id}", "kind": "survey", "to_email": contact.email,
-                         "to_name": contact.name, "from_name": survey.sender_name, "contact_id": contact.id,
-                         "invitation_id": invitation.id,
-                         "substitutions": service.recipient_substitutions(contact, token),
-                         "headers": service.unsubscribe_headers(token)})
+            recipients.append((invitation.contact, token, invitation.id))
         db.session.flush()
-        outbox.queue_many(rows, template)
+        for template, rows in service.survey_rows(survey, recipients, "reminder"):
+            outbox.queue_many(rows, template)
         db.session.commit()
-        queued += len(rows)
+        queued += len(recipients)
     return queued

@@ -2,43 +2,38 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from urllib.parse import urlsplit
 
-from flask import current_app, render_template
+from flask import current_app
 from markupsafe import escape
 from sqlalchemy import func, insert, select, update
 
+from vocloop.accounts.service import normalize_email
+from vocloop.company import service as profiles
+from vocloop.company.brand import checked_color, checked_url
 from vocloop.contacts.models import Contact
 from vocloop.db import utcnow
 from vocloop.errors import Invalid
 from vocloop.extensions import db
-from vocloop.i18n import available_languages, translate, use_language
+from vocloop.i18n import available_languages, language_for, translate
 from vocloop.items.models import FeedbackItem
+from vocloop.mail import customer as customer_email
 from vocloop.mail import outbox
+from vocloop.mail.models import MessageTemplate
 from vocloop.security import new_secret_token
 from vocloop.surveys.kinds import KINDS, get_kind
 from vocloop.surveys.models import OPEN_ITEM_RULES, Invitation, Survey, reached_customer
+from vocloop.text import paragraphs
 
 CHUNK = 5000  # ids per IN (...) list
 
 
-SURVEY_SETTINGS = ("name", "question", "comment_prompt", "subject", "intro", "sender_name", "quarantine_days",
-                   "link_expiry_days", "active", "followups", "brand_color", "logo_url", "open_items_for",
-                   "reminder_days", "language")
-_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
-
-
-def contrast_with_white(color: str) -> float:
-    """WCAG 2 contrast ratio of white text on this colour (buttons and selected scores use it)."""
-    def channel(hex_pair: str) -> float:
-        value = int(hex_pair, 16) / 255
-        return value / 12.92 if value <= 0.04045 else ((value + 0.055) / 1.055) ** 2.4
-    red, green, blue = (channel(color[i:i + 2]) for i in (1, 3, 5))
-    luminance = 0.2126 * red + 0.7152 * green + 0.0722 * blue
-    return 1.05 / (luminance + 0.05)
+SURVEY_SETTINGS = ("name", "title", "question", "comment_prompt", "subject", "intro", "sender_name", "sender_email",
+                   "quarantine_days", "link_expiry_days", "active", "followups", "brand_color", "logo_url",
+                   "open_items_for", "reminder_days", "language")
+# Settings where None (or empty) means "the company profile's" or "none".
+OPTIONAL_SETTINGS = ("title", "sender_name", "sender_email", "brand_color", "logo_url", "reminder_days")
 
 
 def checked_settings(kind: str, values: dict) -> dict:
@@ -47,23 +42,22 @@ def checked_settings(kind: str, values: dict) -> dict:
     if unknown:
         raise Invalid(f"cannot change {', '.join(sorted(unknown))}")
     values = {key: value for key, value in values.items()  # None means "the default" where one is needed
-              if value is not None or key in ("sender_name", "logo_url", "reminder_days")}
+              if value is not None or key in OPTIONAL_SETTINGS}
     if values.get("quarantine_days", 0) < 0 or not 1 <= values.get("link_expiry_days", 30) <= 365:
         raise Invalid("quarantine_days must be >= 0 and link_expiry_days between 1 and 365")
-    color = values.get("brand_color")
-    if color is not None:
-        if not _COLOR.match(color):
-            raise Invalid("brand_color must be a colour like #1f4e79.")
-        ratio = contrast_with_white(color)
-        if ratio < 4.5:
-            raise Invalid(f"brand_color {color} is too light for white text on it (contrast {ratio:.1f}:1; "
-                          "WCAG AA needs 4.5:1). Choose a darker shade.")
-    if values.get("logo_url"):
-        parts = urlsplit(values["logo_url"])
-        if parts.scheme != "https" or not parts.hostname or len(values["logo_url"]) > 500:
-            raise Invalid("logo_url must be an https:// address of an image (500 characters at most).")
-    elif "logo_url" in values:
-        values["logo_url"] = None
+    for key in ("title", "sender_name"):
+        if key in values:
+            values[key] = " ".join((values[key] or "").split()) or None  # one line: it may reach a header
+    if values.get("brand_color"):
+        values["brand_color"] = checked_color(values["brand_color"])
+    elif "brand_color" in values:
+        values["brand_color"] = None
+    if "logo_url" in values:
+        values["logo_url"] = checked_url(values["logo_url"], "logo_url")
+    if values.get("sender_email"):
+        values["sender_email"] = normalize_email(values["sender_email"])
+    elif "sender_email" in values:
+        values["sender_email"] = None
     if "followups" in values:
         followups = values["followups"] or {}
         bands = ("negative", "neutral", "positive")
@@ -81,17 +75,21 @@ def checked_settings(kind: str, values: dict) -> dict:
     return values
 
 
-def create_survey(*, name: str, kind: str, company: str = "us", question: str | None = None,
+def create_survey(*, name: str, kind: str, company: str | None = None, question: str | None = None,
                   comment_prompt: str | None = None, subject: str | None = None, **settings) -> Survey:
+    """A survey with its kind's standard wording in the survey's language, naming the company (the
+    profile's name by default)."""
     if kind not in KINDS:
         raise Invalid(f"kind must be one of {', '.join(KINDS)}")
     settings = checked_settings(kind, settings)
-    survey_kind = get_kind(kind)
+    company = (company or "").strip() or profiles.profile().company_name
+    survey_kind, language = get_kind(kind), settings.get("language") or "en"
+    default_subject = translate("A quick question from {company}", language, company=company) if company \
+        else translate("A quick question for you", language)
     survey = Survey(
-        name=name, kind=kind,
-        question=question or survey_kind.question.format(company=company),
-        comment_prompt=comment_prompt or survey_kind.comment_prompt,
-        subject=subject or f"A quick question from {company}", **settings,
+        name=name, kind=kind, question=question or survey_kind.standard_question(company, language),
+        comment_prompt=comment_prompt or translate(survey_kind.comment_prompt, language),
+        subject=subject or default_subject, **settings,
     )
     db.session.add(survey)
     db.session.commit()
@@ -184,7 +182,6 @@ def send_invitations(survey: Survey, contact_ids: list[int], send_run: tuple[int
         contacts.update((c.id, c) for c in db.session.scalars(
             select(Contact).where(Contact.id.in_(wanted[start:start + CHUNK]))))
     reasons = _ineligible(survey, list(contacts.values()), send_run)
-    template = survey_template(survey)
     now = utcnow()
     expires_at = now + timedelta(days=survey.link_expiry_days)
     tokens: dict[str, tuple[Contact, str]] = {}  # token hash -> (contact, token)
@@ -210,12 +207,9 @@ def send_invitations(survey: Survey, contact_ids: list[int], send_run: tuple[int
             contact, token = tokens[token_hash]
             outcome.invitations.append(SentInvitation(invitation_id, contact.id, "queued", expires_at))
             tokens[token_hash] = (contact, token, invitation_id)
-    outbox.queue_many([
-        {"idempotency_key": f"survey:{invitation_id}", "kind": "survey", "to_email": contact.email,
-         "to_name": contact.name, "from_name": survey.sender_name, "contact_id": contact.id,
-         "invitation_id": invitation_id, "substitutions": recipient_substitutions(contact, token),
-         "headers": unsubscribe_headers(token)}
-        for contact, token, invitation_id in sorted(tokens.values(), key=lambda entry: entry[2])], template)
+    recipients = sorted(tokens.values(), key=lambda entry: entry[2])
+    for template, rows in survey_rows(survey, recipients, "survey"):
+        outbox.queue_many(rows, template)
     outcome.invitations.sort(key=lambda invitation: invitation.id)
     db.session.commit()
     return outcome
@@ -226,31 +220,58 @@ def answer_url(token: str, score: int | None = None) -> str:
     return f"{base}/s/{token}" + ("" if score is None else f"?score={score}")
 
 
-# Substitution tags: the survey email is rendered once with these in place of personal details
-# (plain ASCII that HTML escaping leaves as is; the html variants get escaped values).
-TOKEN_TAG, GREETING_HTML_TAG, GREETING_TEXT_TAG, EMAIL_HTML_TAG = (
-    "-vl_token-", "-vl_greeting_html-", "-vl_greeting_text-", "-vl_email_html-")
+# Substitution tags: the survey email is rendered once per language with these in place of personal
+# details (plain ASCII that HTML escaping leaves as is; the html variants get escaped values).
+TOKEN_TAG, GREETING_HTML_TAG, GREETING_TEXT_TAG, EMAIL_HTML_TAG, EMAIL_TEXT_TAG = (
+    "-vl_token-", "-vl_greeting_html-", "-vl_greeting_text-", "-vl_email_html-", "-vl_email_text-")
 
 
-def survey_template(survey: Survey, reminder: bool = False):
-    """The survey email, rendered once in the survey's language, with tags for personal details."""
-    use_language(survey.language)
+def scale_groups(kind) -> list[range]:
+    """The scale in one group, or two that a phone shows one above the other (0-5 over 6-10)."""
+    scores = kind.scores
+    if len(scores) <= 5:
+        return [scores]
+    middle = scores.start + (len(scores) + 1) // 2
+    return [range(scores.start, middle), range(middle, scores.stop)]
+
+
+def survey_template(survey: Survey, reminder: bool = False, language: str | None = None,
+                    company: profiles.Profile | None = None):
+    """The survey email, rendered once per language for a whole send, with tags for personal details."""
     kind = get_kind(survey.kind)
-    context = dict(
-        survey=survey, kind=kind, email_html=EMAIL_HTML_TAG, reminder=reminder,
-        score_links=[(score, answer_url(TOKEN_TAG, score)) for score in kind.scores],
-        unsubscribe_url=answer_url(TOKEN_TAG) + "/unsubscribe",
-    )
-    return outbox.template_for(
-        survey.subject,
-        render_template("email/survey.html", greeting=GREETING_HTML_TAG, **context),
-        render_template("email/survey.txt", greeting=GREETING_TEXT_TAG, **context))
+    email = customer_email.render(
+        "survey", subject=survey.subject, language=language or language_for(survey=survey), survey=survey,
+        profile=company, why=lambda: translate("This personal link is for {email} only; please do not forward "
+                                               "this email.", email=EMAIL_TEXT_TAG),
+        unsubscribe_url=answer_url(TOKEN_TAG) + "/unsubscribe", preheader=survey.question,
+        kind=kind, groups=scale_groups(kind), links={score: answer_url(TOKEN_TAG, score) for score in kind.scores},
+        intro=paragraphs(survey.intro), reminder=reminder, email_html=EMAIL_HTML_TAG,
+        greeting_html=GREETING_HTML_TAG, greeting_text=GREETING_TEXT_TAG)
+    return outbox.template_for(email["subject"], email["html"], email["text"])
 
 
-def recipient_substitutions(contact: Contact, token: str) -> dict[str, str]:
-    greeting = translate("Hi {name},", name=contact.name) if contact.name else translate("Hello,")
-    return {TOKEN_TAG: token, GREETING_HTML_TAG: str(escape(greeting)), GREETING_TEXT_TAG: greeting,
-            EMAIL_HTML_TAG: str(escape(contact.email))}
+def recipient_substitutions(contact: Contact, token: str, language: str) -> dict[str, str]:
+    words = customer_email.greeting(contact, language)
+    return {TOKEN_TAG: token, GREETING_HTML_TAG: str(escape(words)), GREETING_TEXT_TAG: words,
+            EMAIL_HTML_TAG: str(escape(contact.email)), EMAIL_TEXT_TAG: contact.email}
+
+
+def survey_rows(survey: Survey, recipients: list[tuple[Contact, str, int]], key_prefix: str
+                ) -> list[tuple[MessageTemplate, list[dict]]]:
+    """Outbox rows of a survey email (or its reminder) to these (contact, token, invitation id), with
+    one template per language among them: each reads it in their own."""
+    company = profiles.profile()
+    sender = profiles.sender(survey, company=company)
+    by_language: dict[str, list[dict]] = {}
+    for contact, token, invitation_id in recipients:
+        language = language_for(contact, survey)
+        by_language.setdefault(language, []).append({
+            "idempotency_key": f"{key_prefix}:{invitation_id}", "kind": "survey", "to_email": contact.email,
+            "to_name": contact.name, "from_name": sender.name, "from_email": sender.email,
+            "reply_to": sender.reply_to, "contact_id": contact.id, "invitation_id": invitation_id,
+            "substitutions": recipient_substitutions(contact, token, language), "headers": unsubscribe_headers(token)})
+    return [(survey_template(survey, reminder=key_prefix == "reminder", language=language, company=company), rows)
+            for language, rows in sorted(by_language.items())]
 
 
 def unsubscribe_headers(token: str) -> dict[str, str]:

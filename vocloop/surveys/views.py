@@ -12,6 +12,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 
 from vocloop.accounts.access import only_for
+from vocloop.company import service as profiles
 from vocloop.contacts.models import ContactList
 from vocloop.errors import DomainError, Invalid
 from vocloop.extensions import db
@@ -30,8 +31,8 @@ OPEN_ITEM_LABELS = {"negative_or_comment": "every unhappy score, and every answe
                     "negative": "unhappy scores only",
                     "not_positive_or_comment": "unhappy and lukewarm scores, and every answer with a comment",
                     "all": "every answer"}
-TEXT_SETTINGS = ("name", "question", "comment_prompt", "subject", "intro", "sender_name", "logo_url", "brand_color",
-                 "open_items_for", "language")
+TEXT_SETTINGS = ("name", "title", "question", "comment_prompt", "subject", "intro", "sender_name", "sender_email",
+                 "logo_url", "brand_color", "open_items_for", "language")
 
 
 only_for(bp, "lead", "admin")
@@ -41,14 +42,14 @@ only_for(bp, "lead", "admin")
 def index(status: int = 200):
     all_surveys = db.session.scalars(select(Survey).order_by(Survey.active.desc(), Survey.name)).all()
     return render_template("surveys/index.html", surveys=all_surveys, stats=surveys.survey_stats(), kinds=KINDS,
-                           form=FlaskForm()), status
+                           company_name=profiles.profile().company_name, form=FlaskForm()), status
 
 
 @bp.post("/")
 def create():
     try:
         survey = surveys.create_survey(name=request.form.get("name", "").strip(), kind=request.form.get("kind", ""),
-                                       company=request.form.get("company", "").strip() or "us")
+                                       title=request.form.get("title"), company=request.form.get("company"))
     except DomainError as exc:
         flash(exc.detail, "error")
         return index(status=exc.status)
@@ -64,6 +65,7 @@ def _page(survey: Survey, status: int = 200, preview: dict | None = None, values
         sends=survey_sends, describe=audiences.describe, lists=db.session.scalars(
             select(ContactList).order_by(ContactList.name)).all(), rules=OPEN_ITEM_RULES, rule_labels=OPEN_ITEM_LABELS,
         languages=available_languages(), timezone=business_calendar().timezone, preview=preview,
+        company=profiles.profile(),
         values=values or {}, form=FlaskForm()), status
 
 
@@ -86,8 +88,6 @@ def update(survey_id: int):
     survey = db.get_or_404(Survey, survey_id)
     try:
         values = {name: request.form.get(name, "").strip() for name in TEXT_SETTINGS}
-        values["sender_name"] = values["sender_name"] or None
-        values["logo_url"] = values["logo_url"] or None
         values |= {"quarantine_days": _number("quarantine_days"), "link_expiry_days": _number("link_expiry_days"),
                    "reminder_days": _number("reminder_days", required=False),
                    "active": request.form.get("active") == "on",

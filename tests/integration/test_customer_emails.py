@@ -1,0 +1,250 @@
+"""What reaches the customer by email: sent and branded by the company profile (or the survey's own
+sender), paragraphs kept, the survey's internal name never shown, greeted by first name, in the
+contact's language."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from tests.factories import api_token, csrf_from, login, make_contact, make_survey, make_user
+from tests.integration.test_inbox import item_for_dana, post_form
+from vocloop.company import service as company
+from vocloop.company.models import CompanyProfile
+from vocloop.contacts import imports
+from vocloop.contacts.models import Contact
+from vocloop.db import utcnow
+from vocloop.extensions import db
+from vocloop.i18n import format_day, format_duration, format_number
+from vocloop.jobs.tasks import deliver_messages
+from vocloop.mail import outbox
+from vocloop.surveys import reminders
+from vocloop.surveys import service as surveys
+from vocloop.surveys.models import Invitation, Survey
+
+ACME = {"company_name": "Acme Analytics", "brand_color": "#0b5cad", "sender_email": "hello@acme.example",
+        "reply_to": "care@acme.example", "postal_address": "Acme Analytics Ltd\r\n1 Harbour Street\r\nBristol BS1 4XX",
+        "privacy_url": "https://acme.example/privacy", "logo_url": "https://cdn.acme.example/logo.png"}
+
+
+def sent(sendgrid, prefix: str):
+    deliver_messages(outbox.take_queued_ids())
+    return [email for email in sendgrid.emails() if email.custom_args["vocloop_key"].startswith(prefix)]
+
+
+def test_an_admin_sets_the_company_profile_and_the_survey_email_carries_it(app, client, sendgrid):
+    make_user("admin@example.com", role="admin")
+    login(client, "admin@example.com")
+    token = csrf_from(client.get("/company/").get_data(as_text=True))
+    refused = client.post("/company/", data={"csrf_token": token, **ACME, "brand_color": "#ffee88"})
+    assert refused.status_code == 422 and "WCAG AA needs 4.5:1" in refused.get_data(as_text=True)
+    assert db.session.get(CompanyProfile, 1) is None  # nothing half-saved
+    assert client.post("/company/", data={"csrf_token": token, **ACME}).status_code == 303
+    survey = make_survey(company=None)
+    assert survey.question == "How likely are you to recommend Acme Analytics to a friend or colleague?"
+    surveys.send_invitations(survey, [make_contact("ann@customer.example", name="Ann Lee").id])
+    [email] = sent(sendgrid, "survey:")
+    assert (email.from_name, email.from_email, email.reply_to) == ("Acme Analytics", "hello@acme.example",
+                                                                   "care@acme.example")
+    for part in (email.html, email.text):
+        assert "1 Harbour Street" in part and "https://acme.example/privacy" in part and "/unsubscribe" in part
+    assert 'src="https://cdn.acme.example/logo.png" alt="Acme Analytics"' in email.html
+    assert "background:#0b5cad" in email.html
+
+
+def test_a_survey_created_on_the_page_goes_out_from_the_company_not_from_vocloop(app, client, sendgrid):
+    company.save_profile(company_name="Acme Analytics")
+    make_user("lead@example.com", role="lead")
+    login(client, "lead@example.com")
+    token = csrf_from(client.get("/surveys/").get_data(as_text=True))
+    client.post("/surveys/", data={"csrf_token": token, "name": "Relationship NPS", "kind": "nps", "company": ""})
+    survey = db.session.scalar(select(Survey))
+    surveys.send_invitations(survey, [make_contact("ann@customer.example").id])
+    [email] = sent(sendgrid, "survey:")
+    assert email.from_name == "Acme Analytics"  # was "vocloop": the survey's sender name was empty
+
+
+def test_a_survey_can_use_its_own_sender(app, sendgrid):
+    company.save_profile(**ACME)
+    survey = make_survey(sender_name="Acme Support", sender_email="support@acme.example", brand_color="#7a1f1f")
+    surveys.send_invitations(survey, [make_contact("ann@customer.example").id])
+    [email] = sent(sendgrid, "survey:")
+    assert (email.from_name, email.from_email) == ("Acme Support", "support@acme.example")
+    assert "background:#7a1f1f" in email.html and "background:#0b5cad" not in email.html
+
+
+def test_the_company_profile_through_the_api(app, client):
+    admin, lead = make_user("admin@example.com", role="admin"), make_user("lead@example.com", role="lead")
+    assert client.get("/api/v1/company", headers=api_token(lead)).get_json()["company_name"] == ""
+    assert client.patch("/api/v1/company", json={"company_name": "X"}, headers=api_token(lead)).status_code == 403
+    changed = client.patch("/api/v1/company", json={"company_name": "Acme", "reply_to": "care@acme.example"},
+                           headers=api_token(admin))
+    assert changed.status_code == 200 and changed.get_json()["reply_to"] == "care@acme.example"
+    for bad in ({"brand_color": "#ffee88"}, {"sender_email": "not an address"}, {"logo_url": "http://x.example/l.png"},
+                {}, {"company_name": "A\nBcc: x@evil.example"}):
+        answer = client.patch("/api/v1/company", json=bad, headers=api_token(admin))
+        assert answer.status_code == 422, bad
+    assert client.get("/api/v1/company", headers=api_token(lead)).get_json()["company_name"] == "Acme"
+
+
+def test_closing_paragraphs_are_kept_whatever_line_endings_the_form_posts(app, client, drain, sendgrid):
+    item, dana = item_for_dana(client, drain)
+    login(client, "dana@example.com")
+    page = f"/inbox/items/{item.id}"
+    body = "Hi Ann,\r\n\r\nWe found the bug.\r\nIt is fixed in 4.2.\r\n\r\nThanks for your patience."
+    post_form(client, page, f"{page}/close", {"_prefix": "close", "message": body})
+    drain()
+    [closing] = [e for e in sendgrid.emails() if e.custom_args["vocloop_key"].startswith("closing:")]
+    paragraphs = re.findall(r"<p style=\"margin:0 0 12px\">(.*?)</p>", closing.html)
+    assert paragraphs == ["Hi Ann,", "We found the bug.<br>It is fixed in 4.2.", "Thanks for your patience."]
+    assert "\r" not in closing.text and "We found the bug.\nIt is fixed in 4.2.\n\nThanks" in closing.text
+    assert closing.from_name == "Dana from vocloop"  # a person of the company (no profile here: the default)
+
+
+def test_the_internal_name_never_reaches_customers(app, client, drain, sendgrid):
+    """Every customer email (survey, reminder, closing, hand-over) and page behind them names the
+    survey by its title or not at all."""
+    internal = "Q3 churn-risk NPS (internal)"
+    make_user("admin@example.com", role="admin")
+    dana = make_user("dana@example.com", name="Dana", team="Support")
+    omar = make_user("omar@example.com", name="Omar", team="Support")
+    from vocloop.routing.service import create_rule
+    create_rule(name="to Dana", action="user", user_id=dana.id)
+    seen: list[str] = []
+    for title in ("Your experience with Acme", None):
+        survey = make_survey(name=internal, title=title)
+        contact = make_contact(f"ann{len(seen)}@customer.example", name="Ann")
+        surveys.send_invitations(survey, [contact.id])
+        invitation = db.session.scalar(select(Invitation).where(Invitation.contact_id == contact.id))
+        invitation.status, invitation.created_at = "delivered", utcnow() - timedelta(days=4)
+        db.session.commit()
+        reminders.send_reminders()
+        emails = sent(sendgrid, "")
+        token = re.search(r"/s/([\w-]+)\?score=2", emails[-1].text).group(1)
+        for path in (f"/s/{token}", f"/s/{token}?score=2", f"/s/{token}/unsubscribe"):
+            seen.append(client.get(path).get_data(as_text=True))
+        client.post(f"/s/{token}", data={"score": "2", "comment": "Slow support."})
+        seen.append(client.get(f"/s/{token}/thanks").get_data(as_text=True))
+        seen.append(client.get(f"/s/{token}?score=3").get_data(as_text=True))  # already answered
+        drain()
+        from vocloop.items.models import FeedbackItem
+        item = db.session.scalar(select(FeedbackItem).where(FeedbackItem.contact_id == contact.id))
+        login(client, "dana@example.com")
+        page = f"/inbox/items/{item.id}"
+        post_form(client, page, f"{page}/reassign", {"owner_id": str(omar.id), "note": "Omar knows this.",
+                                                     "tell_customer": "y"})
+        login(client, "omar@example.com")
+        post_form(client, page, f"{page}/close", {"_prefix": "close", "message": "Hi Ann, it is fixed."})
+        client.post("/logout", data={"csrf_token": csrf_from(client.get(page).get_data(as_text=True))})
+        drain()
+        customer_emails = [e for e in sendgrid.emails() if e.to == contact.email]
+        assert {e.custom_args["vocloop_key"].split(":")[0] for e in customer_emails} == \
+            {"survey", "reminder", "handover", "closing"}
+        verdict = re.search(r"http://vocloop\.test(/v/\S+)", customer_emails[-1].text).group(1)
+        seen.append(client.get(verdict).get_data(as_text=True))
+        seen += [part for e in customer_emails for part in (e.subject, e.html, e.text, e.from_name or "")]
+        if title:
+            assert any(f"“{title}”" in e.text for e in customer_emails if "closing" in e.custom_args["vocloop_key"])
+    assert len(seen) > 20 and not [text[:80] for text in seen if internal in text]
+
+
+def test_greetings_use_the_first_name_else_the_whole_name_else_a_neutral_hello(app, sendgrid):
+    survey = make_survey()
+    people = [make_contact("liam@customer.example", name="Liam Patel"),
+              make_contact("aiko@customer.example", name="Tanaka Aiko"), make_contact("x@customer.example")]
+    people[0].first_name = "Liam"
+    db.session.commit()
+    surveys.send_invitations(survey, [contact.id for contact in people])
+    greetings = {email.to: email.text.splitlines()[0] for email in sent(sendgrid, "survey:")}
+    assert greetings == {"liam@customer.example": "Hi Liam,", "aiko@customer.example": "Hi Tanaka Aiko,",
+                         "x@customer.example": "Hello,"}
+
+
+def test_contacts_get_a_first_name_and_language_from_import_api_and_their_page(app, client):
+    lead = make_user("lead@example.com", role="lead")
+    csv = (b"email,name,first_name,language\nliam@customer.example,Liam Patel,Liam,de-AT\n"
+           b"bad@customer.example,Bad,,German\n")
+    contact_import = imports.start_import(lead, "people.csv", csv)
+    imports.process_import(contact_import.id)
+    liam = db.session.scalar(select(Contact).where(Contact.email == "liam@customer.example"))
+    assert (liam.first_name, liam.language) == ("Liam", "de-at")
+    assert "language must be a language code" in contact_import.rejections[0]["error"]
+    created = client.post("/api/v1/contacts", headers=api_token(lead),
+                          json={"email": "ines@customer.example", "name": "Inés García", "first_name": "Inés",
+                                "language": "es"})
+    assert created.status_code == 201 and created.get_json()["first_name"] == "Inés"
+    assert created.get_json()["language"] == "es"
+    login(client, "lead@example.com")
+    page = f"/contacts/{liam.id}/edit"
+    token = csrf_from(client.get(page).get_data(as_text=True))
+    assert client.post(page, data={"csrf_token": token, "name": "Liam Patel", "first_name": "Li",
+                                   "language": "fr"}).status_code == 303
+    db.session.refresh(liam)
+    assert (liam.first_name, liam.language) == ("Li", "fr")
+    assert client.post(page, data={"csrf_token": token, "name": "Liam", "first_name": "",
+                                   "language": "klingon!"}).status_code == 422
+    db.session.refresh(liam)
+    assert liam.language == "fr"
+
+
+def test_each_contact_reads_the_survey_email_in_their_own_language(app, sendgrid):
+    company.save_profile(**ACME)
+    survey = make_survey(title="Your experience")
+    people = {"de": make_contact("jonas@customer.example", name="Jonas Weber"),
+              "fr": make_contact("ines@customer.example", name="Inès Martin"),
+              "pt-br": make_contact("joao@customer.example", name="João Silva"),  # no catalog: the survey's
+              None: make_contact("ann@customer.example", name="Ann Lee")}
+    for language, contact in people.items():
+        contact.language = language
+    db.session.commit()
+    surveys.send_invitations(survey, [contact.id for contact in people.values()])
+    emails = {email.to: email for email in sent(sendgrid, "survey:")}
+    german = emails["jonas@customer.example"]
+    assert german.text.startswith("Hallo Jonas Weber,") and '<html lang="de">' in german.html
+    assert "Überhaupt nicht wahrscheinlich" in german.html and "Datenschutzerklärung" in german.html
+    assert "Von Umfragen abmelden" in german.text
+    assert emails["ines@customer.example"].text.startswith("Bonjour Inès Martin,")
+    assert emails["joao@customer.example"].text.startswith("Hi João Silva,")
+    assert emails["ann@customer.example"].text.startswith("Hi Ann Lee,")
+    assert len({email.message_id for email in emails.values()}) == 3  # one request per language
+
+
+def test_closing_and_hand_over_emails_speak_the_customers_language(app, client, drain, sendgrid):
+    company.save_profile(company_name="Acme")
+    item, dana = item_for_dana(client, drain)
+    item.contact.language, item.contact.first_name = "de", "Ann"
+    item.survey.title = "Ihre Erfahrung"
+    db.session.commit()
+    omar = make_user("omar@example.com", name="Omar", team="Support")
+    login(client, "dana@example.com")
+    page = f"/inbox/items/{item.id}"
+    assert "Hallo Ann," in client.get(page).get_data(as_text=True)  # the draft starts in her language
+    post_form(client, page, f"{page}/reassign", {"owner_id": str(omar.id), "note": "Omar.", "tell_customer": "y"})
+    login(client, "omar@example.com")
+    post_form(client, page, f"{page}/close", {"_prefix": "close", "message": "Hallo Ann,\n\nerledigt."})
+    drain()
+    handover, closing = [e for e in sendgrid.emails() if e.to == "ann@customer.example"
+                         and e.custom_args["vocloop_key"].split(":")[0] in ("handover", "closing")]
+    assert handover.subject == "Omar ist jetzt Ihre Ansprechperson" and handover.text.startswith("Hallo Ann,")
+    assert "Omar kümmert sich ab sofort um Ihr Feedback aus „Ihre Erfahrung“" in handover.text
+    assert closing.from_name == "Omar von Acme" and "Hat das Ihr Anliegen gelöst?" in closing.html
+    assert "Ja: http" in closing.text and "Nein: http" in closing.text
+
+
+def test_a_survey_in_german_starts_with_german_wording(app):
+    survey = make_survey(language="de", company="Acme")
+    assert survey.question == "Wie wahrscheinlich ist es, dass Sie Acme einem Freund oder Kollegen weiterempfehlen?"
+    assert survey.subject == "Eine kurze Frage von Acme"
+    assert survey.comment_prompt == "Was ist der Hauptgrund für Ihre Bewertung?"
+
+
+def test_dates_numbers_and_waits_follow_the_language(app):
+    day = utcnow().replace(year=2026, month=12, day=3)
+    assert [format_day(day, code) for code in ("en", "de", "fr", "es")] == [
+        "December 3, 2026", "3. Dezember 2026", "3 décembre 2026", "3 de diciembre de 2026"]
+    assert format_number(1234.5, "de") == "1.234,5" and format_number(1234.5, "en") == "1,234.5"
+    assert format_duration(timedelta(hours=72), "de") == "3 Tage"
+    assert format_duration(timedelta(hours=5), "fr") == "5\xa0heures"  # French keeps number and unit together
+
