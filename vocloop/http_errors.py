@@ -16,6 +16,14 @@ def wants_json() -> bool:
     return request.path.startswith("/api/") or request.path.startswith("/webhooks/")
 
 
+CUSTOMER_PATHS = ("/s/", "/v/")
+
+
+def for_customer() -> bool:
+    """Pages customers open from emails get their own words and brand (vocloop.responses.problems)."""
+    return request.blueprint in ("answers", "verify") or request.path.startswith(CUSTOMER_PATHS)
+
+
 def problem(status: int, title: str, detail: str | None = None, errors: dict | None = None, headers=None):
     body = {"type": "about:blank", "title": title, "status": status}
     if detail:
@@ -34,6 +42,9 @@ def _handle_http(error: HTTPException):
     status = error.code or 500
     headers = dict(error.get_headers())  # Retry-After of a 429, Allow of a 405: kept on either page
     headers.pop("Content-Type", None)
+    if for_customer():
+        from vocloop.responses import problems
+        return problems.for_error(error)
     if wants_json():
         data = getattr(error, "data", None) or {}
         errors = data.get("messages")
@@ -45,6 +56,9 @@ def _handle_http(error: HTTPException):
 
 
 def _handle_domain(error: DomainError):
+    if for_customer():
+        from vocloop.responses import problems
+        return problems.for_error(error)
     if wants_json():
         return problem(error.status, _TITLES.get(error.status, "Error"), error.detail)
     return render_template("error.html", title=_TITLES.get(error.status, "Error"), detail=error.detail), \

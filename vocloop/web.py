@@ -66,6 +66,12 @@ def init_app(app: Flask) -> None:
         from vocloop.db import utcnow
         return {"now": utcnow()}
 
+    @app.template_global()
+    def company_brand():
+        """The company's brand for a public page that was given none (an error before sign-in)."""
+        from vocloop.company import service as company
+        return company.brand(None, company.cached_profile())
+
     @app.template_filter("dict_without")
     def dict_without(mapping: dict, *keys: str) -> dict:
         return {key: value for key, value in mapping.items() if key not in keys}

@@ -36,7 +36,7 @@ def test_customer_owner_and_lead_close_the_loop_in_a_browser(app, live_server, b
 
     customer = browser.new_page(viewport={"width": 390, "height": 844})
     customer.goto(link)
-    assert customer.get_by_role("heading").first.inner_text() == "Thank you, we got your score of 9."
+    assert customer.get_by_role("status").inner_text().startswith("Your score of 9 is saved.")
     customer.get_by_text("3", exact=True).click()  # changes her mind: the score labels are the radio buttons
     customer.get_by_label("What is the main reason for your score?").fill("Invoices are wrong every month.")
     customer.get_by_role("button", name="Send").click()

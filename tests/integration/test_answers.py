@@ -28,7 +28,7 @@ def test_one_click_records_the_score_and_asks_for_a_comment(app, client):
     page = client.get(f"/s/{token}?score=4")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
-    assert "we got your score of 4" in html and '<textarea id="comment" name="comment"' in html
+    assert "Your score of 4 is saved" in html and '<textarea id="comment" name="comment"' in html
     [response] = responses()
     assert response.score == 4 and response.completed_at is None
 
@@ -51,7 +51,7 @@ def test_tampered_or_unknown_tokens_get_a_friendly_404(app, client):
     for bad in (token[:-1] + ("A" if token[-1] != "A" else "B"), "x", "a" * 500):
         page = client.get(f"/s/{bad}?score=3")
         assert page.status_code == 404
-        assert "not valid" in page.get_data(as_text=True)
+        assert "This link does not work" in page.get_data(as_text=True)
     assert responses() == []
 
 
@@ -111,7 +111,7 @@ def test_a_click_stamps_the_invitation_once_and_the_reminder_link_answers_the_sa
     db.session.refresh(invitation)
     assert invitation.answered_at == first
     page = client.get(f"/s/{reminder_token}?score=8")  # the reminder's own link: the same answer changes
-    assert page.status_code == 200 and "we got your score of 8" in page.get_data(as_text=True)
+    assert page.status_code == 200 and "Your score of 8 is saved" in page.get_data(as_text=True)
     [response] = responses()
     assert response.score == 8 and response.answered_at > first
     db.session.refresh(invitation)
@@ -123,7 +123,7 @@ def test_a_click_stamps_the_invitation_once_and_the_reminder_link_answers_the_sa
 def test_a_click_shows_the_survey_it_belongs_to(app, client):
     token = setup_invitation(followups={"negative": "What should we fix first?"})
     html = client.get(f"/s/{token}?score=0").get_data(as_text=True)
-    assert "we got your score of 0" in html and "What should we fix first?" in html
+    assert "Your score of 0 is saved" in html and "What should we fix first?" in html
     assert 'value="0" checked' in html
 
 

@@ -59,7 +59,7 @@ def test_the_follow_up_of_the_score_band_is_asked_and_kept_with_its_question(app
     survey = make_survey(followups={"neutral": "What would make it a 10?", "negative": "What should we fix?"})
     token = make_invitation(survey, make_contact("ann@customer.example"))
     page = client.get(f"/s/{token}?score=8").get_data(as_text=True)
-    assert '<label for="followup">What would make it a 10?</label>' in page
+    assert '<label class="field" for="followup">What would make it a 10?</label>' in page
     # She then picks a 3 (another band): her follow-up answer stays with the question she saw.
     sent = client.post(f"/s/{token}", data={"score": "3", "comment": "",
                                             "followup": "Invoices are wrong every single month"})
@@ -93,7 +93,7 @@ def test_the_surveys_rule_decides_which_answers_open_an_item(app, client, drain,
 
 def test_customer_pages_speak_the_surveys_language_and_fall_back_to_english(app, client, tmp_path, monkeypatch):
     (tmp_path / "xx.json").write_text(json.dumps({
-        "Thank you, we got your score of {score}.": "Merci, nous avons votre note de {score}.",
+        "Your score of {score} is saved.": "Votre note de {score} est enregistrée.",
         "Send": "Envoyer"}), encoding="utf-8")
     monkeypatch.setattr(i18n, "LOCALES", tmp_path)
     i18n.catalog.cache_clear()
@@ -101,7 +101,7 @@ def test_customer_pages_speak_the_surveys_language_and_fall_back_to_english(app,
     try:
         token = make_invitation(make_survey(language="xx"), make_contact("ann@customer.example"))
         page = client.get(f"/s/{token}?score=7").get_data(as_text=True)
-        assert '<html lang="xx">' in page and "Merci, nous avons votre note de 7." in page
+        assert '<html lang="xx">' in page and "Votre note de 7 est enregistrée." in page
         assert ">Envoyer</button>" in page
         assert "Your answer goes to the team that can act on it." in page  # not in the catalog: English
     finally:

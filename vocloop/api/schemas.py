@@ -122,6 +122,12 @@ class SurveyIn(Schema):
     followups = fields.Dict(keys=fields.String(validate=validate.OneOf(["negative", "neutral", "positive"])),
                             values=fields.String(validate=validate.Length(max=500)), load_default=dict,
                             metadata={"description": "a second question on the answer page, by score band"})
+    thanks = fields.Dict(keys=fields.String(validate=validate.OneOf(["negative", "neutral", "positive"])),
+                         values=fields.String(validate=validate.Length(max=1000)), load_default=dict,
+                         metadata={"description": "the thank-you page's message, by score band"})
+    review_url = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500),
+                               metadata={"description": "an https:// review site offered to promoters on the "
+                                                        "thank-you page"})
     brand_color = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(r"^#[0-9a-fA-F]{6}$"),
                                 metadata={"description": "buttons' colour; white text on it must reach 4.5:1; "
                                                          "null: the company profile's"})
@@ -144,6 +150,8 @@ class SurveyOut(Schema):
     sender_name = fields.String(allow_none=True)
     sender_email = fields.String(allow_none=True)
     followups = fields.Dict(keys=fields.String(), values=fields.String())
+    thanks = fields.Dict(keys=fields.String(), values=fields.String())
+    review_url = fields.String(allow_none=True)
     brand_color = fields.String(allow_none=True)
     logo_url = fields.String(allow_none=True)
     open_items_for = fields.String()
@@ -445,6 +453,9 @@ class SurveyPatch(Schema):
     active = fields.Boolean()
     followups = fields.Dict(keys=fields.String(validate=validate.OneOf(["negative", "neutral", "positive"])),
                             values=fields.String(validate=validate.Length(max=500)))
+    thanks = fields.Dict(keys=fields.String(validate=validate.OneOf(["negative", "neutral", "positive"])),
+                         values=fields.String(validate=validate.Length(max=1000)))
+    review_url = fields.String(allow_none=True, validate=validate.Length(max=500))
     brand_color = fields.String(allow_none=True, validate=validate.Regexp(r"^#[0-9a-fA-F]{6}$"))
     logo_url = fields.String(allow_none=True, validate=validate.Length(max=500))
     open_items_for = fields.String(validate=validate.OneOf(OPEN_ITEM_RULES))

@@ -9,6 +9,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
+from vocloop.contacts.models import Contact
 from vocloop.db import utcnow
 from vocloop.errors import Conflict, Gone, Invalid, NotFound
 from vocloop.extensions import db
@@ -25,6 +26,11 @@ MAX_COMMENT_CHARS = 5000
 LINK_NOT_VALID = "This survey link is not valid."
 LINK_EXPIRED = "This survey link has expired."
 ALREADY_ANSWERED = "Thank you, your answer is already in."
+UNSUBSCRIBED = "You unsubscribed: this link no longer records answers."
+
+
+class Unsubscribed(Conflict):
+    """The link's contact unsubscribed: their survey links record nothing any more, and say so."""
 
 
 def link_hash(token: str) -> str:
@@ -36,12 +42,15 @@ def link_hash(token: str) -> str:
 
 def find_invitation(token: str, *, allow_expired: bool = False) -> Invitation:
     """The invitation behind a link; NotFound for unknown or tampered tokens, Gone once expired."""
-    invitation = db.session.scalar(select(Invitation).options(joinedload(Invitation.survey))
+    invitation = db.session.scalar(select(Invitation).options(joinedload(Invitation.survey),
+                                                              joinedload(Invitation.contact))
                                    .where(behind_link(link_hash(token))))
     if invitation is None:
         raise NotFound(LINK_NOT_VALID)
     if invitation.expires_at <= utcnow() and not allow_expired:
-        raise Gone(LINK_EXPIRED)
+        expired = Gone(LINK_EXPIRED)
+        expired.language = invitation.contact.language or invitation.survey.language  # the page's words
+        raise expired
     return invitation
 
 
@@ -51,17 +60,21 @@ def response_for(invitation: Invitation) -> Response | None:
 
 def parse_score(kind_code: str, raw: str | int | None) -> int:
     kind = get_kind(kind_code)
+    refusal = Invalid(f"Please choose a score from {kind.low} to {kind.high}.")
+    refusal.scale = (kind.low, kind.high)  # for the customer's page, in their language
     try:
         score = int(str(raw).strip())
     except (TypeError, ValueError):
-        raise Invalid(f"Please choose a score from {kind.low} to {kind.high}.") from None
+        raise refusal from None
     if score not in kind.scores:
-        raise Invalid(f"Please choose a score from {kind.low} to {kind.high}.")
+        raise refusal
     return score
 
 
 def record_score(invitation: Invitation, raw_score: str | int | None) -> Response:
     """One click records the score at once; clicking again changes it until the comment is in."""
+    if invitation.contact.unsubscribed_at is not None:
+        raise Unsubscribed(UNSUBSCRIBED)
     score = parse_score(invitation.survey.kind, raw_score)
     response = response_for(invitation)
     if response is not None and response.completed_at is not None:
@@ -97,15 +110,17 @@ def submit_comment(token: str, raw_score: str | int | None, comment: str | None,
     score recorded when the page was drawn), even if the customer then picked a score of another
     band. Two statements, each its own transaction: read the answer so far, then complete it unless
     another request completed it first."""
-    comment, followup = _clean_comment(comment), _clean_comment(followup)
+    comment, followup = clean_comment(comment), clean_comment(followup)
     token_hash = link_hash(token)
     invitations, responses, surveys = Invitation.__table__, Response.__table__, Survey.__table__
+    contacts = Contact.__table__
     with db.engine.connect() as connection:
         connection = connection.execution_options(isolation_level="AUTOCOMMIT")
         found = connection.execute(
             select(invitations.c.expires_at, surveys.c.kind, surveys.c.followups, responses.c.id,
-                   responses.c.score, responses.c.completed_at)
+                   responses.c.score, responses.c.completed_at, contacts.c.unsubscribed_at)
             .join(surveys, surveys.c.id == invitations.c.survey_id)
+            .join(contacts, contacts.c.id == invitations.c.contact_id)
             .outerjoin(responses, responses.c.invitation_id == invitations.c.id)
             .where(behind_link(token_hash))
         ).first()
@@ -113,6 +128,8 @@ def submit_comment(token: str, raw_score: str | int | None, comment: str | None,
             raise NotFound(LINK_NOT_VALID)
         if found.expires_at <= utcnow():
             raise Gone(LINK_EXPIRED)
+        if found.unsubscribed_at is not None:
+            raise Unsubscribed(UNSUBSCRIBED)
         if found.completed_at is not None:
             raise Conflict(ALREADY_ANSWERED)
         response_id, recorded = found.id, found.score
@@ -138,7 +155,7 @@ def submit_comment(token: str, raw_score: str | int | None, comment: str | None,
     return response_id
 
 
-def _clean_comment(comment: str | None) -> str:
+def clean_comment(comment: str | None) -> str:
     comment = without_control_characters(comment).strip()
     if len(comment) > MAX_COMMENT_CHARS:
         raise Invalid(f"Please keep your comment under {MAX_COMMENT_CHARS} characters.")

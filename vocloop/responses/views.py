@@ -1,8 +1,10 @@
-"""The public answer pages behind the links in survey emails: rate limited, no sign-in."""
+"""The public answer pages behind the links in survey emails: rate limited, no sign-in, in the
+customer's language and the company's brand (vocloop.responses.problems words every refusal)."""
 
 from __future__ import annotations
 
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
@@ -10,15 +12,16 @@ from sqlalchemy import select
 from wtforms import HiddenField, TextAreaField
 from wtforms.validators import Length
 
+from vocloop.company import service as company
 from vocloop.db import utcnow
 from vocloop.errors import Conflict
 from vocloop.extensions import csrf, db
-from vocloop.i18n import use_language
+from vocloop.i18n import format_day, supported, translate, use_language
 from vocloop.items.models import FeedbackItem
 from vocloop.items.verification import record_verdict
 from vocloop.jobs import tasks
 from vocloop.jobs.queue import enqueue, enqueue_queued_work
-from vocloop.responses import clicks, service
+from vocloop.responses import additions, clicks, problems, service
 from vocloop.responses.rate_limit import limit_customer_pages
 from vocloop.responses.service import MAX_COMMENT_CHARS
 from vocloop.surveys.kinds import get_kind
@@ -37,14 +40,20 @@ class AnswerForm(FlaskForm):
     followup = TextAreaField("Follow-up", validators=[Length(max=MAX_COMMENT_CHARS)])
 
 
+def page(template: str, survey, status: int = 200, **context):
+    """A customer page: the survey's (else the company's) brand, from the profile each process keeps."""
+    brand = company.brand(survey, company.cached_profile())
+    return render_template(f"answers/{template}.html", survey=survey, brand=brand, **context), status
+
+
 def _invitation(token: str, allow_expired: bool = False):
-    """The invitation behind the link, and its survey's language for every string of the page.
+    """The invitation behind the link, and its contact's (else its survey's) language for every string.
 
     These pages take the load of a whole send's clicks: their commits keep what was loaded (no
     reload of invitation, survey and answer to draw the page); the session ends with the request."""
     db.session().expire_on_commit = False
     invitation = service.find_invitation(token, allow_expired=allow_expired)
-    use_language(invitation.survey.language)
+    use_language(supported(invitation.contact.language) or invitation.survey.language)
     return invitation
 
 
@@ -52,21 +61,40 @@ def _invitation(token: str, allow_expired: bool = False):
 def answer(token: str):
     """A score in the query records it at once (one click in the email); the page asks for a comment."""
     if "score" in request.args:
-        click = clicks.record_click(token, request.args["score"])
-        use_language(click.survey.language)
+        try:
+            click = clicks.record_click(token, request.args["score"])
+        except service.Unsubscribed:
+            return _unsubscribed(_invitation(token, allow_expired=True))
+        except Conflict:  # the answer is complete: say so, and offer to add to it
+            return _answered(token, _invitation(token))
+        use_language(supported(click.contact_language) or click.survey.language)
         return _answer_page(click.survey, click.score, AnswerForm(score=str(click.score)), token)
     invitation = _invitation(token)
+    if invitation.contact.unsubscribed_at is not None:
+        return _unsubscribed(invitation)
     response = service.response_for(invitation)
     if response is not None and response.completed_at is not None:
-        raise Conflict(service.ALREADY_ANSWERED)
+        return _answered(token, invitation, response)
     score = response.score if response else None
     return _answer_page(invitation.survey, score, AnswerForm(score="" if score is None else str(score)), token)
 
 
 def _answer_page(survey, score: int | None, form: AnswerForm, token: str, status: int = 200):
     """The comment page; `score` is the one recorded so far (None: the customer has not chosen)."""
-    return render_template("answers/answer.html", survey=survey, kind=get_kind(survey.kind), score=score,
-                           form=form, token=token, followup=service.followup_question(survey, score)), status
+    return page("answer", survey, status, kind=get_kind(survey.kind), score=score, form=form, token=token,
+                followup=service.followup_question(survey, score))
+
+
+def _answered(token: str, invitation, response=None, errors=(), status: int = 409):
+    """The answer is already in: what it was, and while its loop is open, a box to add to it."""
+    response = response or service.response_for(invitation)
+    return page("answered", invitation.survey, status, token=token, response=response, errors=errors,
+                can_add=additions.can_add_to(invitation, response))
+
+
+def _unsubscribed(invitation):
+    day = invitation.contact.unsubscribed_at
+    return problems.page("unsubscribed", 409, survey=invitation.survey, day=format_day(day))
 
 
 @bp.post("/<token>")
@@ -76,8 +104,30 @@ def submit(token: str):
         invitation = _invitation(token)
         response = service.response_for(invitation)
         return _answer_page(invitation.survey, response.score if response else None, form, token, status=400)
-    response_id = service.submit_comment(token, form.score.data, form.comment.data, form.followup.data)
+    try:
+        response_id = service.submit_comment(token, form.score.data, form.comment.data, form.followup.data)
+    except service.Unsubscribed:
+        return _unsubscribed(_invitation(token, allow_expired=True))
     enqueue(tasks.triage_response, response_id, queue="classify")
+    return redirect(url_for("answers.thanks", token=token), code=303)
+
+
+@bp.post("/<token>/add")
+def add(token: str):
+    """More words after the answer is complete (the already-answered page's box)."""
+    invitation = _invitation(token)
+    response = service.response_for(invitation)
+    if response is None or response.completed_at is None:
+        return redirect(url_for("answers.answer", token=token), code=303)
+    text = service.clean_comment(request.form.get("addition"))
+    if not text:
+        return _answered(token, invitation, response, errors=[translate("Please write something to send.")],
+                         status=400)
+    retriage = additions.add_to_answer(invitation, response, text)
+    if retriage is not None:
+        enqueue(tasks.triage_response, retriage, queue="classify")
+    else:
+        enqueue_queued_work()
     return redirect(url_for("answers.thanks", token=token), code=303)
 
 
@@ -88,26 +138,32 @@ def thanks(token: str):
     item = db.session.scalar(select(FeedbackItem).where(FeedbackItem.response_id == response.id)) \
         if response else None
     wait = None
-    if item is not None:  # whole hours, at least one: "within 5 hours", "within 3 days"
+    if item is not None and item.is_open:  # whole hours, at least one: "within 5 hours", "within 3 days"
         wait = timedelta(hours=max(1, round((item.close_due_at - utcnow()).total_seconds() / 3600)))
     # Triage runs in a job: for a few seconds, reload (no script needed) to tell who will answer.
     still_triaging = response is not None and response.processed_at is None and response.completed_at \
         is not None and (utcnow() - response.completed_at).total_seconds() < 20
-    return render_template("answers/thanks.html", survey=invitation.survey, response=response, item=item,
-                           wait=wait, refresh_seconds=2 if still_triaging else None)
+    survey = invitation.survey
+    band = get_kind(survey.kind).band(response.score) if response else None
+    review_url = survey.review_url if band == "positive" else None
+    return page("thanks", survey, response=response, item=item if wait else None, wait=wait,
+                name=invitation.contact.greeting_name,
+                message=(survey.thanks or {}).get(band) if band else None, review_url=review_url,
+                review_site=urlsplit(review_url).hostname if review_url else None,
+                refresh_seconds=2 if still_triaging else None)
 
 
 @bp.route("/<token>/unsubscribe", methods=["GET", "POST"])
 def unsubscribe(token: str):
     """GET asks, POST acts: link scanners that prefetch a GET must not unsubscribe anyone. Mail
     clients' RFC 8058 one-click POST carries no cookies: the secret link authorizes the request."""
-    survey = _invitation(token, allow_expired=True).survey
+    invitation = _invitation(token, allow_expired=True)
     if request.method == "POST":
         service.unsubscribe(token)
         if request.form.get("List-Unsubscribe") == "One-Click":
             return "", 204
-        return render_template("answers/unsubscribed.html", survey=survey)
-    return render_template("answers/unsubscribe.html", token=token, survey=survey)
+        return page("unsubscribed", invitation.survey)
+    return page("unsubscribe", invitation.survey, token=token, unsubscribed_at=invitation.contact.unsubscribed_at)
 
 
 verify_bp = Blueprint("verify", __name__)
@@ -119,6 +175,5 @@ def verdict(token: str):
     """The customer's one click on "Did this resolve your concern?"."""
     item = record_verdict(token, request.args.get("answer", ""))
     enqueue_queued_work()
-    use_language(item.survey.language)
-    return render_template("answers/verdict.html", item=item, survey=item.survey,
-                           resolved=item.customer_verdict == "resolved")
+    use_language(supported(item.contact.language) or item.survey.language)
+    return page("verdict", item.survey, item=item, resolved=item.customer_verdict == "resolved")

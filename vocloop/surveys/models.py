@@ -51,6 +51,10 @@ class Survey(db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     # A second question on the comment page, by score band ("negative", "neutral", "positive").
     followups: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # The thank-you page's message by score band, written by a lead; promoters may also be offered a
+    # public review site.
+    thanks: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    review_url: Mapped[str | None] = mapped_column(String(500))
     # The survey's own colour and logo; None: the company profile's.
     brand_color: Mapped[str | None] = mapped_column(String(7))
     logo_url: Mapped[str | None] = mapped_column(String(500))

@@ -24,16 +24,17 @@ from vocloop.mail.models import MessageTemplate
 from vocloop.security import new_secret_token
 from vocloop.surveys.kinds import KINDS, get_kind
 from vocloop.surveys.models import OPEN_ITEM_RULES, Invitation, Survey, reached_customer
-from vocloop.text import paragraphs
+from vocloop.text import normalized_lines, paragraphs
 
 CHUNK = 5000  # ids per IN (...) list
 
 
 SURVEY_SETTINGS = ("name", "title", "question", "comment_prompt", "subject", "intro", "sender_name", "sender_email",
-                   "quarantine_days", "link_expiry_days", "active", "followups", "brand_color", "logo_url",
-                   "open_items_for", "reminder_days", "language")
+                   "quarantine_days", "link_expiry_days", "active", "followups", "thanks", "review_url", "brand_color",
+                   "logo_url", "open_items_for", "reminder_days", "language")
 # Settings where None (or empty) means "the company profile's" or "none".
-OPTIONAL_SETTINGS = ("title", "sender_name", "sender_email", "brand_color", "logo_url", "reminder_days")
+OPTIONAL_SETTINGS = ("title", "sender_name", "sender_email", "brand_color", "logo_url", "review_url", "reminder_days")
+BANDS = ("negative", "neutral", "positive")
 
 
 def checked_settings(kind: str, values: dict) -> dict:
@@ -58,13 +59,11 @@ def checked_settings(kind: str, values: dict) -> dict:
         values["sender_email"] = normalize_email(values["sender_email"])
     elif "sender_email" in values:
         values["sender_email"] = None
-    if "followups" in values:
-        followups = values["followups"] or {}
-        bands = ("negative", "neutral", "positive")
-        if not isinstance(followups, dict) or set(followups) - set(bands) or \
-                not all(isinstance(text, str) and len(text) <= 500 for text in followups.values()):
-            raise Invalid("followups maps negative, neutral or positive to a question of up to 500 characters.")
-        values["followups"] = {band: followups[band].strip() for band in bands if (followups.get(band) or "").strip()}
+    for key, limit, what in (("followups", 500, "a question"), ("thanks", 1000, "a message")):
+        if key in values:
+            values[key] = _by_band(key, values[key], limit, what)
+    if "review_url" in values:
+        values["review_url"] = checked_url(values["review_url"], "review_url")
     if values.get("open_items_for", OPEN_ITEM_RULES[0]) not in OPEN_ITEM_RULES:
         raise Invalid(f"open_items_for must be one of {', '.join(OPEN_ITEM_RULES)}")
     reminder_days = values.get("reminder_days")
@@ -73,6 +72,15 @@ def checked_settings(kind: str, values: dict) -> dict:
     if values.get("language", "en") not in available_languages():
         raise Invalid(f"language must be one of {', '.join(available_languages())}")
     return values
+
+
+def _by_band(key: str, texts, limit: int, what: str) -> dict[str, str]:
+    """A text per score band (follow-up questions, thank-you messages); empty ones dropped."""
+    texts = texts or {}
+    if not isinstance(texts, dict) or set(texts) - set(BANDS) or \
+            not all(isinstance(text, str) and len(text) <= limit for text in texts.values()):
+        raise Invalid(f"{key} maps negative, neutral or positive to {what} of up to {limit} characters.")
+    return {band: normalized_lines(texts[band]).strip() for band in BANDS if (texts.get(band) or "").strip()}
 
 
 def create_survey(*, name: str, kind: str, company: str | None = None, question: str | None = None,

@@ -32,7 +32,7 @@ OPEN_ITEM_LABELS = {"negative_or_comment": "every unhappy score, and every answe
                     "not_positive_or_comment": "unhappy and lukewarm scores, and every answer with a comment",
                     "all": "every answer"}
 TEXT_SETTINGS = ("name", "title", "question", "comment_prompt", "subject", "intro", "sender_name", "sender_email",
-                 "logo_url", "brand_color", "open_items_for", "language")
+                 "logo_url", "brand_color", "open_items_for", "language", "review_url")
 
 
 only_for(bp, "lead", "admin")
@@ -91,8 +91,8 @@ def update(survey_id: int):
         values |= {"quarantine_days": _number("quarantine_days"), "link_expiry_days": _number("link_expiry_days"),
                    "reminder_days": _number("reminder_days", required=False),
                    "active": request.form.get("active") == "on",
-                   "followups": {band: request.form.get(f"followup_{band}", "")
-                                 for band in ("negative", "neutral", "positive")}}
+                   "followups": {band: request.form.get(f"followup_{band}", "") for band in surveys.BANDS},
+                   "thanks": {band: request.form.get(f"thanks_{band}", "") for band in surveys.BANDS}}
         if not values["name"] or not values["question"] or not values["subject"]:
             raise Invalid("A survey needs a name, a question and a subject.")
         surveys.update_survey(survey, **values)

@@ -1,0 +1,145 @@
+"""The pages behind a survey link, as a person meets them: branded, in their language, a compact
+confirmation instead of a headline, a thank-you message per score band (and a review site for
+promoters), and friendly pages for an answer already in (with room to add to it while its loop is
+open), an expired link, an unsubscribed contact (whose links then record nothing), too many
+requests (with the wait) and any other error."""
+
+from __future__ import annotations
+
+import re
+from html import unescape
+
+from sqlalchemy import func, select
+
+from tests.factories import answer, make_contact, make_invitation, make_survey, make_user
+from vocloop.company import service as company
+from vocloop.extensions import db
+from vocloop.items.models import FeedbackItem
+from vocloop.responses.models import Response
+from vocloop.routing.service import create_rule
+
+
+def text_of(page) -> str:
+    return re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", page.get_data(as_text=True))))
+
+
+def count(model) -> int:
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+def test_the_answer_page_confirms_the_click_in_a_line_and_asks_the_question_once(app, client):
+    company.save_profile(company_name="Acme Analytics", privacy_url="https://acme.example/privacy",
+                         postal_address="1 Harbour Street\nBristol")
+    token = make_invitation(make_survey(), make_contact("ann@customer.example"))
+    html = client.get(f"/s/{token}?score=8").get_data(as_text=True)
+    assert '<p class="status" role="status">' in html and "Your score of 8 is saved." in html
+    assert html.count("<h1>") == 1 and "<h1>How likely are you to recommend Acme" in html  # no second headline
+    assert '<span class="name">Acme Analytics</span>' in html  # the brand on top
+    assert "1 Harbour Street · Bristol" in html and 'href="https://acme.example/privacy"' in html
+    assert 'style="--n: 11"' in html and 'value="8" checked' in html
+
+
+def test_a_contacts_language_picks_the_pages_words(app, client):
+    contact = make_contact("jonas@customer.example")
+    contact.language = "de"
+    db.session.commit()
+    token = make_invitation(make_survey(), contact)
+    html = client.get(f"/s/{token}?score=3").get_data(as_text=True)
+    assert '<html lang="de">' in html and "Ihre Bewertung 3 ist gespeichert." in html and ">Senden</button>" in html
+
+
+def test_the_thank_you_page_says_what_the_lead_wrote_for_the_band_and_offers_promoters_a_review(app, client, drain):
+    make_user("admin@example.com", role="admin")
+    survey = make_survey(thanks={"positive": "You made our week!\nThank you.", "negative": "We are on it."},
+                         review_url="https://www.trustpilot.com/review/acme.example")
+    happy = make_invitation(survey, make_contact("ann@customer.example"))
+    answer(client, happy, 10, "")
+    drain()
+    page = client.get(f"/s/{happy}/thanks").get_data(as_text=True)
+    assert "You made our week!\nThank you." in page
+    assert 'href="https://www.trustpilot.com/review/acme.example"' in page and "www.trustpilot.com" in page
+    unhappy = make_invitation(survey, make_contact("bob@customer.example"))
+    answer(client, unhappy, 2, "Too slow.")
+    drain()
+    page = client.get(f"/s/{unhappy}/thanks").get_data(as_text=True)
+    assert "We are on it." in page and "trustpilot" not in page
+    assert "will get back to you within" in page  # who answers, and when, as before
+
+
+def test_an_answer_already_in_says_so_and_takes_more_words_while_its_loop_is_open(app, client, drain, sendgrid):
+    make_user("admin@example.com", role="admin")
+    dana = make_user("dana@example.com", name="Dana", team="Support")
+    create_rule(name="to Dana", action="user", user_id=dana.id)
+    survey = make_survey()
+    token = make_invitation(survey, make_contact("ann@customer.example", name="Ann"))
+    answer(client, token, 3, "Slow support.")
+    drain()
+    again = client.get(f"/s/{token}?score=9")
+    assert again.status_code == 409 and "Thank you, your answer is already in." in text_of(again)
+    assert "You gave a score of 3 on" in text_of(again) and 'name="addition"' in again.get_data(as_text=True)
+    assert db.session.scalar(select(Response.score)) == 3  # the second click changed nothing
+    added = client.post(f"/s/{token}/add", data={"addition": "It took three days to get an answer."})
+    assert added.status_code == 303
+    drain()
+    item = db.session.scalar(select(FeedbackItem))
+    assert [e.body for e in item.events if e.kind == "customer_replied"] == ["It took three days to get an answer."]
+    assert any(e.to == "dana@example.com" and "replied" in e.subject for e in sendgrid.emails())
+    item.status = "closed"
+    db.session.commit()
+    closed = client.get(f"/s/{token}")
+    assert closed.status_code == 409 and 'name="addition"' not in closed.get_data(as_text=True)
+    assert client.post(f"/s/{token}/add", data={"addition": "More."}).status_code == 409
+
+
+def test_more_words_on_an_answer_without_an_item_are_triaged_again(app, client, drain):
+    make_user("admin@example.com", role="admin")
+    token = make_invitation(make_survey(), make_contact("ann@customer.example"))
+    answer(client, token, 8, "")
+    drain()
+    assert count(FeedbackItem) == 0  # a passive without words opens nothing by default
+    client.post(f"/s/{token}/add", data={"addition": "The export is broken since Monday."})
+    drain()
+    assert db.session.scalar(select(Response.comment)) == "The export is broken since Monday."
+    assert count(FeedbackItem) == 1  # words now: the survey's rule opens an item
+
+
+def test_an_expired_link_says_so_in_the_customers_language(app, client):
+    contact = make_contact("ines@customer.example")
+    contact.language = "fr"
+    db.session.commit()
+    token = make_invitation(make_survey(), contact, expires_in_days=-1)
+    page = client.get(f"/s/{token}?score=5")
+    assert page.status_code == 410 and "Ce lien d'enquête a expiré" in text_of(page)
+    assert '<html lang="fr">' in page.get_data(as_text=True)
+
+
+def test_an_unsubscribed_contacts_links_record_nothing_and_say_so(app, client):
+    token = make_invitation(make_survey(), make_contact("ann@customer.example"))
+    assert "Stop receiving surveys?" in text_of(client.get(f"/s/{token}/unsubscribe"))
+    client.post(f"/s/{token}/unsubscribe")
+    again = client.get(f"/s/{token}/unsubscribe")
+    assert "You are unsubscribed." in text_of(again) and "Stop receiving surveys?" not in text_of(again)
+    click = client.get(f"/s/{token}?score=9")
+    assert click.status_code == 409 and "this link no longer records answers. Nothing was saved." in text_of(click)
+    assert client.get(f"/s/{token}").status_code == 409
+    assert client.post(f"/s/{token}", data={"score": "9", "comment": "hi"}).status_code == 409
+    assert count(Response) == 0
+
+
+def test_too_many_requests_get_a_page_with_the_wait_in_the_browsers_language(app, client):
+    app.config.update(RATELIMIT_ENABLED=True, RATELIMIT_PUBLIC="1 per minute")
+    token = make_invitation(make_survey(), make_contact("ann@customer.example"))
+    client.get(f"/s/{token}/unsubscribe")
+    refused = client.get(f"/s/{token}/unsubscribe", headers={"Accept-Language": "es-ES,es;q=0.9"})
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
+    words = text_of(refused)
+    assert "Un momento, por favor" in words and re.search(r"inténtelo de nuevo dentro de \d+ segundos", words)
+
+
+def test_any_other_error_behind_a_link_is_a_friendly_page_not_http_jargon(app, client):
+    for path in ("/s/not-a-real-link?score=3", "/s/x/y/z", "/v/forged?answer=yes"):
+        page = client.get(path)
+        assert page.status_code == 404 and "This link does not work" in text_of(page), path
+        assert "Not Found" not in text_of(page)
+    wrong = client.delete("/s/abc")
+    assert wrong.status_code == 405 and "Method Not Allowed" not in text_of(wrong)

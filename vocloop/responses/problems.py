@@ -1,0 +1,71 @@
+"""The refusals a customer can meet behind a link, in words for people and in their language: the
+link does not work, has expired, belongs to someone who unsubscribed, too many requests (with the
+wait), or an error of ours. One page for all of them, branded like every customer page."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import g, render_template
+from werkzeug.exceptions import HTTPException
+
+from vocloop.company import service as company
+from vocloop.errors import DomainError, Gone, Invalid, NotFound
+from vocloop.i18n import N_, browser_language, format_duration, translate, use_language
+
+PROBLEMS = {
+    "not_found": (N_("This link does not work"),
+                  N_("It may have been cut short or mistyped. Please open it again from the email we sent you.")),
+    "expired": (N_("This survey link has expired"),
+                N_("Survey links stay open for a while, and this one has closed. Thank you for wanting to answer "
+                   "all the same.")),
+    "unsubscribed": (N_("You have unsubscribed"),
+                     N_("You asked us on {day} to stop sending you surveys, so this link no longer records "
+                        "answers. Nothing was saved.")),
+    "rate_limited": (N_("One moment, please"),
+                     N_("We received a lot of requests from your network in a short time. Please try again in "
+                        "{wait}.")),
+    "invalid_score": (N_("Please choose a score"), N_("Please choose a score from {low} to {high}.")),
+    "invalid": (N_("Something in what was sent could not be used"),
+                N_("Please go back to the page and try again.")),
+    "error": (N_("Something went wrong on our side"), N_("Sorry about that. Please try again in a few minutes.")),
+}
+
+
+def reason_of(error: Exception) -> str:
+    if isinstance(error, NotFound) or getattr(error, "code", None) in (404, 405):
+        return "not_found"
+    if isinstance(error, Gone) or getattr(error, "code", None) == 410:
+        return "expired"
+    if getattr(error, "code", None) == 429:
+        return "rate_limited"
+    if isinstance(error, Invalid):
+        return "invalid_score" if getattr(error, "scale", None) else "invalid"
+    return "error"
+
+
+def page(reason: str, status: int, *, survey=None, back_url: str | None = None, headers=None, **values):
+    """The problem page; the language is the request's where a view set it, else the browser's."""
+    if "language" not in g:
+        use_language(browser_language())
+    heading, text = PROBLEMS[reason]
+    body = render_template("answers/problem.html", brand=company.brand(survey, company.cached_profile()),
+                           heading=translate(heading), lines=[translate(text, **values)], back_url=back_url)
+    return body, status, headers or {}
+
+
+def for_error(error: Exception):
+    """Any error raised behind a customer link (the blueprints' error handler)."""
+    language = getattr(error, "language", None)
+    use_language(language or (g.get("language") if "language" in g else browser_language()))
+    reason = reason_of(error)
+    headers, values = {}, {}
+    if isinstance(error, HTTPException):
+        headers = {key: value for key, value in error.get_headers() if key != "Content-Type"}
+    if reason == "rate_limited":
+        wait = int(dict(headers).get("Retry-After", "60"))
+        values["wait"] = format_duration(timedelta(seconds=max(wait, 1)))
+    if reason == "invalid_score":
+        values["low"], values["high"] = error.scale
+    status = error.status if isinstance(error, DomainError) else (getattr(error, "code", None) or 500)
+    return page(reason, status, headers=headers, **values)
