@@ -79,6 +79,18 @@ def schema(settings):
     return True
 
 
+def _die_with_parent() -> None:
+    """Linux: the worker gets SIGTERM when this test run dies (killed, interrupted), instead of living on
+    and taking the next run's jobs with the code it started with."""
+    import ctypes
+    import signal
+
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
 @pytest.fixture(scope="session")
 def worker(settings, schema, tmp_path_factory):
     """A real rq worker process (Redis mode only)."""
@@ -94,7 +106,8 @@ def worker(settings, schema, tmp_path_factory):
     env = {**os.environ, **{key: str(value) for key, value in settings.items()}}
     with open(log_path, "w") as log:
         process = subprocess.Popen([sys.executable, "-m", "flask", "--app", "vocloop", "worker"],
-                                   cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+                                   cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                   preexec_fn=_die_with_parent)
     deadline = time.monotonic() + 180  # a busy machine starts Python slowly; a dead worker fails at once
     while not Worker.all(connection=connection):
         if process.poll() is not None or time.monotonic() > deadline:
