@@ -18,7 +18,7 @@ from html import escape
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from tests.conftest import ROOT, TEST_DATABASE_URL
 from tests.e2e.test_customer_pages import serious_violations
@@ -68,7 +68,8 @@ def the_whole_story(app, client, drain, sendgrid, base_url) -> list[Stop]:
     """Everything a customer can meet: the survey email (in English and in German), the reminder, the
     hand-over and the closing message; the answer page (with a follow-up), the thank-you page of each
     score band, an answer already in, an expired link, unsubscribing and after, a link that records
-    nothing any more, too many requests, a broken link, and the verdict pages."""
+    nothing any more, too many requests, a broken link, and the verdict pages (the choice each link
+    opens, the thanks after each answer, and the choice again once answered)."""
     make_user("admin@example.com", role="admin")
     dana = make_user("dana@example.com", name="Dana Whitfield", team="Support")
     omar = make_user("omar@example.com", name="Omar Haddad", team="Support")
@@ -132,6 +133,15 @@ def the_whole_story(app, client, drain, sendgrid, base_url) -> list[Stop]:
         if on:
             client.get(f"/s/{tokens['Ben']}/thanks")  # the hour's one request: every visit after it is refused
 
+    def not_yet_answered() -> None:  # each width starts from the choice a fresh link opens
+        db.session.execute(update(FeedbackItem).where(FeedbackItem.id == item.id)
+                           .values(customer_verdict=None, verdict_at=None))
+        db.session.commit()
+
+    def said(answer: str, still_wrong: str = "") -> None:  # the verdict page's button, as the browser posts it
+        client.post(verdict, data={"answer": answer, "still_wrong": still_wrong},
+                    headers={"Sec-Fetch-Site": "same-origin"})
+
     return [Stop("email-survey", html=emails["survey:liam"].html, dark=True),
             Stop("email-survey-de", html=emails["survey:jonas"].html),
             Stop("email-reminder-de", html=emails["reminder:jonas"].html),
@@ -148,8 +158,12 @@ def the_whole_story(app, client, drain, sendgrid, base_url) -> list[Stop]:
             Stop("page-unsubscribed", url=f"{s}/s/{tokens['Lina']}/unsubscribe"),
             Stop("page-unsubscribed-link", url=f"{s}/s/{tokens['Lina']}?score=9", status=409),
             Stop("page-not-found", url=f"{s}/s/this-link-was-cut-sho", status=404),
-            Stop("page-verdict-yes", url=f"{s}{verdict}?answer=yes"),
-            Stop("page-verdict-no", url=f"{s}{verdict}?answer=no"),
+            Stop("page-verdict-yes", url=f"{s}{verdict}?answer=yes", before=not_yet_answered),
+            Stop("page-verdict-no", url=f"{s}{verdict}?answer=no", dark=True),
+            Stop("page-verdict-thanks-yes", url=f"{s}{verdict}/thanks", before=lambda: said("yes")),
+            Stop("page-verdict-thanks-no", url=f"{s}{verdict}/thanks",
+                 before=lambda: said("no", "The refund has still not arrived.")),
+            Stop("page-verdict-changing", url=f"{s}{verdict}?answer=yes"),
             Stop("page-too-many-requests", url=f"{s}/s/{tokens['Ben']}/thanks", status=429,
                  before=lambda: limited(True), after=lambda: limited(False))]
 

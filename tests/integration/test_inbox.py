@@ -183,26 +183,55 @@ def test_a_hand_over_can_tell_the_customer_who_their_new_contact_is(app, client,
     assert len(told) == 1
 
 
-def test_the_customer_confirms_or_rejects_the_resolution_with_one_click(app, client, drain, sendgrid):
+def test_the_customer_confirms_or_rejects_the_resolution_on_the_page_a_verdict_link_opens(app, client, drain, sendgrid):
     import re
     item, dana = item_for_dana(client, drain)
     login(client, "dana@example.com")
     page = f"/inbox/items/{item.id}"
     post_form(client, page, f"{page}/close", {"_prefix": "close", "message": "Hi Ann, fixed."})
     drain()
+    client.delete_cookie("session")  # the customer's browser: no staff session
     [closing] = [e for e in sendgrid.emails() if e.custom_args["vocloop_key"].startswith("closing:")]
     links = dict(re.findall(r"(Yes|No): http://vocloop\.test(/v/\S+)", closing.text))
     assert set(links) == {"Yes", "No"} and links["Yes"] in closing.html.replace("&amp;", "&")
-    assert "glad it is sorted" in client.get(links["Yes"]).get_data(as_text=True)
+    sent_before = len(sendgrid.emails())
+    # What a mail scanner does: every link of the email, by HEAD and GET. Nothing changes.
+    for link in links.values():
+        assert client.head(link).status_code == 200
+        chooser = client.get(link)
+        assert chooser.status_code == 200 and "Did this resolve your concern?" in chooser.get_data(as_text=True)
+    drain()
+    untouched = fresh(item.id)
+    assert untouched.customer_verdict is None and untouched.status == "closed" and len(sendgrid.emails()) == sent_before
+    assert [e.kind for e in untouched.events][-1] != "customer_not_resolved"
+    # The "Yes" link's page has "yes" chosen; its one button records it.
+    html = client.get(links["Yes"]).get_data(as_text=True)
+    assert re.search(r'value="yes"\s+checked', html) and not re.search(r'value="no"\s+checked', html)
+    action = links["Yes"].split("?")[0]
+    done = client.post(action, data={"answer": "yes"}, headers={"Sec-Fetch-Site": "same-origin"})
+    assert done.status_code == 303
+    assert "glad it is sorted" in client.get(done.headers["Location"]).get_data(as_text=True)
     assert fresh(item.id).customer_verdict == "resolved"
     from vocloop.metrics.queries import closure
     assert closure(item.created_at, item.created_at.replace(year=2100))["verified_closure_rate"] == 1.0
-    assert client.get(links["No"]).status_code == 200
+    # Another site's page cannot answer for the customer.
+    assert client.post(action, data={"answer": "no"}, headers={"Sec-Fetch-Site": "cross-site"}).status_code == 403
+    assert client.post(action, data={}, headers={"Sec-Fetch-Site": "same-origin"}).status_code == 400
+    # "No" asks what is still wrong: the words reach the timeline and the owner's notice.
+    assert "What is still wrong?" in client.get(links["No"]).get_data(as_text=True)
+    client.post(action, data={"answer": "no", "still_wrong": "The refund never arrived."},
+                headers={"Sec-Fetch-Site": "same-origin"})
     drain()
     reopened = fresh(item.id)
     assert reopened.customer_verdict == "not_resolved" and reopened.status == "in_progress"
     assert [e.kind for e in reopened.events][-2:] == ["customer_not_resolved", "reopened"]
-    assert any(e.to == "dana@example.com" and "not resolved" in e.subject for e in sendgrid.emails())
+    assert "The refund never arrived." in reopened.events[-2].body
+    [notice] = [e for e in sendgrid.emails() if e.to == "dana@example.com" and "not resolved" in e.subject]
+    assert "The refund never arrived." in notice.text
+    # Sending the same answer again without new words changes nothing.
+    client.post(action, data={"answer": "no"}, headers={"Sec-Fetch-Site": "same-origin"})
+    drain()
+    assert len(fresh(item.id).events) == len(reopened.events)
     tampered = links["Yes"].replace("/v/", "/v/x")
     assert client.get(tampered).status_code == 404
 

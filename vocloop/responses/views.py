@@ -18,7 +18,7 @@ from vocloop.errors import Conflict
 from vocloop.extensions import csrf, db
 from vocloop.i18n import format_day, supported, translate, use_language
 from vocloop.items.models import FeedbackItem
-from vocloop.items.verification import record_verdict
+from vocloop.items.verification import VERDICTS, item_for, record_verdict
 from vocloop.jobs import tasks
 from vocloop.jobs.queue import enqueue, enqueue_queued_work
 from vocloop.responses import additions, clicks, problems, service
@@ -167,13 +167,41 @@ def unsubscribe(token: str):
 
 
 verify_bp = Blueprint("verify", __name__)
+csrf.exempt(verify_bp)  # no session to forge with: vocloop.http_origin refuses other sites' posts
 limit_customer_pages(verify_bp)
+
+
+def _verdict_language(item) -> None:
+    use_language(supported(item.contact.language) or item.survey.language)
 
 
 @verify_bp.get("/<token>")
 def verdict(token: str):
-    """The customer's one click on "Did this resolve your concern?"."""
-    item = record_verdict(token, request.args.get("answer", ""))
+    """ "Did this resolve your concern?": the link opens the choice with one button, and records
+    nothing (mail scanners fetch every link of an email; only the page's POST answers)."""
+    item = item_for(token)
+    _verdict_language(item)
+    chosen = request.args.get("answer") if request.args.get("answer") in VERDICTS else None
+    return page("verdict_choose", item.survey, item=item, token=token, chosen=chosen)
+
+
+@verify_bp.post("/<token>")
+def send_verdict(token: str):
+    item = item_for(token)
+    _verdict_language(item)
+    answer = request.form.get("answer", "")
+    if answer not in VERDICTS:
+        return page("verdict_choose", item.survey, 400, item=item, token=token, chosen=None,
+                    error=translate("Please choose yes or no."), still_wrong=request.form.get("still_wrong", ""))
+    record_verdict(token, answer, request.form.get("still_wrong"))
     enqueue_queued_work()
-    use_language(supported(item.contact.language) or item.survey.language)
+    return redirect(url_for("verify.verdict_thanks", token=token), code=303)
+
+
+@verify_bp.get("/<token>/thanks")
+def verdict_thanks(token: str):
+    item = item_for(token)
+    _verdict_language(item)
+    if item.customer_verdict is None:
+        return redirect(url_for("verify.verdict", token=token), code=303)
     return page("verdict", item.survey, item=item, resolved=item.customer_verdict == "resolved")
