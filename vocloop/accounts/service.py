@@ -62,10 +62,23 @@ def set_team_lead(team: Team, lead_id: int | None) -> None:
         team.members.append(lead)
 
 
-def add_team_member(team: Team, user_id: int) -> User:
+def check_member_change(actor: User, team: Team, member: User) -> None:
+    """Admins change any team; a lead only the teams they lead, and only owners in them. Membership
+    is what item access follows, so a lead who could join another team, or add an admin or a lead
+    to theirs, could see and take items that are not their team's."""
+    if actor.role == "admin":
+        return
+    if actor.role != "lead" or team.lead_id != actor.id:
+        raise Forbidden(f"Only an admin or the lead of {team.name} can change its members.")
+    if member.role != "owner":
+        raise Forbidden("A lead adds and removes owners only; an admin changes who leads and administers.")
+
+
+def add_team_member(actor: User, team: Team, user_id: int) -> User:
     user = db.session.get(User, user_id)
     if user is None or not user.active:
         raise Invalid("Only an active user can join a team.")
+    check_member_change(actor, team, user)
     if user not in team.members:
         team.members.append(user)
     db.session.commit()

@@ -108,12 +108,11 @@ class TeamMembers(MethodView):
     @blp.arguments(schemas.TeamMemberIn)
     @blp.response(200, schemas.TeamOut)
     def post(self, data, team_id):
-        """Add someone to a team (taking someone out hands their items over: DELETE .../members/{id})."""
-        user = require_role("lead", "admin")
+        """Add someone to a team: admins anyone, a team's lead owners only (taking someone out hands
+        their items over: DELETE .../members/{id})."""
+        actor = require_role("lead", "admin")
         team = db.get_or_404(Team, team_id)
-        if user.role == "lead" and team.lead_id != user.id:
-            require_role("admin")
-        accounts.add_team_member(team, data["user_id"])
+        accounts.add_team_member(actor, team, data["user_id"])
         return team
 
 

@@ -142,7 +142,8 @@ class UserResource(MethodView):
 class TeamMember(MethodView):
     @blp.response(204)
     def delete(self, team_id, user_id):
-        """Take someone out of a team; their open items of that team are handed over."""
+        """Take someone out of a team (admins anyone, a team's lead owners only); their open items
+        of that team are handed over."""
         require_role("lead", "admin")
         handover.remove_from_team(db.get_or_404(User, user_id), db.get_or_404(Team, team_id), api_user())
 

@@ -9,9 +9,11 @@ from datetime import datetime
 from sqlalchemy import select
 
 from vocloop.accounts.models import Team, User
+from vocloop.accounts.service import check_member_change
 from vocloop.errors import Conflict, Invalid
 from vocloop.extensions import db
 from vocloop.items.models import FeedbackItem, ItemEvent
+from vocloop.items.permissions import team_after_hand_over
 from vocloop.outbound import service as webhooks
 from vocloop.routing.decide import NoOwnerAvailable
 from vocloop.routing.service import facts_of, fallback_owner, route
@@ -31,6 +33,8 @@ def deactivate_user(user: User, actor: User | None) -> int:
 
 
 def remove_from_team(user: User, team: Team, actor: User | None) -> int:
+    if actor is not None:
+        check_member_change(actor, team, user)
     _lock_for_hand_over(user)
     if user not in team.members:
         raise Invalid(f"{user.name} is not in {team.name}.")
@@ -78,7 +82,8 @@ def _hand_over(user: User, actor: User | None, reason: str, team: Team | None = 
             db.session.rollback()
             raise Conflict(f"Nobody could take over item #{item.id}: add an active admin or a routing rule "
                            "first.") from None
-        item.owner_id, item.team_id = new_owner.id, new_team.id if new_team else item.team_id
+        item.owner_id = new_owner.id
+        item.team_id = new_team.id if new_team else team_after_hand_over(item.team_id, new_owner)
         db.session.add(ItemEvent(item_id=item.id, kind="reassigned", actor_id=actor.id if actor else None,
                                  body=f"{reason} Handed over to {new_owner.name} ({how}).",
                                  data={"from_owner_id": user.id, "to_owner_id": new_owner.id}))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, and_, or_, select
 
 from vocloop.accounts.models import Team, User, team_members
 from vocloop.extensions import db
@@ -18,13 +18,26 @@ def led_team_ids(user: User) -> set[int]:
 
 
 def visible_items_filter(user: User):
-    """A WHERE clause: admins see everything; others their own items and their teams' items."""
+    """A WHERE clause: admins see everything; others their own items, their teams' items, and the
+    teamless items of their teammates. A teammate's item of another team stays that team's: sharing
+    one member must not open a team's items to another team's lead."""
     if user.role == "admin":
         return FeedbackItem.id.is_not(None)
     team_ids = team_ids_of(user) | led_team_ids(user)
     # Ids resolved here rather than as a subquery: plain IN lists let PostgreSQL combine indexes.
     people = set(db.session.scalars(select(team_members.c.user_id).where(team_members.c.team_id.in_(team_ids))))
-    return or_(FeedbackItem.owner_id.in_(people | {user.id}), FeedbackItem.team_id.in_(team_ids))
+    return or_(FeedbackItem.owner_id == user.id, FeedbackItem.team_id.in_(team_ids),
+               and_(FeedbackItem.team_id.is_(None), FeedbackItem.owner_id.in_(people)))
+
+
+def team_after_hand_over(team_id: int | None, new_owner: User) -> int | None:
+    """The team an item belongs to once `new_owner` has it: its own team if they are in it, else
+    theirs (the one they lead first), so the team it left stops seeing it. Someone in no team (an
+    admin the item is escalated to) takes it within its team."""
+    teams = sorted(new_owner.teams, key=lambda team: (team.lead_id != new_owner.id, team.id))
+    if not teams or team_id in {team.id for team in teams}:
+        return team_id
+    return teams[0].id
 
 
 def visible_items(user: User) -> Select:

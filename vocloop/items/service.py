@@ -135,6 +135,7 @@ def reassign(user: User, item: FeedbackItem, new_owner_id: int, note: str, tell_
         raise Invalid("This user already owns the item.")
     previous = item.owner
     item.owner_id = new_owner.id
+    item.team_id = permissions.team_after_hand_over(item.team_id, new_owner)
     event = ItemEvent(item_id=item.id, kind="reassigned", actor_id=user.id, body=note,
                       data={"from_owner_id": previous.id, "to_owner_id": new_owner.id,
                             "customer_told": tell_customer and item.contact.suppressed_reason is None})
