@@ -10,15 +10,18 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 from sqlalchemy import select
 
-from tests.factories import api_token, make_contact, make_invitation, make_survey, make_user
+from tests.factories import api_token, csrf_from, login, make_contact, make_invitation, make_survey, make_user
+from tests.support.webhook_receiver import WebhookReceiver
 from vocloop.db import utcnow
 from vocloop.extensions import db
 from vocloop.items.models import FeedbackItem
 from vocloop.items.notifications import send_digests
+from vocloop.jobs import tasks
 from vocloop.jobs.tasks import triage_response
 from vocloop.mail.models import Message
 from vocloop.responses import service as responses
 from vocloop.routing import service as routing
+from vocloop.routing.models import RoutingRule
 
 
 def new_item(email, score=5, comment="It is slow"):
@@ -107,3 +110,83 @@ def test_a_slack_url_must_be_a_web_url(app, client):
     bad = client.post("/api/v1/routing-rules", headers=headers, json={
         "name": "x", "action": "account_owner", "notify_slack_url": "file:///etc/passwd"})
     assert bad.status_code == 422 and "notify_slack_url" in bad.json["detail"]
+
+
+# --- Slack through the outbound guard (issue #24, finding 2) ---------------------------------------
+
+@pytest.fixture
+def receivers():
+    servers = [WebhookReceiver(), WebhookReceiver()]
+    yield servers
+    for server in servers:
+        server.close()
+
+
+def _slack_rule(client, admin, url):
+    return client.post("/api/v1/routing-rules", headers=api_token(admin), json={
+        "name": "to admin", "action": "user", "user_id": admin.id, "notify_slack_url": url})
+
+
+def test_a_slack_url_reaching_a_private_address_is_refused_when_the_rule_is_saved(app, client, receivers):
+    admin = make_user("admin@example.com", role="admin")
+    make_user("lee@example.com", role="lead", team="Support")
+    app.config["WEBHOOK_ALLOW_PRIVATE_URLS"] = False
+    for url in (receivers[0].url, f"http://localhost:{receivers[0].port}/services/x",
+                "https://169.254.169.254/latest/meta-data"):
+        refused = _slack_rule(client, admin, url)
+        assert refused.status_code == 422, url
+        assert "notify_slack_url is refused" in refused.json["detail"]
+        assert "non-public address" in refused.json["detail"], refused.json["detail"]
+    app.config["WEBHOOK_ALLOW_PRIVATE_URLS"] = True
+    rule = _slack_rule(client, admin, receivers[0].url)
+    assert rule.status_code == 201
+    app.config["WEBHOOK_ALLOW_PRIVATE_URLS"] = False
+    changed = client.patch(f"/api/v1/routing-rules/{rule.json['id']}", headers=api_token(admin),
+                           json={"notify_slack_url": f"http://127.0.0.1:{receivers[1].port}/x"})
+    assert changed.status_code == 422 and "non-public address (127.0.0.1)" in changed.json["detail"]
+    # The Routing page says why too, and saves nothing.
+    login(client, "lee@example.com")
+    token = csrf_from(client.get("/routing/").get_data(as_text=True))
+    page = client.post("/routing/rules", data={"csrf_token": token, "name": "Slack me", "action": "account_owner",
+                                               "notify_slack_url": receivers[0].url})
+    assert page.status_code == 422
+    assert "non-public address (127.0.0.1)" in page.get_data(as_text=True)
+    db.session.rollback()
+    assert [rule.name for rule in db.session.scalars(select(RoutingRule))] == ["to admin"]
+    assert receivers[0].received == [] and receivers[1].received == []
+
+
+def test_a_slack_post_to_a_private_address_is_refused_at_delivery(app, client, receivers):
+    """A rule saved before the check (or a name that points elsewhere since) still gets nothing out.
+    The job is run here (the URL is its argument), where the setting is off; rules send no Slack."""
+    admin = make_user("admin@example.com", role="admin")
+    routing.create_rule(name="to admin", action="user", user_id=admin.id)
+    app.config["WEBHOOK_ALLOW_PRIVATE_URLS"] = False
+    item = new_item("a@customer.example")
+    tasks.post_item_to_slack(item.id, receivers[0].url)
+    assert receivers[0].received == []
+
+
+def test_a_slack_redirect_is_never_followed(app, client, receivers):
+    admin = make_user("admin@example.com", role="admin")
+    slack, metadata = receivers
+    slack.answers.extend([302, 302])
+    slack.location = f"http://127.0.0.1:{metadata.port}/latest/meta-data/iam"
+    routing.create_rule(name="to admin", action="user", user_id=admin.id)
+    item = new_item("a@customer.example")
+    with pytest.raises(RuntimeError, match="302"):
+        tasks.post_item_to_slack(item.id, slack.url)
+    assert len(slack.received) >= 1 and metadata.received == []
+
+
+def test_customer_words_cannot_use_slack_markup(app, client, slack):
+    url, received = slack
+    admin = make_user("admin@example.com", role="admin", name="Ad <min> & co")
+    routing.create_rule(name="to admin", action="user", user_id=admin.id)
+    item = new_item("a@customer.example", comment="<!channel> Tom & Jerry <https://evil.example|your invoice>")
+    tasks.post_item_to_slack(item.id, url)
+    text = received[-1]["text"]
+    assert "&lt;!channel&gt; Tom &amp; Jerry &lt;https://evil.example|your invoice&gt;" in text
+    assert "<!channel>" not in text and "<https://evil" not in text
+    base = app.config["VOCLOOP_BASE_URL"]
+    assert f"for Ad &lt;min&gt; &amp; co: <{base}/inbox/items/{item.id}|open it>" in text

@@ -165,6 +165,25 @@ def test_private_addresses_are_refused_when_not_allowed(app, client, drain, rece
     assert "non-public address (127.0.0.1)" in delivery.last_error and delivery.status == "pending"
 
 
+def test_a_url_reaching_a_private_address_is_refused_when_the_webhook_is_registered(app, client, receiver):
+    admin = make_user("admin@example.com", role="admin")
+    app.config["WEBHOOK_ALLOW_PRIVATE_URLS"] = False
+    for url in (receiver.url, f"http://localhost:{receiver.port}/hooks", "http://[::1]/hooks",
+                "http://169.254.169.254/latest/meta-data", "http://10.0.0.7/hooks"):
+        refused = client.post("/api/v1/webhooks", json={"url": url, "events": ["item.created"]},
+                              headers=api_token(admin))
+        assert refused.status_code == 422, url
+        assert "non-public address" in refused.json["detail"], refused.json["detail"]
+    app.config["WEBHOOK_ALLOW_PRIVATE_URLS"] = True
+    endpoint = _register(client, admin, receiver.url, ["item.created"])
+    app.config["WEBHOOK_ALLOW_PRIVATE_URLS"] = False
+    moved = client.patch(f"/api/v1/webhooks/{endpoint['id']}", json={"url": "http://127.0.0.2:8080/x"},
+                         headers=api_token(admin))
+    assert moved.status_code == 422 and "non-public address (127.0.0.2)" in moved.json["detail"]
+    assert db.session.scalar(select(WebhookEndpoint.url)) == receiver.url
+    assert receiver.received == []
+
+
 def test_secrets_are_stored_sealed_and_survive_a_key_rotation_with_the_old_key_as_fallback(app, client, drain,
                                                                                         receiver):
     admin = make_user("admin@example.com", role="admin")

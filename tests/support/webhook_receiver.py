@@ -25,9 +25,11 @@ class Received:
 
 class WebhookReceiver:
     def __init__(self, tls: tuple[Path, Path] | None = None):
-        """tls: (certificate, key) files to serve https:// with."""
+        """tls: (certificate, key) files to serve https:// with. A 3xx answer carries `location`
+        (a redirect); GETs are recorded too, as a client following a redirect may send one."""
         self.received: list[Received] = []
         self.answers: deque[int] = deque()
+        self.location: str | None = None
         self._lock = threading.Lock()
         receiver = self
 
@@ -38,9 +40,13 @@ class WebhookReceiver:
                     receiver.received.append(Received(self.path, dict(self.headers), body))
                     status = receiver.answers.popleft() if receiver.answers else 200
                 self.send_response(status)
+                if 300 <= status < 400 and receiver.location:
+                    self.send_header("Location", receiver.location)
                 self.send_header("Content-Length", "2")
                 self.end_headers()
                 self.wfile.write(b"ok")
+
+            do_GET = do_POST  # noqa: N815
 
             def log_message(self, *args):
                 pass

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import logging
-import urllib.request
 from datetime import datetime, timedelta
 from urllib.parse import urlparse
 
@@ -17,6 +16,8 @@ from vocloop.extensions import db
 from vocloop.items.models import FeedbackItem
 from vocloop.items.service import notify_user
 from vocloop.mail import outbox
+from vocloop.outbound import service as webhooks
+from vocloop.outbound import transport
 from vocloop.routing.models import RoutingRule
 
 log = logging.getLogger(__name__)
@@ -53,31 +54,47 @@ def notify_new_item(item: FeedbackItem) -> None:
                         lines=_summary(item))
 
 
+def _mrkdwn(text: str) -> str:
+    """Customer and staff words as Slack shows them, never as its markup: `<!channel>` or
+    `<https://…|label>` in a comment must not ping a channel or hide a link (Slack's own escaping)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def slack_text(item: FeedbackItem) -> str:
     url = f"{current_app.config['VOCLOOP_BASE_URL']}/inbox/items/{item.id}"
-    return "\n".join([f"*New {item.priority} item #{item.id}* for {item.owner.name}: <{url}|open it>",
-                      *_summary(item)[:2]])
+    return "\n".join([f"*New {item.priority} item #{item.id}* for {_mrkdwn(item.owner.name)}: <{url}|open it>",
+                      *(_mrkdwn(line) for line in _summary(item)[:2])])
 
 
 def post_to_slack(webhook_url: str, text: str) -> None:
-    """One message to a Slack incoming webhook; raises on failure so the job is retried."""
+    """One message to a Slack incoming webhook, through the guard outbound webhooks use (the URL is
+    a lead's to set, so it must not reach the internal network or follow a redirect there). A
+    refused address is logged and dropped (a retry would be refused too); a failed post raises so
+    the job is retried."""
     if urlparse(webhook_url).scheme not in ("http", "https"):
         raise ValueError("a Slack webhook URL is http(s)")
-    request = urllib.request.Request(webhook_url, data=json.dumps({"text": text}).encode(),  # noqa: S310
-                                     method="POST", headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 (scheme checked above)
-        if response.status >= 300:
-            raise RuntimeError(f"Slack answered {response.status}")
+    try:
+        reply = webhooks.guarded_post(webhook_url, json.dumps({"text": text}).encode(),
+                                      {"Content-Type": "application/json", "User-Agent": webhooks.USER_AGENT})
+    except transport.Refused as exc:
+        log.warning("Slack post refused: %s", exc)
+        return
+    if not 200 <= reply.status < 300:
+        raise RuntimeError(f"Slack answered {reply.status}")
 
 
 def check_slack_url(url: str | None) -> str | None:
-    """None, or the problem with this webhook URL."""
+    """None, or the problem with this webhook URL (its address included, as delivery will check it)."""
     if not url:
         return None
     parsed = urlparse(url)
     production = current_app.config["VOCLOOP_ENV"] == "production"
     if parsed.scheme != "https" and (production or parsed.scheme != "http") or not parsed.netloc:
         return "notify_slack_url must be an https:// Slack incoming-webhook URL"
+    if parsed.username or parsed.password:
+        return "notify_slack_url must not carry credentials"
+    if problem := webhooks.destination_problem(url):
+        return f"notify_slack_url is refused: {problem}"
     return None
 
 

@@ -44,7 +44,34 @@ def _checked_url(url: str) -> str:
         raise Invalid("The URL must be an http:// or https:// address with a host.")
     if parts.username or parts.password:
         raise Invalid("Put no credentials in the URL; verify the signature instead.")
+    if problem := destination_problem(url):
+        raise Invalid(f"The URL is refused: {problem}.")
     return url
+
+
+# --- the guard every outbound post goes through (webhooks and Slack) ------------------------------
+
+def _allow_private() -> bool:
+    return bool(current_app.config.get("WEBHOOK_ALLOW_PRIVATE_URLS", False))
+
+
+def destination_problem(url: str) -> str | None:
+    """None, or why a post to this URL would be refused (its name resolves to a loopback, private
+    or link-local address while WEBHOOK_ALLOW_PRIVATE_URLS is off, or does not resolve)."""
+    try:
+        transport.check_destination(url, allow_private=_allow_private())
+    except transport.Refused as exc:
+        return str(exc)
+    return None
+
+
+def guarded_post(url: str, body: bytes, headers: dict[str, str], *, ca_bundle: str | None = None
+                 ) -> transport.Reply:
+    """POST through the guard: the name resolved once, non-public addresses refused (unless allowed),
+    the connection pinned to the address checked, no redirects, no environment proxies. Raises
+    transport.Refused or transport.HTTPError."""
+    return transport.post(url, body, headers, timeout=current_app.config.get("WEBHOOK_TIMEOUT_SECONDS", 10),
+                          allow_private=_allow_private(), ca_bundle=ca_bundle)
 
 
 def _checked_events(events: list[str]) -> list[str]:
@@ -178,10 +205,7 @@ def deliver(delivery_id: int) -> str | None:
                        "Vocloop-Event-Id": delivery.event_id, "Vocloop-Event-Type": delivery.event_type,
                        "Vocloop-Delivery-Id": str(delivery.id),
                        SIGNATURE_HEADER: signature_header(endpoint.secret, body)}
-            reply = transport.post(endpoint.url, body, headers,
-                                   timeout=current_app.config.get("WEBHOOK_TIMEOUT_SECONDS", 10),
-                                   allow_private=current_app.config.get("WEBHOOK_ALLOW_PRIVATE_URLS", False),
-                                   ca_bundle=current_app.config.get("WEBHOOK_CA_BUNDLE"))
+            reply = guarded_post(endpoint.url, body, headers, ca_bundle=current_app.config.get("WEBHOOK_CA_BUNDLE"))
             status_code = reply.status
             if not 200 <= status_code < 300:
                 error = f"HTTP {status_code}: {reply.text[:200]}"

@@ -47,6 +47,21 @@ def checked_address(hostname: str, port: int, *, allow_private: bool) -> str:
     return str(addresses[0])
 
 
+def check_destination(url: str, *, allow_private: bool) -> None:
+    """Refused if a post to this URL would be refused for its address: the delivery's own check,
+    run when the URL is saved so that whoever enters it learns why at once. (Delivery checks again:
+    a name can point elsewhere later.)"""
+    parts = urlsplit(url)
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        raise Refused("the URL's port is not a number") from None
+    if not parts.hostname:
+        raise Refused("the URL has no host")
+    if not allow_private:
+        checked_address(parts.hostname, port, allow_private=False)
+
+
 def post(url: str, body: bytes, headers: dict[str, str], *, timeout: float, allow_private: bool,
          ca_bundle: str | None = None) -> Reply:
     """POST body to url (no redirects, no retries here: the caller schedules those). Refused, or
@@ -73,4 +88,4 @@ def post(url: str, body: bytes, headers: dict[str, str], *, timeout: float, allo
     return Reply(reply.status, text)
 
 
-__all__ = ["HTTPError", "Refused", "Reply", "checked_address", "post"]
+__all__ = ["HTTPError", "Refused", "Reply", "check_destination", "checked_address", "post"]
