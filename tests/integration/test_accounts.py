@@ -65,6 +65,19 @@ def test_changing_the_password_signs_out_other_sessions(app, client):
     assert client.get("/inbox/").status_code == 302
 
 
+def test_signing_out_ends_the_session_on_the_server_a_copied_cookie_included(app, client):
+    make_user("dana@example.com")
+    login(client, "dana@example.com")
+    assert client.get("/inbox/").status_code == 200
+    copied = client.get_cookie("session").value
+    client.post("/logout", data={"csrf_token": csrf_from(client.get("/inbox/").get_data(as_text=True))})
+    assert client.get("/inbox/").status_code == 302
+    client.set_cookie("session", copied)  # the cookie as it was before signing out, e.g. stolen
+    assert client.get("/inbox/").status_code == 302
+    assert login(client, "dana@example.com").status_code == 302  # signing in again works
+    assert client.get("/inbox/").status_code == 200
+
+
 def test_an_admin_invites_someone_who_then_chooses_a_password(app, client, sendgrid, drain):
     make_user("admin@example.com", role="admin", name="Alex")
     login(client, "admin@example.com")

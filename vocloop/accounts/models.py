@@ -41,6 +41,9 @@ class User(UserMixin, db.Model):
     # New items: "immediate" email each, a daily "digest", or "off" (P1 items are always immediate).
     notify_new_items: Mapped[str] = mapped_column(String(10), default="immediate")
     last_digest_at: Mapped[datetime | None]
+    # Raised by signing out: every session cookie issued before then stops opening (a copied cookie
+    # included), on every device, since sessions live in signed cookies rather than on the server.
+    session_epoch: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[created_at]
 
     teams: Mapped[list[Team]] = relationship(secondary=team_members, back_populates="members")
@@ -50,9 +53,11 @@ class User(UserMixin, db.Model):
         return self.active
 
     def get_id(self) -> str:
-        """Flask-Login's session id: the user id plus a fingerprint of the password hash, so that
-        changing the password signs out every other session."""
-        fingerprint = hashlib.sha256((self.password_hash or "").encode()).hexdigest()[:12]
+        """Flask-Login's session id: the user id plus a fingerprint of the password hash and the
+        session epoch, so that changing the password or signing out ends the sessions begun before.
+        (Epoch 0 leaves the fingerprint as it was before epochs, so no one was signed out by them.)"""
+        material = (self.password_hash or "") + (f"|{self.session_epoch}" if self.session_epoch else "")
+        fingerprint = hashlib.sha256(material.encode()).hexdigest()[:12]
         return f"{self.id}.{fingerprint}"
 
     def is_away(self, now: datetime) -> bool:

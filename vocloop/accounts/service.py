@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import select
+from sqlalchemy import select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from vocloop.accounts.models import ROLES, ApiToken, Team, User
@@ -116,6 +116,13 @@ def authenticate(email: str, password: str) -> User | None:
     if not check_password_hash(user.password_hash, password or "") or not user.active:
         return None
     return user
+
+
+def end_sessions(user: User) -> None:
+    """Signing out: every session cookie of this user stops working, a copy kept elsewhere too
+    (the cookie is signed, not stored, so the server forgets it by changing what it must carry)."""
+    db.session.execute(update(User).where(User.id == user.id).values(session_epoch=User.session_epoch + 1))
+    db.session.commit()
 
 
 TOKEN_SCOPES = ("read", "write", "admin")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlparse
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
-from flask_login import login_required, login_user, logout_user
+from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length
@@ -44,5 +44,6 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
+    service.end_sessions(current_user)
     logout_user()
     return redirect(url_for("auth.login"))
