@@ -1,6 +1,7 @@
 """Customer replies to closing messages come back onto the item (SendGrid Inbound Parse)."""
 
 import json
+import time
 
 import pytest
 from sqlalchemy import func, select
@@ -108,3 +109,31 @@ def test_two_replies_in_the_same_second_are_both_kept_and_both_announced(app, cl
     notices = db.session.scalars(select(Message.subject).where(Message.kind == "notification",
                                                                Message.subject.like("%replied"))).all()
     assert len(notices) == 2
+
+
+OUTLOOK_STYLE_REPLY = (
+    "<html><head><style>p{margin:0}</style><title>Re: A quick question</title></head><body>"
+    "<p>Thanks, but the invoice is <b>still</b> wrong.</p><p>Can you check order&nbsp;#4521?<br>Ann</p>"
+    "<div class=gmail_quote>On Tue, 24 Nov 2026 at 10:00, Dana wrote:<blockquote><p>Hi Ann, fixed.</p>"
+    "</blockquote></div><script>track()</script></body></html>")
+
+
+def test_an_html_only_reply_keeps_its_paragraphs_and_loses_the_quote(app, client, closed_item):
+    item_id, reply_to = closed_item
+    assert inbound(client, reply_to, "", html=OUTLOOK_STYLE_REPLY).json["status"] == "attached"
+    db.session.rollback()
+    [reply] = [e for e in db.session.get(FeedbackItem, item_id).events if e.kind == "customer_replied"]
+    assert reply.body == "Thanks, but the invoice is still wrong.\n\nCan you check order #4521?\nAnn"
+
+
+@pytest.mark.parametrize("junk", ["<a " * 85_000, "<!--" * 64_000, "<p>" + "<" * 250_000])
+def test_a_hostile_html_only_email_is_answered_at_once(app, client, closed_item, junk):
+    """250 KB of unclosed tags killed the worker when regexes did this (14 s for 100 KB)."""
+    item_id, reply_to = closed_item
+    html = "<p>The app still crashes.</p>" + junk
+    started = time.perf_counter()
+    assert inbound(client, reply_to, "", html=html).json["status"] == "attached"
+    assert time.perf_counter() - started < 5  # a bound for hangs, not a speed goal: it takes ~0.2 s
+    db.session.rollback()
+    [reply] = [e for e in db.session.get(FeedbackItem, item_id).events if e.kind == "customer_replied"]
+    assert reply.body.startswith("The app still crashes.")

@@ -11,11 +11,13 @@ from email.utils import parseaddr
 from sqlalchemy import select
 
 from vocloop.extensions import db
+from vocloop.mail.html_text import html_to_text
 from vocloop.mail.models import InboundEmail
 from vocloop.mail.reply_address import item_id_from
 from vocloop.text import without_control_characters
 
 MAX_BODY_CHARS = 20_000
+MAX_SOURCE_CHARS = 512 * 1024  # of a plain-text body read for the reply: its new part is at the top
 # Where quoted history starts in the common clients' replies.
 _QUOTE_STARTS = [
     re.compile(r"^\s*On\b.{0,300}\bwrote:\s*$", re.IGNORECASE | re.DOTALL),
@@ -70,7 +72,7 @@ def parse(form) -> InboundReply:
     field = {name: without_control_characters(form.get(name))
              for name in ("to", "from", "subject", "text", "html", "headers", "envelope")}
     addresses = " ".join(filter(None, [field["to"][:MAX_ADDRESS_CHARS * 10], _envelope_to(field["envelope"])]))
-    text = field["text"] or _html_to_text(field["html"])
+    text = field["text"][:MAX_SOURCE_CHARS] or html_to_text(field["html"])
     message_id = _header(field["headers"], "Message-ID")
     dedupe_key = message_id or hashlib.sha256("\x00".join([field["from"], field["subject"], text]).encode()).hexdigest()
     return InboundReply(item_id=item_id_from(addresses), from_email=_address(field["from"]),
@@ -99,9 +101,3 @@ def _envelope_to(envelope: str | None) -> str:
 def _header(headers: str, name: str) -> str | None:
     match = re.search(rf"^{name}:\s*(.+)$", headers, re.IGNORECASE | re.MULTILINE)
     return match.group(1).strip() if match else None
-
-
-def _html_to_text(html: str) -> str:
-    text = re.sub(r"(?is)<(script|style).*?</\1>", "", html)
-    text = re.sub(r"(?i)<br\s*/?>|</p>|</div>", "\n", text)
-    return re.sub(r"<[^>]+>", "", text)
