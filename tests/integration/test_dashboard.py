@@ -210,7 +210,7 @@ def test_the_weekly_email_goes_once_a_week_to_each_lead_and_admin_with_their_fig
     assert set(emails) == {"lee@example.com", "admin@example.com"}
     assert "Items opened: 1 " in emails["lee@example.com"].text and "for your teams" in emails["lee@example.com"].text
     assert "Items opened: 2 " in emails["admin@example.com"].text
-    assert "/metrics/?from=2026-11-16&amp;to=2026-11-23" in emails["admin@example.com"].html
+    assert "/metrics/?from=2026-11-16&amp;to=2026-11-22" in emails["admin@example.com"].html
     assert send_weekly_digests(monday + timedelta(days=7)) == 2  # the next week
 
 

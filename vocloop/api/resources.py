@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime
 
 from flask import abort
 from flask.views import MethodView
@@ -19,6 +19,7 @@ from vocloop.items.permissions import visible_items_filter
 from vocloop.jobs.queue import enqueue, enqueue_queued_work
 from vocloop.jobs.tasks import run_due_sends
 from vocloop.metrics import queries as metrics
+from vocloop.metrics.period import period_of_days
 from vocloop.surveys import sends
 from vocloop.surveys import service as surveys
 from vocloop.surveys.models import Survey, SurveySend
@@ -170,16 +171,13 @@ class Closure(MethodView):
     @blp.arguments(schemas.ClosureQuery, location="query")
     @blp.response(200, schemas.ClosureOut)
     def get(self, args):
-        """Loop-closure figures for items opened in [from, to] (dates, UTC; last 30 days by default)."""
+        """Loop-closure figures for items opened from `from` to `to`, both days included (UTC; the 30
+        days ending today by default), as the Metrics page reads them (vocloop/metrics/period.py)."""
         user = require_role("lead", "admin")
-        end_day = args["to"]
-        end = datetime.combine(end_day + timedelta(days=1), time(), UTC) if end_day \
-            else datetime.now(UTC) + timedelta(seconds=1)
-        start = datetime.combine(args["from_"], time(), UTC) if args["from_"] else end - timedelta(days=30)
-        if start >= end:
-            abort(422, description="from must not be after to")
-        if end - start > timedelta(days=3 * 366):
-            abort(422, description="a period is at most three years")
+        try:
+            period = period_of_days(args["from_"], args["to"], datetime.now(UTC).date())
+        except ValueError as exc:
+            abort(422, description=str(exc))
         scope = None if user.role == "admin" else visible_items_filter(user)  # leads: their teams
         filters = metrics.item_filter(**{name: args[name] for name in metrics.FILTERS})
-        return metrics.closure(start, end, args["group_by"], metrics.narrowed(scope, filters))
+        return metrics.closure(period.start, period.end, args["group_by"], metrics.narrowed(scope, filters))

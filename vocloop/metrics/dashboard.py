@@ -11,15 +11,15 @@ from datetime import datetime
 from vocloop.metrics import queries
 from vocloop.metrics.parallel import gather
 
-HEADLINE = (  # key, title, kind of figure
-    ("opened", "Items opened", "count"),
-    ("closure_rate", "Loop-closure rate", "rate"),
-    ("closed_within_sla_rate", "Closed within SLA", "rate"),
-    ("median_time_to_close_s", "Median time to close", "seconds"),
-    ("median_business_time_to_close_s", "Median time to close, business hours", "seconds"),
-    ("median_time_to_first_action_s", "Median time to first action", "seconds"),
-    ("verified_closure_rate", "Verified by the customer", "rate"),
-    ("reopen_rate", "Reopened", "rate"),
+HEADLINE = (  # key, title, kind of figure, which way is better (None: neither)
+    ("opened", "Items opened", "count", None),
+    ("closure_rate", "Loop-closure rate", "rate", "up"),
+    ("closed_within_sla_rate", "Closed within SLA", "rate", "up"),
+    ("median_time_to_close_s", "Median time to close", "seconds", "down"),
+    ("median_business_time_to_close_s", "Median time to close, business hours", "seconds", "down"),
+    ("median_time_to_first_action_s", "Median time to first action", "seconds", "down"),
+    ("verified_closure_rate", "Verified by the customer", "rate", "up"),
+    ("reopen_rate", "Reopened", "rate", "down"),
 )
 
 
@@ -35,6 +35,9 @@ CLOSURE_COLUMNS = ("key", "label", "opened", "loop_closed", "closure_rate", "clo
                    "median_business_time_to_close_s", "p90_business_time_to_close_s",
                    "median_time_to_first_action_s", "p90_time_to_first_action_s")  # the API has all four times
 HEADLINE_MEASURES = ("time_to_close", "business_time_to_close", "time_to_first_action")
+# the trend computes no times (a sort per period): its CSV has no empty time columns to suggest otherwise
+TREND_COLUMNS = ("key", "opened", "loop_closed", "closure_rate", "closed_within_sla_rate", "verified_closure_rate",
+                 "reopen_rate")
 
 
 def headline(start: datetime, end: datetime, scope=None, now: dict | None = None,
@@ -45,12 +48,22 @@ def headline(start: datetime, end: datetime, scope=None, now: dict | None = None
     before = before or queries.closure(*queries.previous_period(start, end), None, scope,
                                        measures=HEADLINE_MEASURES)
     tiles = []
-    for key, title, kind in HEADLINE:
+    for key, title, kind, better in HEADLINE:
         value, previous = now[key], before[key]
         change = None if value is None or previous is None else value - previous
         tiles.append({"key": key, "title": title, "kind": kind, "value": value, "previous": previous,
-                      "change": change})
+                      "change": change, **_direction(change, better)})
     return tiles
+
+
+def _direction(change, better: str | None) -> dict:
+    """Which way a figure moved ("up", "down", "same"; None without an earlier figure) and whether
+    that is "better" or "worse" for the team (None when neither way is better, or it did not move)."""
+    if change is None:
+        return {"direction": None, "verdict": None}
+    direction = "up" if change > 0 else "down" if change < 0 else "same"
+    verdict = None if better is None or direction == "same" else "better" if direction == better else "worse"
+    return {"direction": direction, "verdict": verdict}
 
 
 @dataclass(frozen=True)
@@ -85,12 +98,12 @@ def _queries(view: View) -> dict[str, Callable[[], object]]:
         "figures": lambda: queries.closure(start, end, view.group_by, scope, measures=HEADLINE_MEASURES),
         "previous": lambda: queries.closure(*queries.previous_period(start, end), None, scope,
                                             measures=HEADLINE_MEASURES),
-        # the leaderboards show the median time to close only
-        **{f"people-{by}": (lambda by=by: queries.closure(start, end, by, scope, measures=("time_to_close",),
+        # the leaderboards show the same times as the closure table (and the API)
+        **{f"people-{by}": (lambda by=by: queries.closure(start, end, by, scope, measures=HEADLINE_MEASURES,
                                                            overall=False)["groups"]) for by in ("owner", "team")},
         "trend": lambda: queries.closure(start, end, view.interval, scope, measures=(), overall=False)["groups"],
         "distribution": lambda: queries.close_time_distribution(start, end, scope),
-        "worst-topics": lambda: queries.worst_topics(start, end, scope),
+        "worst-topics": lambda: queries.worst_topics(start, end, scope, measures=HEADLINE_MEASURES),
         "breached": lambda: queries.breached_items(start, end, scope),
         "backlog": lambda: queries.backlog(view.now, scope),
         "scores": lambda: queries.survey_scores(start, end, view.survey_id),
@@ -116,7 +129,7 @@ def _table(name: str, view: View, results: dict) -> Table:
         groups = results["figures"]["groups"] if by == view.group_by else results[f"people-{by}"]
         return Table("Owners" if by == "owner" else "Teams", CLOSURE_COLUMNS, queries.leaderboard(groups))
     if name == "trend":
-        return Table(f"Loop-closure rate by {view.interval} opened", CLOSURE_COLUMNS, results["trend"])
+        return Table(f"Loop-closure rate by {view.interval} opened", TREND_COLUMNS, results["trend"])
     if name == "distribution":
         return Table("Time to close", ("bucket", "items"), results["distribution"])
     if name == "worst-topics":

@@ -7,6 +7,7 @@ Sent once per person per week (the outbox key names the week), on the first cloc
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from urllib.parse import urlencode
 
 from flask import current_app, render_template
 from sqlalchemy import select
@@ -17,6 +18,7 @@ from vocloop.items.permissions import visible_items_filter
 from vocloop.mail import outbox
 from vocloop.mail.models import Message
 from vocloop.metrics import dashboard, queries
+from vocloop.metrics.period import Period
 
 
 def last_week(now: datetime) -> tuple[datetime, datetime]:
@@ -38,7 +40,8 @@ def send_weekly_digests(now: datetime) -> int:
         scope = None if user.role == "admin" else visible_items_filter(user)
         context = dict(user=user, start=start, end=end, tiles=dashboard.headline(start, end, scope),
                        backlog=queries.backlog(now, scope), scoped=scope is not None,
-                       url=f"{current_app.config['VOCLOOP_BASE_URL']}/metrics/?from={start.date()}&to={end.date()}",
+                       url=f"{current_app.config['VOCLOOP_BASE_URL']}/metrics/?"
+                           f"{urlencode(Period(start, end).query_args())}",
                        subject=f"Closing the loop: the week of {start:%d %b %Y}")
         outbox.queue_message(key=key, kind="notification", to_email=user.email, to_name=user.name,
                              subject=context["subject"], html=render_template("email/metrics_digest.html", **context),

@@ -1,6 +1,7 @@
 """Closure metrics, each defined once and computed in SQL (promise 6).
 
 The cohort of a period [start, end) is the items opened in it; every item figure below is over it.
+(The page, its CSVs and the API name a period by its first and last day, both included: period.py.)
 
 loop-closure rate = loop-closed items / items opened.
 closed within SLA = items loop-closed at or before their close_due_at / items opened.
@@ -273,10 +274,11 @@ def breached_items(start: datetime, end: datetime, scope=None, limit: int = 50) 
              "loop_closed_at": r.loop_closed_at.isoformat() if r.loop_closed_at else None} for r in rows]
 
 
-def worst_topics(start: datetime, end: datetime, scope=None, min_opened: int = 5, limit: int = 5) -> list[dict]:
+def worst_topics(start: datetime, end: datetime, scope=None, min_opened: int = 5, limit: int = 5,
+                 measures: tuple[str, ...] | None = None) -> list[dict]:
     """Topics by lowest loop-closure rate, among those with at least `min_opened` items (small counts
-    swing too much to rank)."""
-    groups = [g for g in closure(start, end, "topic", scope, measures=(), overall=False)["groups"]
+    swing too much to rank), with their times (`measures` as for closure(); all by default)."""
+    groups = [g for g in closure(start, end, "topic", scope, measures=measures, overall=False)["groups"]
               if g["opened"] >= min_opened]
     return sorted(groups, key=lambda g: (g["closure_rate"], -g["opened"], g["key"]))[:limit]
 

@@ -3,7 +3,7 @@ and a CSV export of every table, for the period, grouping and scope the page sho
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from flask import Blueprint, Response, abort, render_template, request
 from flask_login import current_user, login_required
@@ -16,25 +16,10 @@ from vocloop.extensions import db
 from vocloop.items.permissions import visible_items_filter
 from vocloop.metrics import dashboard, queries
 from vocloop.metrics.charts import Bar, count_bars, rate_bars
+from vocloop.metrics.period import period_from_args
 from vocloop.surveys.models import Survey
 
 bp = Blueprint("metrics", __name__)
-
-
-def parse_period(args) -> tuple[datetime, datetime]:
-    """from/to as YYYY-MM-DD (UTC, to exclusive); the last 30 days by default."""
-    try:
-        end = datetime.fromisoformat(args["to"]).replace(tzinfo=UTC) if args.get("to") \
-            else datetime.now(UTC) + timedelta(seconds=1)
-        start = datetime.fromisoformat(args["from"]).replace(tzinfo=UTC) if args.get("from") \
-            else end - timedelta(days=30)
-    except ValueError:
-        raise ValueError("from and to must be dates like 2026-01-31") from None
-    if start >= end:
-        raise ValueError("from must be before to")
-    if end - start > timedelta(days=3 * 366):
-        raise ValueError("a period is at most three years")
-    return start, end
 
 
 def parse_filters(args) -> dict:
@@ -65,7 +50,7 @@ def _request_view():
     if current_user.role not in ("lead", "admin"):
         abort(403)
     try:
-        start, end = parse_period(request.args)
+        period = period_from_args(request.args, datetime.now(UTC).date())
     except ValueError as exc:
         abort(400, str(exc))
     group_by = request.args.get("group_by", "owner")
@@ -79,15 +64,15 @@ def _request_view():
     except ValueError as exc:
         abort(400, str(exc))
     scope = None if current_user.role == "admin" else visible_items_filter(current_user)
-    return start, end, group_by, interval, queries.narrowed(scope, queries.item_filter(**filters)), \
+    return period, group_by, interval, queries.narrowed(scope, queries.item_filter(**filters)), \
         scope is not None, filters
 
 
 @bp.get("/")
 @login_required
 def index():
-    start, end, group_by, interval, scope, scoped, filters = _request_view()
-    board = dashboard.build(dashboard.View(start, end, datetime.now(UTC), scope, group_by, interval,
+    period, group_by, interval, scope, scoped, filters = _request_view()
+    board = dashboard.build(dashboard.View(period.start, period.end, datetime.now(UTC), scope, group_by, interval,
                                            filters.get("survey_id")))
     tables = board.tables
     trend = rate_bars([Bar(label=row["key"][5:], value=row["closure_rate"],
@@ -96,8 +81,7 @@ def index():
     distribution = count_bars([Bar(label=row["bucket"], value=row["items"], caption=f"{row['bucket']}: "
                                    f"{row['items']} items") for row in tables["distribution"].rows],
                               "Loop-closed items by time to close", "distribution")
-    previous = queries.previous_period(start, end)
-    return render_template("metrics/index.html", start=start, end=end, previous=previous,
+    return render_template("metrics/index.html", period=period, previous=period.previous(),
                            tiles=board.tiles, tables=tables,
                            groups=queries.GROUPS,
                            intervals=queries.TIME_GROUPS, group_by=group_by, interval=interval,
@@ -109,13 +93,13 @@ def index():
 @login_required
 def table_csv(name: str):
     """One table of the page as CSV (same period, grouping and scope)."""
-    start, end, group_by, interval, scope, _, filters = _request_view()
+    period, group_by, interval, scope, _, filters = _request_view()
     if name not in dashboard.TABLE_NAMES:
         abort(404)
-    table = dashboard.table(name, dashboard.View(start, end, datetime.now(UTC), scope, group_by, interval,
-                                                 filters.get("survey_id")))
+    table = dashboard.table(name, dashboard.View(period.start, period.end, datetime.now(UTC), scope, group_by,
+                                                 interval, filters.get("survey_id")))
     suffix = f"-by-{group_by}" if name == "closure" else f"-by-{interval}" if name == "trend" else ""
-    filename = f"{name}{suffix}-{start.date()}-{end.date()}.csv"
+    filename = f"{name}{suffix}-{period.first_day}-{period.last_day}.csv"
     return Response("".join(csv_lines(table.columns, table.rows)), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
