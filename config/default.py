@@ -52,6 +52,10 @@ HIGH_VALUE_ACCOUNT = 50000
 METRICS_QUERY_WORKERS = 2
 # Minutes to wait for a comment after a one-click score before the response is processed as is.
 COMMENT_GRACE_MINUTES = 30
+# Seconds a one-click score waits (unless a person shows themselves on the page) before the sweep
+# counts it, or holds it as suspected where a mail scanner's signs showed: longer than scanners take
+# to fetch an email's links, shorter than the comment grace (see the README's "Answers that count").
+ANSWER_SETTLE_SECONDS = 600
 # Hours to first action and to the closing message, per priority.
 SLA_HOURS = {"P1": [4, 24], "P2": [24, 48], "P3": [48, 96], "P4": [72, 168]}
 

@@ -8,12 +8,12 @@ from vocloop.contacts.models import Account, Contact, ContactImport, ContactList
 from vocloop.items.models import ClosingTemplate, FeedbackItem, ItemEvent
 from vocloop.mail.models import InboundEmail, MailEvent, Message, MessageTemplate
 from vocloop.outbound.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
-from vocloop.responses.models import Response
+from vocloop.responses.models import Response, ScannerRule
 from vocloop.routing.models import BusinessCalendarRow, RoutingRule, SlaPolicy
 from vocloop.surveys.models import Invitation, Survey, SurveySend
 
 __all__ = ["Account", "ApiToken", "BusinessCalendarRow", "ClosingTemplate", "CompanyProfile", "Contact",
            "ContactImport", "ContactList", "FeedbackItem", "IdempotencyRecord", "InboundEmail", "Invitation",
            "ItemEvent", "MailEvent", "Message", "MessageTemplate", "ReclassifyRun", "Response", "RoutingRule",
-           "SlaPolicy", "Survey", "SurveySend", "Team", "Topic", "User", "UserToken", "WebhookAttempt",
+           "ScannerRule", "SlaPolicy", "Survey", "SurveySend", "Team", "Topic", "User", "UserToken", "WebhookAttempt",
            "WebhookDelivery", "WebhookEndpoint", "list_members", "team_members"]

@@ -80,6 +80,7 @@ SETTINGS = [
     Setting("METRICS_QUERY_WORKERS", _int),
     Setting("HIGH_VALUE_ACCOUNT", lambda v: None if v.strip().lower() in ("", "none") else int(v)),
     Setting("COMMENT_GRACE_MINUTES", _int),
+    Setting("ANSWER_SETTLE_SECONDS", _int),
     Setting("SLA_HOURS", _json),
     Setting("RATELIMIT_ENABLED", _bool),
     Setting("RATELIMIT_API"),
@@ -170,6 +171,8 @@ def validate(settings: dict) -> None:
             raise ConfigError(f"SLA_HOURS[{priority}] must be [first_action_hours, close_hours], both > 0")
     if settings.get("COMMENT_GRACE_MINUTES", 0) < 0:
         raise ConfigError("COMMENT_GRACE_MINUTES must be 0 or more")
+    if settings.get("ANSWER_SETTLE_SECONDS", 0) < 0:
+        raise ConfigError("ANSWER_SETTLE_SECONDS must be 0 or more")
     if not 1 <= settings.get("MAIL_BATCH_SIZE", 1000) <= 1000:
         raise ConfigError("MAIL_BATCH_SIZE must be between 1 and 1000 (SendGrid's limit per request)")
     if settings.get("MAIL_LEASE_SECONDS", 120) < 1 or settings.get("MAIL_SETTLE_SECONDS", 0) < 0:

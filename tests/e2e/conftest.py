@@ -14,8 +14,27 @@ import pytest
 from werkzeug.serving import make_server
 
 CHROMIUM = Path("/usr/bin/chromium")
+# The browser plays a person: with a desktop Chrome's User-Agent, not headless Chrome's own (which
+# vocloop.responses.scanners lists as a scanner's). A test playing a scanner sets its own.
+PERSON_USER_AGENT = ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 "
+                     "Safari/537.36")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
+        "--disable-component-update", "--disable-sync", f"--user-agent={PERSON_USER_AGENT}"]
+
+
+def read_later(hours: float = 1) -> None:
+    """The customers open their email a while after it was sent (a click at delivery is a sign of a
+    mail scanner, and the page would ask "Is 8 your answer?")."""
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from vocloop.db import utcnow
+    from vocloop.extensions import db
+    from vocloop.surveys.models import Invitation
+    db.session.execute(update(Invitation).where(Invitation.sent_at.is_not(None))
+                       .values(sent_at=utcnow() - timedelta(hours=hours)))
+    db.session.commit()
 
 
 def require_chromium() -> None:

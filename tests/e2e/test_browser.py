@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 
+from tests.e2e.conftest import read_later
 from tests.factories import PASSWORD, make_contact, make_survey, make_user
 from vocloop.jobs.tasks import deliver_messages
 from vocloop.mail import outbox
@@ -30,6 +31,7 @@ def test_customer_owner_and_lead_close_the_loop_in_a_browser(app, live_server, b
     contact = make_contact("ann@customer.example", name="Ann")
     surveys.send_invitations(make_survey(), [contact.id])
     deliver_messages(outbox.take_queued_ids())
+    read_later()
     [email] = sendgrid.emails()
     link = re.search(r'href="([^"]+\?score=9)"', email.html).group(1)
     link = link.replace(settings["VOCLOOP_BASE_URL"], live_server)  # the worker may build links elsewhere

@@ -8,6 +8,7 @@ import re
 
 from axe_playwright_python.base import AXE_SCRIPT
 
+from tests.e2e.conftest import read_later
 from tests.factories import make_contact, make_invitation, make_survey, make_user
 from vocloop.jobs.tasks import deliver_messages
 from vocloop.mail import outbox
@@ -37,6 +38,7 @@ def test_a_customer_answers_from_the_email_on_a_phone_and_every_page_passes_axe(
     contact = make_contact("ann@customer.example", name="Ann")
     surveys.send_invitations(survey, [contact.id])
     deliver_messages(outbox.take_queued_ids())
+    read_later()
     [email] = sendgrid.emails()
 
     page = browser.new_page(viewport=PHONE)

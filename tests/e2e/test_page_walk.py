@@ -21,6 +21,7 @@ import pytest
 from sqlalchemy import select, update
 
 from tests.conftest import ROOT, TEST_DATABASE_URL
+from tests.e2e.conftest import read_later
 from tests.e2e.test_customer_pages import serious_violations
 from tests.factories import csrf_from, make_contact, make_survey, make_user
 from tests.integration.test_inbox import post_form
@@ -29,6 +30,7 @@ from vocloop.db import utcnow
 from vocloop.extensions import db
 from vocloop.jobs.tasks import deliver_messages
 from vocloop.mail import outbox
+from vocloop.responses.models import Response
 from vocloop.surveys import reminders
 from vocloop.surveys import service as surveys
 from vocloop.surveys.models import Invitation
@@ -85,7 +87,7 @@ def the_whole_story(app, client, drain, sendgrid, base_url) -> list[Stop]:
     people = {name: make_contact(f"{name.lower()}@customer.example", name=f"{name} {last}")
               for name, last in (("Liam", "Patel"), ("Jonas", "Weber"), ("Maria", "Garcia"), ("Noah", "Smith"),
                                  ("Zoe", "Khan"), ("Aiko", "Tanaka"), ("Ravi", "Rossi"), ("Lina", "Okoye"),
-                                 ("Ben", "Murphy"))}
+                                 ("Ben", "Murphy"), ("Emma", "Novak"))}
     for name, contact in people.items():
         contact.first_name = name
     people["Jonas"].language = "de"
@@ -98,6 +100,7 @@ def the_whole_story(app, client, drain, sendgrid, base_url) -> list[Stop]:
     db.session.commit()
     reminders.send_reminders()
     deliver_messages(outbox.take_queued_ids())
+    read_later()
     emails = {email.custom_args["vocloop_key"].split(":")[0] + ":" + email.to.split("@")[0]: email
               for email in sendgrid.emails()}
 
@@ -133,6 +136,13 @@ def the_whole_story(app, client, drain, sendgrid, base_url) -> list[Stop]:
         if on:
             client.get(f"/s/{tokens['Ben']}/thanks")  # the hour's one request: every visit after it is refused
 
+    def just_sent() -> None:  # Emma clicks seconds after her email went out: the page asks once
+        db.session.execute(update(Invitation).where(Invitation.contact_id == people["Emma"].id)
+                           .values(sent_at=utcnow()))
+        db.session.execute(update(Response).where(Response.contact_id == people["Emma"].id)
+                           .values(status="pending", counted_by=None))
+        db.session.commit()
+
     def not_yet_answered() -> None:  # each width starts from the choice a fresh link opens
         db.session.execute(update(FeedbackItem).where(FeedbackItem.id == item.id)
                            .values(customer_verdict=None, verdict_at=None))
@@ -148,6 +158,7 @@ def the_whole_story(app, client, drain, sendgrid, base_url) -> list[Stop]:
             Stop("email-hand-over", html=emails["handover:maria"].html, dark=True),
             Stop("email-closing", html=emails["closing:maria"].html, dark=True),
             Stop("page-answer", url=f"{s}/s/{tokens['Liam']}?score=3", dark=True),
+            Stop("page-answer-asked", url=f"{s}/s/{tokens['Emma']}?score=3", before=just_sent),
             Stop("page-answer-follow-up-de", url=f"{s}/s/{tokens['Jonas']}?score=7"),
             Stop("page-thanks-unhappy", url=f"{s}/s/{tokens['Maria']}/thanks"),
             Stop("page-thanks-passive", url=f"{s}/s/{tokens['Noah']}/thanks"),

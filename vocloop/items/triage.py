@@ -74,6 +74,9 @@ def _open_item(response: Response, result: Classification, band: str) -> Feedbac
     db.session.add(item)
     db.session.flush()
     db.session.add(ItemEvent(item_id=item.id, kind="created", body=f"Opened with priority {result.priority}."))
+    if response.counted_by == "admin":  # vocloop.responses.counting.count_by_hand
+        db.session.add(ItemEvent(item_id=item.id, kind="note", actor_id=response.counted_by_user_id,
+                                 body="The answer looked like a mail scanner's; an admin counted it by hand."))
     db.session.add(ItemEvent(item_id=item.id, kind="assigned", body=f"Assigned to {assignment.owner.name} "
                              f"by {assignment.reason}.", data={"owner_id": assignment.owner.id}))
     notify_new_item(item)

@@ -175,8 +175,10 @@ def sweep() -> dict:
     from vocloop.jobs.queue import enqueue, enqueue_delivery, enqueue_webhook_deliveries
     from vocloop.mail import outbox
     from vocloop.outbound import service as webhooks
+    from vocloop.responses import counting
     from vocloop.responses import service as responses
 
+    settled = counting.settle_answers()
     completed = responses.complete_stale_responses()
     waiting = responses.unprocessed_response_ids(older_than_seconds=60)
     for response_id in set(completed) | set(waiting):
@@ -192,7 +194,8 @@ def sweep() -> dict:
     stalled_imports = imports.stalled_import_ids()
     for import_id in stalled_imports:
         enqueue(import_contacts, import_id, queue="default")
-    summary = {"completed": len(completed), "retriaged": len(waiting), "mail_due": len(due),
+    summary = {"counted": settled["counted"], "suspected": settled["suspected"],
+               "completed": len(completed), "retriaged": len(waiting), "mail_due": len(due),
                "webhooks_due": len(hooks_due), "reclassify_resumed": len(stalled),
                "imports_resumed": len(stalled_imports)}
     if any(summary.values()):

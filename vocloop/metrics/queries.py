@@ -33,6 +33,7 @@ from vocloop.extensions import db
 from vocloop.items.models import FeedbackItem
 from vocloop.items.queries import OPEN_STATUSES
 from vocloop.metrics.sql import nearest_ranks, period_key, period_start, topic_values, without_jit
+from vocloop.responses import counting
 from vocloop.responses.models import Response
 from vocloop.surveys.kinds import KINDS
 from vocloop.surveys.models import Invitation, Survey, reached_customer
@@ -289,7 +290,8 @@ def leaderboard(groups: list[dict]) -> list[dict]:
 
 
 def survey_scores(start: datetime, end: datetime, survey_id: int | None = None) -> list[dict]:
-    """NPS, CSAT or CES per survey and the response rate, for answers and invitations of the period."""
+    """NPS, CSAT or CES per survey and the response rate, for answers and invitations of the period:
+    counted answers only (vocloop.responses.counting), as invitations' answered_at stamps only those."""
     one = () if survey_id is None else (Survey.id == survey_id,)
     answered = db.session.execute(
         select(Survey.id, Survey.name, Survey.kind, func.count(Response.id), func.avg(Response.score),
@@ -298,7 +300,7 @@ def survey_scores(start: datetime, end: datetime, survey_id: int | None = None) 
                *[func.sum(case((and_(Survey.kind == kind.code, Response.score <= kind.negative_max), 1), else_=0))
                  for kind in KINDS.values()])
         .join(Response, Response.survey_id == Survey.id)
-        .where(Response.answered_at >= start, Response.answered_at < end, *one)
+        .where(Response.answered_at >= start, Response.answered_at < end, counting.counts(), *one)
         .group_by(Survey.id, Survey.name, Survey.kind).order_by(Survey.name)).all()
     delivered = func.sum(case((reached_customer(), 1), else_=0))
     invitations = {row[0]: (row[1] or 0, row[2]) for row in db.session.execute(
@@ -333,7 +335,8 @@ def _kind_score(kind: str, responses: int, positive: int, negative: int, mean) -
 def sentiment_mix(start: datetime, end: datetime, survey_id: int | None = None) -> dict[str, int]:
     one = () if survey_id is None else (Response.survey_id == survey_id,)
     rows = db.session.execute(select(Response.sentiment_label, func.count()).where(
-        Response.answered_at >= start, Response.answered_at < end, Response.sentiment_label.is_not(None), *one)
+        Response.answered_at >= start, Response.answered_at < end, Response.sentiment_label.is_not(None),
+        counting.counts(), *one)
         .group_by(Response.sentiment_label)).all()
     mix = {"negative": 0, "neutral": 0, "positive": 0}
     mix.update(dict(rows))

@@ -2,28 +2,38 @@
 
 This is the busiest write in vocloop (a send of 50,000 invitations brings its clicks within
 minutes), so the happy path is one statement on PostgreSQL: find the invitation by its link,
-insert or change the response (never once completed), stamp the invitation answered, and bring
-back the survey to draw the page with, in a single round trip and its own transaction. SQLite
-runs the same clauses one after another in one transaction. Anything but the happy path (unknown,
-expired or completed link, a score off the scale) is answered by service.record_score, the one
-place that words those refusals, so both paths refuse alike.
+insert or change the response (never once completed) with the signals of this fetch merged into
+those before it, and bring back the survey to draw the page with, in a single round trip and its
+own transaction. SQLite runs the same clauses one after another in one transaction.
+
+A click only records a `pending` answer: mail scanners fetch links too (vocloop.responses.scanners).
+It counts once a person shows themselves, or when the sweep finds it settled without a sign of a
+scanner (vocloop.responses.counting). A fetch more than BURST_SECONDS after the one before starts
+the evaluation afresh, so the person's own click an hour after a scanner's is judged on its own.
+
+Anything but the happy path (unknown, expired or completed link, a score off the scale) is
+answered by service.record_score, the one place that words those refusals, so both paths refuse
+alike.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import cache
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Integer, bindparam, case, select, update
+from sqlalchemy import Integer, and_, bindparam, case, literal, null, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from vocloop.contacts.models import Contact
 from vocloop.db import UTCDateTime, utcnow
 from vocloop.extensions import db
-from vocloop.responses import service
+from vocloop.responses import scanners, service
+from vocloop.responses.counting import COUNTED, PENDING
 from vocloop.responses.models import Response
+from vocloop.responses.scanners import ALL_LINKS, AT_DELIVERY, BURST_SECONDS, DELIVERY_SECONDS, HEAD_FIRST, HEAD_SECONDS
 from vocloop.surveys.kinds import KINDS
 from vocloop.surveys.models import Invitation, Survey, behind_link
 
@@ -36,28 +46,41 @@ ANY_SCALE = range(min(kind.low for kind in KINDS.values()), max(kind.high for ki
 
 @dataclass(frozen=True)
 class Click:
-    """What the answer page needs after a click: the response, its survey's columns (a Row) and the
-    contact's language."""
+    """What the answer page needs after a click: the response, its survey's columns (a Row), the
+    contact's language, and whether the answer counts yet and what its fetches looked like."""
 
     response_id: int
     score: int
     survey: Any
     contact_language: str | None = None
+    status: str = PENDING
+    signals: int = 0
+
+    @property
+    def ask_to_confirm(self) -> bool:
+        """The page asks once ("Is 3 your answer?") where a scanner's signs showed and no person yet."""
+        return self.status != COUNTED and self.signals != 0
 
 
-def record_click(token: str, raw_score: str) -> Click:
-    """Store the clicked score (a later click changes it, until the comment is sent)."""
+def record_click(token: str, raw_score: str, address: str | None = None, user_agent: str | None = None) -> Click:
+    """Store the clicked score (a later click changes it, until the comment is sent) as a pending answer."""
     score = _as_int(raw_score)
+    signals = scanners.request_signals(address, user_agent)
     if score in ANY_SCALE:
+        now = utcnow()
         # Names no column has: Core reads an execute() key named like a column as a value to write.
-        params = {"link_hash": service.link_hash(token), "clicked_score": score, "clicked_at": utcnow()}
+        params = {"link_hash": service.link_hash(token), "clicked_score": score, "clicked_at": now,
+                  "fetch_signals": signals, "delivery_cutoff": now - timedelta(seconds=DELIVERY_SECONDS),
+                  "head_cutoff": now - timedelta(seconds=HEAD_SECONDS),
+                  "burst_cutoff": now - timedelta(seconds=BURST_SECONDS)}
         row = _one_statement(params) if db.engine.dialect.name == "postgresql" else _step_by_step(params)
         if row is not None:
-            return Click(row.response_id, score, row, row.contact_language)
+            return Click(row.response_id, score, row, row.contact_language, row.answer_status, row.answer_signals)
     # Refused: let the careful path say why (404, 410, 409, 422, or unsubscribed), with the same words as ever.
     invitation = service.find_invitation(token)
-    response = service.record_score(invitation, raw_score)
-    return Click(response.id, response.score, response.survey, invitation.contact.language)
+    response = service.record_score(invitation, raw_score, signals)
+    return Click(response.id, response.score, response.survey, invitation.contact.language, response.status,
+                 response.signals)
 
 
 def _as_int(raw: str) -> int | None:
@@ -68,44 +91,53 @@ def _as_int(raw: str) -> int | None:
 
 
 @cache
-def _upsert_and_stamp(dialect: str):
-    """The two writes of a click, built once (SQLAlchemy then caches their compiled SQL): the upsert of
-    the response from the invitation behind the link, and the invitation's answered stamp."""
+def _upsert(dialect: str):
+    """The write of a click, built once (SQLAlchemy then caches its compiled SQL): the upsert of the
+    response from the invitation behind the link, with this fetch's signals."""
     now = bindparam("clicked_at", type_=UTCDateTime())
     score = bindparam("clicked_score", type_=Integer())
     low = case({code: kind.low for code, kind in KINDS.items()}, value=surveys.c.kind)
     high = case({code: kind.high for code, kind in KINDS.items()}, value=surveys.c.kind)
+    delivery_cutoff = bindparam("delivery_cutoff", type_=UTCDateTime())  # the email or its reminder just sent
+    signals = (bindparam("fetch_signals", type_=Integer())
+               + case((or_(invitations.c.sent_at >= delivery_cutoff, invitations.c.reminded_at >= delivery_cutoff),
+                       AT_DELIVERY), else_=0)
+               + case((invitations.c.head_at >= bindparam("head_cutoff", type_=UTCDateTime()), HEAD_FIRST), else_=0))
     answerable = (  # nothing is recorded for a contact who unsubscribed: the careful path says so
-        select(invitations.c.id, invitations.c.survey_id, invitations.c.contact_id, score, now)
+        select(invitations.c.id, invitations.c.survey_id, invitations.c.contact_id, score, now, literal(PENDING),
+               signals)
         .join(surveys, surveys.c.id == invitations.c.survey_id)
         .join(contacts, contacts.c.id == invitations.c.contact_id)
         .where(behind_link(bindparam("link_hash")), invitations.c.expires_at > now, score.between(low, high),
                contacts.c.unsubscribed_at.is_(None)))
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = insert(responses).from_select(
-        ["invitation_id", "survey_id", "contact_id", "score", "answered_at"], answerable, include_defaults=True)
-    upsert = statement.on_conflict_do_update(
+        ["invitation_id", "survey_id", "contact_id", "score", "answered_at", "status", "signals"], answerable,
+        include_defaults=True)
+    new = statement.excluded
+    merged = responses.c.signals.op("|")(new.signals)
+    still_counted = and_(responses.c.status == COUNTED, responses.c.score == new.score)  # the same person again
+    return statement.on_conflict_do_update(
         index_elements=[responses.c.invitation_id],
-        set_={"score": statement.excluded.score, "answered_at": statement.excluded.answered_at},
+        set_={"score": new.score, "answered_at": new.answered_at,
+              "signals": case((responses.c.answered_at < bindparam("burst_cutoff", type_=UTCDateTime()), new.signals),
+                              (responses.c.score != new.score, merged.op("|")(ALL_LINKS)), else_=merged),
+              "status": case((still_counted, COUNTED), else_=PENDING),
+              "counted_by": case((still_counted, responses.c.counted_by), else_=null()),
+              "counted_at": case((still_counted, responses.c.counted_at), else_=null())},
         where=responses.c.completed_at.is_(None),
-    ).returning(responses.c.id, responses.c.invitation_id, responses.c.survey_id, responses.c.contact_id)
-
-    def stamp(invitation_ids):
-        return update(invitations).where(invitations.c.id.in_(invitation_ids), invitations.c.answered_at.is_(None)) \
-            .values(answered_at=now)
-
-    return upsert, stamp
+    ).returning(responses.c.id, responses.c.survey_id, responses.c.contact_id, responses.c.status,
+                responses.c.signals)
 
 
 @cache
 def _click_statement():
-    """PostgreSQL: both writes as data-modifying CTEs of the one statement that returns the survey."""
-    upsert, stamp = _upsert_and_stamp("postgresql")
-    answered = upsert.cte("answered")
-    return (select(answered.c.id.label("response_id"), contacts.c.language.label("contact_language"), surveys)
+    """PostgreSQL: the upsert as a data-modifying CTE of the one statement that returns the survey."""
+    answered = _upsert("postgresql").cte("answered")
+    return (select(answered.c.id.label("response_id"), answered.c.status.label("answer_status"),
+                   answered.c.signals.label("answer_signals"), contacts.c.language.label("contact_language"), surveys)
             .join_from(answered, surveys, surveys.c.id == answered.c.survey_id)
-            .join(contacts, contacts.c.id == answered.c.contact_id)
-            .add_cte(stamp(select(answered.c.invitation_id)).cte("stamped")))
+            .join(contacts, contacts.c.id == answered.c.contact_id))
 
 
 def _one_statement(params: dict):
@@ -114,14 +146,20 @@ def _one_statement(params: dict):
 
 
 def _step_by_step(params: dict):
-    """SQLite (no data-modifying CTEs): the same writes one after another in one transaction, and a
-    row of the same shape as _one_statement's."""
-    upsert, stamp = _upsert_and_stamp("sqlite")
+    """SQLite (no data-modifying CTEs): the same write, then the survey, in one transaction, and a row
+    of the same shape as _one_statement's."""
     with db.engine.begin() as connection:
-        answered = connection.execute(upsert, params).first()
+        answered = connection.execute(_upsert("sqlite"), params).first()
         if answered is None:
             return None
-        connection.execute(stamp([answered.invitation_id]), params)
         survey = connection.execute(select(surveys).where(surveys.c.id == answered.survey_id)).one()
         language = connection.scalar(select(contacts.c.language).where(contacts.c.id == answered.contact_id))
-    return SimpleNamespace(response_id=answered.id, contact_language=language, **survey._mapping)
+    return SimpleNamespace(response_id=answered.id, contact_language=language, answer_status=answered.status,
+                           answer_signals=answered.signals, **survey._mapping)
+
+
+def note_head(token: str) -> None:
+    """A HEAD on a survey link records no answer, only that one came (a sign of a scanner)."""
+    with db.engine.begin() as connection:
+        connection.execute(update(invitations).where(behind_link(service.link_hash(token)))
+                           .values(head_at=utcnow()))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Float, ForeignKey, Index, String, Text
+from sqlalchemy import CheckConstraint, Float, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from vocloop.db import created_at, intpk
@@ -14,7 +14,11 @@ from vocloop.extensions import db
 class Response(db.Model):
     __tablename__ = "responses"
     __table_args__ = (Index("ix_responses_pending", "processed_at", "completed_at"),
-                      Index("ix_responses_answered", "answered_at"))
+                      Index("ix_responses_answered", "answered_at"),
+                      CheckConstraint("status IN ('pending', 'counted', 'suspected')", name="status"),
+                      # The sweep's look for answers whose settle window has passed (few rows: partial).
+                      Index("ix_responses_unsettled", "answered_at", postgresql_where=text("status = 'pending'"),
+                            sqlite_where=text("status = 'pending'")))
 
     id: Mapped[intpk]
     # One response per invitation: a second click updates it instead of adding another.
@@ -27,6 +31,17 @@ class Response(db.Model):
     followup_question: Mapped[str | None] = mapped_column(Text)
     followup_answer: Mapped[str | None] = mapped_column(Text)
     answered_at: Mapped[datetime]
+    # Whether a person gave this score (vocloop.responses.counting): "counted" answers are the only
+    # ones any metric, item or reminder sees; "pending" waits out ANSWER_SETTLE_SECONDS; "suspected"
+    # looks like a mail scanner's fetch (see `signals`) until the person clicks or an admin counts it.
+    # The one-click path writes "pending" itself; rows written any other way (demo, SQL) are people's.
+    status: Mapped[str] = mapped_column(String(10), default="counted", server_default="counted")
+    # What the link fetches looked like (vocloop.responses.scanners: a bit per signal).
+    signals: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Why it counts: comment, confirmed, interaction, settled or admin; and since when.
+    counted_by: Mapped[str | None] = mapped_column(String(12))
+    counted_at: Mapped[datetime | None]
+    counted_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     # Set when the comment is submitted, or when the grace period for it has passed.
     completed_at: Mapped[datetime | None]
     # Set once classification and routing are done; None means a job still owes work.
@@ -50,6 +65,7 @@ class Response(db.Model):
     invitation = relationship("Invitation")
     survey = relationship("Survey")
     contact = relationship("Contact")
+    counted_by_user = relationship("User")
     @property
     def words(self) -> str:
         """Everything the customer wrote (comment, then the follow-up answer): what is classified."""
@@ -57,3 +73,18 @@ class Response(db.Model):
 
     # The item this answer opened, if it needed one (at most one: feedback_items.response_id is unique).
     item = relationship("FeedbackItem", uselist=False, viewonly=True)
+
+
+class ScannerRule(db.Model):
+    """A network (CIDR) or User-Agent pattern (a regular expression) of a mail scanner: a fetch that
+    matches one is a signal that no person clicked. Data, so admins extend it without a deploy."""
+
+    __tablename__ = "scanner_rules"
+    __table_args__ = (CheckConstraint("kind IN ('network', 'user_agent')", name="kind"),
+                      UniqueConstraint("kind", "pattern"))
+
+    id: Mapped[intpk]
+    kind: Mapped[str] = mapped_column(String(12))
+    pattern: Mapped[str] = mapped_column(String(200))
+    label: Mapped[str] = mapped_column(String(120), default="")
+    created_at: Mapped[created_at]

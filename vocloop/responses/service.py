@@ -13,6 +13,8 @@ from vocloop.contacts.models import Contact
 from vocloop.db import utcnow
 from vocloop.errors import Conflict, Gone, Invalid, NotFound
 from vocloop.extensions import db
+from vocloop.responses import scanners
+from vocloop.responses.counting import BY_COMMENT, COUNTED, PENDING, count_answer, counts
 from vocloop.responses.models import Response
 from vocloop.security import hash_token
 from vocloop.surveys.kinds import get_kind
@@ -71,8 +73,10 @@ def parse_score(kind_code: str, raw: str | int | None) -> int:
     return score
 
 
-def record_score(invitation: Invitation, raw_score: str | int | None) -> Response:
-    """One click records the score at once; clicking again changes it until the comment is in."""
+def record_score(invitation: Invitation, raw_score: str | int | None, signals: int = 0) -> Response:
+    """One click records the score at once, pending until a person shows themselves (the careful
+    path of vocloop.responses.clicks, with the same rules); clicking again changes it until the
+    comment is in."""
     if invitation.contact.unsubscribed_at is not None:
         raise Unsubscribed(UNSUBSCRIBED)
     score = parse_score(invitation.survey.kind, raw_score)
@@ -80,17 +84,29 @@ def record_score(invitation: Invitation, raw_score: str | int | None) -> Respons
     if response is not None and response.completed_at is not None:
         raise Conflict(ALREADY_ANSWERED)
     now = utcnow()
+    sent = max((t for t in (invitation.sent_at, invitation.reminded_at) if t is not None), default=None)
+    if sent is not None and sent >= now - timedelta(seconds=scanners.DELIVERY_SECONDS):
+        signals |= scanners.AT_DELIVERY
+    if invitation.head_at is not None and invitation.head_at >= now - timedelta(seconds=scanners.HEAD_SECONDS):
+        signals |= scanners.HEAD_FIRST
     if response is None:
         response = Response(invitation_id=invitation.id, survey_id=invitation.survey_id,
-                            contact_id=invitation.contact_id, score=score, answered_at=now)
+                            contact_id=invitation.contact_id, score=score, answered_at=now, status=PENDING,
+                            signals=signals)
         db.session.add(response)
-        invitation.answered_at = now
         try:
             db.session.commit()
             return response
         except IntegrityError:  # a concurrent click created it first: update that one
             db.session.rollback()
-            response = response_for(invitation)
+            response = db.session.scalar(select(Response).where(Response.invitation_id == invitation.id)
+                                         .with_for_update())
+    if response.answered_at < now - timedelta(seconds=scanners.BURST_SECONDS):
+        response.signals = signals
+    else:
+        response.signals = (response.signals or 0) | signals | (scanners.ALL_LINKS if response.score != score else 0)
+    if not (response.status == COUNTED and response.score == score):
+        response.status, response.counted_by, response.counted_at = PENDING, None, None
     response.score, response.answered_at = score, now
     db.session.commit()
     return response
@@ -147,12 +163,31 @@ def submit_comment(token: str, raw_score: str | int | None, comment: str | None,
         question = shown or followup_question(found, recorded)
         values.update(followup_question=question if question and followup else None,
                       followup_answer=followup if question and followup else None)
-        completed = connection.execute(
+    with db.engine.begin() as transaction:  # complete it and count it (a person sent the form): one transaction
+        completed = transaction.execute(
             update(responses).where(responses.c.id == response_id, responses.c.completed_at.is_(None))
             .values(values).returning(responses.c.id)).first()
+        if completed is not None:
+            count_answer(transaction, response_id, BY_COMMENT, now=values["completed_at"])
     if completed is None:  # a second tab sent the form a moment before this one
         raise Conflict(ALREADY_ANSWERED)
     return response_id
+
+
+def person_was_here(token: str, raw_score: str | None, by: str) -> bool:
+    """The answer page's "yes, that is my answer" or its beacon after real input: count the answer,
+    if the score the page showed is still the one recorded (a later click of another score is
+    judged on its own). True if it counts now."""
+    invitation = find_invitation(token)
+    score = parse_score(invitation.survey.kind, raw_score)
+    response = response_for(invitation)
+    if response is None or response.completed_at is not None:
+        return False
+    if response.status != COUNTED:
+        count_answer(db.session, response.id, by, score=score)
+        db.session.commit()
+        db.session.refresh(response)
+    return response.status == COUNTED and response.score == score
 
 
 def clean_comment(comment: str | None) -> str:
@@ -171,12 +206,13 @@ def unsubscribe(token: str) -> None:
 
 
 def complete_stale_responses() -> list[int]:
-    """Scores whose comment never came: complete them after the grace period so they get handled."""
+    """Counted scores whose comment never came: complete them after the grace period so they get
+    handled (a pending or suspected one never is: it opens no item)."""
     cutoff = utcnow() - timedelta(minutes=current_app.config["COMMENT_GRACE_MINUTES"])
     ids = list(db.session.scalars(select(Response.id).where(
-        Response.completed_at.is_(None), Response.answered_at <= cutoff).limit(1000)))
+        Response.completed_at.is_(None), Response.answered_at <= cutoff, counts()).limit(1000)))
     if ids:
-        db.session.execute(update(Response).where(Response.id.in_(ids), Response.completed_at.is_(None))
+        db.session.execute(update(Response).where(Response.id.in_(ids), Response.completed_at.is_(None), counts())
                            .values(completed_at=utcnow()).execution_options(synchronize_session=False))
         db.session.commit()
     return ids

@@ -22,6 +22,7 @@ from vocloop.items.verification import VERDICTS, item_for, record_verdict
 from vocloop.jobs import tasks
 from vocloop.jobs.queue import enqueue, enqueue_queued_work
 from vocloop.responses import additions, clicks, problems, service
+from vocloop.responses.counting import BY_CONFIRMATION, BY_INTERACTION, COUNTED
 from vocloop.responses.rate_limit import limit_customer_pages
 from vocloop.responses.service import MAX_COMMENT_CHARS
 from vocloop.surveys.kinds import get_kind
@@ -59,16 +60,23 @@ def _invitation(token: str, allow_expired: bool = False):
 
 @bp.get("/<token>")
 def answer(token: str):
-    """A score in the query records it at once (one click in the email); the page asks for a comment."""
+    """A score in the query records it at once (one click in the email), pending until a person shows
+    themselves; the page asks for a comment (and, where a scanner's signs showed, asks once whether
+    that score is the answer). A HEAD records nothing: only that one came, a sign of a scanner."""
+    if request.method == "HEAD":
+        clicks.note_head(token)
+        return "", 200
     if "score" in request.args:
         try:
-            click = clicks.record_click(token, request.args["score"])
+            click = clicks.record_click(token, request.args["score"], request.remote_addr,
+                                        request.headers.get("User-Agent"))
         except service.Unsubscribed:
             return _unsubscribed(_invitation(token, allow_expired=True))
         except Conflict:  # the answer is complete: say so, and offer to add to it
             return _answered(token, _invitation(token))
         use_language(supported(click.contact_language) or click.survey.language)
-        return _answer_page(click.survey, click.score, AnswerForm(score=str(click.score)), token)
+        return _answer_page(click.survey, click.score, AnswerForm(score=str(click.score)), token,
+                            counted=click.status == COUNTED, ask=click.ask_to_confirm)
     invitation = _invitation(token)
     if invitation.contact.unsubscribed_at is not None:
         return _unsubscribed(invitation)
@@ -76,13 +84,33 @@ def answer(token: str):
     if response is not None and response.completed_at is not None:
         return _answered(token, invitation, response)
     score = response.score if response else None
-    return _answer_page(invitation.survey, score, AnswerForm(score="" if score is None else str(score)), token)
+    return _answer_page(invitation.survey, score, AnswerForm(score="" if score is None else str(score)), token,
+                        counted=response is not None and response.status == COUNTED,
+                        ask=response is not None and response.status != COUNTED and bool(response.signals))
 
 
-def _answer_page(survey, score: int | None, form: AnswerForm, token: str, status: int = 200):
-    """The comment page; `score` is the one recorded so far (None: the customer has not chosen)."""
+def _answer_page(survey, score: int | None, form: AnswerForm, token: str, status: int = 200, counted: bool = True,
+                 ask: bool = False):
+    """The comment page; `score` is the one recorded so far (None: the customer has not chosen). Until
+    the answer counts, the page carries the beacon that tells of a person's first real input."""
     return page("answer", survey, status, kind=get_kind(survey.kind), score=score, form=form, token=token,
-                followup=service.followup_question(survey, score))
+                followup=service.followup_question(survey, score), beacon=score is not None and not counted,
+                ask=ask and score is not None)
+
+
+@bp.post("/<token>/confirm")
+def confirm(token: str):
+    """ "Yes, 3 is my answer": the page's one question where a scanner's signs showed."""
+    service.person_was_here(token, request.form.get("score"), BY_CONFIRMATION)
+    return redirect(url_for("answers.answer", token=token), code=303)
+
+
+@bp.post("/<token>/seen")
+def seen(token: str):
+    """The answer page's beacon: a person pressed a key, touched or moved a pointer on the page
+    (scanners that render pages and run their scripts do none of these)."""
+    service.person_was_here(token, request.form.get("score"), BY_INTERACTION)
+    return "", 204
 
 
 def _answered(token: str, invitation, response=None, errors=(), status: int = 409):

@@ -80,7 +80,10 @@ class Invitation(db.Model):
     status: Mapped[str] = mapped_column(String(20), default="queued")
     expires_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+    # When its answer first counted (vocloop.responses.counting): a scanner's fetch never sets it.
     answered_at: Mapped[datetime | None]
+    # The last HEAD request on its links: browsers never send one, link scanners often do first.
+    head_at: Mapped[datetime | None]
     reminded_at: Mapped[datetime | None]
     # The reminder carries a link of its own (tokens are stored only hashed, so the first one cannot
     # be sent again); both links lead to this invitation.

@@ -12,6 +12,7 @@ from vocloop.db import utcnow
 from vocloop.extensions import db
 from vocloop.items.models import FeedbackItem
 from vocloop.mail import outbox
+from vocloop.responses import counting
 from vocloop.responses.models import Response
 from vocloop.security import new_secret_token
 from vocloop.surveys import service
@@ -37,7 +38,7 @@ def due_invitations(survey: Survey, now) -> list[int]:
             Invitation.created_at <= due_before, Invitation.created_at > too_old,
             Invitation.expires_at > now + MIN_LINK_LIFE,
             Contact.unsubscribed_at.is_(None), Contact.suppressed_reason.is_(None),
-            ~exists().where(Response.invitation_id == Invitation.id),
+            ~exists().where(Response.invitation_id == Invitation.id, counting.counts()),  # a scanner's: still remind
             ~exists().where(and_(FeedbackItem.contact_id == Invitation.contact_id, FeedbackItem.status != "closed")))
         .order_by(Invitation.id).limit(BATCH)))
 

@@ -1,0 +1,186 @@
+"""Answers that count: a score that no person gave (a mail scanner fetching the email's links) is
+in no metric, opens no item, suppresses no reminder and does not block the person's own answer;
+a person's answer counts at once when they show themselves, else when the settle window passes."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+from sqlalchemy import func, select, update
+
+from tests.factories import answer, make_contact, make_invitation, make_survey, make_user
+from vocloop.db import utcnow
+from vocloop.extensions import db
+from vocloop.items.models import FeedbackItem
+from vocloop.jobs.tasks import sweep
+from vocloop.responses import counting, scanners
+from vocloop.responses.models import Response
+from vocloop.surveys.models import Invitation
+
+BROWSER = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36"
+PERSON = {"User-Agent": BROWSER}
+SAME_PAGE = {"Sec-Fetch-Site": "same-origin", "User-Agent": BROWSER}
+
+
+def invited(email="ann@customer.example", sent_seconds_ago: float | None = 3):
+    """An invitation whose email went out `sent_seconds_ago` (None: long ago)."""
+    from vocloop.accounts.models import User
+    if db.session.scalar(select(User.id).limit(1)) is None:
+        make_user("admin@example.com", role="admin")
+    survey = db.session.scalar(select(Invitation.survey_id).limit(1))
+    from vocloop.surveys.models import Survey
+    survey = db.session.get(Survey, survey) if survey else make_survey("nps", name="Quarterly NPS")
+    token = make_invitation(survey, make_contact(email, name="Ann"))
+    sent = utcnow() - timedelta(seconds=sent_seconds_ago if sent_seconds_ago is not None else 86400)
+    db.session.execute(update(Invitation).where(Invitation.sent_at.is_(None)).values(sent_at=sent, status="delivered"))
+    db.session.commit()
+    return token
+
+
+def the_answer() -> Response:
+    db.session.rollback()
+    return db.session.scalar(select(Response))
+
+
+def settle(seconds: float = 601):
+    """Time passes beyond the settle window, then the clock's sweep runs."""
+    db.session.rollback()
+    for response in db.session.scalars(select(Response)):
+        response.answered_at -= timedelta(seconds=seconds)
+    for invitation in db.session.scalars(select(Invitation)):
+        invitation.sent_at = invitation.sent_at and invitation.sent_at - timedelta(seconds=seconds)
+        invitation.head_at = invitation.head_at and invitation.head_at - timedelta(seconds=seconds)
+    db.session.commit()
+    return sweep()
+
+
+def nps() -> list[dict]:
+    from vocloop.metrics.queries import survey_scores
+    now = utcnow()
+    return survey_scores(now - timedelta(days=1), now + timedelta(days=1))
+
+
+def test_a_scanner_fetching_every_score_link_at_delivery_counts_nowhere(app, client, drain):
+    token = invited()
+    for score in range(11):  # what Safe Links does: every link, within seconds, with a browser's User-Agent
+        client.head(f"/s/{token}?score={score}", headers=PERSON)
+        assert client.get(f"/s/{token}?score={score}", headers=PERSON).status_code == 200
+    response = the_answer()
+    assert response.status == "pending" and response.completed_at is None
+    assert {"all_links", "at_delivery", "head_first"} <= set(scanners.describe(response.signals))
+    assert settle()["suspected"] == 1
+    settle(3600)  # past the comment grace as well: still nothing to handle
+    drain()
+    response = the_answer()
+    assert response.status == "suspected" and "no_interaction" in scanners.describe(response.signals)
+    assert db.session.scalar(select(func.count()).select_from(FeedbackItem)) == 0
+    assert db.session.scalar(select(Invitation.answered_at)) is None  # the reminder still goes
+    assert nps() == []  # no NPS, no response rate, no sentiment from it
+
+
+def test_the_persons_later_click_replaces_a_scanners_and_counts(app, client, drain):
+    token = invited()
+    client.get(f"/s/{token}?score=10", headers=PERSON)  # a scanner at delivery
+    settle()
+    assert the_answer().status == "suspected"
+    page = client.get(f"/s/{token}?score=3", headers=PERSON)  # an hour later, the person
+    assert page.status_code == 200 and "Your score of 3 is saved" in page.get_data(as_text=True)
+    response = the_answer()
+    assert (response.score, response.status, response.signals) == (3, "pending", 0)
+    settle()
+    response = the_answer()
+    assert response.status == "counted" and response.counted_by == "settled" and response.score == 3
+    [row] = nps()
+    assert row["responses"] == 1 and row["score"] == -100.0 and row["invitations_answered"] == 1
+
+
+def test_a_comment_or_a_persons_input_on_the_page_counts_at_once(app, client):
+    token = invited(sent_seconds_ago=None)
+    client.get(f"/s/{token}?score=8", headers=PERSON)
+    html = client.get(f"/s/{token}", headers=PERSON).get_data(as_text=True)
+    assert 'data-seen="/s/' in html and "answer.js" in html  # the beacon, until the answer counts
+    assert client.post(f"/s/{token}/seen", data={"score": "7"}, headers=SAME_PAGE).status_code == 204
+    assert the_answer().status == "pending"  # the page showed another score than the one recorded
+    assert client.post(f"/s/{token}/seen", data={"score": "8"}, headers=SAME_PAGE).status_code == 204
+    response = the_answer()
+    assert response.status == "counted" and response.counted_by == "interaction"
+    assert "answer.js" not in client.get(f"/s/{token}", headers=PERSON).get_data(as_text=True)
+    other = invited("ben@customer.example", sent_seconds_ago=None)
+    client.get(f"/s/{other}?score=2", headers=PERSON)
+    answer(client, other, 2, "Too slow")
+    counted = db.session.scalar(select(Response).where(Response.score == 2))
+    assert counted.status == "counted" and counted.counted_by == "comment"
+
+
+def test_another_sites_page_cannot_count_an_answer(app, client):
+    token = invited(sent_seconds_ago=None)
+    client.get(f"/s/{token}?score=8", headers=PERSON)
+    refused = client.post(f"/s/{token}/seen", data={"score": "8"}, headers={"Sec-Fetch-Site": "cross-site"})
+    assert refused.status_code == 403 and the_answer().status == "pending"
+
+
+def test_a_click_right_at_delivery_is_asked_once_and_counts_when_confirmed(app, client):
+    token = invited(sent_seconds_ago=5)
+    html = client.get(f"/s/{token}?score=3", headers=PERSON).get_data(as_text=True)
+    assert "Is 3 your answer?" in html and "Yes, 3 is my answer" in html
+    done = client.post(f"/s/{token}/confirm", data={"score": "3"}, headers=SAME_PAGE)
+    assert done.status_code == 303
+    after = client.get(done.headers["Location"], headers=PERSON).get_data(as_text=True)
+    assert "Is 3 your answer?" not in after and "Your score of 3 is saved" in after
+    response = the_answer()
+    assert response.status == "counted" and response.counted_by == "confirmed"
+
+
+def test_a_known_scanner_network_or_user_agent_is_a_signal(app, client):
+    scanners.seed_default_rules()
+    token = invited(sent_seconds_ago=None)
+    client.get(f"/s/{token}?score=9", headers={"User-Agent": "python-requests/2.32"})
+    assert scanners.describe(the_answer().signals) == ["scanner_user_agent"]
+    other = invited("ben@customer.example", sent_seconds_ago=None)
+    client.get(f"/s/{other}?score=9", headers=PERSON, environ_base={"REMOTE_ADDR": "40.107.22.10"})
+    fetched = db.session.scalar(select(Response).where(Response.id != the_answer().id))
+    assert scanners.describe(fetched.signals) == ["scanner_network"]
+
+
+def test_the_sweep_deciding_while_the_comment_arrives_counts_once(app, client, drain):
+    token = invited()
+    client.get(f"/s/{token}?score=1", headers=PERSON)  # at delivery: a signal
+    db.session.execute(update(Response).values(answered_at=utcnow() - timedelta(seconds=700)))
+    db.session.commit()
+    answer(client, token, 1, "Nobody called back")  # the comment lands first ...
+    assert counting.settle_answers() == {"counted": 0, "suspected": 0}  # ... the sweep then finds nothing
+    response = the_answer()
+    assert response.status == "counted" and response.counted_by == "comment"
+    other = invited("ben@customer.example")
+    client.get(f"/s/{other}?score=2", headers=PERSON)
+    settle()  # the sweep first: suspected ...
+    assert db.session.scalar(select(Response.status).where(Response.score == 2)) == "suspected"
+    answer(client, other, 2, "Still broken")  # ... then the person's comment: theirs, counted once
+    drain()
+    assert db.session.scalar(select(Response.status).where(Response.score == 2)) == "counted"
+    assert db.session.scalar(select(func.count()).select_from(FeedbackItem)) == 2
+    assert db.session.scalar(select(func.count(Invitation.answered_at))) == 2
+
+
+def test_a_scanner_and_the_person_at_the_same_moment_leave_one_answer(app, client, drain):
+    token = invited(sent_seconds_ago=None)
+    barrier = threading.Barrier(6)
+    statuses = []
+
+    def fetch(score):
+        browser = app.test_client()
+        barrier.wait()
+        statuses.append(browser.get(f"/s/{token}?score={score}", headers=PERSON).status_code)
+
+    threads = [threading.Thread(target=fetch, args=(score,)) for score in (0, 3, 5, 7, 9, 10)]
+    [thread.start() for thread in threads]
+    [thread.join() for thread in threads]
+    assert statuses == [200] * 6
+    assert db.session.scalar(select(func.count()).select_from(Response)) == 1
+    response = the_answer()
+    assert "all_links" in scanners.describe(response.signals)
+    answer(client, token, response.score, "This one is mine")
+    drain()
+    response = the_answer()
+    assert response.status == "counted" and db.session.scalar(select(func.count(Invitation.answered_at))) == 1
