@@ -184,3 +184,89 @@ def test_a_scanner_and_the_person_at_the_same_moment_leave_one_answer(app, clien
     drain()
     response = the_answer()
     assert response.status == "counted" and db.session.scalar(select(func.count(Invitation.answered_at))) == 1
+
+
+def test_the_api_lists_counted_answers_unless_asked_for_the_others_and_an_admin_counts_one_by_hand(
+        app, client, drain):
+    from tests.factories import api_token
+    token = invited()
+    client.get(f"/s/{token}?score=10", headers=PERSON)  # a scanner at delivery
+    person = invited("ben@customer.example", sent_seconds_ago=None)
+    answer(client, person, 9, "Great support")
+    drain()
+    from vocloop.accounts.models import User
+    admin = api_token(db.session.scalar(select(User)), scope="admin")
+    listed = client.get("/api/v1/responses", headers=admin).json
+    assert [(r["score"], r["status"], r["counted_by"]) for r in listed] == [(9, "counted", "comment")]
+    pending = client.get("/api/v1/responses?status=pending", headers=admin).json
+    assert [(r["score"], r["signals"]) for r in pending] == [(10, ["at_delivery"])]
+    settle()
+    [suspected] = client.get("/api/v1/responses?status=suspected", headers=admin).json
+    assert suspected["signals"] == ["at_delivery", "no_interaction"]
+    assert suspected["status_reason"].startswith("looks like a mail scanner")
+    assert client.get("/api/v1/responses?status=pending", headers=admin).json == []
+    from vocloop.surveys.models import Survey
+    db.session.execute(update(Survey).values(open_items_for="all"))  # so that the 10 opens an item to show
+    db.session.commit()
+    counted = client.post(f"/api/v1/responses/{suspected['id']}/count", headers=admin)
+    assert counted.status_code == 200 and counted.json["status"] == "counted" and counted.json["counted_by"] == "admin"
+    assert "counted by hand by" in counted.json["status_reason"]
+    assert client.post(f"/api/v1/responses/{suspected['id']}/count", headers=admin).status_code == 409
+    drain()
+    item = db.session.scalar(select(FeedbackItem).where(FeedbackItem.response_id == suspected["id"]))
+    assert item is not None and any("counted it by hand" in event.body for event in item.events)
+    assert sorted(r["score"] for r in client.get("/api/v1/responses", headers=admin).json) == [9, 10]
+
+
+def test_only_admins_count_by_hand_or_change_the_scanner_rules(app, client):
+    from tests.factories import api_token
+    token = invited()
+    client.get(f"/s/{token}?score=10", headers=PERSON)
+    lead = api_token(make_user("lee@example.com", role="lead", team="Support"))
+    response_id = the_answer().id
+    assert client.post(f"/api/v1/responses/{response_id}/count", headers=lead).status_code == 403
+    assert client.get("/api/v1/scanner-rules", headers=lead).status_code == 403
+    assert client.post("/api/v1/scanner-rules", headers=lead, json={"kind": "network", "pattern": "10.0.0.0/8"}) \
+        .status_code == 403
+    assert the_answer().status == "pending"
+
+
+def test_admins_extend_the_scanner_rules_without_a_deploy(app, client):
+    from tests.factories import api_token
+    from vocloop.accounts.models import User
+    token = invited(sent_seconds_ago=None)
+    admin = api_token(db.session.scalar(select(User)), scope="admin")
+    bad = client.post("/api/v1/scanner-rules", headers=admin, json={"kind": "network", "pattern": "10.0.0.300/8"})
+    assert bad.status_code == 422
+    bad = client.post("/api/v1/scanner-rules", headers=admin, json={"kind": "user_agent", "pattern": "(unclosed"})
+    assert bad.status_code == 422
+    added = client.post("/api/v1/scanner-rules", headers=admin,
+                        json={"kind": "network", "pattern": "198.51.100.0/24", "label": "Acme's gateway"})
+    assert added.status_code == 201 and added.json["pattern"] == "198.51.100.0/24"
+    assert client.post("/api/v1/scanner-rules", headers=admin,
+                       json={"kind": "network", "pattern": "198.51.100.0/24"}).status_code == 409
+    client.get(f"/s/{token}?score=6", headers=PERSON, environ_base={"REMOTE_ADDR": "198.51.100.7"})
+    assert scanners.describe(the_answer().signals) == ["scanner_network"]
+    assert client.delete(f"/api/v1/scanner-rules/{added.json['id']}", headers=admin).status_code == 204
+    assert [r["pattern"] for r in client.get("/api/v1/scanner-rules", headers=admin).json] == []
+
+
+def test_the_survey_page_shows_what_does_not_count_and_an_admin_counts_it(app, client, drain):
+    from tests.factories import login
+    from tests.integration.test_inbox import post_form
+    token = invited()
+    client.get(f"/s/{token}?score=10", headers=PERSON)
+    settle()
+    survey_id = the_answer().survey_id
+    login(client, "admin@example.com")
+    page = client.get(f"/surveys/{survey_id}").get_data(as_text=True)
+    assert "Answers that do not count" in page and "suspected" in page and "fetched within 120 s of sending" in page
+    done = post_form(client, f"/surveys/{survey_id}", f"/surveys/{survey_id}/answers/{the_answer().id}/count", {})
+    assert done.status_code == 303
+    assert the_answer().status == "counted" and the_answer().counted_by == "admin"
+    assert "Every answer so far counts." in client.get(f"/surveys/{survey_id}").get_data(as_text=True)
+    company = client.get("/company/").get_data(as_text=True)
+    assert "Mail scanners" in company
+    post_form(client, "/company/", "/company/scanner-rules", {"kind": "user_agent", "pattern": "AcmeScan",
+                                                               "label": "Acme"})
+    assert [rule.pattern for rule in scanners.list_rules()] == ["AcmeScan"]

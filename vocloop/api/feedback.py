@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from vocloop.api import schemas
-from vocloop.api.auth import api_user
+from vocloop.api.auth import api_user, require_role
 from vocloop.api.blueprint import api_blueprint
 from vocloop.api.paging import matching, page
 from vocloop.extensions import db
@@ -16,7 +16,9 @@ from vocloop.items import queries
 from vocloop.items import service as items
 from vocloop.items.models import FeedbackItem
 from vocloop.items.permissions import visible_items_filter
-from vocloop.jobs.queue import enqueue_queued_work
+from vocloop.jobs.queue import enqueue, enqueue_queued_work
+from vocloop.jobs.tasks import triage_response
+from vocloop.responses import counting, scanners
 from vocloop.responses.models import Response
 
 blp = api_blueprint("api_v1_feedback", __name__, "Responses and feedback items")
@@ -36,9 +38,12 @@ class Responses(MethodView):
     @blp.arguments(schemas.ResponsesQuery, location="query")
     @blp.response(200, schemas.ResponseFullOut(many=True))
     def get(self, args):
-        """Answers by id, with what the classifier made of them; pass the last id as after_id."""
+        """Answers by id, with what the classifier made of them; pass the last id as after_id. People's
+        (counted) answers unless `status` asks for the pending or the suspected ones."""
         query = matching(visible_responses(api_user()), args, {
             "survey_id": Response.survey_id, "contact_id": Response.contact_id, "sentiment": Response.sentiment_label})
+        wanted = args["status"]
+        query = query.where(counting.counts() if wanted == counting.COUNTED else Response.status == wanted)
         if args["answered_from"]:
             query = query.where(Response.answered_at >= args["answered_from"])
         if args["answered_to"]:
@@ -54,6 +59,45 @@ class ResponseResource(MethodView):
         if response is None:
             abort(404)
         return response
+
+
+@blp.route("/responses/<int:response_id>/count")
+class CountResponse(MethodView):
+    @blp.response(200, schemas.ResponseFullOut)
+    def post(self, response_id):
+        """Count a suspected (or pending) answer by hand (admins): it is handled like any other from
+        now, and the item it opens says so on its timeline."""
+        require_role("admin")
+        response = db.session.scalar(visible_responses(api_user()).where(Response.id == response_id))
+        if response is None:
+            abort(404)
+        enqueue(triage_response, counting.count_by_hand(response, api_user()), queue="classify")
+        return response
+
+
+@blp.route("/scanner-rules")
+class ScannerRules(MethodView):
+    @blp.response(200, schemas.ScannerRuleOut(many=True))
+    def get(self):
+        """The networks and User-Agent patterns of mail scanners (admins): a fetch that matches one is a
+        sign that no person clicked."""
+        require_role("admin")
+        return scanners.list_rules()
+
+    @blp.arguments(schemas.ScannerRuleIn)
+    @blp.response(201, schemas.ScannerRuleOut)
+    def post(self, data):
+        """Add one; every process uses it within 30 s."""
+        require_role("admin")
+        return scanners.add_rule(**data)
+
+
+@blp.route("/scanner-rules/<int:rule_id>")
+class ScannerRuleResource(MethodView):
+    @blp.response(204)
+    def delete(self, rule_id):
+        require_role("admin")
+        scanners.delete_rule(rule_id)
 
 
 @blp.route("/items")

@@ -9,6 +9,8 @@ from vocloop.items.service import CLOSE_REASONS
 from vocloop.metrics.queries import GROUPS as METRIC_GROUPS
 from vocloop.metrics.queries import MEASURES as METRIC_MEASURES
 from vocloop.outbound.models import EVENT_TYPES as WEBHOOK_EVENTS
+from vocloop.responses.counting import status_of
+from vocloop.responses.scanners import describe
 from vocloop.surveys.kinds import KINDS
 from vocloop.surveys.models import OPEN_ITEM_RULES
 
@@ -482,6 +484,10 @@ class ResponsesQuery(PageQuery):
     sentiment = fields.String(load_default=None, validate=validate.OneOf(["negative", "neutral", "positive"]))
     answered_from = Moment(load_default=None)
     answered_to = Moment(load_default=None)
+    status = fields.String(load_default="counted", validate=validate.OneOf(["counted", "pending", "suspected"]),
+                           metadata={"description": "counted (people's answers, the default), pending (waiting "
+                                                    "out ANSWER_SETTLE_SECONDS) or suspected (a mail scanner's, "
+                                                    "by its signals)"})
 
 
 class ResponseFullOut(ResponseOut):
@@ -491,6 +497,33 @@ class ResponseFullOut(ResponseOut):
     completed_at = fields.DateTime(allow_none=True)
     item_id = fields.Function(lambda response: response.item.id if response.item else None, allow_none=True,
                               metadata={"description": "the feedback item this answer opened, if any"})
+    status = fields.String(metadata={"description": "counted, pending or suspected: only counted answers are "
+                                                    "in metrics, open items or stop reminders"})
+    status_reason = fields.Function(lambda response: status_of(response)["status_reason"],
+                                    metadata={"description": "why, in words"})
+    signals = fields.Function(lambda response: describe(response.signals or 0), metadata={
+        "description": "signs of a mail scanner: all_links, at_delivery, head_first, scanner_network, "
+                       "scanner_user_agent, no_interaction"})
+    counted_by = fields.String(allow_none=True, metadata={
+        "description": "comment, confirmed, interaction, settled or admin (null: counted before checks)"})
+    counted_at = fields.DateTime(allow_none=True)
+
+
+class ScannerRuleIn(Schema):
+    kind = fields.String(required=True, validate=validate.OneOf(["network", "user_agent"]))
+    pattern = fields.String(required=True, validate=validate.Length(min=1, max=200), metadata={
+        "description": "a network in CIDR notation (203.0.113.0/24), or a regular expression searched in the "
+                       "User-Agent, case-insensitive"})
+    label = fields.String(load_default="", validate=validate.Length(max=120),
+                          metadata={"description": "whose it is (vendor, customer gateway)"})
+
+
+class ScannerRuleOut(Schema):
+    id = Int()
+    kind = fields.String()
+    pattern = fields.String()
+    label = fields.String()
+    created_at = fields.DateTime()
 
 
 class ItemPatch(Schema):

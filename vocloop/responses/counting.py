@@ -119,6 +119,12 @@ def status_of(response: Response) -> dict:
     return {"status": response.status, "status_reason": why, "signals": signals, "counted_by": response.counted_by}
 
 
+def uncounted(survey_id: int, limit: int = 50) -> list[Response]:
+    """A survey's latest pending and suspected answers, for its page."""
+    return list(db.session.scalars(select(Response).where(Response.survey_id == survey_id, ~counts())
+                                   .order_by(Response.answered_at.desc()).limit(limit)))
+
+
 def find(response_id: int) -> Response:
     response = db.session.get(Response, response_id)
     if response is None:

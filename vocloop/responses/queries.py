@@ -12,6 +12,7 @@ from vocloop.contacts.models import Contact
 from vocloop.extensions import db
 from vocloop.items.models import FeedbackItem
 from vocloop.items.permissions import visible_items_filter
+from vocloop.responses import counting
 from vocloop.responses.models import Response
 from vocloop.surveys.models import Survey
 
@@ -24,14 +25,15 @@ RESPONSE_EXPORT_COLUMNS = ("id", "survey", "contact_email", "score", "comment", 
 def export_responses(user: User, *, survey_id: int | None = None, answered_from: datetime | None = None,
                      answered_to: datetime | None = None) -> Iterator[dict]:
     """Admins: every answer. Others: the answers behind items they may see (an answer that opened
-    no item has no owner, so it is an admin's to read in bulk). In id order, a batch at a time."""
+    no item has no owner, so it is an admin's to read in bulk). People's (counted) answers only, as in
+    every metric. In id order, a batch at a time."""
     columns = [Response.id, Survey.name.label("survey"), Contact.email.label("contact_email"), Response.score,
                Response.comment, Response.sentiment_label.label("sentiment"), Response.sentiment_confidence,
                Response.sentiment_mismatch, Response.topics, Response.urgency_flags, Response.answered_at,
                Response.completed_at, Response.classifier, FeedbackItem.id.label("item_id")]
     base = (select(*columns).join(Survey, Survey.id == Response.survey_id)
             .join(Contact, Contact.id == Response.contact_id)
-            .outerjoin(FeedbackItem, FeedbackItem.response_id == Response.id))
+            .outerjoin(FeedbackItem, FeedbackItem.response_id == Response.id).where(counting.counts()))
     if user.role != "admin":
         base = base.where(FeedbackItem.id.is_not(None), visible_items_filter(user))
     if survey_id is not None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -18,7 +18,8 @@ from vocloop.errors import DomainError, Invalid
 from vocloop.extensions import db
 from vocloop.i18n import available_languages
 from vocloop.jobs.queue import enqueue
-from vocloop.jobs.tasks import run_due_sends
+from vocloop.jobs.tasks import run_due_sends, triage_response
+from vocloop.responses import counting
 from vocloop.routing.sla import business_calendar
 from vocloop.surveys import audience as audiences
 from vocloop.surveys import sends
@@ -65,7 +66,8 @@ def _page(survey: Survey, status: int = 200, preview: dict | None = None, values
         sends=survey_sends, describe=audiences.describe, lists=db.session.scalars(
             select(ContactList).order_by(ContactList.name)).all(), rules=OPEN_ITEM_RULES, rule_labels=OPEN_ITEM_LABELS,
         languages=available_languages(), timezone=business_calendar().timezone, preview=preview,
-        company=profiles.profile(),
+        company=profiles.profile(), uncounted=counting.uncounted(survey.id), answer_status=counting.status_of,
+        settle_minutes=round(current_app.config["ANSWER_SETTLE_SECONDS"] / 60),
         values=values or {}, form=FlaskForm()), status
 
 
@@ -81,6 +83,23 @@ def _number(name: str, required: bool = True) -> int | None:
     if not raw.isdigit() or len(raw) > 6:
         raise Invalid(f"{name.replace('_', ' ').capitalize()} must be a whole number.")
     return int(raw)
+
+
+@bp.post("/<int:survey_id>/answers/<int:response_id>/count")
+def count_answer(survey_id: int, response_id: int):
+    """An admin counts a suspected answer by hand (the item it opens records it on its timeline)."""
+    if current_user.role != "admin" or not FlaskForm().validate_on_submit():
+        abort(403 if current_user.role != "admin" else 400)
+    response = counting.find(response_id)
+    if response.survey_id != survey_id:
+        abort(404)
+    try:
+        enqueue(triage_response, counting.count_by_hand(response, current_user), queue="classify")
+    except DomainError as exc:
+        flash(exc.detail, "error")
+    else:
+        flash(f"The answer of {response.contact.email} ({response.score}) counts now.", "ok")
+    return redirect(url_for(".show", survey_id=survey_id) + "#answers-not-counted", code=303)
 
 
 @bp.post("/<int:survey_id>")
