@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from tests.factories import PASSWORD, csrf_from, login, make_user
+from tests.factories import PASSWORD, api_token, csrf_from, login, make_user
 from vocloop.accounts.models import User, UserToken
 from vocloop.db import utcnow
 from vocloop.extensions import db
@@ -118,3 +118,24 @@ def test_only_admins_manage_people(app, client):
     make_user("lee@example.com", role="lead")
     login(client, "lee@example.com")
     assert client.get("/people/").status_code == 403
+
+
+def test_an_admin_cannot_deactivate_themself_or_the_last_active_admin(app, client):
+    alex = make_user("admin@example.com", role="admin", name="Alex")
+    bo = make_user("bo@example.com", role="admin", name="Bo")
+    # The People page: deactivating yourself is refused with the reason, and nothing changes.
+    login(client, "admin@example.com")
+    token = csrf_from(client.get("/people/").get_data(as_text=True))
+    refused = client.post(f"/people/{alex.id}/deactivate", data={"csrf_token": token}, follow_redirects=True)
+    assert "You cannot deactivate yourself" in refused.get_data(as_text=True)
+    # The API: the same; deactivating another admin works while one stays.
+    alex_token = api_token(alex)
+    own = client.patch(f"/api/v1/users/{alex.id}", json={"active": False}, headers=alex_token)
+    assert own.status_code == 409 and "yourself" in own.json["detail"]
+    assert client.patch(f"/api/v1/users/{bo.id}", json={"active": False}, headers=alex_token).status_code == 200
+    # The command line has no acting admin: it still keeps the last one.
+    result = app.test_cli_runner().invoke(args=["deactivate-user", "admin@example.com"])
+    assert result.exit_code != 0 and "last active admin" in result.output
+    db.session.rollback()
+    assert db.session.get(User, alex.id).active is True
+    assert client.get("/people/").status_code == 200  # still signed in, still an admin

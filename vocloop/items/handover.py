@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 
 from vocloop.accounts.models import Team, User
 from vocloop.accounts.service import check_member_change
@@ -20,11 +20,19 @@ from vocloop.routing.service import facts_of, fallback_owner, route
 
 
 def deactivate_user(user: User, actor: User | None) -> int:
-    """Sign-in off, and every open item handed over; the number handed over."""
+    """Sign-in off, and every open item handed over; the number handed over. Never the acting
+    admin themself, nor the last active admin: nobody could then manage people or settings."""
+    if actor is not None and actor.id == user.id:
+        raise Conflict("You cannot deactivate yourself; another admin can.")
     _lock_for_hand_over(user)
     db.session.refresh(user)
     if not user.active:
         return 0
+    if user.role == "admin" and db.session.scalar(select(User.id).where(
+            User.role == "admin", User.active.is_(True), User.id != user.id).limit(1)) is None:
+        db.session.rollback()
+        raise Conflict(f"{user.name} is the last active admin: invite another admin first, or nobody could "
+                       "manage people and settings.")
     user.active = False
     db.session.flush()
     moved = _hand_over(user, actor, f"{user.name} was deactivated.")
@@ -52,7 +60,10 @@ def _lock_for_hand_over(user: User) -> None:
     the user's row exclusively until the hand-over commits means no item reaches them meanwhile.
     Locks are taken in routing's order (teams by id, then the user), so the two cannot deadlock."""
     db.session.execute(select(Team.id).order_by(Team.id).with_for_update()).all()
-    db.session.execute(select(User.id).where(User.id == user.id).with_for_update())
+    # Every active admin too (the leaving one among them), in id order: two admins deactivating each
+    # other at once take turns, so the second sees that the first left and keeps the last admin.
+    db.session.execute(select(User.id).where(or_(User.id == user.id, and_(
+        User.role == "admin", User.active.is_(True)))).order_by(User.id).with_for_update()).all()
 
 
 def set_away(user: User, until: datetime | None, delegate_id: int | None) -> None:
