@@ -163,3 +163,44 @@ def test_the_api_page_and_its_assets_come_from_the_package(app, client):
     assert client.get("/api/docs/assets/..%2F__init__.py").status_code == 404
     spec = client.get("/api/openapi.json").json
     assert {"/api/v1/webhooks", "/api/v1/accounts", "/api/v1/responses", "/api/v1/users"} <= set(spec["paths"])
+
+
+def test_a_patch_that_names_no_field_is_a_422_not_a_silent_success(app, client):
+    headers = api_token(make_user("admin@example.com", role="admin"))
+    survey = make_survey()
+    for body in ({"data": b"", "content_type": "application/json"}, {"json": {}}, {"json": []}):
+        response = client.patch(f"/api/v1/surveys/{survey.id}", headers=headers, **body)
+        assert response.status_code == 422 and response.content_type == "application/problem+json"
+        assert "at least one field" in response.json["detail"]
+    assert client.patch(f"/api/v1/surveys/{survey.id}", headers=headers, json={"title": "Ask"}).status_code == 200
+
+
+def test_ids_in_requests_are_positive_integers(app, client):
+    headers = api_token(make_user("admin@example.com", role="admin"))
+    survey = make_survey()
+    response = client.post(f"/api/v1/surveys/{survey.id}/invitations", headers=headers, json={"contact_ids": [0]})
+    assert response.status_code == 422 and "contact_ids" in response.json["errors"]
+    assert client.get("/api/v1/items?owner_id=-1", headers=headers).status_code == 422
+    response = client.post("/api/v1/routing-rules", headers=headers,
+                           json={"name": "x", "action": "user", "user_id": 0})
+    assert response.status_code == 422 and "user_id" in response.json["errors"]
+
+
+def test_the_spec_documents_errors_retries_and_idempotency(app, client):
+    spec = client.get("/api/openapi.json").json
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            if method == "parameters":
+                continue
+            responses = operation["responses"]
+            assert {"401", "403", "404", "429"} <= set(responses), (method, path)
+            if method == "post":
+                assert "Idempotency-Key" in [p.get("name") for p in operation.get("parameters", [])], path
+            for code in (code for code in responses if code >= "400"):
+                name = responses[code]["$ref"].rsplit("/", 1)[1]
+                assert list(spec["components"]["responses"][name]["content"]) == ["application/problem+json"]
+    too_many = spec["components"]["responses"]["Problem429"]["headers"]
+    assert {"Retry-After", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"} <= set(too_many)
+    item = spec["components"]["schemas"]["ItemOut"]
+    assert set(item["required"]) == set(item["properties"])
+    assert item["properties"]["status"]["enum"] == ["open", "in_progress", "waiting", "closed"]

@@ -1,6 +1,7 @@
 """schemathesis against the live OpenAPI spec: generated requests to every operation, valid and not,
 with an admin's token over some real data. Whatever it sends, the API must never answer 5xx, and
-every answer must match the schema it publishes."""
+every answer must match what the spec publishes: its schema, a documented status code (errors
+included) and the documented content type (application/problem+json for errors)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,12 @@ import os
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
-from schemathesis.checks import not_a_server_error, response_schema_conformance
+from schemathesis.checks import (
+    content_type_conformance,
+    not_a_server_error,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from tests.factories import answer, api_token, make_contact, make_invitation, make_survey, make_user
 from vocloop.routing.service import create_rule
@@ -44,7 +50,8 @@ def test_no_request_gets_a_5xx_and_every_answer_matches_the_spec(app, admin_head
         @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
                   suppress_health_check=list(HealthCheck), phases=[Phase.explicit, Phase.generate])
         def check(case):
-            case.call_and_validate(headers=admin_headers, checks=[not_a_server_error, response_schema_conformance])
+            case.call_and_validate(headers=admin_headers, checks=[
+                not_a_server_error, response_schema_conformance, status_code_conformance, content_type_conformance])
 
         try:
             check()

@@ -6,11 +6,14 @@ from flask_smorest import Blueprint
 
 from vocloop.api import idempotency
 from vocloop.api.auth import authenticate_request
+from vocloop.api.contract import require_a_field_in_patches
 
 
 def api_blueprint(name: str, import_name: str, description: str) -> Blueprint:
-    """Token authentication first (the Idempotency-Key belongs to the token's user), then the key."""
+    """Token authentication first (the Idempotency-Key belongs to the token's user), then the key;
+    a PATCH without a field is refused before anything runs."""
     blueprint = Blueprint(name, import_name, url_prefix="/api/v1", description=description)
     blueprint.before_request(authenticate_request)
+    blueprint.before_request(require_a_field_in_patches)
     idempotency.protect(blueprint)
     return blueprint

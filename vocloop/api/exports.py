@@ -16,7 +16,9 @@ from vocloop.items.queries import ITEM_EXPORT_COLUMNS, export_items
 from vocloop.responses.queries import RESPONSE_EXPORT_COLUMNS, export_responses
 
 blp = api_blueprint("api_v1_exports", __name__, "CSV exports")
-CSV_DOC = {"responses": {"200": {"description": "CSV, one row per record", "content": {"text/csv": {}}}}}
+CSV_DOC = {"responses": {"200": {
+    "description": "CSV (UTF-8, with a header row), one row per record",
+    "content": {"text/csv": {"schema": {"type": "string"}}}}}}
 
 
 class ItemsExportQuery(Schema):

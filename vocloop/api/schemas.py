@@ -5,14 +5,29 @@ from datetime import UTC, datetime
 
 from marshmallow import Schema, fields, validate
 
+from vocloop.api.contract import Shaped, positive_ids
+from vocloop.i18n import available_languages
+from vocloop.items.models import PRIORITIES, STATUSES
 from vocloop.items.service import CLOSE_REASONS
 from vocloop.metrics.queries import GROUPS as METRIC_GROUPS
 from vocloop.metrics.queries import MEASURES as METRIC_MEASURES
 from vocloop.outbound.models import EVENT_TYPES as WEBHOOK_EVENTS
+from vocloop.responses import counting
 from vocloop.responses.counting import status_of
+from vocloop.responses.scanners import SIGNALS as SCANNER_SIGNALS
 from vocloop.responses.scanners import describe
+from vocloop.routing.rules import BANDS
 from vocloop.surveys.kinds import KINDS
 from vocloop.surveys.models import OPEN_ITEM_RULES
+from vocloop.surveys.service import INVITATION_STATUS_RANK
+
+SENTIMENTS = ("negative", "neutral", "positive")
+LANGUAGES = available_languages()
+
+
+def one_of(values) -> validate.OneOf:
+    """On an output field, only documentation: the spec's enum, so generated clients get an enum type."""
+    return validate.OneOf(list(values))
 
 MAX_INT = 2**31 - 1  # the database's INTEGER columns
 
@@ -72,12 +87,12 @@ class ContactIn(Schema):
 
 class ContactsBulkIn(Schema):
     # Rows are checked one by one (as ContactIn) so that one bad row does not refuse the others.
-    contacts = fields.List(fields.Dict(), required=True, validate=validate.Length(min=1, max=1000))
+    contacts = fields.List(Shaped(ContactIn), required=True, validate=validate.Length(min=1, max=1000))
 
 
 class BulkRowOut(Schema):
     index = Int()
-    status = fields.String(metadata={"description": "created, updated, unchanged or rejected"})
+    status = fields.String(validate=one_of(("created", "updated", "unchanged", "rejected")))
     id = Int(allow_none=True)
     error = fields.String(allow_none=True)
 
@@ -99,7 +114,7 @@ class ContactOut(Schema):
     external_id = fields.String(allow_none=True)
     account_id = Int(allow_none=True)
     attributes = fields.Dict()
-    unsubscribed = fields.Function(lambda contact: contact.unsubscribed_at is not None)
+    unsubscribed = fields.Function(lambda contact: contact.unsubscribed_at is not None, metadata={"type": "boolean"})
     created_at = fields.DateTime()
 
 
@@ -121,10 +136,10 @@ class SurveyIn(Schema):
                                  metadata={"description": "null: the company profile's sender address"})
     quarantine_days = Int(load_default=90, validate=validate.Range(min=0, max=3650))
     link_expiry_days = Int(load_default=30, validate=validate.Range(min=1, max=365))
-    followups = fields.Dict(keys=fields.String(validate=validate.OneOf(["negative", "neutral", "positive"])),
+    followups = fields.Dict(keys=fields.String(validate=validate.OneOf(SENTIMENTS)),
                             values=fields.String(validate=validate.Length(max=500)), load_default=dict,
                             metadata={"description": "a second question on the answer page, by score band"})
-    thanks = fields.Dict(keys=fields.String(validate=validate.OneOf(["negative", "neutral", "positive"])),
+    thanks = fields.Dict(keys=fields.String(validate=validate.OneOf(SENTIMENTS)),
                          values=fields.String(validate=validate.Length(max=1000)), load_default=dict,
                          metadata={"description": "the thank-you page's message, by score band"})
     review_url = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500),
@@ -137,14 +152,14 @@ class SurveyIn(Schema):
     open_items_for = fields.String(load_default=None, validate=validate.OneOf(OPEN_ITEM_RULES))
     reminder_days = Int(load_default=3, allow_none=True, validate=validate.Range(min=1, max=30),
                         metadata={"description": "one reminder to non-responders after this many days; null: none"})
-    language = fields.String(load_default=None, validate=validate.Length(min=2, max=10))
+    language = fields.String(load_default=None, validate=validate.OneOf(LANGUAGES))
 
 
 class SurveyOut(Schema):
     id = Int()
     name = fields.String()
     title = fields.String(allow_none=True)
-    kind = fields.String()
+    kind = fields.String(validate=one_of(KINDS))
     question = fields.String()
     comment_prompt = fields.String()
     subject = fields.String()
@@ -156,9 +171,9 @@ class SurveyOut(Schema):
     review_url = fields.String(allow_none=True)
     brand_color = fields.String(allow_none=True)
     logo_url = fields.String(allow_none=True)
-    open_items_for = fields.String()
+    open_items_for = fields.String(validate=one_of(OPEN_ITEM_RULES))
     reminder_days = Int(allow_none=True)
-    language = fields.String()
+    language = fields.String(validate=one_of(LANGUAGES))
     quarantine_days = Int()
     link_expiry_days = Int()
     active = fields.Boolean()
@@ -172,7 +187,9 @@ class InvitationsIn(Schema):
 class InvitationOut(Schema):
     id = Int()
     contact_id = Int()
-    status = fields.String()
+    status = fields.String(validate=one_of(INVITATION_STATUS_RANK), metadata={
+        "description": "the survey email's status, which only moves up the list (bounced, dropped, failed: never "
+                       "arrived)"})
     expires_at = fields.DateTime()
 
 
@@ -186,11 +203,28 @@ class InvitationsOut(Schema):
     skipped = fields.List(fields.Nested(SkippedOut))
 
 
+class RoutingConditions(Schema):
+    """The conditions of a routing rule, all of which must hold (routing.rules checks them)."""
+
+    survey_ids = fields.List(Int(validate=validate.Range(min=1)))
+    score_min = Int()
+    score_max = Int()
+    sentiments = fields.List(fields.String(validate=validate.OneOf(SENTIMENTS)))
+    bands = fields.List(fields.String(validate=validate.OneOf(BANDS)),
+                        metadata={"description": "the score's band: detractor/passive/promoter and the like"})
+    priorities = fields.List(fields.String(validate=validate.OneOf(PRIORITIES)))
+    topics = fields.List(fields.String())
+    languages = fields.List(fields.String())
+    account_ids = fields.List(Int(validate=validate.Range(min=1)))
+    urgent = fields.Boolean()
+    attributes = fields.Dict(metadata={"description": "contact attribute name -> a value or a list of values"})
+
+
 class RoutingRuleIn(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     position = Int(load_default=100)
     enabled = fields.Boolean(load_default=True)
-    conditions = fields.Dict(load_default=dict)
+    conditions = Shaped(RoutingConditions, load_default=dict)
     action = fields.String(required=True, validate=validate.OneOf(["user", "team", "account_owner"]))
     user_id = Int(load_default=None, allow_none=True)
     team_id = Int(load_default=None, allow_none=True)
@@ -206,7 +240,7 @@ class RoutingRuleOut(Schema):
     name = fields.String()
     position = Int()
     enabled = fields.Boolean()
-    conditions = fields.Dict()
+    conditions = Shaped(RoutingConditions)
     action = fields.String()
     user_id = Int(allow_none=True)
     team_id = Int(allow_none=True)
@@ -223,7 +257,7 @@ class ResponseOut(Schema):
     answered_at = fields.DateTime()
     polarity = fields.Float(allow_none=True)
     subjectivity = fields.Float(allow_none=True)
-    sentiment_label = fields.String(allow_none=True)
+    sentiment_label = fields.String(allow_none=True, validate=one_of(SENTIMENTS))
     sentiment_confidence = fields.Float(allow_none=True)
     sentiment_mismatch = fields.Boolean()
     topics = fields.List(fields.String())
@@ -257,7 +291,7 @@ class TopicOut(Schema):
 
 class ReclassifyRunOut(Schema):
     id = Int()
-    status = fields.String()
+    status = fields.String(validate=one_of(("queued", "running", "finished", "failed")))
     total = Int()
     done = Int()
     changed = Int()
@@ -270,8 +304,8 @@ class ReclassifyRunOut(Schema):
 
 class ItemOut(Schema):
     id = Int()
-    status = fields.String()
-    priority = fields.String()
+    status = fields.String(validate=one_of(STATUSES))
+    priority = fields.String(validate=one_of(PRIORITIES))
     owner_id = Int()
     team_id = Int(allow_none=True)
     contact_id = Int()
@@ -281,14 +315,15 @@ class ItemOut(Schema):
     close_due_at = fields.DateTime()
     first_action_at = fields.DateTime(allow_none=True)
     closed_at = fields.DateTime(allow_none=True)
-    close_reason = fields.String(allow_none=True)
-    loop_closed = fields.Function(lambda item: item.loop_closed_at is not None)
+    close_reason = fields.String(allow_none=True, validate=one_of(CLOSE_REASONS))
+    loop_closed = fields.Function(lambda item: item.loop_closed_at is not None, metadata={
+        "type": "boolean", "description": "the provider accepted the closing message (or it was closed without one)"})
     loop_closed_at = fields.DateTime(allow_none=True)
     created_at = fields.DateTime()
 
 
 class ItemsQuery(Schema):
-    status = fields.String(load_default=None, validate=validate.OneOf(["open", "in_progress", "waiting", "closed"]))
+    status = fields.String(load_default=None, validate=validate.OneOf(STATUSES))
     owner_id = Int(load_default=None)
     after_id = Int(load_default=None, metadata={"description": "cursor: the last id of the previous page"})
     limit = Int(load_default=50, validate=validate.Range(min=1, max=200))
@@ -308,8 +343,8 @@ class ClosureQuery(Schema):
     team_id = Int(load_default=None, validate=validate.Range(min=1))
     survey_id = Int(load_default=None, validate=validate.Range(min=1))
     account_id = Int(load_default=None, validate=validate.Range(min=1))
-    priority = fields.String(load_default=None, validate=validate.OneOf(["P1", "P2", "P3", "P4"]))
-    sentiment = fields.String(load_default=None, validate=validate.OneOf(["negative", "neutral", "positive"]))
+    priority = fields.String(load_default=None, validate=validate.OneOf(PRIORITIES))
+    sentiment = fields.String(load_default=None, validate=validate.OneOf(SENTIMENTS))
     topic = fields.String(load_default=None, validate=validate.Length(min=1, max=60))
 
 
@@ -317,7 +352,7 @@ class RoutingRulePatch(Schema):
     name = fields.String(validate=validate.Length(min=1, max=200))
     position = Int()
     enabled = fields.Boolean()
-    conditions = fields.Dict()
+    conditions = Shaped(RoutingConditions)
     action = fields.String(validate=validate.OneOf(["user", "team", "account_owner"]))
     user_id = Int(allow_none=True)
     team_id = Int(allow_none=True)
@@ -358,11 +393,11 @@ class UserOut(Schema):
     id = Int()
     email = fields.String()
     name = fields.String()
-    role = fields.String()
+    role = fields.String(validate=one_of(("owner", "lead", "admin")))
     active = fields.Boolean()
     away_until = fields.DateTime(allow_none=True)
     delegate_id = Int(allow_none=True)
-    notify_new_items = fields.String()
+    notify_new_items = fields.String(validate=one_of(("immediate", "digest", "off")))
 
 
 class ClosingTemplateIO(Schema):
@@ -420,7 +455,8 @@ class TeamOut(Schema):
     id = Int()
     name = fields.String()
     lead_id = Int(allow_none=True)
-    member_ids = fields.Function(lambda team: [member.id for member in team.members])
+    member_ids = fields.Function(lambda team: [member.id for member in team.members],
+                                 metadata={"type": "array", "items": {"type": "integer"}})
     created_at = fields.DateTime()
 
 
@@ -453,9 +489,9 @@ class SurveyPatch(Schema):
     quarantine_days = Int(validate=validate.Range(min=0, max=3650))
     link_expiry_days = Int(validate=validate.Range(min=1, max=365))
     active = fields.Boolean()
-    followups = fields.Dict(keys=fields.String(validate=validate.OneOf(["negative", "neutral", "positive"])),
+    followups = fields.Dict(keys=fields.String(validate=validate.OneOf(SENTIMENTS)),
                             values=fields.String(validate=validate.Length(max=500)))
-    thanks = fields.Dict(keys=fields.String(validate=validate.OneOf(["negative", "neutral", "positive"])),
+    thanks = fields.Dict(keys=fields.String(validate=validate.OneOf(SENTIMENTS)),
                          values=fields.String(validate=validate.Length(max=1000)))
     review_url = fields.String(allow_none=True, validate=validate.Length(max=500))
     brand_color = fields.String(allow_none=True, validate=validate.Regexp(r"^#[0-9a-fA-F]{6}$"))
@@ -467,7 +503,7 @@ class SurveyPatch(Schema):
 
 class TriggerIn(Schema):
     survey_id = Int(required=True)
-    contact = fields.Dict(required=True, metadata={
+    contact = Shaped(ContactIn, required=True, metadata={
         "description": "the contact, as for POST /contacts: created if new, updated by external_id or email"})
 
 
@@ -481,7 +517,7 @@ class TriggerOut(Schema):
 class ResponsesQuery(PageQuery):
     survey_id = Int(load_default=None, validate=validate.Range(min=1))
     contact_id = Int(load_default=None, validate=validate.Range(min=1))
-    sentiment = fields.String(load_default=None, validate=validate.OneOf(["negative", "neutral", "positive"]))
+    sentiment = fields.String(load_default=None, validate=validate.OneOf(SENTIMENTS))
     answered_from = Moment(load_default=None)
     answered_to = Moment(load_default=None)
     status = fields.String(load_default="counted", validate=validate.OneOf(["counted", "pending", "suspected"]),
@@ -496,15 +532,20 @@ class ResponseFullOut(ResponseOut):
     invitation_id = Int()
     completed_at = fields.DateTime(allow_none=True)
     item_id = fields.Function(lambda response: response.item.id if response.item else None, allow_none=True,
-                              metadata={"description": "the feedback item this answer opened, if any"})
-    status = fields.String(metadata={"description": "counted, pending or suspected: only counted answers are "
+                              metadata={"type": "integer",
+                                        "description": "the feedback item this answer opened, if any"})
+    status = fields.String(validate=one_of(counting.STATUSES), metadata={
+        "description": "counted, pending or suspected: only counted answers are "
                                                     "in metrics, open items or stop reminders"})
     status_reason = fields.Function(lambda response: status_of(response)["status_reason"],
-                                    metadata={"description": "why, in words"})
+                                    metadata={"type": "string", "description": "why, in words"})
     signals = fields.Function(lambda response: describe(response.signals or 0), metadata={
+        "type": "array", "items": {"type": "string", "enum": list(SCANNER_SIGNALS.values())},
         "description": "signs of a mail scanner: all_links, at_delivery, head_first, scanner_network, "
                        "scanner_user_agent, no_interaction"})
-    counted_by = fields.String(allow_none=True, metadata={
+    counted_by = fields.String(allow_none=True, validate=one_of((
+        counting.BY_COMMENT, counting.BY_CONFIRMATION, counting.BY_INTERACTION, counting.BY_SETTLING,
+        counting.BY_ADMIN)), metadata={
         "description": "comment, confirmed, interaction, settled or admin (null: counted before checks)"})
     counted_at = fields.DateTime(allow_none=True)
 
@@ -520,7 +561,7 @@ class ScannerRuleIn(Schema):
 
 class ScannerRuleOut(Schema):
     id = Int()
-    kind = fields.String()
+    kind = fields.String(validate=one_of(("network", "user_agent")))
     pattern = fields.String()
     label = fields.String()
     created_at = fields.DateTime()
@@ -586,7 +627,8 @@ class WebhookDeliveryOut(Schema):
     id = Int()
     event_id = fields.String()
     event_type = fields.String()
-    status = fields.String(metadata={"description": "pending, delivered, or failed (retries given up)"})
+    status = fields.String(validate=one_of(("pending", "delivered", "failed")),
+                           metadata={"description": "failed: retries given up"})
     attempts = Int()
     last_status_code = Int(allow_none=True)
     last_error = fields.String(allow_none=True)
@@ -594,7 +636,9 @@ class WebhookDeliveryOut(Schema):
     delivered_at = fields.DateTime(allow_none=True)
     replay_of_id = Int(allow_none=True)
     created_at = fields.DateTime()
-    body = fields.Function(lambda delivery: json.loads(delivery.body))
+    body = fields.Function(lambda delivery: json.loads(delivery.body), metadata={
+        "type": "object", "additionalProperties": True,
+        "description": "the JSON object posted to the endpoint, exactly as sent (see the event types)"})
     attempt_log = fields.List(fields.Nested(WebhookAttemptOut))
 
 
@@ -607,6 +651,9 @@ class DeliveriesQuery(Schema):
 
 class ProblemOut(Schema):
     """RFC 9457 problem details: every error of the API has this shape."""
+
+    class Meta:
+        optional_output = ("detail", "errors")
 
     type = fields.String()
     title = fields.String()
@@ -623,11 +670,21 @@ def _closure_fields() -> dict:
     return figures
 
 
-ClosureGroupOut = Schema.from_dict({"key": fields.Raw(allow_none=True), "label": fields.String(allow_none=True),
-                                    **_closure_fields()}, name="ClosureGroupOut")
-ClosureOut = Schema.from_dict({"from": fields.String(), "to": fields.String(), "group_by": fields.String(),
-                               "groups": fields.List(fields.Nested(ClosureGroupOut)), **_closure_fields()},
-                              name="ClosureOut")
+ClosureGroupOut = Schema.from_dict({
+    "key": fields.Raw(allow_none=True, metadata={
+        "oneOf": [{"type": "integer"}, {"type": "string"}],
+        "description": "the group: an id (owner, team, survey, account) or a name (sentiment, priority, topic, "
+                       "period)"}),
+    "label": fields.String(allow_none=True), **_closure_fields()}, name="ClosureGroupOut")
+
+
+class ClosureOut(Schema.from_dict({
+        "from": fields.String(), "to": fields.String(),
+        "group_by": fields.String(validate=one_of(METRIC_GROUPS), metadata={"description": "only when grouped"}),
+        "groups": fields.List(fields.Nested(ClosureGroupOut), metadata={"description": "only when grouped"}),
+        **_closure_fields()})):
+    class Meta:
+        optional_output = ("group_by", "groups")
 
 
 class DryRunSampleOut(Schema):
@@ -661,8 +718,17 @@ class ContactErasedOut(Schema):
     changed = fields.Dict(keys=fields.String(), values=Int(), metadata={"description": "rows changed, by kind"})
 
 
+class Audience(Schema):
+    """Who a send goes to: one of list_id, attributes (optionally with account_id) or all."""
+
+    list_id = Int(validate=validate.Range(min=1))
+    attributes = fields.Dict(metadata={"description": "contact attribute name -> value"})
+    account_id = Int(validate=validate.Range(min=1))
+    all = fields.Boolean()
+
+
 class SendIn(Schema):
-    audience = fields.Dict(required=True, metadata={
+    audience = Shaped(Audience, required=True, metadata={
         "description": '{"list_id": 3}, {"attributes": {"plan": "pro"}, "account_id": 7} or {"all": true}'})
     run_at = Moment(load_default=None, metadata={"description": "when (with its UTC offset); now if absent"})
     repeat_days = Int(load_default=None, allow_none=True, validate=validate.Range(min=1, max=366),
@@ -672,8 +738,8 @@ class SendIn(Schema):
 class SendOut(Schema):
     id = Int()
     survey_id = Int()
-    audience = fields.Dict()
-    status = fields.String(metadata={"description": "scheduled, running, done or cancelled"})
+    audience = Shaped(Audience)
+    status = fields.String(validate=one_of(("scheduled", "running", "done", "cancelled")))
     run_at = fields.DateTime()
     repeat_days = Int(allow_none=True)
     runs = Int()
@@ -681,3 +747,7 @@ class SendOut(Schema):
     skipped = fields.Dict(keys=fields.String(), values=Int(), metadata={"description": "reason -> contacts"})
     last_run_at = fields.DateTime(allow_none=True)
     created_at = fields.DateTime()
+
+
+positive_ids(*(value for value in list(globals().values())
+               if isinstance(value, type) and issubclass(value, Schema) and value is not Schema))
