@@ -59,3 +59,32 @@ def test_no_request_gets_a_5xx_and_every_answer_matches_the_spec(app, admin_head
             failures[operation.label] = str(exc)[:2000]
     assert operations > 50
     assert not failures, "\n\n".join(f"{label}:\n{text}" for label, text in failures.items())
+
+
+def test_sequences_of_calls_never_get_a_5xx_and_match_the_spec(app, admin_headers):
+    """The stateful phase: links that schemathesis infers from the spec (a created survey's id used in
+    the next call, and so on) chain operations, as a client would. The run's own admin cannot lock
+    itself out: the API refuses to deactivate the last active admin, so every step stays authorised."""
+    schema = schemathesis.openapi.from_wsgi("/api/openapi.json", app)
+    machine = schema.as_state_machine()
+    checks = [not_a_server_error, response_schema_conformance, status_code_conformance, content_type_conformance]
+
+    calls: list[tuple[str, int]] = []
+
+    class Client(machine):
+        def get_call_kwargs(self, case):
+            return {"headers": admin_headers}
+
+        def after_call(self, response, case):
+            calls.append((case.operation.label, response.status_code))
+
+        def validate_response(self, response, case, additional_checks=None, **kwargs):
+            case.validate_response(response, checks=checks, transport_kwargs=kwargs)
+
+    transitions = [name for name in dir(machine) if "___" in name]  # e.g. POST /surveys -> PATCH /surveys/{id}
+    assert len(transitions) > 100  # the spec gives schemathesis links to follow
+    Client.run(settings=settings(max_examples=max(EXAMPLES // 2, 5), stateful_step_count=6, deadline=None,
+                                 derandomize=True, database=None, suppress_health_check=list(HealthCheck)))
+    succeeded = {label for label, status in calls if status < 300}
+    assert len(calls) > 50 and len(succeeded) > 10, (len(calls), sorted(succeeded))
+    assert app.test_client().get("/api/v1/items", headers=admin_headers).status_code == 200  # still signed in
