@@ -137,3 +137,21 @@ def test_a_hostile_html_only_email_is_answered_at_once(app, client, closed_item,
     db.session.rollback()
     [reply] = [e for e in db.session.get(FeedbackItem, item_id).events if e.kind == "customer_replied"]
     assert reply.body.startswith("The app still crashes.")
+
+
+@pytest.mark.parametrize("envelope", ['{"to": 5}', '{"to": {"a": 1}}', '{"to": [1, null, {"x": []}]}', "[1, 2]",
+                                      '"a string"', "17", "null", '{"to": ' * 5000 + "1" + "}" * 5000, "{"])
+def test_an_envelope_of_unexpected_json_is_ignored_and_the_reply_still_lands(app, client, closed_item, envelope):
+    """The envelope only adds recipients; one of another shape is ignored (some were a 500)."""
+    item_id, reply_to = closed_item
+    response = inbound(client, reply_to, "Still broken.", envelope=envelope)
+    assert response.status_code == 200 and response.json == {"status": "attached", "item_id": item_id}
+
+
+def test_an_envelope_names_the_reply_address_when_to_does_not(app, client, closed_item):
+    item_id, reply_to = closed_item
+    response = inbound(client, "Ann's team <team@customer.example>", "Still broken.",
+                       envelope=json.dumps({"to": ["x@customer.example", reply_to]}))
+    assert response.json == {"status": "attached", "item_id": item_id}
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(InboundEmail)) == 1

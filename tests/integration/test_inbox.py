@@ -47,6 +47,22 @@ def test_sign_in_never_redirects_off_site(app, client):
     assert response.headers["Location"] == "/inbox/"
 
 
+def test_an_unsafe_next_after_sign_in_is_ignored_not_a_500(app, client):
+    make_user("dana@example.com")
+    for target in ("/inbox/%0d%0aSet-Cookie:%20x=1", "/inbox/%0a", "/%09/evil.example", "/%5cevil.example",
+                   "/\\evil.example", "%0d%0a"):
+        page = client.get("/login")
+        response = client.post(f"/login?next={target}", data={
+            "csrf_token": csrf_from(page.get_data(as_text=True)), "email": "dana@example.com", "password": PASSWORD})
+        assert response.status_code == 302, target
+        assert response.headers["Location"] == "/inbox/", target
+        client.delete_cookie("session")
+    page = client.get("/login")
+    kept = client.post("/login?next=/inbox/?tab=team", data={
+        "csrf_token": csrf_from(page.get_data(as_text=True)), "email": "dana@example.com", "password": PASSWORD})
+    assert kept.headers["Location"] == "/inbox/?tab=team"
+
+
 def test_forms_without_a_csrf_token_are_refused(app, client, drain):
     item, _ = item_for_dana(client, drain)
     login(client, "dana@example.com")

@@ -112,6 +112,27 @@ def test_a_slack_url_must_be_a_web_url(app, client):
     assert bad.status_code == 422 and "notify_slack_url" in bad.json["detail"]
 
 
+def test_notify_ids_of_zero_are_refused_with_a_422_not_a_500(app, client):
+    admin = make_user("admin@example.com", role="admin")
+    make_user("lee@example.com", role="lead")
+    headers = api_token(admin)
+    for field in ("notify_user_id", "notify_team_id"):
+        made = client.post("/api/v1/routing-rules", headers=headers, json={
+            "name": "x", "action": "user", "user_id": admin.id, field: 0})
+        assert made.status_code == 422 and field in json.dumps(made.json), made.json
+    rule = client.post("/api/v1/routing-rules", headers=headers,
+                       json={"name": "x", "action": "user", "user_id": admin.id}).json
+    for field in ("notify_user_id", "notify_team_id"):
+        changed = client.patch(f"/api/v1/routing-rules/{rule['id']}", headers=headers, json={field: 0})
+        assert changed.status_code == 422, changed.json
+    login(client, "lee@example.com")  # the Routing page's form
+    token = csrf_from(client.get("/routing/").get_data(as_text=True))
+    page = client.post("/routing/rules", data={"csrf_token": token, "name": "y", "action": "account_owner",
+                                               "notify_user_id": "0"})
+    assert page.status_code == 422 and "notify_user_id must be the id of an existing user" in page.get_data(
+        as_text=True)
+
+
 # --- Slack through the outbound guard (issue #24, finding 2) ---------------------------------------
 
 @pytest.fixture

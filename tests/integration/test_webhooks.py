@@ -158,3 +158,38 @@ def test_without_a_configured_key_the_endpoint_is_off(app, client):
     assert client.post(URL, data="[]").status_code == 404
 
 
+
+
+def test_one_odd_event_in_a_signed_batch_is_skipped_and_the_others_count(app, client, signer):
+    """Each of these was a 500 for the whole batch (SendGrid then retried it for days)."""
+    message = sent_survey()
+    deep: object = "x"
+    for _ in range(400):
+        deep = {"a": [deep]}
+    odd = [
+        event(message, "open", timestamp=10**12),  # beyond any date the database keeps
+        event(message, "open", timestamp=-10**12),
+        event(message, "open", vocloop_message_id="9" * 30),  # beyond an INTEGER column
+        event(message, "open", vocloop_message_id="0" * 5000),
+        event(message, "open", vocloop_message_id="٥"),  # a digit, but not an ASCII one
+        event(message, "open", sg_message_id="m" * 5000),
+        event(message, "open", sg_event_id="e" * 5000),  # longer than the column
+        event(message, "open", sg_event_id="nul\x00id"),
+        event(message, "open", useragent="nul \x00 inside"),
+        event(message, "open", useragent="lone \ud800 surrogate"),
+        event(message, "open", nested=deep),
+    ]
+    good = event(message, "delivered")
+    for position in (0, len(odd)):  # the good event first and last
+        batch = odd[:position] + [good] + odd[position:]
+        response = post(client, signer, batch)
+        assert response.status_code == 200, response.get_data(as_text=True)[:300]
+        assert response.json["ignored"] == len(odd)
+    assert fresh(Message, message.id).status == "delivered"
+    assert [e.provider_event_id for e in db.session.scalars(select(MailEvent))] == [good["sg_event_id"]]
+
+
+def test_a_batch_nested_too_deeply_to_parse_is_refused_not_a_500(app, client, signer):
+    body = b"[" * 100_000 + b"]" * 100_000
+    response = client.post(URL, data=body, headers=signer.sign(body))
+    assert response.status_code == 403 and "nested too deeply" in response.get_data(as_text=True)

@@ -22,8 +22,11 @@ class LoginForm(FlaskForm):
 
 
 def _safe_next(target: str | None) -> str:
-    """Only local paths: an open redirect after sign-in would help phishing."""
-    if target and target.startswith("/") and not target.startswith("//") and not urlparse(target).netloc:
+    """Only local paths: an open redirect after sign-in would help phishing. No control characters
+    (a line break cannot go into the Location header: it was a 500), no whitespace and no backslash
+    (browsers read a slash and a backslash, or a slash, a tab and a slash, as another site's address)."""
+    if (target and target.startswith("/") and not target.startswith("//") and target.isprintable()
+            and not any(char.isspace() or char == "\\" for char in target) and not urlparse(target).netloc):
         return target
     return url_for("inbox.index")
 

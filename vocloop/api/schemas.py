@@ -230,8 +230,8 @@ class RoutingRuleIn(Schema):
     team_id = Int(load_default=None, allow_none=True)
     team_strategy = fields.String(load_default="round_robin",
                                   validate=validate.OneOf(["round_robin", "least_loaded"]))
-    notify_user_id = Int(load_default=None, allow_none=True)
-    notify_team_id = Int(load_default=None, allow_none=True)
+    notify_user_id = Int(load_default=None, allow_none=True, validate=validate.Range(min=1))
+    notify_team_id = Int(load_default=None, allow_none=True, validate=validate.Range(min=1))
     notify_slack_url = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
 
 
@@ -357,8 +357,8 @@ class RoutingRulePatch(Schema):
     user_id = Int(allow_none=True)
     team_id = Int(allow_none=True)
     team_strategy = fields.String(validate=validate.OneOf(["round_robin", "least_loaded"]))
-    notify_user_id = Int(allow_none=True)
-    notify_team_id = Int(allow_none=True)
+    notify_user_id = Int(allow_none=True, validate=validate.Range(min=1))
+    notify_team_id = Int(allow_none=True, validate=validate.Range(min=1))
     notify_slack_url = fields.String(allow_none=True, validate=validate.Length(max=500))
 
 

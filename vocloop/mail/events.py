@@ -60,6 +60,8 @@ def verify(raw_body: bytes, signature: str | None, timestamp: str | None, public
         events = json.loads(payload)
     except ValueError:
         raise InvalidWebhook("body is not JSON") from None
+    except RecursionError:
+        raise InvalidWebhook("body is nested too deeply to be SendGrid's") from None
     if not isinstance(events, list):
         raise InvalidWebhook("body is not a list of events")
     return events
@@ -88,9 +90,66 @@ def _lost_a_race(exc: Exception) -> bool:
         "40P01", "40001")
 
 
+# What a genuine event fits: its id in provider_event_id's column, its time between 1970 and 3000,
+# the message id in an INTEGER column, and a payload the database stores as JSON (no NUL, no lone
+# surrogate, no NaN, not nested deeper than SendGrid ever does). An event outside these is skipped
+# alone; the batch's other events still count (it was a 500 for the whole batch).
+MAX_EVENT_ID_CHARS = 200
+LATEST_TIMESTAMP = 32_503_680_000  # 3000-01-01
+MAX_MESSAGE_ID = 2**31 - 1
+MAX_DEPTH = 16
+
+
+def _usable(event) -> bool:
+    if not isinstance(event, dict) or event.get("event") not in KNOWN_EVENTS:
+        return False
+    event_id, timestamp, message_id = event.get("sg_event_id"), event.get("timestamp"), event.get("vocloop_message_id")
+    if not isinstance(event_id, str) or not 0 < len(event_id) <= MAX_EVENT_ID_CHARS:
+        return False
+    if type(timestamp) is not int or not 0 <= timestamp < LATEST_TIMESTAMP:
+        return False
+    if message_id is not None and not (isinstance(message_id, str) and 0 < len(message_id) <= 10
+                                       and message_id.isascii() and message_id.isdigit()
+                                       and int(message_id) <= MAX_MESSAGE_ID):
+        return False
+    if not isinstance(event.get("sg_message_id", ""), str) or len(event.get("sg_message_id", "")) > 200:
+        return False
+    return _storable(event)
+
+
+def _storable(value) -> bool:
+    """JSON the database takes as it is: strings without NUL that encode as UTF-8, finite numbers,
+    at most MAX_DEPTH levels. Walked without recursion, however deep the value."""
+    stack = [(value, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, str):
+            if "\x00" in value or not value.isascii() and not _utf8(value):
+                return False
+        elif isinstance(value, float):
+            if value != value or value in (float("inf"), float("-inf")):
+                return False
+        elif isinstance(value, dict | list):
+            if depth >= MAX_DEPTH:
+                return False
+            items = value.items() if isinstance(value, dict) else ((None, v) for v in value)
+            for key, item in items:
+                if key is not None:
+                    stack.append((key, depth + 1))
+                stack.append((item, depth + 1))
+    return True
+
+
+def _utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _record(events: list, on_change: EventHook | None) -> dict[str, int]:
-    usable = [event for event in events if isinstance(event, dict) and isinstance(event.get("sg_event_id"), str)
-              and event.get("event") in KNOWN_EVENTS and isinstance(event.get("timestamp"), int)]
+    usable = [event for event in events if _usable(event)]
     message_ids = {_message_id(event) for event in usable} - {None}
     # Locked before reading which events are known: a concurrent copy of this batch has then committed.
     messages = {m.id: m for m in db.session.scalars(select(Message).where(Message.id.in_(message_ids))
@@ -125,7 +184,7 @@ def _record(events: list, on_change: EventHook | None) -> dict[str, int]:
 
 def _message_id(event: dict) -> int | None:
     value = event.get("vocloop_message_id")
-    return int(value) if isinstance(value, str) and value.isdigit() else None
+    return int(value) if value is not None else None  # _usable checked it is ASCII digits in range
 
 
 def _apply(message: Message, event: dict, occurred: datetime, on_change: EventHook | None) -> None:

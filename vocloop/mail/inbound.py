@@ -91,11 +91,18 @@ def record(reply: InboundReply) -> InboundEmail | None:
 
 
 def _envelope_to(envelope: str | None) -> str:
+    """The envelope's recipients (SendGrid: {"to": ["a@b", ...], "from": ...}); an envelope of any
+    other shape adds none, the reply is still read from its To field."""
     try:
-        recipients = json.loads(envelope or "{}").get("to") or []
-    except (ValueError, AttributeError):
+        parsed = json.loads(envelope or "{}")
+    except (ValueError, RecursionError):
         return ""
-    return " ".join(str(recipient) for recipient in recipients)
+    recipients = parsed.get("to") if isinstance(parsed, dict) else None
+    if isinstance(recipients, str):
+        recipients = [recipients]
+    if not isinstance(recipients, list):
+        return ""
+    return " ".join(recipient for recipient in recipients if isinstance(recipient, str))
 
 
 def _header(headers: str, name: str) -> str | None:

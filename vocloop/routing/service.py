@@ -190,9 +190,13 @@ def _checked_rule(fields: dict) -> dict:
         raise NotFound("action 'user' needs user_id of an existing user")
     if fields["action"] == "team" and db.session.get(Team, fields["team_id"] or 0) is None:
         raise NotFound("action 'team' needs team_id of an existing team")
-    if fields.get("notify_user_id") and db.session.get(User, fields["notify_user_id"]) is None:
-        raise NotFound("notify_user_id is not an existing user")
-    if fields.get("notify_team_id") and db.session.get(Team, fields["notify_team_id"]) is None:
-        raise NotFound("notify_team_id is not an existing team")
+    for name, model, what in (("notify_user_id", User, "user"), ("notify_team_id", Team, "team")):
+        value = fields.get(name)
+        if value is None:
+            continue
+        if value < 1:  # 0 once slipped past a truthiness test to the foreign key: a 500
+            raise Invalid(f"{name} must be the id of an existing {what}, or null for none")
+        if db.session.get(model, value) is None:
+            raise NotFound(f"{name} is not an existing {what}")
     return {**fields, "user_id": fields["user_id"] if fields["action"] == "user" else None,
             "team_id": fields["team_id"] if fields["action"] == "team" else None}
