@@ -13,7 +13,8 @@ from vocloop.mail.outbox import rendered
 bp = Blueprint("dev_mail", __name__)
 # The email runs no script and cannot touch this app; its links may still be followed by a click.
 EMAIL_PREVIEW_POLICY = ("default-src 'none'; img-src * data:; style-src 'unsafe-inline'; sandbox allow-popups "
-                        "allow-popups-to-escape-sandbox allow-top-navigation-by-user-activation")
+                        "allow-popups-to-escape-sandbox allow-top-navigation-by-user-activation; "
+                        "frame-ancestors 'self'")  # the outbox page frames it; nobody else may
 
 
 @bp.get("/outbox")
@@ -36,4 +37,5 @@ def message_html(message_id: int):
     """The email's HTML as the customer's mail client would show it (sandboxed in an iframe);
     its links open in a new tab, as they would from a mail client."""
     body = rendered(db.get_or_404(Message, message_id)).html.replace("<head>", '<head><base target="_blank">', 1)
-    return Response(body, mimetype="text/html", headers={"Content-Security-Policy": EMAIL_PREVIEW_POLICY})
+    return Response(body, mimetype="text/html", headers={"Content-Security-Policy": EMAIL_PREVIEW_POLICY,
+                                                         "X-Frame-Options": "SAMEORIGIN"})
