@@ -5,7 +5,7 @@ import logging
 
 from sqlalchemy import select
 
-from tests.factories import answer, api_token, make_contact, make_invitation, make_survey, make_user
+from tests.factories import answer, api_token, login, make_contact, make_invitation, make_survey, make_user
 from vocloop import create_app
 from vocloop.extensions import db
 from vocloop.ops.logs import JsonFormatter, RedactingFilter
@@ -13,18 +13,32 @@ from vocloop.ops.logs import JsonFormatter, RedactingFilter
 
 def test_liveness_and_readiness(app, client):
     assert client.get("/healthz").json == {"status": "ok"}
-    ready = client.get("/readyz")
+    ready = client.get("/readyz", headers=api_token(make_user("admin@example.com", role="admin"), scope="read"))
     assert ready.status_code == 200 and ready.json["database"] == "ok"
     assert ready.json["outbox_pending"] == 0
     if not app.config["JOBS_INLINE"]:
         assert ready.json["redis"] == "ok" and set(ready.json["queue_depth"]) == {"mail", "classify", "default"}
 
 
+def test_strangers_learn_only_whether_it_is_ready_operators_see_the_figures(app, client):
+    """A public probe must not show queue depths, backlogs or errors naming internal hosts."""
+    app.config["METRICS_TOKEN"] = "m" * 32
+    owner = make_user("dana@example.com")
+    for headers in ({}, api_token(owner), {"Authorization": "Bearer guessed"}, {"Authorization": "Bearer " + "n" * 32}):
+        assert client.get("/readyz", headers=headers).json == {"status": "ready"}
+    assert "queue_depth" in client.get("/readyz", headers={"Authorization": "Bearer " + "m" * 32}).json
+    assert "outbox_pending" in client.get("/readyz", headers=api_token(make_user("a@example.com", role="admin"))).json
+    login(client, "a@example.com")
+    assert "database" in client.get("/readyz").json
+
+
 def test_readiness_fails_when_redis_is_down(settings, schema):
-    down = create_app({**settings, "REDIS_URL": "redis://127.0.0.1:1/0"})
-    response = down.test_client().get("/readyz")
+    down = create_app({**settings, "REDIS_URL": "redis://127.0.0.1:1/0", "METRICS_TOKEN": "m" * 32})
+    response = down.test_client().get("/readyz", headers={"Authorization": "Bearer " + "m" * 32})
     assert response.status_code == 503 and response.json["redis"].startswith("error")
-    assert response.json["database"] == "ok"
+    assert response.json["database"] == "ok" and response.json["status"] == "not ready"
+    stranger = down.test_client().get("/readyz")
+    assert stranger.status_code == 503 and stranger.json == {"status": "not ready"}
 
 
 def test_every_response_carries_a_request_id_and_honours_a_safe_incoming_one(app, client):

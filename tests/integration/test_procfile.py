@@ -22,9 +22,14 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+METRICS_TOKEN = "procfile-metrics-token-" + "m" * 16
+
+
 def get(url):
+    """GET as an operator (the bearer METRICS_TOKEN shows /readyz's details)."""
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
     try:
-        with urllib.request.urlopen(url, timeout=5) as response:
+        with urllib.request.urlopen(request, timeout=5) as response:
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as exc:
         return exc.code, None
@@ -40,7 +45,8 @@ def test_web_worker_and_clock_start_from_the_procfile_in_production_mode(setting
     env = {**os.environ, **{key: str(value) for key, value in settings.items()},
            "VOCLOOP_ENV": "production", "SECRET_KEY": "production-secret-" + "x" * 32,
            "VOCLOOP_BASE_URL": "https://feedback.example.com", "PORT": str(port), "WEB_CONCURRENCY": "2",
-           "TRUSTED_PROXIES": "1", "PATH": f"{os.path.dirname(sys.executable)}:{os.environ['PATH']}"}
+           "TRUSTED_PROXIES": "1", "METRICS_TOKEN": METRICS_TOKEN,
+           "PATH": f"{os.path.dirname(sys.executable)}:{os.environ['PATH']}"}
     release = subprocess.run(["flask", "--app", "vocloop", "db", "upgrade"], cwd=ROOT, env=env,
                              capture_output=True, text=True)
     assert release.returncode == 0, release.stderr

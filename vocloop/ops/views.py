@@ -27,15 +27,41 @@ def healthz():
 
 @bp.get("/readyz")
 def readyz():
-    """Readiness: database and Redis reachable; the backlog figures come along for humans."""
+    """Readiness: database and Redis reachable. A load balancer needs no more than ready or not;
+    the details (errors that name hosts, queue depths, the outbox backlog) are for operators: a
+    bearer METRICS_TOKEN, an admin's API token, or a signed-in admin."""
     status = read_status()
-    body = {"status": "ready" if status.ready else "not ready",
+    body = {"status": "ready" if status.ready else "not ready"}
+    if _operator():
+        body.update({
             "database": "ok" if status.database_ok else f"error: {status.database_error}",
             "redis": ("ok" if status.redis_ok else f"error: {status.redis_error}") if status.redis_configured
             else "not configured (jobs run in-process)",
             "queue_depth": status.queue_depth, "failed_jobs": status.failed_jobs,
-            "outbox_pending": status.outbox_pending, "oldest_pending_outbox_seconds": status.oldest_pending_seconds}
+            "outbox_pending": status.outbox_pending, "oldest_pending_outbox_seconds": status.oldest_pending_seconds})
     return jsonify(body), 200 if status.ready else 503
+
+
+def _operator() -> bool:
+    """Whether the caller may see the operators' figures; never an error, the database may be down."""
+    from flask_login import current_user
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from vocloop.accounts.service import user_for_token
+    from vocloop.extensions import db
+
+    given = request.headers.get("Authorization", "")
+    try:
+        if given.startswith("Bearer "):
+            token, metrics_token = given.removeprefix("Bearer ").strip(), current_app.config.get("METRICS_TOKEN")
+            if metrics_token and hmac.compare_digest(token.encode(), metrics_token.encode()):
+                return True
+            user = user_for_token(token)
+            return user is not None and user.role == "admin"
+        return current_user.is_authenticated and current_user.role == "admin"
+    except SQLAlchemyError:
+        db.session.rollback()
+        return False
 
 
 @bp.get("/ops/metrics")
