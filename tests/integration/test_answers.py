@@ -72,6 +72,19 @@ def test_a_score_outside_the_scale_is_refused_clearly(app, client):
     assert responses() == []
 
 
+def test_a_score_in_other_scripts_digits_is_refused_as_invalid(app, client):
+    """int() reads Arabic-Indic, fullwidth and other digits, a sign and underscores: each stored a score."""
+    token = setup_invitation()
+    for bad in ("٥", "５", "৭", "+5", "1_0", "0x5", " ５ "):
+        page = client.get(f"/s/{token}", query_string={"score": bad})
+        assert page.status_code == 422, bad
+        assert "from 0 to 10" in page.get_data(as_text=True)
+        form = client.post(f"/s/{token}", data={"score": bad, "comment": "fine"})
+        assert form.status_code in (400, 422), bad
+    assert responses() == []
+    assert client.get(f"/s/{token}?score=5").status_code == 200 and [r.score for r in responses()] == [5]
+
+
 def test_a_comment_form_posted_from_another_site_is_refused_and_nothing_changes(app, client):
     token = setup_invitation()
     client.get(f"/s/{token}?score=2")

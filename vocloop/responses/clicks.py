@@ -64,7 +64,7 @@ class Click:
 
 def record_click(token: str, raw_score: str, address: str | None = None, user_agent: str | None = None) -> Click:
     """Store the clicked score (a later click changes it, until the comment is sent) as a pending answer."""
-    score = _as_int(raw_score)
+    score = service.score_number(raw_score)
     signals = scanners.request_signals(address, user_agent)
     if score in ANY_SCALE:
         now = utcnow()
@@ -81,13 +81,6 @@ def record_click(token: str, raw_score: str, address: str | None = None, user_ag
     response = service.record_score(invitation, raw_score, signals)
     return Click(response.id, response.score, response.survey, invitation.contact.language, response.status,
                  response.signals)
-
-
-def _as_int(raw: str) -> int | None:
-    try:
-        return int(raw.strip())
-    except (AttributeError, ValueError):
-        return None
 
 
 @cache

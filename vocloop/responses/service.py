@@ -60,14 +60,23 @@ def response_for(invitation: Invitation) -> Response | None:
     return db.session.scalar(select(Response).where(Response.invitation_id == invitation.id))
 
 
+def score_number(raw: str | int | None) -> int | None:
+    """The number a score link or form sends, in ASCII digits only: int() also reads '٥', '５',
+    '+5' and '1_0', which no link of ours carries and which would each store a score."""
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        return raw
+    if isinstance(raw, str):
+        raw = raw.strip()
+        if 0 < len(raw) <= 2 and raw.isascii() and raw.isdigit():
+            return int(raw)
+    return None
+
+
 def parse_score(kind_code: str, raw: str | int | None) -> int:
     kind = get_kind(kind_code)
     refusal = Invalid(f"Please choose a score from {kind.low} to {kind.high}.")
     refusal.scale = (kind.low, kind.high)  # for the customer's page, in their language
-    try:
-        score = int(str(raw).strip())
-    except (TypeError, ValueError):
-        raise refusal from None
+    score = score_number(raw)
     if score not in kind.scores:
         raise refusal
     return score
