@@ -6,7 +6,7 @@ from flask import Flask
 from flask_smorest import Api
 
 from vocloop.api.auth import api_rate_limit, rate_limit_key
-from vocloop.api.contract import ContractPlugin, shaped_properties
+from vocloop.api.contract import ContractPlugin, keyed_properties, shaped_properties
 from vocloop.api.schemas import ProblemOut
 from vocloop.extensions import csrf, limiter
 
@@ -26,7 +26,8 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("OPENAPI_JSON_PATH", "openapi.json")
     api = VocloopApi(app, spec_kwargs={"extra_plugins": [ContractPlugin()], "components": {"securitySchemes": {
         "bearer": {"type": "http", "scheme": "bearer"}}}, "security": [{"bearer": []}]})
-    api.ma_plugin.converter.add_attribute_function(shaped_properties)
+    for attribute_function in (shaped_properties, keyed_properties):
+        api.ma_plugin.converter.add_attribute_function(attribute_function)
     from vocloop.api import company, directory, exports, feedback, resources, routing, topics, webhooks
     from vocloop.api.docs import bp as docs_bp
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from apispec import BasePlugin
 from flask import abort, request
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
 PROBLEM_TYPE = "application/problem+json"
 _PROBLEM = {"schema": {"$ref": "#/components/schemas/ProblemOut"}}
@@ -31,7 +31,7 @@ _RATE_HEADERS = {
 }
 _IDEMPOTENCY_KEY = {
     "name": "Idempotency-Key", "in": "header", "required": False,
-    "schema": {"type": "string", "minLength": 1, "maxLength": 200},
+    "schema": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": "^[ -~]+$"},
     "description": "Retry a POST safely: the same key (per user, for a day) gives the first answer back "
                    "(with `Idempotent-Replayed: true`) and creates nothing twice. A key reused for a "
                    "different request is a 422; one whose first request is still running, a 409.",
@@ -121,6 +121,17 @@ def shaped_properties(converter, field, **kwargs) -> dict:
     return {}
 
 
+def keyed_properties(converter, field, **kwargs) -> dict:
+    """apispec attribute function: a dict whose keys are a fixed choice (followups by score band) is
+    documented as an object with those properties and no others, not as a map of any string."""
+    choices = [validator.choices for validator in getattr(field.key_field, "validators", ())
+               if isinstance(validator, validate.OneOf)] if isinstance(field, fields.Dict) else []
+    if not choices:
+        return {}
+    value = converter.field2property(field.value_field) if field.value_field else {}
+    return {"properties": {key: value for key in choices[0]}, "additionalProperties": False}
+
+
 def require_a_field_in_patches() -> None:
     """before_request of the API: a PATCH that names no field is a mistake, not a no-op success."""
     if request.method != "PATCH":
@@ -133,8 +144,6 @@ def require_a_field_in_patches() -> None:
 def positive_ids(*schemas: type[Schema]) -> None:
     """Ids that a request names (owner_id, contact_ids…) are positive: 0 and -1 are a clear 422, in
     the spec as minimum 1, instead of 'not found' or a 500 further in. Cursors (after_id) may be 0."""
-    from marshmallow import fields, validate
-
     for schema in schemas:
         for name, field in schema._declared_fields.items():
             if name == "after_id" or field.dump_only:

@@ -13,7 +13,7 @@ from vocloop.api.auth import api_user, require_role
 from vocloop.api.blueprint import api_blueprint
 from vocloop.extensions import db
 from vocloop.items import closing, handover
-from vocloop.items.models import ClosingTemplate
+from vocloop.items.models import PRIORITIES, ClosingTemplate
 from vocloop.routing import service as routing
 from vocloop.routing import sla
 from vocloop.routing.decide import RuleSpec
@@ -80,7 +80,8 @@ class SlaPolicies(MethodView):
         return [policy for _, policy in sorted(sla.policies().items())]
 
 
-@blp.route("/sla-policies/<priority>")
+@blp.route("/sla-policies/<priority>", parameters=[{"in": "path", "name": "priority", "required": True,
+                                                    "schema": {"type": "string", "enum": list(PRIORITIES)}}])
 class SlaPolicyResource(MethodView):
     @blp.arguments(schemas.SlaPolicyIO)
     @blp.response(200, schemas.SlaPolicyIO)

@@ -42,17 +42,21 @@ class Int(fields.Integer):
 
 
 EARLIEST, LATEST = datetime(1970, 1, 1, tzinfo=UTC), datetime(3000, 1, 1, tzinfo=UTC)
+YEARS_1970_TO_2999 = r"^(19[7-9][0-9]|2[0-9]{3})-"  # the bounds where OpenAPI can say them: as a pattern
+CLOCK_TIME = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
 
 
 def Day(**kwargs) -> fields.Date:  # noqa: N802 (a field factory, named like the fields it makes)
     """A calendar date between 1970 and 2999: dates further out are mistakes, and the day after
     9999-12-31 cannot even be computed."""
+    kwargs["metadata"] = {"pattern": YEARS_1970_TO_2999, **kwargs.get("metadata", {})}
     return fields.Date(validate=validate.Range(min=EARLIEST.date(), max=LATEST.date(), max_inclusive=False),
                        **kwargs)
 
 
 def Moment(**kwargs) -> fields.AwareDateTime:  # noqa: N802
     """A point in time with its UTC offset, between 1970 and 2999."""
+    kwargs["metadata"] = {"pattern": YEARS_1970_TO_2999, **kwargs.get("metadata", {})}
     return fields.AwareDateTime(default_timezone=None, validate=validate.Range(
         min=EARLIEST, max=LATEST, max_inclusive=False), **kwargs)
 
@@ -330,8 +334,11 @@ class ItemsQuery(Schema):
 
 
 class CloseIn(Schema):
-    message = fields.String(load_default=None, validate=validate.Length(min=1, max=10_000))
-    reason = fields.String(load_default=None, validate=validate.OneOf(CLOSE_REASONS))
+    """Exactly one of message (the loop closes once the provider accepts it) or reason (no message).
+    Not written as a oneOf in the spec: generated clients then lose the CloseIn model itself."""
+
+    message = fields.String(load_default=None, allow_none=False, validate=validate.Length(min=1, max=10_000))
+    reason = fields.String(load_default=None, allow_none=False, validate=validate.OneOf(CLOSE_REASONS))
 
 
 class ClosureQuery(Schema):
@@ -375,10 +382,12 @@ class SlaPolicyIO(Schema):
 
 
 class CalendarIO(Schema):
-    timezone = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    timezone = fields.String(required=True, validate=validate.Length(min=1, max=64), metadata={
+        "description": "an IANA time zone, like Europe/Berlin (not an enum: generated clients cannot name "
+                       "GMT+0 and GMT-0 apart)"})
     workdays = fields.List(Int(validate=validate.Range(min=0, max=6)), required=True)
-    start = fields.String(required=True, validate=validate.Regexp(r"^\d{2}:\d{2}$"))
-    end = fields.String(required=True, validate=validate.Regexp(r"^\d{2}:\d{2}$"))
+    start = fields.String(required=True, validate=validate.Regexp(CLOCK_TIME))
+    end = fields.String(required=True, validate=validate.Regexp(CLOCK_TIME), metadata={"description": "after start"})
     holidays = fields.List(fields.String(validate=validate.Regexp(r"^\d{4}-\d{2}-\d{2}$")), load_default=list)
 
 
