@@ -52,7 +52,32 @@ def _handle_http(error: HTTPException):
             errors = errors["json"]
         return problem(status, error.name, error.description if not errors else "Validation failed.",
                        errors, headers)
-    return render_template("error.html", title=error.name, detail=error.description), status, headers
+    title, detail = _staff_words(error)
+    return render_template("error.html", title=title, detail=detail, status=status), status, headers
+
+
+STAFF_WORDS = {  # werkzeug's default wording ("read-protected", "10 per 1 minute") in the app's words
+    401: ("Please sign in", "Sign in to open this page."),
+    403: ("Not open to your role", "This page is for other roles (metrics, surveys and rules are for leads "
+                                   "and admins). Ask an admin if you need it."),
+    404: ("Nothing here", "There is nothing at this address, or it is not one you can see. "
+                          "It may have been closed, moved or handed to another team."),
+    405: ("That did not work", "This address does not take that kind of request."),
+    429: ("Too many attempts", "Too many tries from your address in a short time. Wait a minute, then try again."),
+    500: ("Something went wrong on our side", "Nothing you did caused this. Try again in a moment; if it "
+                                              "keeps happening, tell your admin."),
+}
+
+
+def _staff_words(error: HTTPException) -> tuple[str, str]:
+    """A page's own explanation when it gave one, else the app's words for the status."""
+    status = error.code or 500
+    default = type(error).description
+    own = error.description if error.description and error.description != default else None
+    title, words = STAFF_WORDS.get(status, (error.name, default or ""))
+    if status == 429:  # the limiter's description is its rule ("10 per 1 minute"): not for people
+        own = None
+    return title, own or words
 
 
 def _handle_domain(error: DomainError):
@@ -61,8 +86,8 @@ def _handle_domain(error: DomainError):
         return problems.for_error(error)
     if wants_json():
         return problem(error.status, _TITLES.get(error.status, "Error"), error.detail)
-    return render_template("error.html", title=_TITLES.get(error.status, "Error"), detail=error.detail), \
-        error.status
+    title = STAFF_WORDS.get(error.status, (_TITLES.get(error.status, "Error"),))[0]
+    return render_template("error.html", title=title, detail=error.detail, status=error.status), error.status
 
 
 def _handle_unexpected(error: Exception):

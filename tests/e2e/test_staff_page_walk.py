@@ -1,0 +1,135 @@
+"""The staff page walk: every page an owner, a lead and an admin can open, on the demo company, in
+Debian's chromium at 390 and 1,366 px wide: no horizontal scrolling, no console error, no serious
+or critical axe-core finding.
+
+Every screenshot is written to build/staff-pages/ (VOCLOOP_STAFF_SCREENSHOTS elsewhere) with an
+index.html that shows them side by side. SQLite pass only, like the customer walk.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from html import escape
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from tests.conftest import ROOT, TEST_DATABASE_URL
+from tests.e2e.test_customer_pages import serious_violations
+from vocloop.accounts.models import User
+from vocloop.contacts.models import Contact
+from vocloop.demo import DEMO_PASSWORD, seed_demo
+from vocloop.extensions import db
+from vocloop.items.models import FeedbackItem
+from vocloop.items.permissions import visible_items_filter
+from vocloop.mail.models import Message
+from vocloop.surveys.models import Survey
+
+WIDTHS = (390, 1366)
+SHOTS = Path(os.environ.get("VOCLOOP_STAFF_SCREENSHOTS") or ROOT / "build" / "staff-pages")
+ROLES = {"owner": "dana@example.com", "lead": "lee@example.com", "admin": "admin@example.com"}
+
+pytestmark = pytest.mark.skipif(bool(TEST_DATABASE_URL), reason="drawn the same on both databases: SQLite pass only")
+
+
+@dataclass
+class Stop:
+    name: str
+    path: str
+    status: int = 200
+
+
+def visible(user: User) -> tuple:
+    return () if user.role == "admin" else (visible_items_filter(user),)
+
+
+def stops_for(role: str, user: User) -> list[Stop]:
+    """The pages this role can open, with a real item, survey, contact and email of the demo."""
+    item = db.session.scalar(select(FeedbackItem).where(FeedbackItem.owner_id == user.id,
+                                                        FeedbackItem.status != "closed")
+                             .order_by(FeedbackItem.id)) or db.session.scalar(select(FeedbackItem))
+    closed = db.session.scalar(select(FeedbackItem).where(FeedbackItem.loop_closed_at.is_not(None),
+                                                          *visible(user)).order_by(FeedbackItem.id))
+    message = db.session.scalar(select(Message).where(Message.kind == "survey").order_by(Message.id))
+    stops = [Stop("inbox", "/inbox/"), Stop("inbox-team", "/inbox/?tab=team"),
+             Stop("inbox-overdue", "/inbox/?tab=overdue"), Stop("inbox-closed", "/inbox/?tab=closed"),
+             Stop("inbox-search", "/inbox/?tab=team&q=support"),
+             Stop("item", f"/inbox/items/{item.id}"), Stop("settings", "/settings/"),
+             Stop("outbox", "/dev/outbox"), Stop("outbox-email", f"/dev/outbox/{message.id}"),
+             Stop("not-found", "/inbox/items/999999", status=404)]
+    if role in ("lead", "admin"):
+        survey = db.session.scalar(select(Survey).order_by(Survey.id))
+        contact = db.session.scalar(select(Contact).order_by(Contact.id))
+        stops += [Stop("item-closed", f"/inbox/items/{closed.id}"), Stop("metrics", "/metrics/"),
+                  Stop("surveys", "/surveys/"), Stop("survey", f"/surveys/{survey.id}"),
+                  Stop("contacts", "/contacts/"), Stop("contact", f"/contacts/{contact.id}/edit"),
+                  Stop("routing", "/routing/"), Stop("topics", "/topics/")]
+    else:
+        stops += [Stop("metrics-refused", "/metrics/", status=403)]
+    if role == "admin":
+        stops += [Stop("people", "/people/"), Stop("company", "/company/")]
+    return stops
+
+
+def walk(page, base: str, stops: list[Stop], prefix: str, width: int, problems: list[str]) -> None:
+    errors: list[tuple[str, str | None]] = []
+    page.on("console", lambda message: errors.append((message.text, message.location.get("url")))
+            if message.type == "error" else None)
+    page.on("pageerror", lambda error: errors.append((str(error), None)))
+    for stop in stops:
+        where = f"{prefix} {stop.name} at {width} px"
+        errors.clear()
+        answered = page.goto(base + stop.path)
+        if answered.status != stop.status:
+            problems.append(f"{where}: HTTP {answered.status}, expected {stop.status}")
+        wide = page.evaluate("document.documentElement.scrollWidth")
+        if wide > width:
+            problems.append(f"{where}: {wide} px wide, scrolls sideways")
+        problems += [f"{where}: {finding}" for finding in serious_violations(page)]
+        problems += [f"{where}: console: {text}" for text, url in errors
+                     if not (stop.status != 200 and "status of" in text)]
+        page.screenshot(path=str(SHOTS / f"{prefix}-{stop.name}-{width}.png"), full_page=True)
+
+
+def test_every_staff_page_fits_both_screens_and_passes_axe_for_every_role(app, live_server, browser):
+    seed_demo()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    problems: list[str] = []
+    walked: dict[str, list[Stop]] = {}
+    for width in WIDTHS:
+        context = browser.new_context(viewport={"width": width, "height": 900})
+        page = context.new_page()
+        walked["signed-out"] = [Stop("sign-in", "/login"), Stop("forgot-password", "/password/forgot")]
+        walk(page, live_server, walked["signed-out"], "signed-out", width, problems)
+        context.close()
+        for role, email in ROLES.items():
+            context = browser.new_context(viewport={"width": width, "height": 900})
+            page = context.new_page()
+            page.goto(f"{live_server}/login")
+            page.get_by_label("Email").fill(email)
+            page.get_by_label("Password").fill(DEMO_PASSWORD)
+            page.get_by_role("button", name="Sign in").click()
+            page.wait_for_url(f"{live_server}/inbox/**")
+            user = db.session.scalar(select(User).where(User.email == email))
+            walked[role] = stops_for(role, user)
+            walk(page, live_server, walked[role], role, width, problems)
+            context.close()
+    _contact_sheet(walked)
+    assert problems == [], "\n".join(problems)
+
+
+def _contact_sheet(walked: dict[str, list[Stop]]) -> None:
+    """index.html: one row per role and page, one column per width."""
+    rows = []
+    for prefix, stops in walked.items():
+        for stop in stops:
+            cells = "".join(f'<td><a href="{prefix}-{stop.name}-{w}.png"><img src="{prefix}-{stop.name}-{w}.png" '
+                            f'width="{w // 4}" alt="{prefix} {stop.name} at {w} px"></a></td>' for w in WIDTHS)
+            rows.append(f"<tr><th>{escape(prefix)}<br>{escape(stop.name)}</th>{cells}</tr>")
+    head = "".join(f"<th>{w} px</th>" for w in WIDTHS)
+    (SHOTS / "index.html").write_text(
+        "<!doctype html><meta charset=utf-8><title>vocloop: what staff see</title>"
+        "<style>body{font:14px system-ui}td{vertical-align:top;padding:4px}th{text-align:left}</style>"
+        f"<table><tr><th></th>{head}</tr>{''.join(rows)}</table>", encoding="utf-8")
