@@ -76,6 +76,23 @@ def init_app(app: Flask) -> None:
     def dict_without(mapping: dict, *keys: str) -> dict:
         return {key: value for key, value in mapping.items() if key not in keys}
 
+    @app.template_global()
+    def sentiment_words(label, polarity):
+        from vocloop.inbox.words import sentiment_words as words
+        return words(label, polarity)
+
+    @app.template_global()
+    def confidence_words(confidence):
+        from vocloop.inbox.words import confidence_words as words
+        return words(confidence)
+
+    @app.template_filter("ago")
+    def ago(when):
+        """<time> reading '3 hours ago', the exact UTC time on hover (vocloop/inbox/words.py)."""
+        from vocloop.db import utcnow
+        from vocloop.inbox.words import time_tag
+        return time_tag(when, utcnow())
+
     @app.template_filter("countdown")
     def countdown(due):
         """'due in 5 h' or 'overdue by 2 d', from now (UTC)."""

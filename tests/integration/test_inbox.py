@@ -263,7 +263,7 @@ def test_a_mention_in_a_note_tells_a_colleague_who_may_see_the_item(app, client,
     told = [e.to for e in sendgrid.emails() if "mentioned you" in e.subject]
     assert told == ["omar@example.com"]
     html = client.get(page).get_data(as_text=True)
-    assert "(due in" in html and "urgent language" not in html
+    assert ">due in " in html and "urgent language" not in html
 
 
 def test_closing_templates_drafts_and_an_exact_preview(app, client, drain, sendgrid):

@@ -30,8 +30,14 @@ class StatusForm(FlaskForm):
     status = SelectField("Status", choices=[SelectChoice(s, s.replace("_", " ")) for s in items.WORK_STATUSES])
 
 
+def _id_or_zero(value) -> int:
+    """A select's value as an id; the empty prompt ("Choose a person") as 0, which DataRequired refuses."""
+    return int(value) if str(value).isdigit() else 0
+
+
 class ReassignForm(FlaskForm):
-    owner_id = SelectField("New owner", coerce=int)
+    owner_id = SelectField("New owner", coerce=_id_or_zero,
+                           validators=[DataRequired(message="Choose who takes the item over.")])
     note = TextAreaField("Hand-over note", validators=[DataRequired(), Length(max=items.MAX_TEXT)])
     tell_customer = BooleanField("Tell the customer who their new contact is")
 
@@ -42,7 +48,11 @@ class CloseForm(FlaskForm):
 
 
 class CloseWithoutMessageForm(FlaskForm):
-    reason = SelectField("Reason", choices=[SelectChoice(r, r.replace("_", " ")) for r in items.CLOSE_REASONS])
+    """No reason is chosen for the owner: closing as spam by a slip would hide a real complaint."""
+
+    reason = SelectField("Reason", choices=[SelectChoice("", "Choose a reason")] + [
+        SelectChoice(r, r.replace("_", " ")) for r in items.CLOSE_REASONS],
+        validators=[DataRequired(message="Choose why the item closes without a message.")])
     note = TextAreaField("Note", validators=[Length(max=items.MAX_TEXT)])
 
 
@@ -149,19 +159,24 @@ def item(item_id: int):
 
 def _item_page(item_obj, templates, close_body: str | None, preview: dict | None = None, status: int = 200):
     reassign_form = ReassignForm()
-    reassign_form.owner_id.choices = [SelectChoice(u.id, f"{u.name} ({u.email})")
-                                      for u in queries.assignable_users(current_user) if u.id != item_obj.owner_id]
+    reassign_form.owner_id.choices = [SelectChoice("", "Choose a person")] + [
+        SelectChoice(u.id, f"{u.name} ({u.email})")
+        for u in queries.assignable_users(current_user) if u.id != item_obj.owner_id]
+    timeline = customer_timeline(item_obj.contact)
     return render_template(
         "inbox/item.html", item=item_obj, response=item_obj.response, emails=items.emails_of(item_obj),
-        timeline=customer_timeline(item_obj.contact), note_form=NoteForm(prefix="note"),
+        timeline=[entry for entry in timeline if entry.contact.id == item_obj.contact_id],
+        account_timeline=[entry for entry in timeline if entry.contact.id != item_obj.contact_id],
+        note_form=NoteForm(prefix="note"),
         status_form=StatusForm(prefix="status", status=item_obj.status), reassign_form=reassign_form,
         close_form=CloseForm(prefix="close"), close_without_form=CloseWithoutMessageForm(prefix="discard"),
         templates=templates, close_body=close_body, preview=preview), status
 
 
-def _act(item_id: int, form: FlaskForm, action) -> object:
+def _act(item_id: int, form: FlaskForm, action, done: str | None = None) -> object:
     """Validate the form (CSRF included), run the service call, and come back to the item page,
-    where a refused action shows as a message and nothing has changed."""
+    where a refused action shows as a message and nothing has changed, and a done one says so (`done`,
+    or a function of the item giving the words)."""
     item_obj = items.get_item_for(current_user, item_id)
     if not form.validate_on_submit():
         errors = "; ".join(f"{error}" for field in form for error in field.errors) or "The form is incomplete."
@@ -171,6 +186,9 @@ def _act(item_id: int, form: FlaskForm, action) -> object:
         action(item_obj)
     except DomainError as exc:
         flash(exc.detail, "error")
+    else:
+        if done:
+            flash(done(item_obj) if callable(done) else done, "ok")
     return redirect(url_for("inbox.item", item_id=item_id), code=303)
 
 
@@ -183,26 +201,30 @@ def add_note(item_id: int):
         items.add_note(current_user, item, form.body.data)
         enqueue_queued_work()
 
-    return _act(item_id, form, note)
+    return _act(item_id, form, note, "Note added.")
 
 
 @bp.post("/items/<int:item_id>/status")
 @login_required
 def set_status(item_id: int):
     form = StatusForm(prefix="status")
-    return _act(item_id, form, lambda item: items.set_status(current_user, item, form.status.data))
+    return _act(item_id, form, lambda item: items.set_status(current_user, item, form.status.data),
+                lambda item: f"Status set to {item.status.replace('_', ' ')}.")
 
 
 @bp.post("/items/<int:item_id>/reassign")
 @login_required
 def reassign(item_id: int):
     form = ReassignForm()
-    form.owner_id.choices = [SelectChoice(u.id, u.name) for u in queries.assignable_users(current_user)]
+    form.owner_id.choices = [SelectChoice("", "Choose a person")] + [
+        SelectChoice(u.id, u.name) for u in queries.assignable_users(current_user)]
+
     def hand_over(item):
         items.reassign(current_user, item, form.owner_id.data, form.note.data, form.tell_customer.data)
         enqueue_queued_work()
 
-    return _act(item_id, form, hand_over)
+    return _act(item_id, form, hand_over, lambda item: f"Handed over to {item.owner.name}."
+                + (" The customer will be told who their new contact is." if form.tell_customer.data else ""))
 
 
 @bp.post("/items/<int:item_id>/close")
@@ -235,4 +257,5 @@ def close(item_id: int):
 def close_without_message(item_id: int):
     form = CloseWithoutMessageForm(prefix="discard")
     return _act(item_id, form, lambda item: items.close_without_message(current_user, item, form.reason.data,
-                                                                        form.note.data or ""))
+                                                                        form.note.data or ""),
+                "Closed without a message (not counted as a closed loop).")

@@ -52,11 +52,14 @@ def _text(value: str | None, what: str) -> str:
     return value
 
 
-def _acted(item: FeedbackItem, user: User) -> None:
-    """The owner's first action stops the first-action SLA clock and moves a new item along."""
+def _acted(item: FeedbackItem, user: User, closing: bool = False) -> None:
+    """The owner's first action stops the first-action SLA clock and moves a new item along (unless
+    the action closes it)."""
     if item.first_action_at is None and user.id == item.owner_id:
         record_first_action(item, utcnow())
-    if item.status == "open":
+    if item.status == "open" and not closing:  # on the timeline like any status change (page and API alike)
+        db.session.add(ItemEvent(item_id=item.id, kind="status", actor_id=user.id,
+                                 body="Status open → in_progress.", data={"to": "in_progress", "why": "acted"}))
         item.status = "in_progress"
 
 
@@ -166,7 +169,7 @@ def close_with_message(user: User, item: FeedbackItem, body: str) -> Message:
         from_name=sender.name, from_email=sender.email, reply_to=reply_address(item.id) or sender.reply_to,
     )
     item.closing_draft = None
-    _acted(item, user)
+    _acted(item, user, closing=True)
     item.status, item.closed_at, item.close_reason = "closed", utcnow(), "closing_message"
     db.session.flush()
     db.session.add(ItemEvent(item_id=item.id, kind="closed", actor_id=user.id, body=body,
@@ -181,7 +184,7 @@ def close_without_message(user: User, item: FeedbackItem, reason: str, note: str
     _require_work(user, item)
     if reason not in CLOSE_REASONS:
         raise Invalid(f"reason must be one of {', '.join(CLOSE_REASONS)}")
-    _acted(item, user)
+    _acted(item, user, closing=True)
     item.status, item.closed_at, item.close_reason = "closed", utcnow(), reason
     db.session.add(ItemEvent(item_id=item.id, kind="closed", actor_id=user.id, body=note.strip()[:MAX_TEXT],
                              data={"reason": reason}))

@@ -1,0 +1,107 @@
+"""The item page, built for the moment an owner opens it: the person's own story first (their
+colleagues' folded away), times relative with the exact time on hover, sentiment in words, no risky
+defaults, buttons that say which is the main action and which is dangerous, and every action on the
+timeline and confirmed on screen."""
+
+import re
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from tests.factories import answer, api_token, login, make_contact, make_invitation, make_survey, make_user
+from tests.integration.test_inbox import fresh, item_for_dana, post_form
+from vocloop.db import utcnow
+from vocloop.extensions import db
+from vocloop.items.models import FeedbackItem
+from vocloop.responses.models import Response
+
+
+def select_html(html: str, name: str) -> str:
+    return re.search(rf'<select[^>]*name="{name}".*?</select>', html, re.S).group(0)
+
+
+def test_no_risky_defaults_hand_over_and_close_without_message_make_you_choose(app, client, drain):
+    item, dana = item_for_dana(client, drain)
+    make_user("omar@example.com", name="Omar", team="Support")
+    login(client, "dana@example.com")
+    page = f"/inbox/items/{item.id}"
+    html = client.get(page).get_data(as_text=True)
+    owners = select_html(html, "owner_id")
+    assert "selected" not in owners and 'value="" ' in owners or 'value="">' in owners  # a prompt, nobody chosen
+    assert "required" in owners.split(">")[0]
+    reasons = select_html(html, "discard-reason")
+    assert "selected" not in reasons and ('value="">' in reasons or 'value="" ' in reasons)
+    # Posting without a choice changes nothing and says why.
+    refused = post_form(client, page, f"{page}/reassign", {"owner_id": "", "note": "Billing."})
+    assert refused.status_code == 303 and fresh(item.id).owner_id == dana.id
+    assert "Choose who takes the item over" in client.get(page).get_data(as_text=True)
+    refused = post_form(client, page, f"{page}/discard", {"_prefix": "discard", "reason": "", "note": ""})
+    assert fresh(item.id).status == "open"
+    assert "Choose why the item closes without a message" in client.get(page).get_data(as_text=True)
+
+
+def test_the_main_action_the_quiet_ones_and_the_dangerous_one_look_different(app, client, drain):
+    item, _ = item_for_dana(client, drain)
+    login(client, "dana@example.com")
+    html = client.get(f"/inbox/items/{item.id}").get_data(as_text=True)
+
+    def button_class(text):
+        return re.search(rf'<button[^>]*class="([^"]*)"[^>]*>\s*{text}\s*</button>', html).group(1)
+
+    assert button_class("Send closing message") == "primary"
+    assert button_class("Preview") == button_class("Save draft") == "secondary"
+    assert button_class("Close without message") == "danger"
+
+
+def test_every_action_is_confirmed_on_screen_and_lands_on_the_timeline_and_in_the_api(app, client, drain):
+    item, dana = item_for_dana(client, drain)
+    omar = make_user("omar@example.com", name="Omar", team="Support")
+    login(client, "dana@example.com")
+    page = f"/inbox/items/{item.id}"
+    post_form(client, page, f"{page}/notes", {"_prefix": "note", "body": "Called her."})
+    html = client.get(page).get_data(as_text=True)
+    assert "Note added." in html
+    assert "Status open → in_progress." in html  # the note moved the item along: said on the timeline
+    post_form(client, page, f"{page}/status", {"_prefix": "status", "status": "waiting"})
+    html = client.get(page).get_data(as_text=True)
+    assert "Status set to waiting." in html
+    assert "Status in_progress → waiting." in html
+    post_form(client, page, f"{page}/reassign", {"owner_id": str(omar.id), "note": "Billing question."})
+    assert "Handed over to Omar." in client.get(page).get_data(as_text=True)
+    events = client.get(f"/api/v1/items/{item.id}/events", headers=api_token(omar)).json
+    kinds = [event["kind"] for event in (events if isinstance(events, list) else events["items"])]
+    assert "note" in kinds and "status" in kinds and "reassigned" in kinds
+
+
+def test_the_persons_own_story_comes_first_and_the_accounts_is_folded_away(app, client, drain):
+    make_user("admin@example.com", role="admin")
+    dana = make_user("dana@example.com", name="Dana", team="Support")
+    from vocloop.routing.service import create_rule
+    create_rule(name="to Dana", action="user", user_id=dana.id)
+    survey = make_survey()
+    colleague = make_contact("bob@globex.example", name="Bob Colleague", account="Globex")
+    answer(client, make_invitation(survey, colleague), 9, "Colleague loves it.")
+    ann = make_contact("ann@globex.example", name="Ann", account="Globex")
+    answer(client, make_invitation(survey, ann), 2, "Support never answered.")
+    drain()
+    item = db.session.scalar(select(FeedbackItem).where(FeedbackItem.contact_id == ann.id))
+    login(client, "dana@example.com")
+    html = client.get(f"/inbox/items/{item.id}").get_data(as_text=True)
+    own = html.index("Ann’s history") if "Ann’s history" in html else html.index("Ann's history")
+    account = html.index("Others at Globex")
+    assert own < account
+    assert "Bob Colleague" in html[account:] and "Bob Colleague" not in html[own:account]
+    assert re.search(r"<details[^>]*>\s*<summary>Others at Globex", html)  # folded away
+
+
+def test_times_are_relative_with_the_exact_time_on_hover_and_sentiment_is_in_words(app, client, drain):
+    item, _ = item_for_dana(client, drain, comment="This is terrible, awful, the worst support ever.")
+    response = db.session.get(Response, item.response_id)
+    response.answered_at = utcnow() - timedelta(hours=3)
+    db.session.commit()
+    login(client, "dana@example.com")
+    html = client.get(f"/inbox/items/{item.id}").get_data(as_text=True)
+    exact = response.answered_at.strftime("%Y-%m-%d %H:%M")
+    assert re.search(rf'<time datetime="[^"]+" title="{exact} UTC">3 hours ago</time>', html)
+    assert "polarity" not in html.split("<details")[0] and "subjectivity" not in html.split("<details")[0]
+    assert "strongly negative" in html
