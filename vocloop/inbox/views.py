@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from urllib.parse import parse_qsl, urlencode
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
@@ -85,7 +86,8 @@ def _filters(args) -> queries.InboxFilters:
 @bp.get("/")
 @login_required
 def index():
-    tab = request.args.get("tab", "mine")
+    counts = queries.tab_counts(current_user)
+    tab = request.args.get("tab") or _first_tab(counts)
     if tab not in queries.TABS:
         abort(404)
     filters = _filters(request.args)
@@ -98,9 +100,26 @@ def index():
     bulk_form = BulkForm()
     bulk_form.owner_id.choices = [SelectChoice(0, "—")] + [SelectChoice(u.id, u.name) for u in owners]
     return render_template("inbox/index.html", tab=tab, tabs=queries.TABS, items=page, next_args=next_args,
-                           counts=queries.tab_counts(current_user), args=request.args, bulk_form=bulk_form,
+                           counts=counts, args=request.args, bulk_form=bulk_form,
+                           back=urlencode([(k, v) for k, v in request.args.items(multi=True) if k in BACK_ARGS]),
                            statuses=STATUSES, priorities=PRIORITIES, owners=owners,
                            count_cap=queries.COUNT_CAP)
+
+
+def _first_tab(counts: dict) -> str:
+    """Mine, unless it is empty and the team's tab is not (an admin or lead who owns nothing would
+    otherwise open on "Nothing here")."""
+    return "team" if not counts["mine"] and counts["team"] else "mine"
+
+
+BACK_ARGS = ("tab", "q", "status", "priority", "sentiment", "topic", "owner_id", "survey_id", "from", "to")
+
+
+def _back_to_list(query: str) -> str:
+    """The list a bulk action was taken on (its tab and filters), from the form's `back` field;
+    anything else in it is dropped."""
+    kept = [(key, value) for key, value in parse_qsl(query or "") if key in BACK_ARGS]
+    return url_for("inbox.index") + (f"?{urlencode(kept)}" if kept else "")
 
 
 class BulkForm(FlaskForm):
@@ -138,13 +157,8 @@ def bulk():
             refused.append(f"#{item_id}: {exc.detail}")
     flash(f"{done} item(s) updated." + (f" Not changed: {'; '.join(refused[:10])}" if refused else ""),
           "error" if refused else "ok")
-    return redirect(request.referrer if _local(request.referrer) else url_for("inbox.index"), code=303)
-
-
-def _local(url: str | None) -> bool:
-    from urllib.parse import urlparse
-
-    return bool(url) and urlparse(url).netloc in ("", request.host)
+    # The page sends no Referer (Referrer-Policy: no-referrer): the form says which list it was on.
+    return redirect(_back_to_list(request.form.get("back", "")), code=303)
 
 
 @bp.get("/items/<int:item_id>")

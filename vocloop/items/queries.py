@@ -81,7 +81,13 @@ class InboxFilters:
                                                    Response.comment.ilike(pattern, escape="\\")).exists()
             in_notes = select(ItemEvent.id).where(ItemEvent.item_id == FeedbackItem.id, ItemEvent.kind == "note",
                                                   ItemEvent.body.ilike(pattern, escape="\\")).exists()
-            conditions.append(or_(in_comment, in_notes))
+            in_contact = select(Contact.id).outerjoin(Account, Account.id == Contact.account_id).where(
+                Contact.id == FeedbackItem.contact_id,
+                or_(Contact.name.ilike(pattern, escape="\\"), Contact.email.ilike(pattern, escape="\\"),
+                    Account.name.ilike(pattern, escape="\\"))).exists()
+            number = self.search.removeprefix("#")
+            by_number = (FeedbackItem.id == int(number),) if number.isdigit() and len(number) < 10 else ()
+            conditions.append(or_(*by_number, in_comment, in_notes, in_contact))
         return conditions
 
 
