@@ -159,3 +159,28 @@ def test_the_topics_api(app, client, drain):
     db.session.expire_all()
     assert "mobile app" in db.session.scalar(select(Response)).topics
     assert client.delete(f"/api/v1/topics/{created.json['id']}", headers=lead_headers).status_code == 204
+
+
+def test_an_answers_topics_come_with_the_words_that_matched_on_the_item_page_and_in_the_api(app, client, drain):
+    """Issue #21: "the plane was filthy" is not pricing, and each topic shows the phrase that gave it."""
+    from tests.integration.test_inbox import item_for_dana
+
+    item, dana = item_for_dana(client, drain, comment="The plane was filthy and both invoices were wrong.")
+    response = db.session.get(Response, item.response_id)
+    assert response.topics == ["billing"]
+    assert response.topic_matches == [{"topic": "billing", "keyword": "invoice", "phrase": "invoices"}]
+    login(client, "dana@example.com")
+    html = client.get(f"/inbox/items/{item.id}").get_data(as_text=True)
+    assert 'billing <q class="muted small" title="the words that gave this topic">invoices</q>' in html
+    assert "pricing" not in html.split("topics:")[1].split("</p>")[0]
+    body = client.get(f"/api/v1/responses/{response.id}", headers=api_token(dana)).get_json()
+    assert body["topic_matches"] == [{"topic": "billing", "keyword": "invoice", "phrase": "invoices"}]
+    # A re-classification keeps the phrases in step with a changed taxonomy.
+    topic = db.session.scalar(select(Topic).where(Topic.name == "billing"))
+    topic.keywords = ["wrong invoice", "invoices were wrong"]
+    db.session.commit()
+    run, _ = reclassify.start_run(None)
+    reclassify.run_batches(run.id)
+    db.session.expire_all()
+    assert db.session.get(Response, response.id).topic_matches == [
+        {"topic": "billing", "keyword": "invoices were wrong", "phrase": "invoices were wrong"}]

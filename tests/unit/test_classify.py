@@ -8,7 +8,7 @@ from vocloop.classify.evaluate import evaluate_file
 from vocloop.classify.features import read
 from vocloop.classify.phrases import urgency_flags
 from vocloop.classify.service import classify, decide_priority, score_polarity
-from vocloop.classify.topics import DEFAULT, Taxonomy, clean_keywords, match_topics
+from vocloop.classify.topics import DEFAULT, Taxonomy, clean_keywords, match_topics, topic_matches
 from vocloop.classify.train import Example, cross_validate, fit, is_held_out, load_labeled
 from vocloop.errors import Invalid
 from vocloop.surveys.kinds import KINDS
@@ -146,6 +146,26 @@ def test_topics_match_words_with_simple_endings_and_phrases():
     assert "bugs" in match_topics("The app crashes and freezes constantly")
     assert match_topics("") == []
     assert match_topics("Lovely weather") == []
+
+
+def test_words_match_as_words_and_phrases_as_phrases_not_by_a_shared_stem():
+    # Issue #21, as a new user met it: the stemmer made "plane" and "plan" one word.
+    assert match_topics("the plane was filthy") == []
+    assert match_topics("We moved to the annual plan") == ["pricing"]
+    assert match_topics("Planning the rollout took long") == ["pricing"]  # an inflection of the keyword
+    assert match_topics("Lately the app is faster") == []  # "late" is delivery, "lately" is not
+    assert match_topics("It arrived two days late") == ["delivery"]
+    assert match_topics("the help was at my desk") == []  # "help desk" is a phrase, not two words anywhere
+    assert match_topics("The company's help-desks never reply") == ["support"]
+    assert match_topics("Support hours") == ["support"] and match_topics("Supportive people") == []
+
+
+def test_each_topic_comes_with_the_keyword_and_the_customers_words_that_matched():
+    matches = topic_matches("Two INVOICES were wrong, and I waited for a reply. Invoice again!")
+    assert [m.to_json() for m in matches] == [
+        {"topic": "billing", "keyword": "invoice", "phrase": "INVOICES"},  # the first occurrence, as written
+        {"topic": "support", "keyword": "reply", "phrase": "reply"}]
+    assert topic_matches("The Help  Desk was closed")[0].phrase == "Help Desk"
 
 
 def test_an_edited_taxonomy_is_what_matches():

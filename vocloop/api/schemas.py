@@ -254,6 +254,14 @@ class RoutingRuleOut(Schema):
     notify_slack_url = fields.String(allow_none=True)
 
 
+class TopicMatchOut(Schema):
+    """Why an answer has a topic: the taxonomy keyword, and the customer's own words that matched it."""
+
+    topic = fields.String(required=True)
+    keyword = fields.String(required=True, metadata={"description": "the topic's keyword or phrase"})
+    phrase = fields.String(required=True, metadata={"description": "the words of the comment that matched it"})
+
+
 class ResponseOut(Schema):
     id = Int()
     score = Int()
@@ -265,6 +273,9 @@ class ResponseOut(Schema):
     sentiment_confidence = fields.Float(allow_none=True)
     sentiment_mismatch = fields.Boolean()
     topics = fields.List(fields.String())
+    topic_matches = fields.List(fields.Nested(TopicMatchOut), metadata={
+        "description": "per topic, the keyword and the comment's phrase that matched (empty for answers "
+                       "classified before phrases were kept)"})
     urgent = fields.Boolean()
     urgency_flags = fields.List(fields.String())
     classifier = fields.String(allow_none=True)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from vocloop.classify.base import SentimentAnalyzer
 from vocloop.classify.model import LABELS
 from vocloop.classify.phrases import urgency_flags
-from vocloop.classify.topics import Taxonomy, match_topics
+from vocloop.classify.topics import Taxonomy, topic_matches
 from vocloop.classify.train import Scores, load_labeled, score
 
 
@@ -21,12 +21,14 @@ def classify_lines(lines: Iterable[str], analyzer: SentimentAnalyzer, taxonomy: 
     for line in lines:
         text = line.rstrip("\r\n")
         sentiment = analyzer.analyze(text) if text.strip() else None
+        matches = topic_matches(text, taxonomy)
         yield {
             "label": sentiment.label if sentiment else "neutral",
             "polarity": round(sentiment.polarity, 4) if sentiment else 0.0,
             "subjectivity": round(sentiment.subjectivity, 4) if sentiment else 0.0,
             "confidence": round(sentiment.confidence, 4) if sentiment else 1.0,
-            "topics": match_topics(text, taxonomy),
+            "topics": [match.topic for match in matches],
+            "topic_matches": [match.to_json() for match in matches],
             "urgency_flags": urgency_flags(text),
             "classifier": analyzer.version,
         }

@@ -14,7 +14,7 @@ RUN_STATUSES = ("queued", "running", "finished", "failed")
 
 
 class Topic(db.Model):
-    """keywords: words and phrases; a comment has the topic when one occurs, word endings aside."""
+    """keywords: words and phrases; a comment has the topic when one occurs (or an inflection of it)."""
 
     __tablename__ = "topics"
 

@@ -13,7 +13,7 @@ from flask import current_app
 
 from vocloop.classify.base import get_analyzer
 from vocloop.classify.phrases import urgency_flags
-from vocloop.classify.topics import Taxonomy, current_taxonomy, match_topics
+from vocloop.classify.topics import Taxonomy, current_taxonomy, topic_matches
 from vocloop.db import utcnow
 from vocloop.responses.models import Response
 from vocloop.surveys.kinds import SurveyKind
@@ -35,6 +35,7 @@ class Classification:
     mismatch: bool = False
     priority: str = "P4"
     classifier: str = ""
+    topic_matches: list[dict[str, str]] = field(default_factory=list)  # why each topic: keyword and phrase
 
     @property
     def urgent(self) -> bool:
@@ -107,12 +108,13 @@ def classify(kind: SurveyKind, score: int, comment: str | None, *, account_value
     else:
         polarity, subjectivity, label, confidence = from_score, 0.0, label_for(from_score), 1.0
     flags = urgency_flags(text)
+    matches = topic_matches(text, taxonomy if taxonomy is not None else current_taxonomy())
     threshold = current_app.config["HIGH_VALUE_ACCOUNT"]
     high_value = threshold is not None and account_value is not None and account_value >= threshold
     return Classification(
         polarity=round(max(-1.0, min(1.0, polarity)), 4), subjectivity=round(subjectivity, 4), label=label,
         confidence=round(confidence, 4),
-        topics=match_topics(text, taxonomy if taxonomy is not None else current_taxonomy()),
+        topics=[match.topic for match in matches], topic_matches=[match.to_json() for match in matches],
         urgency_flags=flags, mismatch=mismatch,
         priority=decide_priority(kind, score, label, bool(flags), high_value=high_value),
         classifier=analyzer.version,
@@ -123,7 +125,8 @@ def row_values(response_id: int, result: Classification, now: datetime) -> dict:
     """The response columns a classification sets, keyed for a bulk UPDATE by primary key."""
     return {"id": response_id, "polarity": result.polarity, "subjectivity": result.subjectivity,
             "sentiment_label": result.label, "sentiment_confidence": result.confidence,
-            "sentiment_mismatch": result.mismatch, "topics": result.topics, "urgency_flags": result.urgency_flags,
+            "sentiment_mismatch": result.mismatch, "topics": result.topics, "topic_matches": result.topic_matches,
+            "urgency_flags": result.urgency_flags,
             "urgent": result.urgent, "classifier": result.classifier, "classified_at": now}
 
 

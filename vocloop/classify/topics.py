@@ -1,17 +1,16 @@
-"""Topics by keyword: the default taxonomy, a matcher tolerant of word endings, and the editable one.
+"""Topics by keyword: the default taxonomy, and the editable one kept in the database.
 
-A taxonomy is compiled once (every phrase stemmed) and matched against the comment's stems, so a
-re-classification of many answers does not re-stem the keywords for each of them.
+Matching is in keywords.py: phrases as phrases, words as words and their inflections, each topic with
+the phrase that matched.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from functools import lru_cache
 
 from sqlalchemy import select
 
+from vocloop.classify.keywords import Taxonomy, TopicMatch, find_topics, words_of
 from vocloop.classify.models import Topic
 from vocloop.db import utcnow
 from vocloop.errors import Conflict, Invalid, NotFound
@@ -33,54 +32,21 @@ MAX_TOPICS = 200
 MAX_KEYWORDS = 200
 NAME_PATTERN = re.compile(r"^[\w][\w &/+-]{0,59}$")
 
-_WORD = re.compile(r"[a-z0-9']+")
-_SUFFIXES = ("ing", "ed", "es", "s", "ly", "e")
-
-
-@lru_cache(maxsize=200_000)
-def _stem(word: str) -> str:
-    for suffix in _SUFFIXES:
-        if len(word) > len(suffix) + 2 and word.endswith(suffix):
-            return word[: -len(suffix)]
-    return word
-
-
-def _stems(text: str) -> list[str]:
-    return [_stem(word) for word in _WORD.findall(text.lower())]
-
-
-@dataclass(frozen=True)
-class Taxonomy:
-    """Per topic: its one-word keywords as a set of stems, its phrases as space-padded stem strings."""
-
-    topics: tuple[tuple[str, frozenset[str], tuple[str, ...]], ...]
-
-    @classmethod
-    def compile(cls, taxonomy: dict[str, list[str]]) -> Taxonomy:
-        compiled = []
-        for name, phrases in taxonomy.items():
-            stemmed = [_stems(phrase) for phrase in phrases]
-            compiled.append((name, frozenset(s[0] for s in stemmed if len(s) == 1),
-                             tuple(f" {' '.join(s)} " for s in stemmed if len(s) > 1)))
-        return cls(tuple(compiled))
-
-
 DEFAULT = Taxonomy.compile(DEFAULT_TAXONOMY)
 
 
 def match_topics(text: str, taxonomy: Taxonomy | dict[str, list[str]] | None = None) -> list[str]:
-    """Topics whose keyword or phrase occurs in the text, compared stem by stem, in taxonomy order."""
+    """Topics whose keyword or phrase occurs in the text (see keywords.py), in taxonomy order."""
+    return [match.topic for match in topic_matches(text, taxonomy)]
+
+
+def topic_matches(text: str, taxonomy: Taxonomy | dict[str, list[str]] | None = None) -> list[TopicMatch]:
+    """The topics of the text, each with the keyword and the words of the text that matched."""
     if taxonomy is None:
         taxonomy = DEFAULT
     elif isinstance(taxonomy, dict):
         taxonomy = Taxonomy.compile(taxonomy)
-    words = _stems(text)
-    if not words:
-        return []
-    present = set(words)
-    padded = " " + " ".join(words) + " "
-    return [name for name, singles, phrases in taxonomy.topics
-            if not singles.isdisjoint(present) or any(phrase in padded for phrase in phrases)]
+    return find_topics(text, taxonomy)
 
 
 # -- the editable taxonomy, kept in the database ------------------------------------------------
@@ -114,7 +80,7 @@ def clean_keywords(keywords: list[str] | str) -> list[str]:
             continue
         if len(cleaned) > 80:
             raise Invalid(f"keyword {cleaned[:20]!r}… is longer than 80 characters")
-        if not _stems(cleaned):
+        if not words_of(cleaned):
             raise Invalid(f"keyword {cleaned!r} has no letters or digits to match")
         if cleaned not in seen:
             seen.append(cleaned)

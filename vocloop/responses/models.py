@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Float, ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import JSON, CheckConstraint, Float, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from vocloop.db import created_at, intpk
@@ -51,6 +51,8 @@ class Response(db.Model):
     subjectivity: Mapped[float | None] = mapped_column(Float)
     sentiment_label: Mapped[str | None] = mapped_column(String(10))
     topics: Mapped[list[str]] = mapped_column(default=list)
+    # Why each topic: [{"topic", "keyword", "phrase"}], the phrase being the comment's own words.
+    topic_matches: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list, server_default="[]")
     sentiment_confidence: Mapped[float | None] = mapped_column(Float)
     # The score and the words disagree (a 9 with an angry comment): shown to owners and leads.
     sentiment_mismatch: Mapped[bool] = mapped_column(default=False)
@@ -66,6 +68,11 @@ class Response(db.Model):
     survey = relationship("Survey")
     contact = relationship("Contact")
     counted_by_user = relationship("User")
+    @property
+    def topic_phrases(self) -> dict[str, str]:
+        """Topic -> the words of the comment that gave it (answers classified before phrases were kept have none)."""
+        return {match["topic"]: match["phrase"] for match in self.topic_matches or () if match.get("phrase")}
+
     @property
     def words(self) -> str:
         """Everything the customer wrote (comment, then the follow-up answer): what is classified."""
