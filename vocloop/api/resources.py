@@ -14,10 +14,12 @@ from vocloop.api.blueprint import api_blueprint
 from vocloop.contacts import privacy
 from vocloop.contacts import service as contacts
 from vocloop.contacts.models import Contact
+from vocloop.db import utcnow
 from vocloop.extensions import db
 from vocloop.items.permissions import visible_items_filter
 from vocloop.jobs.queue import enqueue, enqueue_queued_work
 from vocloop.jobs.tasks import run_due_sends
+from vocloop.metrics import effect
 from vocloop.metrics import queries as metrics
 from vocloop.metrics.period import period_of_days
 from vocloop.surveys import sends
@@ -181,3 +183,42 @@ class Closure(MethodView):
         scope = None if user.role == "admin" else visible_items_filter(user)  # leads: their teams
         filters = metrics.item_filter(**{name: args[name] for name in metrics.FILTERS})
         return metrics.closure(period.start, period.end, args["group_by"], metrics.narrowed(scope, filters))
+
+
+def _period_and_scope(args):
+    """A lead's or admin's period (both days included) and the items they may count, with the filters."""
+    user = require_role("lead", "admin")
+    today = datetime.now(UTC).date()
+    try:
+        period = period_of_days(args["from_"], args["to"], today)
+    except ValueError as exc:
+        abort(422, description=str(exc))
+    scope = None if user.role == "admin" else visible_items_filter(user)
+    filters = metrics.item_filter(**{name: args[name] for name in metrics.FILTERS})
+    return period, metrics.narrowed(scope, filters)
+
+
+@blp.route("/metrics/loop-effect")
+class LoopEffect(MethodView):
+    @blp.arguments(schemas.MetricsQuery, location="query")
+    @blp.response(200, schemas.LoopEffectOut)
+    def get(self, args):
+        """Does closing the loop pay? For items opened in the period: the change from the answer that
+        opened each item to the customer's next answer to that survey after the loop ended, by how it
+        ended and by the customer's verdict (mean on a 0-100 scale, 95% interval, and a plain-words
+        conclusion that says when there are too few to conclude); and the next survey's response rate
+        for loops closed with a message against the others (vocloop/metrics/effect.py)."""
+        period, scope = _period_and_scope(args)
+        return effect.loop_effect(period.start, period.end, scope)
+
+
+@blp.route("/metrics/revenue-at-risk")
+class RevenueAtRisk(MethodView):
+    @blp.arguments(schemas.MetricsQuery, location="query")
+    @blp.response(200, schemas.RevenueAtRiskOut)
+    def get(self, args):
+        """The annual value of accounts with open detractor items (each account once), by team, topic
+        and owner, the accounts with the oldest open item first; and the value of accounts whose
+        detractor items had their loops closed in the period ("saved")."""
+        period, scope = _period_and_scope(args)
+        return effect.revenue_at_risk(period.start, period.end, utcnow(), scope)

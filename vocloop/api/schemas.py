@@ -366,6 +366,81 @@ class ClosureQuery(Schema):
     topic = fields.String(load_default=None, validate=validate.Length(min=1, max=60))
 
 
+class MetricsQuery(ClosureQuery):
+    """A period and filters, without grouping."""
+
+    class Meta:
+        exclude = ("group_by",)
+
+
+class EffectGroupOut(Schema):
+    key = fields.String(validate=one_of(("closed_in_sla", "closed_late", "closed_without_message", "not_closed",
+                                         "resolved", "not_resolved")))
+    label = fields.String()
+    customers = Int(metadata={"description": "customers who answered the same survey again after the loop ended"})
+    enough = fields.Boolean(metadata={"description": "at least min_customers: below it, conclude nothing"})
+    mean_change = fields.Float(allow_none=True, metadata={
+        "description": "mean change from the opening answer to the next, on a 0-100 scale"})
+    ci_low = fields.Float(allow_none=True, metadata={"description": "95% interval of mean_change (Student's t)"})
+    ci_high = fields.Float(allow_none=True)
+    mean_change_points = fields.Float(allow_none=True, metadata={
+        "description": "the same in the survey's own points, when the group holds one kind of survey"})
+    survey_kind = fields.String(allow_none=True, validate=one_of(KINDS))
+    conclusion = fields.String(metadata={"description": "what the figures allow one to say, in words"})
+
+
+class NextSurveyOut(Schema):
+    key = fields.String(validate=one_of(("closed", "not_closed")))
+    label = fields.String()
+    asked_again = Int()
+    answered = Int()
+    response_rate = fields.Float(allow_none=True)
+
+
+class LoopEffectOut(Schema):
+    from_ = fields.String(attribute="from", data_key="from")
+    to = fields.String()
+    items = Int(metadata={"description": "items opened in the period (with the filters)"})
+    answered_again = Int()
+    min_customers = Int()
+    outcomes = fields.List(fields.Nested(EffectGroupOut))
+    verdicts = fields.List(fields.Nested(EffectGroupOut))
+    next_survey = fields.List(fields.Nested(NextSurveyOut))
+
+
+class RiskGroupOut(Schema):
+    key = fields.Raw(allow_none=True, metadata={"oneOf": [{"type": "integer"}, {"type": "string"}],
+                                                "description": "a team or owner id, or a topic"})
+    label = fields.String()
+    at_risk = Int()
+    accounts = Int()
+
+
+class RiskAccountOut(Schema):
+    account_id = Int()
+    account = fields.String()
+    annual_value = Int()
+    open_items = Int()
+    oldest_item_id = Int()
+    oldest_opened_at = fields.String()
+    days_open = Int()
+    owner_id = Int()
+    owner = fields.String(allow_none=True)
+
+
+class RevenueAtRiskOut(Schema):
+    from_ = fields.String(attribute="from", data_key="from")
+    to = fields.String()
+    at_risk = Int(metadata={"description": "annual value of accounts with an open detractor item"})
+    accounts_at_risk = Int()
+    saved = Int(metadata={"description": "annual value of accounts whose detractor loops closed in the period"})
+    accounts_saved = Int()
+    by_team = fields.List(fields.Nested(RiskGroupOut))
+    by_topic = fields.List(fields.Nested(RiskGroupOut))
+    by_owner = fields.List(fields.Nested(RiskGroupOut))
+    accounts = fields.List(fields.Nested(RiskAccountOut), metadata={"description": "oldest open item first"})
+
+
 class RoutingRulePatch(Schema):
     name = fields.String(validate=validate.Length(min=1, max=200))
     position = Int()

@@ -1,0 +1,109 @@
+"""Does closing the loop pay? The loop effect and the revenue at risk, from a history made the way it
+happens (customers answering through their links, owners closing in each way, the provider accepting
+the closing messages, customers answering again), checked against figures computed by hand."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from sqlalchemy import select
+
+from tests.factories import answer, api_token, make_invitation, make_survey, make_user
+from vocloop.contacts import service as contacts
+from vocloop.extensions import db
+from vocloop.items import service as items
+from vocloop.items.models import FeedbackItem
+from vocloop.items.verdict_links import serializer
+from vocloop.items.verification import record_verdict
+from vocloop.jobs.tasks import deliver_messages
+from vocloop.mail import outbox
+from vocloop.metrics.effect import mean_interval, t95
+
+
+def test_student_t_matches_the_tables():
+    assert t95(1) == 12.706 and t95(30) == 2.042
+    assert abs(t95(40) - 2.021) < 0.001 and abs(t95(120) - 1.980) < 0.001
+    mean, low, high = mean_interval([70.0, 50.0])  # sd 14.142, n 2: half-width 12.706 * 14.142 / 1.414
+    assert mean == 60.0 and round(low, 2) == -67.06 and round(high, 2) == 187.06
+
+
+@pytest.fixture
+def history(app, client, drain, sendgrid):
+    """Five NPS customers whose answers opened items, each loop ending differently, four answering again."""
+    admin = make_user("admin@example.com", name="Alex Admin", role="admin")
+    survey = make_survey(quarantine_days=0, open_items_for="negative")
+    people = {}
+    for name, score, value in [("ann", 2, 50_000), ("bob", 3, 20_000), ("cat", 1, 7_000), ("dan", 4, 3_000),
+                               ("eve", 0, 11_000)]:
+        contact = contacts.create_contact(email=f"{name}@customer.example", name=name.title(),
+                                          account_name=f"{name.title()} Co", account_annual_value=value)
+        db.session.commit()
+        answer(client, make_invitation(survey, contact), score, f"{name} is unhappy")
+        people[name] = contact
+    drain()
+    item_of = {name: db.session.scalar(select(FeedbackItem).where(FeedbackItem.contact_id == contact.id))
+               for name, contact in people.items()}
+    items.close_with_message(admin, item_of["ann"], "Hi Ann, fixed.")
+    items.close_with_message(admin, item_of["bob"], "Hi Bob, fixed.")
+    items.close_without_message(admin, item_of["cat"], "no_action_needed")
+    db.session.commit()
+    drain()
+    deliver_messages(outbox.take_queued_ids())
+    drain()
+    record_verdict(serializer().dumps(item_of["ann"].id), "yes")
+    db.session.commit()
+    time.sleep(1.1)  # the next answers come after the loops ended (timestamps have second precision)
+    for name, score in [("ann", 9), ("bob", 8), ("cat", 1), ("dan", 3)]:  # eve does not answer again
+        answer(client, make_invitation(survey, people[name]), score, "again")
+    # eve is asked again and does not answer; a mail scanner fetches her link's 10: not her answer
+    assert client.get(f"/s/{make_invitation(survey, people['eve'])}?score=10").status_code == 200
+    drain()
+    return admin, item_of
+
+
+def test_the_loop_effect_by_how_the_loop_ended(app, client, history):
+    admin, item_of = history
+    assert item_of["ann"].loop_closed_at is not None  # the provider accepted: the loop is closed
+    figures = client.get("/api/v1/metrics/loop-effect", headers=api_token(admin)).json
+    assert figures["items"] == 7 and figures["answered_again"] == 4  # cat's 1 and dan's 3 opened items again
+    outcomes = {group["key"]: group for group in figures["outcomes"]}
+    closed = outcomes["closed_in_sla"]  # ann 2 -> 9 (+7 = 70 of 100), bob 3 -> 8 (+5 = 50)
+    assert (closed["customers"], closed["mean_change"]) == (2, 60.0)
+    assert (closed["ci_low"], closed["ci_high"]) == (-67.06, 187.06)
+    assert closed["mean_change_points"] == 6.0 and closed["survey_kind"] == "nps" and closed["enough"] is False
+    assert "Too few customers" in closed["conclusion"]
+    silent = outcomes["closed_without_message"]
+    assert (silent["customers"], silent["mean_change"]) == (1, 0.0)
+    assert (outcomes["not_closed"]["customers"], outcomes["not_closed"]["mean_change"]) == (1, -10.0)  # dan 4 -> 3
+    assert outcomes["not_closed"]["ci_low"] is None  # one customer: no interval
+    assert outcomes["closed_late"]["customers"] == 0 and outcomes["closed_late"]["mean_change"] is None
+    verdicts = {group["key"]: group for group in figures["verdicts"]}
+    assert verdicts["resolved"]["customers"] == 1 and verdicts["resolved"]["mean_change"] == 70.0
+    next_survey = {group["key"]: group for group in figures["next_survey"]}
+    assert next_survey["closed"] == {**next_survey["closed"], "asked_again": 2, "answered": 2, "response_rate": 1.0}
+    # cat (closed without a message) and dan answered; eve was asked and did not: 2 of 3
+    assert next_survey["not_closed"] == {**next_survey["not_closed"], "asked_again": 3, "answered": 2,
+                                         "response_rate": 0.6667}
+
+
+def test_revenue_at_risk_and_saved(app, client, history):
+    admin, item_of = history
+    figures = client.get("/api/v1/metrics/revenue-at-risk", headers=api_token(admin)).json
+    # open detractor items: dan's two (4, then 3: his account once), eve's, and cat's new one (1);
+    # ann and bob were saved (their loops closed), cat's first item was closed without a message
+    assert (figures["at_risk"], figures["accounts_at_risk"]) == (3_000 + 11_000 + 7_000, 3)
+    assert (figures["saved"], figures["accounts_saved"]) == (50_000 + 20_000, 2)
+    assert [account["account"] for account in figures["accounts"]] == ["Dan Co", "Eve Co", "Cat Co"]  # oldest first
+    assert figures["accounts"][0]["open_items"] == 2
+    assert figures["by_owner"] == [{"key": item_of["dan"].owner_id, "label": figures["by_owner"][0]["label"],
+                                    "at_risk": 21_000, "accounts": 3}]
+
+
+def test_a_lead_sees_only_their_teams(app, client, history):
+    lead = make_user("lee@example.com", role="lead", team="Elsewhere")
+    figures = client.get("/api/v1/metrics/revenue-at-risk", headers=api_token(lead)).json
+    assert figures["at_risk"] == 0 and figures["accounts"] == []
+    assert client.get("/api/v1/metrics/loop-effect", headers=api_token(lead)).json["items"] == 0
+    owner = make_user("olly@example.com")
+    assert client.get("/api/v1/metrics/loop-effect", headers=api_token(owner)).status_code == 403
