@@ -4,6 +4,8 @@ Actors: anon (signed out), stranger (owner in another team), owner (owns the ite
 (owner in the owner's team), lead (leads the owner's team), other_lead (leads another team), admin.
 """
 
+import html
+
 import pytest
 from sqlalchemy import select
 
@@ -11,22 +13,29 @@ from tests.factories import answer, csrf_from, login, make_contact, make_invitat
 from vocloop.accounts.models import Team
 from vocloop.extensions import db
 from vocloop.items.models import FeedbackItem
+from vocloop.items.service import NOT_YOURS, emails_of
 from vocloop.routing.service import create_rule
 
 ACTORS = ["anon", "stranger", "owner", "teammate", "lead", "other_lead", "admin"]
-# route, method, expected code per actor (in ACTORS order); 302 = sent to sign in, 303 = done.
-TABLE = [
-    ("/inbox/items/{item}", "GET", [302, 404, 200, 200, 200, 404, 200]),
-    ("/inbox/items/{item}/notes", "POST", [302, 404, 303, 303, 303, 404, 303]),
-    ("/inbox/items/{item}/close", "POST", [302, 404, 303, 303, 303, 404, 303]),
-    ("/inbox/", "GET", [302, 200, 200, 200, 200, 200, 200]),
-    ("/metrics/", "GET", [302, 403, 403, 403, 200, 200, 200]),
-    ("/routing/", "GET", [302, 403, 403, 403, 200, 200, 200]),
-    ("/topics/", "GET", [302, 403, 403, 403, 200, 200, 200]),
-    ("/people/", "GET", [302, 403, 403, 403, 403, 403, 200]),
-    ("/settings/", "GET", [302, 200, 200, 200, 200, 200, 200]),
-    ("/dev/outbox", "GET", [302, 200, 200, 200, 200, 200, 200]),
+# route, method, expected code per actor (in ACTORS order); 302 = sent to sign in.
+PAGES = [
+    ("/inbox/items/{item}", [302, 404, 200, 200, 200, 404, 200]),
+    ("/inbox/", [302, 200, 200, 200, 200, 200, 200]),
+    ("/metrics/", [302, 403, 403, 403, 200, 200, 200]),
+    ("/routing/", [302, 403, 403, 403, 200, 200, 200]),
+    ("/topics/", [302, 403, 403, 403, 200, 200, 200]),
+    ("/people/", [302, 403, 403, 403, 403, 403, 200]),
+    ("/settings/", [302, 200, 200, 200, 200, 200, 200]),
+    ("/dev/outbox", [302, 200, 200, 200, 200, 200, 200]),
 ]
+# Acting on the item: 303 = done (and the item changed), 403 = may see it but not act (the item page
+# says why), 404 = may not see it. A teammate sees the owner's item but may not work it.
+ACTS = {"note": [302, 404, 303, 403, 303, 404, 303],
+        "status": [302, 404, 303, 403, 303, 404, 303],
+        "reassign": [302, 404, 303, 403, 303, 404, 303],
+        "close": [302, 404, 303, 403, 303, 404, 303],
+        "discard": [302, 404, 303, 403, 303, 404, 303]}
+ROUTES = {"note": "notes", "status": "status", "reassign": "reassign", "close": "close", "discard": "discard"}
 
 
 @pytest.fixture
@@ -44,24 +53,101 @@ def world(app, client, drain):
     return db.session.scalar(select(FeedbackItem)).id
 
 
-@pytest.mark.parametrize("route, method, codes", TABLE, ids=[f"{m} {r}" for r, m, _ in TABLE])
-def test_every_route_answers_each_role_as_the_table_says(app, client, world, route, method, codes):
+def _sign_in_as(client, actor: str) -> None:
+    client.delete_cookie("session")
+    if actor != "anon":
+        login(client, f"{actor}@example.com")
+
+
+@pytest.mark.parametrize("route, codes", PAGES, ids=[route for route, _ in PAGES])
+def test_every_page_answers_each_role_as_the_table_says(app, client, world, route, codes):
     path = route.format(item=world)
-    # Refusals first: a successful close ends the item, so successes come last.
-    for actor, expected in sorted(zip(ACTORS, codes, strict=True), key=lambda pair: pair[1] == 303):
-        client.delete_cookie("session")
-        if actor != "anon":
-            login(client, f"{actor}@example.com")
-        if method == "GET":
-            response = client.get(path)
-        else:
-            token = csrf_from(client.get("/login" if actor == "anon" else "/settings/").get_data(as_text=True))
-            field = "note" if path.endswith("/notes") else "close"
-            response = client.post(path, data={f"{field}-csrf_token": token, "note-body": f"by {actor}",
-                                               "close-message": f"Hi, {actor} here"})
-        assert response.status_code == expected, f"{actor} {method} {path}: {response.status_code}"
-        if method == "POST" and expected == 303 and path.endswith("/close"):
-            break  # closed now: the other allowed actors were shown allowed on the notes row
+    for actor, expected in zip(ACTORS, codes, strict=True):
+        _sign_in_as(client, actor)
+        response = client.get(path)
+        assert response.status_code == expected, f"{actor} GET {path}: {response.status_code}"
+
+
+def _state(item_id: int) -> tuple:
+    db.session.expire_all()
+    item = db.session.get(FeedbackItem, item_id)
+    return (item.status, item.owner_id, item.team_id, item.closed_at, item.close_reason,
+            [(event.kind, event.body) for event in item.events], len(emails_of(item)))
+
+
+def _form(act: str, actor: str, token: str, lead_id: int) -> dict:
+    return {"note": {"note-csrf_token": token, "note-body": f"by {actor}"},
+            "status": {"status-csrf_token": token, "status-status": "waiting"},
+            "reassign": {"csrf_token": token, "owner_id": lead_id, "note": f"over to the lead, from {actor}"},
+            "close": {"close-csrf_token": token, "close-message": f"Hi, {actor} here"},
+            "discard": {"discard-csrf_token": token, "discard-reason": "duplicate"}}[act]
+
+
+def _changed_as_asked(act: str, before: tuple, after: tuple, actor: str, lead_id: int) -> bool:
+    status, owner_id, _, closed_at, reason, events, _ = after
+    new_events = events[len(before[5]):]
+    return {"note": ("note", f"by {actor}") in new_events,
+            "status": status == "waiting",
+            "reassign": owner_id == lead_id and any(kind == "reassigned" for kind, _ in new_events),
+            "close": status == "closed" and reason == "closing_message" and after[6] == before[6] + 1,
+            "discard": status == "closed" and reason == "duplicate" and closed_at is not None}[act]
+
+
+def _act(client, world: int, act: str, actor: str):
+    from vocloop.accounts.models import User
+
+    lead_id = db.session.scalar(select(User.id).where(User.email == "lead@example.com"))
+    _sign_in_as(client, actor)
+    token = csrf_from(client.get("/login" if actor == "anon" else "/settings/").get_data(as_text=True))
+    before = _state(world)
+    response = client.post(f"/inbox/items/{world}/{ROUTES[act]}", data=_form(act, actor, token, lead_id))
+    return response, before, _state(world), lead_id
+
+
+@pytest.mark.parametrize("act", list(ACTS))
+def test_a_refused_action_on_an_item_changes_nothing_and_says_so(app, client, world, act):
+    """Never a 303 that quietly did nothing: a refusal answers with its status, and one who may see
+    the item is told why on the item page."""
+    for actor, expected in zip(ACTORS, ACTS[act], strict=True):
+        if expected == 303:
+            continue
+        response, before, after, _ = _act(client, world, act, actor)
+        assert response.status_code == expected, f"{actor} {act}: {response.status_code}"
+        assert after == before, f"{actor} {act} was refused ({expected}) yet changed the item"
+        if expected == 403:
+            assert NOT_YOURS in html.unescape(response.get_data(as_text=True))
+
+
+@pytest.mark.parametrize("actor", [actor for actor in ACTORS if actor in ("owner", "lead", "admin")])
+@pytest.mark.parametrize("act", list(ACTS))
+def test_a_permitted_action_on_an_item_does_what_it_says(app, client, world, act, actor):
+    assert ACTS[act][ACTORS.index(actor)] == 303
+    response, before, after, lead_id = _act(client, world, act, actor)
+    assert response.status_code == 303, f"{actor} {act}: {response.status_code}"
+    assert _changed_as_asked(act, before, after, actor, lead_id), f"{actor} {act} changed nothing"
+    page = client.get(response.headers["Location"])
+    assert page.status_code == 200 and NOT_YOURS not in html.unescape(page.get_data(as_text=True))
+
+
+def test_a_teammate_sees_why_the_api_refuses_to_let_them_act(app, client, world):
+    from tests.factories import api_token
+    from vocloop.accounts.models import User
+
+    teammate = db.session.scalar(select(User).where(User.email == "teammate@example.com"))
+    lead_id = db.session.scalar(select(User.id).where(User.email == "lead@example.com"))
+    headers = api_token(teammate)
+    before = _state(world)
+    for method, path, body in [
+        ("post", f"/api/v1/items/{world}/notes", {"body": "mine now"}),
+        ("patch", f"/api/v1/items/{world}", {"status": "waiting"}),
+        ("patch", f"/api/v1/items/{world}", {"owner_id": lead_id, "handover_note": "yours"}),
+        ("post", f"/api/v1/items/{world}/close", {"message": "Sorted, thanks"}),
+        ("post", f"/api/v1/items/{world}/close", {"reason": "duplicate"}),
+    ]:
+        response = getattr(client, method)(path, json=body, headers=headers)
+        assert response.status_code == 403, (method, path, body, response.status_code)
+        assert response.get_json()["detail"] == NOT_YOURS
+        assert _state(world) == before, (method, path, body)
 
 
 def test_the_api_hides_items_the_token_user_may_not_see(app, client, world):

@@ -12,7 +12,7 @@ from wtforms import BooleanField, SelectField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
-from vocloop.errors import DomainError
+from vocloop.errors import DomainError, Forbidden
 from vocloop.extensions import db
 from vocloop.items import closing, permissions, queries
 from vocloop.items import service as items
@@ -187,23 +187,35 @@ def _item_page(item_obj, templates, close_body: str | None, preview: dict | None
         templates=templates, close_body=close_body, preview=preview), status
 
 
-def _act(item_id: int, form: FlaskForm, action, done: str | None = None) -> object:
+def _act(item_id: int, form: FlaskForm, action, done: str | None = None, may=permissions.can_work) -> object:
     """Validate the form (CSRF included), run the service call, and come back to the item page,
     where a refused action shows as a message and nothing has changed, and a done one says so (`done`,
-    or a function of the item giving the words)."""
+    or a function of the item giving the words). Someone who may see the item but not act on it gets
+    a 403: the item page again, saying why."""
     item_obj = items.get_item_for(current_user, item_id)
+    if not may(current_user, item_obj):
+        return _refused(item_obj, Forbidden(items.NOT_YOURS))
     if not form.validate_on_submit():
         errors = "; ".join(f"{error}" for field in form for error in field.errors) or "The form is incomplete."
         flash(errors, "error")
         return redirect(url_for("inbox.item", item_id=item_id), code=303)
     try:
         action(item_obj)
+    except Forbidden as exc:
+        db.session.rollback()
+        return _refused(items.get_item_for(current_user, item_id), exc)
     except DomainError as exc:
         flash(exc.detail, "error")
     else:
         if done:
             flash(done(item_obj) if callable(done) else done, "ok")
     return redirect(url_for("inbox.item", item_id=item_id), code=303)
+
+
+def _refused(item_obj, exc: Forbidden):
+    """The item page with the reason on it, answered 403: a refusal is never a quiet redirect."""
+    flash(exc.detail, "error")
+    return _item_page(item_obj, closing.templates_for(item_obj), item_obj.closing_draft, status=403)
 
 
 @bp.post("/items/<int:item_id>/notes")
@@ -238,7 +250,8 @@ def reassign(item_id: int):
         enqueue_queued_work()
 
     return _act(item_id, form, hand_over, lambda item: f"Handed over to {item.owner.name}."
-                + (" The customer will be told who their new contact is." if form.tell_customer.data else ""))
+                + (" The customer will be told who their new contact is." if form.tell_customer.data else ""),
+                may=permissions.can_reassign)
 
 
 @bp.post("/items/<int:item_id>/close")
@@ -249,8 +262,10 @@ def close(item_id: int):
     intent = request.form.get("intent", "send")
     if intent in ("draft", "preview"):
         item_obj = items.get_item_for(current_user, item_id)
-        if not permissions.can_work(current_user, item_obj) or not form.validate_on_submit():
-            abort(404 if not permissions.can_work(current_user, item_obj) else 400)
+        if not permissions.can_work(current_user, item_obj):
+            return _refused(item_obj, Forbidden(items.NOT_YOURS))
+        if not form.validate_on_submit():
+            abort(400)
         if intent == "draft":
             closing.save_draft(item_obj, form.message.data)
             flash("Draft saved.", "ok")

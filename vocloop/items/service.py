@@ -26,6 +26,7 @@ from vocloop.routing.calendar import business_seconds_between
 WORK_STATUSES = ("open", "in_progress", "waiting")
 CLOSE_REASONS = ("spam", "duplicate", "no_contact_possible", "no_action_needed")
 MAX_TEXT = 10_000
+NOT_YOURS = "You can see this item, but only its owner, their team's lead or an admin can act on it."
 
 
 def get_item_for(user: User, item_id: int) -> FeedbackItem:
@@ -38,7 +39,7 @@ def get_item_for(user: User, item_id: int) -> FeedbackItem:
 
 def _require_work(user: User, item: FeedbackItem) -> None:
     if not permissions.can_work(user, item):
-        raise Forbidden("Only the item's owner, their lead or an admin can do this.")
+        raise Forbidden(NOT_YOURS)
     if not item.is_open:
         raise Conflict("This item is closed.")
 
@@ -125,7 +126,7 @@ def reassign(user: User, item: FeedbackItem, new_owner_id: int, note: str, tell_
     """A hand-over always carries a note, so the new owner does not start from nothing; optionally
     the customer is told who their new contact is, so they need not explain themselves again."""
     if not permissions.can_reassign(user, item):
-        raise Forbidden("You cannot reassign this item.")
+        raise Forbidden(NOT_YOURS)
     if not item.is_open:
         raise Conflict("This item is closed.")
     note = _text(note, "A hand-over note")
