@@ -15,6 +15,9 @@ def init_app(app: Flask) -> None:
     for command in (create_user, create_token, demo, worker, clock, sweep, relay_mail, check, contact_export,
                     contact_erase, deactivate_user, classify, contacts_import, contacts_export):
         app.cli.add_command(command)
+    from vocloop.classify.cli import corrections_group
+
+    app.cli.add_command(corrections_group)
 
 
 def _fail(error: DomainError) -> None:

@@ -15,6 +15,7 @@ def init_app(app: Flask) -> None:
     from vocloop.accounts.people_views import bp as people_bp
     from vocloop.accounts.settings_views import bp as settings_bp
     from vocloop.accounts.views import bp as auth_bp
+    from vocloop.classify.correction_views import bp as corrections_bp
     from vocloop.classify.views import bp as topics_bp
     from vocloop.company.views import bp as company_bp
     from vocloop.contacts.views import bp as contacts_bp
@@ -44,6 +45,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(verify_bp, url_prefix="/v")
     app.register_blueprint(auth_bp)
     app.register_blueprint(inbox_bp, url_prefix="/inbox")
+    app.register_blueprint(corrections_bp, url_prefix="/inbox/items")
     app.register_blueprint(metrics_bp, url_prefix="/metrics")
     app.register_blueprint(routing_bp, url_prefix="/routing")
     app.register_blueprint(topics_bp, url_prefix="/topics")

@@ -278,8 +278,28 @@ class ResponseOut(Schema):
                        "classified before phrases were kept)"})
     urgent = fields.Boolean()
     urgency_flags = fields.List(fields.String())
-    classifier = fields.String(allow_none=True)
+    classifier = fields.String(allow_none=True, metadata={"description": "the model version that labelled it"})
     classified_at = fields.DateTime(allow_none=True)
+    corrected_at = fields.DateTime(allow_none=True, metadata={
+        "description": "when a person last corrected its sentiment or topics (see its corrections)"})
+
+
+class CorrectionIn(Schema):
+    """What a person says the answer is: its sentiment, its topics (the whole list), or both."""
+
+    sentiment_label = fields.String(validate=validate.OneOf(SENTIMENTS))
+    topics = fields.List(fields.String(validate=validate.Length(min=1, max=60)), validate=validate.Length(max=200),
+                         metadata={"description": "the answer's topics, each a topic of the taxonomy"})
+
+
+class CorrectionOut(Schema):
+    id = Int()
+    response_id = Int(allow_none=True)
+    sentiment_label = fields.String(attribute="label", allow_none=True, validate=one_of(SENTIMENTS))
+    topics = fields.List(fields.String(), allow_none=True, metadata={"description": "null: topics not corrected"})
+    source = fields.String(validate=one_of(("page", "api", "import")))
+    user_id = Int(allow_none=True)
+    created_at = fields.DateTime()
 
 
 class TopicIn(Schema):

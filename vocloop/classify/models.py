@@ -1,11 +1,11 @@
-"""The topic taxonomy CX leads edit, and the re-classification runs that apply it to past answers."""
+"""The topic taxonomy CX leads edit, re-classification runs, and the team's corrections of labels."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from vocloop.db import created_at, intpk
 from vocloop.extensions import db
@@ -53,3 +53,32 @@ class ReclassifyRun(db.Model):
     @property
     def percent(self) -> int:
         return 100 if not self.total else min(100, round(100 * self.done / self.total))
+
+
+CORRECTION_SOURCES = ("page", "api", "import")
+CORRECTION_LABELS = ("negative", "neutral", "positive")
+
+
+class Correction(db.Model):
+    """A person's label for a comment: on an answer (page or API), or imported from another tool.
+
+    An answer's correction keeps no copy of the words (erasing the contact erases them from training
+    too); an imported one has no answer, so it holds its text. `label` or `topics` is None when that
+    part was not corrected. The latest correction of a comment is the one retraining learns from.
+    """
+
+    __tablename__ = "corrections"
+    __table_args__ = (CheckConstraint("source IN ('page', 'api', 'import')", name="source"),
+                      CheckConstraint("label IS NULL OR label IN ('negative', 'neutral', 'positive')",
+                                      name="label"))
+
+    id: Mapped[intpk]
+    response_id: Mapped[int | None] = mapped_column(ForeignKey("responses.id", ondelete="CASCADE"), index=True)
+    text: Mapped[str | None] = mapped_column(Text)
+    label: Mapped[str | None] = mapped_column(String(10))
+    topics: Mapped[list[str] | None] = mapped_column(JSON)
+    source: Mapped[str] = mapped_column(String(10))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[created_at]
+
+    user = relationship("User")

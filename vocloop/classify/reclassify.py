@@ -7,6 +7,7 @@ owner's feet would break the promise the SLA made; routing rules see the new top
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 from sqlalchemy import bindparam, func, or_, select, update
@@ -78,7 +79,8 @@ def run_batches(run_id: int, batch_size: int = BATCH_SIZE) -> ReclassifyRun | No
         rows = db.session.execute(
             select(Response.id, Response.survey_id, Response.score, Response.comment, Response.followup_answer,
                    Response.sentiment_label,
-                   Response.topics, Response.urgency_flags, Response.sentiment_mismatch, Account.annual_value)
+                   Response.topics, Response.topic_matches, Response.urgency_flags, Response.sentiment_mismatch,
+                   Response.corrected_at, Account.annual_value)
             .join(Contact, Contact.id == Response.contact_id).outerjoin(Account, Account.id == Contact.account_id)
             .where(Response.id > run.last_response_id, Response.completed_at.is_not(None))
             .order_by(Response.id).limit(batch_size)).all()
@@ -95,7 +97,11 @@ def run_batches(run_id: int, batch_size: int = BATCH_SIZE) -> ReclassifyRun | No
             words = "\n".join(part for part in (row.comment, row.followup_answer) if part)
             result = classify(get_kind(kinds[row.survey_id]), row.score, words,
                               account_value=row.annual_value, taxonomy=taxonomy)
-            updates.append(row_values(row.id, result, now))
+            values = row_values(row.id, result, now)
+            if row.corrected_at is not None:  # a person's labels stand; the model's other findings update
+                values.update(sentiment_label=row.sentiment_label, topics=row.topics, topic_matches=row.topic_matches)
+                result = replace(result, label=row.sentiment_label, topics=row.topics)
+            updates.append(values)
             run.changed += (row.sentiment_label, row.topics, row.urgency_flags, row.sentiment_mismatch) != (
                 result.label, result.topics, result.urgency_flags, result.mismatch)
             run.classifier = result.classifier

@@ -62,6 +62,8 @@ class Response(db.Model):
     # The classifier version that labelled the response, and when (a re-classification updates both).
     classifier: Mapped[str | None] = mapped_column(String(40))
     classified_at: Mapped[datetime | None]
+    # When a person last corrected the labels (classify.corrections): re-classification keeps them.
+    corrected_at: Mapped[datetime | None]
     created_at: Mapped[created_at]
 
     invitation = relationship("Invitation")
