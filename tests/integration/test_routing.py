@@ -168,6 +168,41 @@ def test_round_robin_is_fair_over_a_thousand_items(app):
     assert set(counts) == {member.id for member in members} and max(counts.values()) - min(counts.values()) <= 1
 
 
+def test_least_loaded_gives_each_new_item_to_the_member_with_fewest_open_items(app):
+    """Live routing, not just the helper: closed items do not count as load, waiting ones do, ties go
+    to the earlier member; neither the first member nor a rotation would give this order."""
+    from vocloop.items import service as items
+
+    admin = make_user("admin@example.com", role="admin")
+    (first, second, third), team = support_team(3)
+    survey = make_survey()
+
+    def route_to(user, count, then=None):
+        rule = routing.create_rule(name=f"to {user.name}", action="user", user_id=user.id, position=1)
+        for index in range(count):
+            triage_response(pending_response(f"{user.id}-{index}@customer.example", survey=survey).id)
+        routing.update_rule(rule, enabled=False)
+        for item in db.session.scalars(select(FeedbackItem).where(FeedbackItem.owner_id == user.id)):
+            if then == "close" or (then == "close some" and item.id % 2):
+                items.close_without_message(admin, item, "duplicate")
+            elif then == "wait":
+                items.set_status(admin, item, "waiting")
+
+    route_to(first, 4, then="close some")  # two open, two closed
+    route_to(second, 4, then="close")       # none open, four closed
+    route_to(third, 1, then="wait")         # one open, waiting on the customer
+    open_load = dict(db.session.execute(select(FeedbackItem.owner_id, func.count())
+                                        .where(FeedbackItem.status != "closed").group_by(FeedbackItem.owner_id)).all())
+    assert open_load == {first.id: 2, third.id: 1}
+    routing.create_rule(name="Support, least loaded", action="team", team_id=team.id,
+                        team_strategy="least_loaded", position=2)
+    new = [pending_response(f"new{index}@customer.example", survey=survey) for index in range(4)]
+    for response in new:
+        triage_response(response.id)
+    live = owners()
+    assert [live[response.id] for response in new] == [second.id, second.id, third.id, first.id]
+
+
 def test_the_dry_run_predicts_exactly_what_the_live_rules_then_do(app):
     make_user("admin@example.com", role="admin")
     members, team = support_team(3)
