@@ -164,11 +164,14 @@ def _past_answer(rng: random.Random, contact, survey, users) -> None:
         event.created_at = answered
     if days_ago > 2 and rng.random() < 0.8:
         _close_in_the_past(rng, item, answered)
+    _sla_history(item)
     db.session.commit()
 
 
 def _close_in_the_past(rng: random.Random, item: FeedbackItem, opened) -> None:
-    closed = opened + timedelta(hours=rng.choice([rng.uniform(2, 40), rng.uniform(20, 100)]))
+    # never later than an hour ago: a demo item loop-closed "in two days" reads as a bug
+    closed = min(opened + timedelta(hours=rng.choice([rng.uniform(2, 40), rng.uniform(20, 100)])),
+                 utcnow() - timedelta(hours=1))
     owner = item.owner
     body = CLOSING.format(name=item.contact.greeting_name, fix=rng.choice(FIXES))
     message = Message(idempotency_key=f"closing:{item.id}:1", kind="closing", to_email=item.contact.email,
@@ -183,3 +186,38 @@ def _close_in_the_past(rng: random.Random, item: FeedbackItem, opened) -> None:
     db.session.add(ItemEvent(item_id=item.id, kind="note", actor_id=owner.id, created_at=item.first_action_at,
                              body="Called the customer; reproducing the problem with engineering."))
     db.session.add(ItemEvent(item_id=item.id, kind="closed", actor_id=owner.id, body=body, created_at=closed))
+
+
+def _sla_history(item: FeedbackItem) -> None:
+    """What the SLA watch would have recorded had it been running during the demo's past, at the
+    times it would have: the first start of the server then has no deadlines of the past to warn
+    about (it emailed 124 notices about them) and no breach dated at that start."""
+    from vocloop.items.sla_watch import WARN_AT_SHARE, leads_of
+
+    now = utcnow()
+    until = min(item.loop_closed_at or item.closed_at or now, now)
+    warn_at = item.created_at + WARN_AT_SHARE * (item.close_due_at - item.created_at)
+    if warn_at < until:
+        item.sla_warned_at = warn_at
+        _event(item, "sla_warning", warn_at, f"Closing message due in {_hours(item.close_due_at - warn_at)}.")
+    acted = item.first_action_at or until
+    if item.first_action_due_at < min(acted, now):
+        item.first_action_breached_at = item.first_action_due_at
+        _event(item, "sla_first_action_missed", item.first_action_due_at, "No first action before its due time.")
+    if item.close_due_at < until:
+        item.sla_breached_at = item.close_due_at
+        _event(item, "sla_breached", item.close_due_at,
+               f"Closing message overdue since {item.close_due_at:%Y-%m-%d %H:%M} UTC.")
+        leads = leads_of(item)
+        if leads:
+            item.escalated_at = item.close_due_at
+            for lead in leads:
+                _event(item, "escalated", item.close_due_at, f"Escalated to {lead.name}, lead of the owner's team.")
+
+
+def _event(item: FeedbackItem, kind: str, at, body: str) -> None:
+    db.session.add(ItemEvent(item_id=item.id, kind=kind, body=body, created_at=at))
+
+
+def _hours(delta) -> str:
+    return f"{delta.total_seconds() / 3600:.0f} hours"

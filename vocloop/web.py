@@ -84,6 +84,11 @@ def init_app(app: Flask) -> None:
         return words(label, polarity)
 
     @app.template_global()
+    def score_text(score, kind_code):
+        from vocloop.inbox.words import score_text as words
+        return words(score, kind_code)
+
+    @app.template_global()
     def confidence_words(confidence):
         from vocloop.inbox.words import confidence_words as words
         return words(confidence)

@@ -89,7 +89,7 @@ def test_an_owners_day_note_hand_over_close_reply_reopen(app, live_server, brows
     page.get_by_role("link", name=re.compile(r"#\d+")).first.click()
     main = page.inner_text("main")
     assert "Still waiting for my refund <script>alert('x')</script>" in main  # shown as text, inert
-    assert "Customer history" in main and "Answered 1" in main
+    assert "Ann’s history" in main and "Answered 1/10" in main
     page.get_by_label("Internal note").fill("Refund approved by finance.")
     page.get_by_role("button", name="Add note").click()
     assert "Refund approved by finance." in page.inner_text("main")

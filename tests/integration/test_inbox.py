@@ -169,7 +169,7 @@ def test_the_item_page_shows_the_customers_earlier_story(app, client, drain):
     db.session.commit()
     login(client, "dana@example.com")
     html = client.get(f"/inbox/items/{item.id}").get_data(as_text=True)
-    assert "Survey “Support CSAT” sent" in html and "Answered 2 to “NPS survey”" in html
+    assert "Survey “Support CSAT” sent" in html and "Answered 2/10 to “NPS survey”" in html
 
 
 def test_inbox_tabs_list_my_items_first_by_due_time(app, client, drain):

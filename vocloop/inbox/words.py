@@ -50,3 +50,13 @@ def confidence_words(confidence: float | None) -> str:
         return ""
     return "the classifier is sure" if confidence >= 0.8 else "the classifier is fairly sure" \
         if confidence >= 0.6 else "the classifier is unsure: read the comment"
+
+
+def score_text(score: int | None, kind_code: str) -> str:
+    """'4/10 NPS', '4/5 CSAT', '5/7 CES': a bare '4' reads as unhappy on one scale and happy on another."""
+    from vocloop.surveys.kinds import get_kind
+
+    if score is None:
+        return "no score"
+    kind = get_kind(kind_code)
+    return f"{score}/{kind.high} {kind_code.upper()}"

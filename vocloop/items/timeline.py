@@ -12,6 +12,7 @@ from vocloop.extensions import db
 from vocloop.items.models import FeedbackItem
 from vocloop.mail.models import Message
 from vocloop.responses.models import Response
+from vocloop.surveys.kinds import get_kind
 from vocloop.surveys.models import Invitation
 
 
@@ -40,7 +41,8 @@ def customer_timeline(contact: Contact, limit: int = 200) -> list[TimelineEntry]
     for response in db.session.scalars(select(Response).where(Response.contact_id.in_(contact_ids))
                                        .order_by(Response.id.desc()).limit(limit)):
         entries.append(TimelineEntry(response.answered_at, "response", response.contact,
-                                     f"Answered {response.score} to “{response.survey.name}”",
+                                     f"Answered {response.score}/{get_kind(response.survey.kind).high} to "
+                                     f"“{response.survey.name}”",
                                      response.comment or "", sentiment=response.sentiment_label))
     for item in db.session.scalars(select(FeedbackItem).where(FeedbackItem.contact_id.in_(contact_ids))
                                    .order_by(FeedbackItem.id.desc()).limit(limit)):

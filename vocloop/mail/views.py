@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, render_template
+from flask import Blueprint, Response, render_template, request
 from flask_login import login_required
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 
 from vocloop.extensions import db
 from vocloop.mail.models import Message
@@ -17,11 +17,34 @@ EMAIL_PREVIEW_POLICY = ("default-src 'none'; img-src * data:; style-src 'unsafe-
                         "frame-ancestors 'self'")  # the outbox page frames it; nobody else may
 
 
+PAGE_SIZE = 50
+
+
 @bp.get("/outbox")
 @login_required
 def outbox():
-    messages = db.session.scalars(select(Message).order_by(Message.id.desc()).limit(200))
-    return render_template("mail/outbox.html", messages=list(messages))
+    """Newest first, by kind (the survey emails the README points to are one click away however
+    many notices came after them), searchable by recipient or subject, in pages."""
+    kind = request.args.get("kind") or None
+    search = (request.args.get("q") or "").strip()[:200]
+    before = request.args.get("before", "")
+    query = select(Message).order_by(Message.id.desc())
+    if kind:
+        query = query.where(Message.kind == kind)
+    if search:
+        pattern = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.where(or_(Message.to_email.ilike(pattern, escape="\\"),
+                                Message.to_name.ilike(pattern, escape="\\"),
+                                Message.subject.ilike(pattern, escape="\\")))
+    if before.isdigit():
+        query = query.where(Message.id < int(before))
+    messages = list(db.session.scalars(query.limit(PAGE_SIZE + 1)))
+    more = len(messages) > PAGE_SIZE
+    messages = messages[:PAGE_SIZE]
+    kinds = db.session.execute(select(Message.kind, func.count()).group_by(Message.kind).order_by(Message.kind)).all()
+    older = {**request.args.to_dict(), "before": messages[-1].id} if more else None
+    return render_template("mail/outbox.html", messages=messages, kinds=kinds, kind=kind, search=search,
+                           older=older, total=sum(count for _, count in kinds))
 
 
 @bp.get("/outbox/<int:message_id>")

@@ -59,6 +59,17 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
+class ServerBannerOnly(logging.Filter):
+    """The development server's own lines that say where it listens, and its warnings and errors;
+    not its access lines (they carry raw paths)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.WARNING:
+            return True
+        message = str(record.msg)
+        return "Running on" in message or "CTRL+C" in message
+
+
 def configure_logging(app: Flask) -> None:
     """Root logging: JSON in production (LOG_FORMAT), readable text elsewhere; redaction always."""
     logging.Formatter.converter = time.gmtime
@@ -75,8 +86,13 @@ def configure_logging(app: Flask) -> None:
     root.addHandler(handler)
     root.setLevel(logging.INFO)
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
-    # Werkzeug's own access log prints raw paths (with link tokens): ours below redacts them.
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    # Werkzeug's own access log prints raw paths (with link tokens): ours below redacts them. Its
+    # start-up lines (" * Running on http://127.0.0.1:5000", "Press CTRL+C to quit") still show.
+    server_log = logging.getLogger("werkzeug")
+    server_log.setLevel(logging.INFO)
+    for old in [f for f in server_log.filters if isinstance(f, ServerBannerOnly)]:
+        server_log.removeFilter(old)
+    server_log.addFilter(ServerBannerOnly())
 
 
 def _secret_values(app: Flask) -> list[str]:
