@@ -167,6 +167,55 @@ def test_no_survey_to_a_contact_with_an_open_item_in_quarantine_or_unsubscribed(
     assert outside == 1
 
 
+def test_a_loop_is_closed_only_once_the_provider_accepted_the_closing_message(app, client, drain):
+    """Between closing an item with a message and the provider accepting it, the customer has heard
+    nothing: the item is closed but not loop-closed, metrics do not count it, and the contact still
+    has an open loop, so no new survey (nor reminder) goes to them. Acceptance changes all three."""
+    from sqlalchemy import literal
+
+    from tests.factories import api_token, login
+    from vocloop.items import service as work
+    from vocloop.items.open_loops import open_loop_of
+    from vocloop.jobs.tasks import deliver_messages
+    from vocloop.mail.models import Message
+    from vocloop.metrics.queries import closure
+
+    admin = make_user("admin@example.com", role="admin")
+    ann = answered(client, drain).contact_id
+    [item] = items()
+    follow_up = make_survey("csat", name="Follow-up", quarantine_days=0)
+    login(client, "admin@example.com")
+    headers = api_token(admin)
+
+    def seen():
+        db.session.rollback()
+        current = db.session.get(FeedbackItem, item.id)
+        page = client.get(f"/inbox/items/{item.id}").get_data(as_text=True)
+        return dict(status=current.status, loop_closed_at=current.loop_closed_at,
+                    badge="loop closed" if '<span class="badge">loop closed</span>' in page else "closed",
+                    api=client.get(f"/api/v1/items/{item.id}", headers=headers).json["loop_closed"],
+                    counted=closure(current.created_at - timedelta(days=1),
+                                    current.created_at + timedelta(days=1))["loop_closed"],
+                    eligibility=surveys.eligibility(follow_up, [ann]),
+                    open_loop=db.session.scalar(select(open_loop_of(literal(ann)))))
+
+    message = work.close_with_message(admin, item, "Hi Ann, we fixed the crash.")
+    queued = outbox.take_queued_ids()  # the relay has not run: the email is still in the outbox
+    pending = seen()
+    assert db.session.get(Message, message.id).status == "pending"
+    assert pending == dict(status="closed", loop_closed_at=None, badge="closed", api=False, counted=0,
+                           eligibility={"eligible": 0, "open_item": 1}, open_loop=True)
+    assert surveys.send_invitations(follow_up, [ann]).skipped == [(ann, "open_item")]
+
+    deliver_messages(queued)  # the provider accepts it
+    accepted = seen()
+    assert db.session.get(Message, message.id).status == "sent"
+    assert accepted["loop_closed_at"] is not None
+    assert {key: value for key, value in accepted.items() if key != "loop_closed_at"} == dict(
+        status="closed", badge="loop closed", api=True, counted=1, eligibility={"eligible": 1}, open_loop=False)
+    assert [event.kind for event in db.session.get(FeedbackItem, item.id).events][-1] == "message_sent"
+
+
 def test_quarantine_ends_after_its_days(app):
     contact = make_contact("ann@customer.example")
     survey = make_survey(quarantine_days=30)

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import and_, exists, select, update
+from sqlalchemy import exists, select, update
 
 from vocloop.contacts.models import Contact
 from vocloop.db import utcnow
 from vocloop.extensions import db
-from vocloop.items.models import FeedbackItem
+from vocloop.items.open_loops import open_loop_of
 from vocloop.mail import outbox
 from vocloop.responses import counting
 from vocloop.responses.models import Response
@@ -39,7 +39,7 @@ def due_invitations(survey: Survey, now) -> list[int]:
             Invitation.expires_at > now + MIN_LINK_LIFE,
             Contact.unsubscribed_at.is_(None), Contact.suppressed_reason.is_(None),
             ~exists().where(Response.invitation_id == Invitation.id, counting.counts()),  # a scanner's: still remind
-            ~exists().where(and_(FeedbackItem.contact_id == Invitation.contact_id, FeedbackItem.status != "closed")))
+            ~open_loop_of(Invitation.contact_id))
         .order_by(Invitation.id).limit(BATCH)))
 
 

@@ -17,7 +17,7 @@ from vocloop.db import utcnow
 from vocloop.errors import Invalid
 from vocloop.extensions import db
 from vocloop.i18n import available_languages, language_for, translate
-from vocloop.items.models import FeedbackItem
+from vocloop.items.open_loops import contacts_with_open_loop
 from vocloop.mail import customer as customer_email
 from vocloop.mail import outbox
 from vocloop.mail.models import MessageTemplate
@@ -147,8 +147,7 @@ def _ineligible(survey: Survey, contacts: list[Contact], send_run: tuple[int, da
     since = utcnow() - timedelta(days=survey.quarantine_days)
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start:start + CHUNK]
-        for contact_id in db.session.scalars(select(FeedbackItem.contact_id).distinct().where(
-                FeedbackItem.contact_id.in_(chunk), FeedbackItem.status != "closed")):
+        for contact_id in contacts_with_open_loop(chunk):
             reasons[contact_id] = "open_item"
         if send_run is not None:
             for contact_id in db.session.scalars(select(Invitation.contact_id).where(
