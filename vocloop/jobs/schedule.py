@@ -43,21 +43,25 @@ def run_clock(app: Flask) -> None:
         scheduler.start()
 
 
-def start_inline_scheduler(app: Flask) -> threading.Thread:
-    """For the embedded default: a daemon thread that runs the periodic jobs in this process."""
+def start_inline_scheduler(app: Flask, stop: threading.Event | None = None) -> threading.Thread:
+    """For the embedded default: a daemon thread that runs the periodic jobs in this process, on the
+    same intervals as the clock (the sweep at SWEEP_SECONDS); `stop` ends it."""
+    schedule = periodic(app)
+    tick = min(5, *(interval for _, _, interval in schedule))
+    stop = stop or threading.Event()
 
     def loop() -> None:
-        last_run = {task: 0.0 for task, _, _ in PERIODIC}
-        while True:
-            for task, _, interval in PERIODIC:
-                if time.monotonic() - last_run[task] >= interval:
+        last_run: dict = {}
+        while not stop.is_set():
+            for task, _, interval in schedule:
+                if task not in last_run or time.monotonic() - last_run[task] >= interval:
                     last_run[task] = time.monotonic()
                     try:
                         with app.app_context():
                             task()
                     except Exception:
                         log.exception("periodic job %s failed", task.__name__)
-            time.sleep(5)
+            stop.wait(tick)
 
     thread = threading.Thread(target=loop, name="vocloop-inline-scheduler", daemon=True)
     thread.start()
