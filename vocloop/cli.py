@@ -15,9 +15,10 @@ def init_app(app: Flask) -> None:
     for command in (create_user, create_token, demo, worker, clock, sweep, relay_mail, check, contact_export,
                     contact_erase, deactivate_user, classify, contacts_import, contacts_export):
         app.cli.add_command(command)
-    from vocloop.classify.cli import corrections_group
+    from vocloop.classify.cli import corrections_group, retrain
 
     app.cli.add_command(corrections_group)
+    app.cli.add_command(retrain)
 
 
 def _fail(error: DomainError) -> None:
@@ -176,7 +177,7 @@ def classify(eval_file, classifier):
     from vocloop.classify.evaluate import classify_lines, evaluate_file
 
     try:
-        analyzer = get_analyzer(classifier or current_app.config["CLASSIFIER"])
+        analyzer = get_analyzer(classifier) if classifier else _analyzer_in_use()
     except LookupError as exc:
         raise click.ClickException(str(exc)) from None
     if eval_file:
@@ -202,6 +203,21 @@ def classify(eval_file, classifier):
     stdin = click.get_text_stream("stdin", encoding="utf-8", errors="replace")
     for result in classify_lines(stdin, analyzer, _taxonomy()):
         click.echo(json.dumps(result, ensure_ascii=False))
+
+
+def _analyzer_in_use():
+    """The model in use (the install's retrained one, if any); the setting's where the database is not set up."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from vocloop.classify import get_analyzer
+    from vocloop.classify.learning import analyzer_in_use
+    from vocloop.extensions import db
+
+    try:
+        return analyzer_in_use()
+    except SQLAlchemyError:
+        db.session.rollback()
+        return get_analyzer(current_app.config["CLASSIFIER"])
 
 
 def _taxonomy():

@@ -11,6 +11,7 @@ from vocloop.classify.service import classify, decide_priority, score_polarity
 from vocloop.classify.topics import DEFAULT, Taxonomy, clean_keywords, match_topics, topic_matches
 from vocloop.classify.train import Example, cross_validate, fit, is_held_out, load_labeled
 from vocloop.errors import Invalid
+from vocloop.extensions import db
 from vocloop.surveys.kinds import KINDS
 
 NPS, CSAT, CES = KINDS["nps"], KINDS["csat"], KINDS["ces"]
@@ -22,6 +23,7 @@ def context(tmp_path_factory):
     app = create_app({"VOCLOOP_ENV": "testing",
                       "DATABASE_URL": f"sqlite:///{tmp_path_factory.mktemp('c') / 'x.db'}"})
     with app.app_context():
+        db.create_all()  # classify() asks the database which model is in use (none here: the shipped one)
         yield app
 
 

@@ -10,7 +10,7 @@ from textblob.en.sentiments import PatternAnalyzer
 
 from vocloop.classify.base import Sentiment
 from vocloop.classify.features import read
-from vocloop.classify.model import shipped_model, text_key
+from vocloop.classify.model import LinearModel, shipped_model, text_key
 
 
 class TextBlobAnalyzer:
@@ -32,8 +32,9 @@ class TextBlobAnalyzer:
 class VocloopAnalyzer:
     name = "vocloop"
 
-    def __init__(self) -> None:
-        self._model = shipped_model()
+    def __init__(self, model: LinearModel | None = None) -> None:
+        """The shipped model, or one this install retrained from it (classify.learning)."""
+        self._model = model or shipped_model()
         self.version = self._model.version
         self._training_keys = frozenset(self._model.training_keys)
 

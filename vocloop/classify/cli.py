@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import click
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 corrections_group = AppGroup("corrections", help="The team's labels: import labelled history from another tool.")
 
@@ -44,3 +44,35 @@ def import_file(file, email):
                    err=True)
     if report.errors:
         raise SystemExit(1)
+
+
+@click.command("retrain")
+@click.option("--restore", is_flag=True, help="Put back the model that was in use before the current one.")
+@with_appcontext
+def retrain(restore):
+    """Train the install's model from the shipped one plus every correction; print its cross-validated
+    macro-F1 on the corrections before and after, and put it in use only when it is better. The last
+    line is one JSON object of the figures."""
+    import json
+
+    from vocloop.classify import learning
+    from vocloop.errors import DomainError
+
+    try:
+        if restore:
+            version = learning.restore()
+            click.echo(f"restored: {version} is the model in use")
+            click.echo(json.dumps({"in_use": version, "restored": True}))
+            return
+        result = learning.retrain()
+    except DomainError as exc:
+        raise click.ClickException(exc.detail) from None
+    figures = result.figures()
+    click.echo(f"corrections      {figures['corrections']} labelled comments, {figures['folds']}-fold cross-validation")
+    click.echo(f"macro-F1 before  {figures['macro_f1_before']:.4f}  ({figures['before']}, the model in use)")
+    click.echo(f"macro-F1 after   {figures['macro_f1_after']:.4f}  ({figures['trained']}, cross-validated)")
+    if result.better:
+        click.echo(f"in use           {figures['trained']} (better); `retrain --restore` puts back {figures['before']}")
+    else:
+        click.echo(f"kept             {figures['before']}: the retrained model is not better")
+    click.echo(json.dumps(figures))

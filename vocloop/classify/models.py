@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, Text
+from sqlalchemy import JSON, CheckConstraint, Float, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from vocloop.db import created_at, intpk
@@ -82,3 +83,29 @@ class Correction(db.Model):
     created_at: Mapped[created_at]
 
     user = relationship("User")
+
+
+class ClassifierModel(db.Model):
+    """A sentiment model this install trained from the shipped one plus the team's corrections.
+
+    At most one is `in_use`; none means the shipped model. `previous_id` is what was in use when it
+    took over (None: the shipped model), so `retrain --restore` puts that back. The macro-F1 figures
+    are on the corrections it was trained from: `f1_before` the model in use then, `f1_after` this one,
+    cross-validated (each comment predicted by a model that never saw it).
+    """
+
+    __tablename__ = "classifier_models"
+
+    id: Mapped[intpk]
+    version: Mapped[str] = mapped_column(String(40), unique=True)
+    weights: Mapped[dict[str, Any]] = mapped_column(JSON)
+    corrections: Mapped[int] = mapped_column(default=0)
+    folds: Mapped[int] = mapped_column(default=0)
+    f1_before: Mapped[float] = mapped_column(Float)
+    f1_after: Mapped[float] = mapped_column(Float)
+    in_use: Mapped[bool] = mapped_column(default=False, index=True)
+    previous_id: Mapped[int | None] = mapped_column(ForeignKey("classifier_models.id", ondelete="SET NULL"))
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[created_at]
+    in_use_from: Mapped[datetime | None]
+    in_use_until: Mapped[datetime | None]

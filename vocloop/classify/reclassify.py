@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from sqlalchemy import bindparam, func, or_, select, update
 
+from vocloop.classify.learning import analyzer_in_use
 from vocloop.classify.models import ReclassifyRun
 from vocloop.classify.service import classify, row_values
 from vocloop.classify.topics import current_taxonomy
@@ -91,12 +92,13 @@ def run_batches(run_id: int, batch_size: int = BATCH_SIZE) -> ReclassifyRun | No
             return run
         now = utcnow()
         updates = []
+        analyzer = analyzer_in_use()  # once a batch: a model put in use mid-run labels the batches after
         if any(row.survey_id not in kinds for row in rows):  # a survey created since the run began
             kinds = dict(db.session.execute(select(Survey.id, Survey.kind)).all())
         for row in rows:
             words = "\n".join(part for part in (row.comment, row.followup_answer) if part)
             result = classify(get_kind(kinds[row.survey_id]), row.score, words,
-                              account_value=row.annual_value, taxonomy=taxonomy)
+                              account_value=row.annual_value, taxonomy=taxonomy, analyzer=analyzer)
             values = row_values(row.id, result, now)
             if row.corrected_at is not None:  # a person's labels stand; the model's other findings update
                 values.update(sentiment_label=row.sentiment_label, topics=row.topics, topic_matches=row.topic_matches)

@@ -11,7 +11,8 @@ from datetime import datetime
 
 from flask import current_app
 
-from vocloop.classify.base import get_analyzer
+from vocloop.classify.base import SentimentAnalyzer
+from vocloop.classify.learning import analyzer_in_use
 from vocloop.classify.phrases import urgency_flags
 from vocloop.classify.topics import Taxonomy, current_taxonomy, topic_matches
 from vocloop.db import utcnow
@@ -90,8 +91,9 @@ def is_mismatch(band: str, text_label: str, text_confidence: float) -> bool:
 
 
 def classify(kind: SurveyKind, score: int, comment: str | None, *, account_value: int | None = None,
-             taxonomy: Taxonomy | None = None) -> Classification:
-    analyzer = get_analyzer(current_app.config["CLASSIFIER"])
+             taxonomy: Taxonomy | None = None, analyzer: SentimentAnalyzer | None = None) -> Classification:
+    """`analyzer`: the model in use, looked up once by callers that classify a batch."""
+    analyzer = analyzer or analyzer_in_use()
     from_score = score_polarity(kind, score)
     band = kind.band(score)
     text = (comment or "").strip()
