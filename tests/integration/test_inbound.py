@@ -57,6 +57,36 @@ def test_a_reply_lands_on_the_item_reopens_it_and_tells_the_owner(app, client, c
     assert any(e.to == "dana@example.com" and "replied" in e.subject for e in sendgrid.emails())
 
 
+def test_a_reply_from_another_address_lands_flagged_not_silently(app, client, closed_item, sendgrid, drain):
+    """Decided: it came to the item's signed reply address, so it is kept and reopens the item (a
+    colleague or a forward may matter), but the timeline, the owner's notice and the webhook's answer
+    all say it is not from the customer's address. The customer's own address in other letter case
+    is the customer."""
+    from tests.factories import login
+
+    item_id, reply_to = closed_item
+    response = inbound(client, reply_to, "Ann is away; I handle this account now.",
+                       **{"from": "Bob Other <bob@elsewhere.example>"})
+    assert response.json == {"status": "attached", "item_id": item_id, "flag": "from_another_address"}
+    same_person = inbound(client, reply_to, "Thanks!", message_id="<reply-2@mail.customer.example>",
+                          **{"from": "Ann <ANN@Customer.Example>"})
+    assert same_person.json == {"status": "attached", "item_id": item_id}
+    drain()
+    db.session.rollback()
+    item = db.session.get(FeedbackItem, item_id)
+    replies = [(event.body, event.data) for event in item.events if event.kind == "customer_replied"]
+    assert replies == [("Ann is away; I handle this account now.",
+                        {"from": "bob@elsewhere.example", "from_another_address": True}),
+                       ("Thanks!", {"from": "ANN@Customer.Example"})]
+    assert item.status == "in_progress"
+    notices = [e.subject for e in sendgrid.emails() if e.to == "dana@example.com"]
+    assert any("a reply from another address (bob@elsewhere.example), not Ann" in subject for subject in notices)
+    assert any(subject.endswith("Ann replied") for subject in notices)
+    login(client, "dana@example.com")
+    page = client.get(f"/inbox/items/{item_id}").get_data(as_text=True)
+    assert page.count("from another address: bob@elsewhere.example") == 1
+
+
 def test_the_same_reply_delivered_twice_is_kept_once(app, client, closed_item):
     item_id, reply_to = closed_item
     assert inbound(client, reply_to, "Thanks!").json["status"] == "attached"

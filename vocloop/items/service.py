@@ -236,16 +236,28 @@ def reopen(item: FeedbackItem, why: str) -> None:
 
 
 def record_customer_reply(item: FeedbackItem, body: str, from_email: str) -> ItemEvent:
-    """A reply to the closing message: on the timeline, and the item back in the owner's hands."""
+    """A reply to the closing message: on the timeline, and the item back in the owner's hands.
+    A reply from an address other than the contact's (a colleague, a forward, their other mailbox)
+    still lands, since it came to this item's signed reply address and nothing must be lost, but
+    flagged as from another address on the timeline and in the owner's notice, never silently."""
+    other = _from_another_address(item, from_email)
     event = ItemEvent(item_id=item.id, kind="customer_replied", body=body[:MAX_TEXT],
-                      data={"from": from_email[:320]})
+                      data={"from": from_email[:320], **({"from_another_address": True} if other else {})})
     db.session.add(event)
-    reopen(item, "Reopened by the customer's reply.")
+    reopen(item, f"Reopened by a reply from another address ({from_email[:320]})." if other
+           else "Reopened by the customer's reply.")
     db.session.flush()  # the event's id keys the notice: one per reply, however close together
-    notify_owner_of(item, key=f"notice:reply:{event.id}",
-                    subject=f"Item #{item.id}: {item.contact.name or item.contact.email} replied",
-                    lines=[body[:2000]])
+    who = item.contact.name or item.contact.email
+    subject = (f"Item #{item.id}: a reply from another address ({from_email[:320] or 'unknown'}), not {who}"
+               if other else f"Item #{item.id}: {who} replied")
+    lines = ([f"This reply came from {from_email[:320] or 'an unknown address'}, not from the customer's "
+              f"address {item.contact.email}. Check who wrote it before you answer."] if other else [])
+    notify_owner_of(item, key=f"notice:reply:{event.id}", subject=subject, lines=[*lines, body[:2000]])
     return event
+
+
+def _from_another_address(item: FeedbackItem, from_email: str) -> bool:
+    return (from_email or "").strip().lower() != (item.contact.email or "").strip().lower()
 
 
 def notify_owner_of(item: FeedbackItem, *, key: str, subject: str, lines: list[str]) -> Message:

@@ -57,7 +57,9 @@ def sendgrid_inbound(secret: str):
         db.session.commit()
         log.info("inbound email from %s matches no item", reply.from_email)
         return jsonify({"status": "unmatched"})
-    record_customer_reply(item, reply.body or "(empty reply)", reply.from_email)
+    event = record_customer_reply(item, reply.body or "(empty reply)", reply.from_email)
     db.session.commit()
     enqueue_queued_work()
+    if event.data.get("from_another_address"):
+        return jsonify({"status": "attached", "item_id": item.id, "flag": "from_another_address"})
     return jsonify({"status": "attached", "item_id": item.id})
