@@ -87,6 +87,30 @@ def test_a_reply_from_another_address_lands_flagged_not_silently(app, client, cl
     assert page.count("from another address: bob@elsewhere.example") == 1
 
 
+def test_the_customers_history_shows_their_replies_and_the_hand_over_email(app, client, closed_item, drain):
+    """Promise 5: what the customer wrote back and the email telling them of a new contact are part of
+    their story on every item of theirs, not only on the timeline of the item they concern."""
+    from tests.factories import login
+    from vocloop.items.timeline import customer_timeline
+
+    item_id, reply_to = closed_item
+    inbound(client, reply_to, "Thanks, but the invoice is still wrong.")
+    drain()
+    db.session.rollback()
+    item = db.session.get(FeedbackItem, item_id)
+    lee = make_user("lee@example.com", name="Lee", role="lead")
+    items.reassign(item.owner, item, lee.id, "Lee knows invoices", tell_customer=True)
+    drain()
+    db.session.rollback()
+    story = [(entry.kind, entry.title, entry.detail) for entry in customer_timeline(item.contact)]
+    assert ("reply", f"Replied about item #{item_id}", "Thanks, but the invoice is still wrong.") in story
+    handovers = [entry for entry in story if entry[1].startswith("Hand-over email from Lee")]
+    assert [(kind, detail) for kind, _, detail in handovers] == [("message", "Lee is now your contact")]
+    login(client, "lee@example.com")
+    page = client.get(f"/inbox/items/{item_id}").get_data(as_text=True)
+    assert f"Replied about item #{item_id}" in page and "Hand-over email from Lee" in page
+
+
 def test_the_same_reply_delivered_twice_is_kept_once(app, client, closed_item):
     item_id, reply_to = closed_item
     assert inbound(client, reply_to, "Thanks!").json["status"] == "attached"

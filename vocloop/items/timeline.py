@@ -1,4 +1,5 @@
-"""The customer's whole story (promise 5): every earlier survey, answer, item and email, newest first."""
+"""The customer's whole story (promise 5): every earlier survey, answer, item, email to them (closing
+messages and hand-overs) and reply from them, newest first."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from sqlalchemy import select
 
 from vocloop.contacts.models import Contact
 from vocloop.extensions import db
-from vocloop.items.models import FeedbackItem
+from vocloop.items.models import FeedbackItem, ItemEvent
 from vocloop.mail.models import Message
 from vocloop.responses.models import Response
 from vocloop.surveys.kinds import get_kind
@@ -19,7 +20,7 @@ from vocloop.surveys.models import Invitation
 @dataclass(frozen=True)
 class TimelineEntry:
     at: datetime
-    kind: str  # invitation, response, item, message
+    kind: str  # invitation, response, item, message (closing or hand-over email), reply
     contact: Contact
     title: str
     detail: str = ""
@@ -50,11 +51,24 @@ def customer_timeline(contact: Contact, limit: int = 200) -> list[TimelineEntry]
         entries.append(TimelineEntry(item.created_at, "item", item.contact, f"Item #{item.id} ({state})",
                                      f"owner {item.owner.name}, {item.priority}", item_id=item.id))
     for message in db.session.scalars(select(Message).where(Message.contact_id.in_(contact_ids),
-                                                            Message.kind == "closing")
+                                                            Message.kind.in_(("closing", "handover")))
                                       .order_by(Message.id.desc()).limit(limit)):
         contact_of = db.session.get(Contact, message.contact_id)
-        entries.append(TimelineEntry(message.created_at, "message", contact_of,
-                                     f"Closing message from {message.from_name}", message.text.split("\n\n--")[0],
-                                     item_id=message.item_id))
+        if message.kind == "handover":
+            entries.append(TimelineEntry(message.created_at, "message", contact_of,
+                                         f"Hand-over email from {message.from_name}", message.subject,
+                                         item_id=message.item_id))
+        else:
+            entries.append(TimelineEntry(message.created_at, "message", contact_of,
+                                         f"Closing message from {message.from_name}",
+                                         (message.text or "").split("\n\n--")[0], item_id=message.item_id))
+    for event, item in db.session.execute(
+            select(ItemEvent, FeedbackItem).join(FeedbackItem, FeedbackItem.id == ItemEvent.item_id)
+            .where(FeedbackItem.contact_id.in_(contact_ids), ItemEvent.kind == "customer_replied")
+            .order_by(ItemEvent.id.desc()).limit(limit)):
+        sender = (event.data or {}).get("from") or ""
+        other = f", from another address ({sender})" if (event.data or {}).get("from_another_address") else ""
+        entries.append(TimelineEntry(event.created_at, "reply", item.contact, f"Replied about item #{item.id}{other}",
+                                     event.body, item_id=item.id))
     entries.sort(key=lambda entry: entry.at, reverse=True)
     return entries[:limit]
