@@ -29,6 +29,7 @@ from vocloop.responses.models import Response
 from vocloop.routing import service as routing
 from vocloop.security import new_secret_token
 from vocloop.surveys import service as surveys
+from vocloop.surveys.kinds import get_kind
 from vocloop.surveys.models import Invitation
 
 DEMO_PASSWORD = "demo-password"
@@ -136,13 +137,62 @@ def _credentials() -> list[str]:
 
 
 def _past_answer(rng: random.Random, contact, survey, users) -> None:
-    """One answered invitation from the last 90 days, triaged, and for most items a closed loop."""
+    """One answered invitation from the last 90 days, triaged, and for most items a closed loop; some
+    customers answer the same survey again later, so the Metrics page's loop effect has answers to
+    compute from (the effect itself is computed there, never stored)."""
     days_ago = rng.uniform(1, 90)
     answered = utcnow() - timedelta(days=days_ago)
     mood = rng.choices(["negative", "neutral", "positive"], weights=[5, 3, 4])[0]
     score = {"nps": {"negative": rng.randint(0, 6), "neutral": rng.randint(7, 8), "positive": rng.randint(9, 10)},
              "csat": {"negative": rng.randint(1, 2), "neutral": 3, "positive": rng.randint(4, 5)},
              "ces": {"negative": rng.randint(1, 3), "neutral": 4, "positive": rng.randint(5, 7)}}[survey.kind][mood]
+    item = _answer_in_the_past(rng, contact, survey, score, answered, rng.choice(COMMENTS[mood]))
+    if item is None:
+        return
+    if days_ago > 2 and rng.random() < 0.8:
+        _close_in_the_past(rng, item, answered)
+    _sla_history(item)
+    db.session.commit()
+    ended = item.loop_closed_at or answered
+    days_since = (utcnow() - ended).total_seconds() / 86400
+    if days_since > 2 and rng.random() < 0.85:
+        _answer_again(rng, contact, survey, score, item, ended + timedelta(days=rng.uniform(1, days_since - 0.5)))
+
+
+# How a customer's next answer tends to move (in 0–10 points), and how likely they are to answer at
+# all, by how their last loop ended: people who heard back in time come back warmer and more often.
+# A story the demo tells; the Metrics page measures it from the answers like any other.
+NEXT_ANSWER_DRIFT = {"in_time": 2.5, "late": 0.5, "not_closed": -1.0}
+ANSWERS_AGAIN = {"in_time": 0.8, "late": 0.65, "not_closed": 0.45}
+
+
+def _answer_again(rng: random.Random, contact, survey, score: int, item: FeedbackItem, when) -> None:
+    """The same survey again, after the loop ended; answered or not, by how it ended."""
+    if when >= utcnow() - timedelta(hours=1):
+        return
+    ended = "not_closed" if item.loop_closed_at is None else \
+        "in_time" if item.loop_closed_at <= item.close_due_at else "late"
+    if rng.random() >= ANSWERS_AGAIN[ended]:  # asked again, and no answer
+        _, token_hash = new_secret_token()
+        db.session.add(Invitation(survey_id=survey.id, contact_id=contact.id, token_hash=token_hash,
+                                  status="delivered", created_at=when, sent_at=when,
+                                  expires_at=when + timedelta(days=30)))
+        db.session.commit()
+        return
+    kind = get_kind(survey.kind)
+    drift = NEXT_ANSWER_DRIFT[ended] * (kind.high - kind.low) / 10
+    again = max(kind.low, min(kind.high, round(score + drift + rng.gauss(0, (kind.high - kind.low) / 6))))
+    band = kind.band(again)
+    later = _answer_in_the_past(rng, contact, survey, again, when, rng.choice(COMMENTS[band]))
+    if later is not None:
+        if when < utcnow() - timedelta(days=2) and rng.random() < 0.8:
+            _close_in_the_past(rng, later, when)
+        _sla_history(later)
+        db.session.commit()
+
+
+def _answer_in_the_past(rng: random.Random, contact, survey, score: int, answered, comment: str):
+    """An answered invitation at that moment, triaged as it would have been then; its item, if any."""
     _, token_hash = new_secret_token()
     invitation = Invitation(survey_id=survey.id, contact_id=contact.id, token_hash=token_hash, status="delivered",
                             created_at=answered - timedelta(hours=3), sent_at=answered - timedelta(hours=3),
@@ -150,22 +200,19 @@ def _past_answer(rng: random.Random, contact, survey, users) -> None:
     db.session.add(invitation)
     db.session.flush()
     response = Response(invitation_id=invitation.id, survey_id=survey.id, contact_id=contact.id, score=score,
-                        comment=rng.choice(COMMENTS[mood]) if rng.random() < 0.85 else None,
+                        comment=comment if rng.random() < 0.85 else None,
                         answered_at=answered, completed_at=answered, created_at=answered)
     db.session.add(response)
     db.session.commit()
     item = triage_response(response.id)
     if item is None:
-        return
+        return None
     shift = utcnow() - answered
     for field in ("created_at", "first_action_due_at", "close_due_at"):
         setattr(item, field, getattr(item, field) - shift)
     for event in item.events:
         event.created_at = answered
-    if days_ago > 2 and rng.random() < 0.8:
-        _close_in_the_past(rng, item, answered)
-    _sla_history(item)
-    db.session.commit()
+    return item
 
 
 def _close_in_the_past(rng: random.Random, item: FeedbackItem, opened) -> None:

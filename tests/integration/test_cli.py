@@ -1,5 +1,7 @@
 """The Flask commands an admin runs."""
 
+from datetime import timedelta
+
 from sqlalchemy import func, select
 
 from vocloop.accounts.models import User
@@ -50,6 +52,10 @@ def test_demo_seeds_a_believable_month_once(app, drain):
     loop_closed = db.session.scalar(select(func.count()).select_from(FeedbackItem)
                                     .where(FeedbackItem.loop_closed_at.is_not(None)))
     assert items >= 100 and 0.5 * items < loop_closed < items
+    from vocloop.db import utcnow
+    from vocloop.metrics.effect import loop_effect
+    effect = {group["key"]: group for group in loop_effect(utcnow() - timedelta(days=30), utcnow())["outcomes"]}
+    assert effect["closed_in_sla"]["enough"]  # the Metrics page has a loop effect to show, computed from answers
     survey_emails = db.session.scalar(select(func.count()).select_from(Message).where(Message.kind == "survey",
                                                                                       Message.status == "sent"))
     assert survey_emails == 20

@@ -177,12 +177,14 @@ def test_the_dashboard_shows_every_table_with_its_csv_to_leads_for_their_teams(a
     html = page.get_data(as_text=True)
     assert page.status_code == 200 and html.count("<svg") == 2
     for heading in ("Loop-closure rate", "Time to close", "Backlog now", "Leaderboard", "Topics with the lowest",
-                    "Items that missed their deadline", "Survey scores", "Sentiment of the answers"):
+                    "Items that missed their deadline", "Survey scores", "Sentiment of the answers",
+                    "Does closing the loop pay?", "Revenue at risk"):
         assert heading in html, heading
     assert "Dana" in html and "Omar" not in html  # a lead sees their teams' items only
     assert "Your teams' items only" in html
     for name in ("closure", "trend", "distribution", "leaderboard-owner", "leaderboard-team", "worst-topics",
-                 "breached", "backlog", "scores", "sentiment"):
+                 "breached", "backlog", "scores", "sentiment", "loop-effect", "next-survey", "revenue-accounts",
+                 "revenue-by-team", "revenue-by-topic", "revenue-by-owner"):
         response = client.get(f"/metrics/{name}.csv?interval=day")
         assert response.status_code == 200 and response.mimetype == "text/csv", name
         rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))

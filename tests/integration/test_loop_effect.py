@@ -4,12 +4,14 @@ the closing messages, customers answering again), checked against figures comput
 
 from __future__ import annotations
 
+import csv
+import io
 import time
 
 import pytest
 from sqlalchemy import select
 
-from tests.factories import answer, api_token, make_invitation, make_survey, make_user
+from tests.factories import answer, api_token, login, make_invitation, make_survey, make_user
 from vocloop.contacts import service as contacts
 from vocloop.extensions import db
 from vocloop.items import service as items
@@ -107,3 +109,22 @@ def test_a_lead_sees_only_their_teams(app, client, history):
     assert client.get("/api/v1/metrics/loop-effect", headers=api_token(lead)).json["items"] == 0
     owner = make_user("olly@example.com")
     assert client.get("/api/v1/metrics/loop-effect", headers=api_token(owner)).status_code == 403
+
+
+def test_the_page_and_its_csvs_say_what_the_api_says(app, client, history):
+    admin, item_of = history
+    api = client.get("/api/v1/metrics/loop-effect", headers=api_token(admin)).json
+    risk = client.get("/api/v1/metrics/revenue-at-risk", headers=api_token(admin)).json
+    login(client, "admin@example.com")
+    html = client.get("/metrics/").get_data(as_text=True)
+    assert "Does closing the loop pay?" in html and "+60.0" in html and "(-67.1 to +187.1)" in html
+    assert 'aria-labelledby="effect-title"' in html and html.count("<circle") == 4  # a dot per group with answers
+    assert "Too few customers answered again (2 of at least 10)" in html
+    assert "21,000" in html and "70,000" in html and ">Dan Co<" in html
+    rows = list(csv.DictReader(io.StringIO(client.get("/metrics/loop-effect.csv").get_data(as_text=True))))
+    assert [(row["key"], int(row["customers"]), row["mean_change"]) for row in rows] == [
+        (group["key"], group["customers"], "" if group["mean_change"] is None else str(group["mean_change"]))
+        for group in api["outcomes"] + api["verdicts"]]
+    accounts = list(csv.DictReader(io.StringIO(client.get("/metrics/revenue-accounts.csv").get_data(as_text=True))))
+    assert [(row["account"], int(row["annual_value"])) for row in accounts] == [
+        (account["account"], account["annual_value"]) for account in risk["accounts"]]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from markupsafe import Markup, escape
@@ -46,4 +47,52 @@ def _bars(bars: list[Bar], title: str, chart_id: str, top: float, ticks: list[tu
         parts.append(f'<text x="{x + slot * 0.35:.1f}" y="{HEIGHT - PAD_BOTTOM + 16}" text-anchor="middle" '
                      f'font-size="10">{escape(bar.label)}</text>')
     parts.append("</svg>")
+    return Markup("".join(parts))  # noqa: S704 (every text part above is escaped)
+
+
+@dataclass(frozen=True)
+class Interval:
+    label: str
+    mean: float | None  # None: nobody in this group answered again
+    low: float | None  # None with a mean: a single value, no interval
+    high: float | None
+    caption: str
+
+
+def interval_chart(rows: list[Interval], title: str, chart_id: str = "chart") -> Markup:
+    """Means with their 95% intervals on a shared axis around zero (a forest plot): one row each, its
+    label above, the mean a dot and the interval a line; an interval that crosses zero says "no clear
+    change". Narrow (420 units) so that a phone shows its words at a readable size."""
+    width, row_height, side, top_pad = 420, 46, 10, 22
+    height = top_pad + row_height * max(1, len(rows)) + 22
+    bound = max([10.0] + [abs(value) for row in rows for value in (row.mean, row.low, row.high) if value is not None])
+    bound = min(100.0, float(math.ceil(bound / 10) * 10))
+    span = width - 2 * side
+
+    def x(value: float) -> float:
+        return side + span * (max(-bound, min(bound, value)) + bound) / (2 * bound)
+
+    title_id = f"{escape(chart_id)}-title"
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img" '
+             f'aria-labelledby="{title_id}" class="chart narrow"><title id="{title_id}">{escape(title)}</title>']
+    for value, anchor in ((-bound, "start"), (0.0, "middle"), (bound, "end")):
+        parts.append(f'<line x1="{x(value):.1f}" x2="{x(value):.1f}" y1="{top_pad - 4}" y2="{height - 20}" '
+                     f'stroke="{"#52606d" if value == 0 else "#d9e2ec"}"/>'
+                     f'<text x="{x(value):.1f}" y="{top_pad - 8}" text-anchor="{anchor}" font-size="12">'
+                     f'{value:+.0f}</text>')
+    for index, row in enumerate(rows):
+        y = top_pad + row_height * index
+        parts.append(f'<text x="{side}" y="{y + 16}" font-size="13">{escape(row.label)}</text>')
+        line_y = y + 31
+        if row.mean is None:
+            parts.append(f'<text x="{x(0) + 6:.1f}" y="{line_y + 4}" font-size="12" fill="#52606d">'
+                         f'nobody answered again</text>')
+            continue
+        if row.low is not None and row.high is not None:
+            parts.append(f'<line x1="{x(row.low):.1f}" x2="{x(row.high):.1f}" y1="{line_y}" y2="{line_y}" '
+                         f'stroke="#1d4ed8" stroke-width="3"/>')
+        parts.append(f'<circle cx="{x(row.mean):.1f}" cy="{line_y}" r="6" fill="#1d4ed8">'
+                     f'<title>{escape(row.caption)}</title></circle>')
+    parts.append(f'<text x="{width / 2:.1f}" y="{height - 4}" text-anchor="middle" font-size="12">'
+                 f'change in the next answer, points out of 100</text></svg>')
     return Markup("".join(parts))  # noqa: S704 (every text part above is escaped)

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from vocloop.metrics import queries
+from vocloop.metrics import effect, queries
 from vocloop.metrics.parallel import gather
 
 HEADLINE = (  # key, title, kind of figure, which way is better (None: neither)
@@ -70,6 +70,8 @@ def _direction(change, better: str | None) -> dict:
 class Dashboard:
     tiles: list[dict]
     tables: dict[str, Table]
+    revenue: dict  # the totals beside the revenue tables (at risk, saved)
+    effect: dict  # the counts beside the loop-effect tables (items, answered again)
 
 
 @dataclass(frozen=True)
@@ -88,7 +90,11 @@ class View:
 
 
 TABLE_NAMES = ("closure", "trend", "distribution", "leaderboard-owner", "leaderboard-team", "worst-topics",
-               "breached", "backlog", "scores", "sentiment")
+               "breached", "backlog", "scores", "sentiment", "loop-effect", "next-survey", "revenue-accounts",
+               "revenue-by-team", "revenue-by-topic", "revenue-by-owner")
+EFFECT_COLUMNS = ("key", "label", "customers", "mean_change", "ci_low", "ci_high", "mean_change_points",
+                  "survey_kind", "enough", "conclusion")
+RISK_GROUP_COLUMNS = ("key", "label", "at_risk", "accounts")
 
 
 def _queries(view: View) -> dict[str, Callable[[], object]]:
@@ -108,6 +114,8 @@ def _queries(view: View) -> dict[str, Callable[[], object]]:
         "backlog": lambda: queries.backlog(view.now, scope),
         "scores": lambda: queries.survey_scores(start, end, view.survey_id),
         "sentiment": lambda: queries.sentiment_mix(start, end, view.survey_id),
+        "loop-effect": lambda: effect.loop_effect(start, end, scope),
+        "revenue": lambda: effect.revenue_at_risk(start, end, view.now, scope),
     }
 
 
@@ -118,6 +126,10 @@ def _needs(name: str, view: View) -> tuple[str, ...]:
     if name.startswith("leaderboard-"):
         by = name.removeprefix("leaderboard-")
         return ("figures",) if by == view.group_by else (f"people-{by}",)
+    if name == "next-survey":
+        return ("loop-effect",)
+    if name.startswith("revenue-"):
+        return ("revenue",)
     return (name,)
 
 
@@ -148,6 +160,20 @@ def _table(name: str, view: View, results: dict) -> Table:
     if name == "sentiment":
         return Table("Sentiment of the answers", ("sentiment", "responses"),
                      [{"sentiment": label, "responses": count} for label, count in results["sentiment"].items()])
+    if name == "loop-effect":
+        found = results["loop-effect"]
+        return Table(f"The next answer after the loop ended: {found['answered_again']} of {found['items']} "
+                     f"customers answered again", EFFECT_COLUMNS, found["outcomes"] + found["verdicts"])
+    if name == "next-survey":
+        return Table("Did they answer the next survey?", ("key", "label", "asked_again", "answered", "response_rate"),
+                     results["loop-effect"]["next_survey"])
+    if name == "revenue-accounts":
+        return Table("Accounts at risk, oldest open item first", (
+            "account_id", "account", "annual_value", "open_items", "oldest_item_id", "oldest_opened_at", "days_open",
+            "owner"), results["revenue"]["accounts"])
+    if name.startswith("revenue-by-"):
+        by = name.removeprefix("revenue-by-")
+        return Table(f"Value at risk by {by}", RISK_GROUP_COLUMNS, results["revenue"][f"by_{by}"])
     raise LookupError(name)
 
 
@@ -159,7 +185,13 @@ def build(view: View) -> Dashboard:
     results = gather({name: everything[name] for name in everything if name in wanted})
     overall = {key: value for key, value in results["figures"].items() if key != "groups"}
     return Dashboard(tiles=headline(view.start, view.end, view.scope, now=overall, before=results["previous"]),
-                     tables={name: _table(name, view, results) for name in TABLE_NAMES})
+                     tables={name: _table(name, view, results) for name in TABLE_NAMES},
+                     revenue=_totals(results["revenue"]), effect=_totals(results["loop-effect"]))
+
+
+def _totals(result: dict) -> dict:
+    """A result's single figures, without its tables."""
+    return {key: value for key, value in result.items() if not isinstance(value, list)}
 
 
 def table(name: str, view: View) -> Table:

@@ -15,7 +15,8 @@ from vocloop.exports import csv_lines
 from vocloop.extensions import db
 from vocloop.items.permissions import visible_items_filter
 from vocloop.metrics import dashboard, queries
-from vocloop.metrics.charts import Bar, count_bars, rate_bars
+from vocloop.metrics.charts import Bar, Interval, count_bars, interval_chart, rate_bars
+from vocloop.metrics.effect import MIN_CUSTOMERS
 from vocloop.metrics.period import period_from_args
 from vocloop.surveys.models import Survey
 
@@ -81,8 +82,13 @@ def index():
     distribution = count_bars([Bar(label=row["bucket"], value=row["items"], caption=f"{row['bucket']}: "
                                    f"{row['items']} items") for row in tables["distribution"].rows],
                               "Loop-closed items by time to close", "distribution")
+    effect_chart = interval_chart([
+        Interval(label=row["label"], mean=row["mean_change"], low=row["ci_low"], high=row["ci_high"],
+                 caption=f"{row['label']}: {row['customers']} customers, mean change {row['mean_change']}")
+        for row in tables["loop-effect"].rows], "Change in the next answer by how the loop ended", "effect")
     return render_template("metrics/index.html", period=period, previous=period.previous(),
-                           tiles=board.tiles, tables=tables,
+                           tiles=board.tiles, tables=tables, revenue=board.revenue, effect_chart=effect_chart,
+                           min_customers=MIN_CUSTOMERS, answered_again=board.effect["answered_again"],
                            groups=queries.GROUPS,
                            intervals=queries.TIME_GROUPS, group_by=group_by, interval=interval,
                            trend_chart=trend, distribution_chart=distribution, scoped=scoped, filters=filters,
