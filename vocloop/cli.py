@@ -19,6 +19,9 @@ def init_app(app: Flask) -> None:
 
     app.cli.add_command(corrections_group)
     app.cli.add_command(retrain)
+    from vocloop.themes.cli import themes
+
+    app.cli.add_command(themes)
 
 
 def _fail(error: DomainError) -> None:
