@@ -50,6 +50,8 @@ def _handle_http(error: HTTPException):
         errors = data.get("messages")
         if isinstance(errors, dict) and len(errors) == 1 and "json" in errors:
             errors = errors["json"]
+        if errors and not isinstance(errors, dict):  # a body that is not an object: its messages as a list
+            errors = {"_schema": errors}  # the spec (and every client) reads `errors` as field -> messages
         return problem(status, error.name, error.description if not errors else "Validation failed.",
                        errors, headers)
     title, detail = _staff_words(error)

@@ -204,3 +204,13 @@ def test_the_spec_documents_errors_retries_and_idempotency(app, client):
     item = spec["components"]["schemas"]["ItemOut"]
     assert set(item["required"]) == set(item["properties"])
     assert item["properties"]["status"]["enum"] == ["open", "in_progress", "waiting", "closed"]
+
+
+def test_errors_are_an_object_of_field_to_messages_even_for_a_body_that_is_not_an_object(app, client):
+    headers = api_token(make_user("admin@example.com", role="admin"))
+    survey = make_survey()
+    for body in ({"json": [1, 2]}, {"json": "text"}, {"data": "{not json", "content_type": "application/json"}):
+        response = client.post(f"/api/v1/surveys/{survey.id}/invitations", headers=headers, **body)
+        assert response.status_code in (400, 422), body
+        assert response.content_type == "application/problem+json"
+        assert isinstance(response.json.get("errors", {}), dict), response.json
