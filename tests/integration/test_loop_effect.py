@@ -7,11 +7,12 @@ from __future__ import annotations
 import csv
 import io
 import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
-from tests.factories import answer, api_token, login, make_invitation, make_survey, make_user
+from tests.factories import answer, api_token, csrf_from, login, make_invitation, make_survey, make_user
 from vocloop.contacts import service as contacts
 from vocloop.extensions import db
 from vocloop.items import service as items
@@ -128,3 +129,28 @@ def test_the_page_and_its_csvs_say_what_the_api_says(app, client, history):
     accounts = list(csv.DictReader(io.StringIO(client.get("/metrics/revenue-accounts.csv").get_data(as_text=True))))
     assert [(row["account"], int(row["annual_value"])) for row in accounts] == [
         (account["account"], account["annual_value"]) for account in risk["accounts"]]
+
+
+def test_the_weekly_email_says_whether_closing_the_loop_pays_and_can_be_turned_off(app, client, history):
+    from vocloop.mail.models import Message
+    from vocloop.metrics.digest import send_weekly_digests
+
+    admin, item_of = history
+    lead = make_user("lee@example.com", role="lead", name="Lee", team="Elsewhere")
+    next_week = datetime.now(UTC) + timedelta(days=7)
+    assert send_weekly_digests(next_week) == 2
+    [email] = db.session.scalars(select(Message).where(Message.to_email == "admin@example.com",
+                                                       Message.idempotency_key.like("digest:metrics:%")))
+    assert "Closed with a message within SLA: +60.0 (2 customers" in email.text
+    assert "Revenue at risk now: 21,000 (3 accounts)" in email.text
+    assert "Does closing the loop pay?" in email.html and "turn it off on your Settings page" in email.html
+    login(client, "lee@example.com")
+    page = client.get("/settings/").get_data(as_text=True)
+    assert 'name="weekly_digest"' in page
+    client.post("/settings/", data={"csrf_token": csrf_from(page), "notify_new_items": "immediate"})
+    db.session.rollback()
+    assert db.session.get(type(lead), lead.id).weekly_digest is False
+    assert send_weekly_digests(next_week + timedelta(days=7)) == 1  # the admin only
+    response = client.patch(f"/api/v1/users/{admin.id}", headers=api_token(admin), json={"weekly_digest": False})
+    assert response.status_code == 200 and response.json["weekly_digest"] is False
+    assert send_weekly_digests(next_week + timedelta(days=14)) == 0

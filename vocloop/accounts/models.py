@@ -6,7 +6,7 @@ import hashlib
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, Column, ForeignKey, String, Table
+from sqlalchemy import CheckConstraint, Column, ForeignKey, String, Table, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from vocloop.db import Base, created_at, intpk, utcnow
@@ -41,6 +41,8 @@ class User(UserMixin, db.Model):
     # New items: "immediate" email each, a daily "digest", or "off" (P1 items are always immediate).
     notify_new_items: Mapped[str] = mapped_column(String(10), default="immediate")
     last_digest_at: Mapped[datetime | None]
+    # Leads and admins: the weekly metrics email (vocloop.metrics.digest); they may turn it off.
+    weekly_digest: Mapped[bool] = mapped_column(default=True, server_default=true())
     # Raised by signing out: every session cookie issued before then stops opening (a copied cookie
     # included), on every device, since sessions live in signed cookies rather than on the server.
     session_epoch: Mapped[int] = mapped_column(default=0, server_default="0")

@@ -83,6 +83,8 @@ def _save(user: User) -> None:
     choice = request.form.get("notify_new_items", "immediate")
     if choice in NOTIFY_CHOICES:
         user.notify_new_items = choice
+    if user.role in ("lead", "admin"):
+        user.weekly_digest = request.form.get("weekly_digest") == "on"
     until = request.form.get("away_until", "").strip()
     delegate = request.form.get("delegate_id", "")
     if until:

@@ -130,6 +130,8 @@ class UserResource(MethodView):
             handover.set_away(user, data.get("away_until"), data.get("delegate_id"))
         if "notify_new_items" in data:
             user.notify_new_items = data["notify_new_items"]
+        if "weekly_digest" in data:
+            user.weekly_digest = data["weekly_digest"]
             db.session.commit()
         if data.get("active") is False:
             handover.deactivate_user(user, actor)

@@ -500,6 +500,7 @@ class CalendarIO(Schema):
 class UserPatch(Schema):
     active = fields.Boolean()
     notify_new_items = fields.String(validate=validate.OneOf(["immediate", "digest", "off"]))
+    weekly_digest = fields.Boolean(metadata={"description": "leads and admins: the weekly metrics email"})
     away_until = Moment(allow_none=True)
     delegate_id = Int(allow_none=True)
 
@@ -513,6 +514,7 @@ class UserOut(Schema):
     away_until = fields.DateTime(allow_none=True)
     delegate_id = Int(allow_none=True)
     notify_new_items = fields.String(validate=one_of(("immediate", "digest", "off")))
+    weekly_digest = fields.Boolean()
 
 
 class ClosingTemplateIO(Schema):
