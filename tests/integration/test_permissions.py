@@ -157,3 +157,13 @@ def test_the_api_hides_items_the_token_user_may_not_see(app, client, world):
                             ("lead", 200), ("admin", 200)]:
         user = db.session.scalar(select(User).where(User.email == f"{actor}@example.com"))
         assert client.get(f"/api/v1/items/{world}", headers=api_token(user)).status_code == expected, actor
+
+
+def test_the_item_page_offers_actions_only_to_those_who_may_act(app, client, world):
+    """A teammate is told up front who can act, rather than offered forms that would be refused."""
+    for actor, may_act in [("teammate", False), ("owner", True), ("lead", True), ("admin", True)]:
+        _sign_in_as(client, actor)
+        page = html.unescape(client.get(f"/inbox/items/{world}").get_data(as_text=True))
+        forms = [f'action="/inbox/items/{world}/{route}"' for route in ROUTES.values()]
+        assert [form in page for form in forms] == [may_act] * len(forms), actor
+        assert ("only its owner (" in page) is not may_act, actor

@@ -184,7 +184,8 @@ def _item_page(item_obj, templates, close_body: str | None, preview: dict | None
         note_form=NoteForm(prefix="note"),
         status_form=StatusForm(prefix="status", status=item_obj.status), reassign_form=reassign_form,
         close_form=CloseForm(prefix="close"), close_without_form=CloseWithoutMessageForm(prefix="discard"),
-        templates=templates, close_body=close_body, preview=preview), status
+        templates=templates, close_body=close_body, preview=preview,
+        may_work=permissions.can_work(current_user, item_obj)), status
 
 
 def _act(item_id: int, form: FlaskForm, action, done: str | None = None, may=permissions.can_work) -> object:
