@@ -64,7 +64,8 @@ def stops_for(role: str, user: User) -> list[Stop]:
         contact = db.session.scalar(select(Contact).order_by(Contact.id))
         stops += [Stop("item-closed", f"/inbox/items/{closed.id}"), Stop("metrics", "/metrics/"),
                   Stop("surveys", "/surveys/"), Stop("survey", f"/surveys/{survey.id}"),
-                  Stop("contacts", "/contacts/"), Stop("contact", f"/contacts/{contact.id}/edit"),
+                  Stop("contacts", "/contacts/"), Stop("contacts-search", "/contacts/?q=globex"),
+                  Stop("contact", f"/contacts/{contact.id}"), Stop("contact-edit", f"/contacts/{contact.id}/edit"),
                   Stop("routing", "/routing/"), Stop("topics", "/topics/")]
     else:
         stops += [Stop("metrics-refused", "/metrics/", status=403)]

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
 from vocloop.accounts.models import User
@@ -299,3 +299,20 @@ def _upsert_one(row: dict) -> tuple[str, Contact]:
     status, contact = _apply(row, _Batch([row]))
     db.session.flush()
     return status, contact
+
+
+PAGE_SIZE = 50
+
+
+def find_contacts(search: str = "", after: int | None = None, limit: int = PAGE_SIZE) -> list[Contact]:
+    """Contacts newest first, narrowed to those whose name, email, company or external id contains
+    `search`; `after` is the last id of the previous page."""
+    query = select(Contact).outerjoin(Account, Account.id == Contact.account_id).order_by(Contact.id.desc())
+    search = search.strip()[:200]
+    if search:
+        pattern = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.where(or_(*(column.ilike(pattern, escape="\\") for column in (
+            Contact.name, Contact.email, Contact.external_id, Account.name))))
+    if after is not None:
+        query = query.where(Contact.id < after)
+    return list(db.session.scalars(query.limit(limit)))

@@ -3,19 +3,22 @@ and the lists that surveys are sent to."""
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+import json
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 
 from vocloop.accounts.access import only_for
-from vocloop.contacts import imports
+from vocloop.contacts import imports, privacy
 from vocloop.contacts import service as contacts
 from vocloop.contacts.models import Contact, ContactImport, ContactList, list_members
 from vocloop.errors import DomainError
 from vocloop.exports import csv_download
 from vocloop.extensions import db
 from vocloop.i18n import available_languages
+from vocloop.items.timeline import customer_timeline
 from vocloop.jobs.queue import enqueue
 from vocloop.jobs.tasks import import_contacts
 
@@ -32,8 +35,47 @@ def index(status: int = 200):
                                .group_by(ContactList.id).order_by(ContactList.name)).all()
     recent = db.session.scalars(select(ContactImport).order_by(ContactImport.id.desc()).limit(10)).all()
     total = db.session.scalar(select(func.count()).select_from(Contact))
+    search = (request.args.get("q") or "").strip()
+    after = request.args.get("after", "")
+    people = contacts.find_contacts(search, int(after) if after.isdigit() else None, contacts.PAGE_SIZE + 1)
+    more = len(people) > contacts.PAGE_SIZE
+    people = people[:contacts.PAGE_SIZE]
+    older = {"q": search or None, "after": people[-1].id} if more else None
     return render_template("contacts/index.html", lists=lists, imports=recent, total=total, form=FlaskForm(),
-                           columns=imports.KNOWN_COLUMNS), status
+                           columns=imports.KNOWN_COLUMNS, people=people, search=search, older=older), status
+
+
+@bp.get("/<int:contact_id>")
+def show(contact_id: int):
+    """One person: how they are addressed, whether they may be surveyed, and their whole story."""
+    contact = db.get_or_404(Contact, contact_id)
+    story = [entry for entry in customer_timeline(contact) if entry.contact.id == contact.id]
+    return render_template("contacts/show.html", contact=contact, timeline=story, form=FlaskForm())
+
+
+@bp.get("/<int:contact_id>/export.json")
+def export_json(contact_id: int):
+    """Everything stored about the person (a data subject access request), as the API gives it. Admins."""
+    if current_user.role != "admin":
+        abort(403)
+    record = privacy.export_contact(db.get_or_404(Contact, contact_id))
+    return Response(json.dumps(record, ensure_ascii=False, indent=2), mimetype="application/json",
+                    headers={"Content-Disposition": f'attachment; filename="contact-{contact_id}.json"'})
+
+
+@bp.post("/<int:contact_id>/erase")
+def erase(contact_id: int):
+    """Identity and free text removed everywhere, numbers kept (as the API's erase). Admins."""
+    if current_user.role != "admin":
+        abort(403)
+    form = FlaskForm()
+    if not form.validate_on_submit():
+        abort(400, "The form expired; reload the page and try again.")
+    counts = privacy.erase_contact(db.get_or_404(Contact, contact_id))
+    db.session.commit()
+    flash(f"Contact erased: {sum(counts.values())} answers, emails and timeline entries no longer name or "
+          "quote them; scores and dates stay for the metrics.", "ok")
+    return redirect(url_for(".show", contact_id=contact_id), code=303)
 
 
 @bp.post("/imports")
