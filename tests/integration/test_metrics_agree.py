@@ -12,6 +12,7 @@ from html.parser import HTMLParser
 from tests.factories import api_token, login, make_survey, make_user
 from tests.integration.test_dashboard import make_item
 from vocloop.metrics import dashboard
+from vocloop.metrics.scores import BAND_NAMES
 
 
 class Tables(HTMLParser):
@@ -74,6 +75,15 @@ def hours(value: str) -> str:
     return "–" if value == "" else f"{int(value) / 3600:.1f} h"
 
 
+def score_change(row: dict) -> str:
+    if row["change"] == "":
+        return "no earlier score"
+    change = float(row["change"])
+    if change == 0:
+        return f"= {row['previous_score']}"
+    return f"{'▲' if change > 0 else '▼'} {abs(change):g} from {row['previous_score']}"
+
+
 def closure_cells(row: dict) -> list[str]:
     return [row["label"] or "(none)", row["opened"], row["loop_closed"], pct(row["closure_rate"]),
             pct(row["closed_within_sla_rate"]), pct(row["reopen_rate"]), hours(row["median_time_to_close_s"]),
@@ -89,9 +99,12 @@ PAGE_CELLS = {  # how the page shows one CSV row
     "backlog": lambda row: [row["bucket"].replace("_", " "), row["items"]],
     "breached": lambda row: [f"#{row['id']}", row["priority"], row["owner"], row["breached_at"][:16].replace("T", " "),
                              "loop closed" if row["loop_closed_at"] else row["status"].replace("_", " ")],
-    "scores": lambda row: [row["survey"], f"{row['score_name']} {row['score'] or '–'}", row["responses"],
-                           f"{pct(row['response_rate'])} ({row['invitations_answered']} of "
-                           f"{row['invitations_delivered']})"],
+    "scores": lambda row: [row["survey"], f"{row['score_name']} {row['score'] or '–'}", score_change(row),
+                           row["responses"], f"{pct(row['response_rate'])} ({row['invitations_answered']} of "
+                                             f"{row['invitations_delivered']})"],
+    "score-trend": lambda row: [row["survey"], row["key"], f"{row['score_name']} {row['score'] or '–'}",
+                                row["responses"], *(f"{pct(row[f'{band}_share'])} {name}" for band, name in zip(
+                                    ("positive", "middle", "negative"), BAND_NAMES[row["kind"]], strict=True))],
     "sentiment": lambda row: [row["sentiment"], row["responses"]],
 }
 API_GROUPING = {"closure": "owner", "leaderboard-owner": "owner", "leaderboard-team": "team", "worst-topics": "topic",
@@ -245,3 +258,43 @@ def test_deltas_say_which_way_and_whether_that_is_better(app, client):
     assert page.tiles["opened"] == "Items opened 3 ▲ 1 up from 2"
     html = client.get("/metrics/?from=2026-11-01&to=2026-11-30").get_data(as_text=True)
     assert 'class="delta better"' in html and 'class="delta worse"' not in html
+
+
+def test_scores_over_time_with_their_split_and_the_previous_period(app, client):
+    admin = make_user("admin@example.com", role="admin")
+    survey = make_survey(name="Relationship")
+    for day, score in ((3, 10), (3, 9), (4, 7), (5, 2), (12, 10), (12, 3)):  # Nov 2-8 and Nov 9-15
+        make_item(admin, survey, datetime(2026, 11, day, 9, tzinfo=UTC), score=score)
+    make_item(admin, survey, datetime(2026, 10, 20, 9, tzinfo=UTC), score=1)  # the month before: NPS -100
+    login(client, "admin@example.com")
+    rows = read_csv(client, "score-trend", "from=2026-11-01&to=2026-11-30")
+    assert [(r["key"], r["score"], r["positive"], r["middle"], r["negative"]) for r in rows] == [
+        ("2026-11-02", "25.0", "2", "1", "1"), ("2026-11-09", "0.0", "1", "0", "1")]
+    html = client.get("/metrics/?from=2026-11-01&to=2026-11-30").get_data(as_text=True)
+    page = Tables(html)
+    assert page.tables["score-trend"][0] == ["Relationship", "2026-11-02", "NPS 25.0", "4", "50.0% promoters",
+                                             "25.0% passives", "25.0% detractors"]
+    assert page.tables["scores"][0][:3] == ["Relationship", "NPS 16.7", "▲ 116.7 from -100.0"]
+    assert "Relationship: NPS by week, with the share of promoters, passives, detractors" in html
+
+
+def test_the_api_gives_the_same_scores_split_and_trend_as_the_page(app, client):
+    admin = make_user("admin@example.com", role="admin")
+    survey = make_survey(name="Relationship")
+    for day, score in ((3, 10), (3, 9), (4, 7), (5, 2), (12, 10), (12, 3)):
+        make_item(admin, survey, datetime(2026, 11, day, 9, tzinfo=UTC), score=score)
+    make_item(admin, survey, datetime(2026, 10, 20, 9, tzinfo=UTC), score=1)
+    login(client, "admin@example.com")
+    api = client.get("/api/v1/metrics/scores?from=2026-11-01&to=2026-11-30", headers=api_token(admin))
+    assert api.status_code == 200, api.json
+    body = api.json
+    assert (body["from"], body["to"], body["interval"]) == ("2026-11-01", "2026-11-30", "week")
+    [relationship] = body["surveys"]
+    assert (relationship["score"], relationship["previous_score"], relationship["responses"]) == (16.7, -100.0, 6)
+    assert (relationship["positive"], relationship["middle"], relationship["negative"]) == (3, 1, 2)
+    csv_rows = read_csv(client, "score-trend", "from=2026-11-01&to=2026-11-30")
+    assert [(p["key"], p["score"], p["positive"], p["middle"], p["negative"]) for p in relationship["periods"]] == [
+        (r["key"], float(r["score"]), int(r["positive"]), int(r["middle"]), int(r["negative"])) for r in csv_rows]
+    assert client.get("/api/v1/metrics/scores?interval=year", headers=api_token(admin)).status_code == 422
+    owner = make_user("dana@example.com")
+    assert client.get("/api/v1/metrics/scores", headers=api_token(owner)).status_code == 403

@@ -19,7 +19,7 @@ from vocloop.extensions import db
 from vocloop.items.permissions import visible_items_filter
 from vocloop.jobs.queue import enqueue, enqueue_queued_work
 from vocloop.jobs.tasks import run_due_sends
-from vocloop.metrics import effect
+from vocloop.metrics import effect, scores
 from vocloop.metrics import queries as metrics
 from vocloop.metrics.period import period_of_days
 from vocloop.surveys import sends
@@ -196,6 +196,24 @@ def _period_and_scope(args):
     scope = None if user.role == "admin" else visible_items_filter(user)
     filters = metrics.item_filter(**{name: args[name] for name in metrics.FILTERS})
     return period, metrics.narrowed(scope, filters)
+
+
+@blp.route("/metrics/scores")
+class Scores(MethodView):
+    @blp.arguments(schemas.ScoresQuery, location="query")
+    @blp.response(200, schemas.ScoresOut)
+    def get(self, args):
+        """NPS, CSAT and CES per survey for answers of the period (both days included), with the split
+        into promoters, passives and detractors (satisfied/neutral/dissatisfied, low/middle/high
+        effort), the score of the period before, and the same per day, week or month: the Metrics
+        page's "NPS, CSAT and CES" chart and table (vocloop/metrics/scores.py)."""
+        require_role("lead", "admin")
+        try:
+            period = period_of_days(args["from_"], args["to"], datetime.now(UTC).date())
+        except ValueError as exc:
+            abort(422, description=str(exc))
+        return {**period.query_args(), "interval": args["interval"],
+                "surveys": scores.survey_trends(period.start, period.end, args["interval"], args["survey_id"])}
 
 
 @blp.route("/metrics/loop-effect")

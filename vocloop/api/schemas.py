@@ -393,6 +393,42 @@ class MetricsQuery(ClosureQuery):
         exclude = ("group_by",)
 
 
+class ScoresQuery(Schema):
+    from_ = Day(data_key="from", load_default=None)
+    to = Day(load_default=None)
+    interval = fields.String(load_default="week", validate=validate.OneOf(["day", "week", "month"]))
+    survey_id = Int(load_default=None, validate=validate.Range(min=1))
+
+
+def _score_fields() -> dict:
+    share = {"description": "share of the period's answers, 0-1; none without answers"}
+    return {"score": fields.Float(allow_none=True, metadata={
+                "description": "NPS (-100..100), CSAT (% of 4-5) or CES (mean 1-7); none without answers"}),
+            "responses": Int(metadata={"description": "counted answers"}),
+            "positive": Int(metadata={"description": "promoters, satisfied, low effort"}),
+            "middle": Int(metadata={"description": "passives, neutral, middle"}),
+            "negative": Int(metadata={"description": "detractors, dissatisfied, high effort"}),
+            "positive_share": fields.Float(allow_none=True, metadata=share),
+            "middle_share": fields.Float(allow_none=True, metadata=share),
+            "negative_share": fields.Float(allow_none=True, metadata=share)}
+
+
+ScorePeriodOut = Schema.from_dict({"key": fields.String(metadata={"description": "first day of the period"}),
+                                   **_score_fields()}, name="ScorePeriodOut")
+SurveyScoresOut = Schema.from_dict({
+    "survey_id": Int(), "survey": fields.String(), "kind": fields.String(validate=one_of(KINDS)),
+    "score_name": fields.String(validate=one_of(("NPS", "CSAT", "CES"))), **_score_fields(),
+    "previous_score": fields.Float(allow_none=True, metadata={
+        "description": "the score over the period of the same length just before"}),
+    "periods": fields.List(fields.Nested(ScorePeriodOut), metadata={"description": "oldest first"})},
+    name="SurveyScoresOut")
+ScoresOut = Schema.from_dict({
+    "from": fields.String(metadata={"description": "first day, included"}),
+    "to": fields.String(metadata={"description": "last day, included"}),
+    "interval": fields.String(validate=one_of(("day", "week", "month"))),
+    "surveys": fields.List(fields.Nested(SurveyScoresOut))}, name="ScoresOut")
+
+
 class EffectGroupOut(Schema):
     key = fields.String(validate=one_of(("closed_in_sla", "closed_late", "closed_without_message", "not_closed",
                                          "resolved", "not_resolved")))

@@ -96,3 +96,41 @@ def interval_chart(rows: list[Interval], title: str, chart_id: str = "chart") ->
     parts.append(f'<text x="{width / 2:.1f}" y="{height - 4}" text-anchor="middle" font-size="12">'
                  f'change in the next answer, points out of 100</text></svg>')
     return Markup("".join(parts))  # noqa: S704 (every text part above is escaped)
+
+
+SPLIT_COLOURS = ("#027a48", "#9aa5b1", "#b42318")  # positive, middle, negative: also told in words
+
+
+def split_bars(rows: list[dict], title: str, chart_id: str, names: tuple[str, str, str]) -> Markup:
+    """One horizontal bar per period, split into the positive, middle and negative shares, with the
+    period on the left and the score on the right (score_trend's rows of one survey)."""
+    row_height, label_width, score_width = 26, 90, 130
+    width = 640
+    bar_width = width - label_width - score_width
+    height = 24 + row_height * max(1, len(rows))
+    title_id = f"{escape(chart_id)}-title"
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img" '
+             f'aria-labelledby="{title_id}" class="chart"><title id="{title_id}">{escape(title)}</title>']
+    x = label_width
+    for colour, name in zip(SPLIT_COLOURS, names, strict=True):  # the legend
+        parts.append(f'<rect x="{x}" y="4" width="10" height="10" fill="{colour}"/>'
+                     f'<text x="{x + 14}" y="13" font-size="11">{escape(name)}</text>')
+        x += 30 + 7 * len(name)
+    for index, row in enumerate(rows):
+        y = 24 + index * row_height
+        parts.append(f'<text x="{label_width - 8}" y="{y + 15}" text-anchor="end" font-size="11">'
+                     f'{escape(row["key"] or "")}</text>')
+        x = float(label_width)
+        for colour, share, name in zip(SPLIT_COLOURS, (row["positive_share"], row["middle_share"],
+                                                       row["negative_share"]), names, strict=True):
+            segment = bar_width * (share or 0)
+            if segment > 0:
+                caption = escape(f"{row['key']}: {100 * share:.0f}% {name}")
+                parts.append(f'<rect x="{x:.1f}" y="{y + 3}" width="{segment:.1f}" height="{row_height - 8}" '
+                             f'fill="{colour}"><title>{caption}</title></rect>')
+            x += segment
+        answers = f'{row["responses"]} answer{"s" if row["responses"] != 1 else ""}'
+        score = f'{row["score_name"]} {"–" if row["score"] is None else format(row["score"], "g")} · {answers}'
+        parts.append(f'<text x="{width - 4}" y="{y + 15}" text-anchor="end" font-size="11">{escape(score)}</text>')
+    parts.append("</svg>")
+    return Markup("".join(parts))  # noqa: S704 (every text part above is escaped)

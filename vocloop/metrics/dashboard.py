@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from vocloop.metrics import effect, queries
+from vocloop.metrics import effect, queries, scores
 from vocloop.metrics.parallel import gather
 
 HEADLINE = (  # key, title, kind of figure, which way is better (None: neither)
@@ -90,8 +90,8 @@ class View:
 
 
 TABLE_NAMES = ("closure", "trend", "distribution", "leaderboard-owner", "leaderboard-team", "worst-topics",
-               "breached", "backlog", "scores", "sentiment", "loop-effect", "next-survey", "revenue-accounts",
-               "revenue-by-team", "revenue-by-topic", "revenue-by-owner")
+               "breached", "backlog", "scores", "score-trend", "sentiment", "loop-effect", "next-survey",
+               "revenue-accounts", "revenue-by-team", "revenue-by-topic", "revenue-by-owner")
 EFFECT_COLUMNS = ("key", "label", "customers", "mean_change", "ci_low", "ci_high", "mean_change_points",
                   "survey_kind", "enough", "conclusion")
 RISK_GROUP_COLUMNS = ("key", "label", "at_risk", "accounts")
@@ -113,6 +113,8 @@ def _queries(view: View) -> dict[str, Callable[[], object]]:
         "breached": lambda: queries.breached_items(start, end, scope),
         "backlog": lambda: queries.backlog(view.now, scope),
         "scores": lambda: queries.survey_scores(start, end, view.survey_id),
+        "scores-before": lambda: queries.survey_scores(*queries.previous_period(start, end), view.survey_id),
+        "score-trend": lambda: scores.score_trend(start, end, view.interval, view.survey_id),
         "sentiment": lambda: queries.sentiment_mix(start, end, view.survey_id),
         "loop-effect": lambda: effect.loop_effect(start, end, scope),
         "revenue": lambda: effect.revenue_at_risk(start, end, view.now, scope),
@@ -130,6 +132,8 @@ def _needs(name: str, view: View) -> tuple[str, ...]:
         return ("loop-effect",)
     if name.startswith("revenue-"):
         return ("revenue",)
+    if name == "scores":
+        return ("scores", "scores-before")
     return (name,)
 
 
@@ -154,9 +158,15 @@ def _table(name: str, view: View, results: dict) -> Table:
         return Table(f"Backlog now: {backlog['open']} open, {backlog['overdue']} overdue", ("bucket", "items"),
                      backlog["by_age"])
     if name == "scores":
+        before = {row["survey_id"]: row["score"] for row in results["scores-before"]}
+        rows = [{**row, "previous_score": before.get(row["survey_id"]),
+                 "change": None if row["score"] is None or before.get(row["survey_id"]) is None
+                 else round(row["score"] - before[row["survey_id"]], 2)} for row in results["scores"]]
         return Table("Survey scores and response rates", (
-            "survey", "kind", "score_name", "score", "responses", "positive", "negative", "invitations_delivered",
-            "invitations_answered", "response_rate"), results["scores"])
+            "survey", "kind", "score_name", "score", "previous_score", "change", "responses", "positive", "negative",
+            "invitations_delivered", "invitations_answered", "response_rate"), rows)
+    if name == "score-trend":
+        return Table(f"Scores by {view.interval} answered", scores.COLUMNS, results["score-trend"])
     if name == "sentiment":
         return Table("Sentiment of the answers", ("sentiment", "responses"),
                      [{"sentiment": label, "responses": count} for label, count in results["sentiment"].items()])

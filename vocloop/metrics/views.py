@@ -14,8 +14,8 @@ from vocloop.classify.topics import all_topics
 from vocloop.exports import csv_lines
 from vocloop.extensions import db
 from vocloop.items.permissions import visible_items_filter
-from vocloop.metrics import dashboard, queries
-from vocloop.metrics.charts import Bar, Interval, count_bars, interval_chart, rate_bars
+from vocloop.metrics import dashboard, queries, scores
+from vocloop.metrics.charts import Bar, Interval, count_bars, interval_chart, rate_bars, split_bars
 from vocloop.metrics.effect import MIN_CUSTOMERS
 from vocloop.metrics.period import period_from_args
 from vocloop.surveys.models import Survey
@@ -86,7 +86,15 @@ def index():
         Interval(label=row["label"], mean=row["mean_change"], low=row["ci_low"], high=row["ci_high"],
                  caption=f"{row['label']}: {row['customers']} customers, mean change {row['mean_change']}")
         for row in tables["loop-effect"].rows], "Change in the next answer by how the loop ended", "effect")
+    score_charts = []
+    for survey_id in dict.fromkeys(row["survey_id"] for row in tables["score-trend"].rows):
+        rows = [row for row in tables["score-trend"].rows if row["survey_id"] == survey_id]
+        names = scores.BAND_NAMES[rows[0]["kind"]]
+        score_charts.append((rows[0]["survey"], split_bars(rows, f"{rows[0]['survey']}: {rows[0]['score_name']} "
+                                                                 f"by {interval}, with the share of {', '.join(names)}",
+                                                           f"scores-{survey_id}", names)))
     return render_template("metrics/index.html", period=period, previous=period.previous(),
+                           score_charts=score_charts, band_names=scores.BAND_NAMES,
                            tiles=board.tiles, tables=tables, revenue=board.revenue, effect_chart=effect_chart,
                            min_customers=MIN_CUSTOMERS, answered_again=board.effect["answered_again"],
                            groups=queries.GROUPS,
