@@ -34,8 +34,10 @@ ACTS = {"note": [302, 404, 303, 403, 303, 404, 303],
         "status": [302, 404, 303, 403, 303, 404, 303],
         "reassign": [302, 404, 303, 403, 303, 404, 303],
         "close": [302, 404, 303, 403, 303, 404, 303],
-        "discard": [302, 404, 303, 403, 303, 404, 303]}
-ROUTES = {"note": "notes", "status": "status", "reassign": "reassign", "close": "close", "discard": "discard"}
+        "discard": [302, 404, 303, 403, 303, 404, 303],
+        "draft": [302, 404, 303, 403, 303, 404, 303]}
+ROUTES = {"note": "notes", "status": "status", "reassign": "reassign", "close": "close", "discard": "discard",
+          "draft": "close"}
 
 
 @pytest.fixture
@@ -72,7 +74,7 @@ def _state(item_id: int) -> tuple:
     db.session.expire_all()
     item = db.session.get(FeedbackItem, item_id)
     return (item.status, item.owner_id, item.team_id, item.closed_at, item.close_reason,
-            [(event.kind, event.body) for event in item.events], len(emails_of(item)))
+            [(event.kind, event.body) for event in item.events], len(emails_of(item)), item.closing_draft)
 
 
 def _form(act: str, actor: str, token: str, lead_id: int) -> dict:
@@ -80,17 +82,19 @@ def _form(act: str, actor: str, token: str, lead_id: int) -> dict:
             "status": {"status-csrf_token": token, "status-status": "waiting"},
             "reassign": {"csrf_token": token, "owner_id": lead_id, "note": f"over to the lead, from {actor}"},
             "close": {"close-csrf_token": token, "close-message": f"Hi, {actor} here"},
-            "discard": {"discard-csrf_token": token, "discard-reason": "duplicate"}}[act]
+            "discard": {"discard-csrf_token": token, "discard-reason": "duplicate"},
+            "draft": {"close-csrf_token": token, "close-message": f"Draft by {actor}", "intent": "draft"}}[act]
 
 
 def _changed_as_asked(act: str, before: tuple, after: tuple, actor: str, lead_id: int) -> bool:
-    status, owner_id, _, closed_at, reason, events, _ = after
+    status, owner_id, _, closed_at, reason, events, _, draft = after
     new_events = events[len(before[5]):]
     return {"note": ("note", f"by {actor}") in new_events,
             "status": status == "waiting",
             "reassign": owner_id == lead_id and any(kind == "reassigned" for kind, _ in new_events),
             "close": status == "closed" and reason == "closing_message" and after[6] == before[6] + 1,
-            "discard": status == "closed" and reason == "duplicate" and closed_at is not None}[act]
+            "discard": status == "closed" and reason == "duplicate" and closed_at is not None,
+            "draft": draft == f"Draft by {actor}" and status == before[0]}[act]
 
 
 def _act(client, world: int, act: str, actor: str):
