@@ -352,7 +352,8 @@ class ItemOut(Schema):
     closed_at = fields.DateTime(allow_none=True)
     close_reason = fields.String(allow_none=True, validate=one_of(CLOSE_REASONS))
     loop_closed = fields.Function(lambda item: item.loop_closed_at is not None, metadata={
-        "type": "boolean", "description": "the provider accepted the closing message (or it was closed without one)"})
+        "type": "boolean",
+        "description": "the provider accepted the closing message (never for an item closed without one)"})
     loop_closed_at = fields.DateTime(allow_none=True)
     created_at = fields.DateTime()
 
