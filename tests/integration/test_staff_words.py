@@ -27,3 +27,55 @@ def test_too_many_sign_in_attempts_say_what_to_do_and_lead_back(settings):
 
 def test_forgot_password_leads_back_to_sign_in(app, client):
     assert 'href="/login"' in client.get("/password/forgot").get_data(as_text=True)
+
+
+def test_every_button_on_the_staff_pages_says_what_kind_it_is(app, client):
+    """Primary, secondary, danger or a link: none left in the browser's grey default."""
+    import re
+
+    from tests.factories import make_contact, make_survey
+    make_user("admin@example.com", role="admin", team="Support")
+    make_survey()
+    contact = make_contact("ann@customer.example", name="Ann")
+    login(client, "admin@example.com")
+    bare = {}
+    for path in ("/topics/", "/routing/", "/surveys/", "/surveys/1", "/people/", "/company/", "/settings/",
+                 "/contacts/", f"/contacts/{contact.id}", "/inbox/", "/metrics/", "/dev/outbox"):
+        html = client.get(path).get_data(as_text=True)
+        found = [tag for tag in re.findall(r"<button\b[^>]*>", html) if "class=" not in tag]
+        if found:
+            bare[path] = found
+    assert bare == {}
+
+
+def test_the_topics_inputs_sit_under_their_headers(app, client):
+    make_user("lee@example.com", role="lead")
+    login(client, "lee@example.com")
+    html = client.get("/topics/").get_data(as_text=True)
+    row = html[html.index("<tbody>"):html.index("</tr>", html.index("<tbody>"))]
+    cells = row.split("<td")[1:]
+    assert len(cells) == 4
+    assert 'name="name"' in cells[0] and 'name="keywords"' in cells[1] and 'name="position"' in cells[2]
+    assert ">Save</button>" in cells[3] and ">Delete</button>" in cells[3]
+
+
+def test_the_surveys_page_lists_a_survey_nobody_was_invited_to_yet(app, client):
+    from tests.factories import make_survey
+    make_user("lee@example.com", role="lead")
+    make_survey(name="Brand new")
+    login(client, "lee@example.com")
+    page = client.get("/surveys/")
+    assert page.status_code == 200 and "Brand new" in page.get_data(as_text=True)
+
+
+def test_routing_rules_read_as_words_not_stored_keys(app, client):
+    from tests.factories import make_contact
+    from vocloop.routing.service import create_rule
+
+    lead = make_user("lee@example.com", role="lead", team="Support")
+    account_id = make_contact("ann@northwind.example", account="Northwind Traders").account_id
+    create_rule(name="Northwind to its owner", action="user", user_id=lead.id,
+                conditions={"account_ids": [account_id], "topics": ["billing"]})
+    login(client, "lee@example.com")
+    html = client.get("/routing/").get_data(as_text=True)
+    assert "a topic is billing and the account is Northwind Traders" in html and "account_ids" not in html

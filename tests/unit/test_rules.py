@@ -81,3 +81,17 @@ def test_urgency_language_and_contact_attributes_can_be_matched():
     assert condition_errors({"urgent": "yes", "languages": "de", "attributes": ["plan"]}) == [
         "languages must be a list of strings", "urgent must be true or false",
         "attributes must be an object of attribute name to value (or list of values)"]
+
+
+def test_a_rules_conditions_read_as_words():
+    from vocloop.routing.describe import describe_conditions
+
+    assert describe_conditions({}, {}, {}) == "everything"
+    assert describe_conditions({"account_ids": [1]}, {}, {1: "Northwind Traders"}) == \
+        "the account is Northwind Traders"
+    assert describe_conditions({"topics": ["billing", "pricing"], "sentiments": ["negative"], "score_min": 0,
+                                "score_max": 6, "survey_ids": [3], "urgent": True}, {3: "Quarterly NPS"}, {}) == (
+        "the survey is Quarterly NPS and the score is 0–6 and the words are negative and a topic is billing or "
+        "pricing and the comment has urgent language")
+    assert describe_conditions({"attributes": {"plan": ["pro", "enterprise"]}, "languages": ["de"]}, {}, {}) == \
+        "the contact's language is de and plan is pro or enterprise"

@@ -9,13 +9,16 @@ from sqlalchemy import select
 
 from vocloop.accounts.access import only_for
 from vocloop.accounts.models import Team, User
+from vocloop.contacts.models import Account
 from vocloop.errors import DomainError
 from vocloop.extensions import db
 from vocloop.routing import service as routing
 from vocloop.routing import sla
 from vocloop.routing.decide import RuleSpec
+from vocloop.routing.describe import describe_conditions
 from vocloop.routing.models import RoutingRule
 from vocloop.routing.rules import BANDS, SENTIMENTS, condition_errors
+from vocloop.surveys.models import Survey
 
 bp = Blueprint("routing", __name__)
 
@@ -35,8 +38,15 @@ def _page(form_values=None, preview: dict | None = None, status: int = 200):
         "routing/index.html", rules=_rules(), form=FlaskForm(), values=values, chosen=chosen, preview=preview,
         users={u.id: u for u in db.session.scalars(select(User).order_by(User.name))},
         teams={t.id: t for t in db.session.scalars(select(Team).order_by(Team.name))},
-        bands=BANDS, sentiments=SENTIMENTS, policies=sorted(sla.policies().items()),
+        bands=BANDS, sentiments=SENTIMENTS, policies=sorted(sla.policies().items()), in_words=_in_words(),
         calendar=sla.business_calendar()), status
+
+
+def _in_words():
+    """The rules' conditions in words, with survey and account names looked up once."""
+    surveys = dict(db.session.execute(select(Survey.id, Survey.name)).all())
+    accounts = dict(db.session.execute(select(Account.id, Account.name)).all())
+    return lambda conditions: describe_conditions(conditions or {}, surveys, accounts)
 
 
 @bp.get("/")
