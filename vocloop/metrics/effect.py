@@ -27,7 +27,7 @@ import statistics
 from collections import defaultdict
 from datetime import datetime
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import aliased
 
 from vocloop.accounts.models import Team, User
@@ -85,36 +85,49 @@ def outcome_of(item) -> str:
 
 
 def loop_effect(start: datetime, end: datetime, scope=None) -> dict:
-    """The loop's effect on the next answer and on the next survey's response rate (module docstring)."""
-    opening = aliased(Response)
+    """The loop's effect on the next answer and on the next survey's response rate (module docstring).
+
+    One query: each item of the cohort with its opening score and, found through the contact's own
+    index, the next counted answer to that survey after the loop ended and whether the first survey
+    sent after it was answered; the groups and intervals are summed up here."""
+    opening, later = aliased(Response), aliased(Response)
+    ended = func.coalesce(FeedbackItem.loop_closed_at, FeedbackItem.closed_at, opening.answered_at)
+    next_score = (select(later.score)
+                  .where(later.contact_id == FeedbackItem.contact_id, later.survey_id == FeedbackItem.survey_id,
+                         later.answered_at > ended, counting.counts(later))
+                  .order_by(later.answered_at, later.id).limit(1).correlate(FeedbackItem, opening)
+                  .scalar_subquery())
+    next_invitation_answered = (
+        select(Invitation.answered_at.is_not(None))
+        .where(Invitation.contact_id == FeedbackItem.contact_id, Invitation.created_at > ended)
+        .order_by(Invitation.created_at, Invitation.id).limit(1).correlate(FeedbackItem, opening)
+        .scalar_subquery())
     rows = db.session.execute(
-        select(FeedbackItem.id, FeedbackItem.contact_id, FeedbackItem.survey_id, FeedbackItem.loop_closed_at,
-               FeedbackItem.closed_at, FeedbackItem.close_due_at, FeedbackItem.customer_verdict,
-               opening.score, opening.answered_at, Survey.kind)
+        select(FeedbackItem.loop_closed_at, FeedbackItem.closed_at, FeedbackItem.close_due_at,
+               FeedbackItem.customer_verdict, opening.score, Survey.kind,
+               next_score.label("next_score"), next_invitation_answered.label("asked_again_answered"))
         .join(opening, opening.id == FeedbackItem.response_id)
         .join(Survey, Survey.id == FeedbackItem.survey_id)
         .where(*cohort_of(start, end, scope))).all()
-    after = {row.id: _loop_end(row) for row in rows}
-    next_scores = _next_answers(rows, after)
-    asked_again = _next_invitations(rows, after)
     by_outcome: dict[str, list] = defaultdict(list)
     by_verdict: dict[str, list] = defaultdict(list)
     response_rate = {"closed": [0, 0], "not_closed": [0, 0]}  # [asked again, answered]
+    answered_again = 0
     for row in rows:
-        ended_with_message = row.loop_closed_at is not None
-        if row.id in asked_again:
-            counts = response_rate["closed" if ended_with_message else "not_closed"]
+        if row.asked_again_answered is not None:
+            counts = response_rate["closed" if row.loop_closed_at is not None else "not_closed"]
             counts[0] += 1
-            counts[1] += asked_again[row.id]
-        if row.id not in next_scores:
+            counts[1] += bool(row.asked_again_answered)
+        if row.next_score is None:
             continue
-        change = (row.kind, next_scores[row.id] - row.score)
+        answered_again += 1
+        change = (row.kind, row.next_score - row.score)
         by_outcome[outcome_of(row)].append(change)
         if row.customer_verdict in VERDICTS:
             by_verdict[row.customer_verdict].append(change)
     return {
         "from": start.isoformat(), "to": end.isoformat(), "items": len(rows),
-        "answered_again": len(next_scores), "min_customers": MIN_CUSTOMERS,
+        "answered_again": answered_again, "min_customers": MIN_CUSTOMERS,
         "outcomes": [_group(key, label, by_outcome[key]) for key, label in OUTCOMES.items()],
         "verdicts": [_group(key, label, by_verdict[key]) for key, label in VERDICTS.items()],
         "next_survey": [
@@ -123,50 +136,6 @@ def loop_effect(start: datetime, end: datetime, scope=None) -> dict:
              if response_rate[key][0] else None}
             for key, label in (("closed", "Loop closed with a message"), ("not_closed", "All other loops"))],
     }
-
-
-def _loop_end(row) -> datetime:
-    return row.loop_closed_at or row.closed_at or row.answered_at
-
-
-def _next_answers(rows, after: dict[int, datetime]) -> dict[int, int]:
-    """item id -> the score of its customer's first counted answer to the same survey after the loop ended."""
-    if not rows:
-        return {}
-    contacts = {row.contact_id for row in rows}
-    answers: dict[tuple[int, int], list[tuple[datetime, int, int]]] = defaultdict(list)
-    for chunk in _chunks(sorted(contacts)):
-        for contact_id, survey_id, answered_at, response_id, score in db.session.execute(
-                select(Response.contact_id, Response.survey_id, Response.answered_at, Response.id, Response.score)
-                .where(Response.contact_id.in_(chunk), counting.counts(Response))):
-            answers[(contact_id, survey_id)].append((answered_at, response_id, score))
-    found = {}
-    for row in rows:
-        later = [answer for answer in answers.get((row.contact_id, row.survey_id), ()) if answer[0] > after[row.id]]
-        if later:
-            found[row.id] = min(later)[2]
-    return found
-
-
-def _next_invitations(rows, after: dict[int, datetime]) -> dict[int, bool]:
-    """item id -> whether its customer answered the first survey they were sent after the loop ended."""
-    invitations: dict[int, list[tuple[datetime, int, bool]]] = defaultdict(list)
-    for chunk in _chunks(sorted({row.contact_id for row in rows})):
-        for contact_id, created_at, invitation_id, answered_at in db.session.execute(
-                select(Invitation.contact_id, Invitation.created_at, Invitation.id, Invitation.answered_at)
-                .where(Invitation.contact_id.in_(chunk))):
-            invitations[contact_id].append((created_at, invitation_id, answered_at is not None))
-    found = {}
-    for row in rows:
-        later = [invitation for invitation in invitations.get(row.contact_id, ()) if invitation[0] > after[row.id]]
-        if later:
-            found[row.id] = min(later)[2]
-    return found
-
-
-def _chunks(values: list, size: int = 500):
-    for start in range(0, len(values), size):
-        yield values[start:start + size]
 
 
 def _group(key: str, label: str, changes: list[tuple[str, int]]) -> dict:
