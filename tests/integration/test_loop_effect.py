@@ -117,7 +117,8 @@ def test_the_page_and_its_csvs_say_what_the_api_says(app, client, history):
     api = client.get("/api/v1/metrics/loop-effect", headers=api_token(admin)).json
     risk = client.get("/api/v1/metrics/revenue-at-risk", headers=api_token(admin)).json
     login(client, "admin@example.com")
-    html = client.get("/metrics/").get_data(as_text=True)
+    assert "/metrics/effect" in client.get("/metrics/").get_data(as_text=True)  # the dashboard links to it
+    html = client.get("/metrics/effect").get_data(as_text=True)
     assert "Does closing the loop pay?" in html and "+60.0" in html and "(-67.1 to +187.1)" in html
     assert 'aria-labelledby="effect-title"' in html and html.count("<circle") == 4  # a dot per group with answers
     assert "Too few customers answered again (2 of at least 10)" in html

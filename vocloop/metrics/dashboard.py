@@ -70,8 +70,6 @@ def _direction(change, better: str | None) -> dict:
 class Dashboard:
     tiles: list[dict]
     tables: dict[str, Table]
-    revenue: dict  # the totals beside the revenue tables (at risk, saved)
-    effect: dict  # the counts beside the loop-effect tables (items, answered again)
 
 
 @dataclass(frozen=True)
@@ -90,8 +88,11 @@ class View:
 
 
 TABLE_NAMES = ("closure", "trend", "distribution", "leaderboard-owner", "leaderboard-team", "worst-topics",
-               "breached", "backlog", "scores", "score-trend", "sentiment", "loop-effect", "next-survey",
-               "revenue-accounts", "revenue-by-team", "revenue-by-topic", "revenue-by-owner")
+               "breached", "backlog", "scores", "score-trend", "sentiment")
+# "Does closing the loop pay?" has its own page (/metrics/effect): its queries follow each customer to
+# their next answer and take seconds at a million items, which the dashboard's budget cannot carry.
+EFFECT_TABLE_NAMES = ("loop-effect", "next-survey", "revenue-accounts", "revenue-by-team", "revenue-by-topic",
+                      "revenue-by-owner")
 EFFECT_COLUMNS = ("key", "label", "customers", "mean_change", "ci_low", "ci_high", "mean_change_points",
                   "survey_kind", "enough", "conclusion")
 RISK_GROUP_COLUMNS = ("key", "label", "at_risk", "accounts")
@@ -195,8 +196,22 @@ def build(view: View) -> Dashboard:
     results = gather({name: everything[name] for name in everything if name in wanted})
     overall = {key: value for key, value in results["figures"].items() if key != "groups"}
     return Dashboard(tiles=headline(view.start, view.end, view.scope, now=overall, before=results["previous"]),
-                     tables={name: _table(name, view, results) for name in TABLE_NAMES},
-                     revenue=_totals(results["revenue"]), effect=_totals(results["loop-effect"]))
+                     tables={name: _table(name, view, results) for name in TABLE_NAMES})
+
+
+@dataclass(frozen=True)
+class EffectBoard:
+    tables: dict[str, Table]
+    revenue: dict  # the totals beside the revenue tables (at risk, saved)
+    effect: dict  # the counts beside the loop-effect tables (items, answered again)
+
+
+def build_effect(view: View) -> EffectBoard:
+    """The loop effect and revenue-at-risk tables (their two queries side by side)."""
+    everything = _queries(view)
+    results = gather({name: everything[name] for name in ("loop-effect", "revenue")})
+    return EffectBoard(tables={name: _table(name, view, results) for name in EFFECT_TABLE_NAMES},
+                       revenue=_totals(results["revenue"]), effect=_totals(results["loop-effect"]))
 
 
 def _totals(result: dict) -> dict:
@@ -206,7 +221,7 @@ def _totals(result: dict) -> dict:
 
 def table(name: str, view: View) -> Table:
     """One table (a CSV export), from only the queries it needs."""
-    if name not in TABLE_NAMES:
+    if name not in TABLE_NAMES + EFFECT_TABLE_NAMES:
         raise LookupError(name)
     everything = _queries(view)
     return _table(name, view, gather({need: everything[need] for need in _needs(name, view)}))

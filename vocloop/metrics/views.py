@@ -82,10 +82,6 @@ def index():
     distribution = count_bars([Bar(label=row["bucket"], value=row["items"], caption=f"{row['bucket']}: "
                                    f"{row['items']} items") for row in tables["distribution"].rows],
                               "Loop-closed items by time to close", "distribution")
-    effect_chart = interval_chart([
-        Interval(label=row["label"], mean=row["mean_change"], low=row["ci_low"], high=row["ci_high"],
-                 caption=f"{row['label']}: {row['customers']} customers, mean change {row['mean_change']}")
-        for row in tables["loop-effect"].rows], "Change in the next answer by how the loop ended", "effect")
     score_charts = []
     for survey_id in dict.fromkeys(row["survey_id"] for row in tables["score-trend"].rows):
         rows = [row for row in tables["score-trend"].rows if row["survey_id"] == survey_id]
@@ -95,12 +91,27 @@ def index():
                                                            f"scores-{survey_id}", names)))
     return render_template("metrics/index.html", period=period, previous=period.previous(),
                            score_charts=score_charts, band_names=scores.BAND_NAMES,
-                           tiles=board.tiles, tables=tables, revenue=board.revenue, effect_chart=effect_chart,
-                           min_customers=MIN_CUSTOMERS, answered_again=board.effect["answered_again"],
+                           tiles=board.tiles, tables=tables,
                            groups=queries.GROUPS,
                            intervals=queries.TIME_GROUPS, group_by=group_by, interval=interval,
                            trend_chart=trend, distribution_chart=distribution, scoped=scoped, filters=filters,
                            choices=filter_choices())
+
+
+@bp.get("/effect")
+@login_required
+def effect_page():
+    """Does closing the loop pay? The next answers by how loops ended, and the revenue at risk."""
+    period, group_by, interval, scope, scoped, filters = _request_view()
+    board = dashboard.build_effect(dashboard.View(period.start, period.end, datetime.now(UTC), scope, group_by,
+                                                  interval, filters.get("survey_id")))
+    chart = interval_chart([
+        Interval(label=row["label"], mean=row["mean_change"], low=row["ci_low"], high=row["ci_high"],
+                 caption=f"{row['label']}: {row['customers']} customers, mean change {row['mean_change']}")
+        for row in board.tables["loop-effect"].rows], "Change in the next answer by how the loop ended", "effect")
+    return render_template("metrics/effect.html", period=period, tables=board.tables, revenue=board.revenue,
+                           effect_chart=chart, min_customers=MIN_CUSTOMERS,
+                           answered_again=board.effect["answered_again"], scoped=scoped, filters=filters)
 
 
 @bp.get("/<name>.csv")
@@ -108,7 +119,7 @@ def index():
 def table_csv(name: str):
     """One table of the page as CSV (same period, grouping and scope)."""
     period, group_by, interval, scope, _, filters = _request_view()
-    if name not in dashboard.TABLE_NAMES:
+    if name not in dashboard.TABLE_NAMES + dashboard.EFFECT_TABLE_NAMES:
         abort(404)
     table = dashboard.table(name, dashboard.View(period.start, period.end, datetime.now(UTC), scope, group_by,
                                                  interval, filters.get("survey_id")))
