@@ -61,3 +61,18 @@ def test_bulk_apply_comes_back_to_the_tab_and_filters_it_was_on(app, client):
     evil = client.post("/inbox/bulk", data={"csrf_token": csrf_from(page), "item_ids": [],
                                             "back": "tab=x&next=https://evil.example"})
     assert evil.headers["Location"].startswith("/inbox/")
+
+
+def test_empty_tabs_say_what_to_do_next_and_rare_filters_fold_away(app, client):
+    make_user("admin@example.com", role="admin")
+    make_user("dana@example.com", name="Dana")
+    two_items()
+    login(client, "dana@example.com")
+    mine = client.get("/inbox/?tab=mine").get_data(as_text=True)
+    assert "Nothing needs you right now" in mine
+    assert '<details class="more-filters" >' in mine or '<details class="more-filters">' in mine  # folded
+    login(client, "admin@example.com")
+    none = client.get("/inbox/?tab=team&q=nobody-like-this").get_data(as_text=True)
+    assert "No item matches “nobody-like-this” on this tab." in none and "Clear the search and filters" in none
+    filtered = client.get("/inbox/?tab=team&priority=P4&sentiment=positive").get_data(as_text=True)
+    assert '<details class="more-filters" open>' in filtered and "More filters (2 set)" in filtered
