@@ -63,6 +63,7 @@ def stops_for(role: str, user: User) -> list[Stop]:
         survey = db.session.scalar(select(Survey).order_by(Survey.id))
         contact = db.session.scalar(select(Contact).order_by(Contact.id))
         stops += [Stop("item-closed", f"/inbox/items/{closed.id}"), Stop("metrics", "/metrics/"),
+                  Stop("metrics-effect", "/metrics/effect"),
                   Stop("surveys", "/surveys/"), Stop("survey", f"/surveys/{survey.id}"),
                   Stop("contacts", "/contacts/"), Stop("contacts-search", "/contacts/?q=globex"),
                   Stop("contact", f"/contacts/{contact.id}"), Stop("contact-edit", f"/contacts/{contact.id}/edit"),
