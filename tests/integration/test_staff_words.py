@@ -79,3 +79,21 @@ def test_routing_rules_read_as_words_not_stored_keys(app, client):
     login(client, "lee@example.com")
     html = client.get("/routing/").get_data(as_text=True)
     assert "a topic is billing and the account is Northwind Traders" in html and "account_ids" not in html
+
+
+def test_a_rule_can_take_a_score_range_and_the_form_groups_fields_by_target(app, client):
+    from tests.factories import csrf_from
+    from vocloop.extensions import db
+    from vocloop.routing.models import RoutingRule
+
+    lead = make_user("lee@example.com", role="lead", team="Support")
+    login(client, "lee@example.com")
+    html = client.get("/routing/").get_data(as_text=True)
+    assert 'class="for-team"' in html and 'class="for-user"' in html and "Also notify (optional)" in html
+    saved = client.post("/routing/rules", data={"csrf_token": csrf_from(html), "name": "Detractors 0-4",
+                                                "score_min": "0", "score_max": "4", "action": "user",
+                                                "user_id": str(lead.id), "intent": "save"})
+    assert saved.status_code in (302, 303)
+    rule = db.session.scalar(db.select(RoutingRule).where(RoutingRule.name == "Detractors 0-4"))
+    assert rule.conditions == {"score_min": 0, "score_max": 4}
+    assert "the score is 0–4" in client.get("/routing/").get_data(as_text=True)
