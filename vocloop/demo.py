@@ -185,7 +185,7 @@ def _answer_again(rng: random.Random, contact, survey, score: int, item: Feedbac
     band = kind.band(again)
     later = _answer_in_the_past(rng, contact, survey, again, when, rng.choice(COMMENTS[band]))
     if later is not None:
-        if when < utcnow() - timedelta(days=2) and rng.random() < 0.8:
+        if when < utcnow() - timedelta(days=2) and rng.random() < 0.95:  # few more open items for the inbox
             _close_in_the_past(rng, later, when)
         _sla_history(later)
         db.session.commit()
