@@ -97,3 +97,35 @@ def test_a_rule_can_take_a_score_range_and_the_form_groups_fields_by_target(app,
     rule = db.session.scalar(db.select(RoutingRule).where(RoutingRule.name == "Detractors 0-4"))
     assert rule.conditions == {"score_min": 0, "score_max": 4}
     assert "the score is 0–4" in client.get("/routing/").get_data(as_text=True)
+
+
+def test_admins_change_sla_deadlines_and_the_business_calendar_on_the_routing_page(app, client):
+    from tests.factories import csrf_from
+    from vocloop.routing import sla
+
+    make_user("admin@example.com", role="admin")
+    make_user("lee@example.com", role="lead")
+    login(client, "admin@example.com")
+    html = client.get("/routing/").get_data(as_text=True)
+    token = csrf_from(html)
+    saved = client.post("/routing/sla/P1", data={"csrf_token": token, "first_action_hours": "2",
+                                                  "close_hours": "12", "business_hours": "y"})
+    assert saved.status_code == 303
+    policy = sla.policies()["P1"]
+    assert (policy.first_action_hours, policy.close_hours, policy.business_hours) == (2, 12, True)
+    refused = client.post("/routing/sla/P1", data={"csrf_token": token, "first_action_hours": "20",
+                                                    "close_hours": "12"})
+    assert refused.status_code == 422 and "first_action_hours" in refused.get_data(as_text=True)
+    saved = client.post("/routing/calendar", data={"csrf_token": token, "start": "08:30", "end": "17:00",
+                                                   "timezone": "Europe/Berlin", "workdays": ["0", "1", "2", "3"],
+                                                   "holidays": "2026-12-25\n2026-12-26"})
+    assert saved.status_code == 303
+    calendar = sla.business_calendar()
+    assert (calendar.timezone, calendar.workdays, str(calendar.start)) == ("Europe/Berlin", (0, 1, 2, 3), "08:30:00")
+    assert client.post("/routing/calendar", data={"csrf_token": token, "start": "08:30", "end": "17:00",
+                                                  "timezone": "Mars/Olympus", "workdays": ["0"]}).status_code == 422
+    login(client, "lee@example.com")
+    page = client.get("/routing/").get_data(as_text=True)
+    assert "Europe/Berlin, Mon, Tue, Wed, Thu" in page and 'name="close_hours"' not in page
+    assert client.post("/routing/sla/P1", data={"csrf_token": csrf_from(page), "first_action_hours": "1",
+                                                "close_hours": "2"}).status_code == 403

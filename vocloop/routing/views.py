@@ -4,6 +4,7 @@ last days of items) before it is saved."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 
@@ -134,3 +135,46 @@ def move_rule(rule_id: int):
             rule.position = position * 10
         db.session.commit()
     return redirect(url_for("routing.index"), code=303)
+
+
+def _hours(name: str) -> float:
+    try:
+        return float(request.form.get(name, "").replace(",", "."))
+    except ValueError:
+        return 0.0
+
+
+@bp.post("/sla/<priority>")
+def save_policy(priority: str):
+    """Admins: one priority's deadlines, as PUT /api/v1/sla-policies/<priority> sets them."""
+    if current_user.role != "admin":
+        abort(403)
+    if not FlaskForm().validate_on_submit():
+        abort(400, "The form expired; reload the page and try again.")
+    try:
+        sla.update_policy(priority, first_action_hours=_hours("first_action_hours"), close_hours=_hours("close_hours"),
+                          business_hours=request.form.get("business_hours") == "y")
+    except DomainError as exc:
+        flash(f"{priority}: {exc.detail}", "error")
+        return _page(status=exc.status)
+    flash(f"{priority} deadlines saved; they apply to items opened from now on.", "ok")
+    return redirect(url_for("routing.index") + "#sla", code=303)
+
+
+@bp.post("/calendar")
+def save_calendar():
+    """Admins: the business calendar, as PUT /api/v1/business-calendar sets it."""
+    if current_user.role != "admin":
+        abort(403)
+    if not FlaskForm().validate_on_submit():
+        abort(400, "The form expired; reload the page and try again.")
+    holidays = [day.strip() for day in request.form.get("holidays", "").replace("\n", ",").split(",") if day.strip()]
+    try:
+        sla.update_calendar(timezone=request.form.get("timezone", "").strip(),
+                            workdays=[int(day) for day in request.form.getlist("workdays") if day.isdigit()],
+                            start=request.form.get("start", ""), end=request.form.get("end", ""), holidays=holidays)
+    except DomainError as exc:
+        flash(exc.detail, "error")
+        return _page(status=exc.status)
+    flash("Business calendar saved.", "ok")
+    return redirect(url_for("routing.index") + "#sla", code=303)
