@@ -54,7 +54,7 @@ def test_customer_owner_and_lead_close_the_loop_in_a_browser(app, live_server, b
     owner.get_by_role("button", name="Add note").click()
     owner.get_by_label("Message to Ann").fill("Hi Ann,\n\nWe fixed the tax rule; next invoice is right.")
     owner.get_by_role("button", name="Send closing message").click()
-    assert "Closing message queued" in owner.inner_text("main")
+    owner.get_by_text("Closing message queued").wait_for()  # the POST's redirect has landed
     drain()
     owner.reload()
     assert "loop closed" in owner.inner_text("h1")
@@ -98,6 +98,7 @@ def test_an_owners_day_note_hand_over_close_reply_reopen(app, live_server, brows
     preview = page.frame_locator("iframe.preview")
     preview.get_by_text("Your refund is on its way.").wait_for()
     page.get_by_role("button", name="Send closing message").click()
+    page.get_by_text("Closing message queued").wait_for()  # reloading mid-redirect detaches the page
     drain()
     page.reload()
     assert "loop closed" in page.inner_text("h1")
