@@ -25,6 +25,7 @@ from vocloop.extensions import db
 from vocloop.items.models import FeedbackItem
 from vocloop.items.permissions import visible_items_filter
 from vocloop.mail.models import Message
+from vocloop.routing.models import RoutingRule
 from vocloop.surveys.models import Survey
 
 WIDTHS = (390, 1366)
@@ -68,6 +69,8 @@ def stops_for(role: str, user: User) -> list[Stop]:
                   Stop("contacts", "/contacts/"), Stop("contacts-search", "/contacts/?q=globex"),
                   Stop("contact", f"/contacts/{contact.id}"), Stop("contact-edit", f"/contacts/{contact.id}/edit"),
                   Stop("routing", "/routing/"), Stop("topics", "/topics/")]
+        rule = db.session.scalar(select(RoutingRule).order_by(RoutingRule.id))
+        stops += [Stop("routing-rule", f"/routing/rules/{rule.id}/edit")]
     else:
         stops += [Stop("metrics-refused", "/metrics/", status=403)]
     if role == "admin":

@@ -49,7 +49,8 @@ def test_an_impossible_rule_is_explained_and_not_saved(app, client):
     make_user("lee@example.com", role="lead")
     login(client, "lee@example.com")
     response = submit(client, "/routing/rules", {"name": "No team", "action": "team", "intent": "save"})
-    assert response.status_code == 404 and "needs team_id" in response.get_data(as_text=True)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422 and "Choose the team." in html and 'value="No team"' in html
     assert rules() == []
 
 
@@ -65,3 +66,67 @@ def test_rules_are_reordered_and_deleted(app, client):
     assert rules() == [("Second", 10)]
     forged = client.post(f"/routing/rules/{second_id}/delete")
     assert forged.status_code == 400
+
+
+def test_a_lead_changes_a_rule_with_every_condition_and_the_dry_run_ignores_reshuffles(app, client, drain):
+    """The whole edit story: the rule reads in names, the form offers every condition the engine
+    supports, a bad entry comes back as typed with its reason, a good one is saved through the same
+    service as PATCH /api/v1/routing-rules/<id>; a new rule in front of an unchanged round-robin rule
+    counts only the items it takes, not the members the rotation would pick differently."""
+    from vocloop.routing.service import create_rule
+
+    make_user("admin@example.com", role="admin", name="Alex")
+    lee = make_user("lee@example.com", role="lead", name="Lee", team="Support")
+    dana = make_user("dana@example.com", name="Dana", team="Support")
+    bill = make_user("bill@example.com", name="Bill")
+    survey = make_survey(name="Onboarding NPS")
+    team_id = lee.teams[0].id
+    account_id = make_contact("boss@northwind.example", account="Northwind Traders").account_id
+    rule_id = create_rule(name="Northwind to Support", action="team", team_id=team_id, position=20,
+                          conditions={"account_ids": [account_id]}).id
+    for index, comment in enumerate(["The invoice was wrong", "Slow", "Slow again", "Still slow"]):
+        answer(client, make_invitation(survey, make_contact(f"c{index}@northwind.example",
+                                                            account="Northwind Traders")), 2, comment)
+    drain()
+    login(client, "lee@example.com")
+    index_html = client.get("/routing/").get_data(as_text=True)
+    assert "the account is Northwind Traders" in index_html and "account_ids:" not in index_html
+
+    edit = client.get(f"/routing/rules/{rule_id}/edit").get_data(as_text=True)
+    assert f'name="account_ids" value="{account_id}" checked' in edit and "> Northwind Traders</label>" in edit
+    for field in ("survey_ids", "bands", "score_min", "score_max", "sentiments", "topics", "priorities", "urgent",
+                  "account_ids", "languages", "attributes", "paused", "team_strategy", "notify_slack_url"):
+        assert f'name="{field}"' in edit, field
+    assert "If a team: which team" in edit and "If a person: who" in edit  # each target's own group
+
+    base = {"name": "Northwind to Support", "position": "20", "account_ids": str(account_id), "action": "team",
+            "team_id": str(team_id), "team_strategy": "round_robin"}
+    unchanged = submit(client, f"/routing/rules/{rule_id}", {**base, "intent": "preview"}).get_data(as_text=True)
+    assert "4 items; <strong>0</strong> would go to someone else" in unchanged
+    added = submit(client, "/routing/rules", {"name": "Invoices to Bill", "position": "10", "topics": "billing",
+                                              "action": "user", "user_id": str(bill.id), "intent": "preview"})
+    assert "4 items; <strong>1</strong> would go to someone else" in added.get_data(as_text=True)
+
+    bad = submit(client, f"/routing/rules/{rule_id}", {
+        **base, "name": "Northwind, unhappy", "score_min": "six", "languages": "en, de", "intent": "save"})
+    html = bad.get_data(as_text=True)
+    assert bad.status_code == 422 and "Nothing was saved" in html and "must be a whole number" in html
+    assert 'value="Northwind, unhappy"' in html and 'value="six"' in html and 'value="en, de"' in html
+    assert f'name="account_ids" value="{account_id}" checked' in html
+    assert rules() == [("Northwind to Support", 20)]
+    refused = submit(client, f"/routing/rules/{rule_id}", {**base, "notify_slack_url": "ftp://slack", "intent": "save"})
+    assert refused.status_code == 422 and "https:// Slack incoming-webhook URL" in refused.get_data(as_text=True)
+    assert 'value="ftp://slack"' in refused.get_data(as_text=True)
+
+    saved = submit(client, f"/routing/rules/{rule_id}", {
+        **base, "name": "Northwind, unhappy", "score_max": "6", "priorities": ["P1", "P2"], "languages": "en, DE",
+        "attributes": "plan = gold, platinum", "survey_ids": str(survey.id), "action": "user",
+        "user_id": str(dana.id), "intent": "save"})
+    assert saved.status_code == 303
+    rule = db.session.get(RoutingRule, rule_id)
+    assert (rule.name, rule.action, rule.user_id, rule.team_id) == ("Northwind, unhappy", "user", dana.id, None)
+    assert rule.conditions == {"survey_ids": [survey.id], "account_ids": [account_id], "priorities": ["P1", "P2"],
+                               "score_max": 6, "languages": ["en", "de"],
+                               "attributes": {"plan": ["gold", "platinum"]}}
+    words = client.get("/routing/").get_data(as_text=True)
+    assert "the survey is Onboarding NPS and the score is at most 6" in words and "plan is gold or platinum" in words

@@ -851,7 +851,8 @@ class DryRunSampleOut(Schema):
 class DryRunOut(Schema):
     days = Int()
     items = Int()
-    changed = Int(metadata={"description": "items whose owner would change"})
+    changed = Int(metadata={"description": "items that would go to another team or person (a team rule that "
+                                           "still applies does not count, whichever member its rotation picks)"})
     current = fields.Dict(keys=fields.String(), values=Int(), metadata={"description": "owner name -> items"})
     proposed = fields.Dict(keys=fields.String(), values=Int())
     samples = fields.List(fields.Nested(DryRunSampleOut))

@@ -115,12 +115,18 @@ def dry_run(proposed: list[RuleSpec], days: int = 30, samples: int = 20) -> dict
         return dict(sorted(tally.items()))
 
     moved = [(item, old, new) for item, old, new in zip(items, now_decisions, new_decisions, strict=True)
-             if old.owner_id != new.owner_id]
+             if _target(old) != _target(new)]
     return {"days": days, "items": len(items), "changed": len(moved), "current": counts(now_decisions),
             "proposed": counts(new_decisions),
             "samples": [{"item_id": item.id, "current_owner": names[old.owner_id],
                          "proposed_owner": names[new.owner_id], "proposed_reason": new.reason}
                         for item, old, new in moved[:samples]]}
+
+
+def _target(decision) -> tuple[str, int]:
+    """Where a decision sends an item: its team, or else its person. A team's rotation picks members
+    in turn, so an unchanged team rule replayed over fewer items picks others: that is no move."""
+    return ("team", decision.team_id) if decision.team_id is not None else ("person", decision.owner_id)
 
 
 def facts_of(item: FeedbackItem) -> RoutingFacts:

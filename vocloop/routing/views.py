@@ -1,5 +1,5 @@
-"""Routing rules in the browser, for leads and admins: a new rule is previewed (dry run over the
-last days of items) before it is saved."""
+"""Routing rules in the browser, for leads and admins: a new or changed rule is previewed (dry run
+over the last days of items) before it is saved."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from vocloop.accounts.access import only_for
 from vocloop.accounts.models import Team, User
+from vocloop.classify.topics import all_topics
 from vocloop.contacts.models import Account
 from vocloop.errors import DomainError
 from vocloop.extensions import db
@@ -18,7 +19,8 @@ from vocloop.routing import sla
 from vocloop.routing.decide import RuleSpec
 from vocloop.routing.describe import describe_conditions
 from vocloop.routing.models import RoutingRule
-from vocloop.routing.rules import BANDS, SENTIMENTS, condition_errors
+from vocloop.routing.rule_form import empty_values, rule_of_values, values_of_form, values_of_rule
+from vocloop.routing.rules import BANDS, PRIORITIES, SENTIMENTS, condition_errors
 from vocloop.surveys.models import Survey
 
 bp = Blueprint("routing", __name__)
@@ -31,23 +33,29 @@ def _rules() -> list[RoutingRule]:
     return list(db.session.scalars(select(RoutingRule).order_by(RoutingRule.position, RoutingRule.id)))
 
 
-def _page(form_values=None, preview: dict | None = None, status: int = 200):
-    """The page; form_values (the submitted form) refill the add-rule form after a preview or error."""
-    values = form_values or {}
-    chosen = {key: values.getlist(key) if hasattr(values, "getlist") else [] for key in ("bands", "sentiments")}
+def _page(values=None, preview: dict | None = None, problems: dict | None = None, status: int = 200,
+          editing: RoutingRule | None = None):
+    """The page, or the edit page of one rule; values (the submitted form) refill the rule form after a
+    preview or an error, and problems are shown beside their fields."""
+    surveys = list(db.session.scalars(select(Survey).order_by(Survey.name)))
+    accounts = list(db.session.scalars(select(Account).order_by(Account.name)))
+    topics = [topic.name for topic in all_topics()]
+    chosen_topics = (values or {}).get("topics", [])
     return render_template(
-        "routing/index.html", rules=_rules(), form=FlaskForm(), values=values, chosen=chosen, preview=preview,
+        "routing/edit.html" if editing else "routing/index.html", rules=_rules(), form=FlaskForm(),
+        values=values or empty_values(), problems=problems or {}, preview=preview, editing=editing,
         users={u.id: u for u in db.session.scalars(select(User).order_by(User.name))},
         teams={t.id: t for t in db.session.scalars(select(Team).order_by(Team.name))},
-        bands=BANDS, sentiments=SENTIMENTS, policies=sorted(sla.policies().items()), in_words=_in_words(),
-        calendar=sla.business_calendar()), status
+        surveys=surveys, accounts=accounts, topics=topics + [t for t in chosen_topics if t not in topics],
+        bands=BANDS, sentiments=SENTIMENTS, priorities=PRIORITIES, policies=sorted(sla.policies().items()),
+        in_words=_in_words(surveys, accounts), calendar=sla.business_calendar()), status
 
 
-def _in_words():
+def _in_words(surveys, accounts):
     """The rules' conditions in words, with survey and account names looked up once."""
-    surveys = dict(db.session.execute(select(Survey.id, Survey.name)).all())
-    accounts = dict(db.session.execute(select(Account.id, Account.name)).all())
-    return lambda conditions: describe_conditions(conditions or {}, surveys, accounts)
+    survey_names = {survey.id: survey.name for survey in surveys}
+    account_names = {account.id: account.name for account in accounts}
+    return lambda conditions: describe_conditions(conditions or {}, survey_names, account_names)
 
 
 @bp.get("/")
@@ -60,51 +68,50 @@ def _int(name: str) -> int | None:
     return int(value) if value.isdigit() else None
 
 
-def _rule_from_form() -> dict:
-    """The rule the form describes, as create_rule's arguments; conditions only where filled in."""
-    conditions: dict = {}
-    for key, allowed in (("bands", BANDS), ("sentiments", SENTIMENTS)):
-        chosen = [value for value in request.form.getlist(key) if value in allowed]
-        if chosen:
-            conditions[key] = chosen
-    topics = [topic.strip() for topic in request.form.get("topics", "").split(",") if topic.strip()]
-    if topics:
-        conditions["topics"] = topics
-    for key in ("score_min", "score_max"):
-        if (value := _int(key)) is not None:
-            conditions[key] = value
-    if request.form.get("urgent") in ("yes", "no"):
-        conditions["urgent"] = request.form["urgent"] == "yes"
-    return {"name": request.form.get("name", "").strip() or "Unnamed rule", "position": _int("position") or 100,
-            "conditions": conditions, "action": request.form.get("action", ""), "user_id": _int("user_id"),
-            "team_id": _int("team_id"), "team_strategy": request.form.get("team_strategy", "round_robin"),
-            "notify_user_id": _int("notify_user_id"), "notify_team_id": _int("notify_team_id"),
-            "notify_slack_url": request.form.get("notify_slack_url", "").strip() or None}
+def _save_or_preview(editing: RoutingRule | None):
+    """One path for a new rule and a changed one: parse, preview (dry run) or save through the same
+    service as the API, and on any problem show the form again as typed with the reason beside it."""
+    if not FlaskForm().validate_on_submit():
+        abort(400, "The form expired; reload the page and try again.")
+    values = values_of_form(request.form)
+    rule, problems = rule_of_values(values)
+    if not problems and (condition_problems := condition_errors(rule["conditions"])):
+        problems["form"] = "; ".join(condition_problems)
+    if problems:
+        return _page(values, problems=problems, status=422, editing=editing)
+    if request.form.get("intent") == "preview":
+        spec = RuleSpec(id=editing.id if editing else -1, name=rule["name"], position=rule["position"],
+                        conditions=rule["conditions"], action=rule["action"], user_id=rule["user_id"],
+                        team_id=rule["team_id"], team_strategy=rule["team_strategy"], enabled=rule["enabled"])
+        proposed = [other for other in routing.specs_of(_rules()) if not editing or other.id != editing.id] + [spec]
+        return _page(values, preview=routing.dry_run(proposed, days=_int("days") or 30), editing=editing)
+    try:
+        if editing:
+            routing.update_rule(editing, **rule)
+        else:
+            routing.create_rule(**rule)
+    except DomainError as exc:
+        db.session.rollback()
+        return _page(values, problems={"form": exc.detail}, status=exc.status,
+                     editing=db.session.get(RoutingRule, editing.id) if editing else None)
+    flash(f"Rule “{rule['name']}” saved.", "ok")
+    return redirect(url_for("routing.index"), code=303)
 
 
 @bp.post("/rules")
 def add_rule():
-    form = FlaskForm()
-    if not form.validate_on_submit():
-        abort(400, "The form expired; reload the page and try again.")
-    values = _rule_from_form()
-    if request.form.get("intent") == "preview":
-        problems = condition_errors(values["conditions"])
-        if problems:
-            flash("; ".join(problems), "error")
-            return _page(request.form, status=422)
-        proposed = routing.specs_of(_rules()) + [RuleSpec(
-            id=-1, name=values["name"], position=values["position"], conditions=values["conditions"],
-            action=values["action"], user_id=values["user_id"], team_id=values["team_id"],
-            team_strategy=values["team_strategy"])]
-        return _page(request.form, preview=routing.dry_run(proposed, days=_int("days") or 30))
-    try:
-        routing.create_rule(**values)
-    except DomainError as exc:
-        flash(exc.detail, "error")
-        return _page(request.form, status=exc.status)
-    flash(f"Rule “{values['name']}” saved.", "ok")
-    return redirect(url_for("routing.index"), code=303)
+    return _save_or_preview(None)
+
+
+@bp.get("/rules/<int:rule_id>/edit")
+def edit_rule(rule_id: int):
+    rule = db.get_or_404(RoutingRule, rule_id)
+    return _page(values_of_rule(rule), editing=rule)
+
+
+@bp.post("/rules/<int:rule_id>")
+def save_rule(rule_id: int):
+    return _save_or_preview(db.get_or_404(RoutingRule, rule_id))
 
 
 @bp.post("/rules/<int:rule_id>/delete")

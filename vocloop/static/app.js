@@ -15,4 +15,15 @@
       if (!window.confirm(form.dataset.confirm)) { event.preventDefault(); }
     });
   });
+  // The routing rule form shows only the fields of the chosen target ("a team", "a person" ...).
+  document.querySelectorAll("form.rule-form").forEach(function (form) {
+    var show = function () {
+      var chosen = form.querySelector("input[name=action]:checked");
+      form.querySelectorAll(".target").forEach(function (group) {
+        group.hidden = chosen !== null && !group.classList.contains("for-" + chosen.value);
+      });
+    };
+    form.querySelectorAll("input[name=action]").forEach(function (radio) { radio.addEventListener("change", show); });
+    show();
+  });
 })();
