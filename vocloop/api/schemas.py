@@ -347,7 +347,11 @@ class ItemOut(Schema):
     survey_id = Int()
     response = fields.Nested(ResponseOut)
     first_action_due_at = fields.DateTime()
-    close_due_at = fields.DateTime()
+    close_due_at = fields.DateTime(metadata={
+        "description": "while sla_paused_at is set, the due time as it stood when the clock paused; it moves "
+                       "later by the time waited when the item leaves 'waiting'"})
+    sla_paused_at = fields.DateTime(allow_none=True, metadata={
+        "description": "set while the item waits on the customer: its SLA clock is paused since then"})
     first_action_at = fields.DateTime(allow_none=True)
     closed_at = fields.DateTime(allow_none=True)
     close_reason = fields.String(allow_none=True, validate=one_of(CLOSE_REASONS))

@@ -27,8 +27,13 @@ class NoteForm(FlaskForm):
     body = TextAreaField("Note", validators=[DataRequired(), Length(max=items.MAX_TEXT)])
 
 
+def status_words(status: str) -> str:
+    """A working status as the select offers it; "waiting" says what it does to the SLA."""
+    return "waiting on the customer (SLA paused)" if status == "waiting" else status.replace("_", " ")
+
+
 class StatusForm(FlaskForm):
-    status = SelectField("Status", choices=[SelectChoice(s, s.replace("_", " ")) for s in items.WORK_STATUSES])
+    status = SelectField("Status", choices=[SelectChoice(s, status_words(s)) for s in items.WORK_STATUSES])
 
 
 def _id_or_zero(value) -> int:
@@ -127,7 +132,7 @@ class BulkForm(FlaskForm):
 
     owner_id = SelectField("Reassign to", coerce=int, default=0)
     status = SelectField("Set status", default="", choices=[SelectChoice("", "—")] + [
-        SelectChoice(s, s.replace("_", " ")) for s in items.WORK_STATUSES])
+        SelectChoice(s, status_words(s)) for s in items.WORK_STATUSES])
     note = TextAreaField("Hand-over note (needed to reassign)", validators=[Length(max=items.MAX_TEXT)])
 
 

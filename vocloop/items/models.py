@@ -36,7 +36,7 @@ class FeedbackItem(db.Model):
         Index("ix_feedback_items_open_team_due", "team_id", "close_due_at",
               postgresql_where=text(OPEN_ITEM), sqlite_where=text(OPEN_ITEM)),
         # The backlog's ages and overdue count read this alone (an index-only scan on PostgreSQL).
-        Index("ix_feedback_items_open_created", "created_at", "close_due_at",
+        Index("ix_feedback_items_open_created", "created_at", "close_due_at", "sla_paused_at",
               postgresql_where=text(OPEN_ITEM), sqlite_where=text(OPEN_ITEM)),
         # The dashboard's list of missed deadlines, most recent first.
         Index("ix_feedback_items_breached", "sla_breached_at", postgresql_where=text("sla_breached_at IS NOT NULL"),
@@ -79,6 +79,8 @@ class FeedbackItem(db.Model):
     seconds_to_close: Mapped[int | None]
     business_seconds_to_first_action: Mapped[int | None]
     business_seconds_to_close: Mapped[int | None]
+    # Set while the item waits on the customer: its SLA clock stands still (items/sla_clock.py).
+    sla_paused_at: Mapped[datetime | None]
     sla_warned_at: Mapped[datetime | None]
     first_action_breached_at: Mapped[datetime | None]
     sla_breached_at: Mapped[datetime | None]

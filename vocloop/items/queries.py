@@ -13,6 +13,7 @@ from vocloop.accounts.models import Team, User
 from vocloop.contacts.models import Account, Contact
 from vocloop.db import utcnow
 from vocloop.extensions import db
+from vocloop.items import sla_clock
 from vocloop.items.models import FeedbackItem, ItemEvent
 from vocloop.items.permissions import hand_over_targets_filter, visible_items_filter
 from vocloop.responses.models import Response
@@ -32,7 +33,7 @@ def _tab_filter(user: User, tab: str):
     if tab == "team":
         return (is_open,)
     if tab == "overdue":
-        return (is_open, FeedbackItem.close_due_at < utcnow())
+        return (is_open, sla_clock.overdue(utcnow()))
     if tab == "waiting":
         return (FeedbackItem.status == "waiting",)
     if tab == "closed":

@@ -12,7 +12,7 @@ from vocloop.accounts.models import User
 from vocloop.db import utcnow
 from vocloop.errors import Conflict, Forbidden, Invalid, NotFound
 from vocloop.extensions import db
-from vocloop.items import permissions
+from vocloop.items import permissions, sla_clock
 from vocloop.items.closing import render_closing
 from vocloop.items.customer_mail import personal_sender, tell_customer_of_handover
 from vocloop.items.models import FeedbackItem, ItemEvent
@@ -114,11 +114,16 @@ def set_status(user: User, item: FeedbackItem, status: str) -> None:
     if status not in WORK_STATUSES:
         raise Invalid(f"status must be one of {', '.join(WORK_STATUSES)}; close the item to close it")
     if status != item.status:
+        now = utcnow()
         db.session.add(ItemEvent(item_id=item.id, kind="status", actor_id=user.id,
                                  body=f"Status {item.status} → {status}.", data={"to": status}))
-        item.status = status
         if item.first_action_at is None and user.id == item.owner_id:
-            record_first_action(item, utcnow())
+            record_first_action(item, now)
+        if status == sla_clock.PAUSING_STATUS:
+            sla_clock.pause(item, now, user.id)
+        else:
+            sla_clock.resume(item, now, user.id)
+        item.status = status
     db.session.commit()
 
 
@@ -171,7 +176,9 @@ def close_with_message(user: User, item: FeedbackItem, body: str) -> Message:
     )
     item.closing_draft = None
     _acted(item, user, closing=True)
-    item.status, item.closed_at, item.close_reason = "closed", utcnow(), "closing_message"
+    now = utcnow()
+    sla_clock.resume(item, now, user.id)  # the time it waited on the customer does not count against it
+    item.status, item.closed_at, item.close_reason = "closed", now, "closing_message"
     db.session.flush()
     db.session.add(ItemEvent(item_id=item.id, kind="closed", actor_id=user.id, body=body,
                              data={"message_id": message.id}))
@@ -186,7 +193,9 @@ def close_without_message(user: User, item: FeedbackItem, reason: str, note: str
     if reason not in CLOSE_REASONS:
         raise Invalid(f"reason must be one of {', '.join(CLOSE_REASONS)}")
     _acted(item, user, closing=True)
-    item.status, item.closed_at, item.close_reason = "closed", utcnow(), reason
+    now = utcnow()
+    sla_clock.resume(item, now, user.id)
+    item.status, item.closed_at, item.close_reason = "closed", now, reason
     db.session.add(ItemEvent(item_id=item.id, kind="closed", actor_id=user.id, body=note.strip()[:MAX_TEXT],
                              data={"reason": reason}))
     webhooks.emit("item.closed", webhooks.item_data(item))
@@ -244,6 +253,11 @@ def record_customer_reply(item: FeedbackItem, body: str, from_email: str) -> Ite
     event = ItemEvent(item_id=item.id, kind="customer_replied", body=body[:MAX_TEXT],
                       data={"from": from_email[:320], **({"from_another_address": True} if other else {})})
     db.session.add(event)
+    if item.status == sla_clock.PAUSING_STATUS:  # the customer's move came: back to the owner, clock running
+        db.session.add(ItemEvent(item_id=item.id, kind="status", body="Status waiting → in_progress (the customer "
+                                 "replied).", data={"to": "in_progress", "why": "customer_replied"}))
+        sla_clock.resume(item, utcnow())
+        item.status = "in_progress"
     reopen(item, f"Reopened by a reply from another address ({from_email[:320]})." if other
            else "Reopened by the customer's reply.")
     db.session.flush()  # the event's id keys the notice: one per reply, however close together

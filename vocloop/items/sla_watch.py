@@ -1,4 +1,5 @@
-"""The SLA watch (a periodic job): warn owners before a deadline, record breaches, escalate.
+"""The SLA watch (a periodic job): warn owners before a deadline, record breaches, escalate. Items
+waiting on the customer are skipped: their clock is paused.
 
 Each step claims its flag with a conditional UPDATE first, so two clocks or a retried job never
 warn, record or escalate twice.
@@ -25,7 +26,8 @@ BATCH = 500
 def watch_sla(now: datetime | None = None) -> dict[str, int]:
     now = now or utcnow()
     counts = {"warned": 0, "first_action_missed": 0, "breached": 0, "escalated": 0}
-    open_items = select(FeedbackItem).where(FeedbackItem.status != "closed")
+    # An item waiting on the customer is left alone: its clock stands still (items/sla_clock.py).
+    open_items = select(FeedbackItem).where(FeedbackItem.status != "closed", FeedbackItem.sla_paused_at.is_(None))
 
     for item in db.session.scalars(open_items.where(
             FeedbackItem.sla_warned_at.is_(None), FeedbackItem.close_due_at > now).limit(BATCH * 4)):

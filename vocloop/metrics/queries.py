@@ -12,7 +12,8 @@ time to close = seconds from creation to loop closure (the closing message accep
   Both as median and p90 by nearest rank (the ⌈n/2⌉-th and ⌈0.9·n⌉-th smallest: always a time some
   item really took, and the same on SQLite and PostgreSQL), in calendar seconds and in working
   seconds on the business calendar (fixed on the item when the action or closure happened).
-backlog = items open now; aged by time since creation (see AGE_BUCKETS); overdue = past close_due_at.
+backlog = items open now; aged by time since creation (see AGE_BUCKETS); overdue = past close_due_at on the
+  item's SLA clock (an item waiting on the customer has its clock paused: overdue only if it was when it paused).
 response rate = invitations answered / invitations delivered (sent or delivered, or answered), for the
   invitations created in the period.
 NPS = % promoters (9–10) − % detractors (0–6); CSAT = % of 4–5 answers; CES = mean score (1–7): over the
@@ -30,6 +31,7 @@ from sqlalchemy import String, and_, case, cast, func, literal, select, true, tu
 from vocloop.accounts.models import Team, User
 from vocloop.contacts.models import Account, Contact
 from vocloop.extensions import db
+from vocloop.items import sla_clock
 from vocloop.items.models import FeedbackItem
 from vocloop.items.queries import OPEN_STATUSES
 from vocloop.metrics.sql import nearest_ranks, period_key, period_start, topic_values, without_jit
@@ -255,7 +257,7 @@ def backlog(now: datetime, scope=None) -> dict:
         age_cases.append(func.sum(case((and_(*conditions), 1), else_=0)).label(name))
         lower = days
     row = db.session.execute(
-        select(func.count(), func.sum(case((FeedbackItem.close_due_at < now, 1), else_=0)), *age_cases)
+        select(func.count(), func.sum(case((sla_clock.overdue(now), 1), else_=0)), *age_cases)
         .select_from(FeedbackItem)
         .where(FeedbackItem.status.in_(OPEN_STATUSES), *(() if scope is None else (scope,)))).one()
     return {"open": row[0], "overdue": row[1] or 0,

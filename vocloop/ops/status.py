@@ -9,6 +9,7 @@ from sqlalchemy import func, select, text
 
 from vocloop.db import utcnow
 from vocloop.extensions import db
+from vocloop.items import sla_clock
 from vocloop.items.models import FeedbackItem
 from vocloop.jobs.queue import QUEUES, redis_connection
 from vocloop.mail.models import Message
@@ -72,6 +73,6 @@ def _read_database_figures(status: Status) -> None:
     status.outbox_failed = db.session.scalar(select(func.count()).where(Message.status == "failed"))
     status.open_items = db.session.scalar(select(func.count()).where(FeedbackItem.status != "closed"))
     status.sla_breached_open_items = db.session.scalar(select(func.count()).where(
-        FeedbackItem.status != "closed", FeedbackItem.close_due_at < now))
+        FeedbackItem.status != "closed", sla_clock.overdue(now)))
     status.unprocessed_responses = db.session.scalar(select(func.count()).where(
         Response.processed_at.is_(None), Response.completed_at.is_not(None)))

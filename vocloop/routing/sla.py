@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 
 from flask import current_app
 from sqlalchemy import select
 
 from vocloop.errors import Invalid
 from vocloop.extensions import db
-from vocloop.routing.calendar import BusinessCalendar, due_at
+from vocloop.routing.calendar import BusinessCalendar, add_business_hours, business_seconds_between, due_at
 from vocloop.routing.models import BusinessCalendarRow, SlaPolicy
 
 PRIORITIES = ("P1", "P2", "P3", "P4")
@@ -37,6 +37,31 @@ def due_times(priority: str, start: datetime) -> tuple[datetime, datetime]:
     calendar = business_calendar() if policy.business_hours else BusinessCalendar()
     return (due_at(start, policy.first_action_hours, policy.business_hours, calendar),
             due_at(start, policy.close_hours, policy.business_hours, calendar))
+
+
+def _clock(priority: str) -> tuple[bool, BusinessCalendar]:
+    """(business hours?, calendar) of this priority's policy; calendar time without a policy row."""
+    policy = policies().get(priority)
+    if policy is None or not policy.business_hours:
+        return False, BusinessCalendar()
+    return True, business_calendar()
+
+
+def time_waited(priority: str, start: datetime, end: datetime) -> tuple[float, bool]:
+    """(hours, business hours?) from start to end on this priority's SLA clock: working hours on a
+    business-hours policy, calendar hours otherwise."""
+    business, calendar = _clock(priority)
+    if business:
+        return business_seconds_between(start, end, calendar) / 3600, True
+    return max(0.0, (end - start).total_seconds() / 3600), False
+
+
+def later_by(priority: str, due: datetime, hours: float) -> datetime:
+    """A due time moved later by hours on this priority's SLA clock (time spent waiting)."""
+    if hours <= 0:  # a due time at the end of a working day must not jump to the next morning
+        return due
+    business, calendar = _clock(priority)
+    return add_business_hours(due, hours, calendar) if business else due + timedelta(hours=hours)
 
 
 def ensure_defaults() -> None:

@@ -1,0 +1,147 @@
+"""The SLA clock of an item: paused while it waits on the customer (issue #23)."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from tests.factories import (
+    PASSWORD,
+    answer,
+    api_token,
+    csrf_from,
+    login,
+    make_contact,
+    make_invitation,
+    make_survey,
+    make_user,
+)
+from vocloop.db import utcnow
+from vocloop.extensions import db
+from vocloop.items import service as items
+from vocloop.items.models import FeedbackItem
+from vocloop.items.sla_watch import watch_sla
+from vocloop.metrics import queries as metrics
+from vocloop.routing import sla
+from vocloop.routing.service import create_rule
+
+NOTHING = {"warned": 0, "first_action_missed": 0, "breached": 0, "escalated": 0}
+
+
+@pytest.fixture
+def item_of_dana(app, client, drain):
+    make_user("admin@example.com", role="admin")
+    dana = make_user("dana@example.com", name="Dana", team="Support")
+    create_rule(name="to Dana", action="user", user_id=dana.id)
+    answer(client, make_invitation(make_survey(), make_contact("ann@customer.example", name="Ann")), 2, "Still broken")
+    drain()
+    return db.session.scalar(select(FeedbackItem)), dana
+
+
+def at(monkeypatch, moment):
+    """The service's clock reads `moment` (pages and API run in this process)."""
+    monkeypatch.setattr(items, "utcnow", lambda: moment)
+
+
+def fresh(item_id):
+    db.session.rollback()
+    return db.session.get(FeedbackItem, item_id)
+
+
+def set_status_on_the_page(client, item_id, status):
+    page = client.get(f"/inbox/items/{item_id}").get_data(as_text=True)
+    return client.post(f"/inbox/items/{item_id}/status",
+                       data={"status-csrf_token": csrf_from(page), "status-status": status})
+
+
+def test_waiting_on_the_customer_pauses_the_sla_and_moves_the_due_times_by_the_wait(app, client, item_of_dana,
+                                                                                      monkeypatch):
+    item, dana = item_of_dana
+    first_due, close_due = item.first_action_due_at, item.close_due_at
+    paused = item.created_at + timedelta(hours=1)
+    at(monkeypatch, paused)
+    login(client, "dana@example.com", PASSWORD)
+    assert set_status_on_the_page(client, item.id, "waiting").status_code == 303
+    item = fresh(item.id)
+    assert item.sla_paused_at == paused and item.close_due_at == close_due
+
+    page = client.get(f"/inbox/items/{item.id}").get_data(as_text=True)
+    assert "SLA paused while waiting on the customer since" in page and f"{paused:%Y-%m-%d %H:%M}" in page
+    api = client.get(f"/api/v1/items/{item.id}", headers=api_token(dana)).json
+    assert api["sla_paused_at"].startswith(paused.isoformat()[:19]) and api["status"] == "waiting"
+
+    # Long past the deadline, still waiting: no warning, no breach, not overdue anywhere.
+    long_after = close_due + timedelta(days=3)
+    assert watch_sla(long_after) == NOTHING
+    assert metrics.backlog(long_after)["overdue"] == 0
+    monkeypatch.setattr("vocloop.items.queries.utcnow", lambda: long_after)
+    link = f'href="/inbox/items/{item.id}"'
+    assert link in client.get("/inbox/?tab=waiting").get_data(as_text=True)
+    assert link not in client.get("/inbox/?tab=overdue").get_data(as_text=True)
+
+    # Dana moves it on three days and two hours later: both deadlines move by exactly that wait.
+    resumed = paused + timedelta(days=3, hours=2)
+    at(monkeypatch, resumed)
+    assert client.patch(f"/api/v1/items/{item.id}", headers=api_token(dana),
+                        json={"status": "in_progress"}).json["sla_paused_at"] is None
+    item = fresh(item.id)
+    waited = resumed - paused
+    assert item.close_due_at == close_due + waited and item.sla_paused_at is None
+    assert item.first_action_due_at == first_due  # Dana acted (set the status) before it was due: history
+    resumed_event = item.events[-1]
+    assert resumed_event.kind == "sla_resumed" and "74 hours waiting on the customer" in resumed_event.body
+    kinds = [event.kind for event in item.events]
+    assert kinds.index("sla_paused") < kinds.index("sla_resumed")
+    events = client.get(f"/api/v1/items/{item.id}/events", headers=api_token(dana)).json
+    assert [e["kind"] for e in events if e["kind"].startswith("sla_")] == ["sla_paused", "sla_resumed"]
+
+    # The clock runs again from where it stopped: the breach comes at the moved deadline, not before.
+    assert watch_sla(close_due + timedelta(hours=1))["breached"] == 0
+    assert watch_sla(item.close_due_at + timedelta(minutes=1))["breached"] == 1
+
+
+def test_a_customer_reply_ends_the_wait_and_closing_counts_the_wait_out(app, client, item_of_dana, monkeypatch):
+    item, dana = item_of_dana
+    close_due = item.close_due_at
+    paused = item.created_at + timedelta(minutes=30)
+    at(monkeypatch, paused)
+    items.set_status(dana, item, "waiting")
+    at(monkeypatch, paused + timedelta(hours=10))
+    items.record_customer_reply(fresh(item.id), "Here is the invoice number you asked for.", "ann@customer.example")
+    db.session.commit()
+    item = fresh(item.id)
+    assert item.status == "in_progress" and item.sla_paused_at is None
+    assert item.close_due_at == close_due + timedelta(hours=10)
+
+    # Waiting again, then closed while waiting: the second wait counts out too, and the loop closed in time.
+    at(monkeypatch, paused + timedelta(hours=11))
+    items.set_status(dana, item, "waiting")
+    at(monkeypatch, paused + timedelta(hours=11 + 30))
+    items.close_without_message(dana, fresh(item.id), "no_action_needed")
+    item = fresh(item.id)
+    assert item.close_due_at == close_due + timedelta(hours=40) and item.sla_paused_at is None
+
+
+def test_on_business_hours_a_weekend_spent_waiting_moves_nothing_and_working_hours_count(app, item_of_dana,
+                                                                                          monkeypatch):
+    item, dana = item_of_dana
+    sla.update_policy(item.priority, first_action_hours=4, close_hours=16, business_hours=True)
+    friday = datetime(2026, 12, 4, 16, 0, tzinfo=UTC)  # a Friday, 16:00; the calendar is 09-17 UTC, Mon-Fri
+    item.close_due_at = datetime(2026, 12, 8, 12, 0, tzinfo=UTC)
+    db.session.commit()
+    at(monkeypatch, friday)
+    items.set_status(dana, item, "waiting")
+    at(monkeypatch, datetime(2026, 12, 7, 10, 30, tzinfo=UTC))  # Monday 10:30: 1 h Friday + 1.5 h Monday
+    items.set_status(dana, fresh(item.id), "in_progress")
+    item = fresh(item.id)
+    assert item.close_due_at == datetime(2026, 12, 8, 14, 30, tzinfo=UTC)
+    assert item.events[-1].data["clock"] == "business" and item.events[-1].data["waited_hours"] == 2.5
+
+
+def test_a_hand_over_keeps_the_clock_paused(app, item_of_dana, monkeypatch):
+    item, dana = item_of_dana
+    lee = make_user("lee@example.com", name="Lee", team="Support")
+    at(monkeypatch, utcnow())
+    items.set_status(dana, item, "waiting")
+    items.reassign(dana, fresh(item.id), lee.id, "Ann sends the invoice on Monday.")
+    assert fresh(item.id).sla_paused_at is not None
