@@ -14,6 +14,7 @@ def init_app(app: Flask) -> None:
     from vocloop.accounts.password_views import bp as password_bp
     from vocloop.accounts.people_views import bp as people_bp
     from vocloop.accounts.settings_views import bp as settings_bp
+    from vocloop.accounts.team_views import bp as teams_bp
     from vocloop.accounts.views import bp as auth_bp
     from vocloop.classify.correction_views import bp as corrections_bp
     from vocloop.classify.views import bp as topics_bp
@@ -54,6 +55,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(settings_bp, url_prefix="/settings")
     app.register_blueprint(password_bp, url_prefix="/password")
     app.register_blueprint(people_bp, url_prefix="/people")
+    app.register_blueprint(teams_bp, url_prefix="/teams")
     app.register_blueprint(company_bp, url_prefix="/company")
     app.register_blueprint(webhooks_bp, url_prefix="/webhooks")
     if app.config["VOCLOOP_ENV"] != "production":

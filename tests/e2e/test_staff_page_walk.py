@@ -70,7 +70,7 @@ def stops_for(role: str, user: User) -> list[Stop]:
                   Stop("contact", f"/contacts/{contact.id}"), Stop("contact-edit", f"/contacts/{contact.id}/edit"),
                   Stop("routing", "/routing/"), Stop("topics", "/topics/")]
         rule = db.session.scalar(select(RoutingRule).order_by(RoutingRule.id))
-        stops += [Stop("routing-rule", f"/routing/rules/{rule.id}/edit")]
+        stops += [Stop("routing-rule", f"/routing/rules/{rule.id}/edit"), Stop("teams", "/teams/")]
     else:
         stops += [Stop("metrics-refused", "/metrics/", status=403)]
     if role == "admin":

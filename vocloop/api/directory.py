@@ -6,7 +6,7 @@ from flask.views import MethodView
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from vocloop.accounts import links
+from vocloop.accounts import links, teams
 from vocloop.accounts import service as accounts
 from vocloop.accounts.models import Team, User
 from vocloop.api import schemas
@@ -101,6 +101,20 @@ class TeamResource(MethodView):
     @blp.response(200, schemas.TeamOut)
     def get(self, team_id):
         return db.get_or_404(Team, team_id)
+
+    @blp.arguments(schemas.TeamPatch)
+    @blp.response(200, schemas.TeamOut)
+    def patch(self, data, team_id):
+        """Rename the team or choose its lead (null: none). Admins."""
+        require_role("admin")
+        return teams.change_team(db.get_or_404(Team, team_id), **data)
+
+    @blp.response(204)
+    def delete(self, team_id):
+        """Delete the team (admins); refused (409) while a routing rule names it or it has open items.
+        Its closed items keep their owner but no longer count for a team."""
+        require_role("admin")
+        teams.delete_team(db.get_or_404(Team, team_id))
 
 
 @blp.route("/teams/<int:team_id>/members")

@@ -618,6 +618,11 @@ class TeamOut(Schema):
     created_at = fields.DateTime()
 
 
+class TeamPatch(Schema):
+    name = fields.String(validate=validate.Length(min=1, max=120))
+    lead_id = Int(allow_none=True)
+
+
 class TeamMemberIn(Schema):
     user_id = Int(required=True)
 
