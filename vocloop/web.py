@@ -24,6 +24,7 @@ def init_app(app: Flask) -> None:
     from vocloop.mail.views import bp as dev_mail_bp
     from vocloop.mail.webhooks import bp as webhooks_bp
     from vocloop.metrics.views import bp as metrics_bp
+    from vocloop.outbound.views import bp as outbound_bp
     from vocloop.responses import rate_limit as customer_page_limit
     from vocloop.responses.views import bp as answers_bp
     from vocloop.responses.views import verify_bp
@@ -57,6 +58,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(people_bp, url_prefix="/people")
     app.register_blueprint(teams_bp, url_prefix="/teams")
     app.register_blueprint(company_bp, url_prefix="/company")
+    app.register_blueprint(outbound_bp, url_prefix="/integrations/webhooks")
     app.register_blueprint(webhooks_bp, url_prefix="/webhooks")
     if app.config["VOCLOOP_ENV"] != "production":
         app.register_blueprint(dev_mail_bp, url_prefix="/dev")

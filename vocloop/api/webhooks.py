@@ -54,8 +54,7 @@ class WebhookResource(MethodView):
     def delete(self, endpoint_id):
         """Remove the endpoint and its delivery log."""
         require_role("admin")
-        db.session.delete(db.get_or_404(WebhookEndpoint, endpoint_id))
-        db.session.commit()
+        webhooks.delete_endpoint(db.get_or_404(WebhookEndpoint, endpoint_id))
 
 
 @blp.route("/webhooks/<int:endpoint_id>/deliveries")

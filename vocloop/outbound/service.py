@@ -105,6 +105,12 @@ def update_endpoint(endpoint: WebhookEndpoint, **values) -> WebhookEndpoint:
     return endpoint
 
 
+def delete_endpoint(endpoint: WebhookEndpoint) -> None:
+    """The endpoint and its delivery log; deliveries still waiting are never posted."""
+    db.session.delete(endpoint)
+    db.session.commit()
+
+
 # --- events ----------------------------------------------------------------------------------------
 
 def emit(event_type: str, data: dict) -> int:
