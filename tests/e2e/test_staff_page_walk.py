@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import timedelta
 from html import escape
 from pathlib import Path
 
@@ -20,11 +21,13 @@ from tests.conftest import ROOT, TEST_DATABASE_URL
 from tests.e2e.test_customer_pages import serious_violations
 from vocloop.accounts.models import User
 from vocloop.contacts.models import Contact
+from vocloop.db import utcnow
 from vocloop.demo import DEMO_PASSWORD, seed_demo
 from vocloop.extensions import db
 from vocloop.items.models import FeedbackItem
 from vocloop.items.permissions import visible_items_filter
 from vocloop.mail.models import Message
+from vocloop.outbound.models import EVENT_TYPES, WebhookDelivery, WebhookEndpoint
 from vocloop.routing.models import RoutingRule
 from vocloop.surveys.models import Survey
 
@@ -74,8 +77,31 @@ def stops_for(role: str, user: User) -> list[Stop]:
     else:
         stops += [Stop("metrics-refused", "/metrics/", status=403)]
     if role == "admin":
-        stops += [Stop("people", "/people/"), Stop("company", "/company/")]
+        endpoint_id = _webhook_with_a_log()
+        stops += [Stop("people", "/people/"), Stop("company", "/company/"),
+                  Stop("webhooks", "/integrations/webhooks/"), Stop("webhook", f"/integrations/webhooks/{endpoint_id}")]
     return stops
+
+
+def _webhook_with_a_log() -> int:
+    """An endpoint with delivered, waiting and failed deliveries (the demo has none); written directly,
+    as its URL would not resolve for the service's guard."""
+    endpoint = db.session.scalar(select(WebhookEndpoint).order_by(WebhookEndpoint.id))
+    if endpoint is None:
+        endpoint = WebhookEndpoint(url="https://crm.example.com/hooks/vocloop/events-with-a-long-path",
+                                   description="Our CRM", events=list(EVENT_TYPES), secret="whsec_walk")
+        db.session.add(endpoint)
+        db.session.flush()
+        now = utcnow()
+        for n, (status, code, error) in enumerate([
+                ("delivered", 200, None), ("pending", 503, "HTTP 503: Service Unavailable"),
+                ("failed", None, "ConnectTimeout: timed out connecting to crm.example.com:443 after 10 s")]):
+            db.session.add(WebhookDelivery(endpoint_id=endpoint.id, event_id=f"evt_walk{n}", event_type="item.created",
+                                           body="{}", status=status, attempts=n + 1, last_status_code=code,
+                                           last_error=error, next_attempt_at=now + timedelta(minutes=5),
+                                           created_at=now - timedelta(hours=n)))
+        db.session.commit()
+    return endpoint.id
 
 
 def walk(page, base: str, stops: list[Stop], prefix: str, width: int, problems: list[str]) -> None:
