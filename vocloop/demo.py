@@ -252,7 +252,7 @@ def _sla_history(item: FeedbackItem) -> None:
         item.first_action_breached_at = item.first_action_due_at
         _event(item, "sla_first_action_missed", item.first_action_due_at, "No first action before its due time.")
     if item.close_due_at < until:
-        item.sla_breached_at = item.close_due_at
+        item.sla_breached_at = item.first_breached_at = item.close_due_at
         _event(item, "sla_breached", item.close_due_at,
                f"Closing message overdue since {item.close_due_at:%Y-%m-%d %H:%M} UTC.")
         leads = leads_of(item)

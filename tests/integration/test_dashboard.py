@@ -38,7 +38,8 @@ def make_item(owner, survey, created, *, score=2, first_action_after_h=None, clo
                         topics=list(topics), first_action_due_at=created + timedelta(hours=24),
                         close_due_at=created + timedelta(hours=48), created_at=created, status=status or "open",
                         customer_verdict=verdict, reopen_count=1 if reopened else 0,
-                        sla_breached_at=created + timedelta(hours=48) if breached else None)
+                        sla_breached_at=created + timedelta(hours=48) if breached else None,
+                        first_breached_at=created + timedelta(hours=48) if breached else None)
     db.session.add(item)
     db.session.flush()
     if first_action_after_h is not None:

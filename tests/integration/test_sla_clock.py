@@ -21,6 +21,8 @@ from vocloop.extensions import db
 from vocloop.items import service as items
 from vocloop.items.models import FeedbackItem
 from vocloop.items.sla_watch import watch_sla
+from vocloop.jobs.tasks import deliver_messages
+from vocloop.mail import outbox
 from vocloop.metrics import queries as metrics
 from vocloop.routing import sla
 from vocloop.routing.service import create_rule
@@ -145,3 +147,65 @@ def test_a_hand_over_keeps_the_clock_paused(app, item_of_dana, monkeypatch):
     items.set_status(dana, item, "waiting")
     items.reassign(dana, fresh(item.id), lee.id, "Ann sends the invoice on Monday.")
     assert fresh(item.id).sla_paused_at is not None
+
+
+# A reopen starts a new clock; the old one's breach stays in history and in the metrics.
+
+def test_a_reopened_item_gets_new_due_times_and_its_earlier_breach_stays_counted(app, client, item_of_dana, sendgrid,
+                                                                                  monkeypatch):
+    item, dana = item_of_dana
+    for name in ("created_at", "first_action_due_at", "close_due_at"):  # opened three days ago, never acted on
+        setattr(item, name, getattr(item, name) - timedelta(days=3))
+    db.session.commit()
+    now = utcnow()
+    assert watch_sla(now) == {"warned": 0, "first_action_missed": 1, "breached": 1, "escalated": 0}
+    breached_at = fresh(item.id).sla_breached_at
+    items.close_with_message(dana, fresh(item.id), "Hi Ann, sorry for the wait: it is fixed.")
+    deliver_messages(outbox.take_queued_ids())
+    late = fresh(item.id)
+    assert late.loop_closed_at > late.close_due_at and late.loop_closed_in_sla is False
+    seconds_to_first_action = late.seconds_to_first_action
+
+    period = (late.created_at - timedelta(days=1), now + timedelta(days=1))
+    def counted():
+        return (metrics.closure(*period)["closed_within_sla_rate"],
+                [row["id"] for row in metrics.breached_items(*period)])
+    assert counted() == (0.0, [item.id])
+
+    reopened_at = now + timedelta(minutes=5)
+    at(monkeypatch, reopened_at)
+    items.record_customer_reply(late, "It is not fixed, the invoice is still wrong.", "ann@customer.example")
+    db.session.commit()
+    item = fresh(item.id)
+    assert item.status == "in_progress" and item.reopen_count == 1
+    assert (item.first_action_due_at, item.close_due_at) == sla.due_times(item.priority, reopened_at)
+    assert item.sla_started_at == reopened_at and item.first_action_at is None
+    assert (item.sla_breached_at, item.first_action_breached_at, item.sla_warned_at) == (None, None, None)
+    assert item.first_breached_at == breached_at
+
+    reopen = [event for event in item.events if event.kind == "reopened"][-1]
+    assert "The earlier closing-message deadline was missed." in reopen.body
+    assert reopen.data["earlier"]["sla_breached_at"] == breached_at.isoformat()
+    headers = api_token(dana)
+    api = client.get(f"/api/v1/items/{item.id}", headers=headers).json
+    assert api["sla_breached_at"] is None and api["first_breached_at"].startswith(breached_at.isoformat()[:19])
+    kinds = [event["kind"] for event in client.get(f"/api/v1/items/{item.id}/events", headers=headers).json]
+    assert kinds.index("sla_breached") < kinds.index("reopened")
+    login(client, "dana@example.com", PASSWORD)
+    assert "Missed its closing-message deadline on" in client.get(f"/inbox/items/{item.id}").get_data(as_text=True)
+
+    # The metrics still count the late closure and the breach, for the items opened when it happened.
+    assert counted() == (0.0, [item.id])
+
+    # The new clock warns and breaches on its own schedule, once each, and the first breach stays first.
+    window = item.close_due_at - reopened_at
+    assert watch_sla(reopened_at + window * 0.5)["warned"] == 0
+    assert watch_sla(reopened_at + window * 0.8)["warned"] == 1
+    assert watch_sla(item.close_due_at + timedelta(minutes=1))["breached"] == 1
+    item = fresh(item.id)
+    assert [event.kind for event in item.events].count("sla_breached") == 2 and item.first_breached_at == breached_at
+
+    # Acting again sets the new clock's first action; the time to first action (a metric) stays the first.
+    items.add_note(dana, item, "Called Ann, the refund goes out today.")
+    item = fresh(item.id)
+    assert item.first_action_at == reopened_at and item.seconds_to_first_action == seconds_to_first_action

@@ -352,7 +352,13 @@ class ItemOut(Schema):
                        "later by the time waited when the item leaves 'waiting'"})
     sla_paused_at = fields.DateTime(allow_none=True, metadata={
         "description": "set while the item waits on the customer: its SLA clock is paused since then"})
-    first_action_at = fields.DateTime(allow_none=True)
+    first_action_at = fields.DateTime(allow_none=True, metadata={
+        "description": "the owner's first action on the current SLA clock (a reopen starts a new one)"})
+    sla_breached_at = fields.DateTime(allow_none=True, metadata={
+        "description": "when the current clock's closing-message deadline passed; a reopen clears it"})
+    first_breached_at = fields.DateTime(allow_none=True, metadata={
+        "description": "the first time the item missed a closing-message deadline, kept across reopens"})
+    reopen_count = Int()
     closed_at = fields.DateTime(allow_none=True)
     close_reason = fields.String(allow_none=True, validate=one_of(CLOSE_REASONS))
     loop_closed = fields.Function(lambda item: item.loop_closed_at is not None, metadata={

@@ -39,8 +39,8 @@ class FeedbackItem(db.Model):
         Index("ix_feedback_items_open_created", "created_at", "close_due_at", "sla_paused_at",
               postgresql_where=text(OPEN_ITEM), sqlite_where=text(OPEN_ITEM)),
         # The dashboard's list of missed deadlines, most recent first.
-        Index("ix_feedback_items_breached", "sla_breached_at", postgresql_where=text("sla_breached_at IS NOT NULL"),
-              sqlite_where=text("sla_breached_at IS NOT NULL")),
+        Index("ix_feedback_items_breached", "first_breached_at", postgresql_where=text("first_breached_at IS NOT NULL"),
+              sqlite_where=text("first_breached_at IS NOT NULL")),
     )
 
     id: Mapped[intpk]
@@ -64,7 +64,9 @@ class FeedbackItem(db.Model):
     close_reason: Mapped[str | None] = mapped_column(String(40))
     # Set when the provider accepted the closing message; cleared if it bounces.
     loop_closed_at: Mapped[datetime | None]
-    # SLA watch: each set once, when the owner was warned, the deadline passed, the lead was told.
+    # Whether that was at or before the closing-message due time then in force: fixed at loop closure, so
+    # the new due times of a reopen never rewrite "closed within SLA".
+    loop_closed_in_sla: Mapped[bool | None]
     # The closing message being written, kept between visits.
     closing_draft: Mapped[str | None] = mapped_column(Text)
     # The customer's answer to "Did this resolve your concern?" in the closing message.
@@ -79,12 +81,18 @@ class FeedbackItem(db.Model):
     seconds_to_close: Mapped[int | None]
     business_seconds_to_first_action: Mapped[int | None]
     business_seconds_to_close: Mapped[int | None]
+    # When the current SLA clock started: NULL from creation; a reopen starts a new one (items/sla_clock.py).
+    sla_started_at: Mapped[datetime | None]
     # Set while the item waits on the customer: its SLA clock stands still (items/sla_clock.py).
     sla_paused_at: Mapped[datetime | None]
+    # SLA watch: each set once per clock, when the owner was warned, a deadline passed, the lead was told;
+    # a reopen clears them (the timeline keeps what happened before).
     sla_warned_at: Mapped[datetime | None]
     first_action_breached_at: Mapped[datetime | None]
     sla_breached_at: Mapped[datetime | None]
     escalated_at: Mapped[datetime | None]
+    # The first time the item missed a closing-message deadline, kept across reopens: what metrics count.
+    first_breached_at: Mapped[datetime | None]
     created_at: Mapped[created_at]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

@@ -70,14 +70,16 @@ def business_seconds(start: datetime, end: datetime) -> int:
 
 
 def record_first_action(item: FeedbackItem, when: datetime) -> None:
+    """The current clock's first action; the time to first action (a metric) is fixed the first time."""
     item.first_action_at = when
-    item.seconds_to_first_action = round((when - item.created_at).total_seconds())
-    item.business_seconds_to_first_action = business_seconds(item.created_at, when)
+    if item.seconds_to_first_action is None:
+        item.seconds_to_first_action = round((when - item.created_at).total_seconds())
+        item.business_seconds_to_first_action = business_seconds(item.created_at, when)
 
 
 def record_loop_closed(item: FeedbackItem, when: datetime) -> None:
     """The closing message reached the provider: the loop is closed, and its times are fixed."""
-    item.loop_closed_at = when
+    item.loop_closed_at, item.loop_closed_in_sla = when, when <= item.close_due_at
     item.seconds_to_close = round((when - item.created_at).total_seconds())
     item.business_seconds_to_close = business_seconds(item.created_at, when)
 
@@ -224,6 +226,7 @@ def record_closing_failed(message: Message, explanation: str, notify_owner: bool
     if item is None:
         return
     item.status, item.closed_at, item.close_reason, item.loop_closed_at = "in_progress", None, None, None
+    item.loop_closed_in_sla = None
     item.seconds_to_close = item.business_seconds_to_close = None
     kind = "message_bounced" if notify_owner else "message_failed"
     db.session.add(ItemEvent(item_id=item.id, kind=kind, body=explanation, data={"message_id": message.id}))
@@ -236,11 +239,17 @@ def record_closing_failed(message: Message, explanation: str, notify_owner: bool
 
 def reopen(item: FeedbackItem, why: str) -> None:
     """A closed item back in its owner's hands (the customer answered), with a timeline entry;
-    nothing to do when it is open. It stays loop-closed: the closing message did reach them."""
+    nothing to do when it is open. It stays loop-closed: the closing message did reach them. It gets
+    new due times from now, and the entry says what the old clock missed (items/sla_clock.py)."""
     if not item.is_open:
         item.status, item.closed_at, item.close_reason = "in_progress", None, None
         item.reopen_count += 1
-        db.session.add(ItemEvent(item_id=item.id, kind="reopened", body=why))
+        earlier = sla_clock.restart(item, utcnow())
+        missed = " The earlier closing-message deadline was missed." if "sla_breached_at" in earlier else ""
+        db.session.add(ItemEvent(
+            item_id=item.id, kind="reopened", data={"earlier": earlier},
+            body=f"{why} New due times: first action by {item.first_action_due_at:%Y-%m-%d %H:%M} UTC, closing "
+                 f"message by {item.close_due_at:%Y-%m-%d %H:%M} UTC.{missed}"))
         webhooks.emit("item.reopened", {**webhooks.item_data(item), "why": why})
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from vocloop.accounts.models import Team, User
 from vocloop.db import utcnow
@@ -31,12 +31,13 @@ def watch_sla(now: datetime | None = None) -> dict[str, int]:
 
     for item in db.session.scalars(open_items.where(
             FeedbackItem.sla_warned_at.is_(None), FeedbackItem.close_due_at > now).limit(BATCH * 4)):
-        window = (item.close_due_at - item.created_at).total_seconds()
-        if window > 0 and (now - item.created_at).total_seconds() >= WARN_AT_SHARE * window \
+        started = item.sla_started_at or item.created_at  # a reopened item's clock started at the reopen
+        window = (item.close_due_at - started).total_seconds()
+        if window > 0 and (now - started).total_seconds() >= WARN_AT_SHARE * window \
                 and _claim(item, "sla_warned_at", now):
             left = item.close_due_at - now
             _record(item, "sla_warning", f"Closing message due in {_duration(left)}.")
-            notify_owner_of(item, key=f"notice:sla-warning:{item.id}",
+            notify_owner_of(item, key=f"notice:sla-warning:{_clock(item)}",
                             subject=f"Item #{item.id}: closing message due in {_duration(left)}",
                             lines=[f"{item.contact.name or item.contact.email} is waiting for an answer; "
                                    f"the closing message is due {item.close_due_at:%Y-%m-%d %H:%M} UTC."])
@@ -53,9 +54,13 @@ def watch_sla(now: datetime | None = None) -> dict[str, int]:
             FeedbackItem.sla_breached_at.is_(None), FeedbackItem.close_due_at < now).limit(BATCH)):
         if not _claim(item, "sla_breached_at", now):
             continue
+        db.session.execute(update(FeedbackItem).where(FeedbackItem.id == item.id)  # kept across reopens
+                           .values(first_breached_at=func.coalesce(FeedbackItem.first_breached_at, now))
+                           .execution_options(synchronize_session=False))
+        item.first_breached_at = item.first_breached_at or now
         _record(item, "sla_breached", f"Closing message overdue since {item.close_due_at:%Y-%m-%d %H:%M} UTC.")
         webhooks.emit("sla.breached", webhooks.item_data(item))
-        notify_owner_of(item, key=f"notice:sla-breached:{item.id}",
+        notify_owner_of(item, key=f"notice:sla-breached:{_clock(item)}",
                         subject=f"Item #{item.id} is past its SLA",
                         lines=["The closing message to the customer is overdue. Send it, or hand the item over."])
         counts["breached"] += 1
@@ -63,7 +68,7 @@ def watch_sla(now: datetime | None = None) -> dict[str, int]:
         if leads and _claim(item, "escalated_at", now):
             for lead in leads:
                 _record(item, "escalated", f"Escalated to {lead.name}, lead of the owner's team.")
-                notify_user(lead, item, key=f"notice:escalated:{item.id}:{lead.id}",
+                notify_user(lead, item, key=f"notice:escalated:{_clock(item)}:{lead.id}",
                             subject=f"Escalation: item #{item.id} ({item.owner.name}) is past its SLA",
                             lines=[f"{item.owner.name} has not sent the closing message that was due "
                                    f"{item.close_due_at:%Y-%m-%d %H:%M} UTC."])
@@ -78,6 +83,11 @@ def leads_of(item: FeedbackItem) -> list[User]:
     leads = db.session.scalars(select(User).join(Team, Team.lead_id == User.id)
                                .where(Team.id.in_(team_ids), User.active.is_(True), User.id != item.owner_id))
     return list({lead.id: lead for lead in leads}.values())
+
+
+def _clock(item: FeedbackItem) -> str:
+    """The notices' key part: one per item and SLA clock (a reopen starts a new one, which warns anew)."""
+    return f"{item.id}:{item.reopen_count}" if item.reopen_count else str(item.id)
 
 
 def _claim(item: FeedbackItem, flag: str, now: datetime) -> bool:

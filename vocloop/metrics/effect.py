@@ -78,7 +78,7 @@ def mean_interval(values: list[float]) -> tuple[float | None, float | None, floa
 
 def outcome_of(item) -> str:
     if item.loop_closed_at is not None:
-        return "closed_in_sla" if item.loop_closed_at <= item.close_due_at else "closed_late"
+        return "closed_in_sla" if item.loop_closed_in_sla else "closed_late"
     if item.closed_at is not None:
         return "closed_without_message"
     return "not_closed"
@@ -103,7 +103,7 @@ def loop_effect(start: datetime, end: datetime, scope=None) -> dict:
         .order_by(Invitation.created_at, Invitation.id).limit(1).correlate(FeedbackItem, opening)
         .scalar_subquery())
     rows = db.session.execute(
-        select(FeedbackItem.loop_closed_at, FeedbackItem.closed_at, FeedbackItem.close_due_at,
+        select(FeedbackItem.loop_closed_at, FeedbackItem.closed_at, FeedbackItem.loop_closed_in_sla,
                FeedbackItem.customer_verdict, opening.score, Survey.kind,
                next_score.label("next_score"), next_invitation_answered.label("asked_again_answered"))
         .join(opening, opening.id == FeedbackItem.response_id)

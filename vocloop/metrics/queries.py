@@ -4,7 +4,9 @@ The cohort of a period [start, end) is the items opened in it; every item figure
 (The page, its CSVs and the API name a period by its first and last day, both included: period.py.)
 
 loop-closure rate = loop-closed items / items opened.
-closed within SLA = items loop-closed at or before their close_due_at / items opened.
+closed within SLA = items loop-closed at or before the closing-message due time then in force / items opened
+  (fixed at loop closure as loop_closed_in_sla: a reopen's new due times do not rewrite it; time spent
+  waiting on the customer had moved the due time later, items/sla_clock.py).
 verified-closure rate = items whose customer answered "yes, resolved" / items opened.
 reopen rate = loop-closed items that came back at least once (a reply, "not resolved") / loop-closed items.
 time to first action = seconds from creation to the owner's first note, status change or message.
@@ -181,7 +183,7 @@ def _figures(cohort: tuple, group_by: str | None, measures: tuple[str, ...], wit
     """Counts, rates and percentiles per group key (the key is None when not grouped); with_overall
     (PostgreSQL) adds the ungrouped figures, keyed OVERALL, from the same scan."""
     counts = [func.count(FeedbackItem.id), func.count(FeedbackItem.loop_closed_at),
-              func.sum(case((FeedbackItem.loop_closed_at <= FeedbackItem.close_due_at, 1), else_=0)),
+              func.sum(case((FeedbackItem.loop_closed_in_sla.is_(True), 1), else_=0)),
               func.sum(case((FeedbackItem.customer_verdict == "resolved", 1), else_=0)),
               func.sum(case((and_(FeedbackItem.reopen_count > 0, FeedbackItem.loop_closed_at.is_not(None)), 1),
                             else_=0))]
@@ -265,15 +267,16 @@ def backlog(now: datetime, scope=None) -> dict:
 
 
 def breached_items(start: datetime, end: datetime, scope=None, limit: int = 50) -> list[dict]:
-    """Items of the cohort that missed their closing-message deadline, the most recent breach first."""
+    """Items of the cohort that missed a closing-message deadline, the most recent first: by the first time
+    (first_breached_at, kept when a reopen clears the current clock's flags and gives new due times)."""
     rows = db.session.execute(
-        select(FeedbackItem.id, FeedbackItem.priority, FeedbackItem.status, FeedbackItem.sla_breached_at,
+        select(FeedbackItem.id, FeedbackItem.priority, FeedbackItem.status, FeedbackItem.first_breached_at,
                FeedbackItem.close_due_at, FeedbackItem.loop_closed_at, User.name)
         .join(User, User.id == FeedbackItem.owner_id)
-        .where(*cohort_of(start, end, scope), FeedbackItem.sla_breached_at.is_not(None))
-        .order_by(FeedbackItem.sla_breached_at.desc(), FeedbackItem.id.desc()).limit(limit)).all()
+        .where(*cohort_of(start, end, scope), FeedbackItem.first_breached_at.is_not(None))
+        .order_by(FeedbackItem.first_breached_at.desc(), FeedbackItem.id.desc()).limit(limit)).all()
     return [{"id": r.id, "priority": r.priority, "status": r.status, "owner": r.name,
-             "breached_at": r.sla_breached_at.isoformat(), "close_due_at": r.close_due_at.isoformat(),
+             "breached_at": r.first_breached_at.isoformat(), "close_due_at": r.close_due_at.isoformat(),
              "loop_closed_at": r.loop_closed_at.isoformat() if r.loop_closed_at else None} for r in rows]
 
 
