@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import secrets
 import sys
 
@@ -22,6 +23,31 @@ def init_app(app: Flask) -> None:
     from vocloop.themes.cli import themes
 
     app.cli.add_command(themes)
+    for command in app.cli.commands.values():
+        _relay_after(command)
+
+
+def _relay_after(command: click.Command) -> None:
+    """Every command relays what it committed when it ends (emails, webhooks), so none can forget to."""
+    if isinstance(command, click.Group):
+        for subcommand in command.commands.values():
+            _relay_after(subcommand)
+        return
+    if command.callback is None or getattr(command.callback, "_relays", False):
+        return
+    callback = command.callback
+
+    @functools.wraps(callback)
+    def relaying(*args, **kwargs):
+        from vocloop.jobs.queue import enqueue_queued_work
+
+        try:
+            return callback(*args, **kwargs)
+        finally:
+            enqueue_queued_work()
+
+    relaying._relays = True
+    command.callback = relaying
 
 
 def _fail(error: DomainError) -> None:

@@ -6,9 +6,9 @@ from collections import Counter
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
-from tests.factories import answer, api_token, make_contact, make_invitation, make_survey, make_user
+from tests.factories import answer, api_token, csrf_from, login, make_contact, make_invitation, make_survey, make_user
 from tests.support.certs import make_ca_and_server_cert
 from tests.support.webhook_receiver import WebhookReceiver
 from vocloop.db import utcnow
@@ -328,3 +328,33 @@ def test_only_admins_with_the_admin_scope_manage_webhooks_and_bad_input_is_refus
     assert rotated.json["secret"].startswith("whsec_") and rotated.json["secret"] != made["secret"]
     assert client.delete(f"/api/v1/webhooks/{made['id']}", headers=api_token(admin)).status_code == 204
     assert client.get(f"/api/v1/webhooks/{made['id']}", headers=api_token(admin)).status_code == 404
+
+
+def test_events_of_a_bulk_action_an_api_call_and_a_command_are_posted_at_once_not_by_the_sweep(
+        app, client, drain, receiver):
+    """None of these edges starts the relay itself: the one after every request and command does."""
+    admin = make_user("admin@example.com", role="admin")
+    dana, omar = make_user("dana@example.com", name="Dana"), make_user("omar@example.com", name="Omar")
+    _register(client, admin, receiver.url, events=["item.assigned", "item.closed"])
+    item = _detractor(client, drain, dana)
+    receiver.received.clear()
+
+    login(client, "admin@example.com")
+    token = csrf_from(client.get("/inbox/").get_data(as_text=True))
+    assert client.post("/inbox/bulk", data={"csrf_token": token, "item_ids": [str(item.id)], "owner_id": str(omar.id),
+                                            "note": "Omar covers this week"}).status_code == 303
+    drain()
+    assert [(e["type"], e["data"]["owner_id"]) for e in receiver.events()] == [("item.assigned", omar.id)]
+
+    result = app.test_cli_runner().invoke(args=["deactivate-user", omar.email])
+    assert result.exit_code == 0, result.output
+    drain()
+    assert [e["type"] for e in receiver.events()] == ["item.assigned", "item.assigned"]
+
+    new_owner = db.session.get(FeedbackItem, item.id).owner
+    closed = client.post(f"/api/v1/items/{item.id}/close", json={"reason": "duplicate"}, headers=api_token(new_owner))
+    assert closed.status_code == 200, closed.json
+    drain()
+    assert [e["type"] for e in receiver.events()] == ["item.assigned", "item.assigned", "item.closed"]
+    assert db.session.scalar(select(func.count()).select_from(WebhookDelivery).where(
+        WebhookDelivery.status != "delivered")) == 0

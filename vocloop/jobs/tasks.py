@@ -43,6 +43,9 @@ def job(func):
         with _app().app_context():
             try:
                 result = func(*args, **kwargs)
+                from vocloop.jobs.queue import enqueue_queued_work
+
+                enqueue_queued_work()  # what the job committed, relayed before its session goes
                 log.info("job %s done in %.0fms", func.__name__, (time.perf_counter() - started) * 1000,
                          extra={"job": func.__name__})
                 return result

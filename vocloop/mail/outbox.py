@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from vocloop import post_commit
 from vocloop.db import utcnow
 from vocloop.extensions import db
 from vocloop.mail import get_backend
@@ -56,7 +57,7 @@ def queue_message(*, key: str, kind: str, to_email: str, to_name: str = "", subj
                       reply_to=reply_to, subject=template.subject if template else subject, html=html, text=text,
                       template=template, substitutions=substitutions or {}, headers=headers or {}, **links)
     db.session.add(message)
-    db.session.info.setdefault(_QUEUED, []).append(message)
+    post_commit.add(db.session, _QUEUED, [message])
     return message
 
 
@@ -80,20 +81,19 @@ def queue_many(rows: list[dict], template: MessageTemplate) -> list[int]:
         ids_by_key.update(db.session.execute(select(Message.idempotency_key, Message.id).where(
             Message.idempotency_key.in_(keys[start:start + 5000]))).all())
     ids = [ids_by_key[key] for key in keys]
-    db.session.info.setdefault(_QUEUED, []).extend(ids)
+    post_commit.add(db.session, _QUEUED, ids)
     return ids
 
 
 def take_queued_ids() -> list[int]:
-    """Ids of the rows queued in this session since the last call; call after commit, then relay them."""
-    queued = db.session.info.pop(_QUEUED, [])
+    """Ids of the rows queued by transactions of this session committed since the last call."""
+    queued = post_commit.take(db.session, _QUEUED)
     return [item if isinstance(item, int) else item.id for item in queued
             if isinstance(item, int) or item.id is not None]
 
 
 @event.listens_for(Session, "after_soft_rollback")
 def _forget_rolled_back(session, previous_transaction) -> None:
-    session.info.pop(_QUEUED, None)
     session.info.pop(_RETRIES, None)
 
 

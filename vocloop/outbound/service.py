@@ -14,9 +14,9 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 from flask import current_app
-from sqlalchemy import event, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import or_, select, update
 
+from vocloop import post_commit
 from vocloop.accounts.models import User
 from vocloop.db import utcnow
 from vocloop.errors import Invalid
@@ -129,18 +129,13 @@ def emit(event_type: str, data: dict) -> int:
     deliveries = [WebhookDelivery(endpoint_id=endpoint.id, event_id=event_id, event_type=event_type, body=body,
                                   next_attempt_at=now, created_at=now) for endpoint in endpoints]
     db.session.add_all(deliveries)
-    db.session.info.setdefault(_QUEUED, []).extend(deliveries)
+    post_commit.add(db.session, _QUEUED, deliveries)
     return len(deliveries)
 
 
 def take_queued_ids() -> list[int]:
-    """Deliveries written in this session since the last call; call after commit, then post them."""
-    return [delivery.id for delivery in db.session.info.pop(_QUEUED, []) if delivery.id is not None]
-
-
-@event.listens_for(Session, "after_soft_rollback")
-def _forget_rolled_back(session, previous_transaction) -> None:
-    session.info.pop(_QUEUED, None)
+    """Deliveries written by transactions of this session committed since the last call."""
+    return [delivery.id for delivery in post_commit.take(db.session, _QUEUED) if delivery.id is not None]
 
 
 def item_data(item) -> dict:
@@ -247,6 +242,6 @@ def replay(delivery: WebhookDelivery) -> WebhookDelivery:
                            event_type=delivery.event_type, body=delivery.body, next_attempt_at=utcnow(),
                            replay_of_id=delivery.id)
     db.session.add(copy)
-    db.session.info.setdefault(_QUEUED, []).append(copy)
+    post_commit.add(db.session, _QUEUED, [copy])
     db.session.commit()
     return copy
