@@ -20,6 +20,7 @@ from vocloop.contacts.imports import list_named
 from vocloop.contacts.models import list_members
 from vocloop.db import utcnow
 from vocloop.extensions import db
+from vocloop.items import closing_templates
 from vocloop.items import service as items
 from vocloop.items.models import FeedbackItem, ItemEvent
 from vocloop.items.triage import triage_response
@@ -117,6 +118,15 @@ def seed_demo(seed: int = 7) -> list[str]:
                                  quarantine_days=14)
     ces = surveys.create_survey(name="Onboarding effort", title="Getting started with Acme Analytics", kind="ces",
                                 quarantine_days=30)
+    closing_templates.create_template(
+        name="Thank you, and what we are doing", body=(
+            "Hi {first_name},\n\nThank you for taking the time to answer {survey_title}. I read your comment "
+            "and here is what we are doing about it:\n\n…\n\nIf anything is still not right, just reply to "
+            "this email: it comes straight back to me.\n\n{owner_name}"))
+    closing_templates.create_template(
+        name="Billing: your invoice is corrected", topic="billing", body=(
+            "Hi {first_name},\n\nYou were right about the invoice, and I am sorry for the trouble. I have "
+            "corrected it and the refund is on its way: you will see it within five working days.\n\n{owner_name}"))
 
     history = people[:PAST_ANSWERS]
     fresh = people[-FRESH_SURVEY_RECIPIENTS:]

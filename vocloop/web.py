@@ -21,6 +21,7 @@ def init_app(app: Flask) -> None:
     from vocloop.company.views import bp as company_bp
     from vocloop.contacts.views import bp as contacts_bp
     from vocloop.inbox.views import bp as inbox_bp
+    from vocloop.items.template_views import bp as closing_templates_bp
     from vocloop.mail.views import bp as dev_mail_bp
     from vocloop.mail.webhooks import bp as webhooks_bp
     from vocloop.metrics.views import bp as metrics_bp
@@ -51,6 +52,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(metrics_bp, url_prefix="/metrics")
     app.register_blueprint(routing_bp, url_prefix="/routing")
     app.register_blueprint(topics_bp, url_prefix="/topics")
+    app.register_blueprint(closing_templates_bp, url_prefix="/templates")
     app.register_blueprint(surveys_bp, url_prefix="/surveys")
     app.register_blueprint(contacts_bp, url_prefix="/contacts")
     app.register_blueprint(settings_bp, url_prefix="/settings")

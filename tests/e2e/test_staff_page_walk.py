@@ -24,7 +24,7 @@ from vocloop.contacts.models import Contact
 from vocloop.db import utcnow
 from vocloop.demo import DEMO_PASSWORD, seed_demo
 from vocloop.extensions import db
-from vocloop.items.models import FeedbackItem
+from vocloop.items.models import ClosingTemplate, FeedbackItem
 from vocloop.items.permissions import visible_items_filter
 from vocloop.mail.models import Message
 from vocloop.outbound.models import EVENT_TYPES, WebhookDelivery, WebhookEndpoint
@@ -73,7 +73,9 @@ def stops_for(role: str, user: User) -> list[Stop]:
                   Stop("contact", f"/contacts/{contact.id}"), Stop("contact-edit", f"/contacts/{contact.id}/edit"),
                   Stop("routing", "/routing/"), Stop("topics", "/topics/")]
         rule = db.session.scalar(select(RoutingRule).order_by(RoutingRule.id))
-        stops += [Stop("routing-rule", f"/routing/rules/{rule.id}/edit"), Stop("teams", "/teams/")]
+        template = db.session.scalar(select(ClosingTemplate).order_by(ClosingTemplate.id))
+        stops += [Stop("routing-rule", f"/routing/rules/{rule.id}/edit"), Stop("teams", "/teams/"),
+                  Stop("templates", "/templates/"), Stop("template", f"/templates/{template.id}/edit")]
     else:
         stops += [Stop("metrics-refused", "/metrics/", status=403)]
     if role == "admin":

@@ -12,8 +12,8 @@ from vocloop.api import schemas
 from vocloop.api.auth import api_user, require_role
 from vocloop.api.blueprint import api_blueprint
 from vocloop.extensions import db
-from vocloop.items import closing, handover
-from vocloop.items.models import PRIORITIES, ClosingTemplate
+from vocloop.items import closing_templates, handover
+from vocloop.items.models import PRIORITIES
 from vocloop.routing import service as routing
 from vocloop.routing import sla
 from vocloop.routing.decide import RuleSpec
@@ -156,21 +156,32 @@ class ClosingTemplates(MethodView):
     @blp.response(200, schemas.ClosingTemplateIO(many=True))
     def get(self):
         require_role("lead", "admin")
-        return db.session.scalars(select(ClosingTemplate).order_by(ClosingTemplate.name)).all()
+        return closing_templates.all_templates()
 
     @blp.arguments(schemas.ClosingTemplateIO)
     @blp.response(201, schemas.ClosingTemplateIO)
     def post(self, data):
         """A closing-message template for a survey and/or topic (or all), with placeholders
-        {first_name} {name} {owner_name} {survey_name} {score}."""
+        {first_name} {name} {owner_name} {survey_title} {score} ({survey_name} is {survey_title})."""
         require_role("lead", "admin")
-        return closing.create_template(**data)
+        return closing_templates.create_template(**data)
 
 
 @blp.route("/closing-templates/<int:template_id>")
 class ClosingTemplateResource(MethodView):
+    @blp.response(200, schemas.ClosingTemplateIO)
+    def get(self, template_id):
+        require_role("lead", "admin")
+        return closing_templates.get_template(template_id)
+
+    @blp.arguments(schemas.ClosingTemplatePatch)
+    @blp.response(200, schemas.ClosingTemplateIO)
+    def patch(self, data, template_id):
+        """Change a template: only the fields sent change (survey_id or topic null: every survey or topic)."""
+        require_role("lead", "admin")
+        return closing_templates.update_template(closing_templates.get_template(template_id), **data)
+
     @blp.response(204)
     def delete(self, template_id):
         require_role("lead", "admin")
-        db.session.delete(db.get_or_404(ClosingTemplate, template_id))
-        db.session.commit()
+        closing_templates.delete_template(closing_templates.get_template(template_id))

@@ -572,6 +572,13 @@ class ClosingTemplateIO(Schema):
     topic = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=60))
 
 
+class ClosingTemplatePatch(ClosingTemplateIO):
+    """The same fields, each optional: only what is sent changes."""
+
+    def __init__(self, **kwargs):
+        super().__init__(partial=True, **kwargs)
+
+
 class PageQuery(Schema):
     after_id = Int(load_default=None, validate=validate.Range(min=0),
                               metadata={"description": "cursor: the last id of the previous page"})

@@ -171,12 +171,15 @@ def bulk():
 def item(item_id: int):
     item_obj = items.get_item_for(current_user, item_id)
     templates = closing.templates_for(item_obj)
-    chosen = next((t for t in templates if str(t.id) == request.args.get("template")), None)
+    asked = request.args.get("template")
+    chosen = next((t for t in templates if str(t.id) == asked), None)
     body = closing.fill(chosen, item_obj, current_user) if chosen else item_obj.closing_draft
-    return _item_page(item_obj, templates, body)
+    return _item_page(item_obj, templates, body, chosen=chosen, unfit=bool(asked) and chosen is None)
 
 
-def _item_page(item_obj, templates, close_body: str | None, preview: dict | None = None, status: int = 200):
+def _item_page(item_obj, templates, close_body: str | None, preview: dict | None = None, status: int = 200,
+               chosen=None, unfit: bool = False):
+    """chosen: the template that filled the message box; unfit: one was asked for that does not fit."""
     reassign_form = ReassignForm()
     reassign_form.owner_id.choices = [SelectChoice("", "Choose a person")] + [
         SelectChoice(u.id, f"{u.name} ({u.email})")
@@ -189,7 +192,7 @@ def _item_page(item_obj, templates, close_body: str | None, preview: dict | None
         note_form=NoteForm(prefix="note"),
         status_form=StatusForm(prefix="status", status=item_obj.status), reassign_form=reassign_form,
         close_form=CloseForm(prefix="close"), close_without_form=CloseWithoutMessageForm(prefix="discard"),
-        templates=templates, close_body=close_body, preview=preview,
+        templates=templates, close_body=close_body, preview=preview, chosen_template=chosen, unfit_template=unfit,
         may_work=permissions.can_work(current_user, item_obj)), status
 
 

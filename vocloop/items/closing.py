@@ -8,7 +8,6 @@ import re
 from sqlalchemy import or_, select
 
 from vocloop.accounts.models import User
-from vocloop.errors import Invalid, NotFound
 from vocloop.extensions import db
 from vocloop.i18n import language_for, translate
 from vocloop.items.models import ClosingTemplate, FeedbackItem
@@ -57,25 +56,13 @@ def fill(template: ClosingTemplate, item: FeedbackItem, owner: User) -> str:
     values = {"first_name": contact.greeting_name or "there", "name": contact.name or "there",
               "owner_name": owner.name, "survey_title": title, "survey_name": title,
               "score": str(item.response.score)}
-    return PLACEHOLDER.sub(lambda match: values[match.group(1)], template.body)
+    return fill_placeholders(template.body, values)
+
+
+def fill_placeholders(body: str, values: dict[str, str]) -> str:
+    return PLACEHOLDER.sub(lambda match: values[match.group(1)], body)
 
 
 def save_draft(item: FeedbackItem, body: str) -> None:
     item.closing_draft = body[:MAX_TEMPLATE] or None
     db.session.commit()
-
-
-def create_template(*, name: str, body: str, survey_id: int | None = None, topic: str | None = None) -> ClosingTemplate:
-    name, body = (name or "").strip(), (body or "").strip()
-    if not name or not body or len(body) > MAX_TEMPLATE:
-        raise Invalid(f"A template needs a name and a body of at most {MAX_TEMPLATE} characters.")
-    unknown = set(re.findall(r"\{(\w+)\}", body)) - set(PLACEHOLDERS)
-    if unknown:
-        raise Invalid(f"Unknown placeholder(s): {', '.join(sorted(unknown))}; use "
-                      + ", ".join(f"{{{name}}}" for name in PLACEHOLDERS) + ".")
-    if survey_id is not None and db.session.get(Survey, survey_id) is None:
-        raise NotFound("No such survey.")
-    template = ClosingTemplate(name=name, body=body, survey_id=survey_id, topic=(topic or "").strip() or None)
-    db.session.add(template)
-    db.session.commit()
-    return template

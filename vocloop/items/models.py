@@ -129,7 +129,7 @@ class ItemEvent(db.Model):
 
 class ClosingTemplate(db.Model):
     """A starting point for closing messages, for one survey and/or topic (or all), with
-    placeholders: {first_name} {name} {owner_name} {survey_name} {score}."""
+    placeholders: {first_name} {name} {owner_name} {survey_title} {score} (closing_templates.PLACEHOLDER_HELP)."""
 
     __tablename__ = "closing_templates"
 
