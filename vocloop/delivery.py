@@ -3,6 +3,7 @@ and from provider events) turn into invitation, contact and item changes."""
 
 from __future__ import annotations
 
+from vocloop.announcements import service as announcements
 from vocloop.contacts.models import Contact
 from vocloop.db import utcnow
 from vocloop.extensions import db
@@ -25,6 +26,8 @@ def on_accepted(messages: list[Message]) -> None:
     for message in messages:
         if message.kind == "closing" and message.item_id:
             items.record_closing_accepted(message)
+        elif message.kind == "announcement":
+            announcements.record_accepted(message)
 
 
 def on_failed(messages: list[Message]) -> None:
@@ -33,6 +36,8 @@ def on_failed(messages: list[Message]) -> None:
     for message in messages:
         if message.kind == "closing" and message.item_id:
             items.record_closing_failed(message, f"The closing message could not be sent: {message.last_error}")
+        elif message.kind == "announcement":
+            announcements.record_failed(message, f"The announcement could not be sent: {message.last_error}")
 
 
 def on_provider_event(message: Message, event: str, payload: dict, previous_status: str) -> None:
@@ -52,6 +57,10 @@ def on_provider_event(message: Message, event: str, payload: dict, previous_stat
     if bounced and message.kind == "closing" and message.item_id and previous_status != message.status:
         reason = payload.get("reason") or payload.get("response") or event
         items.record_closing_failed(message, f"The closing message to {message.to_email} {event}: {reason}",
+                                    notify_owner=True)
+    elif bounced and message.kind == "announcement" and previous_status != message.status:
+        reason = payload.get("reason") or payload.get("response") or event
+        announcements.record_failed(message, f"The announcement to {message.to_email} {event}: {reason}",
                                     notify_owner=True)
 
 

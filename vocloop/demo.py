@@ -14,11 +14,13 @@ from sqlalchemy import insert, select
 
 from vocloop.accounts import service as accounts
 from vocloop.accounts.models import User
+from vocloop.announcements import service as announcements
 from vocloop.company import service as company
 from vocloop.contacts import service as contacts
 from vocloop.contacts.imports import list_named
 from vocloop.contacts.models import list_members
 from vocloop.db import utcnow
+from vocloop.errors import Conflict
 from vocloop.extensions import db
 from vocloop.items import closing_templates
 from vocloop.items import service as items
@@ -138,8 +140,32 @@ def seed_demo(seed: int = 7) -> list[str]:
     db.session.commit()
     outcome = surveys.send_invitations(nps, [contact.id for contact in fresh])
     enqueue_queued_work()
+    told = _announce_the_billing_fix(users["lee@example.com"])
     return [f"Seeded {len(people)} contacts, {len(history)} past answers, "
-            f"and sent “{nps.name}” to {len(outcome.invitations)} contacts.", *_credentials()]
+            f"sent “{nps.name}” to {len(outcome.invitations)} contacts, "
+            f"and told the {told} customers who raised billing that it is fixed.", *_credentials()]
+
+
+def _announce_the_billing_fix(lead: User) -> int:
+    """The outer loop, once: Lee tells everyone in Support's items who raised billing that it is fixed
+    (their items stay as they are: closing them is a choice the demo leaves to the newcomer)."""
+    announcement = announcements.create(lead, {
+        "topic": "billing", "subject": "We fixed the invoice errors you told us about",
+        "body": "You told us that invoices were sometimes wrong. Since this month, every invoice is checked "
+                "against your plan before it is sent, and the tax rule that caused most errors is fixed.\n\n"
+                "Thank you for telling us: it is why this got fixed. If anything still looks wrong, just reply.",
+        "translations": {"de": {"subject": "Wir haben die Rechnungsfehler behoben, die Sie gemeldet haben",
+                                "body": "Sie haben uns gesagt, dass Rechnungen manchmal falsch waren. Seit diesem "
+                                        "Monat wird jede Rechnung vor dem Versand geprüft.\n\nDanke für Ihren "
+                                        "Hinweis. Wenn noch etwas nicht stimmt, antworten Sie einfach."}}})
+    try:
+        count = announcements.send(lead, announcement)
+    except Conflict:  # nobody in the demo's history raised billing: nothing to tell
+        announcements.delete(lead, announcement)
+        return 0
+    while announcements.queue_next_batch(announcement.id) is not None:
+        enqueue_queued_work()
+    return count
 
 
 def _credentials() -> list[str]:

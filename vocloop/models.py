@@ -2,6 +2,7 @@
 
 from vocloop.accounts.idempotency import IdempotencyRecord
 from vocloop.accounts.models import ApiToken, Team, User, UserToken, team_members
+from vocloop.announcements.models import Announcement, AnnouncementRecipient
 from vocloop.classify.models import ReclassifyRun, Topic
 from vocloop.company.models import CompanyProfile
 from vocloop.contacts.models import Account, Contact, ContactImport, ContactList, list_members
@@ -12,7 +13,8 @@ from vocloop.responses.models import Response, ScannerRule
 from vocloop.routing.models import BusinessCalendarRow, RoutingRule, SlaPolicy
 from vocloop.surveys.models import Invitation, Survey, SurveySend
 
-__all__ = ["Account", "ApiToken", "BusinessCalendarRow", "ClosingTemplate", "CompanyProfile", "Contact",
+__all__ = ["Account", "Announcement", "AnnouncementRecipient",
+           "ApiToken", "BusinessCalendarRow", "ClosingTemplate", "CompanyProfile", "Contact",
            "ContactImport", "ContactList", "FeedbackItem", "IdempotencyRecord", "InboundEmail", "Invitation",
            "ItemEvent", "MailEvent", "Message", "MessageTemplate", "ReclassifyRun", "Response", "RoutingRule",
            "ScannerRule", "SlaPolicy", "Survey", "SurveySend", "Team", "Topic", "User", "UserToken", "WebhookAttempt",

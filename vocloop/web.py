@@ -16,6 +16,7 @@ def init_app(app: Flask) -> None:
     from vocloop.accounts.settings_views import bp as settings_bp
     from vocloop.accounts.team_views import bp as teams_bp
     from vocloop.accounts.views import bp as auth_bp
+    from vocloop.announcements.views import bp as announcements_bp
     from vocloop.classify.correction_views import bp as corrections_bp
     from vocloop.classify.views import bp as topics_bp
     from vocloop.company.views import bp as company_bp
@@ -50,6 +51,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(inbox_bp, url_prefix="/inbox")
     app.register_blueprint(corrections_bp, url_prefix="/inbox/items")
     app.register_blueprint(metrics_bp, url_prefix="/metrics")
+    app.register_blueprint(announcements_bp, url_prefix="/announcements")
     app.register_blueprint(routing_bp, url_prefix="/routing")
     app.register_blueprint(topics_bp, url_prefix="/topics")
     app.register_blueprint(closing_templates_bp, url_prefix="/templates")

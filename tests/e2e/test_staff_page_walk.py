@@ -20,6 +20,8 @@ from sqlalchemy import select
 from tests.conftest import ROOT, TEST_DATABASE_URL
 from tests.e2e.test_customer_pages import serious_violations
 from vocloop.accounts.models import User
+from vocloop.announcements import service as announcements
+from vocloop.announcements.models import Announcement
 from vocloop.contacts.models import Contact
 from vocloop.db import utcnow
 from vocloop.demo import DEMO_PASSWORD, seed_demo
@@ -76,8 +78,16 @@ def stops_for(role: str, user: User) -> list[Stop]:
         template = db.session.scalar(select(ClosingTemplate).order_by(ClosingTemplate.id))
         stops += [Stop("routing-rule", f"/routing/rules/{rule.id}/edit"), Stop("teams", "/teams/"),
                   Stop("templates", "/templates/"), Stop("template", f"/templates/{template.id}/edit")]
+        sent = db.session.scalar(select(Announcement).where(Announcement.status != "draft"))
+        draft = announcements.create(user, {"topic": "billing", "subject": "Invoices are checked twice now",
+                                            "body": "Since Monday every invoice is checked twice.",
+                                            "close_open_items": True})
+        stops += [Stop("announcements", "/announcements/"), Stop("announcement-new", "/announcements/new"),
+                  Stop("announcement-draft", f"/announcements/{draft.id}"),
+                  Stop("announcement-sent", f"/announcements/{sent.id}")]
     else:
-        stops += [Stop("metrics-refused", "/metrics/", status=403)]
+        stops += [Stop("metrics-refused", "/metrics/", status=403),
+                  Stop("announcements-refused", "/announcements/", status=403)]
     if role == "admin":
         endpoint_id = _webhook_with_a_log()
         stops += [Stop("people", "/people/"), Stop("company", "/company/"),

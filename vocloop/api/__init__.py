@@ -28,11 +28,23 @@ def init_app(app: Flask) -> None:
         "bearer": {"type": "http", "scheme": "bearer"}}}, "security": [{"bearer": []}]})
     for attribute_function in (shaped_properties, keyed_properties):
         api.ma_plugin.converter.add_attribute_function(attribute_function)
-    from vocloop.api import company, corrections, directory, exports, feedback, resources, routing, topics, webhooks
+    from vocloop.api import (
+        announcements,
+        company,
+        corrections,
+        directory,
+        exports,
+        feedback,
+        resources,
+        routing,
+        topics,
+        webhooks,
+    )
     from vocloop.api.docs import bp as docs_bp
 
     app.register_blueprint(docs_bp)
-    for module in (resources, directory, feedback, corrections, routing, topics, webhooks, exports, company):
+    for module in (resources, directory, feedback, corrections, routing, topics, webhooks, exports, company,
+                   announcements):
         blueprint = module.blp
         csrf.exempt(blueprint)
         limiter.limit(api_rate_limit, key_func=rate_limit_key)(blueprint)

@@ -8,7 +8,7 @@ from marshmallow import Schema, fields, validate
 from vocloop.api.contract import Shaped, positive_ids
 from vocloop.i18n import available_languages
 from vocloop.items.models import PRIORITIES, STATUSES
-from vocloop.items.service import CLOSE_REASONS
+from vocloop.items.service import ALL_CLOSE_REASONS, CLOSE_REASONS
 from vocloop.metrics.queries import GROUPS as METRIC_GROUPS
 from vocloop.metrics.queries import MEASURES as METRIC_MEASURES
 from vocloop.outbound.models import EVENT_TYPES as WEBHOOK_EVENTS
@@ -360,7 +360,7 @@ class ItemOut(Schema):
         "description": "the first time the item missed a closing-message deadline, kept across reopens"})
     reopen_count = Int()
     closed_at = fields.DateTime(allow_none=True)
-    close_reason = fields.String(allow_none=True, validate=one_of(CLOSE_REASONS))
+    close_reason = fields.String(allow_none=True, validate=one_of(ALL_CLOSE_REASONS))
     loop_closed = fields.Function(lambda item: item.loop_closed_at is not None, metadata={
         "type": "boolean",
         "description": "the provider accepted the closing message (never for an item closed without one)"})

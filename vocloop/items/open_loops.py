@@ -16,13 +16,15 @@ from vocloop.mail.models import Message
 
 # A closing message in these states has not reached the provider yet (mail/models.py).
 AWAITING_PROVIDER = ("pending", "sending")
+# Emails that close loops: an item's closing message, and an announcement (which may close several).
+CLOSING_KINDS = ("closing", "announcement")
 
 
 def open_loop_of(contact_id: ColumnElement) -> ColumnElement:
     """A WHERE clause: the contact in `contact_id` has an open item or a closing message on its way."""
     return or_(
         exists().where(FeedbackItem.contact_id == contact_id, FeedbackItem.status != "closed"),
-        exists().where(Message.contact_id == contact_id, Message.kind == "closing",
+        exists().where(Message.contact_id == contact_id, Message.kind.in_(CLOSING_KINDS),
                        Message.status.in_(AWAITING_PROVIDER)))
 
 
@@ -33,6 +35,6 @@ def contacts_with_open_loop(contact_ids: Iterable[int]) -> set[int]:
         return set()
     open_items = select(FeedbackItem.contact_id).where(FeedbackItem.contact_id.in_(ids),
                                                        FeedbackItem.status != "closed")
-    closing = select(Message.contact_id).where(Message.contact_id.in_(ids), Message.kind == "closing",
+    closing = select(Message.contact_id).where(Message.contact_id.in_(ids), Message.kind.in_(CLOSING_KINDS),
                                                Message.status.in_(AWAITING_PROVIDER))
     return set(db.session.scalars(open_items.distinct())) | set(db.session.scalars(closing.distinct()))

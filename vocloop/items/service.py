@@ -25,6 +25,9 @@ from vocloop.routing.calendar import business_seconds_between
 
 WORK_STATUSES = ("open", "in_progress", "waiting")
 CLOSE_REASONS = ("spam", "duplicate", "no_contact_possible", "no_action_needed")
+# Every close_reason an item can carry: with a message (its own, or an announcement), or without one.
+CLOSED_WITH_MESSAGE = ("closing_message", "announcement")
+ALL_CLOSE_REASONS = CLOSED_WITH_MESSAGE + CLOSE_REASONS
 MAX_TEXT = 10_000
 NOT_YOURS = "You can see this item, but only its owner, their team's lead or an admin can act on it."
 
@@ -189,6 +192,15 @@ def close_with_message(user: User, item: FeedbackItem, body: str) -> Message:
     return message
 
 
+def close_by_announcement(user: User, item: FeedbackItem, message: Message) -> None:
+    """Closed by an announcement to everyone who raised its topic (announcements/service.py): like a
+    closing message, loop-closed only once the provider accepts that email."""
+    _acted(item, user, closing=True)
+    item.status, item.closed_at, item.close_reason = "closed", utcnow(), "announcement"
+    db.session.add(ItemEvent(item_id=item.id, kind="closed", actor_id=user.id, body="Closed by an announcement.",
+                             data={"message_id": message.id, "announcement": True}))
+
+
 def close_without_message(user: User, item: FeedbackItem, reason: str, note: str = "") -> None:
     """Allowed (spam, duplicate, ...) but recorded with its reason, and never counted as loop-closed."""
     _require_work(user, item)
@@ -223,8 +235,14 @@ def record_closing_failed(message: Message, explanation: str, notify_owner: bool
     """The closing email was refused or bounced: the loop is not closed. Reopen the item so its owner
     sees it, and (for a bounce, which comes later) tell them by email."""
     item = db.session.get(FeedbackItem, message.item_id)
-    if item is None:
-        return
+    if item is not None:
+        reopen_after_failed_message(item, message, explanation, notify_owner)
+
+
+def reopen_after_failed_message(item: FeedbackItem, message: Message, explanation: str,
+                                notify_owner: bool = False) -> None:
+    """The message that closed this item (its closing message, or an announcement) did not reach the
+    customer: the loop is not closed, and the item is back in its owner's hands."""
     item.status, item.closed_at, item.close_reason, item.loop_closed_at = "in_progress", None, None, None
     item.loop_closed_in_sla = None
     item.seconds_to_close = item.business_seconds_to_close = None

@@ -1,5 +1,5 @@
 """The customer's whole story (promise 5): every earlier survey, answer, item, email to them (closing
-messages and hand-overs) and reply from them, newest first."""
+messages, hand-overs and announcements) and reply from them, newest first."""
 
 from __future__ import annotations
 
@@ -51,13 +51,16 @@ def customer_timeline(contact: Contact, limit: int = 200) -> list[TimelineEntry]
         entries.append(TimelineEntry(item.created_at, "item", item.contact, f"Item #{item.id} ({state})",
                                      f"owner {item.owner.name}, {item.priority}", item_id=item.id))
     for message in db.session.scalars(select(Message).where(Message.contact_id.in_(contact_ids),
-                                                            Message.kind.in_(("closing", "handover")))
+                                                            Message.kind.in_(("closing", "handover", "announcement")))
                                       .order_by(Message.id.desc()).limit(limit)):
         contact_of = db.session.get(Contact, message.contact_id)
         if message.kind == "handover":
             entries.append(TimelineEntry(message.created_at, "message", contact_of,
                                          f"Hand-over email from {message.from_name}", message.subject,
                                          item_id=message.item_id))
+        elif message.kind == "announcement":  # the outer loop: told what was done about what they raised
+            entries.append(TimelineEntry(message.created_at, "message", contact_of,
+                                         f"Announcement from {message.from_name} ({message.status})", message.subject))
         else:
             entries.append(TimelineEntry(message.created_at, "message", contact_of,
                                          f"Closing message from {message.from_name}",

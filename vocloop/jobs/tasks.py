@@ -103,6 +103,20 @@ def run_due_sends() -> int:
 
 
 @job
+def send_announcement(announcement_id: int) -> int:
+    """Queue an announcement's emails batch by batch, each relayed as soon as it is committed; a
+    killed worker's successor (or the sweep) goes on where it stopped."""
+    from vocloop.announcements import service as announcements
+    from vocloop.jobs.queue import enqueue_queued_work
+
+    queued = 0
+    while (batch := announcements.queue_next_batch(announcement_id)) is not None:
+        queued += batch
+        enqueue_queued_work()
+    return queued
+
+
+@job
 def import_contacts(import_id: int) -> dict | None:
     """A large CSV import, in batches; a killed worker's successor (or the sweep) resumes it."""
     from vocloop.contacts import imports
@@ -172,6 +186,7 @@ def send_metrics_digests() -> int:
 def sweep() -> dict:
     """Periodic catch-up (promise 2): late responses, lost jobs, mail due for a retry."""
     from vocloop.accounts.idempotency import forget_old
+    from vocloop.announcements import service as announcements
     from vocloop.classify.reclassify import stalled_run_ids
     from vocloop.contacts import imports
     from vocloop.db import utcnow
@@ -197,10 +212,13 @@ def sweep() -> dict:
     stalled_imports = imports.stalled_import_ids()
     for import_id in stalled_imports:
         enqueue(import_contacts, import_id, queue="default")
+    stalled_announcements = announcements.stalled_ids()
+    for announcement_id in stalled_announcements:
+        enqueue(send_announcement, announcement_id, queue="default")
     summary = {"counted": settled["counted"], "suspected": settled["suspected"],
                "completed": len(completed), "retriaged": len(waiting), "mail_due": len(due),
                "webhooks_due": len(hooks_due), "reclassify_resumed": len(stalled),
-               "imports_resumed": len(stalled_imports)}
+               "imports_resumed": len(stalled_imports), "announcements_resumed": len(stalled_announcements)}
     if any(summary.values()):
         log.info("sweep: %s", summary)
     return summary

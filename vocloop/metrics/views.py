@@ -10,6 +10,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from vocloop.accounts.models import Team
+from vocloop.announcements import service as announcements
 from vocloop.classify.topics import all_topics
 from vocloop.exports import csv_lines
 from vocloop.extensions import db
@@ -111,7 +112,8 @@ def effect_page():
         for row in board.tables["loop-effect"].rows], "Change in the next answer by how the loop ended", "effect")
     return render_template("metrics/effect.html", period=period, tables=board.tables, revenue=board.revenue,
                            effect_chart=chart, min_customers=MIN_CUSTOMERS,
-                           answered_again=board.effect["answered_again"], scoped=scoped, filters=filters)
+                           answered_again=board.effect["answered_again"], scoped=scoped, filters=filters,
+                           outer=announcements.figures(period.start, period.end, current_user))
 
 
 @bp.get("/<name>.csv")

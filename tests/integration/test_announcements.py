@@ -1,0 +1,172 @@
+"""The outer loop: a lead tells everyone who raised a topic that it is fixed. Built through the
+services and pages as it happens: customers answer through their links, the lead writes on the page,
+previews each person's email, sends once; the provider accepts or bounces."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from tests.factories import answer, api_token, csrf_from, login, make_contact, make_invitation, make_survey, make_user
+from vocloop.announcements import service as announcements
+from vocloop.announcements.models import Announcement
+from vocloop.db import utcnow
+from vocloop.extensions import db
+from vocloop.items import service as items
+from vocloop.items.models import FeedbackItem, ItemEvent
+from vocloop.items.open_loops import contacts_with_open_loop
+from vocloop.jobs.tasks import deliver_messages
+from vocloop.mail import outbox
+from vocloop.mail.models import Message
+
+
+@pytest.fixture
+def raised(app, client, drain):
+    """Who raised billing: Ann twice (one item closed since), Bea (reads German), Cid (unsubscribed
+    since), Dee (her address bounced); Eve raised something else."""
+    admin = make_user("admin@example.com", name="Alex Admin", role="admin")
+    survey = make_survey(quarantine_days=0, open_items_for="negative")
+    people = {name: make_contact(f"{name}@customer.example", name=name.title())
+              for name in ("ann", "bea", "cid", "dee", "eve")}
+    people["bea"].language = "de"
+    db.session.commit()
+    for name, comment in [("ann", "The invoice was wrong."), ("ann", "Charged twice on my invoice."),
+                          ("bea", "Die invoice ist falsch, wrong charge."), ("cid", "Wrong invoice again."),
+                          ("dee", "My invoice is wrong."), ("eve", "The app is slow to load.")]:
+        answer(client, make_invitation(survey, people[name]), 2, comment)
+    drain()
+    item_of = {name: list(db.session.scalars(select(FeedbackItem).where(FeedbackItem.contact_id == contact.id)
+                                            .order_by(FeedbackItem.id)))
+               for name, contact in people.items()}
+    assert all("billing" in item.topics for name in ("ann", "bea", "cid", "dee") for item in item_of[name])
+    assert "billing" not in item_of["eve"][0].topics
+    items.close_with_message(admin, item_of["ann"][0], "Hi Ann, we refunded the wrong invoice.")
+    deliver_messages(outbox.take_queued_ids())
+    db.session.rollback()
+    people["cid"].unsubscribed_at = utcnow()
+    people["dee"].suppressed_reason = "bounce"
+    db.session.commit()
+    return admin, people, item_of
+
+
+def _form(html: str, **values) -> dict:
+    return {"csrf_token": csrf_from(html), "topic": "billing", "subject": "We fixed the invoice errors",
+            "body": "Since Monday every invoice is checked twice.\n\nSorry for the trouble.", **values}
+
+
+def test_a_lead_tells_everyone_who_raised_it_once_in_their_language(app, client, sendgrid, drain, raised):
+    admin, people, item_of = raised
+    login(client, "admin@example.com")
+    page = client.get("/announcements/new?topic=billing")
+    assert page.status_code == 200 and '<option value="billing" selected>' in page.text
+    refused = client.post("/announcements/", data=_form(page.text, subject=""))
+    assert refused.status_code == 422 and "The subject cannot be empty" in refused.text
+    assert db.session.scalar(select(Announcement.id)) is None  # nothing stored from a bad form
+    created = client.post("/announcements/", data=_form(
+        page.text, close_open_items="on", subject_de="Wir haben die Rechnungsfehler behoben",
+        body_de="Seit Montag wird jede Rechnung doppelt geprüft."))
+    assert created.status_code == 303
+    draft = client.get(created.headers["Location"]).text
+    assert "Send to 2 people" in draft and "It closes <strong>2 open items</strong>" in draft
+    assert "skipped: unsubscribed from our emails" in draft and "skipped: their address bounced" in draft
+    assert "eve@customer.example" not in draft
+    announcement = db.session.scalar(select(Announcement))
+
+    token = api_token(admin)
+    preview = client.get(f"/api/v1/announcements/{announcement.id}/preview?contact_id={people['bea'].id}",
+                         headers=token).json
+    assert preview["language"] == "de" and preview["subject"] == "Wir haben die Rechnungsfehler behoben"
+    assert "Hallo Bea," in preview["text"] and "Seit Montag wird jede Rechnung doppelt geprüft." in preview["text"]
+    ann_preview = client.get(f"/api/v1/announcements/{announcement.id}/preview?contact_id={people['ann'].id}",
+                             headers=token).json
+    assert "Hi Ann," in ann_preview["text"] and "Alex Admin" in ann_preview["text"]
+    assert "<p style=\"margin:0 0 12px\">Sorry for the trouble.</p>" in ann_preview["html"]  # paragraphs kept
+    audience = client.get(f"/api/v1/announcements/{announcement.id}/audience", headers=token).json
+    assert {m["email"]: m["skip_reason"] for m in audience} == {
+        "ann@customer.example": None, "bea@customer.example": None, "cid@customer.example": "unsubscribed",
+        "dee@customer.example": "bounce"}
+
+    sent = client.post(f"/announcements/{announcement.id}/send", data={"csrf_token": csrf_from(draft)})
+    assert sent.status_code == 303
+    drain()
+    again = client.post(f"/api/v1/announcements/{announcement.id}/send", headers=token)
+    assert again.status_code == 409
+    drain()
+    received = [e for e in sendgrid.emails() if e.custom_args["vocloop_key"].startswith("announcement:")]
+    assert sorted(e.to for e in received) == ["ann@customer.example", "bea@customer.example"]  # once each
+    [to_ann] = [e for e in received if e.to == "ann@customer.example"]
+    assert to_ann.html == ann_preview["html"] and to_ann.subject == "We fixed the invoice errors"  # as previewed
+    assert to_ann.from_name.startswith("Alex Admin from ")  # from the lead, at the company
+
+    db.session.expire_all()
+    ann_closed_before, ann_open = item_of["ann"]
+    assert db.session.get(FeedbackItem, ann_open.id).close_reason == "announcement"
+    assert db.session.get(FeedbackItem, ann_open.id).loop_closed_at is not None  # the provider accepted it
+    assert db.session.get(FeedbackItem, ann_closed_before.id).close_reason == "closing_message"  # untouched
+    told = db.session.scalars(select(ItemEvent.item_id).where(ItemEvent.kind == "announcement")).all()
+    assert sorted(told) == sorted([ann_closed_before.id, ann_open.id, item_of["bea"][0].id])
+    assert db.session.get(FeedbackItem, item_of["cid"][0].id).status == "open"  # skipped: not closed
+    assert "Announcement from Alex Admin" in client.get(f"/contacts/{people['ann'].id}").text  # in their story
+
+    figures = client.get("/api/v1/metrics/announcements", headers=token).json
+    assert {k: figures[k] for k in ("announcements", "recipients", "reached", "skipped", "items_closed")} == {
+        "announcements": 1, "recipients": 4, "reached": 2, "skipped": 2, "items_closed": 2}
+    sent_page = client.get(f"/announcements/{announcement.id}").text
+    assert re.search(r"Reached</h2><p class=\"big\">2</p>", sent_page)
+    assert client.post(f"/announcements/{announcement.id}/delete",
+                       data={"csrf_token": csrf_from(sent_page)}).status_code == 303
+    assert db.session.get(Announcement, announcement.id) is not None  # a sent one stays on record
+
+
+def test_closed_by_an_announcement_counts_only_once_the_provider_accepts_it(app, client, sendgrid, raised):
+    admin, people, item_of = raised
+    announcement = announcements.create(admin, {"topic": "billing", "subject": "Fixed", "body": "It is fixed.",
+                                                "only_open": True, "close_open_items": True})
+    assert announcements.send(admin, announcement) == 2
+    while announcements.queue_next_batch(announcement.id) is not None:
+        pass
+    bea_item = db.session.get(FeedbackItem, item_of["bea"][0].id)
+    assert bea_item.status == "closed" and bea_item.loop_closed_at is None  # queued, not yet accepted
+    assert people["bea"].id in contacts_with_open_loop([people["bea"].id])  # not surveyed meanwhile
+    sendgrid.fail_next(400, message="invalid address")  # the provider refuses the first one it is sent
+    deliver_messages(outbox.take_queued_ids())
+    db.session.rollback()
+    by_status = {m.status: m for m in db.session.scalars(select(Message).where(Message.kind == "announcement"))}
+    refused, accepted = by_status["failed"], by_status["sent"]
+    refused_item = db.session.scalar(select(FeedbackItem).where(FeedbackItem.contact_id == refused.contact_id,
+                                                                FeedbackItem.close_reason.is_(None)))
+    assert refused_item.status == "in_progress" and refused_item.loop_closed_at is None  # back with its owner
+    accepted_item = db.session.scalar(select(FeedbackItem).where(FeedbackItem.contact_id == accepted.contact_id,
+                                                                 FeedbackItem.close_reason == "announcement"))
+    assert accepted_item.loop_closed_at is not None
+    assert accepted.contact_id not in contacts_with_open_loop([accepted.contact_id])
+
+    # the accepted one bounces later: that item opens again too
+    from vocloop.delivery import on_provider_event
+    previous, accepted.status = accepted.status, "bounced"
+    on_provider_event(accepted, "bounce", {"type": "bounce", "reason": "mailbox full"}, previous)
+    db.session.commit()
+    accepted_item = db.session.get(FeedbackItem, accepted_item.id)
+    assert accepted_item.status == "in_progress" and accepted_item.loop_closed_at is None
+    assert "mailbox full" in accepted_item.events[-1].body
+    figures = announcements.figures(announcement.sent_at.replace(hour=0, minute=0, second=0),
+                                    announcement.sent_at.replace(year=2100))
+    assert figures["reached"] == 0 and figures["not_reached"] == 2 and figures["items_closed"] == 0
+
+
+def test_only_leads_and_admins_announce_and_a_lead_only_to_their_teams_customers(app, client, raised):
+    make_user("olga@example.com", name="Olga")
+    make_user("lee@example.com", role="lead", name="Lee", team="Support")
+    login(client, "olga@example.com")
+    assert client.get("/announcements/").status_code == 403
+    assert client.get("/api/v1/announcements", headers=api_token(db.session.scalar(
+        select(type(raised[0])).where(type(raised[0]).email == "olga@example.com")))).status_code == 403
+    client.post("/logout", data={})
+    login(client, "lee@example.com")
+    page = client.get("/announcements/new")
+    created = client.post("/announcements/", data=_form(page.text))
+    draft = client.get(created.headers["Location"]).text
+    # every billing item went to the fallback admin, outside Lee's team: Lee sees nobody, sends nothing
+    assert "Nobody can be emailed with these filters" in draft and "ann@customer.example" not in draft
