@@ -122,7 +122,7 @@ def seed_demo(seed: int = 7) -> list[str]:
                                 quarantine_days=30)
     closing_templates.create_template(
         name="Thank you, and what we are doing", body=(
-            "Hi {first_name},\n\nThank you for taking the time to answer {survey_title}. I read your comment "
+            "Hi {first_name},\n\nThank you for taking the time to answer “{survey_title}”. I read your comment "
             "and here is what we are doing about it:\n\n…\n\nIf anything is still not right, just reply to "
             "this email: it comes straight back to me.\n\n{owner_name}"))
     closing_templates.create_template(
