@@ -105,6 +105,9 @@ def test_an_owners_day_note_hand_over_close_reply_reopen(app, live_server, brows
 
     admin = browser.new_page()
     sign_in(admin, live_server, "admin@example.com")
+    more = admin.get_by_role("navigation", name="Main").locator("summary")  # the "More" menu, by keyboard
+    more.focus()
+    admin.keyboard.press("Enter")
     admin.get_by_role("link", name="Outbox (dev)").click()
     assert "Re: A quick question from Acme" in admin.inner_text("main")
 

@@ -72,6 +72,7 @@ def test_sign_in_and_a_staff_form_work_over_https_behind_the_proxy(app, browser,
     cookie = next(c for c in context.cookies() if c["name"] == "session")
     assert cookie["secure"] and cookie["httpOnly"]
 
+    page.get_by_role("navigation", name="Main").locator("summary").click()  # Settings is under "More"
     page.get_by_role("link", name="Settings").click()
     page.get_by_label("one email a day").check()
     page.get_by_role("button", name="Save").click()

@@ -26,4 +26,14 @@
     form.querySelectorAll("input[name=action]").forEach(function (radio) { radio.addEventListener("change", show); });
     show();
   });
+  // The "More" menu closes on Escape (focus back on its button) and on a click outside it.
+  var more = document.querySelector("details.nav-more");
+  if (more) {
+    document.addEventListener("keydown", function (event) {
+      if (event.key === "Escape" && more.open) { more.open = false; more.querySelector("summary").focus(); }
+    });
+    document.addEventListener("click", function (event) {
+      if (more.open && !more.contains(event.target)) { more.open = false; }
+    });
+  }
 })();
