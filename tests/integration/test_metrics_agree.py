@@ -251,7 +251,23 @@ def test_the_default_period_is_the_dates_it_shows(app, client, monkeypatch):
     assert Tables(default).tiles["opened"] == Tables(typed).tiles["opened"]
     assert Tables(default).tiles["opened"].split()[2] == "2"
     api = client.get("/api/v1/metrics/closure", headers=api_token(admin)).json
-    assert api["opened"] == 2 and api["from"].startswith(str(first))
+    assert api["opened"] == 2 and (api["from"], api["to"]) == (str(first), str(today))
+
+
+def test_every_metrics_endpoint_names_the_period_as_the_page_does(app, client):
+    """`to` is the last day, included, in the API's answers as on the pages (it was the day after)."""
+    admin = make_user("admin@example.com", role="admin")
+    login(client, "admin@example.com")
+    today = datetime.now(UTC).date()
+    headers = api_token(admin)
+    for query, first, last in (("from=2026-11-01&to=2026-11-30", "2026-11-01", "2026-11-30"),
+                               ("", str(today - timedelta(days=29)), str(today))):
+        assert f"from {first} to {last}, both days included" in client.get(f"/metrics/?{query}").get_data(as_text=True)
+        assert f"from {first} to {last}, both days included" in client.get(f"/metrics/effect?{query}").get_data(
+            as_text=True)
+        for endpoint in ("closure", "closure?group_by=team", "scores", "loop-effect", "revenue-at-risk"):
+            answer = client.get(f"/api/v1/metrics/{endpoint}{'&' if '?' in endpoint else '?'}{query}", headers=headers)
+            assert (endpoint, answer.json["from"], answer.json["to"]) == (endpoint, first, last)
 
 
 def test_the_weekly_email_links_to_the_week_it_describes(app):

@@ -182,7 +182,8 @@ class Closure(MethodView):
             abort(422, description=str(exc))
         scope = None if user.role == "admin" else visible_items_filter(user)  # leads: their teams
         filters = metrics.item_filter(**{name: args[name] for name in metrics.FILTERS})
-        return metrics.closure(period.start, period.end, args["group_by"], metrics.narrowed(scope, filters))
+        figures = metrics.closure(period.start, period.end, args["group_by"], metrics.narrowed(scope, filters))
+        return {**figures, **period.query_args()}  # from/to: the days given, `to` included, as on the page
 
 
 def _period_and_scope(args):
@@ -227,7 +228,7 @@ class LoopEffect(MethodView):
         conclusion that says when there are too few to conclude); and the next survey's response rate
         for loops closed with a message against the others (vocloop/metrics/effect.py)."""
         period, scope = _period_and_scope(args)
-        return effect.loop_effect(period.start, period.end, scope)
+        return {**effect.loop_effect(period.start, period.end, scope), **period.query_args()}
 
 
 @blp.route("/metrics/revenue-at-risk")
@@ -239,4 +240,4 @@ class RevenueAtRisk(MethodView):
         and owner, the accounts with the oldest open item first; and the value of accounts whose
         detractor items had their loops closed in the period ("saved")."""
         period, scope = _period_and_scope(args)
-        return effect.revenue_at_risk(period.start, period.end, utcnow(), scope)
+        return {**effect.revenue_at_risk(period.start, period.end, utcnow(), scope), **period.query_args()}

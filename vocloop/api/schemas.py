@@ -465,8 +465,8 @@ class NextSurveyOut(Schema):
 
 
 class LoopEffectOut(Schema):
-    from_ = fields.String(attribute="from", data_key="from")
-    to = fields.String()
+    from_ = fields.String(attribute="from", data_key="from", metadata={"description": "first day, included"})
+    to = fields.String(metadata={"description": "last day, included"})
     items = Int(metadata={"description": "items opened in the period (with the filters)"})
     answered_again = Int()
     min_customers = Int()
@@ -496,8 +496,8 @@ class RiskAccountOut(Schema):
 
 
 class RevenueAtRiskOut(Schema):
-    from_ = fields.String(attribute="from", data_key="from")
-    to = fields.String()
+    from_ = fields.String(attribute="from", data_key="from", metadata={"description": "first day, included"})
+    to = fields.String(metadata={"description": "last day, included"})
     at_risk = Int(metadata={"description": "annual value of accounts with an open detractor item"})
     accounts_at_risk = Int()
     saved = Int(metadata={"description": "annual value of accounts whose detractor loops closed in the period"})
@@ -855,7 +855,8 @@ ClosureGroupOut = Schema.from_dict({
 
 
 class ClosureOut(Schema.from_dict({
-        "from": fields.String(), "to": fields.String(),
+        "from": fields.String(metadata={"description": "first day, included"}),
+        "to": fields.String(metadata={"description": "last day, included, as the Metrics page shows it"}),
         "group_by": fields.String(validate=one_of(METRIC_GROUPS), metadata={"description": "only when grouped"}),
         "groups": fields.List(fields.Nested(ClosureGroupOut), metadata={"description": "only when grouped"}),
         **_closure_fields()})):
