@@ -269,10 +269,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--rate", type=float, default=100)
+    parser.add_argument("--database-url", default=DATABASE_URL, help="PostgreSQL (dropped and created here)")
+    parser.add_argument("--redis-url", default=REDIS_URL, help="a Redis database this run may empty")
     args = parser.parse_args()
 
-    reset(DATABASE_URL, REDIS_URL)
-    env = {**os.environ, "VOCLOOP_ENV": "development", "DATABASE_URL": DATABASE_URL, "REDIS_URL": REDIS_URL,
+    reset(args.database_url, args.redis_url)
+    env = {**os.environ, "VOCLOOP_ENV": "development", "DATABASE_URL": args.database_url, "REDIS_URL": args.redis_url,
            "SECRET_KEY": "b" * 40, "VOCLOOP_BASE_URL": "http://127.0.0.1", "RATELIMIT_ENABLED": "true",
            "RATELIMIT_PUBLIC": "10000000 per minute", "LOG_FORMAT": "json", "PYTHONPATH": str(ROOT)}
     # Enough customers that no token is clicked twice in the closed-loop runs at this machine's pace.

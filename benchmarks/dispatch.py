@@ -1,15 +1,19 @@
-"""Dispatch figure: 100,000 survey invitations to a local SendGrid-compatible server.
+"""Dispatch figure: survey invitations to a local SendGrid-compatible server, against its floor.
 
 Times the whole dispatch as production does it: writing the invitations and their outbox rows
 (eligibility checks, tokens, one rendering plus per-recipient substitutions), then relaying them
-in requests of up to 1,000 personalizations through the real sendgrid client. It also measures
-the local server's own bare accept rate (the same requests sent with no database work), so the
-ratio shows how much of the time is ours.
+in requests of up to 1,000 personalizations through the real sendgrid client. Its floor, in the same
+run: the very rows it wrote, written again by the fastest plain bulk path (PostgreSQL's COPY; one
+executemany on SQLite) into the same tables and indexes, plus the local server accepting the same
+requests (the same recipients, substitutions and content) with no database work around them.
+At each of --sizes invitations; the growth is the time at the largest size over the smallest (linear:
+the ratio of the sizes).
 
-    python benchmarks/dispatch.py [--contacts 100000] [--database-url URL]
+    python benchmarks/dispatch.py [--sizes 10k,30k,100k] [--database-url URL]
 
 Default database: PostgreSQL `vocloop_bench` on 127.0.0.1 (created and reset here). The last line
-printed is one JSON object of the figures. Goal: dispatch_seconds under 60 on a 2-core machine.
+printed is one JSON object of the figures. Goal: dispatch_ratio_to_floor >= 0.5; growth no more than
+linear (dispatch_growth_per_size <= 1.25).
 """
 
 from __future__ import annotations
@@ -27,6 +31,16 @@ from urllib.parse import urlparse
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.harness import (  # noqa: E402,F401
+    DEFAULT_DATABASE_URL,
+    database_kind,
+    growth,
+    keep_migrated,
+    parse_sizes,
+    report,
+    reset_database,
+)
+
 
 def start_stub() -> tuple[subprocess.Popen, str]:
     process = subprocess.Popen([sys.executable, "-m", "tests.support.sendgrid_stub"], cwd=ROOT,
@@ -41,106 +55,169 @@ def stub_stats(url: str) -> dict:
     return json.loads(connection.getresponse().read())
 
 
-def bare_accept_rate(url: str, requests: int = 20, per_request: int = 1000) -> float:
-    """Recipients per second the local server accepts when we do nothing else."""
-    body = json.dumps({
-        "from": {"email": "feedback@example.com"}, "subject": "s",
-        "content": [{"type": "text/plain", "value": "x" * 800}, {"type": "text/html", "value": "<p>x</p>" * 300}],
-        "personalizations": [{"to": [{"email": f"bare{i}@bench.example"}],
-                              "substitutions": {"-vl_token-": "t" * 32, "-vl_greeting_html-": "Hi,"},
-                              "custom_args": {"vocloop_message_id": str(i)}} for i in range(per_request)],
-    }).encode()
+def post_bodies(url: str, bodies: list[bytes]) -> float:
+    """Seconds the local server takes to accept these requests when we do nothing else."""
     parsed = urlparse(url)
     started = time.perf_counter()
-    for _ in range(requests):
+    for body in bodies:
         connection = http.client.HTTPConnection(parsed.hostname, parsed.port)
         connection.request("POST", "/v3/mail/send", body, {"Authorization": "Bearer SG.test-key",
                                                             "Content-Type": "application/json"})
         assert connection.getresponse().status == 202
         connection.close()
-    return requests * per_request / (time.perf_counter() - started)
+    return time.perf_counter() - started
 
 
-def reset_database(url: str) -> None:
-    if url.startswith("postgresql"):
-        import psycopg
+def floor_bodies(batch: int) -> list[bytes]:
+    """The requests the relay made, rebuilt from the stored rows: each batch's recipients with their
+    substitutions, headers and ids, and the template's content (built before the floor's clock starts)."""
+    from sqlalchemy import select
 
-        parsed = urlparse(url)
-        admin = parsed._replace(path="/postgres").geturl()
-        with psycopg.connect(admin, autocommit=True) as connection:
-            connection.execute(f"DROP DATABASE IF EXISTS {parsed.path.lstrip('/')} WITH (FORCE)")
-            connection.execute(f"CREATE DATABASE {parsed.path.lstrip('/')}")
-    elif url.startswith("sqlite:///"):
-        Path(url.removeprefix("sqlite:///")).unlink(missing_ok=True)
+    from vocloop.extensions import db
+    from vocloop.mail.models import Message, MessageTemplate
+
+    templates = {t.id: t for t in db.session.scalars(select(MessageTemplate))}
+    rows = db.session.execute(select(Message.id, Message.idempotency_key, Message.to_email, Message.to_name,
+                                     Message.from_email, Message.template_id, Message.substitutions,
+                                     Message.headers).order_by(Message.id)).all()
+    bodies = []
+    for start in range(0, len(rows), batch):
+        chunk = rows[start:start + batch]
+        template = templates[chunk[0].template_id]
+        bodies.append(json.dumps({
+            "from": {"email": chunk[0].from_email}, "subject": template.subject,
+            "content": [{"type": "text/plain", "value": template.text}, {"type": "text/html", "value": template.html}],
+            "personalizations": [{"to": [{"email": row.to_email, "name": row.to_name}],
+                                  "substitutions": row.substitutions, "headers": row.headers,
+                                  "custom_args": {"vocloop_message_id": str(row.id),
+                                                  "vocloop_key": row.idempotency_key}} for row in chunk],
+        }).encode())
+    return bodies
+
+
+FLOOR_TABLES = ("invitations", "messages")
+
+
+def rewrite_rows(url: str) -> float:
+    """Seconds to write the dispatch's own invitation and outbox rows again by the plain bulk path:
+    dumped, the tables emptied, then COPY (PostgreSQL) or one executemany (SQLite) and a commit."""
+    from vocloop.extensions import db
+
+    raw = db.engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        if database_kind(url) == "postgresql":
+            dumps = {}
+            for table in FLOOR_TABLES:
+                with cursor.copy(f"COPY {table} TO STDOUT (FORMAT binary)") as copy:
+                    dumps[table] = b"".join(bytes(chunk) for chunk in copy)
+            cursor.execute(f"TRUNCATE {', '.join(FLOOR_TABLES)} CASCADE")
+            raw.commit()
+            started = time.perf_counter()
+            for table in FLOOR_TABLES:
+                with cursor.copy(f"COPY {table} FROM STDIN (FORMAT binary)") as copy:
+                    copy.write(dumps[table])
+            raw.commit()
+        else:
+            dumps = {table: cursor.execute(f"SELECT * FROM {table}").fetchall() for table in FLOOR_TABLES}
+            for table in reversed(FLOOR_TABLES):
+                cursor.execute(f"DELETE FROM {table}")
+            raw.commit()
+            started = time.perf_counter()
+            for table in FLOOR_TABLES:
+                if dumps[table]:
+                    marks = ", ".join("?" * len(dumps[table][0]))
+                    cursor.executemany(f"INSERT INTO {table} VALUES ({marks})", dumps[table])
+            raw.commit()
+        return time.perf_counter() - started
+    finally:
+        raw.close()
+
+
+def measure(url: str, contacts: int, stub_url: str) -> dict:
+    """One size: the dispatch as production does it, then its floor."""
+    reset_database(url)
+    from flask_migrate import upgrade
+    from sqlalchemy import func, select
+
+    from vocloop import create_app
+    from vocloop.contacts.models import Contact
+    from vocloop.db import utcnow
+    from vocloop.extensions import db
+    from vocloop.jobs.tasks import deliver_messages
+    from vocloop.mail import outbox
+    from vocloop.mail.models import Message
+    from vocloop.surveys import service as surveys
+
+    app = create_app({"VOCLOOP_ENV": "testing", "DATABASE_URL": url, "REDIS_URL": None,
+                      "SENDGRID_API_KEY": "SG.test-key", "SENDGRID_API_HOST": stub_url,
+                      "VOCLOOP_BASE_URL": "https://feedback.example.com"})
+    with app.app_context():
+        upgrade()
+        keep_migrated(url)
+        db.session.execute(Contact.__table__.insert(), [
+            {"email": f"customer{i}@bench.example", "name": f"Customer {i}", "attributes": {},
+             "created_at": utcnow()} for i in range(contacts)])
+        db.session.commit()
+        contact_ids = list(db.session.scalars(select(Contact.id)))
+        survey = surveys.create_survey(name="Benchmark NPS", kind="nps", company="Acme")
+        before = stub_stats(stub_url)
+
+        started = time.perf_counter()
+        outcome = surveys.send_invitations(survey, contact_ids)
+        message_ids = outbox.take_queued_ids()
+        written = time.perf_counter()
+        batch = app.config["MAIL_BATCH_SIZE"]
+        for start in range(0, len(message_ids), batch):
+            deliver_messages(message_ids[start:start + batch])
+        finished = time.perf_counter()
+
+        after = stub_stats(stub_url)
+        sent = db.session.scalar(select(func.count()).select_from(Message).where(Message.status == "sent"))
+        bodies = floor_bodies(batch)
+        db.session.remove()
+        floor_write = rewrite_rows(url)
+    floor_send = post_bodies(stub_url, bodies)
+    recipients = after["recipients"] - before["recipients"]
+    assert recipients == sent == len(outcome.invitations) == contacts, (recipients, sent, contacts)
+    dispatch_seconds = finished - started
+    return {
+        "invitations": len(outcome.invitations),
+        "write_seconds": round(written - started, 2),
+        "relay_seconds": round(finished - written, 2),
+        "dispatch_seconds": round(dispatch_seconds, 2),
+        "requests": after["requests"] - before["requests"],
+        "recipients_per_s": round(recipients / dispatch_seconds),
+        "floor_write_seconds": round(floor_write, 2),
+        "floor_send_seconds": round(floor_send, 2),
+        "floor_seconds": round(floor_write + floor_send, 2),
+        "ratio_to_floor": round((floor_write + floor_send) / dispatch_seconds, 3),
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--contacts", type=int, default=100_000)
-    parser.add_argument("--database-url", default=os.environ.get(
-        "VOCLOOP_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/vocloop_bench"))
+    parser.add_argument("--sizes", default="10k,30k,100k", help="invitations at each size, comma-separated")
+    parser.add_argument("--database-url", default=os.environ.get("VOCLOOP_BENCH_DATABASE_URL", DEFAULT_DATABASE_URL))
     args = parser.parse_args()
+    sizes = parse_sizes(args.sizes)
 
     stub, stub_url = start_stub()
     try:
-        bare = bare_accept_rate(stub_url)
-        reset_database(args.database_url)
-        from flask_migrate import upgrade
-        from sqlalchemy import func, select
-
-        from vocloop import create_app
-        from vocloop.contacts.models import Contact
-        from vocloop.db import utcnow
-        from vocloop.extensions import db
-        from vocloop.jobs.tasks import deliver_messages
-        from vocloop.mail import outbox
-        from vocloop.mail.models import Message
-        from vocloop.surveys import service as surveys
-
-        app = create_app({"VOCLOOP_ENV": "testing", "DATABASE_URL": args.database_url, "REDIS_URL": None,
-                          "SENDGRID_API_KEY": "SG.test-key", "SENDGRID_API_HOST": stub_url,
-                          "VOCLOOP_BASE_URL": "https://feedback.example.com"})
-        with app.app_context():
-            upgrade()
-            db.session.execute(Contact.__table__.insert(), [
-                {"email": f"customer{i}@bench.example", "name": f"Customer {i}", "attributes": {},
-                 "created_at": utcnow()} for i in range(args.contacts)])
-            db.session.commit()
-            contact_ids = list(db.session.scalars(select(Contact.id)))
-            survey = surveys.create_survey(name="Benchmark NPS", kind="nps", company="Acme")
-            before = stub_stats(stub_url)
-
-            started = time.perf_counter()
-            outcome = surveys.send_invitations(survey, contact_ids)
-            message_ids = outbox.take_queued_ids()
-            written = time.perf_counter()
-            for start in range(0, len(message_ids), app.config["MAIL_BATCH_SIZE"]):
-                deliver_messages(message_ids[start:start + app.config["MAIL_BATCH_SIZE"]])
-            finished = time.perf_counter()
-
-            after = stub_stats(stub_url)
-            sent = db.session.scalar(select(func.count()).select_from(Message).where(Message.status == "sent"))
-        recipients = after["recipients"] - before["recipients"]
-        figures = {
-            "contacts": args.contacts,
-            "database": args.database_url.split(":")[0],
-            "invitations": len(outcome.invitations),
-            "write_seconds": round(written - started, 2),
-            "relay_seconds": round(finished - written, 2),
-            "dispatch_seconds": round(finished - started, 2),
-            "requests": after["requests"] - before["requests"],
-            "recipients_accepted": recipients,
-            "rows_sent": sent,
-            "recipients_per_s": round(recipients / (finished - started)),
-            "relay_recipients_per_s": round(recipients / (finished - written)),
-            "bare_server_recipients_per_s": round(bare),
-            "ratio_to_bare_server": round(recipients / (finished - started) / bare, 3),
-        }
+        by_size = {size: measure(args.database_url, size, stub_url) for size in sizes}
     finally:
         stub.terminate()
-    for key, value in figures.items():
-        print(f"{key:32} {value}")
-    print(json.dumps(figures))
+    largest = by_size[sizes[-1]]
+    figures = {"contacts": sizes[-1], "sizes": sizes, "database": database_kind(args.database_url)}
+    for size in sizes:
+        figures.update({f"{key}_at_{size}": value for key, value in by_size[size].items()})
+    figures.update({key: largest[key] for key in ("invitations", "write_seconds", "relay_seconds", "dispatch_seconds",
+                                                   "recipients_per_s", "floor_seconds")})
+    figures["dispatch_ratio_to_floor"] = largest["ratio_to_floor"]
+    figures["dispatch_growth"] = growth({size: by_size[size]["dispatch_seconds"] for size in sizes})
+    # linear growth is the ratio of the sizes: 1.0 here means exactly linear, above it worse than linear
+    figures["dispatch_growth_per_size"] = round(figures["dispatch_growth"] / (sizes[-1] / sizes[0]), 2)
+    report(figures)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.dispatch import reset_database  # noqa: E402
+from benchmarks.harness import reset_database  # noqa: E402
 
 
 def main() -> None:

@@ -1,0 +1,141 @@
+"""What every benchmark shares: resetting its database, data sizes, median timings, the SQL a page
+sends (recorded, then replayed bare as its floor), growth across sizes, and the figures' printout.
+
+Absolute times on a shared machine are weather; a ratio to a floor measured in the same run is
+climate. Each benchmark therefore times its own floor beside the figure and prints the ratio.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import statistics
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlparse
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/vocloop_bench"
+
+
+def reset_database(url: str) -> None:
+    """An empty database at `url` (PostgreSQL: dropped and created; SQLite: the file removed)."""
+    if url.startswith("postgresql"):
+        import psycopg
+
+        parsed = urlparse(url)
+        admin = parsed._replace(path="/postgres").geturl()
+        with psycopg.connect(admin, autocommit=True) as connection:
+            connection.execute(f"DROP DATABASE IF EXISTS {parsed.path.lstrip('/')} WITH (FORCE)")
+            connection.execute(f"CREATE DATABASE {parsed.path.lstrip('/')}")
+    elif url.startswith("sqlite:///"):
+        path = Path(url.removeprefix("sqlite:///"))
+        path.unlink(missing_ok=True)
+        if _migrated_copy(path).exists():
+            shutil.copyfile(_migrated_copy(path), path)
+
+
+def keep_migrated(url: str) -> None:
+    """Call right after migrating an empty database. On SQLite, the empty migrated file is kept beside
+    it, and the next reset starts from a copy: the smoke run resets seven times, and each migration
+    from scratch cost seconds."""
+    if url.startswith("sqlite:///"):
+        path = Path(url.removeprefix("sqlite:///"))
+        if not _migrated_copy(path).exists():
+            shutil.copyfile(path, _migrated_copy(path))
+
+
+def _migrated_copy(path: Path) -> Path:
+    """Named after the migrations it holds, so a new or edited migration is never skipped."""
+    versions = sorted((ROOT / "migrations" / "versions").glob("*.py"))
+    stamp = hashlib.sha256("".join(f"{v.name}:{v.stat().st_mtime_ns}" for v in versions).encode()).hexdigest()
+    return path.with_name(f"{path.name}.migrated-{stamp[:12]}")
+
+
+def parse_sizes(text: str) -> list[int]:
+    """'100k,300k,1M' -> [100000, 300000, 1000000], smallest first."""
+    sizes = []
+    for part in text.split(","):
+        part = part.strip().lower()
+        factor = 1_000_000 if part.endswith("m") else 1_000 if part.endswith("k") else 1
+        number = part.rstrip("mk")
+        if not number.replace(".", "", 1).isdigit() or float(number) * factor < 1:
+            raise SystemExit(f"--sizes: {part!r} is not a size (examples: 5000, 100k, 1M)")
+        sizes.append(int(float(number) * factor))
+    return sorted(set(sizes))
+
+
+def timed(function: Callable[[], object], repeat: int) -> float:
+    """Median milliseconds of `repeat` calls, after one warm-up call."""
+    function()
+    samples = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        function()
+        samples.append((time.perf_counter() - started) * 1000)
+    return round(statistics.median(samples), 2)
+
+
+@contextmanager
+def recorded_sql(engine) -> Iterator[list[tuple[str, object]]]:
+    """Every statement (and its parameters) sent through `engine`'s connections, from any thread,
+    exactly as the driver received it."""
+    from sqlalchemy import event
+
+    sent: list[tuple[str, object]] = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany):
+        if not executemany:
+            sent.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        yield sent
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+
+
+def bare_sql_ms(engine, statements: list[tuple[str, object]], repeat: int, workers: int = 1) -> float:
+    """The floor of a page's SQL: its statements run bare on one driver connection, no ORM, no
+    rendering; the median of `repeat` rounds in milliseconds. With `workers` running them side by
+    side (the dashboard), a round's floor is what the best split could reach: the longest statement,
+    or the total shared evenly, whichever is more."""
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+
+        def one_round() -> float:
+            took = []
+            for statement, parameters in statements:
+                started = time.perf_counter()
+                cursor.execute(statement, parameters)
+                if cursor.description is not None:
+                    cursor.fetchall()
+                took.append(time.perf_counter() - started)
+            raw.rollback()
+            return max(max(took, default=0.0), sum(took) / max(workers, 1)) * 1000
+
+        one_round()
+        return round(statistics.median(one_round() for _ in range(repeat)), 2)
+    finally:
+        raw.close()
+
+
+def growth(by_size: dict[int, float]) -> float:
+    """Time at the largest size divided by time at the smallest."""
+    smallest, largest = min(by_size), max(by_size)
+    return round(by_size[largest] / max(by_size[smallest], 1e-9), 2)
+
+
+def report(figures: dict) -> None:
+    """One figure a line for people, then the whole as one JSON object on the last line for run_all."""
+    for key, value in figures.items():
+        print(f"{key:44} {value}")
+    print(json.dumps(figures), flush=True)
+
+
+def database_kind(url: str) -> str:
+    return url.split(":", 1)[0].split("+", 1)[0]
