@@ -91,12 +91,13 @@ def _filters(args) -> queries.InboxFilters:
 @bp.get("/")
 @login_required
 def index():
-    counts = queries.tab_counts(current_user)
+    visible = permissions.visible_items_filter(current_user)  # once for the counts and the page
+    counts = queries.tab_counts(current_user, visible)
     tab = request.args.get("tab") or _first_tab(counts)
     if tab not in queries.TABS:
         abort(404)
     filters = _filters(request.args)
-    page = queries.inbox_items(current_user, tab, limit=PAGE_SIZE + 1, filters=filters,
+    page = queries.inbox_items(current_user, tab, limit=PAGE_SIZE + 1, filters=filters, visible=visible,
                                after=queries.parse_page_key(request.args.get("after")))
     more = len(page) > PAGE_SIZE
     page = page[:PAGE_SIZE]
