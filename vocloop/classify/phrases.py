@@ -66,7 +66,16 @@ _ANY_URGENCY = re.compile("|".join(f"(?P<{flag}>{pattern.pattern})" for flag, pa
                           re.IGNORECASE)
 
 
+# The same alternation without IGNORECASE, for ASCII text lower-cased first: the same matches (the patterns
+# are lower-case ASCII and case does not move a word boundary), in less than half the time of a
+# case-insensitive scan, which was a fifth of classifying an answer.
+_ANY_URGENCY_LOWER = re.compile(_ANY_URGENCY.pattern)
+
+
 def urgency_flags(text: str) -> list[str]:
     """The urgency flags whose pattern occurs in the text, in a stable order."""
-    found = {match.lastgroup for match in _ANY_URGENCY.finditer(text)}
+    if text.isascii():
+        found = {match.lastgroup for match in _ANY_URGENCY_LOWER.finditer(text.lower())}
+    else:
+        found = {match.lastgroup for match in _ANY_URGENCY.finditer(text)}
     return [flag for flag in URGENCY_PATTERNS if flag in found]

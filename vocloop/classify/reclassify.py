@@ -17,7 +17,7 @@ from vocloop.classify.models import ReclassifyRun
 from vocloop.classify.service import classify, row_values
 from vocloop.classify.topics import current_taxonomy
 from vocloop.contacts.models import Account, Contact
-from vocloop.db import utcnow
+from vocloop.db import update_rows_by_id, utcnow
 from vocloop.extensions import db
 from vocloop.items.models import FeedbackItem
 from vocloop.responses.models import Response
@@ -81,8 +81,9 @@ def run_batches(run_id: int, batch_size: int = BATCH_SIZE) -> ReclassifyRun | No
             select(Response.id, Response.survey_id, Response.score, Response.comment, Response.followup_answer,
                    Response.sentiment_label,
                    Response.topics, Response.topic_matches, Response.urgency_flags, Response.sentiment_mismatch,
-                   Response.corrected_at, Account.annual_value)
+                   Response.corrected_at, Account.annual_value, FeedbackItem.id.label("item_id"))
             .join(Contact, Contact.id == Response.contact_id).outerjoin(Account, Account.id == Contact.account_id)
+            .outerjoin(FeedbackItem, FeedbackItem.response_id == Response.id)
             .where(Response.id > run.last_response_id, Response.completed_at.is_not(None))
             .order_by(Response.id).limit(batch_size)).all()
         if not rows:
@@ -91,7 +92,8 @@ def run_batches(run_id: int, batch_size: int = BATCH_SIZE) -> ReclassifyRun | No
             db.session.commit()
             return run
         now = utcnow()
-        updates = []
+        updates, with_items = [], []
+        changed = 0
         analyzer = analyzer_in_use()  # once a batch: a model put in use mid-run labels the batches after
         if any(row.survey_id not in kinds for row in rows):  # a survey created since the run began
             kinds = dict(db.session.execute(select(Survey.id, Survey.kind)).all())
@@ -104,15 +106,19 @@ def run_batches(run_id: int, batch_size: int = BATCH_SIZE) -> ReclassifyRun | No
                 values.update(sentiment_label=row.sentiment_label, topics=row.topics, topic_matches=row.topic_matches)
                 result = replace(result, label=row.sentiment_label, topics=row.topics)
             updates.append(values)
-            run.changed += (row.sentiment_label, row.topics, row.urgency_flags, row.sentiment_mismatch) != (
+            if row.item_id is not None:
+                with_items.append(values)
+            changed += (row.sentiment_label, row.topics, row.urgency_flags, row.sentiment_mismatch) != (
                 result.label, result.topics, result.urgency_flags, result.mismatch)
-            run.classifier = result.classifier
-        db.session.execute(update(Response), updates)  # one executemany by primary key
-        items = FeedbackItem.__table__
-        db.session.execute(update(items).where(items.c.response_id == bindparam("of_response"))
-                           .values(sentiment_label=bindparam("label"), topics=bindparam("item_topics")),
-                           [{"of_response": u["id"], "label": u["sentiment_label"], "item_topics": u["topics"]}
-                            for u in updates])
+        run.changed += changed  # counted here, set once: an ORM attribute set per answer cost as much as its SQL
+        run.classifier = result.classifier
+        update_rows_by_id(db.session, Response.__table__, updates)
+        if with_items:  # only answers with an item: an UPDATE per answer that has none finds nothing, at a cost
+            items = FeedbackItem.__table__
+            db.session.execute(update(items).where(items.c.response_id == bindparam("of_response"))
+                               .values(sentiment_label=bindparam("label"), topics=bindparam("item_topics")),
+                               [{"of_response": u["id"], "label": u["sentiment_label"], "item_topics": u["topics"]}
+                                for u in with_items])
         run.last_response_id = rows[-1].id
         run.done += len(rows)
         run.progressed_at = utcnow()
