@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import sqlite3
 import statistics
 import time
 from collections.abc import Callable, Iterator
@@ -33,7 +34,8 @@ def reset_database(url: str) -> None:
             connection.execute(f"CREATE DATABASE {parsed.path.lstrip('/')}")
     elif url.startswith("sqlite:///"):
         path = Path(url.removeprefix("sqlite:///"))
-        path.unlink(missing_ok=True)
+        for leftover in (path, *(path.with_name(path.name + end) for end in ("-wal", "-shm", "-journal"))):
+            leftover.unlink(missing_ok=True)  # an old write-ahead log would be replayed into the new file
         if _migrated_copy(path).exists():
             shutil.copyfile(_migrated_copy(path), path)
 
@@ -44,8 +46,9 @@ def keep_migrated(url: str) -> None:
     from scratch cost seconds."""
     if url.startswith("sqlite:///"):
         path = Path(url.removeprefix("sqlite:///"))
-        if not _migrated_copy(path).exists():
-            shutil.copyfile(path, _migrated_copy(path))
+        if not _migrated_copy(path).exists():  # SQLite's own backup: what is still in the write-ahead log too
+            with sqlite3.connect(path) as source, sqlite3.connect(_migrated_copy(path)) as copy:
+                source.backup(copy)
 
 
 def _migrated_copy(path: Path) -> Path:
