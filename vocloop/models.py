@@ -12,10 +12,11 @@ from vocloop.outbound.models import WebhookAttempt, WebhookDelivery, WebhookEndp
 from vocloop.responses.models import Response, ScannerRule
 from vocloop.routing.models import BusinessCalendarRow, RoutingRule, SlaPolicy
 from vocloop.surveys.models import Invitation, Survey, SurveySend
+from vocloop.themes.models import DismissedPhrase, ProposedTheme, ThemeRun
 
-__all__ = ["Account", "Announcement", "AnnouncementRecipient",
-           "ApiToken", "BusinessCalendarRow", "ClosingTemplate", "CompanyProfile", "Contact",
-           "ContactImport", "ContactList", "FeedbackItem", "IdempotencyRecord", "InboundEmail", "Invitation",
-           "ItemEvent", "MailEvent", "Message", "MessageTemplate", "ReclassifyRun", "Response", "RoutingRule",
-           "ScannerRule", "SlaPolicy", "Survey", "SurveySend", "Team", "Topic", "User", "UserToken", "WebhookAttempt",
-           "WebhookDelivery", "WebhookEndpoint", "list_members", "team_members"]
+__all__ = ["Account", "Announcement", "AnnouncementRecipient", "ApiToken", "BusinessCalendarRow", "ClosingTemplate",
+           "CompanyProfile", "Contact", "ContactImport", "ContactList", "DismissedPhrase", "FeedbackItem",
+           "IdempotencyRecord", "InboundEmail", "Invitation", "ItemEvent", "MailEvent", "Message", "MessageTemplate",
+           "ProposedTheme", "ReclassifyRun", "Response", "RoutingRule", "ScannerRule", "SlaPolicy", "Survey",
+           "SurveySend", "Team", "ThemeRun", "Topic", "User", "UserToken", "WebhookAttempt", "WebhookDelivery",
+           "WebhookEndpoint", "list_members", "team_members"]

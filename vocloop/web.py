@@ -32,6 +32,7 @@ def init_app(app: Flask) -> None:
     from vocloop.responses.views import verify_bp
     from vocloop.routing.views import bp as routing_bp
     from vocloop.surveys.views import bp as surveys_bp
+    from vocloop.themes.views import bp as themes_bp
 
     login_manager.login_view = "auth.login"
     login_manager.session_protection = "strong"
@@ -54,6 +55,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(announcements_bp, url_prefix="/announcements")
     app.register_blueprint(routing_bp, url_prefix="/routing")
     app.register_blueprint(topics_bp, url_prefix="/topics")
+    app.register_blueprint(themes_bp, url_prefix="/themes")
     app.register_blueprint(closing_templates_bp, url_prefix="/templates")
     app.register_blueprint(surveys_bp, url_prefix="/surveys")
     app.register_blueprint(contacts_bp, url_prefix="/contacts")

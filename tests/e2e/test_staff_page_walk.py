@@ -32,6 +32,7 @@ from vocloop.mail.models import Message
 from vocloop.outbound.models import EVENT_TYPES, WebhookDelivery, WebhookEndpoint
 from vocloop.routing.models import RoutingRule
 from vocloop.surveys.models import Survey
+from vocloop.themes import service as themes
 
 WIDTHS = (390, 1366)
 SHOTS = Path(os.environ.get("VOCLOOP_STAFF_SCREENSHOTS") or ROOT / "build" / "staff-pages")
@@ -85,6 +86,10 @@ def stops_for(role: str, user: User) -> list[Stop]:
         stops += [Stop("announcements", "/announcements/"), Stop("announcement-new", "/announcements/new"),
                   Stop("announcement-draft", f"/announcements/{draft.id}"),
                   Stop("announcement-sent", f"/announcements/{sent.id}")]
+        run, started = themes.start_run(user, only_untagged=False)
+        if started:
+            themes.run_discovery(run.id)
+        stops += [Stop("themes", "/themes/")]
     else:
         stops += [Stop("metrics-refused", "/metrics/", status=403),
                   Stop("announcements-refused", "/announcements/", status=403)]

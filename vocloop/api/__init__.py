@@ -37,6 +37,7 @@ def init_app(app: Flask) -> None:
         feedback,
         resources,
         routing,
+        themes,
         topics,
         webhooks,
     )
@@ -44,7 +45,7 @@ def init_app(app: Flask) -> None:
 
     app.register_blueprint(docs_bp)
     for module in (resources, directory, feedback, corrections, routing, topics, webhooks, exports, company,
-                   announcements):
+                   announcements, themes):
         blueprint = module.blp
         csrf.exempt(blueprint)
         limiter.limit(api_rate_limit, key_func=rate_limit_key)(blueprint)

@@ -117,6 +117,15 @@ def send_announcement(announcement_id: int) -> int:
 
 
 @job
+def discover_themes(run_id: int) -> int | None:
+    """Themes in a period's comments (the Themes page's button); a lost run is started again by the sweep."""
+    from vocloop.themes import service as themes
+
+    run = themes.run_discovery(run_id)
+    return None if run is None else len(run.themes)
+
+
+@job
 def import_contacts(import_id: int) -> dict | None:
     """A large CSV import, in batches; a killed worker's successor (or the sweep) resumes it."""
     from vocloop.contacts import imports
@@ -195,6 +204,7 @@ def sweep() -> dict:
     from vocloop.outbound import service as webhooks
     from vocloop.responses import counting
     from vocloop.responses import service as responses
+    from vocloop.themes import service as themes
 
     settled = counting.settle_answers()
     completed = responses.complete_stale_responses()
@@ -212,6 +222,9 @@ def sweep() -> dict:
     stalled_imports = imports.stalled_import_ids()
     for import_id in stalled_imports:
         enqueue(import_contacts, import_id, queue="default")
+    stalled_theme_runs = themes.stalled_run_ids()
+    for run_id in stalled_theme_runs:
+        enqueue(discover_themes, run_id, queue="classify")
     stalled_announcements = announcements.stalled_ids()
     for announcement_id in stalled_announcements:
         enqueue(send_announcement, announcement_id, queue="default")
