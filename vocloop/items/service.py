@@ -196,7 +196,9 @@ def close_by_announcement(user: User, item: FeedbackItem, message: Message) -> N
     """Closed by an announcement to everyone who raised its topic (announcements/service.py): like a
     closing message, loop-closed only once the provider accepts that email."""
     _acted(item, user, closing=True)
-    item.status, item.closed_at, item.close_reason = "closed", utcnow(), "announcement"
+    now = utcnow()
+    sla_clock.resume(item, now, user.id)  # as for a closing message: waiting on the customer does not count
+    item.status, item.closed_at, item.close_reason = "closed", now, "announcement"
     db.session.add(ItemEvent(item_id=item.id, kind="closed", actor_id=user.id, body="Closed by an announcement.",
                              data={"message_id": message.id, "announcement": True}))
 
