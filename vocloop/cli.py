@@ -39,12 +39,15 @@ def _relay_after(command: click.Command) -> None:
 
     @functools.wraps(callback)
     def relaying(*args, **kwargs):
+        from flask import has_app_context
+
         from vocloop.jobs.queue import enqueue_queued_work
 
         try:
             return callback(*args, **kwargs)
         finally:
-            enqueue_queued_work()
+            if has_app_context():  # a command that touches no database (themes, classify) has nothing to relay
+                enqueue_queued_work()
 
     relaying._relays = True
     command.callback = relaying

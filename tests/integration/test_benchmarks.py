@@ -12,7 +12,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from tests.conftest import TEST_DATABASE_URL
+
 ROOT = Path(__file__).resolve().parent.parent.parent
+# The benchmarks bring their own SQLite database: the suite's second pass (PostgreSQL) would run the same thing.
+pytestmark = pytest.mark.skipif(bool(TEST_DATABASE_URL), reason="runs on its own SQLite file: SQLite pass only")
 
 
 def test_run_all_quick_prints_every_goal_with_its_ratio_and_one_json_line(tmp_path):
