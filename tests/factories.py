@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+from werkzeug.security import generate_password_hash
+
 from vocloop.accounts import service as accounts
 from vocloop.contacts import service as contacts
 from vocloop.db import utcnow
@@ -17,8 +19,17 @@ PASSWORD = "correct horse battery staple"
 _CSRF = re.compile(r'name="(?:[\w-]+-)?csrf_token"[^>]*value="([^"]+)"')
 
 
+# The factories' users get a cheap hash of PASSWORD: scrypt (what create_user stores) costs ~0.17 s to make and
+# as much to check, and the suites make and sign in thousands of users (it was most of a test's own time). How
+# production hashes passwords is tested through create_user itself (test_accounts, test_cli).
+_CHEAP_HASH = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
+
+
 def make_user(email: str, role: str = "owner", team: str | None = None, name: str | None = None):
-    return accounts.create_user(email, role=role, team=team, name=name, password=PASSWORD)
+    user = accounts.create_user(email, role=role, team=team, name=name)
+    user.password_hash = _CHEAP_HASH
+    db.session.commit()
+    return user
 
 
 def make_contact(email: str, name: str = "", account: str | None = None):
