@@ -29,6 +29,7 @@ from vocloop.i18n import available_languages, in_language, language_for, support
 from vocloop.items import permissions
 from vocloop.items import service as items
 from vocloop.items.models import FeedbackItem, ItemEvent
+from vocloop.items.open_loops import AWAITING_PROVIDER
 from vocloop.mail import customer as customer_email
 from vocloop.mail import outbox
 from vocloop.mail.models import Message
@@ -427,49 +428,51 @@ def record_failed(message: Message, explanation: str, notify_owner: bool = False
 # -- figures ------------------------------------------------------------------------------------------
 
 REACHED = ("sent", "delivered", "deferred")
+OUTCOMES = ("reached", "waiting", "not_reached", "skipped")
+
+
+def outcome_of(status: str, message_status: str | None) -> str:
+    """What became of one recipient: skipped, reached (the provider accepted the email and it did not
+    bounce), still waiting to be queued or sent, or not reached (refused or bounced)."""
+    if status == "skipped":
+        return "skipped"
+    if message_status in REACHED:
+        return "reached"
+    if status == "to_send" or message_status in AWAITING_PROVIDER:
+        return "waiting"
+    return "not_reached"
+
+
+def _recipient_rows(where):
+    return db.session.execute(select(AnnouncementRecipient.status, Message.status,
+                                     AnnouncementRecipient.closes_item_ids)
+                              .outerjoin(Message, Message.id == AnnouncementRecipient.message_id).where(where)).all()
 
 
 def figures(start: datetime, end: datetime, user: User | None = None) -> dict[str, int]:
-    """Announcements sent in [start, end) and the people they reached (the provider accepted the
-    email and it did not bounce), skipped, and the items they closed; a lead's own and their teams'."""
+    """Announcements sent in [start, end) and what became of their recipients (outcome_of), and the
+    items they closed where they reached the customer; a lead's own and their teams'."""
     sent = select(Announcement.id).where(Announcement.sent_at >= start, Announcement.sent_at < end)
     if user is not None and user.role != "admin":
         teams = permissions.team_ids_of(user) | permissions.led_team_ids(user)
         sent = sent.where(or_(Announcement.created_by_id == user.id, Announcement.team_id.in_(teams)))
-    recipients = select(AnnouncementRecipient.status, AnnouncementRecipient.skip_reason, Message.status,
-                        AnnouncementRecipient.closes_item_ids).outerjoin(
-        Message, Message.id == AnnouncementRecipient.message_id).where(AnnouncementRecipient.announcement_id.in_(sent))
+    rows = _recipient_rows(AnnouncementRecipient.announcement_id.in_(sent))
     counts = {"announcements": db.session.scalar(select(func.count()).select_from(sent.subquery())),
-              "recipients": 0, "reached": 0, "waiting": 0, "not_reached": 0, "skipped": 0, "items_closed": 0}
-    for status, _reason, message_status, closes in db.session.execute(recipients):
-        counts["recipients"] += 1
-        if status == "skipped":
-            counts["skipped"] += 1
-        elif message_status in REACHED:
-            counts["reached"] += 1
+              "recipients": len(rows), **dict.fromkeys(OUTCOMES, 0), "items_closed": 0}
+    for status, message_status, closes in rows:
+        outcome = outcome_of(status, message_status)
+        counts[outcome] += 1
+        if outcome == "reached":
             counts["items_closed"] += len(closes or [])
-        elif message_status in ("pending", "sending") or status == "to_send":
-            counts["waiting"] += 1
-        else:
-            counts["not_reached"] += 1
     return counts
 
 
 def progress(announcement: Announcement) -> dict[str, int]:
-    """This announcement's recipients by outcome, as the page and the API show them."""
-    rows = db.session.execute(select(AnnouncementRecipient.status, Message.status).outerjoin(
-        Message, Message.id == AnnouncementRecipient.message_id).where(
-        AnnouncementRecipient.announcement_id == announcement.id)).all()
-    counts = {"recipients": len(rows), "reached": 0, "waiting": 0, "not_reached": 0, "skipped": 0}
-    for status, message_status in rows:
-        if status == "skipped":
-            counts["skipped"] += 1
-        elif message_status in REACHED:
-            counts["reached"] += 1
-        elif status == "to_send" or message_status in ("pending", "sending"):
-            counts["waiting"] += 1
-        else:
-            counts["not_reached"] += 1
+    """This announcement's recipients by outcome (outcome_of), as the page and the API show them."""
+    rows = _recipient_rows(AnnouncementRecipient.announcement_id == announcement.id)
+    counts = {"recipients": len(rows), **dict.fromkeys(OUTCOMES, 0)}
+    for status, message_status, _closes in rows:
+        counts[outcome_of(status, message_status)] += 1
     return counts
 
 
