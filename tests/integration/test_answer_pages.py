@@ -39,6 +39,16 @@ def test_the_answer_page_confirms_the_click_in_a_line_and_asks_the_question_once
     assert 'style="--n: 11"' in html and 'value="8" checked' in html
 
 
+def test_the_browser_tab_shows_the_emails_subject_and_nothing_else(app, client):
+    """Until the answer counts, the page carries its beacon: once, in the page, not in the <title>
+    (where the tab showed the markup as text)."""
+    survey = make_survey(subject="A quick question from Acme")
+    token = make_invitation(survey, make_contact("ann@customer.example"))
+    html = client.get(f"/s/{token}?score=8").get_data(as_text=True)
+    assert re.search(r"<title>(.*?)</title>", html, re.S).group(1).strip() == "A quick question from Acme"
+    assert html.count('id="person"') == 1 and html.count("answer.js") == 1
+
+
 def test_a_contacts_language_picks_the_pages_words(app, client):
     contact = make_contact("jonas@customer.example")
     contact.language = "de"
