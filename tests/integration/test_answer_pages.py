@@ -153,3 +153,22 @@ def test_any_other_error_behind_a_link_is_a_friendly_page_not_http_jargon(app, c
         assert "Not Found" not in text_of(page)
     wrong = client.delete("/s/abc")
     assert wrong.status_code == 405 and "Method Not Allowed" not in text_of(wrong)
+
+
+def test_a_long_comment_the_browser_allowed_is_kept_and_a_longer_one_is_refused_in_the_customers_words(app, client):
+    """The box takes 5,000 characters as the browser counts them, a line break as one; the browser
+    posts each as \\r\\n, which made a comment it allowed 'Field cannot be longer than 5000
+    characters.' (in English, whatever the page's language)."""
+    contact = make_contact("jonas@customer.example")
+    contact.language = "de"
+    db.session.commit()
+    token = make_invitation(make_survey(), contact)
+    client.get(f"/s/{token}?score=3")
+    typed = ("x" * 99 + "\n") * 50  # 5,000 characters in the box
+    too_long = client.post(f"/s/{token}", data={"score": "3", "comment": "y" * 5001})
+    assert too_long.status_code == 400 and "Ihr Kommentar darf höchstens 5.000 Zeichen lang sein." in text_of(too_long)
+    assert "y" * 5001 in too_long.get_data(as_text=True)  # what they wrote is still there to shorten
+    sent = client.post(f"/s/{token}", data={"score": "3", "comment": typed.replace("\n", "\r\n")})
+    assert sent.status_code == 303
+    assert db.session.scalar(select(Response.comment)) == typed.strip()
+

@@ -19,7 +19,7 @@ from vocloop.responses.models import Response
 from vocloop.security import hash_token
 from vocloop.surveys.kinds import get_kind
 from vocloop.surveys.models import Invitation, Survey, behind_link
-from vocloop.text import without_control_characters
+from vocloop.text import normalized_lines, without_control_characters
 
 MAX_COMMENT_CHARS = 5000
 
@@ -200,7 +200,7 @@ def person_was_here(token: str, raw_score: str | None, by: str) -> bool:
 
 
 def clean_comment(comment: str | None) -> str:
-    comment = without_control_characters(comment).strip()
+    comment = without_control_characters(normalized_lines(comment)).strip()  # a line break counts once
     if len(comment) > MAX_COMMENT_CHARS:
         raise Invalid(f"Please keep your comment under {MAX_COMMENT_CHARS} characters.")
     return comment

@@ -16,7 +16,7 @@ from vocloop.company import service as company
 from vocloop.db import utcnow
 from vocloop.errors import Conflict
 from vocloop.extensions import csrf, db
-from vocloop.i18n import format_day, supported, translate, use_language
+from vocloop.i18n import N_, format_day, supported, translate, use_language
 from vocloop.items.models import FeedbackItem
 from vocloop.items.verification import VERDICTS, item_for, record_verdict
 from vocloop.jobs import tasks
@@ -26,10 +26,15 @@ from vocloop.responses.counting import BY_CONFIRMATION, BY_INTERACTION, COUNTED
 from vocloop.responses.rate_limit import limit_customer_pages
 from vocloop.responses.service import MAX_COMMENT_CHARS
 from vocloop.surveys.kinds import get_kind
+from vocloop.text import normalized_lines
 
 bp = Blueprint("answers", __name__)
 csrf.exempt(bp)  # no session to forge with: vocloop.http_origin refuses other sites' posts
 limit_customer_pages(bp)
+
+
+# The box's maxlength counts a line break as one character, as the browser does; it posts \r\n.
+TOO_LONG = Length(max=MAX_COMMENT_CHARS, message=N_("Your comment can be at most {limit} characters long."))
 
 
 class AnswerForm(FlaskForm):
@@ -37,8 +42,8 @@ class AnswerForm(FlaskForm):
         csrf = False  # see vocloop.http_origin
 
     score = HiddenField()
-    comment = TextAreaField("Comment", validators=[Length(max=MAX_COMMENT_CHARS)])
-    followup = TextAreaField("Follow-up", validators=[Length(max=MAX_COMMENT_CHARS)])
+    comment = TextAreaField("Comment", filters=[normalized_lines], validators=[TOO_LONG])
+    followup = TextAreaField("Follow-up", filters=[normalized_lines], validators=[TOO_LONG])
 
 
 def page(template: str, survey, status: int = 200, **context):
@@ -94,6 +99,7 @@ def _answer_page(survey, score: int | None, form: AnswerForm, token: str, status
     """The comment page; `score` is the one recorded so far (None: the customer has not chosen). Until
     the answer counts, the page carries the beacon that tells of a person's first real input."""
     return page("answer", survey, status, kind=get_kind(survey.kind), score=score, form=form, token=token,
+                comment_limit=MAX_COMMENT_CHARS,
                 followup=service.followup_question(survey, score), beacon=score is not None and not counted,
                 ask=ask and score is not None)
 
