@@ -172,3 +172,18 @@ def test_a_long_comment_the_browser_allowed_is_kept_and_a_longer_one_is_refused_
     assert sent.status_code == 303
     assert db.session.scalar(select(Response.comment)) == typed.strip()
 
+
+def test_a_score_off_the_scale_on_a_good_link_is_explained_in_the_contacts_language_with_the_way_back(app, client):
+    """A link a mail client mangled (quoted-printable's '=3D5') or cut: the contact is known, so the
+    page speaks their language and leads back to the question."""
+    contact = make_contact("jonas@customer.example")
+    contact.language = "de"
+    db.session.commit()
+    token = make_invitation(make_survey(), contact)
+    for sent in (client.get(f"/s/{token}?score=3D5"), client.get(f"/s/{token}?score="),
+                 client.post(f"/s/{token}", data={"score": "11", "comment": "Gut."})):
+        html = sent.get_data(as_text=True)
+        assert sent.status_code == 422 and '<html lang="de">' in html
+        assert "Bitte wählen Sie eine Bewertung von 0 bis 10." in text_of(sent)
+        assert f'href="/s/{token}"' in html and "Zurück zur Frage" in text_of(sent)
+    assert count(Response) == 0

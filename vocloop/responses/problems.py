@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import g, render_template
+from flask import g, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
 
 from vocloop.company import service as company
 from vocloop.errors import DomainError, Gone, Invalid, NotFound
-from vocloop.i18n import N_, browser_language, format_duration, translate, use_language
+from vocloop.i18n import N_, browser_language, format_duration, language_for, translate, use_language
+from vocloop.responses import service
 
 PROBLEMS = {
     "not_found": (N_("This link does not work"),
@@ -54,11 +55,25 @@ def page(reason: str, status: int, *, survey=None, back_url: str | None = None, 
     return body, status, headers or {}
 
 
+def _good_link(reason: str):
+    """The invitation behind a survey link that is itself good, where what came with it was not (a
+    score a mail client mangled, "=3D5", or cut): its contact's language and its question apply."""
+    token = (request.view_args or {}).get("token") if request.blueprint == "answers" else None
+    if token is None or reason not in ("invalid_score", "invalid"):
+        return None
+    try:
+        return service.find_invitation(token, allow_expired=True)
+    except DomainError:
+        return None
+
+
 def for_error(error: Exception):
     """Any error raised behind a customer link (the blueprints' error handler)."""
-    language = getattr(error, "language", None)
-    use_language(language or (g.get("language") if "language" in g else browser_language()))
     reason = reason_of(error)
+    invitation = _good_link(reason)
+    language = getattr(error, "language", None) or (
+        language_for(invitation.contact, invitation.survey) if invitation is not None else None)
+    use_language(language or (g.get("language") if "language" in g else browser_language()))
     headers, values = {}, {}
     if isinstance(error, HTTPException):
         headers = {key: value for key, value in error.get_headers() if key != "Content-Type"}
@@ -68,4 +83,7 @@ def for_error(error: Exception):
     if reason == "invalid_score":
         values["low"], values["high"] = error.scale
     status = error.status if isinstance(error, DomainError) else (getattr(error, "code", None) or 500)
-    return page(reason, status, headers=headers, **values)
+    if invitation is None:
+        return page(reason, status, headers=headers, **values)
+    back_url = url_for("answers.answer", token=request.view_args["token"]) if reason == "invalid_score" else None
+    return page(reason, status, survey=invitation.survey, back_url=back_url, headers=headers, **values)
