@@ -4,6 +4,10 @@
 - VOCLOOP_TEST_DATABASE_URL + VOCLOOP_TEST_REDIS_URL set: PostgreSQL, jobs on Redis run by a real
   `flask --app vocloop worker` process started here.
 
+The suite runs in two processes (pytest-xdist, `-n 2` in pyproject.toml): each has its own database
+(SQLite file, or `<name>_gw1` beside the given PostgreSQL database), its own Redis database and worker,
+its own SendGrid stub, so the two never see each other's rows, jobs or mail.
+
 Mail always goes through the real sendgrid client to a local v3-compatible stub server.
 """
 
@@ -27,8 +31,29 @@ from vocloop.extensions import db
 from vocloop.routing import sla
 
 ROOT = Path(__file__).resolve().parent.parent
-TEST_DATABASE_URL = os.environ.get("VOCLOOP_TEST_DATABASE_URL")
-TEST_REDIS_URL = os.environ.get("VOCLOOP_TEST_REDIS_URL")
+XDIST_WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0")[2:])  # 0 when run in one process
+
+
+def _own_database(url: str | None) -> str | None:
+    """The first process uses the database given; the others one each beside it (created on first use)."""
+    if not url or not XDIST_WORKER:
+        return url
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    return parsed.set(database=f"{parsed.database}_gw{XDIST_WORKER}").render_as_string(False)
+
+
+def _own_redis_database(url: str | None) -> str | None:
+    """The first process uses the Redis database given; the others the ones below it (15, 14, ...)."""
+    if not url or not XDIST_WORKER:
+        return url
+    base, _, number = url.rpartition("/")
+    return f"{base}/{(int(number or 0) - XDIST_WORKER) % 16}"
+
+
+TEST_DATABASE_URL = _own_database(os.environ.get("VOCLOOP_TEST_DATABASE_URL"))
+TEST_REDIS_URL = _own_redis_database(os.environ.get("VOCLOOP_TEST_REDIS_URL"))
 
 
 class IsolatedClient(FlaskClient):
@@ -68,6 +93,8 @@ def schema(settings):
     """Bring a clean database to head through the Alembic migrations, as production does."""
     from flask_migrate import upgrade
 
+    if TEST_DATABASE_URL:
+        _create_database_if_missing(TEST_DATABASE_URL)
     app = create_app(settings)
     with app.app_context():
         if db.engine.dialect.name == "postgresql":
@@ -77,6 +104,17 @@ def schema(settings):
         upgrade()
         db.engine.dispose()
     return True
+
+
+def _create_database_if_missing(url: str) -> None:
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    with psycopg.connect(parsed.set(drivername="postgresql", database="postgres").render_as_string(False),
+                         autocommit=True) as admin:
+        if not admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (parsed.database,)).fetchone():
+            admin.execute(f'CREATE DATABASE "{parsed.database}"')
 
 
 def _die_with_parent() -> None:

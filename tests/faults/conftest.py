@@ -5,7 +5,7 @@ here) posting signed events back like SendGrid.
 
 Run with VOCLOOP_FAULTS=1 and VOCLOOP_TEST_DATABASE_URL set (`.ci/run` does, after the suites):
     VOCLOOP_FAULTS=1 VOCLOOP_TEST_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test \\
-        .venv/bin/python -m pytest -m faults tests/faults
+        .venv/bin/python -m pytest -m faults tests/faults -n 0   # one process: it restarts PostgreSQL
 """
 
 from __future__ import annotations
