@@ -45,11 +45,12 @@ def _own_database(url: str | None) -> str | None:
 
 
 def _own_redis_database(url: str | None) -> str | None:
-    """The first process uses the Redis database given; the others the ones below it (15, 14, ...)."""
+    """The first process uses the Redis database given; the others ones half the range away (15 -> 7, 8...),
+    so that two people's runs on one Redis, given neighbouring databases, do not meet."""
     if not url or not XDIST_WORKER:
         return url
     base, _, number = url.rpartition("/")
-    return f"{base}/{(int(number or 0) - XDIST_WORKER) % 16}"
+    return f"{base}/{(int(number or 0) + 7 + XDIST_WORKER) % 16}"
 
 
 TEST_DATABASE_URL = _own_database(os.environ.get("VOCLOOP_TEST_DATABASE_URL"))
