@@ -44,6 +44,35 @@ def test_a_lead_creates_and_sets_up_a_survey_and_bad_settings_lose_nothing(app, 
     assert 'value="What would make it a 10?"' in page
 
 
+def test_a_lead_writes_the_thanks_per_band_and_the_review_site_on_the_page_and_through_the_api(app, client):
+    """What the thank-you page says for each score band, and the public review site offered to
+    promoters, are the lead's to write: on the survey's page and by PATCH /api/v1/surveys/<id>."""
+    from tests.factories import api_token
+    token = _lead(client)
+    survey = make_survey()
+    review = "https://www.trustpilot.com/review/acme.example"
+    saved = client.post(f"/surveys/{survey.id}", data={"csrf_token": token, **_settings(
+        survey, thanks_positive="You made our week!", thanks_negative="We are on it.", review_url=review)})
+    assert saved.status_code == 303
+    db.session.refresh(survey)
+    assert survey.thanks == {"positive": "You made our week!", "negative": "We are on it."}
+    assert survey.review_url == review
+    assert "You made our week!" in client.get(f"/surveys/{survey.id}").get_data(as_text=True)
+    for bad in ("javascript:alert(1)", "http://www.trustpilot.com/review/acme.example", "trustpilot"):
+        refused = client.post(f"/surveys/{survey.id}", data={"csrf_token": token, **_settings(
+            survey, thanks_positive="Changed", review_url=bad)})
+        assert refused.status_code == 422 and "https://" in refused.get_data(as_text=True), bad
+    db.session.expire_all()
+    assert db.session.get(Survey, survey.id).thanks["positive"] == "You made our week!"  # nothing half-saved
+    headers = api_token(make_user("api@example.com", role="lead"))
+    patched = client.patch(f"/api/v1/surveys/{survey.id}", headers=headers,
+                           json={"thanks": {"neutral": "Thank you!"}, "review_url": None})
+    assert patched.status_code == 200
+    assert patched.get_json()["thanks"] == {"neutral": "Thank you!"} and patched.get_json()["review_url"] is None
+    for body in ({"thanks": {"happy": "x"}}, {"thanks": {"positive": "x" * 1001}}, {"review_url": "ftp://x.example"}):
+        assert client.patch(f"/api/v1/surveys/{survey.id}", headers=headers, json=body).status_code == 422, body
+
+
 def test_preview_counts_who_the_rules_skip_then_send_now_invites_the_rest(app, client, drain):
     token = _lead(client)
     survey = make_survey()
