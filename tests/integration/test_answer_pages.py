@@ -187,3 +187,28 @@ def test_a_score_off_the_scale_on_a_good_link_is_explained_in_the_contacts_langu
         assert "Bitte wählen Sie eine Bewertung von 0 bis 10." in text_of(sent)
         assert f'href="/s/{token}"' in html and "Zurück zur Frage" in text_of(sent)
     assert count(Response) == 0
+
+
+def test_an_error_of_ours_behind_a_link_is_a_page_in_the_customers_words_in_production(app, settings, monkeypatch):
+    """In production an unexpected exception becomes a 500 page; behind a survey link it is the
+    customer's page (their language, the company's brand), not the staff's and never a traceback."""
+    from vocloop import create_app
+    from vocloop.responses import service
+    company.save_profile(company_name="Acme Analytics")
+    contact = make_contact("jonas@customer.example")
+    contact.language = "de"
+    db.session.commit()
+    token = make_invitation(make_survey(), contact)
+    production = create_app({**settings, "VOCLOOP_ENV": "production", "SECRET_KEY": "p" * 40,
+                             "VOCLOOP_BASE_URL": "https://feedback.example.com", "RATELIMIT_ENABLED": False,
+                             "REDIS_URL": settings.get("REDIS_URL") or "redis://127.0.0.1:6379/10"})
+
+    def broken(invitation):
+        raise RuntimeError("database on fire at db-internal-7")
+
+    monkeypatch.setattr(service, "response_for", broken)
+    failed = production.test_client().get(f"/s/{token}", base_url="https://feedback.example.com")
+    html = failed.get_data(as_text=True)
+    assert failed.status_code == 500 and '<html lang="de">' in html
+    assert "Bei uns ist etwas schiefgelaufen" in text_of(failed) and "Acme Analytics" in html
+    assert "db-internal-7" not in html and "RuntimeError" not in html and "Internal Server Error" not in html
