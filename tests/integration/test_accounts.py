@@ -6,12 +6,15 @@ import statistics
 import time
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select, text
 
 from tests.factories import PASSWORD, api_token, csrf_from, login, make_user
+from tests.integration.test_routing import _in_thread, needs_postgresql
 from vocloop.accounts.models import User, UserToken
 from vocloop.db import utcnow
+from vocloop.errors import Conflict
 from vocloop.extensions import db
+from vocloop.items import handover
 
 LINK = re.compile(r"http://vocloop\.test(/password/[\w-]+)")
 
@@ -139,3 +142,32 @@ def test_an_admin_cannot_deactivate_themself_or_the_last_active_admin(app, clien
     db.session.rollback()
     assert db.session.get(User, alex.id).active is True
     assert client.get("/people/").status_code == 200  # still signed in, still an admin
+
+
+@needs_postgresql
+def test_two_admins_deactivating_each_other_at_once_leave_one_admin(app):
+    """Each check alone sees the other admin still active: without a lock on every active admin
+    both deactivations succeed and nobody can manage people any more. The rows are held here
+    until both have started, so they really meet."""
+    alex, bo = make_user("alex@example.com", role="admin"), make_user("bo@example.com", role="admin")
+    refused = []
+
+    def deactivate(user_id, actor_id):
+        try:
+            handover.deactivate_user(db.session.get(User, user_id), db.session.get(User, actor_id))
+        except Conflict as exc:
+            refused.append(exc.detail)
+
+    with db.engine.connect() as holder:
+        holder.execute(text("SELECT id FROM users WHERE role = 'admin' FOR UPDATE"))
+        threads = [_in_thread(app, deactivate, bo.id, alex.id), _in_thread(app, deactivate, alex.id, bo.id)]
+        for thread in threads:
+            thread.start()
+        time.sleep(0.5)  # both are waiting for the rows now
+        holder.rollback()
+    for thread in threads:
+        thread.join()
+    db.session.expire_all()
+    assert len(refused) == 1 and "last active admin" in refused[0]
+    assert db.session.scalar(select(func.count()).select_from(User).where(User.role == "admin",
+                                                                          User.active.is_(True))) == 1
