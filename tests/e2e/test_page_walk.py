@@ -70,8 +70,9 @@ def the_whole_story(app, client, drain, sendgrid, base_url) -> list[Stop]:
     """Everything a customer can meet: the survey email (in English and in German), the reminder, the
     hand-over and the closing message; the answer page (with a follow-up), the thank-you page of each
     score band, an answer already in, an expired link, unsubscribing and after, a link that records
-    nothing any more, too many requests, a broken link, and the verdict pages (the choice each link
-    opens, the thanks after each answer, and the choice again once answered)."""
+    nothing any more, too many requests, a broken link, a score link a mail client mangled, and the
+    verdict pages (the choice each link opens, the thanks after each answer, and the choice again
+    once answered)."""
     make_user("admin@example.com", role="admin")
     dana = make_user("dana@example.com", name="Dana Whitfield", team="Support")
     omar = make_user("omar@example.com", name="Omar Haddad", team="Support")
@@ -169,6 +170,7 @@ def the_whole_story(app, client, drain, sendgrid, base_url) -> list[Stop]:
             Stop("page-unsubscribed", url=f"{s}/s/{tokens['Lina']}/unsubscribe"),
             Stop("page-unsubscribed-link", url=f"{s}/s/{tokens['Lina']}?score=9", status=409),
             Stop("page-not-found", url=f"{s}/s/this-link-was-cut-sho", status=404),
+            Stop("page-score-mangled-de", url=f"{s}/s/{tokens['Jonas']}?score=3D7", status=422),
             Stop("page-verdict-yes", url=f"{s}{verdict}?answer=yes", before=not_yet_answered),
             Stop("page-verdict-no", url=f"{s}{verdict}?answer=no", dark=True),
             Stop("page-verdict-thanks-yes", url=f"{s}{verdict}/thanks", before=lambda: said("yes")),

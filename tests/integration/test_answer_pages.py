@@ -184,6 +184,7 @@ def test_a_score_off_the_scale_on_a_good_link_is_explained_in_the_contacts_langu
                  client.post(f"/s/{token}", data={"score": "11", "comment": "Gut."})):
         html = sent.get_data(as_text=True)
         assert sent.status_code == 422 and '<html lang="de">' in html
+        assert "<h1>Diese Bewertung konnte nicht gelesen werden</h1>" in html  # what happened, then what to do
         assert "Bitte wählen Sie eine Bewertung von 0 bis 10." in text_of(sent)
         assert f'href="/s/{token}"' in html and "Zurück zur Frage" in text_of(sent)
     assert count(Response) == 0

@@ -26,7 +26,7 @@ PROBLEMS = {
     "rate_limited": (N_("One moment, please"),
                      N_("We received a lot of requests from your network in a short time. Please try again in "
                         "{wait}.")),
-    "invalid_score": (N_("Please choose a score"), N_("Please choose a score from {low} to {high}.")),
+    "invalid_score": (N_("This score could not be read"), N_("Please choose a score from {low} to {high}.")),
     "invalid": (N_("Something in what was sent could not be used"),
                 N_("Please go back to the page and try again.")),
     "error": (N_("Something went wrong on our side"), N_("Sorry about that. Please try again in a few minutes.")),
