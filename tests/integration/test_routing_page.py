@@ -130,3 +130,20 @@ def test_a_lead_changes_a_rule_with_every_condition_and_the_dry_run_ignores_resh
                                "attributes": {"plan": ["gold", "platinum"]}}
     words = client.get("/routing/").get_data(as_text=True)
     assert "the survey is Onboarding NPS and the score is at most 6" in words and "plan is gold or platinum" in words
+
+
+def test_the_dry_run_previews_the_days_typed_and_refuses_what_is_not_a_number_of_days(app, client):
+    make_user("lee@example.com", role="lead", team="Support")
+    login(client, "lee@example.com")
+    fields = {"name": "Everything to me", "action": "user", "user_id": "1", "intent": "preview"}
+    week = submit(client, "/routing/rules", {**fields, "days": "7"}).get_data(as_text=True)
+    assert "Dry run: the last 7 days" in week
+    for typed in ("a month", "0", "400", "-3", "٣"):
+        refused = submit(client, "/routing/rules", {**fields, "days": typed})
+        html = refused.get_data(as_text=True)
+        assert refused.status_code == 422, typed
+        assert "Give the dry run a whole number of days from 1 to 365." in html and "Dry run: the last" not in html
+        assert 'name="days" inputmode="numeric" class="short" value="' in html and 'aria-invalid="true"' in html
+    blank = submit(client, "/routing/rules", {**fields, "days": ""}).get_data(as_text=True)
+    assert "Dry run: the last 30 days" in blank
+    assert rules() == []

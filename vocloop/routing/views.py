@@ -63,9 +63,16 @@ def index():
     return _page()
 
 
-def _int(name: str) -> int | None:
-    value = request.form.get(name, "").strip()
-    return int(value) if value.isdigit() else None
+DRY_RUN_DAYS_PROBLEM = "Give the dry run a whole number of days from 1 to 365."
+
+
+def _dry_run_days(typed: str) -> int | None:
+    """The dry run's window: 30 days when left blank; None (refused, with the reason) for anything but a
+    whole number of days from 1 to 365, rather than quietly previewing another window than the one typed."""
+    typed = typed.strip()
+    if not typed:
+        return 30
+    return int(typed) if typed.isascii() and typed.isdigit() and 1 <= int(typed) <= 365 else None
 
 
 def _save_or_preview(editing: RoutingRule | None):
@@ -80,11 +87,14 @@ def _save_or_preview(editing: RoutingRule | None):
     if problems:
         return _page(values, problems=problems, status=422, editing=editing)
     if request.form.get("intent") == "preview":
+        days = _dry_run_days(request.form.get("days", ""))
+        if days is None:
+            return _page(values, problems={"days": DRY_RUN_DAYS_PROBLEM}, status=422, editing=editing)
         spec = RuleSpec(id=editing.id if editing else -1, name=rule["name"], position=rule["position"],
                         conditions=rule["conditions"], action=rule["action"], user_id=rule["user_id"],
                         team_id=rule["team_id"], team_strategy=rule["team_strategy"], enabled=rule["enabled"])
         proposed = [other for other in routing.specs_of(_rules()) if not editing or other.id != editing.id] + [spec]
-        return _page(values, preview=routing.dry_run(proposed, days=_int("days") or 30), editing=editing)
+        return _page(values, preview=routing.dry_run(proposed, days=days), editing=editing)
     try:
         if editing:
             routing.update_rule(editing, **rule)
