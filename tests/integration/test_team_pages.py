@@ -71,3 +71,28 @@ def test_an_admin_manages_teams_and_members_and_a_lead_reads_them(app, client, d
     patched = client.patch(f"/api/v1/teams/{support.id}", json={"name": "Customer Care"}, headers=api_token(admin))
     assert patched.status_code == 200 and patched.json["name"] == "Customer Care"
     assert rule.id
+
+
+def test_a_team_given_an_open_item_while_being_deleted_is_kept_with_the_item(app, client, drain, monkeypatch):
+    """The check ran before the routing job's item landed (simulated: the check sees nothing): the delete is
+    refused with a 409 and the reason, the team stays and the open item keeps it."""
+    from vocloop.accounts import teams
+
+    admin = make_user("admin@example.com", role="admin", name="Alex")
+    lee = make_user("lee@example.com", role="lead", name="Lee", team="Support")
+    support = lee.teams[0]
+    rule = create_rule(name="Unhappy to Support", action="team", team_id=support.id, position=10)
+    answer(client, make_invitation(make_survey(), make_contact("c@customer.example")), 2, "Slow")
+    drain()
+    db.session.delete(db.session.get(type(rule), rule.id))  # the rule goes; its item stays open in the team
+    db.session.commit()
+    monkeypatch.setattr(teams, "what_points_at", lambda team: {"rules": [], "open_items": 0, "closed_items": 0})
+
+    login(client, "admin@example.com")
+    refused = submit(client, f"/teams/{support.id}/delete", {})  # the page says why, on the Teams page
+    assert "Support was given new work while it was being deleted: nothing was deleted." in \
+        refused.get_data(as_text=True)
+    assert client.delete(f"/api/v1/teams/{support.id}", headers=api_token(admin)).status_code == 409
+    db.session.rollback()
+    assert "Support" in team_names()
+    assert db.session.scalar(select(FeedbackItem.team_id)) == support.id

@@ -5,6 +5,7 @@ so those refuse the delete with the reason; closed items only keep their owner."
 from __future__ import annotations
 
 from sqlalchemy import func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 
 from vocloop.accounts.models import Team
 from vocloop.accounts.service import set_team_lead
@@ -43,16 +44,30 @@ def what_points_at(team: Team) -> dict:
 
 def delete_team(team: Team) -> int:
     """Delete the team; its closed items keep their owner but no team. The number of those items.
-    Refused while a rule or an open item still needs the team."""
+    Refused while a rule or an open item still needs the team. The team's row is locked first, so that
+    an item routed or a rule saved meanwhile waits for the outcome; should one still get in between the
+    check and the delete, the database's foreign keys refuse it and so does this (never a 500, and an
+    open item never silently loses its team)."""
+    db.session.execute(select(Team.id).where(Team.id == team.id).with_for_update())
     pointing = what_points_at(team)
     if pointing["rules"]:
         names = ", ".join(f"“{name}”" for name in pointing["rules"])
         raise Conflict(f"{team.name} is still used by the routing rule(s) {names}: change or delete them first.")
     if pointing["open_items"]:
-        raise Conflict(f"{team.name} still has {pointing['open_items']} open item(s): close them, or take its "
-                       "members out of the team (their items are handed over), then delete it.")
-    detached = db.session.execute(update(FeedbackItem).where(FeedbackItem.team_id == team.id)
+        raise Conflict(_STILL_OPEN.format(team=team.name, count=pointing["open_items"]))
+    name = team.name
+    detached = db.session.execute(update(FeedbackItem).where(FeedbackItem.team_id == team.id,
+                                                             FeedbackItem.status == "closed")
                                   .values(team_id=None)).rowcount
-    db.session.delete(team)
-    db.session.commit()
+    try:
+        db.session.delete(team)
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise Conflict(f"{name} was given new work while it was being deleted: nothing was deleted. "
+                       "Look at what still needs the team and try again.") from None
     return detached
+
+
+_STILL_OPEN = ("{team} still has {count} open item(s): close them, or take its members out of the team "
+               "(their items are handed over), then delete it.")
