@@ -147,3 +147,32 @@ def test_the_dry_run_previews_the_days_typed_and_refuses_what_is_not_a_number_of
     blank = submit(client, "/routing/rules", {**fields, "days": ""}).get_data(as_text=True)
     assert "Dry run: the last 30 days" in blank
     assert rules() == []
+
+
+def test_with_many_accounts_a_rule_names_its_accounts_instead_of_ticking_boxes(app, client):
+    from vocloop.contacts.models import Account
+
+    lead = make_user("lee@example.com", role="lead", team="Support")
+    db.session.add_all([Account(name=f"Account {number:02}") for number in range(60)])
+    db.session.add_all([Account(name="Acme"), Account(name="Acme")])  # two accounts of one name
+    db.session.commit()
+    login(client, "lee@example.com")
+    page = client.get("/routing/").get_data(as_text=True)
+    assert 'name="account_names"' in page and 'name="account_ids"' not in page and "62 accounts" in page
+
+    fields = {"name": "Key accounts to Lee", "action": "user", "user_id": str(lead.id), "intent": "save",
+              "account_names": "Account 07\r\n  Acme \r\nNobody Ltd\r\nAccount 99"}
+    refused = submit(client, "/routing/rules", fields)
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 422 and rules() == []
+    assert "No account is called “Nobody Ltd”, “Account 99” (names as on Contacts)." in html
+    assert "Account 07\r\n  Acme" in html or "Account 07\n  Acme" in html  # the box comes back as typed
+
+    saved = submit(client, "/routing/rules", {**fields, "account_names": "Account 07\nAcme"})
+    assert saved.status_code == 303
+    rule = db.session.scalar(select(RoutingRule))
+    by_name = {account.id: account.name for account in db.session.scalars(select(Account))}
+    chosen = sorted(by_name[account_id] for account_id in rule.conditions["account_ids"])
+    assert chosen == ["Account 07", "Acme", "Acme"]
+    edit = client.get(f"/routing/rules/{rule.id}/edit").get_data(as_text=True)
+    assert ">Account 07\nAcme</textarea>" in edit  # each name once

@@ -46,7 +46,8 @@ def _page(values=None, preview: dict | None = None, problems: dict | None = None
         values=values or empty_values(), problems=problems or {}, preview=preview, editing=editing,
         users={u.id: u for u in db.session.scalars(select(User).order_by(User.name))},
         teams={t.id: t for t in db.session.scalars(select(Team).order_by(Team.name))},
-        surveys=surveys, accounts=accounts, topics=topics + [t for t in chosen_topics if t not in topics],
+        surveys=surveys, accounts=accounts, account_boxes=len(accounts) <= ACCOUNT_BOXES_UP_TO,
+        account_names_of=_names_of(accounts), topics=topics + [t for t in chosen_topics if t not in topics],
         bands=BANDS, sentiments=SENTIMENTS, priorities=PRIORITIES, policies=sorted(sla.policies().items()),
         in_words=_in_words(surveys, accounts), calendar=sla.business_calendar()), status
 
@@ -61,6 +62,33 @@ def _in_words(surveys, accounts):
 @bp.get("/")
 def index():
     return _page()
+
+
+ACCOUNT_BOXES_UP_TO = 50  # beyond this many accounts the form asks for names, not a wall of checkboxes
+
+
+def _accounts_by_name(values: dict, form) -> str | None:
+    """With many accounts the form has a box of account names (one per line) instead of checkboxes:
+    turn the names into account_ids, or say which names match no account (nothing is then saved)."""
+    if "account_names" not in form:
+        return None
+    typed = values["account_names"] = form.get("account_names", "")
+    names = list(dict.fromkeys(line.strip() for line in typed.splitlines() if line.strip()))
+    found: dict[str, list[int]] = {}  # names are not unique: a name picks every account called so
+    for name, account_id in db.session.execute(select(Account.name, Account.id).where(Account.name.in_(names))
+                                               .order_by(Account.id)) if names else ():
+        found.setdefault(name, []).append(account_id)
+    values["account_ids"] = [str(account_id) for name in names for account_id in found.get(name, [])]
+    unknown = [name for name in names if name not in found]
+    if unknown:
+        return "No account is called " + ", ".join(f"“{name}”" for name in unknown) + " (names as on Contacts)."
+    return None
+
+
+def _names_of(accounts):
+    """For the names box: the chosen account ids as names, one per line, each name once."""
+    name_of = {str(account.id): account.name for account in accounts}
+    return lambda ids: "\n".join(dict.fromkeys(name_of[id_] for id_ in ids if id_ in name_of))
 
 
 DRY_RUN_DAYS_PROBLEM = "Give the dry run a whole number of days from 1 to 365."
@@ -81,7 +109,10 @@ def _save_or_preview(editing: RoutingRule | None):
     if not FlaskForm().validate_on_submit():
         abort(400, "The form expired; reload the page and try again.")
     values = values_of_form(request.form)
+    account_problem = _accounts_by_name(values, request.form)
     rule, problems = rule_of_values(values)
+    if account_problem:
+        problems["account_names"] = account_problem
     if not problems and (condition_problems := condition_errors(rule["conditions"])):
         problems["form"] = "; ".join(condition_problems)
     if problems:
