@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from html import unescape
 
 from sqlalchemy import select
 
@@ -248,3 +249,68 @@ def test_dates_numbers_and_waits_follow_the_language(app):
     assert format_duration(timedelta(hours=72), "de") == "3 Tage"
     assert format_duration(timedelta(hours=5), "fr") == "5\xa0heures"  # French keeps number and unit together
 
+
+
+ENGLISH = re.compile(r"\b(the|your|you|please|thank|our|and|with|from|this|field|cannot|longer)\b", re.I)
+
+
+def visible_words(html: str) -> str:
+    html = re.sub(r"(?s)<(style|script|title)\b.*?</\1>", " ", html)
+    return re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", html)))
+
+
+def test_a_german_contact_meets_no_english_in_any_email_or_page(app, client, drain, sendgrid):
+    """The catalogs test finds strings marked for translation; this finds the ones nobody marked
+    (a library's message, a string written straight into a page) by walking everything a German
+    contact can meet, mistakes included, and looking for English words."""
+    company.save_profile(company_name="Acme", privacy_url="https://acme.example/datenschutz",
+                         postal_address="Acme GmbH\nHafenstraße 1\nHamburg")
+    make_user("admin@example.com", role="admin")
+    dana = make_user("dana@example.com", name="Dana", team="Support")
+    omar = make_user("omar@example.com", name="Omar", team="Support")
+    from vocloop.routing.service import create_rule
+    create_rule(name="to Dana", action="user", user_id=dana.id)
+    survey = make_survey(title="Ihre Erfahrung", language="de", followups={"negative": "Was sollen wir ändern?"})
+    contact = make_contact("jonas@customer.example", name="Jonas Weber")
+    contact.language = "de"
+    db.session.commit()
+    surveys.send_invitations(survey, [contact.id])
+    invitation = db.session.scalar(select(Invitation))
+    invitation.status, invitation.created_at = "delivered", utcnow() - timedelta(days=4)
+    db.session.commit()
+    reminders.send_reminders()
+    token = re.search(r"/s/([\w-]+)\?score=2", sent(sendgrid, "reminder:")[0].text).group(1)
+    pages = [client.get(f"/s/{token}?score=2"), client.get(f"/s/{token}"), client.get(f"/s/{token}?score=3D5"),
+             client.post(f"/s/{token}", data={"score": "2", "comment": "z" * 5001}),
+             client.post(f"/s/{token}", data={"score": "12", "comment": "Gut."}),
+             client.get(f"/s/{token}/unsubscribe")]
+    client.post(f"/s/{token}", data={"score": "2", "comment": "Der Support antwortet nie."})
+    pages.append(client.get(f"/s/{token}/thanks"))
+    drain()
+    pages += [client.get(f"/s/{token}/thanks"), client.get(f"/s/{token}?score=3"),
+              client.post(f"/s/{token}/add", data={"addition": " "})]
+    from vocloop.items.models import FeedbackItem
+    item = db.session.scalar(select(FeedbackItem))
+    login(client, "dana@example.com")
+    page = f"/inbox/items/{item.id}"
+    post_form(client, page, f"{page}/reassign", {"owner_id": str(omar.id), "note": "Omar.", "tell_customer": "y"})
+    login(client, "omar@example.com")
+    post_form(client, page, f"{page}/close", {"_prefix": "close", "message": "Hallo Jonas,\n\nerledigt."})
+    client.post("/logout", data={"csrf_token": csrf_from(client.get(page).get_data(as_text=True))})
+    drain()
+    emails = [e for e in sendgrid.emails() if e.to == contact.email]
+    assert {e.custom_args["vocloop_key"].split(":")[0] for e in emails} == {"survey", "reminder", "handover",
+                                                                          "closing"}
+    verdict = re.search(r"http://vocloop\.test(/v/\S+?)\?answer=yes", emails[-1].text).group(1)
+    same_site = {"Sec-Fetch-Site": "same-origin"}
+    pages += [client.get(f"{verdict}?answer=no"), client.post(verdict, data={"answer": "?"}, headers=same_site)]
+    client.post(verdict, data={"answer": "no", "still_wrong": "Immer noch kaputt."}, headers=same_site)
+    pages += [client.get(f"{verdict}/thanks"), client.get(verdict)]
+    client.post(f"/s/{token}/unsubscribe")
+    pages += [client.get(f"/s/{token}/unsubscribe"), client.get(f"/s/{token}?score=9"),
+              client.get("/s/kein-echter-link?score=3", headers={"Accept-Language": "de-DE,de;q=0.9"})]
+    texts = [visible_words(p.get_data(as_text=True)) for p in pages]
+    texts += [text for e in emails for text in (e.subject, e.text, visible_words(e.html))]
+    english = {found.group(0) + ": …" + text[max(0, found.start() - 40):found.end() + 40] + "…"
+               for text in texts for found in [ENGLISH.search(text.replace("z" * 5001, ""))] if found}
+    assert len(texts) > 25 and not english, english
