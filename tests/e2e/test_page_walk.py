@@ -68,12 +68,12 @@ def score_rows(page) -> list[list[str]]:
 
 def the_whole_story(app, client, drain, sendgrid, base_url) -> list[Stop]:
     """Everything a customer can meet: the survey email (in English and in German), the reminder, the
-    hand-over and the closing message; the answer page (with a follow-up), the thank-you page of each
-    score band, an answer already in, an expired link, unsubscribing and after, a link that records
-    nothing any more, too many requests, a broken link, a score link a mail client mangled, and the
-    verdict pages (the choice each link opens, the thanks after each answer, and the choice again
-    once answered)."""
-    make_user("admin@example.com", role="admin")
+    hand-over, the closing message and an announcement; the answer page (with a follow-up), the
+    thank-you page of each score band, an answer already in, an expired link, unsubscribing and
+    after, a link that records nothing any more, too many requests, a broken link, a score link a
+    mail client mangled, and the verdict pages (the choice each link opens, the thanks after each
+    answer, and the choice again once answered)."""
+    admin = make_user("admin@example.com", role="admin", name="Alex Morgan")
     dana = make_user("dana@example.com", name="Dana Whitfield", team="Support")
     omar = make_user("omar@example.com", name="Omar Haddad", team="Support")
     from vocloop.routing.service import create_rule
@@ -130,6 +130,14 @@ def the_whole_story(app, client, drain, sendgrid, base_url) -> list[Stop]:
     emails = {email.custom_args["vocloop_key"].split(":")[0] + ":" + email.to.split("@")[0]: email
               for email in sendgrid.emails()}
     verdict = re.search(r"(/v/\S+?)\?answer=yes", emails["closing:maria"].text).group(1)
+    from vocloop.announcements import service as announcements
+    assert item.topics  # what Maria raised: the announcement goes to everyone who raised it
+    announcement = announcements.create(admin, {"topic": item.topics[0], "subject": "We fixed the support queue",
+                                                "body": "Some of you wrote that nobody answered your "
+                                                        "ticket. A queue had no one watching it; every team now "
+                                                        "has one, and all waiting tickets are answered.\n\n"
+                                                        "Thank you for telling us."})
+    _, announced = announcements.preview(admin, announcement, people["Maria"].id)
     s = base_url
 
     def limited(on: bool) -> None:
@@ -158,6 +166,7 @@ def the_whole_story(app, client, drain, sendgrid, base_url) -> list[Stop]:
             Stop("email-reminder-de", html=emails["reminder:jonas"].html),
             Stop("email-hand-over", html=emails["handover:maria"].html, dark=True),
             Stop("email-closing", html=emails["closing:maria"].html, dark=True),
+            Stop("email-announcement", html=announced["html"], dark=True),
             Stop("page-answer", url=f"{s}/s/{tokens['Liam']}?score=3", dark=True),
             Stop("page-answer-asked", url=f"{s}/s/{tokens['Emma']}?score=3", before=just_sent),
             Stop("page-answer-follow-up-de", url=f"{s}/s/{tokens['Jonas']}?score=7"),
