@@ -30,6 +30,7 @@ def init_app(app: Flask) -> None:
         api.ma_plugin.converter.add_attribute_function(attribute_function)
     from vocloop.api import (
         announcements,
+        classifier,
         company,
         corrections,
         directory,
@@ -45,7 +46,7 @@ def init_app(app: Flask) -> None:
 
     app.register_blueprint(docs_bp)
     for module in (resources, directory, feedback, corrections, routing, topics, webhooks, exports, company,
-                   announcements, themes):
+                   announcements, themes, classifier):
         blueprint = module.blp
         csrf.exempt(blueprint)
         limiter.limit(api_rate_limit, key_func=rate_limit_key)(blueprint)

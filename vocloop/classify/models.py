@@ -109,3 +109,29 @@ class ClassifierModel(db.Model):
     created_at: Mapped[created_at]
     in_use_from: Mapped[datetime | None]
     in_use_until: Mapped[datetime | None]
+
+
+class RetrainRun(db.Model):
+    """One retraining of the install's model, asked for on the Topics page or the API, or by the weekly
+    clock (`requested_by_id` None). The job records what became of it: `outcome` is `in_use` (better, now
+    the model in use), `kept` (trained and stored, not better) or `refused` (`error` says why: too few
+    corrections, or none new since the model in use was trained from exactly them)."""
+
+    __tablename__ = "retrain_runs"
+    __table_args__ = (
+        CheckConstraint("status IN ('queued', 'running', 'done', 'failed')", name="status"),
+        CheckConstraint("outcome IS NULL OR outcome IN ('in_use', 'kept', 'refused')", name="outcome"),
+    )
+
+    id: Mapped[intpk]
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    status: Mapped[str] = mapped_column(String(10), default="queued")
+    outcome: Mapped[str | None] = mapped_column(String(10))
+    model_id: Mapped[int | None] = mapped_column(ForeignKey("classifier_models.id", ondelete="SET NULL"))
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[created_at]
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+
+    model = relationship("ClassifierModel")
+    requested_by = relationship("User")

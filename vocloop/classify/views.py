@@ -7,10 +7,11 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 
 from vocloop.accounts.access import only_for
-from vocloop.classify import reclassify, topics
+from vocloop.classify import learning, reclassify, retraining, topics
+from vocloop.classify.model import shipped_model
 from vocloop.errors import DomainError
 from vocloop.jobs.queue import enqueue
-from vocloop.jobs.tasks import reclassify_responses
+from vocloop.jobs.tasks import reclassify_responses, retrain_model
 
 bp = Blueprint("topics", __name__)
 
@@ -24,9 +25,14 @@ def _page(values=None, status: int = 200):
     run = reclassify.latest_run()
     last_edit = max((t.updated_at or t.created_at for t in all_topics), default=None)
     stale = last_edit is not None and (run is None or last_edit > run.created_at)
-    under_way = run is not None and run.status in reclassify.ACTIVE
+    retrain_run = retraining.latest_run()
+    under_way = (run is not None and run.status in reclassify.ACTIVE) or \
+        (retrain_run is not None and retrain_run.status in retraining.ACTIVE)
     return render_template("topics/index.html", topics=all_topics, run=run, stale=stale, form=FlaskForm(),
-                           values=values or {}, refresh_seconds=3 if under_way else None), status
+                           values=values or {}, refresh_seconds=3 if under_way else None,
+                           retrain_run=retrain_run, models=retraining.models()[:6], model_in_use=learning.in_use(),
+                           shipped_version=shipped_model().version, labelled=retraining.labelled_count(),
+                           min_labelled=learning.MIN_CORRECTIONS), status
 
 
 @bp.get("/")
@@ -82,3 +88,31 @@ def start_reclassify():
     else:
         flash("A re-classification is already under way.", "ok")
     return redirect(url_for(".index"), code=303)
+
+
+@bp.post("/retrain")
+def start_retrain():
+    """Retrain the sentiment model from the team's labels, as a job; the page follows its progress."""
+    try:
+        run, started = retraining.start_run(current_user.id)
+    except DomainError as exc:
+        flash(exc.detail, "error")
+        return redirect(url_for(".index") + "#model", code=303)
+    if started:
+        enqueue(retrain_model, run.id, queue="classify")
+        flash("Retraining the sentiment model: the result shows below when it is done (about a minute).", "ok")
+    else:
+        flash("A retraining is already under way.", "ok")
+    return redirect(url_for(".index") + "#model", code=303)
+
+
+@bp.post("/restore-model")
+def restore_model():
+    """Put back the model that was in use before the current one (the shipped one at the end)."""
+    try:
+        version = learning.restore()
+    except DomainError as exc:
+        flash(exc.detail, "error")
+        return redirect(url_for(".index") + "#model", code=303)
+    flash(f"{version} is the model in use again. Re-classify past answers to relabel them with it.", "ok")
+    return redirect(url_for(".index") + "#model", code=303)

@@ -21,6 +21,7 @@ PERIODIC = [
     (tasks.send_digests, "default", 3600),
     (tasks.send_metrics_digests, "default", 3600),
     (tasks.apply_retention, "default", 24 * 3600),
+    (tasks.retrain_weekly, "classify", 3600),  # hourly look, a run at most once a week
 ]
 
 

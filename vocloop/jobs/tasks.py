@@ -126,6 +126,30 @@ def discover_themes(run_id: int) -> int | None:
 
 
 @job
+def retrain_model(run_id: int) -> str | None:
+    """Retrain the install's model (Topics page, API, weekly clock); a lost run is started again by the sweep."""
+    from vocloop.classify import retraining
+
+    run = retraining.run_retraining(run_id)
+    return None if run is None else run.outcome
+
+
+@job
+def retrain_weekly() -> int | None:
+    """Hourly look; once a week, when owners have labelled comments since the model in use was trained,
+    a retraining run (put in use only if it measures better, as every retraining)."""
+    from vocloop.classify import retraining
+    from vocloop.jobs.queue import enqueue
+
+    if not retraining.weekly_run_due():
+        return None
+    run, started = retraining.start_run(None)
+    if started:
+        enqueue(retrain_model, run.id, queue="classify")
+    return run.id
+
+
+@job
 def import_contacts(import_id: int) -> dict | None:
     """A large CSV import, in batches; a killed worker's successor (or the sweep) resumes it."""
     from vocloop.contacts import imports
@@ -196,6 +220,7 @@ def sweep() -> dict:
     """Periodic catch-up (promise 2): late responses, lost jobs, mail due for a retry."""
     from vocloop.accounts.idempotency import forget_old
     from vocloop.announcements import service as announcements
+    from vocloop.classify import retraining
     from vocloop.classify.reclassify import stalled_run_ids
     from vocloop.contacts import imports
     from vocloop.db import utcnow
@@ -225,13 +250,17 @@ def sweep() -> dict:
     stalled_theme_runs = themes.stalled_run_ids()
     for run_id in stalled_theme_runs:
         enqueue(discover_themes, run_id, queue="classify")
+    stalled_retraining = retraining.stalled_run_ids()
+    for run_id in stalled_retraining:
+        enqueue(retrain_model, run_id, queue="classify")
     stalled_announcements = announcements.stalled_ids()
     for announcement_id in stalled_announcements:
         enqueue(send_announcement, announcement_id, queue="default")
     summary = {"counted": settled["counted"], "suspected": settled["suspected"],
                "completed": len(completed), "retriaged": len(waiting), "mail_due": len(due),
                "webhooks_due": len(hooks_due), "reclassify_resumed": len(stalled),
-               "imports_resumed": len(stalled_imports), "announcements_resumed": len(stalled_announcements)}
+               "imports_resumed": len(stalled_imports), "announcements_resumed": len(stalled_announcements),
+               "retraining_resumed": len(stalled_retraining)}
     if any(summary.values()):
         log.info("sweep: %s", summary)
     return summary
