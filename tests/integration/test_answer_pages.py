@@ -7,16 +7,19 @@ requests (with the wait) and any other error."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from html import unescape
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from tests.factories import answer, make_contact, make_invitation, make_survey, make_user
 from vocloop.company import service as company
+from vocloop.db import utcnow
 from vocloop.extensions import db
 from vocloop.items.models import FeedbackItem
 from vocloop.responses.models import Response
 from vocloop.routing.service import create_rule
+from vocloop.surveys.models import Invitation
 
 
 def text_of(page) -> str:
@@ -213,3 +216,21 @@ def test_an_error_of_ours_behind_a_link_is_a_page_in_the_customers_words_in_prod
     assert failed.status_code == 500 and '<html lang="de">' in html
     assert "Bei uns ist etwas schiefgelaufen" in text_of(failed) and "Acme Analytics" in html
     assert "db-internal-7" not in html and "RuntimeError" not in html and "Internal Server Error" not in html
+
+
+def test_an_answer_already_in_is_shown_as_such_after_its_link_expired(app, client, drain):
+    """Opening the survey email weeks later: the person answered, so the page says what they
+    answered (nothing to add any more), not 'Thank you for wanting to answer all the same.'"""
+    make_user("admin@example.com", role="admin")
+    token = make_invitation(make_survey(), make_contact("ann@customer.example"))
+    answer(client, token, 3, "Slow support.")
+    drain()
+    db.session.execute(update(Invitation).values(expires_at=utcnow() - timedelta(days=1)))
+    db.session.commit()
+    for path in (f"/s/{token}", f"/s/{token}?score=9"):
+        page = client.get(path)
+        assert page.status_code == 409 and "Thank you, your answer is already in." in text_of(page), path
+        assert "You gave a score of 3 on" in text_of(page) and 'name="addition"' not in page.get_data(as_text=True)
+    assert db.session.scalar(select(Response.score)) == 3
+    unanswered = make_invitation(make_survey(), make_contact("bob@customer.example"), expires_in_days=-1)
+    assert client.get(f"/s/{unanswered}?score=9").status_code == 410  # never answered: expired, as before

@@ -14,7 +14,7 @@ from wtforms.validators import Length
 
 from vocloop.company import service as company
 from vocloop.db import utcnow
-from vocloop.errors import Conflict
+from vocloop.errors import Conflict, Gone
 from vocloop.extensions import csrf, db
 from vocloop.i18n import N_, format_day, supported, translate, use_language
 from vocloop.items.models import FeedbackItem
@@ -79,10 +79,15 @@ def answer(token: str):
             return _unsubscribed(_invitation(token, allow_expired=True))
         except Conflict:  # the answer is complete: say so, and offer to add to it
             return _answered(token, _invitation(token))
+        except Gone as expired:
+            return _answered_though_expired(token, expired)
         use_language(supported(click.contact_language) or click.survey.language)
         return _answer_page(click.survey, click.score, AnswerForm(score=str(click.score)), token,
                             counted=click.status == COUNTED, ask=click.ask_to_confirm)
-    invitation = _invitation(token)
+    try:
+        invitation = _invitation(token)
+    except Gone as expired:
+        return _answered_though_expired(token, expired)
     if invitation.contact.unsubscribed_at is not None:
         return _unsubscribed(invitation)
     response = service.response_for(invitation)
@@ -124,6 +129,16 @@ def _answered(token: str, invitation, response=None, errors=(), status: int = 40
     response = response or service.response_for(invitation)
     return page("answered", invitation.survey, status, token=token, response=response, errors=errors,
                 can_add=additions.can_add_to(invitation, response))
+
+
+def _answered_though_expired(token: str, expired: Gone):
+    """An expired link whose answer is in (the email opened again weeks later) shows that answer;
+    one never answered is the expired page."""
+    invitation = _invitation(token, allow_expired=True)
+    response = service.response_for(invitation)
+    if response is None or response.completed_at is None:
+        raise expired
+    return _answered(token, invitation, response)
 
 
 def _unsubscribed(invitation):
