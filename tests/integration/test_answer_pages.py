@@ -116,6 +116,38 @@ def test_more_words_on_an_answer_without_an_item_are_triaged_again(app, client, 
     assert count(FeedbackItem) == 1  # words now: the survey's rule opens an item
 
 
+def test_before_anyone_works_on_it_the_comment_itself_can_be_changed(app, client, drain):
+    """On a survey where only unhappy answers open an item, a promoter's words open none: back on the
+    link, the person sees their comment in the box and may rewrite it (it is classified again). Once an
+    item is open, only new words reach its owner and the comment they read stays as it was."""
+    make_user("admin@example.com", role="admin")
+    survey = make_survey(open_items_for="negative")
+    token = make_invitation(survey, make_contact("ann@customer.example"))
+    answer(client, token, 9, "Nice app.")
+    drain()
+    assert count(FeedbackItem) == 0
+    page = client.get(f"/s/{token}").get_data(as_text=True)
+    assert "Your comment: change it or add to it." in page and ">Nice app.</textarea>" in page
+    assert 'name="replaces" value="1"' in page and "Save changes" in page
+    client.post(f"/s/{token}/add", data={"addition": "Nice app, but the export is broken.", "replaces": "1"})
+    drain()
+    response = db.session.scalar(select(Response))
+    assert response.comment == "Nice app, but the export is broken." and response.processed_at is not None
+
+    other = make_invitation(survey, make_contact("bob@customer.example"))
+    answer(client, other, 2, "Slow.")
+    drain()
+    item = db.session.scalar(select(FeedbackItem))
+    again = client.get(f"/s/{other}").get_data(as_text=True)
+    assert 'name="replaces"' not in again and "Anything to add? We will pass it on." in again
+    # A page drawn before the item opened posts the whole box: only the new words reach the owner.
+    client.post(f"/s/{other}/add", data={"addition": "Slow. And rude.", "replaces": "1"})
+    drain()
+    db.session.refresh(item)
+    assert [e.body for e in item.events if e.kind == "customer_replied"] == ["And rude."]
+    assert db.session.get(Response, item.response_id).comment == "Slow."
+
+
 def test_an_expired_link_says_so_in_the_customers_language(app, client):
     contact = make_contact("ines@customer.example")
     contact.language = "fr"

@@ -80,9 +80,9 @@ def checked_profile(values: dict[str, Any]) -> dict[str, Any]:
         if name == "brand_color":
             value = checked_color(value or DEFAULT_BRAND_COLOR)
         elif name == "logo_url":
-            value = checked_url(value, "logo_url")
+            value = checked_url(value, "The logo (logo_url)")
         elif name == "privacy_url":
-            value = checked_url(value, "privacy_url", ("https", "http"))
+            value = checked_url(value, "The privacy policy (privacy_url)", ("https", "http"))
         elif name in ("sender_email", "reply_to"):
             value = normalize_email(value) if value else None
         elif name == "sender_name":

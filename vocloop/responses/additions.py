@@ -29,16 +29,34 @@ def can_add_to(invitation: Invitation, response: Response) -> bool:
     return item is None or item.is_open
 
 
-def add_to_answer(invitation: Invitation, response: Response, text: str) -> int | None:
-    """Record the addition; the id of a response to triage again, if the caller must enqueue that."""
+def add_to_answer(invitation: Invitation, response: Response, text: str, replaces: bool = False) -> int | None:
+    """Record the addition; the id of a response to triage again, if the caller must enqueue that.
+
+    `replaces`: the page offered the comment itself to change (no item yet, so nobody is working on it),
+    and `text` is the whole new comment. If an item opened meanwhile, only the words beyond the old
+    comment reach its owner, as any addition; the comment they are reading does not change under them."""
     if not can_add_to(invitation, response):
         raise Conflict("This answer can no longer be added to.")
     item = item_of(response)
     if item is not None:
+        if replaces:
+            text = _beyond(response.comment or "", text)
+            if not text:
+                return None
         record_customer_reply(item, text, invitation.contact.email)
         db.session.commit()
         return None
-    response.comment = "\n\n".join(part for part in (response.comment, text) if part)
+    response.comment = text if replaces else "\n\n".join(part for part in (response.comment, text) if part)
     response.processed_at = None
     db.session.commit()
     return response.id
+
+
+def can_change(invitation: Invitation, response: Response) -> bool:
+    """The comment itself may still be changed: the link is valid and no item (no one working on it)."""
+    return invitation.expires_at > utcnow() and item_of(response) is None
+
+
+def _beyond(old: str, new: str) -> str:
+    """The words of `new` that were not in the comment already (it was offered pre-filled)."""
+    return new[len(old):].strip() if old and new.startswith(old) else new

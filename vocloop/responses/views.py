@@ -128,7 +128,8 @@ def _answered(token: str, invitation, response=None, errors=(), status: int = 40
     """The answer is already in: what it was, and while its loop is open, a box to add to it."""
     response = response or service.response_for(invitation)
     return page("answered", invitation.survey, status, token=token, response=response, errors=errors,
-                can_add=additions.can_add_to(invitation, response))
+                can_add=additions.can_add_to(invitation, response),
+                replaces=additions.can_change(invitation, response))
 
 
 def _answered_though_expired(token: str, expired: Gone):
@@ -172,7 +173,7 @@ def add(token: str):
     if not text:
         return _answered(token, invitation, response, errors=[translate("Please write something to send.")],
                          status=400)
-    retriage = additions.add_to_answer(invitation, response, text)
+    retriage = additions.add_to_answer(invitation, response, text, replaces=request.form.get("replaces") == "1")
     if retriage is not None:
         enqueue(tasks.triage_response, retriage, queue="classify")
     else:

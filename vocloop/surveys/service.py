@@ -54,7 +54,7 @@ def checked_settings(kind: str, values: dict) -> dict:
     elif "brand_color" in values:
         values["brand_color"] = None
     if "logo_url" in values:
-        values["logo_url"] = checked_url(values["logo_url"], "logo_url")
+        values["logo_url"] = checked_url(values["logo_url"], "The logo (logo_url)")
     if values.get("sender_email"):
         values["sender_email"] = normalize_email(values["sender_email"])
     elif "sender_email" in values:
@@ -63,7 +63,7 @@ def checked_settings(kind: str, values: dict) -> dict:
         if key in values:
             values[key] = _by_band(key, values[key], limit, what)
     if "review_url" in values:
-        values["review_url"] = checked_url(values["review_url"], "review_url")
+        values["review_url"] = checked_url(values["review_url"], "The review site (review_url)")
     if values.get("open_items_for", OPEN_ITEM_RULES[0]) not in OPEN_ITEM_RULES:
         raise Invalid(f"open_items_for must be one of {', '.join(OPEN_ITEM_RULES)}")
     reminder_days = values.get("reminder_days")
