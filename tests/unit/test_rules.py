@@ -95,3 +95,45 @@ def test_a_rules_conditions_read_as_words():
         "pricing and the comment has urgent language")
     assert describe_conditions({"attributes": {"plan": ["pro", "enterprise"]}, "languages": ["de"]}, {}, {}) == \
         "the contact's language is de and plan is pro or enterprise"
+
+
+def test_a_score_band_includes_both_of_its_ends():
+    # The rule form and its description say "the score is 0–6": a 6 and a 0 belong to the band.
+    band = {"score_min": 0, "score_max": 6}
+    for score, inside in ((0, True), (6, True), (7, False)):
+        facts = RoutingFacts(survey_id=1, score=score, band="negative", sentiment="negative", priority="P2")
+        assert rule_matches(band, facts) is inside, score
+    passives = {"score_min": 7, "score_max": 8}
+    for score, inside in ((6, False), (7, True), (8, True), (9, False)):
+        facts = RoutingFacts(survey_id=1, score=score, band="neutral", sentiment="neutral", priority="P3")
+        assert rule_matches(passives, facts) is inside, score
+
+
+def test_a_rule_for_a_language_takes_its_regional_variants():
+    # A rule for German speakers also takes a contact whose language is Swiss German (de-CH),
+    # but not one whose language is unknown.
+    swiss = RoutingFacts(survey_id=1, score=3, band="negative", sentiment="negative", priority="P2",
+                         contact_language="de-CH")
+    assert rule_matches({"languages": ["de"]}, swiss)
+    assert rule_matches({"languages": ["de-CH"]}, swiss)
+    assert not rule_matches({"languages": ["fr"]}, swiss)
+    unknown = RoutingFacts(survey_id=1, score=3, band="negative", sentiment="negative", priority="P2")
+    assert not rule_matches({"languages": ["de"]}, unknown)
+
+
+def test_each_mistyped_condition_is_named_with_what_it_accepts():
+    # A lead who saves a rule through the API with a wrong value in any condition is told which
+    # condition is wrong and what it takes, never left with a rule that silently matches nothing.
+    cases = {
+        "score_max": ("high", "score_max must be an integer"),
+        "bands": (["purple"], "bands must be a list of negative, neutral, positive"),
+        "priorities": (["P9"], "priorities must be a list of P1, P2, P3, P4"),
+        "sentiments": (["angry"], "sentiments must be a list of positive, neutral, negative"),
+        "account_ids": ([4, "Northwind"], "account_ids must be a list of integers"),
+        "survey_ids": ("1", "survey_ids must be a list of integers"),
+        "topics": ([3], "topics must be a list of strings"),
+        "languages": ("de", "languages must be a list of strings"),
+    }
+    for key, (value, error) in cases.items():
+        assert condition_errors({key: value}) == [error], key
+    assert condition_errors({"score_max": True}) == ["score_max must be an integer"]
