@@ -216,6 +216,33 @@ def test_a_loop_is_closed_only_once_the_provider_accepted_the_closing_message(ap
     assert [event.kind for event in db.session.get(FeedbackItem, item.id).events][-1] == "message_sent"
 
 
+def test_a_closing_message_the_provider_refuses_leaves_the_loop_open_and_says_why(app, client, drain, sendgrid):
+    """The owner closes an item with a message, and SendGrid refuses it for good (a bad address): the
+    customer heard nothing, so the item is back in progress with its owner, not loop-closed, and its
+    activity says the closing message could not be sent and why."""
+    from tests.factories import login
+    from vocloop.items import service as work
+    from vocloop.jobs.tasks import deliver_messages
+    from vocloop.mail.models import Message
+
+    admin = make_user("admin@example.com", role="admin")
+    answered(client, drain)
+    [item] = items()
+    message = work.close_with_message(admin, item, "Hi Ann, we fixed the crash.")
+    queued = outbox.take_queued_ids()
+    sendgrid.fail_next(400, message="The to email does not contain a valid address.")
+    deliver_messages(queued)
+
+    db.session.rollback()
+    current = db.session.get(FeedbackItem, item.id)
+    assert db.session.get(Message, message.id).status == "failed"
+    assert (current.status, current.closed_at, current.loop_closed_at) == ("in_progress", None, None)
+    login(client, "admin@example.com")
+    page = client.get(f"/inbox/items/{item.id}").get_data(as_text=True)
+    assert "message failed" in page
+    assert "The closing message could not be sent:" in page and "does not contain a valid address" in page
+
+
 def test_quarantine_ends_after_its_days(app):
     contact = make_contact("ann@customer.example")
     survey = make_survey(quarantine_days=30)

@@ -144,6 +144,47 @@ def test_a_bounced_closing_message_reopens_the_item_and_tells_its_owner(app, cli
     assert sum("did not reach the customer" in subject for subject in notices) == 1
 
 
+def test_a_late_processed_event_after_a_bounce_does_not_close_the_loop_again(app, client, signer, drain):
+    """SendGrid's events arrive out of order: the 'processed' of a closing message that then bounced
+    can come after the bounce. The item stays back with its owner, not loop-closed."""
+    from vocloop.items import service as items
+    admin = make_user("admin@example.com", role="admin", name="Alex")
+    answer(client, make_invitation(make_survey(), make_contact("ann@customer.example")), 2, "Bad")
+    drain()
+    item = db.session.scalar(select(FeedbackItem))
+    closing = items.close_with_message(admin, item, "Hi Ann, fixed.")
+    deliver_messages(outbox.take_queued_ids())
+    closing = fresh(Message, closing.id)
+    post(client, signer, [event(closing, "bounce", type="bounce", reason="mailbox full")])
+    post(client, signer, [event(closing, "processed")])
+    drain()
+    item = fresh(FeedbackItem, item.id)
+    assert item.loop_closed_at is None and item.status == "in_progress"
+    assert [e.kind for e in item.events][-2:] == ["message_sent", "message_bounced"]
+
+
+def test_a_closing_message_whose_relay_died_is_settled_by_sendgrids_delivered_event(app, client, signer, drain):
+    """The relay handed the closing message to SendGrid and died before writing down the answer
+    (the row is still 'sending'): SendGrid's 'delivered' event is proof enough, and the loop closes,
+    once."""
+    from vocloop.items import service as items
+    admin = make_user("admin@example.com", role="admin", name="Alex")
+    answer(client, make_invitation(make_survey(), make_contact("ann@customer.example")), 2, "Bad")
+    drain()
+    item = db.session.scalar(select(FeedbackItem))
+    closing = items.close_with_message(admin, item, "Hi Ann, fixed.")
+    assert outbox.claim(outbox.take_queued_ids()) == [closing.id]  # taken, then the relay was killed
+    closing = fresh(Message, closing.id)
+    assert closing.status == "sending" and fresh(FeedbackItem, item.id).loop_closed_at is None
+    post(client, signer, [event(closing, "delivered")])
+    post(client, signer, [event(closing, "open")])
+    drain()
+    item = fresh(FeedbackItem, item.id)
+    assert item.status == "closed" and item.loop_closed_at is not None
+    assert [e.kind for e in item.events].count("message_sent") == 1
+    assert closure(item.created_at, item.created_at.replace(year=2100))["loop_closed"] == 1
+
+
 def test_events_for_unknown_messages_are_kept_but_change_nothing(app, client, signer):
     events = [{"event": "delivered", "email": "x@y.example", "timestamp": int(time.time()),
                "sg_event_id": "e1", "vocloop_message_id": "424242"},
