@@ -243,6 +243,39 @@ def test_a_closing_message_the_provider_refuses_leaves_the_loop_open_and_says_wh
     assert "The closing message could not be sent:" in page and "does not contain a valid address" in page
 
 
+def test_a_closing_message_sendgrid_never_takes_after_every_retry_reopens_the_item(app, client, drain, sendgrid):
+    """SendGrid answers 503 to the closing message at every one of its attempts: when the relay gives
+    up, the customer has heard nothing, so the item is back in progress with its owner and its
+    activity says the message could not be sent, as for a refusal (it was left closed, never
+    loop-closed, with no word to anyone)."""
+    from tests.factories import login
+    from vocloop.items import service as work
+    from vocloop.jobs.tasks import deliver_messages
+    from vocloop.mail.models import Message
+
+    admin = make_user("admin@example.com", role="admin")
+    answered(client, drain)
+    [item] = items()
+    message = work.close_with_message(admin, item, "Hi Ann, we fixed the crash.")
+    outbox.take_queued_ids()
+    sendgrid.fail_next(503, times=outbox.MAX_ATTEMPTS)
+    for attempt in range(1, outbox.MAX_ATTEMPTS + 1):
+        db.session.get(Message, message.id).next_attempt_at = utcnow()
+        db.session.commit()
+        counts = deliver_messages([message.id])
+        assert counts["failed" if attempt == outbox.MAX_ATTEMPTS else "retry"] == 1
+        db.session.rollback()
+        if attempt < outbox.MAX_ATTEMPTS:  # still trying: closed, waiting for the provider
+            assert db.session.get(FeedbackItem, item.id).status == "closed"
+
+    current = db.session.get(FeedbackItem, item.id)
+    assert db.session.get(Message, message.id).status == "failed"
+    assert (current.status, current.loop_closed_at) == ("in_progress", None)
+    login(client, "admin@example.com")
+    page = client.get(f"/inbox/items/{item.id}").get_data(as_text=True)
+    assert f"The closing message could not be sent: gave up after {outbox.MAX_ATTEMPTS} attempts" in page
+
+
 def test_quarantine_ends_after_its_days(app):
     contact = make_contact("ann@customer.example")
     survey = make_survey(quarantine_days=30)

@@ -194,7 +194,11 @@ def _send_batch(batch: list[Message], counts: dict, on_accepted, on_failed) -> N
         pause = _retry_pause(max(message.attempts for message in batch), exc.retry_after)
         for message in batch:
             _schedule_retry(message, str(exc), pause)
-        counts["retry"] += len(batch)
+        given_up = [message for message in batch if message.status == "failed"]
+        counts["retry"] += len(batch) - len(given_up)
+        counts["failed"] += len(given_up)
+        if given_up and on_failed:  # the last attempt: as final as a refusal for the loop
+            on_failed(given_up)
         db.session.commit()
         return
     except PermanentMailError as exc:
