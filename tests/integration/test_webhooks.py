@@ -185,6 +185,39 @@ def test_a_closing_message_whose_relay_died_is_settled_by_sendgrids_delivered_ev
     assert closure(item.created_at, item.created_at.replace(year=2100))["loop_closed"] == 1
 
 
+def test_a_closing_message_sendgrid_took_but_answered_too_late_for_is_settled_by_its_event(
+        app, client, signer, sendgrid, drain):
+    """SendGrid took the closing message but answered after the relay stopped waiting, so the relay
+    put it back for a retry. SendGrid's 'delivered' event then proves the customer has it: the loop
+    closes, and the retry does not send it a second time."""
+    from vocloop.items import service as items
+    admin = make_user("admin@example.com", role="admin", name="Alex")
+    answer(client, make_invitation(make_survey(), make_contact("ann@customer.example")), 2, "Bad")
+    drain()
+    item = db.session.scalar(select(FeedbackItem))
+    closing = items.close_with_message(admin, item, "Hi Ann, fixed.")
+
+    def to_ann():
+        return sum(email.to == "ann@customer.example" for email in sendgrid.emails())
+
+    app.config["SENDGRID_TIMEOUT_SECONDS"] = 1
+    app.extensions.pop("vocloop.mail_backend", None)
+    sendgrid.respond_delay = 2
+    assert deliver_messages(outbox.take_queued_ids())["retry"] == 1
+    sendgrid.respond_delay = 0
+    closing = fresh(Message, closing.id)
+    assert closing.status == "pending" and to_ann() == 1
+    post(client, signer, [event(closing, "delivered")])
+    drain()
+    item = fresh(FeedbackItem, item.id)
+    assert item.status == "closed" and item.loop_closed_at is not None
+    closing = fresh(Message, closing.id)
+    closing.next_attempt_at = closing.next_attempt_at.replace(year=2000)  # the retry falls due
+    db.session.commit()
+    deliver_messages([closing.id])
+    assert to_ann() == 1
+
+
 def test_events_for_unknown_messages_are_kept_but_change_nothing(app, client, signer):
     events = [{"event": "delivered", "email": "x@y.example", "timestamp": int(time.time()),
                "sg_event_id": "e1", "vocloop_message_id": "424242"},
