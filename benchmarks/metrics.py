@@ -12,11 +12,16 @@ at the largest size over the smallest (it should grow no faster than the items i
 grow with the sizes here). At the largest size, also the closure API grouped by owner over 90 days
 against the same figures' SQL written by hand.
 
+The effect page ("Does closing the loop pay?": loop effect, revenue at risk, announcements; seeded with
+50 announcements to 100,000 recipients) is timed the same way, and at the largest size each of its three
+queries against the very SQL it sent, run bare (--parts: every dashboard query too).
+
     python benchmarks/metrics.py [--sizes 100k,300k,1M] [--database-url URL] [--repeat 10] [--parts]
 
-The last line printed is one JSON object of the figures. Goals: dashboard_ratio_to_queries (the worse
-of admin and lead, largest size) <= 1.5; the API within 1.5x of its hand-written SQL;
-dashboard_growth_per_size <= 1.
+The last line printed is one JSON object of the figures. Goals: dashboard_ratio_to_queries and
+effect_ratio_to_queries (the worse of admin and lead, largest size) <= 1.5, each page under 300 ms at a
+million items; effect_queries_ratio_to_bare_sql (the worst of the effect page's three queries) <= 1.5;
+the API within 1.5x of its hand-written SQL; dashboard_growth_per_size <= 1.
 """
 
 from __future__ import annotations
@@ -77,7 +82,8 @@ INSERT INTO responses (id, invitation_id, survey_id, contact_id, score, comment,
          false, '[]', false, opened(i, :items) FROM generate_series(1, :items) i;
 INSERT INTO feedback_items (id, response_id, contact_id, survey_id, owner_id, team_id, status, priority,
                             first_action_due_at, close_due_at, first_action_at, closed_at, close_reason,
-                            loop_closed_at, customer_verdict, reopen_count, seconds_to_first_action, seconds_to_close,
+                            loop_closed_at, loop_closed_in_sla, customer_verdict, reopen_count,
+                            seconds_to_first_action, seconds_to_close,
                             business_seconds_to_first_action, business_seconds_to_close, sla_breached_at,
                             created_at, updated_at)
   SELECT i, i, 1 + i % :contacts, 1 + i % 3, 2 + i % 39, 1 + ((2 + i % 39) % 8),
@@ -86,12 +92,30 @@ INSERT INTO feedback_items (id, response_id, contact_id, survey_id, owner_id, te
          CASE WHEN NOT open THEN c + close_hours(i) * interval '1 hour' END,
          CASE WHEN NOT open THEN 'closing_message' END,
          CASE WHEN NOT open THEN c + close_hours(i) * interval '1 hour' END,
+         CASE WHEN NOT open THEN close_hours(i) <= 48 END,
          CASE WHEN h(i, 9) < 300 THEN 'resolved' END, CASE WHEN h(i, 10) < 40 THEN 1 ELSE 0 END,
          (1 + h(i, 7)) * 60, CASE WHEN NOT open THEN (close_hours(i) * 3600)::int END,
          (1 + h(i, 7)) * 40, CASE WHEN NOT open THEN (close_hours(i) * 1200)::int END,
          CASE WHEN close_hours(i) > 48 THEN c + interval '48 hours' END, c, now()
   FROM (SELECT i, opened(i, :items) AS c, h(i, 5) < 60 AS open FROM generate_series(1, :items) i) s;
 SELECT setval(pg_get_serial_sequence('feedback_items', 'id'), :items);
+INSERT INTO announcements (id, topic, only_open, subject, body, translations, close_open_items, status, team_id,
+                           created_by_id, sent_by_id, created_at, sent_at, finished_at)
+  SELECT a, (ARRAY['billing', 'support', 'bugs', 'pricing', 'delivery'])[1 + a % 5], false, 'We fixed it', 'Body',
+         '{}', a % 2 = 0, 'sent', 1 + a % 8, 1, 1, s, s, s + interval '1 hour'
+  FROM (SELECT a, (now() AT TIME ZONE 'UTC') - (a * 7.3) * interval '1 day' AS s FROM generate_series(1, 50) a) t;
+INSERT INTO messages (id, idempotency_key, kind, to_email, to_name, from_email, from_name, subject, status, attempts,
+                      next_attempt_at, created_at, contact_id)
+  SELECT r, 'announcement:' || r, 'announcement', 'c' || r || '@customer.example', '', 'cx@vendor.example', 'CX',
+         'We fixed it', (ARRAY['delivered', 'delivered', 'delivered', 'sent', 'bounced', 'pending'])[1 + h(r, 11) % 6],
+         1, now(), now(), 1 + r % :contacts
+  FROM generate_series(1, 100000) r;
+INSERT INTO announcement_recipients (id, announcement_id, contact_id, status, skip_reason, language, item_ids,
+                                     closes_item_ids, message_id)
+  SELECT r, 1 + (r - 1) / 2000, 1 + r % :contacts, CASE WHEN h(r, 12) < 50 THEN 'skipped' ELSE 'queued' END,
+         CASE WHEN h(r, 12) < 50 THEN 'unsubscribed' END, 'en', '[]',
+         CASE WHEN h(r, 13) < 300 THEN '[1]' ELSE '[]' END::json, CASE WHEN h(r, 12) >= 50 THEN r END
+  FROM generate_series(1, 100000) r;
 """
 
 
@@ -100,6 +124,7 @@ def seed(url: str, items: int) -> float:
     from werkzeug.security import generate_password_hash
 
     from vocloop.extensions import db
+    from vocloop.items import next_answer
 
     started = time.perf_counter()
     password = generate_password_hash("bench password")
@@ -112,6 +137,8 @@ def seed(url: str, items: int) -> float:
 
         small_seed.seed_people(password)
         small_seed.seed_answers(items)
+    # rows written by SQL: each item's next answer and invitation as the migration backfills them
+    next_answer.refresh_all(db.session.connection())
     db.session.commit()
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         connection.execute(text("VACUUM ANALYZE" if database_kind(url) == "postgresql" else "ANALYZE"))
@@ -150,7 +177,9 @@ def measure(url: str, items: int, args, largest: bool) -> dict:
             compiled = _raw_sql(queries, start, end)
             figures["raw_sql_closure_by_owner_90d_ms"] = timed(lambda: db.session.execute(text(compiled)).all(),
                                                                args.repeat)
-        parts = _dashboard_parts(end, args.repeat) if largest and args.parts and postgres else {}
+        # the effect page's queries (loop effect, revenue at risk, announcements) at the largest size;
+        # with --parts every dashboard query too
+        parts = _dashboard_parts(end, args.repeat, every=args.parts) if largest and postgres else {}
         engine = db.engine
         token = None
         if largest and postgres:
@@ -171,6 +200,16 @@ def measure(url: str, items: int, args, largest: bool) -> dict:
         figures[f"dashboard_{label}_statements"] = len(sent)
         figures[f"ratio_dashboard_{label}_to_queries"] = round(page_ms / max(figures[f"dashboard_{label}_queries_ms"],
                                                                             0.01), 2)
+        # "Does closing the loop pay?": the loop effect, revenue at risk and announcements, against its SQL
+        assert client.get("/metrics/effect").status_code == 200
+        effect_ms = timed(lambda: client.get("/metrics/effect"), args.repeat)
+        with recorded_sql(engine) as sent:
+            client.get("/metrics/effect")
+        figures[f"effect_{label}_ms"] = effect_ms
+        figures[f"effect_{label}_queries_ms"] = bare_sql_ms(engine, sent, args.repeat, workers)
+        figures[f"effect_{label}_statements"] = len(sent)
+        figures[f"ratio_effect_{label}_to_queries"] = round(effect_ms / max(figures[f"effect_{label}_queries_ms"],
+                                                                           0.01), 2)
         client.post("/logout")
     if token:
         headers = {"Authorization": f"Bearer {token}"}
@@ -213,23 +252,43 @@ def main() -> None:
         figures[f"growth_dashboard_{label}"] = growth({size: by_size[size][f"dashboard_{label}_ms"] for size in sizes})
     figures["dashboard_ratio_to_queries"] = max(largest["ratio_dashboard_admin_to_queries"],
                                                 largest["ratio_dashboard_lead_to_queries"])
+    for label in ("admin", "lead"):
+        figures[f"effect_{label}_ms"] = largest[f"effect_{label}_ms"]
+        figures[f"effect_{label}_queries_ms"] = largest[f"effect_{label}_queries_ms"]
+    figures["effect_ratio_to_queries"] = max(largest["ratio_effect_admin_to_queries"],
+                                             largest["ratio_effect_lead_to_queries"])
+    new_parts = [f"part_{name}_ratio_to_bare_sql" for name in EFFECT_PARTS]
+    if all(key in largest for key in new_parts):  # measured on PostgreSQL
+        figures["effect_queries_ratio_to_bare_sql"] = max(largest[key] for key in new_parts)
     figures["dashboard_growth"] = max(figures["growth_dashboard_admin"], figures["growth_dashboard_lead"])
     # the items in the chosen 30 days grow as the sizes do here: 1.0 is growth in step with them
     figures["dashboard_growth_per_size"] = round(figures["dashboard_growth"] / (sizes[-1] / sizes[0]), 2)
     report(figures)
 
-def _dashboard_parts(now: datetime, repeat: int) -> dict[str, tuple[float, float]]:
-    """Each query of the admin's dashboard (last 30 days), one after another: its time through
-    vocloop's function, and the time of the very SQL it sent, run bare on the same connection."""
+EFFECT_PARTS = ("loop_effect", "revenue_at_risk", "announcements")
+
+
+def _dashboard_parts(now: datetime, repeat: int, every: bool) -> dict[str, tuple[float, float]]:
+    """Each query of the admin's effect page (and with `every` of the dashboard), last 30 days, one after
+    another: its time through vocloop's function, and the time of the very SQL it sent, run bare on the
+    same connection."""
     from sqlalchemy import event, text
 
+    from vocloop.accounts.models import User
+    from vocloop.announcements import service as announcements
     from vocloop.extensions import db
-    from vocloop.metrics import queries
+    from vocloop.metrics import effect, queries
     from vocloop.metrics.dashboard import HEADLINE_MEASURES
     from vocloop.metrics.sql import without_jit
 
     start = now - timedelta(days=30)
+    admin = db.session.get(User, 1)
     parts = {
+        "loop_effect": lambda: effect.loop_effect(start, now),
+        "revenue_at_risk": lambda: effect.revenue_at_risk(start, now, now),
+        "announcements": lambda: announcements.figures(start, now, admin),
+    }
+    parts.update({} if not every else {
         "closure_by_owner": lambda: queries.closure(start, now, "owner", measures=HEADLINE_MEASURES),
         "previous_period": lambda: queries.closure(*queries.previous_period(start, now), None,
                                                    measures=HEADLINE_MEASURES),
@@ -241,7 +300,7 @@ def _dashboard_parts(now: datetime, repeat: int) -> dict[str, tuple[float, float
         "backlog": lambda: queries.backlog(now),
         "scores": lambda: queries.survey_scores(start, now),
         "sentiment": lambda: queries.sentiment_mix(start, now),
-    }
+    })
     results = {}
     connection = db.session.connection()
     for name, part in parts.items():

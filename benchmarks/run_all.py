@@ -68,6 +68,11 @@ GOALS = (
          figure="first page at {largest_size:,} items over at {smallest_size:,}"),
     Goal("metrics", "dashboard_ratio_to_queries", at_most=1.5,
          figure="dashboard {dashboard_admin_ms} ms admin, {dashboard_lead_ms} ms lead at {items:,} items"),
+    Goal("metrics", "effect_ratio_to_queries", at_most=1.5,
+         figure="effect page {effect_admin_ms} ms admin, {effect_lead_ms} ms lead at {items:,} items"),
+    Goal("metrics", "effect_queries_ratio_to_bare_sql", at_most=1.5,
+         figure="loop effect {part_loop_effect_ms} ms, revenue at risk {part_revenue_at_risk_ms} ms, "
+                "announcements {part_announcements_ms} ms"),
     Goal("metrics", "ratio_api_to_raw_sql", at_most=1.5,
          figure="closure API by owner, 90 days: {api_closure_by_owner_90d_ms} ms"),
     Goal("metrics", "dashboard_growth_per_size", at_most=1.0,

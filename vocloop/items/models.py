@@ -93,6 +93,16 @@ class FeedbackItem(db.Model):
     escalated_at: Mapped[datetime | None]
     # The first time the item missed a closing-message deadline, kept across reopens: what metrics count.
     first_breached_at: Mapped[datetime | None]
+    # What the customer did after the loop ended (items/next_answer.py keeps these): their next counted
+    # answer to this survey, its score minus the opening one; the first invitation sent to them, and when
+    # it was answered. The loop effect reads them instead of searching each item's later answers. Derived
+    # data, recomputed from the answers and invitations (no foreign keys: a second one to responses would
+    # make every join of items to responses ambiguous).
+    next_response_id: Mapped[int | None]
+    next_answered_at: Mapped[datetime | None]
+    next_score_change: Mapped[int | None]
+    next_invitation_id: Mapped[int | None]
+    next_invitation_answered_at: Mapped[datetime | None]
     created_at: Mapped[created_at]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

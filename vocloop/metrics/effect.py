@@ -25,10 +25,11 @@ from __future__ import annotations
 import math
 import statistics
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import datetime
+from fractions import Fraction
 
-from sqlalchemy import and_, func, or_, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import and_, case, func, or_, select
 
 from vocloop.accounts.models import Team, User
 from vocloop.contacts.models import Account, Contact
@@ -36,10 +37,9 @@ from vocloop.extensions import db
 from vocloop.items.models import FeedbackItem
 from vocloop.items.queries import OPEN_STATUSES
 from vocloop.metrics.queries import cohort_of
-from vocloop.responses import counting
 from vocloop.responses.models import Response
 from vocloop.surveys.kinds import KINDS
-from vocloop.surveys.models import Invitation, Survey
+from vocloop.surveys.models import Survey
 
 MIN_CUSTOMERS = 10  # below this a group's change says nothing, whatever its interval
 OUTCOMES = {
@@ -87,47 +87,38 @@ def outcome_of(item) -> str:
 def loop_effect(start: datetime, end: datetime, scope=None) -> dict:
     """The loop's effect on the next answer and on the next survey's response rate (module docstring).
 
-    One query: each item of the cohort with its opening score and, found through the contact's own
-    index, the next counted answer to that survey after the loop ended and whether the first survey
-    sent after it was answered; the groups and intervals are summed up here."""
-    opening, later = aliased(Response), aliased(Response)
-    ended = func.coalesce(FeedbackItem.loop_closed_at, FeedbackItem.closed_at, opening.answered_at)
-    next_score = (select(later.score)
-                  .where(later.contact_id == FeedbackItem.contact_id, later.survey_id == FeedbackItem.survey_id,
-                         later.answered_at > ended, counting.counts(later))
-                  .order_by(later.answered_at, later.id).limit(1).correlate(FeedbackItem, opening)
-                  .scalar_subquery())
-    next_invitation_answered = (
-        select(Invitation.answered_at.is_not(None))
-        .where(Invitation.contact_id == FeedbackItem.contact_id, Invitation.created_at > ended)
-        .order_by(Invitation.created_at, Invitation.id).limit(1).correlate(FeedbackItem, opening)
-        .scalar_subquery())
+    One scan of the period's items, which carry their customer's next answer and next invitation
+    (items/next_answer.py), summed in SQL per outcome, verdict and survey kind: the count, sum and sum of
+    squares of the changes give each group's mean and interval exactly as the changes themselves would."""
+    closed_in_sla = FeedbackItem.loop_closed_in_sla.is_(True)
+    outcome = case((and_(FeedbackItem.loop_closed_at.is_not(None), closed_in_sla), "closed_in_sla"),
+                   (FeedbackItem.loop_closed_at.is_not(None), "closed_late"),
+                   (FeedbackItem.closed_at.is_not(None), "closed_without_message"), else_="not_closed")
+    change = FeedbackItem.next_score_change
     rows = db.session.execute(
-        select(FeedbackItem.loop_closed_at, FeedbackItem.closed_at, FeedbackItem.loop_closed_in_sla,
-               FeedbackItem.customer_verdict, opening.score, Survey.kind,
-               next_score.label("next_score"), next_invitation_answered.label("asked_again_answered"))
-        .join(opening, opening.id == FeedbackItem.response_id)
+        select(outcome.label("outcome"), FeedbackItem.customer_verdict, Survey.kind, func.count().label("items"),
+               func.count(change).label("answered"), func.sum(change).label("total"),
+               func.sum(change * change).label("squares"),
+               func.count(FeedbackItem.next_invitation_id).label("asked_again"),
+               func.count(FeedbackItem.next_invitation_answered_at).label("asked_again_answered"))
         .join(Survey, Survey.id == FeedbackItem.survey_id)
-        .where(*cohort_of(start, end, scope))).all()
+        .where(*cohort_of(start, end, scope))
+        .group_by(outcome, FeedbackItem.customer_verdict, Survey.kind)).all()
     by_outcome: dict[str, list] = defaultdict(list)
     by_verdict: dict[str, list] = defaultdict(list)
     response_rate = {"closed": [0, 0], "not_closed": [0, 0]}  # [asked again, answered]
-    answered_again = 0
     for row in rows:
-        if row.asked_again_answered is not None:
-            counts = response_rate["closed" if row.loop_closed_at is not None else "not_closed"]
-            counts[0] += 1
-            counts[1] += bool(row.asked_again_answered)
-        if row.next_score is None:
-            continue
-        answered_again += 1
-        change = (row.kind, row.next_score - row.score)
-        by_outcome[outcome_of(row)].append(change)
-        if row.customer_verdict in VERDICTS:
-            by_verdict[row.customer_verdict].append(change)
+        counts = response_rate["closed" if row.outcome in ("closed_in_sla", "closed_late") else "not_closed"]
+        counts[0] += row.asked_again
+        counts[1] += row.asked_again_answered
+        if row.answered:
+            sums = Sums(row.kind, row.answered, row.total, row.squares)
+            by_outcome[row.outcome].append(sums)
+            if row.customer_verdict in VERDICTS:
+                by_verdict[row.customer_verdict].append(sums)
     return {
-        "from": start.isoformat(), "to": end.isoformat(), "items": len(rows),
-        "answered_again": answered_again, "min_customers": MIN_CUSTOMERS,
+        "from": start.isoformat(), "to": end.isoformat(), "items": sum(row.items for row in rows),
+        "answered_again": sum(row.answered for row in rows), "min_customers": MIN_CUSTOMERS,
         "outcomes": [_group(key, label, by_outcome[key]) for key, label in OUTCOMES.items()],
         "verdicts": [_group(key, label, by_verdict[key]) for key, label in VERDICTS.items()],
         "next_survey": [
@@ -138,23 +129,49 @@ def loop_effect(start: datetime, end: datetime, scope=None) -> dict:
     }
 
 
-def _group(key: str, label: str, changes: list[tuple[str, int]]) -> dict:
-    scaled = [100 * change / (KINDS[kind].high - KINDS[kind].low) for kind, change in changes]
-    mean, low, high = mean_interval(scaled)
-    kinds = {kind for kind, _ in changes}
-    points = statistics.fmean(change for _, change in changes) if len(kinds) == 1 else None
-    enough = len(changes) >= MIN_CUSTOMERS
-    if not changes:
+@dataclass(frozen=True)
+class Sums:
+    """Changes of one survey kind in one group, summed: how many, their sum and the sum of their squares."""
+
+    kind: str
+    count: int
+    total: int
+    squares: int
+
+
+def summed_interval(parts: list[Sums]) -> tuple[float | None, float | None, float | None]:
+    """mean_interval of the changes on the 0-100 scale, from their sums per kind, in exact fractions (what
+    statistics.stdev computes from the values themselves)."""
+    count = sum(part.count for part in parts)
+    if not count:
+        return None, None, None
+    scale = {part.kind: Fraction(100, KINDS[part.kind].high - KINDS[part.kind].low) for part in parts}
+    total = sum(scale[part.kind] * part.total for part in parts)
+    squares = sum(scale[part.kind] ** 2 * part.squares for part in parts)
+    mean = total / count
+    if count < 2:
+        return float(mean), None, None
+    half = t95(count - 1) * math.sqrt((squares - total * mean) / (count - 1)) / math.sqrt(count)
+    return float(mean), float(mean) - half, float(mean) + half
+
+
+def _group(key: str, label: str, parts: list[Sums]) -> dict:
+    count = sum(part.count for part in parts)
+    mean, low, high = summed_interval(parts)
+    kinds = {part.kind for part in parts}
+    points = sum(part.total for part in parts) / count if len(kinds) == 1 else None
+    enough = count >= MIN_CUSTOMERS
+    if not count:
         verdict = "No customer in this group answered again."
     elif not enough:
-        verdict = f"Too few customers answered again ({len(changes)} of at least {MIN_CUSTOMERS}) to conclude anything."
+        verdict = f"Too few customers answered again ({count} of at least {MIN_CUSTOMERS}) to conclude anything."
     elif low is not None and low > 0:
         verdict = "Their next answers were higher: the whole interval is above zero."
     elif high is not None and high < 0:
         verdict = "Their next answers were lower: the whole interval is below zero."
     else:
         verdict = "No clear change: the interval includes zero."
-    return {"key": key, "label": label, "customers": len(changes), "enough": enough,
+    return {"key": key, "label": label, "customers": count, "enough": enough,
             "mean_change": _round(mean), "ci_low": _round(low), "ci_high": _round(high),
             "mean_change_points": _round(points),
             "survey_kind": next(iter(kinds)) if len(kinds) == 1 else None, "conclusion": verdict}

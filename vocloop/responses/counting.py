@@ -23,6 +23,7 @@ from sqlalchemy import func, select, update
 from vocloop.db import utcnow
 from vocloop.errors import Conflict, NotFound
 from vocloop.extensions import db
+from vocloop.items import next_answer
 from vocloop.responses.models import Response
 from vocloop.responses.scanners import NO_INTERACTION, describe, reason
 from vocloop.surveys.models import Invitation
@@ -49,11 +50,12 @@ def count_answer(connection, response_id: int, by: str, score: int | None = None
         where.append(responses.c.score == score)
     counted = connection.execute(update(responses).where(*where)
                                  .values(status=COUNTED, counted_by=by, counted_at=now)
-                                 .returning(responses.c.invitation_id)).first()
+                                 .returning(responses.c.invitation_id, responses.c.contact_id)).first()
     if counted is None:
         return False
     connection.execute(update(invitations).where(invitations.c.id == counted.invitation_id,
                                                  invitations.c.answered_at.is_(None)).values(answered_at=now))
+    next_answer.refresh(connection, [counted.contact_id])  # it may be the next answer after an item
     return True
 
 
@@ -69,18 +71,23 @@ def settle_answers(limit: int = 5000) -> dict[str, int]:
         unsettled = (Response.id.in_(chunk), Response.status == PENDING, Response.answered_at <= cutoff)
         clean = db.session.execute(update(Response).where(*unsettled, Response.signals == 0)
                                    .values(status=COUNTED, counted_by=BY_SETTLING, counted_at=now)
-                                   .returning(Response.invitation_id).execution_options(synchronize_session=False))
-        invitation_ids = list(clean.scalars())
+                                   .returning(Response.invitation_id, Response.contact_id)
+                                   .execution_options(synchronize_session=False)).all()
+        invitation_ids = [row.invitation_id for row in clean]
         if invitation_ids:
             db.session.execute(update(Invitation).where(Invitation.id.in_(invitation_ids),
                                                         Invitation.answered_at.is_(None))
                                .values(answered_at=now).execution_options(synchronize_session=False))
         suspected = db.session.execute(update(Response).where(*unsettled, Response.signals != 0)
                                        .values(status=SUSPECTED, signals=Response.signals.op("|")(NO_INTERACTION))
-                                       .execution_options(synchronize_session=False))
+                                       .returning(Response.contact_id)
+                                       .execution_options(synchronize_session=False)).all()
+        # a counted answer may now be someone's next answer; a suspected one (a click that replaced a
+        # counted answer) may no longer be
+        next_answer.refresh(db.session, [row.contact_id for row in clean] + [row.contact_id for row in suspected])
         db.session.commit()
         settled[COUNTED] += len(invitation_ids)
-        settled[SUSPECTED] += suspected.rowcount
+        settled[SUSPECTED] += len(suspected)
     return settled
 
 

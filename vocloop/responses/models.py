@@ -15,6 +15,8 @@ class Response(db.Model):
     __tablename__ = "responses"
     __table_args__ = (Index("ix_responses_pending", "processed_at", "completed_at"),
                       Index("ix_responses_answered", "answered_at"),
+                      # A contact's answers to a survey in time order (items/next_answer.py), and by contact.
+                      Index("ix_responses_contact_survey_answered", "contact_id", "survey_id", "answered_at"),
                       CheckConstraint("status IN ('pending', 'counted', 'suspected')", name="status"),
                       # The sweep's look for answers whose settle window has passed (few rows: partial).
                       Index("ix_responses_unsettled", "answered_at", postgresql_where=text("status = 'pending'"),
@@ -24,7 +26,7 @@ class Response(db.Model):
     # One response per invitation: a second click updates it instead of adding another.
     invitation_id: Mapped[int] = mapped_column(ForeignKey("invitations.id"), unique=True)
     survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id"), index=True)
-    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"))
     score: Mapped[int]
     comment: Mapped[str | None] = mapped_column(Text)
     # The survey's follow-up question for this score's band, as asked, and the answer to it.

@@ -13,6 +13,7 @@ from vocloop.contacts.models import Contact
 from vocloop.db import utcnow
 from vocloop.errors import Conflict, Gone, Invalid, NotFound
 from vocloop.extensions import db
+from vocloop.items import next_answer
 from vocloop.responses import scanners
 from vocloop.responses.counting import BY_COMMENT, COUNTED, PENDING, count_answer, counts
 from vocloop.responses.models import Response
@@ -175,9 +176,10 @@ def submit_comment(token: str, raw_score: str | int | None, comment: str | None,
     with db.engine.begin() as transaction:  # complete it and count it (a person sent the form): one transaction
         completed = transaction.execute(
             update(responses).where(responses.c.id == response_id, responses.c.completed_at.is_(None))
-            .values(values).returning(responses.c.id)).first()
-        if completed is not None:
-            count_answer(transaction, response_id, BY_COMMENT, now=values["completed_at"])
+            .values(values).returning(responses.c.id, responses.c.contact_id)).first()
+        if completed is not None and not count_answer(transaction, response_id, BY_COMMENT,
+                                                      now=values["completed_at"]):
+            next_answer.refresh(transaction, [completed.contact_id])  # it counted already: its score may be new
     if completed is None:  # a second tab sent the form a moment before this one
         raise Conflict(ALREADY_ANSWERED)
     return response_id

@@ -17,6 +17,7 @@ from vocloop.db import utcnow
 from vocloop.errors import Invalid
 from vocloop.extensions import db
 from vocloop.i18n import available_languages, language_for, translate
+from vocloop.items import next_answer
 from vocloop.items.open_loops import contacts_with_open_loop
 from vocloop.mail import customer as customer_email
 from vocloop.mail import outbox
@@ -218,6 +219,7 @@ def send_invitations(survey: Survey, contact_ids: list[int], send_run: tuple[int
     for template, rows in survey_rows(survey, recipients, "survey"):
         outbox.queue_many(rows, template)
     outcome.invitations.sort(key=lambda invitation: invitation.id)
+    next_answer.refresh(db.session, [contact.id for contact, *_ in recipients])  # asked again after their loop
     db.session.commit()
     return outcome
 
