@@ -1,4 +1,4 @@
-"""what the customer did after an item's loop ended, kept on the item: the next answer and invitation
+"""what the customer did after an item's loop ended, kept on the item: the next answer and invitation; its opening score
 
 Revision ID: 0028
 Revises: 0027
@@ -29,16 +29,17 @@ UPDATE feedback_items SET
                         ORDER BY v.created_at, v.id LIMIT 1)"""
 VALUES = """
 UPDATE feedback_items SET
+  opening_score = (SELECT o.score FROM responses o WHERE o.id = feedback_items.response_id),
   next_answered_at = (SELECT a.answered_at FROM responses a WHERE a.id = feedback_items.next_response_id),
   next_score_change = (SELECT a.score - o.score FROM responses a, responses o
                        WHERE a.id = feedback_items.next_response_id AND o.id = feedback_items.response_id),
   next_invitation_answered_at = (SELECT v.answered_at FROM invitations v
-                                 WHERE v.id = feedback_items.next_invitation_id)
-WHERE next_response_id IS NOT NULL OR next_invitation_id IS NOT NULL"""
+                                 WHERE v.id = feedback_items.next_invitation_id)"""
 
 
 def upgrade():
     with op.batch_alter_table('feedback_items') as batch_op:
+        batch_op.add_column(sa.Column('opening_score', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('next_response_id', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('next_answered_at', sa.DateTime(), nullable=True))
         batch_op.add_column(sa.Column('next_score_change', sa.Integer(), nullable=True))
@@ -52,9 +53,16 @@ def upgrade():
         batch_op.drop_index('ix_responses_contact_id')
     op.execute(SEARCHES)
     op.execute(VALUES)
+    with op.batch_alter_table('feedback_items') as batch_op:
+        batch_op.create_index('ix_feedback_items_loop_closed', ['loop_closed_at'], unique=False,
+                              postgresql_where=sa.text("loop_closed_at IS NOT NULL"),
+                              sqlite_where=sa.text("loop_closed_at IS NOT NULL"))
 
 
 def downgrade():
+    with op.batch_alter_table('feedback_items') as batch_op:
+        batch_op.drop_index('ix_feedback_items_loop_closed', postgresql_where=sa.text("loop_closed_at IS NOT NULL"),
+                            sqlite_where=sa.text("loop_closed_at IS NOT NULL"))
     with op.batch_alter_table('responses') as batch_op:
         batch_op.create_index('ix_responses_contact_id', ['contact_id'], unique=False)
         batch_op.drop_index('ix_responses_contact_survey_answered')
@@ -64,3 +72,4 @@ def downgrade():
         batch_op.drop_column('next_score_change')
         batch_op.drop_column('next_answered_at')
         batch_op.drop_column('next_response_id')
+        batch_op.drop_column('opening_score')

@@ -190,12 +190,12 @@ def test_the_migration_fills_in_every_item_of_a_history_written_before_it(settin
         upgrade()
 
         def facts() -> list[tuple]:
-            return db.session.execute(select(FeedbackItem.id, FeedbackItem.next_response_id,
+            return db.session.execute(select(FeedbackItem.id, FeedbackItem.opening_score, FeedbackItem.next_response_id,
                                              FeedbackItem.next_score_change, FeedbackItem.next_invitation_id,
                                              FeedbackItem.next_invitation_answered_at.is_not(None))
                                       .order_by(FeedbackItem.id)).all()
 
-        assert facts() == [(1, 3, 7, 3, True), (2, 6, 2, 5, False), (3, None, None, 8, False)]
+        assert facts() == [(1, 2, 3, 7, 3, True), (2, 4, 6, 2, 5, False), (3, 0, None, None, 8, False)]
         figures = loop_effect(datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 2, 1, tzinfo=UTC))
         assert (figures["items"], figures["answered_again"]) == (3, 2)
         outcomes = {group["key"]: (group["customers"], group["mean_change"]) for group in figures["outcomes"]}
@@ -204,8 +204,7 @@ def test_the_migration_fills_in_every_item_of_a_history_written_before_it(settin
         # item 1 asked again (Jan 5's invitation) and answered; items 2 and 3 asked (Jan 3, Jan 8), neither answered
         assert [(group["asked_again"], group["answered"]) for group in figures["next_survey"]] == [(1, 1), (2, 0)]
         migrated = facts()
-        db.session.execute(update(FeedbackItem).values(next_response_id=None, next_score_change=None,
-                                                       next_invitation_id=None, next_invitation_answered_at=None))
+        db.session.execute(update(FeedbackItem).values(dict.fromkeys(next_answer.FACTS)))
         next_answer.refresh_all(db.session.connection())
         assert facts() == migrated
         db.session.remove()

@@ -38,6 +38,9 @@ class FeedbackItem(db.Model):
         # The backlog's ages and overdue count read this alone (an index-only scan on PostgreSQL).
         Index("ix_feedback_items_open_created", "created_at", "close_due_at", "sla_paused_at",
               postgresql_where=text(OPEN_ITEM), sqlite_where=text(OPEN_ITEM)),
+        # What was saved in a period: the items whose loops closed in it (revenue at risk).
+        Index("ix_feedback_items_loop_closed", "loop_closed_at", postgresql_where=text("loop_closed_at IS NOT NULL"),
+              sqlite_where=text("loop_closed_at IS NOT NULL")),
         # The dashboard's list of missed deadlines, most recent first.
         Index("ix_feedback_items_breached", "first_breached_at", postgresql_where=text("first_breached_at IS NOT NULL"),
               sqlite_where=text("first_breached_at IS NOT NULL")),
@@ -98,6 +101,8 @@ class FeedbackItem(db.Model):
     # it was answered. The loop effect reads them instead of searching each item's later answers. Derived
     # data, recomputed from the answers and invitations (no foreign keys: a second one to responses would
     # make every join of items to responses ambiguous).
+    # The score of the answer that opened the item, kept by items/next_answer.py (revenue at risk: a detractor?).
+    opening_score: Mapped[int | None]
     next_response_id: Mapped[int | None]
     next_answered_at: Mapped[datetime | None]
     next_score_change: Mapped[int | None]

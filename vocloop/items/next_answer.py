@@ -30,7 +30,7 @@ from vocloop.surveys.models import Invitation
 
 COUNTED = "counted"  # responses/counting.py's COUNTED (counting imports this module)
 CHUNK = 500  # contact ids per statement: well under SQLite's and PostgreSQL's parameter limits
-FACTS = ("next_response_id", "next_answered_at", "next_score_change", "next_invitation_id",
+FACTS = ("opening_score", "next_response_id", "next_answered_at", "next_score_change", "next_invitation_id",
          "next_invitation_answered_at")
 
 items, responses, invitations = FeedbackItem.__table__, Response.__table__, Invitation.__table__
@@ -56,6 +56,7 @@ def _statements(where) -> tuple:
                                                  **keep)
     opening, answer = responses.alias("opening"), responses.alias("answer")
     values = update(items).where(where).values(
+        opening_score=select(opening.c.score).where(opening.c.id == items.c.response_id).scalar_subquery(),
         next_answered_at=select(answer.c.answered_at).where(answer.c.id == items.c.next_response_id)
         .scalar_subquery(),
         next_score_change=select(answer.c.score - opening.c.score)

@@ -37,7 +37,6 @@ from vocloop.extensions import db
 from vocloop.items.models import FeedbackItem
 from vocloop.items.queries import OPEN_STATUSES
 from vocloop.metrics.queries import cohort_of
-from vocloop.responses.models import Response
 from vocloop.surveys.kinds import KINDS
 from vocloop.surveys.models import Survey
 
@@ -188,21 +187,22 @@ def _detractor(kind_column, score_column):
 
 def revenue_at_risk(start: datetime, end: datetime, now: datetime, scope=None, limit: int = 20) -> dict:
     """Accounts' annual value behind open detractor items, by team, topic and owner; and what was saved."""
-    base = (select(FeedbackItem.id, FeedbackItem.created_at, FeedbackItem.team_id, FeedbackItem.owner_id,
-                   FeedbackItem.topics, FeedbackItem.status, FeedbackItem.loop_closed_at,
-                   Account.id.label("account_id"), Account.name.label("account"),
-                   Account.annual_value)
-            .join(Contact, Contact.id == FeedbackItem.contact_id)
-            .join(Account, Account.id == Contact.account_id)
-            .join(Response, Response.id == FeedbackItem.response_id)
-            .join(Survey, Survey.id == FeedbackItem.survey_id)
-            .where(Account.annual_value.is_not(None), Account.annual_value > 0,
-                   _detractor(Survey.kind, Response.score)))
-    if scope is not None:
-        base = base.where(scope)
-    open_rows = db.session.execute(base.where(FeedbackItem.status.in_(OPEN_STATUSES))).all()
-    saved_rows = db.session.execute(base.where(FeedbackItem.loop_closed_at >= start,
-                                               FeedbackItem.loop_closed_at < end)).all()
+    def detractor_items(*columns):  # the item carries its opening answer's score (items/next_answer.py)
+        query = (select(*columns).select_from(FeedbackItem)
+                 .join(Contact, Contact.id == FeedbackItem.contact_id)
+                 .join(Account, Account.id == Contact.account_id)
+                 .join(Survey, Survey.id == FeedbackItem.survey_id)
+                 .where(Account.annual_value.is_not(None), Account.annual_value > 0,
+                        _detractor(Survey.kind, FeedbackItem.opening_score)))
+        return query if scope is None else query.where(scope)
+
+    open_rows = db.session.execute(detractor_items(
+        FeedbackItem.id, FeedbackItem.created_at, FeedbackItem.team_id, FeedbackItem.owner_id, FeedbackItem.topics,
+        Account.id.label("account_id"), Account.name.label("account"), Account.annual_value)
+        .where(FeedbackItem.status.in_(OPEN_STATUSES))).all()
+    saved_rows = db.session.execute(detractor_items(Account.id.label("account_id"), Account.annual_value)
+                                    .where(FeedbackItem.loop_closed_at >= start, FeedbackItem.loop_closed_at < end)
+                                    .distinct()).all()
     accounts: dict[int, dict] = {}
     for row in open_rows:
         account = accounts.setdefault(row.account_id, {
