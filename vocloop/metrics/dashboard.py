@@ -118,7 +118,8 @@ def _queries(view: View) -> dict[str, Callable[[], object]]:
         "score-trend": lambda: scores.score_trend(start, end, view.interval, view.survey_id),
         "sentiment": lambda: queries.sentiment_mix(start, end, view.survey_id),
         "loop-effect": lambda: effect.loop_effect(start, end, scope),
-        "revenue": lambda: effect.revenue_at_risk(start, end, view.now, scope),
+        "revenue": lambda: effect.value_at_risk(start, end, view.now, scope),
+        "saved": lambda: effect.value_saved(start, end, scope),  # beside revenue at risk, side by side with it
     }
 
 
@@ -207,11 +208,12 @@ class EffectBoard:
 
 
 def build_effect(view: View) -> EffectBoard:
-    """The loop effect and revenue-at-risk tables (their two queries side by side)."""
+    """The loop effect and revenue-at-risk tables (their three queries side by side)."""
     everything = _queries(view)
-    results = gather({name: everything[name] for name in ("loop-effect", "revenue")})
+    results = gather({name: everything[name] for name in ("loop-effect", "revenue", "saved")})
     return EffectBoard(tables={name: _table(name, view, results) for name in EFFECT_TABLE_NAMES},
-                       revenue=_totals(results["revenue"]), effect=_totals(results["loop-effect"]))
+                       revenue=_totals({**results["revenue"], **results["saved"]}),
+                       effect=_totals(results["loop-effect"]))
 
 
 def _totals(result: dict) -> dict:

@@ -29,14 +29,32 @@ from dataclasses import dataclass
 from datetime import datetime
 from fractions import Fraction
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import (
+    Integer,
+    Select,
+    String,
+    Subquery,
+    and_,
+    case,
+    cast,
+    func,
+    literal_column,
+    null,
+    or_,
+    select,
+    true,
+    union,
+    union_all,
+)
 
 from vocloop.accounts.models import Team, User
 from vocloop.contacts.models import Account, Contact
+from vocloop.db import UTCDateTime
 from vocloop.extensions import db
 from vocloop.items.models import FeedbackItem
 from vocloop.items.queries import OPEN_STATUSES
 from vocloop.metrics.queries import cohort_of
+from vocloop.metrics.sql import topic_values
 from vocloop.surveys.kinds import KINDS
 from vocloop.surveys.models import Survey
 
@@ -187,47 +205,95 @@ def _detractor(kind_column, score_column):
 
 def revenue_at_risk(start: datetime, end: datetime, now: datetime, scope=None, limit: int = 20) -> dict:
     """Accounts' annual value behind open detractor items, by team, topic and owner; and what was saved."""
-    def detractor_items(*columns):  # the item carries its opening answer's score (items/next_answer.py)
-        query = (select(*columns).select_from(FeedbackItem)
-                 .join(Contact, Contact.id == FeedbackItem.contact_id)
-                 .join(Account, Account.id == Contact.account_id)
-                 .join(Survey, Survey.id == FeedbackItem.survey_id)
-                 .where(Account.annual_value.is_not(None), Account.annual_value > 0,
-                        _detractor(Survey.kind, FeedbackItem.opening_score)))
-        return query if scope is None else query.where(scope)
+    return {**value_at_risk(start, end, now, scope, limit), **value_saved(start, end, scope)}
 
-    open_rows = db.session.execute(detractor_items(
-        FeedbackItem.id, FeedbackItem.created_at, FeedbackItem.team_id, FeedbackItem.owner_id, FeedbackItem.topics,
-        Account.id.label("account_id"), Account.name.label("account"), Account.annual_value)
-        .where(FeedbackItem.status.in_(OPEN_STATUSES))).all()
-    saved_rows = db.session.execute(detractor_items(Account.id.label("account_id"), Account.annual_value)
-                                    .where(FeedbackItem.loop_closed_at >= start, FeedbackItem.loop_closed_at < end)
-                                    .distinct()).all()
-    accounts: dict[int, dict] = {}
-    for row in open_rows:
-        account = accounts.setdefault(row.account_id, {
-            "account_id": row.account_id, "account": row.account, "annual_value": row.annual_value,
-            "open_items": 0, "oldest_item_id": row.id, "oldest_opened_at": row.created_at,
-            "owner_id": row.owner_id})
-        account["open_items"] += 1
-        if row.created_at < account["oldest_opened_at"]:
-            account.update(oldest_item_id=row.id, oldest_opened_at=row.created_at, owner_id=row.owner_id)
-    names = _names({row.team_id for row in open_rows} - {None}, {row.owner_id for row in open_rows})
-    oldest = sorted(accounts.values(), key=lambda account: (account["oldest_opened_at"], account["account_id"]))
-    for account in oldest:
-        account["owner"] = names["owner"].get(account["owner_id"])
-        account["days_open"] = max(0, (now - account["oldest_opened_at"]).days)
-        account["oldest_opened_at"] = account["oldest_opened_at"].isoformat()
-    saved = {row.account_id: row.annual_value for row in saved_rows}
+
+def _detractor_items(scope, *columns):
+    """Items opened by a detractor's answer (the item keeps its opening score: items/next_answer.py), of
+    accounts with an annual value."""
+    query = (select(*columns).select_from(FeedbackItem)
+             .join(Contact, Contact.id == FeedbackItem.contact_id)
+             .join(Account, Account.id == Contact.account_id)
+             .join(Survey, Survey.id == FeedbackItem.survey_id)
+             .where(Account.annual_value.is_not(None), Account.annual_value > 0,
+                    _detractor(Survey.kind, FeedbackItem.opening_score)))
+    return query if scope is None else query.where(scope)
+
+
+def value_at_risk(start: datetime, end: datetime, now: datetime, scope=None, limit: int = 20) -> dict:
+    """Revenue at risk now (module docstring), summed in SQL: one statement reads the open detractor items
+    once and returns the total, each team's, owner's and topic's value (each account once per group) and
+    the `limit` accounts whose oldest open item is oldest."""
+    items = _detractor_items(scope, FeedbackItem.id, FeedbackItem.created_at, FeedbackItem.team_id,
+                             FeedbackItem.owner_id, FeedbackItem.topics, Account.id.label("account_id"),
+                             Account.name.label("account"), Account.annual_value
+                             ).where(FeedbackItem.status.in_(OPEN_STATUSES)).cte("open_detractor_items")
+    topics = topic_values(items.c.topics, db.session.get_bind().dialect.name)
+    by_topic = union(
+        select(topics.c.value.label("key"), items.c.account_id, items.c.annual_value).join_from(items, topics, true()),
+        select(null().label("key"), items.c.account_id, items.c.annual_value)
+        .where(or_(items.c.topics.is_(None), cast(items.c.topics, String) == "[]"))).subquery()
+
+    def per_group(name: str, accounts) -> Select:
+        """Each group's value: every account once in it (its distinct accounts summed)."""
+        return select(literal_column(f"'{name}'").label("grouping"), cast(accounts.c.key, String).label("key"),
+                      func.sum(accounts.c.annual_value).label("value"), func.count().label("accounts"),
+                      *_nothing).group_by(accounts.c.key)
+
+    def distinct_accounts(key) -> Subquery:
+        return select(key.label("key"), items.c.account_id, items.c.annual_value).distinct().subquery()
+
+    ranked = select(items.c.account_id, items.c.account, items.c.annual_value, items.c.id, items.c.created_at,
+                    items.c.owner_id, func.count().over(partition_by=items.c.account_id).label("open_items"),
+                    func.row_number().over(partition_by=items.c.account_id,
+                                           order_by=(items.c.created_at, items.c.id)).label("place")).subquery()
+    oldest = (select(literal_column("'account'").label("grouping"), cast(ranked.c.account_id, String).label("key"),
+                     ranked.c.annual_value.label("value"), ranked.c.open_items.label("accounts"),
+                     ranked.c.id.label("item_id"), ranked.c.created_at.label("opened_at"),
+                     ranked.c.owner_id.label("owner_id"), ranked.c.account.label("name"))
+              .where(ranked.c.place == 1).order_by(ranked.c.created_at, ranked.c.account_id).limit(limit).subquery())
+    everyone = select(items.c.account_id, items.c.annual_value).distinct().subquery()
+    rows = db.session.execute(union_all(
+        select(literal_column("'total'").label("grouping"), null().label("key"),
+               func.coalesce(func.sum(everyone.c.annual_value), 0).label("value"), func.count().label("accounts"),
+               *_nothing),
+        per_group("team", distinct_accounts(items.c.team_id)),
+        per_group("owner", distinct_accounts(items.c.owner_id)),
+        per_group("topic", by_topic),
+        select(oldest))).all()
+    groups: dict[str, list] = defaultdict(list)
+    for row in rows:
+        groups[row.grouping].append(row)
+    [total] = groups["total"]
+    as_id = lambda key: None if key is None else int(key)  # noqa: E731 (the team's and owner's ids came as text)
+    names = _names({as_id(row.key) for row in groups["team"]} - {None},
+                   {as_id(row.key) for row in groups["owner"]} | {row.owner_id for row in groups["account"]})
+    accounts = [{"account_id": int(row.key), "account": row.name, "annual_value": row.value,
+                 "open_items": row.accounts, "oldest_item_id": row.item_id,
+                 "oldest_opened_at": row.opened_at.isoformat(), "owner_id": row.owner_id,
+                 "owner": names["owner"].get(row.owner_id), "days_open": max(0, (now - row.opened_at).days)}
+                for row in groups["account"]]
     return {
-        "from": start.isoformat(), "to": end.isoformat(),
-        "at_risk": sum(account["annual_value"] for account in accounts.values()),
-        "accounts_at_risk": len(accounts), "saved": sum(saved.values()), "accounts_saved": len(saved),
-        "by_team": _by(open_rows, lambda row: [row.team_id], names["team"], "No team"),
-        "by_topic": _by(open_rows, lambda row: list(row.topics or ()) or [None], {}, "No topic"),
-        "by_owner": _by(open_rows, lambda row: [row.owner_id], names["owner"], "Nobody"),
-        "accounts": oldest[:limit],
+        "from": start.isoformat(), "to": end.isoformat(), "at_risk": total.value, "accounts_at_risk": total.accounts,
+        "by_team": _by(groups["team"], as_id, names["team"], "No team"),
+        "by_topic": _by(groups["topic"], lambda key: key, {}, "No topic"),
+        "by_owner": _by(groups["owner"], as_id, names["owner"], "Nobody"),
+        "accounts": sorted(accounts, key=lambda account: (account["oldest_opened_at"], account["account_id"])),
     }
+
+
+# the columns only the accounts' rows fill
+_nothing = (cast(null(), Integer).label("item_id"), cast(null(), UTCDateTime()).label("opened_at"),
+            cast(null(), Integer).label("owner_id"), cast(null(), String).label("name"))  # typed: a UNION's types
+
+
+def value_saved(start: datetime, end: datetime, scope=None) -> dict:
+    """The annual value of the accounts whose detractor loops closed in [start, end), each account once."""
+    accounts = _detractor_items(scope, Account.id, Account.annual_value).where(
+        FeedbackItem.loop_closed_at >= start, FeedbackItem.loop_closed_at < end).distinct().subquery()
+    saved, count = db.session.execute(select(func.coalesce(func.sum(accounts.c.annual_value), 0),
+                                             func.count())).one()
+    return {"saved": saved, "accounts_saved": count}
 
 
 def _names(team_ids: set, owner_ids: set) -> dict[str, dict]:
@@ -238,13 +304,8 @@ def _names(team_ids: set, owner_ids: set) -> dict[str, dict]:
     return {"team": teams, "owner": owners}
 
 
-def _by(rows, keys_of, names: dict, nobody: str) -> list[dict]:
-    """Value at risk per group: each account once per group, however many of its items are in it."""
-    groups: dict = defaultdict(dict)
-    for row in rows:
-        for key in keys_of(row):
-            groups[key][row.account_id] = row.annual_value
-    found = [{"key": key, "label": names.get(key, key) if key is not None else nobody,
-              "at_risk": sum(values.values()), "accounts": len(values)} for key, values in groups.items()]
+def _by(rows, key_of, names: dict, nobody: str) -> list[dict]:
+    """Value at risk per group (each account once per group, summed in SQL), the largest first."""
+    found = [{"key": key_of(row.key), "label": names.get(key_of(row.key), key_of(row.key))
+              if row.key is not None else nobody, "at_risk": row.value, "accounts": row.accounts} for row in rows]
     return sorted(found, key=lambda group: (-group["at_risk"], str(group["label"])))
-
