@@ -133,7 +133,7 @@ def test_an_erased_customer_keeps_the_figures(app, client, drain, ann):
 
 
 def test_the_migration_fills_in_every_item_of_a_history_written_before_it(settings, tmp_path):
-    """A history at the schema before 0028, in SQL: the backfill finds each next answer and invitation
+    """A history at the schema before 0029, in SQL: the backfill finds each next answer and invitation
     (an answer given before the loop ended, and one set aside, are not the next), and the figures are
     the ones worked out by hand; the service's statements over every item give the very same facts."""
     from flask_migrate import upgrade
@@ -145,7 +145,7 @@ def test_the_migration_fills_in_every_item_of_a_history_written_before_it(settin
     url = empty_database("vocloop_next_answer", tmp_path)
     app = create_app({**settings, "DATABASE_URL": url, "REDIS_URL": None})
     with app.app_context():
-        upgrade(revision="0027")
+        upgrade(revision="0028")
         rows = [
             "INSERT INTO users (id, email, name, role, active, created_at) VALUES "
             "(1, 'admin@example.com', 'Admin', 'admin', true, '2026-01-01')",
