@@ -218,6 +218,40 @@ def test_a_closing_message_sendgrid_took_but_answered_too_late_for_is_settled_by
     assert to_ann() == 1
 
 
+def test_a_survey_email_sendgrid_drops_does_not_count_as_reaching_the_customer(app, client, signer):
+    """SendGrid drops a survey email (the address unsubscribed through SendGrid itself): the survey's
+    page no longer counts it as reached, so the response rate is not diluted by it."""
+    from tests.factories import login
+    make_user("admin@example.com", role="admin")
+    message = sent_survey()
+    survey_page = f"/surveys/{db.session.get(Invitation, message.invitation_id).survey_id}"
+    login(client, "admin@example.com")
+    page = client.get(survey_page).get_data(as_text=True)
+    assert "1 invited, 1 reached, 0 answered" in page
+    post(client, signer, [event(message, "dropped", reason="Unsubscribed Address")])
+    assert db.session.get(Invitation, message.invitation_id).status == "dropped"
+    page = client.get(survey_page).get_data(as_text=True)
+    assert "1 invited, 0 reached, 0 answered" in page
+
+
+def test_a_closing_message_sendgrid_drops_reopens_the_item_and_tells_its_owner(app, client, signer, sendgrid, drain):
+    from vocloop.items import service as items
+    admin = make_user("admin@example.com", role="admin", name="Alex")
+    answer(client, make_invitation(make_survey(), make_contact("ann@customer.example")), 2, "Bad")
+    drain()
+    item = db.session.scalar(select(FeedbackItem))
+    closing = items.close_with_message(admin, item, "Hi Ann, fixed.")
+    deliver_messages(outbox.take_queued_ids())
+    closing = fresh(Message, closing.id)
+    post(client, signer, [event(closing, "dropped", reason="Bounced Address")])
+    drain()
+    item = fresh(FeedbackItem, item.id)
+    assert item.loop_closed_at is None and item.status == "in_progress"
+    assert item.events[-1].kind == "message_bounced" and "dropped: Bounced Address" in item.events[-1].body
+    notices = [e.subject for e in sendgrid.emails() if e.to == "admin@example.com"]
+    assert sum("did not reach the customer" in subject for subject in notices) == 1
+
+
 def test_events_for_unknown_messages_are_kept_but_change_nothing(app, client, signer):
     events = [{"event": "delivered", "email": "x@y.example", "timestamp": int(time.time()),
                "sg_event_id": "e1", "vocloop_message_id": "424242"},
