@@ -143,14 +143,23 @@ def test_closed_by_an_announcement_counts_only_once_the_provider_accepts_it(app,
     assert accepted_item.loop_closed_at is not None
     assert accepted.contact_id not in contacts_with_open_loop([accepted.contact_id])
 
-    # the accepted one bounces later: that item opens again too
+    # SendGrid then says the accepted one was delivered: that item stays loop-closed
     from vocloop.delivery import on_provider_event
+    previous, accepted.status = accepted.status, "delivered"
+    on_provider_event(accepted, "delivered", {}, previous)
+    db.session.commit()
+    assert db.session.get(FeedbackItem, accepted_item.id).loop_closed_at is not None
+
+    # the accepted one bounces later: that item opens again too, and its owner is told by email
     previous, accepted.status = accepted.status, "bounced"
     on_provider_event(accepted, "bounce", {"type": "bounce", "reason": "mailbox full"}, previous)
     db.session.commit()
     accepted_item = db.session.get(FeedbackItem, accepted_item.id)
     assert accepted_item.status == "in_progress" and accepted_item.loop_closed_at is None
-    assert "mailbox full" in accepted_item.events[-1].body
+    assert accepted_item.events[-1].kind == "message_bounced" and "mailbox full" in accepted_item.events[-1].body
+    deliver_messages(outbox.take_queued_ids())
+    assert [email.to for email in sendgrid.emails() if "did not reach the customer" in email.subject] == [
+        accepted_item.owner.email]
     figures = announcements.figures(announcement.sent_at.replace(hour=0, minute=0, second=0),
                                     announcement.sent_at.replace(year=2100))
     assert figures["reached"] == 0 and figures["not_reached"] == 2 and figures["items_closed"] == 0

@@ -122,6 +122,15 @@ def test_an_unsubscribe_event_is_honoured(app, client, signer):
     assert fresh(Contact, message.contact_id).unsubscribed_at is not None
 
 
+def test_unsubscribing_through_sendgrids_own_link_stops_every_later_survey(app, client, signer):
+    message = sent_survey()
+    post(client, signer, [event(message, "unsubscribe")])
+    contact = fresh(Contact, message.contact_id)
+    assert contact.unsubscribed_at is not None
+    later = surveys.send_invitations(make_survey("csat", quarantine_days=0), [contact.id])
+    assert later.invitations == [] and later.skipped == [(contact.id, "unsubscribed")]
+
+
 def test_a_bounced_closing_message_reopens_the_item_and_tells_its_owner(app, client, signer, sendgrid, drain):
     from vocloop.items import service as items
     admin = make_user("admin@example.com", role="admin", name="Alex")
