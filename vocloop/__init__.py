@@ -44,7 +44,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     login_manager.init_app(app)
 
     from vocloop import api, cli, http_errors, http_input, http_origin, i18n, ops, web
-    from vocloop.jobs import queue
+    from vocloop.jobs import tasks
 
     i18n.init_app(app)
     ops.init_app(app)
@@ -54,7 +54,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     web.init_app(app)
     api.init_app(app)
     cli.init_app(app)
-    queue.init_app(app)
+    tasks.init_app(app)  # the relay after every request
     if app.config.get("TRUSTED_PROXIES"):
         from werkzeug.middleware.proxy_fix import ProxyFix
 

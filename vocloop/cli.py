@@ -41,7 +41,7 @@ def _relay_after(command: click.Command) -> None:
     def relaying(*args, **kwargs):
         from flask import has_app_context
 
-        from vocloop.jobs.queue import enqueue_queued_work
+        from vocloop.jobs.tasks import enqueue_queued_work
 
         try:
             return callback(*args, **kwargs)

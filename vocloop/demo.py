@@ -26,7 +26,7 @@ from vocloop.items import closing_templates
 from vocloop.items import service as items
 from vocloop.items.models import FeedbackItem, ItemEvent
 from vocloop.items.triage import triage_response
-from vocloop.jobs.queue import enqueue_queued_work
+from vocloop.jobs.tasks import enqueue_queued_work
 from vocloop.mail.models import Message
 from vocloop.responses.models import Response
 from vocloop.routing import service as routing

@@ -70,7 +70,7 @@ def test_2500_invitations_go_out_in_three_requests(app, sendgrid, drain):
     survey = make_survey()
     outcome = surveys.send_invitations(survey, many_contacts(2500))
     assert len(outcome.invitations) == 2500
-    from vocloop.jobs.queue import enqueue_queued_work
+    from vocloop.jobs.tasks import enqueue_queued_work
     enqueue_queued_work()
     drain()
     assert sorted(len(r["personalizations"]) for r in sendgrid.requests) == [500, 1000, 1000]

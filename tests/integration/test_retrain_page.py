@@ -10,8 +10,8 @@ from sqlalchemy import select, update
 from tests.factories import api_token, csrf_from, login, make_user
 from tests.integration.test_retrain import airline_csv
 from vocloop.classify import retraining
-from vocloop.classify.model import shipped_model
 from vocloop.classify.models import ClassifierModel, Correction, RetrainRun
+from vocloop.classify.sentiment_model import shipped_model
 from vocloop.db import utcnow
 from vocloop.extensions import db
 from vocloop.jobs import tasks

@@ -10,7 +10,7 @@ from flask_wtf import FlaskForm
 from vocloop.accounts import links
 from vocloop.errors import DomainError
 from vocloop.extensions import db, limiter
-from vocloop.jobs.queue import enqueue_queued_work
+from vocloop.jobs.tasks import enqueue_queued_work
 
 bp = Blueprint("password", __name__)
 

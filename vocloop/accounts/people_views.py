@@ -14,7 +14,6 @@ from vocloop.accounts.models import ROLES, Team, User
 from vocloop.errors import DomainError
 from vocloop.extensions import db
 from vocloop.items import handover
-from vocloop.jobs.queue import enqueue_queued_work
 
 bp = Blueprint("people", __name__)
 
@@ -44,7 +43,6 @@ def invite():
     except DomainError as exc:
         flash(exc.detail, "error")
         return _page(exc.status)
-    enqueue_queued_work()
     flash(f"Invitation sent to {user.email}.", "ok")
     return redirect(url_for("people.index"), code=303)
 
@@ -59,6 +57,5 @@ def deactivate(user_id: int):
     except DomainError as exc:
         flash(exc.detail, "error")
         return redirect(url_for("people.index"), code=303)
-    enqueue_queued_work()
     flash(f"{user.name} can no longer sign in; {moved} open item(s) handed over.", "ok")
     return redirect(url_for("people.index"), code=303)

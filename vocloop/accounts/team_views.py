@@ -17,7 +17,6 @@ from vocloop.accounts.models import Team, User
 from vocloop.errors import DomainError
 from vocloop.extensions import db
 from vocloop.items import handover
-from vocloop.jobs.queue import enqueue_queued_work
 
 bp = Blueprint("teams", __name__)
 
@@ -125,6 +124,5 @@ def remove_member(team_id: int, user_id: int):
         db.session.rollback()
         flash(exc.detail, "error")
         return redirect(url_for("teams.index") + f"#team-{team_id}", code=303)
-    enqueue_queued_work()
     flash(f"{user.name} left {team.name}; {moved} open item(s) of the team handed over.", "ok")
     return redirect(url_for("teams.index") + f"#team-{team_id}", code=303)

@@ -10,8 +10,8 @@ from vocloop.api.auth import require_role
 from vocloop.api.blueprint import api_blueprint
 from vocloop.api.schemas import Int, one_of
 from vocloop.classify import learning, retraining
-from vocloop.classify.model import shipped_model
 from vocloop.classify.models import RetrainRun
+from vocloop.classify.sentiment_model import shipped_model
 from vocloop.extensions import db
 from vocloop.jobs.queue import enqueue
 from vocloop.jobs.tasks import retrain_model

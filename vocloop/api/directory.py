@@ -16,7 +16,6 @@ from vocloop.api.paging import matching, page
 from vocloop.contacts import service as contacts
 from vocloop.contacts.models import Account, Contact
 from vocloop.extensions import db
-from vocloop.jobs.queue import enqueue_queued_work
 
 blp = api_blueprint("api_v1_directory", __name__, "Contacts, accounts, teams and users")
 
@@ -145,7 +144,6 @@ class Users(MethodView):
         """Invite a user: they get an email with a one-time link to choose a password. Admins."""
         admin = require_role("admin")
         user = links.invite(admin, data["email"], name=data["name"].strip(), role=data["role"], team=data["team"])
-        enqueue_queued_work()
         return user
 
 

@@ -16,7 +16,7 @@ from vocloop.items import queries
 from vocloop.items import service as items
 from vocloop.items.models import FeedbackItem
 from vocloop.items.permissions import visible_items_filter
-from vocloop.jobs.queue import enqueue, enqueue_queued_work
+from vocloop.jobs.queue import enqueue
 from vocloop.jobs.tasks import triage_response
 from vocloop.responses import counting, scanners
 from vocloop.responses.models import Response
@@ -126,7 +126,6 @@ class Item(MethodView):
             if not data.get("handover_note"):
                 abort(422, description="Reassigning needs a handover_note for the new owner.")
             items.reassign(user, item, data["owner_id"], data["handover_note"], data["tell_customer"])
-            enqueue_queued_work()
         if "status" in data:
             items.set_status(user, item, data["status"])
         db.session.refresh(item)
@@ -145,7 +144,6 @@ class CloseItem(MethodView):
         item = items.get_item_for(user, item_id)
         if data["message"]:
             items.close_with_message(user, item, data["message"])
-            enqueue_queued_work()
         else:
             items.close_without_message(user, item, data["reason"])
         db.session.refresh(item)
@@ -169,5 +167,4 @@ class ItemNotes(MethodView):
         """A note on the timeline; @name mentions email colleagues who may see the item."""
         user = api_user()
         event = items.add_note(user, items.get_item_for(user, item_id), data["body"])
-        enqueue_queued_work()
         return event

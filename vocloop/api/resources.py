@@ -17,7 +17,7 @@ from vocloop.contacts.models import Contact
 from vocloop.db import utcnow
 from vocloop.extensions import db
 from vocloop.items.permissions import visible_items_filter
-from vocloop.jobs.queue import enqueue, enqueue_queued_work
+from vocloop.jobs.queue import enqueue
 from vocloop.jobs.tasks import run_due_sends
 from vocloop.metrics import effect, scores
 from vocloop.metrics import queries as metrics
@@ -106,7 +106,6 @@ class Invitations(MethodView):
         require_role("lead", "admin")
         survey = db.get_or_404(Survey, survey_id)
         outcome = surveys.send_invitations(survey, data["contact_ids"])
-        enqueue_queued_work()
         return {"invitations": outcome.invitations,
                 "skipped": [{"contact_id": cid, "reason": reason} for cid, reason in outcome.skipped]}
 
@@ -162,7 +161,6 @@ class Trigger(MethodView):
         if result["status"] == "rejected":
             abort(422, description=f"contact: {result['error']}")
         outcome = surveys.send_invitations(survey, [result["id"]])
-        enqueue_queued_work()
         return {"contact_id": result["id"],
                 "invitation": outcome.invitations[0] if outcome.invitations else None,
                 "skipped": outcome.skipped[0][1] if outcome.skipped else None}

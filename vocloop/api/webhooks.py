@@ -11,7 +11,6 @@ from vocloop.api import schemas
 from vocloop.api.auth import require_role
 from vocloop.api.blueprint import api_blueprint
 from vocloop.extensions import db
-from vocloop.jobs.queue import enqueue_queued_work
 from vocloop.outbound import service as webhooks
 from vocloop.outbound.models import WebhookDelivery, WebhookEndpoint
 
@@ -85,6 +84,5 @@ class Replay(MethodView):
         if delivery is None:
             abort(404)
         copy = webhooks.replay(delivery)
-        enqueue_queued_work()
         db.session.refresh(copy)
         return copy

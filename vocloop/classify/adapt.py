@@ -14,7 +14,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from vocloop.classify.features import Evidence
-from vocloop.classify.model import LABELS, LinearModel, gram_value, softmax
+from vocloop.classify.sentiment_model import LABELS, LinearModel, gram_value, softmax
 from vocloop.classify.train import score, stratified_folds
 
 EPOCHS = 6

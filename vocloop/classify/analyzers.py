@@ -2,7 +2,7 @@
 
 `textblob` is TextBlob's pattern analyzer as it ships (its lexicon is inside the package; no NLTK
 corpora). `vocloop` reads the same lexicon beside VADER's, with negation, contrast, intensifiers,
-emoji and customer phrases, and weighs the evidence with a small trained model (see model.py and
+emoji and customer phrases, and weighs the evidence with a small trained model (see sentiment_model.py and
 docs in the README, "How comments are classified").
 """
 
@@ -10,7 +10,7 @@ from textblob.en.sentiments import PatternAnalyzer
 
 from vocloop.classify.base import Sentiment
 from vocloop.classify.features import read
-from vocloop.classify.model import LinearModel, shipped_model, text_key
+from vocloop.classify.sentiment_model import LinearModel, shipped_model, text_key
 
 
 class TextBlobAnalyzer:

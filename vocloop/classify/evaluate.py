@@ -10,8 +10,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from vocloop.classify.base import SentimentAnalyzer
-from vocloop.classify.model import LABELS
 from vocloop.classify.phrases import urgency_flags
+from vocloop.classify.sentiment_model import LABELS
 from vocloop.classify.topics import Taxonomy, topic_matches
 from vocloop.classify.train import Scores, load_labeled, score
 

@@ -20,7 +20,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from vocloop.classify.features import DENSE_FEATURES, Evidence, read
-from vocloop.classify.model import LABELS, LinearModel, gram_value, softmax, text_key
+from vocloop.classify.sentiment_model import LABELS, LinearModel, gram_value, softmax, text_key
 
 HUMAN_THRESHOLD = 0.5
 

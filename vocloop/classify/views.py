@@ -8,7 +8,7 @@ from flask_wtf import FlaskForm
 
 from vocloop.accounts.access import only_for
 from vocloop.classify import learning, reclassify, retraining, topics
-from vocloop.classify.model import shipped_model
+from vocloop.classify.sentiment_model import shipped_model
 from vocloop.errors import DomainError
 from vocloop.jobs.queue import enqueue
 from vocloop.jobs.tasks import reclassify_responses, retrain_model

@@ -18,7 +18,6 @@ from vocloop.items import closing, permissions, queries
 from vocloop.items import service as items
 from vocloop.items.models import PRIORITIES, STATUSES
 from vocloop.items.timeline import customer_timeline
-from vocloop.jobs.queue import enqueue_queued_work
 
 bp = Blueprint("inbox", __name__)
 
@@ -235,7 +234,6 @@ def add_note(item_id: int):
 
     def note(item):
         items.add_note(current_user, item, form.body.data)
-        enqueue_queued_work()
 
     return _act(item_id, form, note, "Note added.")
 
@@ -257,7 +255,6 @@ def reassign(item_id: int):
 
     def hand_over(item):
         items.reassign(current_user, item, form.owner_id.data, form.note.data, form.tell_customer.data)
-        enqueue_queued_work()
 
     return _act(item_id, form, hand_over, lambda item: f"Handed over to {item.owner.name}."
                 + (" The customer will be told who their new contact is." if form.tell_customer.data else ""),
@@ -285,7 +282,6 @@ def close(item_id: int):
 
     def close_and_send(item):
         items.close_with_message(current_user, item, form.message.data)
-        enqueue_queued_work()
         flash("Closing message queued; the loop closes when the mail provider accepts it.", "ok")
 
     return _act(item_id, form, close_and_send)

@@ -16,7 +16,6 @@ from redis import Redis
 from redis.exceptions import RedisError
 from rq import Queue, Retry
 
-from vocloop import post_commit
 from vocloop.ops.logs import request_id_var
 
 log = logging.getLogger(__name__)
@@ -68,52 +67,3 @@ def enqueue_at(when: datetime, task: Callable[..., Any], *args: Any, queue: str 
     except RedisError:
         log.warning("Redis unavailable: %s%r at %s left to the sweep", task.__name__, args, when)
         return False
-
-
-def enqueue_delivery(message_ids: list[int]) -> None:
-    """One relay job per request-sized batch, so several workers send a large dispatch in parallel."""
-    size = current_app.config["MAIL_BATCH_SIZE"]
-    from vocloop.jobs.tasks import deliver_messages
-
-    for start in range(0, len(message_ids), size):
-        # Retried by rq if it fails as a whole (the database restarting): the relay only claims rows still
-        # due, so a rerun never sends twice.
-        enqueue(deliver_messages, message_ids[start:start + size], queue="mail")
-
-
-RELAY_ROUNDS = 10  # in-process, a relayed job may commit more work (a failure notice): relay that too
-
-
-def enqueue_queued_work() -> None:
-    """Relay every email and post every webhook that committed transactions queued (vocloop.post_commit).
-    Started after every request, job and command (init_app, tasks.job, cli), so no edge can forget it;
-    calling it sooner, right after a commit, is harmless: what it relays is taken once."""
-    from vocloop.extensions import db
-    from vocloop.mail import outbox
-    from vocloop.outbound import service as webhooks
-
-    for _ in range(RELAY_ROUNDS):
-        if not post_commit.anything_ready(db.session):
-            return
-        enqueue_delivery(outbox.take_queued_ids())
-        enqueue_webhook_deliveries(webhooks.take_queued_ids())
-
-
-def init_app(app) -> None:
-    """After each request, whatever it committed is relayed, even if a view forgot or then failed."""
-
-    @app.teardown_request
-    def _relay_after_request(error: BaseException | None = None) -> None:
-        try:
-            enqueue_queued_work()
-        except Exception:  # the response is gone; the sweep relays what is left
-            log.exception("relaying committed work after the request failed; the sweep will catch up")
-
-
-def enqueue_webhook_deliveries(delivery_ids: list[int]) -> None:
-    """One job per delivery, not retried by rq: a failed attempt sets its own next_attempt_at and the
-    sweep posts it again then."""
-    from vocloop.jobs.tasks import deliver_webhook
-
-    for delivery_id in delivery_ids:
-        enqueue(deliver_webhook, delivery_id, queue="default", retries=0)

@@ -1,4 +1,5 @@
-"""Every job, thin: load by id, call a service, safe to run twice."""
+"""Every job, thin: load by id, call a service, safe to run twice; and the relay that hands committed
+work (emails, webhook posts) to its jobs. `jobs/queue.py` is only the mechanism and knows no task."""
 
 from __future__ import annotations
 
@@ -6,9 +7,11 @@ import functools
 import logging
 import time
 
-from flask import Flask, has_app_context
+from flask import Flask, current_app, has_app_context
 
+from vocloop import post_commit
 from vocloop.extensions import db
+from vocloop.jobs.queue import enqueue, enqueue_at
 from vocloop.ops.logs import request_id_var
 
 log = logging.getLogger(__name__)
@@ -22,11 +25,12 @@ def use_app(app: Flask) -> None:
 
 
 def _app() -> Flask:
-    """The app for jobs run outside any (a plain `rq worker`): built once per process."""
-    global _worker_app
+    """The app the worker command handed over. Jobs never build one themselves: that would make the
+    task list import the whole application (and every edge through it), closing the one import cycle
+    the package had; `flask --app vocloop worker` is how jobs run (the Procfile's worker)."""
     if _worker_app is None:
-        from vocloop import create_app
-        _worker_app = create_app()
+        raise RuntimeError("vocloop's jobs run in `flask --app vocloop worker`, which hands them its app; "
+                           "a plain `rq worker` has none")
     return _worker_app
 
 
@@ -43,7 +47,6 @@ def job(func):
         with _app().app_context():
             try:
                 result = func(*args, **kwargs)
-                from vocloop.jobs.queue import enqueue_queued_work
 
                 enqueue_queued_work()  # what the job committed, relayed before its session goes
                 log.info("job %s done in %.0fms", func.__name__, (time.perf_counter() - started) * 1000,
@@ -68,7 +71,6 @@ def _request_id_of_current_job() -> str | None:
 def deliver_messages(message_ids: list[int]) -> dict[str, int]:
     """Relay these outbox rows (those still due), batched; then whatever the outcome queued."""
     from vocloop import delivery
-    from vocloop.jobs.queue import enqueue_at, enqueue_queued_work
     from vocloop.mail import outbox
 
     counts = outbox.deliver(message_ids, on_accepted=delivery.on_accepted, on_failed=delivery.on_failed)
@@ -91,7 +93,6 @@ def deliver_webhook(delivery_id: int) -> str | None:
 def run_due_sends() -> int:
     """Every minute: scheduled and recurring survey sends whose time has come."""
     from vocloop.db import utcnow
-    from vocloop.jobs.queue import enqueue_queued_work
     from vocloop.surveys import sends
 
     ran = 0
@@ -107,7 +108,6 @@ def send_announcement(announcement_id: int) -> int:
     """Queue an announcement's emails batch by batch, each relayed as soon as it is committed; a
     killed worker's successor (or the sweep) goes on where it stopped."""
     from vocloop.announcements import service as announcements
-    from vocloop.jobs.queue import enqueue_queued_work
 
     queued = 0
     while (batch := announcements.queue_next_batch(announcement_id)) is not None:
@@ -139,7 +139,6 @@ def retrain_weekly() -> int | None:
     """Hourly look; once a week, when owners have labelled comments since the model in use was trained,
     a retraining run (put in use only if it measures better, as every retraining)."""
     from vocloop.classify import retraining
-    from vocloop.jobs.queue import enqueue
 
     if not retraining.weekly_run_due():
         return None
@@ -161,7 +160,6 @@ def import_contacts(import_id: int) -> dict | None:
 @job
 def send_survey_reminders() -> int:
     """The one reminder to non-responders, for invitations that are due one."""
-    from vocloop.jobs.queue import enqueue_queued_work
     from vocloop.surveys.reminders import send_reminders
 
     queued = send_reminders()
@@ -172,7 +170,6 @@ def send_survey_reminders() -> int:
 @job
 def triage_response(response_id: int) -> int | None:
     from vocloop.items.triage import triage_response as triage
-    from vocloop.jobs.queue import enqueue, enqueue_queued_work
 
     item = triage(response_id)
     enqueue_queued_work()
@@ -196,7 +193,6 @@ def post_item_to_slack(item_id: int, webhook_url: str) -> None:
 def send_digests() -> int:
     from vocloop.db import utcnow
     from vocloop.items.notifications import send_digests as send
-    from vocloop.jobs.queue import enqueue_queued_work
 
     sent = send(utcnow())
     enqueue_queued_work()
@@ -207,7 +203,6 @@ def send_digests() -> int:
 def send_metrics_digests() -> int:
     """Hourly; each lead and admin gets last week's figures once, on the first run of the week."""
     from vocloop.db import utcnow
-    from vocloop.jobs.queue import enqueue_queued_work
     from vocloop.metrics.digest import send_weekly_digests
 
     sent = send_weekly_digests(utcnow())
@@ -224,7 +219,6 @@ def sweep() -> dict:
     from vocloop.classify.reclassify import stalled_run_ids
     from vocloop.contacts import imports
     from vocloop.db import utcnow
-    from vocloop.jobs.queue import enqueue, enqueue_delivery, enqueue_webhook_deliveries
     from vocloop.mail import outbox
     from vocloop.outbound import service as webhooks
     from vocloop.responses import counting
@@ -290,8 +284,52 @@ def apply_retention() -> dict | None:
 def watch_sla() -> dict:
     """Every few minutes: SLA warnings, breaches and escalations, and their emails."""
     from vocloop.items.sla_watch import watch_sla as watch
-    from vocloop.jobs.queue import enqueue_queued_work
 
     counts = watch()
     enqueue_queued_work()
     return counts
+
+
+def enqueue_delivery(message_ids: list[int]) -> None:
+    """One relay job per request-sized batch, so several workers send a large dispatch in parallel."""
+    size = current_app.config["MAIL_BATCH_SIZE"]
+    for start in range(0, len(message_ids), size):
+        # Retried by rq if it fails as a whole (the database restarting): the relay only claims rows still
+        # due, so a rerun never sends twice.
+        enqueue(deliver_messages, message_ids[start:start + size], queue="mail")
+
+
+RELAY_ROUNDS = 10  # in-process, a relayed job may commit more work (a failure notice): relay that too
+
+
+def enqueue_queued_work() -> None:
+    """Relay every email and post every webhook that committed transactions queued (vocloop.post_commit).
+    Started after every request, job and command (init_app, tasks.job, cli), so no edge can forget it;
+    calling it sooner, right after a commit, is harmless: what it relays is taken once."""
+    from vocloop.extensions import db
+    from vocloop.mail import outbox
+    from vocloop.outbound import service as webhooks
+
+    for _ in range(RELAY_ROUNDS):
+        if not post_commit.anything_ready(db.session):
+            return
+        enqueue_delivery(outbox.take_queued_ids())
+        enqueue_webhook_deliveries(webhooks.take_queued_ids())
+
+
+def init_app(app) -> None:
+    """After each request, whatever it committed is relayed, even if a view forgot or then failed."""
+
+    @app.teardown_request
+    def _relay_after_request(error: BaseException | None = None) -> None:
+        try:
+            enqueue_queued_work()
+        except Exception:  # the response is gone; the sweep relays what is left
+            log.exception("relaying committed work after the request failed; the sweep will catch up")
+
+
+def enqueue_webhook_deliveries(delivery_ids: list[int]) -> None:
+    """One job per delivery, not retried by rq: a failed attempt sets its own next_attempt_at and the
+    sweep posts it again then."""
+    for delivery_id in delivery_ids:
+        enqueue(deliver_webhook, delivery_id, queue="default", retries=0)

@@ -12,7 +12,6 @@ from vocloop.db import utcnow
 from vocloop.extensions import csrf, db
 from vocloop.items.models import FeedbackItem
 from vocloop.items.service import record_customer_reply
-from vocloop.jobs.queue import enqueue_queued_work
 from vocloop.mail import events, inbound
 
 log = logging.getLogger(__name__)
@@ -37,7 +36,6 @@ def sendgrid_events():
         log.warning("event webhook refused: %s", exc)
         abort(403, description=str(exc))
     counts = events.record_events(batch, on_change=delivery.on_provider_event)
-    enqueue_queued_work()
     return jsonify(counts)
 
 
@@ -59,7 +57,6 @@ def sendgrid_inbound(secret: str):
         return jsonify({"status": "unmatched"})
     event = record_customer_reply(item, reply.body or "(empty reply)", reply.from_email)
     db.session.commit()
-    enqueue_queued_work()
     if event.data.get("from_another_address"):
         return jsonify({"status": "attached", "item_id": item.id, "flag": "from_another_address"})
     return jsonify({"status": "attached", "item_id": item.id})

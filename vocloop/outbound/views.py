@@ -13,7 +13,6 @@ from sqlalchemy.orm import selectinload
 from vocloop.accounts.access import only_for
 from vocloop.errors import DomainError
 from vocloop.extensions import db
-from vocloop.jobs.queue import enqueue_queued_work
 from vocloop.outbound import service as webhooks
 from vocloop.outbound.models import EVENT_TYPES, WebhookDelivery, WebhookEndpoint
 
@@ -148,6 +147,5 @@ def replay(endpoint_id: int, delivery_id: int):
     if delivery is None:
         abort(404)
     copy = webhooks.replay(delivery)
-    enqueue_queued_work()
     flash(f"Delivery #{delivery_id} ({delivery.event_type}) queued again as #{copy.id}.", "ok")
     return redirect(url_for("outbound.endpoint", endpoint_id=endpoint_id), code=303)

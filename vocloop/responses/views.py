@@ -20,7 +20,7 @@ from vocloop.i18n import N_, format_day, supported, translate, use_language
 from vocloop.items.models import FeedbackItem
 from vocloop.items.verification import VERDICTS, item_for, record_verdict
 from vocloop.jobs import tasks
-from vocloop.jobs.queue import enqueue, enqueue_queued_work
+from vocloop.jobs.queue import enqueue
 from vocloop.responses import additions, clicks, problems, service
 from vocloop.responses.counting import BY_CONFIRMATION, BY_INTERACTION, COUNTED
 from vocloop.responses.rate_limit import limit_customer_pages
@@ -176,8 +176,6 @@ def add(token: str):
     retriage = additions.add_to_answer(invitation, response, text, replaces=request.form.get("replaces") == "1")
     if retriage is not None:
         enqueue(tasks.triage_response, retriage, queue="classify")
-    else:
-        enqueue_queued_work()
     return redirect(url_for("answers.thanks", token=token), code=303)
 
 
@@ -244,7 +242,6 @@ def send_verdict(token: str):
         return page("verdict_choose", item.survey, 400, item=item, token=token, chosen=None,
                     error=translate("Please choose yes or no."), still_wrong=request.form.get("still_wrong", ""))
     record_verdict(token, answer, request.form.get("still_wrong"))
-    enqueue_queued_work()
     return redirect(url_for("verify.verdict_thanks", token=token), code=303)
 
 
