@@ -53,15 +53,27 @@ def test_the_reset_form_takes_as_long_whether_or_not_the_address_has_an_account(
     told who has an account. Medians of alternating requests now differ by less than the noise."""
     make_user("dana@example.com")
     token = csrf_from(client.get("/password/forgot").get_data(as_text=True))
-    took = {"dana@example.com": [], "nobody@example.com": []}
-    for _ in range(7):
-        for email in took:
-            started = time.perf_counter()
-            assert client.post("/password/forgot", data={"csrf_token": token, "email": email}).status_code == 303
-            took[email].append(time.perf_counter() - started)
-    known, unknown = (statistics.median(times) for times in took.values())
-    assert abs(known - unknown) < 0.01, (known, unknown)
-    assert min(known, unknown) >= 0.25
+
+    def medians() -> tuple[float, float]:
+        took = {"dana@example.com": [], "nobody@example.com": []}
+        for _ in range(7):
+            for email in took:
+                started = time.perf_counter()
+                assert client.post("/password/forgot", data={"csrf_token": token, "email": email}).status_code \
+                    == 303
+                took[email].append(time.perf_counter() - started)
+        return tuple(statistics.median(times) for times in took.values())
+
+    # A leak shows in every measurement; a busy machine (the suite runs in two processes) only now and then.
+    measured = []
+    for _ in range(3):
+        known, unknown = medians()
+        measured.append((known, unknown))
+        assert min(known, unknown) >= 0.25
+        if abs(known - unknown) < 0.01:
+            break
+    else:
+        raise AssertionError(f"the known address answered apart from the unknown one three times: {measured}")
 
 
 def test_expired_or_guessed_links_are_refused(app, client):
