@@ -310,13 +310,11 @@ def contact_export(email):
 def contact_erase(email, yes):
     """Erase one contact: identity and free text removed, numbers kept for the metrics."""
     from vocloop.contacts.privacy import erase_contact
-    from vocloop.extensions import db
 
     contact = _contact_by_email(email)
     if not yes:
         raise click.ClickException(f"This erases contact {contact.id} for good; run again with --yes.")
     counts = erase_contact(contact)
-    db.session.commit()
     click.echo(f"Erased contact {contact.id}: {counts}")
 
 

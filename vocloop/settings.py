@@ -19,6 +19,8 @@ from urllib.parse import urlparse
 from email_validator import EmailNotValidError, validate_email
 from flask import Config
 
+from vocloop.values import PRIORITIES
+
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
 ENVIRONMENTS = ("development", "testing", "production")
 
@@ -164,7 +166,7 @@ def validate(settings: dict) -> None:
             except EmailNotValidError as exc:
                 raise ConfigError(f"{name} is not a valid email address: {exc}") from None
     sla = settings.get("SLA_HOURS") or {}
-    for priority in ("P1", "P2", "P3", "P4"):
+    for priority in PRIORITIES:
         hours = sla.get(priority)
         if not (isinstance(hours, (list, tuple)) and len(hours) == 2 and all(
                 isinstance(h, (int, float)) and h > 0 for h in hours)):

@@ -96,6 +96,23 @@ def test_admins_list_and_invite_users_who_get_a_link_by_email(app, client):
     assert client.get(f"/api/v1/users/{admin.id}", headers=mine).status_code == 403
 
 
+def test_a_person_changes_their_notifications_through_the_api_and_they_stay_changed(app, client):
+    """Each preference alone is saved (notify_new_items alone was answered 200 and then forgotten)."""
+    from vocloop.accounts.models import User
+
+    owner = make_user("owner@example.com")
+    headers = api_token(owner)
+    answered = client.patch(f"/api/v1/users/{owner.id}", json={"notify_new_items": "off"}, headers=headers)
+    assert answered.status_code == 200 and answered.json["notify_new_items"] == "off"
+    db.session.expire_all()
+    assert db.session.get(User, owner.id).notify_new_items == "off"
+    assert client.get("/api/v1/users/me", headers=headers).json["notify_new_items"] == "off"
+    assert client.patch(f"/api/v1/users/{owner.id}", json={"notify_new_items": "sometimes"},
+                        headers=headers).status_code == 422
+    db.session.expire_all()
+    assert db.session.get(User, owner.id).notify_new_items == "off"
+
+
 def test_surveys_are_listed_read_and_changed(app, client):
     headers = api_token(make_user("lead@example.com", role="lead"))
     survey = client.post("/api/v1/surveys", json={"name": "Support CSAT", "kind": "csat"}, headers=headers).json

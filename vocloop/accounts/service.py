@@ -129,6 +129,31 @@ TOKEN_SCOPES = ("read", "write", "admin")
 MAX_TOKEN_DAYS = 3 * 366
 
 
+NOTIFY_NEW_ITEMS = ("immediate", "digest", "off")  # an email per new item, one a day, none
+
+
+def set_preferences(user: User, *, notify_new_items: str | None = None, weekly_digest: bool | None = None,
+                    commit: bool = True) -> User:
+    """How a person hears of new items, and (leads, admins) the weekly metrics email; None: unchanged.
+    Page and API share this one write."""
+    if notify_new_items is not None:
+        if notify_new_items not in NOTIFY_NEW_ITEMS:
+            raise Invalid(f"notify_new_items must be one of {', '.join(NOTIFY_NEW_ITEMS)}")
+        user.notify_new_items = notify_new_items
+    if weekly_digest is not None:
+        user.weekly_digest = weekly_digest
+    if commit:
+        db.session.commit()
+    return user
+
+
+def reactivate_user(user: User) -> User:
+    """Let a deactivated person sign in and be routed to again."""
+    user.active = True
+    db.session.commit()
+    return user
+
+
 def create_api_token(user: User, name: str = "", expires_at: datetime | None = None, scope: str = "write") -> str:
     """Return the token; only its hash is kept, so this is the one time anyone sees it.
 

@@ -81,10 +81,9 @@ def revoke_token(token_id: int):
 
 def _save(user: User) -> None:
     choice = request.form.get("notify_new_items", "immediate")
-    if choice in NOTIFY_CHOICES:
-        user.notify_new_items = choice
-    if user.role in ("lead", "admin"):
-        user.weekly_digest = request.form.get("weekly_digest") == "on"
+    accounts.set_preferences(user, notify_new_items=choice if choice in NOTIFY_CHOICES else None,
+                             weekly_digest=request.form.get("weekly_digest") == "on"
+                             if user.role in ("lead", "admin") else None, commit=False)
     until = request.form.get("away_until", "").strip()
     delegate = request.form.get("delegate_id", "")
     if until:

@@ -62,7 +62,6 @@ class ContactErase(MethodView):
         """Erase one contact: identity and free text removed, numbers kept for metrics. Admins only."""
         require_role("admin")
         counts = privacy.erase_contact(db.get_or_404(Contact, contact_id))
-        db.session.commit()
         return {"erased": contact_id, "changed": counts}
 
 

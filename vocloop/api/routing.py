@@ -7,18 +7,19 @@ from flask import abort
 from flask.views import MethodView
 from sqlalchemy import select
 
+from vocloop.accounts import service as accounts
 from vocloop.accounts.models import Team, User
 from vocloop.api import schemas
 from vocloop.api.auth import api_user, require_role
 from vocloop.api.blueprint import api_blueprint
 from vocloop.extensions import db
 from vocloop.items import closing_templates, handover
-from vocloop.items.models import PRIORITIES
 from vocloop.routing import service as routing
 from vocloop.routing import sla
 from vocloop.routing.decide import RuleSpec
 from vocloop.routing.models import RoutingRule
 from vocloop.routing.rules import condition_errors
+from vocloop.values import PRIORITIES
 
 RULE_SPEC_FIELDS = ("name", "position", "conditions", "action", "user_id", "team_id", "team_strategy", "enabled")
 blp = api_blueprint("api_v1_routing", __name__, "Routing, SLA and ownership")
@@ -51,8 +52,7 @@ class RoutingRuleResource(MethodView):
     @blp.response(204)
     def delete(self, rule_id):
         require_role("lead", "admin")
-        db.session.delete(db.get_or_404(RoutingRule, rule_id))
-        db.session.commit()
+        routing.delete_rule(db.get_or_404(RoutingRule, rule_id))
 
 
 @blp.route("/routing-rules/dry-run")
@@ -128,16 +128,12 @@ class UserResource(MethodView):
             require_role("admin")
         if "away_until" in data or "delegate_id" in data:
             handover.set_away(user, data.get("away_until"), data.get("delegate_id"))
-        if "notify_new_items" in data:
-            user.notify_new_items = data["notify_new_items"]
-        if "weekly_digest" in data:
-            user.weekly_digest = data["weekly_digest"]
-            db.session.commit()
+        accounts.set_preferences(user, notify_new_items=data.get("notify_new_items"),
+                                 weekly_digest=data.get("weekly_digest"))
         if data.get("active") is False:
             handover.deactivate_user(user, actor)
         elif data.get("active") is True and not user.active:
-            user.active = True
-            db.session.commit()
+            accounts.reactivate_user(user)
         return user
 
 

@@ -7,7 +7,6 @@ from marshmallow import Schema, fields, validate
 
 from vocloop.api.contract import Shaped, positive_ids
 from vocloop.i18n import available_languages
-from vocloop.items.models import PRIORITIES, STATUSES
 from vocloop.items.service import ALL_CLOSE_REASONS, CLOSE_REASONS
 from vocloop.metrics.queries import GROUPS as METRIC_GROUPS
 from vocloop.metrics.queries import MEASURES as METRIC_MEASURES
@@ -16,12 +15,12 @@ from vocloop.responses import counting
 from vocloop.responses.counting import status_of
 from vocloop.responses.scanners import SIGNALS as SCANNER_SIGNALS
 from vocloop.responses.scanners import describe
-from vocloop.routing.rules import BANDS
 from vocloop.surveys.kinds import KINDS
 from vocloop.surveys.models import OPEN_ITEM_RULES
 from vocloop.surveys.service import INVITATION_STATUS_RANK
+from vocloop.values import BANDS, PRIORITIES, SENTIMENTS
+from vocloop.values import ITEM_STATUSES as STATUSES
 
-SENTIMENTS = ("negative", "neutral", "positive")
 LANGUAGES = available_languages()
 
 

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from vocloop.db import created_at, intpk
 from vocloop.extensions import db
+from vocloop.values import SENTIMENTS
 
 RUN_STATUSES = ("queued", "running", "finished", "failed")
 
@@ -57,7 +58,7 @@ class ReclassifyRun(db.Model):
 
 
 CORRECTION_SOURCES = ("page", "api", "import")
-CORRECTION_LABELS = ("negative", "neutral", "positive")
+CORRECTION_LABELS = SENTIMENTS
 
 
 class Correction(db.Model):

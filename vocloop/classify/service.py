@@ -18,11 +18,11 @@ from vocloop.classify.topics import Taxonomy, current_taxonomy, topic_matches
 from vocloop.db import utcnow
 from vocloop.responses.models import Response
 from vocloop.surveys.kinds import SurveyKind
+from vocloop.values import PRIORITIES
 
 LABEL_THRESHOLD = 0.1
 TEXT_WEIGHT = 0.6
 MISMATCH_CONFIDENCE = 0.6
-PRIORITIES = ("P1", "P2", "P3", "P4")
 
 
 @dataclass(frozen=True)

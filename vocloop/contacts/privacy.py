@@ -54,7 +54,8 @@ def export_contact(contact: Contact) -> dict:
 
 
 def erase_contact(contact: Contact) -> dict[str, int]:
-    """Anonymize the person everywhere; counts of what was touched. The caller commits."""
+    """Anonymize the person everywhere, committed (page, API and CLI share this one write); counts of what
+    was touched."""
     message_ids = list(db.session.scalars(select(Message.id).where(Message.contact_id == contact.id)))
     item_ids = list(db.session.scalars(select(FeedbackItem.id).where(FeedbackItem.contact_id == contact.id)))
     contact.email, contact.name = f"erased-{contact.id}@erased.invalid", ""
@@ -75,6 +76,7 @@ def erase_contact(contact: Contact) -> dict[str, int]:
             ItemEvent.item_id.in_(item_ids), ItemEvent.body != "").values(body=ERASED, data={})).rowcount
         counts["replies"] = db.session.execute(update(InboundEmail).where(InboundEmail.item_id.in_(item_ids))
                                                .values(from_email="", subject=ERASED, body=ERASED)).rowcount
+    db.session.commit()
     return counts
 
 

@@ -72,7 +72,6 @@ def erase(contact_id: int):
     if not form.validate_on_submit():
         abort(400, "The form expired; reload the page and try again.")
     counts = privacy.erase_contact(db.get_or_404(Contact, contact_id))
-    db.session.commit()
     flash(f"Contact erased: {sum(counts.values())} answers, emails and timeline entries no longer name or "
           "quote them; scores and dates stay for the metrics.", "ok")
     return redirect(url_for(".show", contact_id=contact_id), code=303)

@@ -16,8 +16,9 @@ from vocloop.errors import DomainError, Forbidden
 from vocloop.extensions import db
 from vocloop.items import closing, permissions, queries
 from vocloop.items import service as items
-from vocloop.items.models import PRIORITIES, STATUSES
 from vocloop.items.timeline import customer_timeline
+from vocloop.values import ITEM_STATUSES as STATUSES
+from vocloop.values import PRIORITIES
 
 bp = Blueprint("inbox", __name__)
 

@@ -10,10 +10,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from vocloop.db import created_at, intpk, utcnow
 from vocloop.extensions import db
+from vocloop.values import ITEM_STATUSES
 
-STATUSES = ("open", "in_progress", "waiting", "closed")
+STATUSES = ITEM_STATUSES
 OPEN_ITEM = "status IN ('open', 'in_progress', 'waiting')"
-PRIORITIES = ("P1", "P2", "P3", "P4")
 
 
 class FeedbackItem(db.Model):

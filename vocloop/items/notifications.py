@@ -60,6 +60,12 @@ def _mrkdwn(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def slack_url_for(item: FeedbackItem) -> str | None:
+    """Where the routing rule that placed the item asks for a Slack post (None: no post)."""
+    rule = item.routing_rule
+    return rule.notify_slack_url if rule is not None and rule.notify_slack_url else None
+
+
 def slack_text(item: FeedbackItem) -> str:
     url = f"{current_app.config['VOCLOOP_BASE_URL']}/inbox/items/{item.id}"
     return "\n".join([f"*New {item.priority} item #{item.id}* for {_mrkdwn(item.owner.name)}: <{url}|open it>",

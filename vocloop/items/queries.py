@@ -18,9 +18,9 @@ from vocloop.items.models import FeedbackItem, ItemEvent
 from vocloop.items.permissions import hand_over_targets_filter, visible_items_filter
 from vocloop.responses.models import Response
 from vocloop.surveys.models import Survey
+from vocloop.values import OPEN_STATUSES
 
 TABS = ("mine", "team", "overdue", "waiting", "closed")
-OPEN_STATUSES = ("open", "in_progress", "waiting")
 # Tab counts stop here ("1000+"): an exact count of a huge closed tab would cost more than the page.
 COUNT_CAP = 1000
 

@@ -22,8 +22,9 @@ from vocloop.mail.reply_address import reply_address
 from vocloop.outbound import service as webhooks
 from vocloop.routing import sla
 from vocloop.routing.calendar import business_seconds_between
+from vocloop.values import OPEN_STATUSES
 
-WORK_STATUSES = ("open", "in_progress", "waiting")
+WORK_STATUSES = OPEN_STATUSES  # the statuses an owner moves an item between
 CLOSE_REASONS = ("spam", "duplicate", "no_contact_possible", "no_action_needed")
 # Every close_reason an item can carry: with a message (its own, or an announcement), or without one.
 CLOSED_WITH_MESSAGE = ("closing_message", "announcement")

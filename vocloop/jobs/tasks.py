@@ -169,13 +169,13 @@ def send_survey_reminders() -> int:
 
 @job
 def triage_response(response_id: int) -> int | None:
+    from vocloop.items.notifications import slack_url_for
     from vocloop.items.triage import triage_response as triage
 
     item = triage(response_id)
     enqueue_queued_work()
-    rule = item.routing_rule if item is not None else None
-    if rule is not None and rule.notify_slack_url:
-        enqueue(post_item_to_slack, item.id, rule.notify_slack_url, queue="default")
+    if item is not None and (url := slack_url_for(item)):
+        enqueue(post_item_to_slack, item.id, url, queue="default")
     return None if item is None else item.id
 
 

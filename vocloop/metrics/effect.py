@@ -52,11 +52,11 @@ from vocloop.contacts.models import Account, Contact
 from vocloop.db import UTCDateTime
 from vocloop.extensions import db
 from vocloop.items.models import FeedbackItem
-from vocloop.items.queries import OPEN_STATUSES
 from vocloop.metrics.queries import cohort_of
 from vocloop.metrics.sql import topic_values
 from vocloop.surveys.kinds import KINDS
 from vocloop.surveys.models import Survey
+from vocloop.values import OPEN_STATUSES
 
 MIN_CUSTOMERS = 10  # below this a group's change says nothing, whatever its interval
 OUTCOMES = {

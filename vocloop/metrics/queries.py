@@ -35,12 +35,12 @@ from vocloop.contacts.models import Account, Contact
 from vocloop.extensions import db
 from vocloop.items import sla_clock
 from vocloop.items.models import FeedbackItem
-from vocloop.items.queries import OPEN_STATUSES
 from vocloop.metrics.sql import nearest_ranks, period_key, period_start, topic_values, without_jit
 from vocloop.responses import counting
 from vocloop.responses.models import Response
 from vocloop.surveys.kinds import KINDS
 from vocloop.surveys.models import Invitation, Survey, reached_customer
+from vocloop.values import OPEN_STATUSES
 
 # name -> (key column, label column, table to join, join condition)
 GROUPS = {

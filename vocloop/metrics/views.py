@@ -20,6 +20,7 @@ from vocloop.metrics.charts import Bar, Interval, count_bars, interval_chart, ra
 from vocloop.metrics.effect import MIN_CUSTOMERS
 from vocloop.metrics.period import period_from_args
 from vocloop.surveys.models import Survey
+from vocloop.values import PRIORITIES, SENTIMENTS
 
 bp = Blueprint("metrics", __name__)
 
@@ -33,7 +34,7 @@ def parse_filters(args) -> dict:
             if not value.isdigit():
                 raise ValueError(f"{name} must be a number")
             filters[name] = int(value)
-    for name, allowed in (("priority", ("P1", "P2", "P3", "P4")), ("sentiment", ("negative", "neutral", "positive"))):
+    for name, allowed in (("priority", PRIORITIES), ("sentiment", SENTIMENTS)):
         value = args.get(name) or ""
         if value:
             if value not in allowed:
@@ -136,4 +137,4 @@ def filter_choices() -> dict:
     return {"surveys": db.session.execute(select(Survey.id, Survey.name).order_by(Survey.name)).all(),
             "teams": db.session.execute(select(Team.id, Team.name).order_by(Team.name)).all(),
             "topics": [topic.name for topic in all_topics()],
-            "priorities": ("P1", "P2", "P3", "P4"), "sentiments": ("negative", "neutral", "positive")}
+            "priorities": PRIORITIES, "sentiments": SENTIMENTS}

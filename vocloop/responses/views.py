@@ -8,7 +8,6 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
-from sqlalchemy import select
 from wtforms import HiddenField, TextAreaField
 from wtforms.validators import Length
 
@@ -17,7 +16,6 @@ from vocloop.db import utcnow
 from vocloop.errors import Conflict, Gone
 from vocloop.extensions import csrf, db
 from vocloop.i18n import N_, format_day, supported, translate, use_language
-from vocloop.items.models import FeedbackItem
 from vocloop.items.verification import VERDICTS, item_for, record_verdict
 from vocloop.jobs import tasks
 from vocloop.jobs.queue import enqueue
@@ -183,8 +181,7 @@ def add(token: str):
 def thanks(token: str):
     invitation = _invitation(token)
     response = service.response_for(invitation)
-    item = db.session.scalar(select(FeedbackItem).where(FeedbackItem.response_id == response.id)) \
-        if response else None
+    item = additions.item_of(response) if response else None
     wait = None
     if item is not None and item.is_open:  # whole hours, at least one: "within 5 hours", "within 3 days"
         wait = timedelta(hours=max(1, round((item.close_due_at - utcnow()).total_seconds() / 3600)))

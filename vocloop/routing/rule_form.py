@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from vocloop.routing.rules import BANDS, PRIORITIES, SENTIMENTS
+from vocloop.values import BANDS, PRIORITIES, SENTIMENTS
 
 LIST_FIELDS = ("survey_ids", "account_ids", "bands", "sentiments", "priorities", "topics")
 TEXT_FIELDS = ("name", "position", "score_min", "score_max", "languages", "attributes", "urgent", "action",

@@ -14,11 +14,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from vocloop.values import BANDS, PRIORITIES, SENTIMENTS
+
 CONDITION_KEYS = {"survey_ids", "score_min", "score_max", "sentiments", "topics", "account_ids",
                   "priorities", "bands", "urgent", "languages", "attributes"}
-SENTIMENTS = ("positive", "neutral", "negative")
-BANDS = ("negative", "neutral", "positive")
-PRIORITIES = ("P1", "P2", "P3", "P4")
 
 
 @dataclass(frozen=True)

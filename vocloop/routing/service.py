@@ -177,6 +177,29 @@ def update_rule(rule: RoutingRule, **changes) -> RoutingRule:
     return rule
 
 
+def delete_rule(rule: RoutingRule) -> str:
+    """Delete the rule; its name, for the confirmation. Items it routed keep their owner."""
+    name = rule.name
+    db.session.delete(rule)
+    db.session.commit()
+    return name
+
+
+def move_rule(rule_id: int, direction: str) -> None:
+    """Swap the rule with the one above ("up") or below; positions become 10, 20, 30 ... in the new
+    order, so later inserts by position land where a lead expects. At either end, nothing moves."""
+    rules = list(db.session.scalars(select(RoutingRule).order_by(RoutingRule.position, RoutingRule.id)))
+    index = next((i for i, rule in enumerate(rules) if rule.id == rule_id), None)
+    if index is None:
+        raise NotFound("No such routing rule.")
+    other = index - 1 if direction == "up" else index + 1
+    if 0 <= other < len(rules):
+        rules[index], rules[other] = rules[other], rules[index]
+        for position, rule in enumerate(rules, start=1):
+            rule.position = position * 10
+        db.session.commit()
+
+
 RULE_FIELDS = ("name", "action", "conditions", "user_id", "team_id", "team_strategy", "position", "enabled",
                "notify_user_id", "notify_team_id", "notify_slack_url")
 

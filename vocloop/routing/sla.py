@@ -11,8 +11,7 @@ from vocloop.errors import Invalid
 from vocloop.extensions import db
 from vocloop.routing.calendar import BusinessCalendar, add_business_hours, business_seconds_between, due_at
 from vocloop.routing.models import BusinessCalendarRow, SlaPolicy
-
-PRIORITIES = ("P1", "P2", "P3", "P4")
+from vocloop.values import PRIORITIES
 
 
 def business_calendar() -> BusinessCalendar:

@@ -20,8 +20,9 @@ from vocloop.routing.decide import RuleSpec
 from vocloop.routing.describe import describe_conditions
 from vocloop.routing.models import RoutingRule
 from vocloop.routing.rule_form import empty_values, rule_of_values, values_of_form, values_of_rule
-from vocloop.routing.rules import BANDS, PRIORITIES, SENTIMENTS, condition_errors
+from vocloop.routing.rules import condition_errors
 from vocloop.surveys.models import Survey
+from vocloop.values import BANDS, PRIORITIES, SENTIMENTS
 
 bp = Blueprint("routing", __name__)
 
@@ -159,10 +160,7 @@ def save_rule(rule_id: int):
 def delete_rule(rule_id: int):
     if not FlaskForm().validate_on_submit():
         abort(400)
-    rule = db.get_or_404(RoutingRule, rule_id)
-    name = rule.name
-    db.session.delete(rule)
-    db.session.commit()
+    name = routing.delete_rule(db.get_or_404(RoutingRule, rule_id))
     flash(f"Rule “{name}” deleted.", "ok")
     return redirect(url_for("routing.index"), code=303)
 
@@ -172,16 +170,7 @@ def move_rule(rule_id: int):
     """Swap with the rule above or below; positions are renumbered 10, 20, 30 ... in the new order."""
     if not FlaskForm().validate_on_submit():
         abort(400)
-    rules = _rules()
-    index = next((i for i, rule in enumerate(rules) if rule.id == rule_id), None)
-    if index is None:
-        abort(404)
-    other = index - 1 if request.form.get("direction") == "up" else index + 1
-    if 0 <= other < len(rules):
-        rules[index], rules[other] = rules[other], rules[index]
-        for position, rule in enumerate(rules, start=1):
-            rule.position = position * 10
-        db.session.commit()
+    routing.move_rule(rule_id, request.form.get("direction", ""))
     return redirect(url_for("routing.index"), code=303)
 
 

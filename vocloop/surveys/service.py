@@ -26,6 +26,7 @@ from vocloop.security import new_secret_token
 from vocloop.surveys.kinds import KINDS, get_kind
 from vocloop.surveys.models import OPEN_ITEM_RULES, Invitation, Survey, reached_customer
 from vocloop.text import normalized_lines, paragraphs
+from vocloop.values import BANDS
 
 CHUNK = 5000  # ids per IN (...) list
 
@@ -35,7 +36,6 @@ SURVEY_SETTINGS = ("name", "title", "question", "comment_prompt", "subject", "in
                    "logo_url", "open_items_for", "reminder_days", "language")
 # Settings where None (or empty) means "the company profile's" or "none".
 OPTIONAL_SETTINGS = ("title", "sender_name", "sender_email", "brand_color", "logo_url", "review_url", "reminder_days")
-BANDS = ("negative", "neutral", "positive")
 
 
 def checked_settings(kind: str, values: dict) -> dict:
