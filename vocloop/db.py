@@ -93,3 +93,8 @@ def _as_text(value: Any) -> str:
     if isinstance(value, float):
         return repr(value)
     return str(value)
+
+
+def escape_like(text: str) -> str:
+    """The text as a LIKE pattern matches it literally (with `escape="\\"`), on both databases."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

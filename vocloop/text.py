@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import re
+from datetime import date
+from typing import Any
+
+from vocloop.errors import Invalid
 
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -25,3 +29,15 @@ def paragraphs(text: str | None) -> list[list[str]]:
     """Paragraphs (split at blank lines), each as its lines: what an HTML email shows as <p> and <br>."""
     return [[line.rstrip() for line in block.strip().split("\n")]
             for block in _BLANK_LINES.split(normalized_lines(text).strip()) if block.strip()]
+
+
+def parse_day(value: Any, what: str) -> date | None:
+    """A date typed or sent as 2026-11-30 (None when blank); anything else is refused, naming the field."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise Invalid(f"{what} must be a date like 2026-11-30.") from None

@@ -22,7 +22,7 @@ from vocloop.announcements.models import Announcement, AnnouncementRecipient
 from vocloop.classify.topics import all_topics
 from vocloop.company import service as profiles
 from vocloop.contacts.models import Contact
-from vocloop.db import utcnow
+from vocloop.db import escape_like, utcnow
 from vocloop.errors import Conflict, Forbidden, Invalid, NotFound
 from vocloop.extensions import db
 from vocloop.i18n import available_languages, in_language, language_for, supported, translate
@@ -36,7 +36,7 @@ from vocloop.mail.models import Message
 from vocloop.mail.reply_address import reply_address
 from vocloop.outbound import service as webhooks
 from vocloop.surveys.models import Survey
-from vocloop.text import normalized_lines, paragraphs
+from vocloop.text import normalized_lines, paragraphs, parse_day
 
 MAX_SUBJECT = 200
 MAX_BODY = 10_000
@@ -108,15 +108,7 @@ def _text(value: Any, what: str, limit: int, one_line: bool = False) -> str:
     return value
 
 
-def _day(value: Any, what: str) -> date | None:
-    if value in (None, ""):
-        return None
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError:
-        raise Invalid(f"{what} must be a date like 2026-11-30.") from None
+
 
 
 def checked(values: dict[str, Any], user: User) -> dict[str, Any]:
@@ -134,7 +126,7 @@ def checked(values: dict[str, Any], user: User) -> dict[str, Any]:
         result["topic"] = topic
     for name in ("created_from", "created_to"):
         if name in values:
-            result[name] = _day(values[name], name.replace("_", " "))
+            result[name] = parse_day(values[name], name.replace("_", " "))
     first, last = result.get("created_from"), result.get("created_to")
     if first and last and first > last:
         raise Invalid("The period's first day is after its last.")
@@ -282,8 +274,7 @@ def audience(user: User, criteria: Criteria, close_open_items: bool = False) -> 
 
 def _quoted(topic: str) -> str:
     """The topic as it appears inside the JSON list's text, for LIKE (both databases)."""
-    quoted = json.dumps(topic)
-    return "%" + quoted.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    return "%" + escape_like(json.dumps(topic)) + "%"
 
 
 # -- the email ----------------------------------------------------------------------------------------

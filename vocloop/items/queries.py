@@ -11,7 +11,7 @@ from sqlalchemy.orm import joinedload
 
 from vocloop.accounts.models import Team, User
 from vocloop.contacts.models import Account, Contact
-from vocloop.db import utcnow
+from vocloop.db import escape_like, utcnow
 from vocloop.extensions import db
 from vocloop.items import sla_clock
 from vocloop.items.models import FeedbackItem, ItemEvent
@@ -73,11 +73,11 @@ class InboxFilters:
             if self.sentiment:
                 response = response.where(Response.sentiment_label == self.sentiment)
             if self.topic:  # topics are a JSON list: match the quoted name in its text, on both databases
-                response = response.where(cast(Response.topics, String).like(f'%"{_escape_like(self.topic)}"%',
+                response = response.where(cast(Response.topics, String).like(f'%"{escape_like(self.topic)}"%',
                                                                              escape="\\"))
             conditions.append(response.exists())
         if self.search:
-            pattern = f"%{_escape_like(self.search)}%"
+            pattern = f"%{escape_like(self.search)}%"
             in_comment = select(Response.id).where(Response.id == FeedbackItem.response_id,
                                                    Response.comment.ilike(pattern, escape="\\")).exists()
             in_notes = select(ItemEvent.id).where(ItemEvent.item_id == FeedbackItem.id, ItemEvent.kind == "note",
@@ -90,10 +90,6 @@ class InboxFilters:
             by_number = (FeedbackItem.id == int(number),) if number.isdigit() and len(number) < 10 else ()
             conditions.append(or_(*by_number, in_comment, in_notes, in_contact))
         return conditions
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def inbox_items(user: User, tab: str = "mine", limit: int = 50, after: tuple | None = None,

@@ -9,11 +9,12 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 
-from vocloop.errors import DomainError
+from vocloop.errors import DomainError, Invalid
 from vocloop.extensions import db
 from vocloop.items.models import FeedbackItem
 from vocloop.jobs.queue import enqueue
 from vocloop.jobs.tasks import discover_themes
+from vocloop.text import parse_day
 from vocloop.themes import service as themes
 
 bp = Blueprint("themes", __name__)
@@ -42,13 +43,10 @@ def index():
 
 
 def _day(name: str) -> date | None:
-    value = request.form.get(name, "")
-    if not value:
-        return None
     try:
-        return date.fromisoformat(value)
-    except ValueError:
-        abort(400, f"{name.replace('_', ' ')} must be a date like 2026-11-30.")
+        return parse_day(request.form.get(name, ""), name.replace("_", " ").capitalize())
+    except Invalid as exc:
+        abort(400, exc.detail)
 
 
 @bp.post("/runs")
