@@ -153,3 +153,9 @@ def positive_ids(*schemas: type[Schema]) -> None:
                 if not any(isinstance(v, validate.Range) and v.min is not None and v.min >= 1
                            for v in target.validators):
                     target.validators.append(validate.Range(min=1))
+
+
+def positive_ids_in(namespace: dict) -> None:
+    """positive_ids for every schema a module defines (called at the end of each module of schemas)."""
+    positive_ids(*(value for value in list(namespace.values())
+                   if isinstance(value, type) and issubclass(value, Schema) and value is not Schema))
