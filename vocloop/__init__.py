@@ -29,7 +29,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     settings = load_settings(overrides=overrides)
     app.config.update(settings)
     _derive_settings(app)
-    from vocloop.ops.logs import configure_logging
+    from vocloop.logs import configure_logging
 
     configure_logging(app)
 

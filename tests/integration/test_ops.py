@@ -8,7 +8,7 @@ from sqlalchemy import select
 from tests.factories import answer, api_token, login, make_contact, make_invitation, make_survey, make_user
 from vocloop import create_app
 from vocloop.extensions import db
-from vocloop.ops.logs import JsonFormatter, RedactingFilter
+from vocloop.logs import JsonFormatter, RedactingFilter
 
 
 def test_liveness_and_readiness(app, client):

@@ -16,7 +16,7 @@ from redis import Redis
 from redis.exceptions import RedisError
 from rq import Queue, Retry
 
-from vocloop.ops.logs import request_id_var
+from vocloop.logs import request_id_var
 
 log = logging.getLogger(__name__)
 

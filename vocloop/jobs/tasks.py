@@ -12,7 +12,7 @@ from flask import Flask, current_app, has_app_context
 from vocloop import post_commit
 from vocloop.extensions import db
 from vocloop.jobs.queue import enqueue, enqueue_at
-from vocloop.ops.logs import request_id_var
+from vocloop.logs import request_id_var
 
 log = logging.getLogger(__name__)
 _worker_app: Flask | None = None

@@ -1,10 +1,12 @@
-"""Running vocloop: logs, request ids, health, readiness, metrics and configuration checks."""
+"""Running vocloop: request ids (vocloop/logs.py, beside settings), health, readiness, metrics and
+configuration checks."""
 
 from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from vocloop.ops import logs, views
+    from vocloop import logs
+    from vocloop.ops import views
 
     logs.init_request_ids(app)
     views.init_app(app)
