@@ -128,7 +128,7 @@ def test_each_mistyped_condition_is_named_with_what_it_accepts():
         "score_max": ("high", "score_max must be an integer"),
         "bands": (["purple"], "bands must be a list of negative, neutral, positive"),
         "priorities": (["P9"], "priorities must be a list of P1, P2, P3, P4"),
-        "sentiments": (["angry"], "sentiments must be a list of positive, neutral, negative"),
+        "sentiments": (["angry"], "sentiments must be a list of negative, neutral, positive"),
         "account_ids": ([4, "Northwind"], "account_ids must be a list of integers"),
         "survey_ids": ("1", "survey_ids must be a list of integers"),
         "topics": ([3], "topics must be a list of strings"),
