@@ -109,6 +109,21 @@ def test_a_bounce_suppresses_the_contact_for_every_later_survey(app, client, sig
     assert later.skipped == [(contact.id, "suppressed (bounce)")]
 
 
+def test_a_blocked_bounce_does_not_suppress_the_contact_but_an_untyped_bounce_does(app, client, signer):
+    """SendGrid's 'blocked' bounce is the receiving server refusing for now (a blocklist, a full quota):
+    the address is good and later surveys still go to it. A bounce event without a type (the older
+    format) is a hard bounce."""
+    message, other = sent_survey(), sent_survey("bob@customer.example")
+    post(client, signer, [event(message, "bounce", type="blocked", reason="421 try again later")])
+    contact = fresh(Contact, message.contact_id)
+    assert contact.suppressed_reason is None
+    later = surveys.send_invitations(make_survey("csat", quarantine_days=0), [contact.id])
+    assert later.skipped == [] and len(later.invitations) == 1
+
+    post(client, signer, [event(other, "bounce", reason="550 5.1.1 user unknown")])
+    assert fresh(Contact, other.contact_id).suppressed_reason == "bounce"
+
+
 def test_a_spam_report_unsubscribes_and_suppresses(app, client, signer):
     message = sent_survey()
     post(client, signer, [event(message, "spamreport")])
@@ -239,6 +254,7 @@ def test_a_survey_email_sendgrid_drops_does_not_count_as_reaching_the_customer(a
     assert "1 invited, 1 reached, 0 answered" in page
     post(client, signer, [event(message, "dropped", reason="Unsubscribed Address")])
     assert db.session.get(Invitation, message.invitation_id).status == "dropped"
+    assert fresh(Contact, message.contact_id).suppressed_reason is None  # the address itself is fine
     page = client.get(survey_page).get_data(as_text=True)
     assert "1 invited, 0 reached, 0 answered" in page
 
@@ -257,6 +273,10 @@ def test_a_closing_message_sendgrid_drops_reopens_the_item_and_tells_its_owner(a
     item = fresh(FeedbackItem, item.id)
     assert item.loop_closed_at is None and item.status == "in_progress"
     assert item.events[-1].kind == "message_bounced" and "dropped: Bounced Address" in item.events[-1].body
+    ann = fresh(Contact, closing.contact_id)  # SendGrid dropped it as an address that bounced before
+    assert ann.suppressed_reason == "dropped"
+    assert surveys.send_invitations(make_survey("csat", quarantine_days=0), [ann.id]).skipped == [
+        (ann.id, "suppressed (dropped)")]
     notices = [e.subject for e in sendgrid.emails() if e.to == "admin@example.com"]
     assert sum("did not reach the customer" in subject for subject in notices) == 1
 
