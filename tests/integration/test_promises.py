@@ -276,6 +276,27 @@ def test_a_closing_message_sendgrid_never_takes_after_every_retry_reopens_the_it
     assert f"The closing message could not be sent: gave up after {outbox.MAX_ATTEMPTS} attempts" in page
 
 
+def test_a_retry_whose_own_job_was_lost_is_sent_by_the_next_sweep_seconds_after_it_fell_due(app, sendgrid, drain):
+    """SendGrid was busy, so the email was put back for a retry with its own scheduled relay; Redis lost
+    that job. The sweep sends it as soon as it is a few seconds overdue, not after the minute it
+    gives a new email whose first job may still be on its way."""
+    from vocloop.jobs.tasks import deliver_messages, sweep
+    from vocloop.mail.models import Message
+
+    contact = make_contact("ann@customer.example")
+    surveys.send_invitations(make_survey(), [contact.id])
+    [message_id] = outbox.take_queued_ids()
+    sendgrid.fail_next(503)
+    assert deliver_messages([message_id])["retry"] == 1
+    outbox.take_retries()  # the job that would have sent it at its time: lost
+    message = db.session.get(Message, message_id)
+    message.next_attempt_at = utcnow() - timedelta(seconds=10)
+    db.session.commit()
+    sweep()
+    drain()
+    assert [email.to for email in sendgrid.emails()] == ["ann@customer.example"]
+
+
 def test_quarantine_ends_after_its_days(app):
     contact = make_contact("ann@customer.example")
     survey = make_survey(quarantine_days=30)
