@@ -58,3 +58,30 @@ def test_admins_export_and_erase_a_contact_from_the_profile(app, client, drain):
     contact = db.session.scalar(select(Contact).where(Contact.id == ann.id))
     assert contact.name == "" and contact.email.endswith("@erased.invalid")
     assert "erased" in client.get(erased.headers["Location"]).get_data(as_text=True).lower()
+
+
+def test_a_contacts_export_shows_each_email_exactly_as_they_received_it(app, client, drain, sendgrid):
+    """Ann asks what was sent to her: the export holds the survey email with her own name and link
+    (not the template's placeholders) and the closing message's words, the same text SendGrid got."""
+    from vocloop.items import service as items
+    from vocloop.items.models import FeedbackItem
+    from vocloop.jobs.tasks import deliver_messages
+    from vocloop.mail import outbox
+    from vocloop.surveys import service as surveys
+
+    admin = make_user("admin@example.com", role="admin")
+    ann = make_contact("ann@initech.example", name="Ann Lindqvist", account="Initech")
+    surveys.send_invitations(make_survey(), [ann.id])
+    answer(client, make_invitation(make_survey("csat", name="Support"), ann), 2, "Support never answered.")
+    drain()
+    item = db.session.scalar(select(FeedbackItem))
+    items.close_with_message(admin, item, "Hi Ann, we answer within a day now.")
+    deliver_messages(outbox.take_queued_ids())
+    received = {email.subject: email for email in sendgrid.emails() if email.to == "ann@initech.example"}
+    login(client, "admin@example.com")
+    emails = json.loads(client.get(f"/contacts/{ann.id}/export.json").get_data(as_text=True))["emails"]
+    survey, closing = sorted(emails, key=lambda email: email["id"])
+    assert survey["text"].startswith("Hi Ann Lindqvist,") and "{{" not in survey["text"]
+    assert "Hi Ann, we answer within a day now." in closing["text"]
+    for email in (survey, closing):
+        assert email["subject"] in received and email["text"] == received[email["subject"]].text
