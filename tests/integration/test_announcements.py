@@ -138,6 +138,8 @@ def test_closed_by_an_announcement_counts_only_once_the_provider_accepts_it(app,
     refused_item = db.session.scalar(select(FeedbackItem).where(FeedbackItem.contact_id == refused.contact_id,
                                                                 FeedbackItem.close_reason.is_(None)))
     assert refused_item.status == "in_progress" and refused_item.loop_closed_at is None  # back with its owner
+    assert refused_item.events[-1].body.startswith("The announcement could not be sent:")  # and why
+    assert "invalid address" in refused_item.events[-1].body
     accepted_item = db.session.scalar(select(FeedbackItem).where(FeedbackItem.contact_id == accepted.contact_id,
                                                                  FeedbackItem.close_reason == "announcement"))
     assert accepted_item.loop_closed_at is not None

@@ -297,6 +297,31 @@ def test_a_retry_whose_own_job_was_lost_is_sent_by_the_next_sweep_seconds_after_
     assert [email.to for email in sendgrid.emails()] == ["ann@customer.example"]
 
 
+def test_an_email_to_the_owner_that_sendgrid_refuses_leaves_the_customers_closed_loop_alone(app, client, drain,
+                                                                                            sendgrid):
+    """Only the closing message decides whether the customer heard back: an email about the item to its
+    owner that SendGrid refuses (their mailbox is gone) does not reopen the loop-closed item."""
+    from vocloop.items import service as work
+    from vocloop.jobs.tasks import deliver_messages
+
+    admin = make_user("admin@example.com", role="admin")
+    answered(client, drain)
+    [item] = items()
+    work.close_with_message(admin, item, "Hi Ann, we fixed the crash.")
+    deliver_messages(outbox.take_queued_ids())
+    db.session.rollback()
+    item = db.session.get(FeedbackItem, item.id)
+    assert item.loop_closed_at is not None
+    work.notify_user(admin, item, key="notice:test", subject=f"Item #{item.id}: a note", lines=["A note."])
+    db.session.commit()
+    sendgrid.fail_next(400, message="The to email does not contain a valid address.")
+    assert deliver_messages(outbox.take_queued_ids())["failed"] == 1
+    db.session.rollback()
+    item = db.session.get(FeedbackItem, item.id)
+    assert item.status == "closed" and item.loop_closed_at is not None
+    assert "message_failed" not in [event.kind for event in item.events]
+
+
 def test_quarantine_ends_after_its_days(app):
     contact = make_contact("ann@customer.example")
     survey = make_survey(quarantine_days=30)
