@@ -106,11 +106,19 @@ def bare_sql_ms(engine, statements: list[tuple[str, object]], repeat: int, worke
     rendering; the median of `repeat` rounds in milliseconds. With `workers` running them side by
     side (the dashboard), a round's floor is what the best split could reach: the longest statement,
     or the total shared evenly, whichever is more."""
+    return page_and_floor_ms(None, engine, statements, repeat, workers)[1]
+
+
+def page_and_floor_ms(page: Callable[[], object] | None, engine, statements: list[tuple[str, object]], repeat: int,
+                      workers: int = 1) -> tuple[float | None, float]:
+    """The median milliseconds of the page and of its floor (bare_sql_ms), run in turn within every
+    round: on a shared machine a burst of load then slows both alike, where all the page's rounds
+    then all the floor's can catch it in only one of them. Without `page`, the floor alone."""
     raw = engine.raw_connection()
     try:
         cursor = raw.cursor()
 
-        def one_round() -> float:
+        def floor() -> float:
             took = []
             for statement, parameters in statements:
                 started = time.perf_counter()
@@ -121,8 +129,17 @@ def bare_sql_ms(engine, statements: list[tuple[str, object]], repeat: int, worke
             raw.rollback()
             return max(max(took, default=0.0), sum(took) / max(workers, 1)) * 1000
 
-        one_round()
-        return round(statistics.median(one_round() for _ in range(repeat)), 2)
+        def page_ms() -> float:
+            started = time.perf_counter()
+            page()
+            return (time.perf_counter() - started) * 1000
+
+        if page is not None:
+            page()
+        floor()
+        rounds = [(page_ms() if page is not None else None, floor()) for _ in range(repeat)]
+        return (None if page is None else round(statistics.median(one for one, _ in rounds), 2),
+                round(statistics.median(two for _, two in rounds), 2))
     finally:
         raw.close()
 

@@ -4,8 +4,9 @@ Builds the data in SQL (generate_series): 40 owners in 8 teams, contacts, answer
 year (about 6% still open, the rest closed), then times the inbox's first page as the web app serves
 it (server time, through the Flask test client) for an owner's "Mine" tab, a lead's "Team" tab and
 an admin's "Overdue" tab. Its floor, in the same run: every statement that page sent, recorded and
-run bare on one driver connection (no ORM, no template). At each of --sizes items; the growth is the
-page's time at the largest size over its time at the smallest (keyset pages and capped counts: flat).
+run bare on one driver connection (no ORM, no template), in turn with the page within each round
+(a burst of load slows both alike). At each of --sizes items; the growth is the page's time at the
+largest size over its time at the smallest (keyset pages and capped counts: flat).
 
     python benchmarks/inbox.py [--sizes 100k,300k,1M] [--database-url URL] [--repeat 20]
 
@@ -26,15 +27,14 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.harness import (  # noqa: E402
     DEFAULT_DATABASE_URL,
-    bare_sql_ms,
     database_kind,
     growth,
     keep_migrated,
+    page_and_floor_ms,
     parse_sizes,
     recorded_sql,
     report,
     reset_database,
-    timed,
 )
 
 # 40 people in 8 teams: user 1 is the admin, every fifth a lead (the metrics benchmark uses them too).
@@ -130,11 +130,11 @@ def measure(url: str, items: int, repeat: int, reuse: bool = False) -> dict:
     for label, tab in TABS:
         client.post("/login", data={"email": users[label], "password": "bench password"})
         assert client.get(f"/inbox/?tab={tab}").status_code == 200
-        page_ms = timed(lambda tab=tab: client.get(f"/inbox/?tab={tab}"), repeat)
         with recorded_sql(engine) as sent:
             client.get(f"/inbox/?tab={tab}")
-        with app.app_context():
-            sql_ms = bare_sql_ms(engine, sent, repeat)
+        with app.app_context():  # the page and its statements run bare, in turn within each round
+            page_ms, sql_ms = page_and_floor_ms(lambda tab=tab: client.get(f"/inbox/?tab={tab}"), engine, sent,
+                                                repeat)
         figures[f"first_page_{label}_ms"] = page_ms
         figures[f"bare_sql_{label}_ms"] = sql_ms
         figures[f"statements_{label}"] = len(sent)
