@@ -23,9 +23,14 @@ def visible_items_filter(user: User):
     one member must not open a team's items to another team's lead."""
     if user.role == "admin":
         return FeedbackItem.id.is_not(None)
-    team_ids = team_ids_of(user) | led_team_ids(user)
-    # Ids resolved here rather than as a subquery: plain IN lists let PostgreSQL combine indexes.
-    people = set(db.session.scalars(select(team_members.c.user_id).where(team_members.c.team_id.in_(team_ids))))
+    # Ids resolved here rather than as a subquery: plain IN lists let PostgreSQL combine indexes. One
+    # statement: the teams the user is in or leads, each with its members (a led team may have none).
+    in_team = select(team_members.c.team_id).where(team_members.c.user_id == user.id)
+    rows = db.session.execute(select(Team.id, team_members.c.user_id)
+                              .outerjoin(team_members, team_members.c.team_id == Team.id)
+                              .where(or_(Team.id.in_(in_team), Team.lead_id == user.id))).all()
+    team_ids = {team_id for team_id, _ in rows}
+    people = {person for _, person in rows if person is not None}
     return or_(FeedbackItem.owner_id == user.id, FeedbackItem.team_id.in_(team_ids),
                and_(FeedbackItem.team_id.is_(None), FeedbackItem.owner_id.in_(people)))
 
