@@ -12,8 +12,10 @@ import json
 import shutil
 import sqlite3
 import statistics
+import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlparse
@@ -82,17 +84,28 @@ def timed(function: Callable[[], object], repeat: int) -> float:
     return round(statistics.median(samples), 2)
 
 
+class Recorded(list):
+    """The statements (and parameters) a page sent, in order; `threads` says which thread sent each,
+    `main` is the thread that recorded them (the request's own)."""
+
+    def __init__(self):
+        super().__init__()
+        self.threads: list[int] = []
+        self.main = threading.get_ident()
+
+
 @contextmanager
-def recorded_sql(engine) -> Iterator[list[tuple[str, object]]]:
+def recorded_sql(engine) -> Iterator[Recorded]:
     """Every statement (and its parameters) sent through `engine`'s connections, from any thread,
     exactly as the driver received it."""
     from sqlalchemy import event
 
-    sent: list[tuple[str, object]] = []
+    sent = Recorded()
 
     def capture(conn, cursor, statement, parameters, context, executemany):
         if not executemany:
             sent.append((statement, parameters))
+            sent.threads.append(threading.get_ident())
 
     event.listen(engine, "before_cursor_execute", capture)
     try:
@@ -103,31 +116,56 @@ def recorded_sql(engine) -> Iterator[list[tuple[str, object]]]:
 
 def bare_sql_ms(engine, statements: list[tuple[str, object]], repeat: int, workers: int = 1) -> float:
     """The floor of a page's SQL: its statements run bare on one driver connection, no ORM, no
-    rendering; the median of `repeat` rounds in milliseconds. With `workers` running them side by
-    side (the dashboard), a round's floor is what the best split could reach: the longest statement,
-    or the total shared evenly, whichever is more."""
+    rendering; the median of `repeat` rounds in milliseconds (with `workers`: page_and_floor_ms)."""
     return page_and_floor_ms(None, engine, statements, repeat, workers)[1]
 
 
 def page_and_floor_ms(page: Callable[[], object] | None, engine, statements: list[tuple[str, object]], repeat: int,
-                      workers: int = 1) -> tuple[float | None, float]:
-    """The median milliseconds of the page and of its floor (bare_sql_ms), run in turn within every
-    round: on a shared machine a burst of load then slows both alike, where all the page's rounds
-    then all the floor's can catch it in only one of them. Without `page`, the floor alone."""
-    raw = engine.raw_connection()
-    try:
-        cursor = raw.cursor()
+                      workers: int = 1) -> tuple[float | None, float, float]:
+    """The median milliseconds of the page, of its floor, and of its statements run side by side,
+    each round running them in turn: on a shared machine a burst of load then slows page and floor
+    alike, where all the page's rounds and then all the floor's can catch it in only one of them.
+    Without `page`, the floors alone.
 
-        def floor() -> float:
-            took = []
-            for statement, parameters in statements:
-                started = time.perf_counter()
-                cursor.execute(statement, parameters)
-                if cursor.description is not None:
-                    cursor.fetchall()
-                took.append(time.perf_counter() - started)
-            raw.rollback()
-            return max(max(took, default=0.0), sum(took) / max(workers, 1)) * 1000
+    The floor: the page's statements run bare one after another on one driver connection, no ORM, no
+    rendering; with `workers` (the dashboard's METRICS_QUERY_WORKERS), what the best split of them
+    over the workers could reach: the longest statement, or the total shared evenly, whichever is
+    more. That split assumes free cores. Side by side (the third figure, the floor's total without
+    `workers`): the request's own statements in turn on one connection, then each worker thread's
+    statements (as recorded by recorded_sql), in the order it sent them, on a connection of their own,
+    side by side as the page ran them: what PostgreSQL gives those statements at that parallelism on
+    this machine as it is loaded."""
+    threads = getattr(statements, "threads", None) or [0] * len(statements)
+    main = getattr(statements, "main", 0)
+    chains: dict[int, list] = {}
+    for sent, thread in zip(statements, threads, strict=True):
+        if thread != main:
+            chains.setdefault(thread, []).append(sent)
+    own = [sent for sent, thread in zip(statements, threads, strict=True) if thread == main]
+    connections = [engine.raw_connection() for _ in range(1 + (len(chains) if workers > 1 else 0))]
+    pool = ThreadPoolExecutor(max_workers=workers) if workers > 1 and chains else None
+
+    def run(connection, chain) -> list[float]:
+        cursor, took = connection.cursor(), []
+        for statement, parameters in chain:
+            started = time.perf_counter()
+            cursor.execute(statement, parameters)
+            if cursor.description is not None:
+                cursor.fetchall()
+            took.append(time.perf_counter() - started)
+        connection.rollback()
+        return took
+
+    try:
+        def floor() -> tuple[float, float]:
+            took = run(connections[0], statements)
+            ideal = max(max(took, default=0.0), sum(took) / max(workers, 1))
+            if pool is None:
+                return ideal * 1000, sum(took) * 1000
+            started = time.perf_counter()
+            run(connections[0], own)
+            list(pool.map(run, connections[1:], chains.values()))
+            return ideal * 1000, (time.perf_counter() - started) * 1000
 
         def page_ms() -> float:
             started = time.perf_counter()
@@ -137,11 +175,15 @@ def page_and_floor_ms(page: Callable[[], object] | None, engine, statements: lis
         if page is not None:
             page()
         floor()
-        rounds = [(page_ms() if page is not None else None, floor()) for _ in range(repeat)]
-        return (None if page is None else round(statistics.median(one for one, _ in rounds), 2),
-                round(statistics.median(two for _, two in rounds), 2))
+        rounds = [(page_ms() if page is not None else None, *floor()) for _ in range(repeat)]
+        return (None if page is None else round(statistics.median(one for one, _, _ in rounds), 2),
+                round(statistics.median(two for _, two, _ in rounds), 2),
+                round(statistics.median(three for _, _, three in rounds), 2))
     finally:
-        raw.close()
+        if pool is not None:
+            pool.shutdown()
+        for connection in connections:
+            connection.close()
 
 
 def growth(by_size: dict[int, float]) -> float:
