@@ -55,13 +55,23 @@ def on_provider_event(message: Message, event: str, payload: dict, previous_stat
         _update_contact(contact, event, payload)
     bounced = event in ("bounce", "dropped", "spamreport") and message.status in ("bounced", "dropped", "spam_report")
     if bounced and message.kind == "closing" and message.item_id and previous_status != message.status:
-        reason = payload.get("reason") or payload.get("response") or event
-        items.record_closing_failed(message, f"The closing message to {message.to_email} {event}: {reason}",
-                                    notify_owner=True)
+        items.record_closing_failed(message, _why_not_reached("The closing message", message, event, payload),
+                                    notify_owner=True, what_happened="the customer marked your closing message "
+                                    "as spam" if event == "spamreport" else "your closing message did not reach "
+                                    "the customer")
     elif bounced and message.kind == "announcement" and previous_status != message.status:
-        reason = payload.get("reason") or payload.get("response") or event
-        announcements.record_failed(message, f"The announcement to {message.to_email} {event}: {reason}",
+        announcements.record_failed(message, _why_not_reached("The announcement", message, event, payload),
                                     notify_owner=True)
+
+
+def _why_not_reached(what: str, message: Message, event: str, payload: dict) -> str:
+    """For the item's activity and the owner's notice. A spam report reopens the loop too: the customer
+    got the message but told their mail provider they did not want it, which the owner should see
+    (and answer some other way; they are unsubscribed and suppressed from now on)."""
+    if event == "spamreport":
+        return f"{message.to_email} marked {what[0].lower() + what[1:]} as spam"
+    reason = payload.get("reason") or payload.get("response") or event
+    return f"{what} to {message.to_email} {event}: {reason}"
 
 
 def _update_contact(contact: Contact, event: str, payload: dict) -> None:

@@ -281,6 +281,30 @@ def test_a_closing_message_sendgrid_drops_reopens_the_item_and_tells_its_owner(a
     assert sum("did not reach the customer" in subject for subject in notices) == 1
 
 
+def test_a_closing_message_the_customer_marks_as_spam_reopens_the_item_and_says_so(app, client, signer, sendgrid,
+                                                                                     drain):
+    """The customer got the closing message but reported it as spam: the loop is not closed for them (the
+    owner sees it in words and by email, and answers some other way), and they get no more surveys."""
+    from vocloop.items import service as items
+    admin = make_user("admin@example.com", role="admin", name="Alex")
+    answer(client, make_invitation(make_survey(), make_contact("ann@customer.example")), 2, "Bad")
+    drain()
+    item = db.session.scalar(select(FeedbackItem))
+    closing = items.close_with_message(admin, item, "Hi Ann, fixed.")
+    deliver_messages(outbox.take_queued_ids())
+    closing = fresh(Message, closing.id)
+    post(client, signer, [event(closing, "delivered")])
+    assert fresh(FeedbackItem, item.id).loop_closed_at is not None
+    post(client, signer, [event(closing, "spamreport")])
+    drain()
+    item = fresh(FeedbackItem, item.id)
+    assert item.loop_closed_at is None and item.status == "in_progress"
+    assert item.events[-1].body == "ann@customer.example marked the closing message as spam"
+    assert fresh(Contact, closing.contact_id).suppressed_reason == "spam_report"
+    notices = [e.subject for e in sendgrid.emails() if e.to == "admin@example.com"]
+    assert f"Item #{item.id}: the customer marked your closing message as spam" in notices
+
+
 def test_events_for_unknown_messages_are_kept_but_change_nothing(app, client, signer):
     events = [{"event": "delivered", "email": "x@y.example", "timestamp": int(time.time()),
                "sg_event_id": "e1", "vocloop_message_id": "424242"},

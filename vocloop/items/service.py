@@ -234,16 +234,18 @@ def record_closing_accepted(message: Message) -> None:
                                  "by the mail provider.", data={"message_id": message.id}))
 
 
-def record_closing_failed(message: Message, explanation: str, notify_owner: bool = False) -> None:
-    """The closing email was refused or bounced: the loop is not closed. Reopen the item so its owner
-    sees it, and (for a bounce, which comes later) tell them by email."""
+def record_closing_failed(message: Message, explanation: str, notify_owner: bool = False,
+                          what_happened: str = "your closing message did not reach the customer") -> None:
+    """The closing email was refused or bounced (or reported as spam): the loop is not closed. Reopen the
+    item so its owner sees it, and (for a bounce or a spam report, which come later) tell them by email."""
     item = db.session.get(FeedbackItem, message.item_id)
     if item is not None:
-        reopen_after_failed_message(item, message, explanation, notify_owner)
+        reopen_after_failed_message(item, message, explanation, notify_owner, what_happened)
 
 
 def reopen_after_failed_message(item: FeedbackItem, message: Message, explanation: str,
-                                notify_owner: bool = False) -> None:
+                                notify_owner: bool = False,
+                                what_happened: str = "your closing message did not reach the customer") -> None:
     """The message that closed this item (its closing message, or an announcement) did not reach the
     customer: the loop is not closed, and the item is back in its owner's hands."""
     item.status, item.closed_at, item.close_reason, item.loop_closed_at = "in_progress", None, None, None
@@ -253,7 +255,7 @@ def reopen_after_failed_message(item: FeedbackItem, message: Message, explanatio
     db.session.add(ItemEvent(item_id=item.id, kind=kind, body=explanation, data={"message_id": message.id}))
     if notify_owner:
         notify_owner_of(item, key=f"notice:closing-failed:{message.id}",
-                        subject=f"Item #{item.id}: your closing message did not reach the customer",
+                        subject=f"Item #{item.id}: {what_happened}",
                         lines=[explanation, "The item is open again: try another way to reach the customer, "
                                "or close it without a message and say why."])
 
