@@ -146,13 +146,19 @@ def test_unsubscribing_through_sendgrids_own_link_stops_every_later_survey(app, 
     assert later.invitations == [] and later.skipped == [(contact.id, "unsubscribed")]
 
 
-def test_a_bounced_closing_message_reopens_the_item_and_tells_its_owner(app, client, signer, sendgrid, drain):
+def closing_message_to_ann(client, drain) -> tuple[FeedbackItem, Message]:
+    """Ann answered 2 ("Bad"); her item's owner wrote back "Hi Ann, fixed.": the item and the closing
+    message, queued (not yet handed to SendGrid)."""
     from vocloop.items import service as items
     admin = make_user("admin@example.com", role="admin", name="Alex")
     answer(client, make_invitation(make_survey(), make_contact("ann@customer.example")), 2, "Bad")
     drain()
     item = db.session.scalar(select(FeedbackItem))
-    closing = items.close_with_message(admin, item, "Hi Ann, fixed.")
+    return item, items.close_with_message(admin, item, "Hi Ann, fixed.")
+
+
+def test_a_bounced_closing_message_reopens_the_item_and_tells_its_owner(app, client, signer, sendgrid, drain):
+    item, closing = closing_message_to_ann(client, drain)
     deliver_messages(outbox.take_queued_ids())
     item = fresh(FeedbackItem, item.id)
     assert item.loop_closed_at is not None
@@ -171,12 +177,7 @@ def test_a_bounced_closing_message_reopens_the_item_and_tells_its_owner(app, cli
 def test_a_late_processed_event_after_a_bounce_does_not_close_the_loop_again(app, client, signer, drain):
     """SendGrid's events arrive out of order: the 'processed' of a closing message that then bounced
     can come after the bounce. The item stays back with its owner, not loop-closed."""
-    from vocloop.items import service as items
-    admin = make_user("admin@example.com", role="admin", name="Alex")
-    answer(client, make_invitation(make_survey(), make_contact("ann@customer.example")), 2, "Bad")
-    drain()
-    item = db.session.scalar(select(FeedbackItem))
-    closing = items.close_with_message(admin, item, "Hi Ann, fixed.")
+    item, closing = closing_message_to_ann(client, drain)
     deliver_messages(outbox.take_queued_ids())
     closing = fresh(Message, closing.id)
     post(client, signer, [event(closing, "bounce", type="bounce", reason="mailbox full")])
@@ -191,12 +192,7 @@ def test_a_closing_message_whose_relay_died_is_settled_by_sendgrids_delivered_ev
     """The relay handed the closing message to SendGrid and died before writing down the answer
     (the row is still 'sending'): SendGrid's 'delivered' event is proof enough, and the loop closes,
     once."""
-    from vocloop.items import service as items
-    admin = make_user("admin@example.com", role="admin", name="Alex")
-    answer(client, make_invitation(make_survey(), make_contact("ann@customer.example")), 2, "Bad")
-    drain()
-    item = db.session.scalar(select(FeedbackItem))
-    closing = items.close_with_message(admin, item, "Hi Ann, fixed.")
+    item, closing = closing_message_to_ann(client, drain)
     assert outbox.claim(outbox.take_queued_ids()) == [closing.id]  # taken, then the relay was killed
     closing = fresh(Message, closing.id)
     assert closing.status == "sending" and fresh(FeedbackItem, item.id).loop_closed_at is None
@@ -214,12 +210,7 @@ def test_a_closing_message_sendgrid_took_but_answered_too_late_for_is_settled_by
     """SendGrid took the closing message but answered after the relay stopped waiting, so the relay
     put it back for a retry. SendGrid's 'delivered' event then proves the customer has it: the loop
     closes, and the retry does not send it a second time."""
-    from vocloop.items import service as items
-    admin = make_user("admin@example.com", role="admin", name="Alex")
-    answer(client, make_invitation(make_survey(), make_contact("ann@customer.example")), 2, "Bad")
-    drain()
-    item = db.session.scalar(select(FeedbackItem))
-    closing = items.close_with_message(admin, item, "Hi Ann, fixed.")
+    item, closing = closing_message_to_ann(client, drain)
 
     def to_ann():
         return sum(email.to == "ann@customer.example" for email in sendgrid.emails())
@@ -260,12 +251,7 @@ def test_a_survey_email_sendgrid_drops_does_not_count_as_reaching_the_customer(a
 
 
 def test_a_closing_message_sendgrid_drops_reopens_the_item_and_tells_its_owner(app, client, signer, sendgrid, drain):
-    from vocloop.items import service as items
-    admin = make_user("admin@example.com", role="admin", name="Alex")
-    answer(client, make_invitation(make_survey(), make_contact("ann@customer.example")), 2, "Bad")
-    drain()
-    item = db.session.scalar(select(FeedbackItem))
-    closing = items.close_with_message(admin, item, "Hi Ann, fixed.")
+    item, closing = closing_message_to_ann(client, drain)
     deliver_messages(outbox.take_queued_ids())
     closing = fresh(Message, closing.id)
     post(client, signer, [event(closing, "dropped", reason="Bounced Address")])
@@ -285,12 +271,7 @@ def test_a_closing_message_the_customer_marks_as_spam_reopens_the_item_and_says_
                                                                                      drain):
     """The customer got the closing message but reported it as spam: the loop is not closed for them (the
     owner sees it in words and by email, and answers some other way), and they get no more surveys."""
-    from vocloop.items import service as items
-    admin = make_user("admin@example.com", role="admin", name="Alex")
-    answer(client, make_invitation(make_survey(), make_contact("ann@customer.example")), 2, "Bad")
-    drain()
-    item = db.session.scalar(select(FeedbackItem))
-    closing = items.close_with_message(admin, item, "Hi Ann, fixed.")
+    item, closing = closing_message_to_ann(client, drain)
     deliver_messages(outbox.take_queued_ids())
     closing = fresh(Message, closing.id)
     post(client, signer, [event(closing, "delivered")])
