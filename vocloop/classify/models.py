@@ -99,7 +99,9 @@ class ClassifierModel(db.Model):
 
     id: Mapped[intpk]
     version: Mapped[str] = mapped_column(String(40), unique=True)
-    weights: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # Loaded only when read (the analyzer selects it by itself): the Topics page and the API list every model
+    # and its figures, and the weights are hundreds of kilobytes each.
+    weights: Mapped[dict[str, Any]] = mapped_column(JSON, deferred=True)
     corrections: Mapped[int] = mapped_column(default=0)
     folds: Mapped[int] = mapped_column(default=0)
     f1_before: Mapped[float] = mapped_column(Float)
