@@ -93,6 +93,9 @@ def test_the_api_retrains_as_a_job_and_lists_the_models_with_their_figures(app, 
 
 def test_the_clock_retrains_once_a_week_when_there_are_new_labels(app, drain, tmp_path):
     assert tasks.retrain_weekly() is None  # no labels
+    few = app.test_cli_runner().invoke(args=["corrections", "import", str(airline_csv(tmp_path / "few.csv", 12))])
+    assert few.exit_code == 0, few.output
+    assert tasks.retrain_weekly() is None and db.session.scalar(select(RetrainRun)) is None  # too few yet
     import_labels(app, tmp_path)
     run_id = tasks.retrain_weekly()
     drain()

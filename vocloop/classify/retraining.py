@@ -78,14 +78,14 @@ def run_retraining(run_id: int) -> RetrainRun | None:
 
 
 def weekly_run_due(now=None) -> bool:
-    """The clock's question: no run in the past week, enough labels, and some labelled since the model in
-    use was trained (none in use: any labels at all)."""
+    """The clock's question: no run in the past week, and comments labelled since the last model was
+    trained (none trained: any labels at all). Whether they are enough is start_run's to say."""
     now = now or utcnow()
     last = latest_run()
     if last is not None and last.created_at > now - WEEK:
         return False
     newest_label = db.session.scalar(select(func.max(Correction.created_at)).where(Correction.label.is_not(None)))
-    if newest_label is None or labelled_count() < learning.MIN_CORRECTIONS:
+    if newest_label is None:
         return False
     trained = db.session.scalar(select(func.max(ClassifierModel.created_at)))
     return trained is None or newest_label > trained

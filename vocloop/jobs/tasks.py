@@ -47,7 +47,6 @@ def job(func):
         with _app().app_context():
             try:
                 result = func(*args, **kwargs)
-
                 enqueue_queued_work()  # what the job committed, relayed before its session goes
                 log.info("job %s done in %.0fms", func.__name__, (time.perf_counter() - started) * 1000,
                          extra={"job": func.__name__})
@@ -139,10 +138,14 @@ def retrain_weekly() -> int | None:
     """Hourly look; once a week, when owners have labelled comments since the model in use was trained,
     a retraining run (put in use only if it measures better, as every retraining)."""
     from vocloop.classify import retraining
+    from vocloop.errors import Invalid
 
     if not retraining.weekly_run_due():
         return None
-    run, started = retraining.start_run(None)
+    try:
+        run, started = retraining.start_run(None)
+    except Invalid:  # too few labels to learn from yet: next week, perhaps
+        return None
     if started:
         enqueue(retrain_model, run.id, queue="classify")
     return run.id
