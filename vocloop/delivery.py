@@ -57,8 +57,7 @@ def on_provider_event(message: Message, event: str, payload: dict, previous_stat
     if bounced and message.kind == "closing" and message.item_id and previous_status != message.status:
         items.record_closing_failed(message, _why_not_reached("The closing message", message, event, payload),
                                     notify_owner=True, what_happened="the customer marked your closing message "
-                                    "as spam" if event == "spamreport" else "your closing message did not reach "
-                                    "the customer")
+                                    "as spam" if event == "spamreport" else items.NOT_REACHED)
     elif bounced and message.kind == "announcement" and previous_status != message.status:
         announcements.record_failed(message, _why_not_reached("The announcement", message, event, payload),
                                     notify_owner=True)

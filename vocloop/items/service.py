@@ -234,8 +234,11 @@ def record_closing_accepted(message: Message) -> None:
                                  "by the mail provider.", data={"message_id": message.id}))
 
 
+NOT_REACHED = "your closing message did not reach the customer"  # the owner's notice, unless said otherwise
+
+
 def record_closing_failed(message: Message, explanation: str, notify_owner: bool = False,
-                          what_happened: str = "your closing message did not reach the customer") -> None:
+                          what_happened: str = NOT_REACHED) -> None:
     """The closing email was refused or bounced (or reported as spam): the loop is not closed. Reopen the
     item so its owner sees it, and (for a bounce or a spam report, which come later) tell them by email."""
     item = db.session.get(FeedbackItem, message.item_id)
@@ -245,7 +248,7 @@ def record_closing_failed(message: Message, explanation: str, notify_owner: bool
 
 def reopen_after_failed_message(item: FeedbackItem, message: Message, explanation: str,
                                 notify_owner: bool = False,
-                                what_happened: str = "your closing message did not reach the customer") -> None:
+                                what_happened: str = NOT_REACHED) -> None:
     """The message that closed this item (its closing message, or an announcement) did not reach the
     customer: the loop is not closed, and the item is back in its owner's hands."""
     item.status, item.closed_at, item.close_reason, item.loop_closed_at = "in_progress", None, None, None
