@@ -17,3 +17,9 @@ def api_blueprint(name: str, import_name: str, description: str) -> Blueprint:
     blueprint.before_request(require_a_field_in_patches)
     idempotency.protect(blueprint)
     return blueprint
+
+
+# The first resources' blueprint: contacts in bulk, surveys, sends and metrics (api/contacts.py, surveys.py,
+# sends.py, metrics.py) add their routes to it. Its name is their OpenAPI tag, and so a module of every
+# generated client (vocloop_client.api.api_v1): one blueprint, whichever modules hold the routes.
+api_v1 = api_blueprint("api_v1", "vocloop.api", "vocloop JSON API, version 1")
