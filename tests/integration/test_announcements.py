@@ -146,7 +146,7 @@ def test_closed_by_an_announcement_counts_only_once_the_provider_accepts_it(app,
     assert accepted.contact_id not in contacts_with_open_loop([accepted.contact_id])
 
     # SendGrid then says the accepted one was delivered: that item stays loop-closed
-    from vocloop.delivery import on_provider_event
+    from vocloop.delivery.outcomes import on_provider_event
     previous, accepted.status = accepted.status, "delivered"
     on_provider_event(accepted, "delivered", {}, previous)
     db.session.commit()

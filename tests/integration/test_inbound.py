@@ -7,12 +7,12 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.factories import answer, make_contact, make_invitation, make_survey, make_user
+from vocloop.delivery.inbound import strip_quoted
 from vocloop.extensions import db
 from vocloop.items import service as items
 from vocloop.items.models import FeedbackItem
 from vocloop.jobs.tasks import deliver_messages
 from vocloop.mail import outbox
-from vocloop.mail.inbound import strip_quoted
 from vocloop.mail.models import InboundEmail
 
 SECRET = "s3cret-inbound-path-segment-0123456789"

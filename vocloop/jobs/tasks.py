@@ -69,10 +69,10 @@ def _request_id_of_current_job() -> str | None:
 @job
 def deliver_messages(message_ids: list[int]) -> dict[str, int]:
     """Relay these outbox rows (those still due), batched; then whatever the outcome queued."""
-    from vocloop import delivery
+    from vocloop.delivery import outcomes
     from vocloop.mail import outbox
 
-    counts = outbox.deliver(message_ids, on_accepted=delivery.on_accepted, on_failed=delivery.on_failed)
+    counts = outbox.deliver(message_ids, on_accepted=outcomes.on_accepted, on_failed=outcomes.on_failed)
     enqueue_queued_work()  # e.g. the owner's notice that a closing message failed
     for when, ids in outbox.take_retries().items():  # the sweep is the safety net, not the schedule
         enqueue_at(when, deliver_messages, ids, queue="mail")

@@ -7,12 +7,11 @@ import logging
 
 from flask import Blueprint, abort, current_app, jsonify, request
 
-from vocloop import delivery
 from vocloop.db import utcnow
+from vocloop.delivery import events, inbound, outcomes
 from vocloop.extensions import csrf, db
 from vocloop.items.models import FeedbackItem
 from vocloop.items.service import record_customer_reply
-from vocloop.mail import events, inbound
 
 log = logging.getLogger(__name__)
 bp = Blueprint("webhooks", __name__)
@@ -35,7 +34,7 @@ def sendgrid_events():
     except events.InvalidWebhook as exc:
         log.warning("event webhook refused: %s", exc)
         abort(403, description=str(exc))
-    counts = events.record_events(batch, on_change=delivery.on_provider_event)
+    counts = events.record_events(batch, on_change=outcomes.on_provider_event)
     return jsonify(counts)
 
 
