@@ -15,10 +15,10 @@ from tests.support.webhook_receiver import WebhookReceiver
 from vocloop.db import utcnow
 from vocloop.extensions import db
 from vocloop.items.models import FeedbackItem
-from vocloop.items.notifications import send_digests
 from vocloop.jobs import tasks
 from vocloop.jobs.tasks import triage_response
 from vocloop.mail.models import Message
+from vocloop.notifications import send_digests
 from vocloop.responses import service as responses
 from vocloop.routing import service as routing
 from vocloop.routing.models import RoutingRule

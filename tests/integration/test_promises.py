@@ -301,6 +301,7 @@ def test_an_email_to_the_owner_that_sendgrid_refuses_leaves_the_customers_closed
                                                                                             sendgrid):
     """Only the closing message decides whether the customer heard back: an email about the item to its
     owner that SendGrid refuses (their mailbox is gone) does not reopen the loop-closed item."""
+    from vocloop import notifications
     from vocloop.items import service as work
     from vocloop.jobs.tasks import deliver_messages
 
@@ -312,7 +313,7 @@ def test_an_email_to_the_owner_that_sendgrid_refuses_leaves_the_customers_closed
     db.session.rollback()
     item = db.session.get(FeedbackItem, item.id)
     assert item.loop_closed_at is not None
-    work.notify_user(admin, item, key="notice:test", subject=f"Item #{item.id}: a note", lines=["A note."])
+    notifications.notify_user(admin, item, key="notice:test", subject=f"Item #{item.id}: a note", lines=["A note."])
     db.session.commit()
     sendgrid.fail_next(400, message="The to email does not contain a valid address.")
     assert deliver_messages(outbox.take_queued_ids())["failed"] == 1

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from flask import current_app, render_template
 from sqlalchemy import func, select
 
 from vocloop.accounts.models import User
@@ -19,6 +18,7 @@ from vocloop.items.models import FeedbackItem, ItemEvent
 from vocloop.mail import outbox
 from vocloop.mail.models import Message
 from vocloop.mail.reply_address import reply_address
+from vocloop.notifications import notify_owner_of, notify_user
 from vocloop.outbound import service as webhooks
 from vocloop.routing import sla
 from vocloop.routing.calendar import business_seconds_between
@@ -307,17 +307,3 @@ def record_customer_reply(item: FeedbackItem, body: str, from_email: str) -> Ite
 
 def _from_another_address(item: FeedbackItem, from_email: str) -> bool:
     return (from_email or "").strip().lower() != (item.contact.email or "").strip().lower()
-
-
-def notify_owner_of(item: FeedbackItem, *, key: str, subject: str, lines: list[str]) -> Message:
-    """An email to the item's owner, through the outbox like every other email."""
-    return notify_user(item.owner, item, key=key, subject=subject, lines=lines)
-
-
-def notify_user(user: User, item: FeedbackItem, *, key: str, subject: str, lines: list[str]) -> Message:
-    """An email about an item to a user (its owner, a lead), through the outbox; the key makes it once."""
-    context = dict(owner=user, item=item, subject=subject, lines=lines,
-                   item_url=f"{current_app.config['VOCLOOP_BASE_URL']}/inbox/items/{item.id}")
-    return outbox.queue_message(key=key, kind="notification", to_email=user.email, to_name=user.name,
-                                subject=subject, html=render_template("email/notification.html", **context),
-                                text=render_template("email/notification.txt", **context), item_id=item.id)

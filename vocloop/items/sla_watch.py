@@ -15,7 +15,7 @@ from vocloop.accounts.models import Team, User
 from vocloop.db import utcnow
 from vocloop.extensions import db
 from vocloop.items.models import FeedbackItem, ItemEvent
-from vocloop.items.service import notify_owner_of, notify_user
+from vocloop.notifications import notify_owner_of, notify_user
 from vocloop.outbound import service as webhooks
 
 # Warn when this share of the time to the closing-message deadline has passed.

@@ -9,7 +9,7 @@ from vocloop.classify.service import Classification, apply_classification, class
 from vocloop.db import utcnow
 from vocloop.extensions import db
 from vocloop.items.models import FeedbackItem, ItemEvent
-from vocloop.items.notifications import notify_new_item
+from vocloop.notifications import notify_new_item
 from vocloop.outbound import service as webhooks
 from vocloop.responses.models import Response
 from vocloop.routing.rules import RoutingFacts

@@ -13,8 +13,9 @@ from vocloop.db import utcnow
 from vocloop.errors import Gone, NotFound
 from vocloop.extensions import db
 from vocloop.items.models import FeedbackItem, ItemEvent
-from vocloop.items.service import notify_owner_of, reopen
+from vocloop.items.service import reopen
 from vocloop.items.verdict_links import MAX_AGE_SECONDS, serializer
+from vocloop.notifications import notify_owner_of
 from vocloop.text import without_control_characters
 
 VERDICTS = {"yes": "resolved", "no": "not_resolved"}

@@ -172,8 +172,8 @@ def send_survey_reminders() -> int:
 
 @job
 def triage_response(response_id: int) -> int | None:
-    from vocloop.items.notifications import slack_url_for
     from vocloop.items.triage import triage_response as triage
+    from vocloop.notifications import slack_url_for
 
     item = triage(response_id)
     enqueue_queued_work()
@@ -185,7 +185,7 @@ def triage_response(response_id: int) -> int | None:
 @job
 def post_item_to_slack(item_id: int, webhook_url: str) -> None:
     from vocloop.items.models import FeedbackItem
-    from vocloop.items.notifications import post_to_slack, slack_text
+    from vocloop.notifications import post_to_slack, slack_text
 
     item = db.session.get(FeedbackItem, item_id)
     if item is not None:
@@ -195,7 +195,7 @@ def post_item_to_slack(item_id: int, webhook_url: str) -> None:
 @job
 def send_digests() -> int:
     from vocloop.db import utcnow
-    from vocloop.items.notifications import send_digests as send
+    from vocloop.notifications import send_digests as send
 
     sent = send(utcnow())
     enqueue_queued_work()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
+from urllib.parse import urlparse
 
 from flask import current_app
 from sqlalchemy import func, select
@@ -16,7 +17,7 @@ from vocloop.db import utcnow
 from vocloop.errors import Invalid, NotFound
 from vocloop.extensions import db
 from vocloop.items.models import FeedbackItem
-from vocloop.items.notifications import check_slack_url
+from vocloop.outbound import service as webhooks
 from vocloop.routing.decide import (
     NoOwnerAvailable,
     Person,
@@ -202,6 +203,21 @@ def move_rule(rule_id: int, direction: str) -> None:
 
 RULE_FIELDS = ("name", "action", "conditions", "user_id", "team_id", "team_strategy", "position", "enabled",
                "notify_user_id", "notify_team_id", "notify_slack_url")
+
+
+def check_slack_url(url: str | None) -> str | None:
+    """None, or the problem with this webhook URL (its address included, as delivery will check it)."""
+    if not url:
+        return None
+    parsed = urlparse(url)
+    production = current_app.config["VOCLOOP_ENV"] == "production"
+    if parsed.scheme != "https" and (production or parsed.scheme != "http") or not parsed.netloc:
+        return "notify_slack_url must be an https:// Slack incoming-webhook URL"
+    if parsed.username or parsed.password:
+        return "notify_slack_url must not carry credentials"
+    if problem := webhooks.destination_problem(url):
+        return f"notify_slack_url is refused: {problem}"
+    return None
 
 
 def _checked_rule(fields: dict) -> dict:

@@ -1,5 +1,7 @@
-"""Telling people about new items: the owner (immediately or in a daily digest, P1 always at
-once), and whoever a routing rule says to "also notify" (a user, a team, a Slack channel)."""
+"""Telling staff about items, by email and Slack: the owner of a new item (immediately or in a daily
+digest, P1 always at once), whoever a routing rule says to "also notify" (a user, a team, a Slack
+channel), and the emails services send about an item to its owner or a lead (a reply, a mention, an
+SLA warning, a closing message that did not reach the customer)."""
 
 from __future__ import annotations
 
@@ -14,13 +16,27 @@ from sqlalchemy import select
 from vocloop.accounts.models import Team, User
 from vocloop.extensions import db
 from vocloop.items.models import FeedbackItem
-from vocloop.items.service import notify_user
 from vocloop.mail import outbox
+from vocloop.mail.models import Message
 from vocloop.outbound import service as webhooks
 from vocloop.outbound import transport
 from vocloop.routing.models import RoutingRule
 
 log = logging.getLogger(__name__)
+
+
+def notify_owner_of(item: FeedbackItem, *, key: str, subject: str, lines: list[str]) -> Message:
+    """An email to the item's owner, through the outbox like every other email."""
+    return notify_user(item.owner, item, key=key, subject=subject, lines=lines)
+
+
+def notify_user(user: User, item: FeedbackItem, *, key: str, subject: str, lines: list[str]) -> Message:
+    """An email about an item to a user (its owner, a lead), through the outbox; the key makes it once."""
+    context = dict(owner=user, item=item, subject=subject, lines=lines,
+                   item_url=f"{current_app.config['VOCLOOP_BASE_URL']}/inbox/items/{item.id}")
+    return outbox.queue_message(key=key, kind="notification", to_email=user.email, to_name=user.name,
+                                subject=subject, html=render_template("email/notification.html", **context),
+                                text=render_template("email/notification.txt", **context), item_id=item.id)
 
 
 def _summary(item: FeedbackItem) -> list[str]:
@@ -87,21 +103,6 @@ def post_to_slack(webhook_url: str, text: str) -> None:
         return
     if not 200 <= reply.status < 300:
         raise RuntimeError(f"Slack answered {reply.status}")
-
-
-def check_slack_url(url: str | None) -> str | None:
-    """None, or the problem with this webhook URL (its address included, as delivery will check it)."""
-    if not url:
-        return None
-    parsed = urlparse(url)
-    production = current_app.config["VOCLOOP_ENV"] == "production"
-    if parsed.scheme != "https" and (production or parsed.scheme != "http") or not parsed.netloc:
-        return "notify_slack_url must be an https:// Slack incoming-webhook URL"
-    if parsed.username or parsed.password:
-        return "notify_slack_url must not carry credentials"
-    if problem := webhooks.destination_problem(url):
-        return f"notify_slack_url is refused: {problem}"
-    return None
 
 
 def send_digests(now: datetime) -> int:
