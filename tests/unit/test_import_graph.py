@@ -91,5 +91,23 @@ def test_the_value_sets_and_the_job_mechanism_sit_at_the_bottom():
     assert "vocloop" not in graph["vocloop.jobs.tasks"]  # jobs never build the app
 
 
+# The edges: the app's wiring (the factory, web.py, ops' init_app), commands, the API, pages and jobs.
+WIRING = ("vocloop", "vocloop.web", "vocloop.ops", "vocloop.cli", "vocloop.demo", "vocloop.jobs.tasks",
+          "vocloop.jobs.schedule")
+
+
+def is_edge(name: str) -> bool:
+    last = name.rpartition(".")[2]
+    return name in WIRING or name.startswith("vocloop.api") or last.endswith("views") or last == "cli"
+
+
+def test_services_never_import_an_edge():
+    """Views, API, CLI and jobs call services; services (delivery, notifications, items...) never
+    import them, so a service can be called from a page, the API, a job or a command alike."""
+    graph = import_graph()
+    assert [(name, target) for name, targets in graph.items() if not is_edge(name)
+            for target in sorted(targets) if is_edge(target)] == []
+
+
 def test_the_check_finds_a_cycle_when_there_is_one():
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
