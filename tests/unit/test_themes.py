@@ -29,3 +29,13 @@ def test_the_themes_command_prints_one_json_object_per_input_line_in_order(tmp_p
     assert len(out) == 7 and [o["theme"] for o in out] == ["waiter", None, "waiter", "price", "price", "waiter",
                                                           "price"]
     assert out[0]["key_phrases"][0] == "waiter"
+
+
+def test_words_said_in_the_same_way_share_a_theme_though_never_in_the_same_comment():
+    texts = ["The waiter was rude and slow", "Our server was rude and slow", "A friendly attentive waiter",
+             "The server was friendly and attentive", "The pasta was fresh and delicious",
+             "Fresh, delicious pizza", "The pizza was cold and salty", "Cold salty pasta again"] * 2
+    themes, assignment = discover(texts, max_themes=2)
+    staff, dishes = {assignment[i] for i in range(4)}, {assignment[i] for i in range(4, 8)}
+    assert len(staff) == 1 and len(dishes) == 1 and staff != dishes
+    assert assignment[8:] == assignment[:8]

@@ -1,24 +1,27 @@
 """Theme discovery over a set of comments: what they are about, not how the customer felt about it.
 
-A theme is a group of comments sharing subject words. The words that say how someone felt ("great",
-"awful", "not bad") are what TF-IDF topic models latch onto first, and they cut across every subject;
-so they are left out here, using the sentiment lexicons vocloop already ships with (VADER's and
-TextBlob's), along with function words. Comments are then TF-IDF vectors of their subject words and
-word pairs, grouped by spherical k-means (cosine, k-means++ seeding, a fixed seed: the same input
-gives the same themes). A theme is named by its most central key phrase. A comment with no subject
-word belongs to no theme.
+A theme is a group of comments about the same kind of thing. What a comment is about is its subject
+words: the words that say how someone felt ("great", "awful", "not bad") cut across every subject, so
+they are left out (VADER's and TextBlob's lexicons, which vocloop already ships with), along with
+function words and words TextBlob's tagging lexicon knows only as non-nouns. Words alone split a kind
+of thing into as many themes as it has names (waiter, staff, server); so each subject word is a
+vector of the words said around it in these same comments (themes/vectors.py), and a comment is the
+TF-IDF-weighted sum of its subject words' vectors. Comments are grouped by spherical k-means, seeded
+by the commonest subject words that mean different things (no randomness: the same input gives the
+same themes). A theme is named by its most telling key phrase. A comment with no subject word
+belongs to no theme.
 """
 
 from __future__ import annotations
 
 import math
-import random
 import re
 from collections import Counter
 from dataclasses import dataclass
 from functools import cache
 
 from vocloop.classify.features import FUNCTION_WORDS, lexicon
+from vocloop.themes.vectors import WordSpace, word_vectors
 
 _WORD = re.compile(r"[a-z][a-z'-]*[a-z]|[a-z]")
 EXTRA_STOP = frozenset(
@@ -30,10 +33,14 @@ EXTRA_STOP = frozenset(
     "more most much many some such other another every each both few lot lots thing things way time times "
     "place back still ever never always again well even just".split())
 MIN_DF = 3
-ITERATIONS = 25
-RESTARTS = 5  # seeds tried; the run with the tightest themes wins (no labels involved)
-RESTART_LIMIT = 20_000  # above this many comments one run: 100,000 comments stay within a minute
+MAX_WORDS = 5_000  # the commonest subject words; rarer ones name no theme and keep a run within a minute
+FIT_LIMIT = 10_000  # comments words and themes are learned from (evenly spread); then every comment is placed
+ITERATIONS = 30
+SETTLED = 0.01  # k-means stops when fewer than this share of the comments change theme
+SEED_CANDIDATES = 50  # seeds are drawn from this many commonest subject words (five per theme at the least)
 KEY_PHRASES = 5
+
+Bag = tuple[tuple[str, float], ...]  # a comment's subject words and their TF-IDF weights, sorted
 
 
 @cache
@@ -57,22 +64,40 @@ def _stop_words() -> frozenset[str]:
     return frozenset(FUNCTION_WORDS | EXTRA_STOP | feeling | set(lex.boosters) | lex.negations | _not_nouns())
 
 
+_NOT_CONTEXT = FUNCTION_WORDS | EXTRA_STOP
+
+
+def _fold(word: str) -> str:
+    """Plural -s and possessive 's folded: "dishes", "dish's" and "dish" are one subject."""
+    if word.endswith("'s"):
+        word = word[:-2]
+    if word.endswith(("ches", "shes", "xes", "sses")):
+        return word[:-2]
+    if word.endswith("s") and not word.endswith(("ss", "us", "is")) and len(word) > 3:
+        return word[:-1]
+    return word
+
+
 def subject_terms(text: str) -> list[str]:
     """The comment's subject words (plural -s folded) and the pairs of them that stand side by side."""
+    return _read(text)[0]
+
+
+def _read(text: str) -> tuple[list[str], list[str]]:
+    """(subject words and pairs, context words): every content word, feeling words included."""
     stop = _stop_words()
-    words = []
+    words, context = [], []
     for word in _WORD.findall(text.lower()):
-        if word in stop or len(word) < 3:
+        if len(word) < 3:
             words.append("")
             continue
-        if word.endswith(("ches", "shes", "xes", "sses")):
-            word = word[:-2]
-        elif word.endswith("s") and not word.endswith(("ss", "us", "is")) and len(word) > 3:
-            word = word[:-1]
-        words.append(word)
+        folded = _fold(word)
+        if word not in _NOT_CONTEXT:
+            context.append(folded)
+        words.append("" if word in stop else folded)
     terms = [w for w in words if w]
     terms += [f"{a} {b}" for a, b in zip(words, words[1:], strict=False) if a and b]
-    return terms
+    return terms, context
 
 
 @dataclass
@@ -82,77 +107,109 @@ class Theme:
     members: list[int]
 
 
-def _normalise(vector: dict[int, float]) -> dict[int, float]:
-    norm = math.sqrt(sum(v * v for v in vector.values()))
-    return {k: v / norm for k, v in vector.items()} if norm else {}
-
-
-def _dot(a: dict[int, float], b: dict[int, float]) -> float:
-    if len(a) > len(b):
-        a, b = b, a
-    return sum(v * b.get(k, 0.0) for k, v in a.items())
-
-
-def discover(texts: list[str], max_themes: int = 8, seed: int = 21) -> tuple[list[Theme], list[int | None]]:
+def discover(texts: list[str], max_themes: int = 8) -> tuple[list[Theme], list[int | None]]:
     """Themes over the texts, and each text's theme index (None: no subject word, no theme)."""
-    terms_of = [subject_terms(text) for text in texts]
-    df = Counter(term for terms in terms_of for term in set(terms))
-    min_df = min(MIN_DF, max(1, len(texts) // 50))  # a handful of comments: any shared word may name a theme
-    vocabulary = {term: i for i, term in enumerate(sorted(t for t, count in df.items() if count >= min_df))}
-    names = sorted(vocabulary, key=vocabulary.get)
     n = len(texts)
-    idf = {vocabulary[t]: math.log((1 + n) / (1 + df[t])) + 1 for t in vocabulary}
-    vectors: list[dict[int, float]] = []
-    for terms in terms_of:
-        counts = Counter(vocabulary[t] for t in terms if t in vocabulary)
-        vectors.append(_normalise({k: (1 + math.log(c)) * idf[k] for k, c in counts.items()}))
-    present = [i for i, v in enumerate(vectors) if v]
-    k = max(1, min(max_themes, len(present)))
-    if not present:
+    read = [_read(text) for text in texts]
+    terms_of = [terms for terms, _ in read]
+    words_of = [[t for t in terms if " " not in t] for terms in terms_of]
+    df = Counter(term for terms in terms_of for term in set(terms))
+    min_df = min(MIN_DF, max(1, n // 50))  # a handful of comments: any shared word may name a theme
+    common = sorted((w for w, count in df.items() if count >= min_df and " " not in w), key=lambda w: (-df[w], w))
+    vocabulary = set(common[:MAX_WORDS])
+    learn = _spread(range(n))  # words are learned from at most FIT_LIMIT comments: plenty to know them
+    space = word_vectors([words_of[i] for i in learn], [read[i][1] for i in learn], vocabulary, min_df)
+    idf = {w: math.log((1 + n) / (1 + df[w])) + 1 for w in vocabulary}
+    bags: list[Bag] = [tuple(sorted((w, (1 + math.log(c)) * idf[w]) for w, c in Counter(
+        w for w in words if w in vocabulary).items())) for words in words_of]
+    distinct = Counter(bag for bag in bags if bag)
+    k = min(max_themes, len(vocabulary), len(distinct))
+    if k == 0:
         return [], [None] * n
-    restarts = RESTARTS if len(present) <= RESTART_LIMIT else 1
-    best = max((_kmeans(vectors, present, k, random.Random(seed + r)) for r in range(restarts)),
-               key=lambda run: run[0])
-    _, centroids, assignment = best
+    centres = _cluster(distinct, space, k)
+    theme_of = _place(distinct, space, centres)
+    assignment = [theme_of[bag] if bag else None for bag in bags]
+    return _themes(assignment, terms_of, df, min_df)
+
+
+def _cluster(distinct: Counter, space: WordSpace, k: int) -> list[list[float]]:
+    """Spherical k-means over the distinct comments, each weighted by how many times it was said."""
+    bags = _spread(list(distinct))
+    times = [distinct[bag] for bag in bags]
+    lengths = [space.length(bag) for bag in bags]
+    centres = _seeds(bags, times, space, k)
+    assignment: list[int] = []
+    for _ in range(ITERATIONS):
+        placed = _place(bags, space, centres)
+        new = [placed[bag] for bag in bags]
+        moved = sum(a != b for a, b in zip(new, assignment, strict=False)) if assignment else len(new)
+        assignment = new
+        members: list[dict[str, float]] = [{} for _ in centres]
+        for bag, count, length, c in zip(bags, times, lengths, assignment, strict=True):
+            for word, weight in bag:
+                members[c][word] = members[c].get(word, 0.0) + count * weight / length
+        centres = [space.combine(m.items()) if m else centres[c] for c, m in enumerate(members)]
+        if moved <= len(bags) * SETTLED:
+            break
+    return centres
+
+
+def _spread(items):
+    """At most FIT_LIMIT of the items, evenly spread over them (no randomness: the same input, the same themes)."""
+    if len(items) <= FIT_LIMIT:
+        return list(items)
+    step = len(items) / FIT_LIMIT
+    return [items[int(i * step)] for i in range(FIT_LIMIT)]
+
+
+def _seeds(bags: list[Bag], times: list[int], space: WordSpace, k: int) -> list[list[float]]:
+    """The commonest subject word, then each time the common word least like those already chosen."""
+    mass: Counter = Counter()
+    for bag, count in zip(bags, times, strict=True):
+        for word, weight in bag:
+            mass[word] += count * weight
+    candidates = sorted(mass, key=lambda w: (-mass[w], w))[:max(SEED_CANDIDATES, 5 * k)]
+    chosen = [candidates[0]]
+    likeness = {w: space.likeness(w, chosen[0]) for w in candidates}
+    while len(chosen) < min(k, len(candidates)):
+        pick = max((w for w in candidates if w not in chosen), key=lambda w: (mass[w] * (1 - likeness[w]), w))
+        chosen.append(pick)
+        likeness = {w: max(likeness[w], space.likeness(w, pick)) for w in candidates}
+    return [space.combine([(w, 1.0)]) for w in chosen]
+
+
+def _place(bags, space: WordSpace, centres: list[list[float]]) -> dict[Bag, int]:
+    """Each comment's nearest theme: the weighted sum of its words' similarities to the theme's centre."""
+    similarity = {word: [space.similarity(word, c) for c in centres] for word in {w for bag in bags for w, _ in bag}}
+    placed = {}
+    for bag in bags:
+        scores = [0.0] * len(centres)
+        for word, weight in bag:
+            scores = [s + weight * x for s, x in zip(scores, similarity[word], strict=True)]
+        placed[bag] = scores.index(max(scores))
+    return placed
+
+
+def _themes(assignment: list[int | None], terms_of: list[list[str]], df: Counter,
+            min_df: int) -> tuple[list[Theme], list[int | None]]:
+    """Themes in order of size, each named by the phrase most said in it and least elsewhere."""
+    sizes = Counter(a for a in assignment if a is not None)
+    order = {c: i for i, (c, _) in enumerate(sorted(sizes.items(), key=lambda kv: (-kv[1], kv[0])))}
+    assignment = [order[a] if a is not None else None for a in assignment]
+    inside: list[Counter] = [Counter() for _ in order]
+    for a, terms in zip(assignment, terms_of, strict=True):
+        if a is not None:
+            inside[a].update(t for t in set(terms) if df[t] >= min_df)
     themes: list[Theme] = []
     taken: set[str] = set()
-    for c, centroid in enumerate(centroids):
-        members = [i for i, a in assignment.items() if a == c]
-        top = [names[t] for t, _ in sorted(centroid.items(), key=lambda kv: -kv[1])[:KEY_PHRASES]]
+    members: list[list[int]] = [[] for _ in order]
+    for i, a in enumerate(assignment):
+        if a is not None:
+            members[a].append(i)
+    for c, counts in enumerate(inside):
+        top = sorted(counts, key=lambda t: (-counts[t] ** 2 / df[t], t))[:KEY_PHRASES]
         name = next((" / ".join(top[:j]) for j in range(1, len(top) + 1) if " / ".join(top[:j]) not in taken),
                     f"theme {c + 1}")
         taken.add(name)
-        themes.append(Theme(name=name, key_phrases=top, members=sorted(members)))
-    return themes, [assignment.get(i) for i in range(n)]
-
-
-def _kmeans(vectors: list[dict[int, float]], present: list[int], k: int, rng: random.Random):
-    """Spherical k-means from k-means++ seeds: (total similarity to the centroids, centroids, assignment)."""
-    centroids = [vectors[rng.choice(present)]]
-    distance = [1.0 - _dot(vectors[i], centroids[0]) for i in present]
-    while len(centroids) < k:  # k-means++: far from the chosen ones, by probability
-        total = sum(d * d for d in distance)
-        if total <= 0:
-            break
-        pick, r = present[-1], rng.random() * total
-        for i, d in zip(present, distance, strict=True):
-            r -= d * d
-            if r <= 0:
-                pick = i
-                break
-        centroids.append(vectors[pick])
-        distance = [min(d, 1.0 - _dot(vectors[i], centroids[-1])) for i, d in zip(present, distance, strict=True)]
-    assignment: dict[int, int] = {}
-    for _ in range(ITERATIONS):
-        changed = False
-        for i in present:
-            best = max(range(len(centroids)), key=lambda c: _dot(vectors[i], centroids[c]))
-            if assignment.get(i) != best:
-                assignment[i], changed = best, True
-        sums: list[Counter] = [Counter() for _ in centroids]
-        for i, c in assignment.items():
-            sums[c].update(vectors[i])
-        centroids = [_normalise(dict(s)) if s else centroids[c] for c, s in enumerate(sums)]
-        if not changed:
-            break
-    return sum(_dot(vectors[i], centroids[c]) for i, c in assignment.items()), centroids, assignment
+        themes.append(Theme(name=name, key_phrases=top, members=members[c]))
+    return themes, assignment
