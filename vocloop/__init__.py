@@ -37,7 +37,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from vocloop.extensions import csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
-    _tune_sqlite(app)
+    _tune_engine(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     csrf.init_app(app)
     limiter.init_app(app)
@@ -63,15 +63,19 @@ def create_app(overrides: dict | None = None) -> Flask:
     return app
 
 
-def _tune_sqlite(app: Flask) -> None:
-    """SQLite as a real database: enforce foreign keys like PostgreSQL, and WAL so that readers
+def _tune_engine(app: Flask) -> None:
+    """PostgreSQL: pooled connections checked for life as they are taken (vocloop.db_liveness).
+    SQLite as a real database: enforce foreign keys like PostgreSQL, and WAL so that readers
     never block the writer (web requests and the in-process scheduler share the file)."""
     from sqlalchemy import event
 
+    from vocloop import db_liveness
     from vocloop.extensions import db
 
     with app.app_context():
         engine = db.engine
+    if engine.dialect.name == "postgresql":
+        db_liveness.check_on_checkout(engine)
     if engine.dialect.name != "sqlite":
         return
 
@@ -94,7 +98,8 @@ def _derive_settings(app: Flask) -> None:
         # SQLite: wait for a writer instead of failing at once; the worker and web share the file.
         config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"connect_args": {"timeout": 15}})
     else:
-        config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True, "pool_recycle": 1800})
+        # Dead connections are found on checkout without a round trip (vocloop.db_liveness), not by pre-ping.
+        config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_recycle": 1800})
     if not config.get("SECRET_KEY"):
         config["SECRET_KEY"] = local_secret_key(Path(app.instance_path))
     config["JOBS_INLINE"] = not config.get("REDIS_URL")

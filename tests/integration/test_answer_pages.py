@@ -266,3 +266,45 @@ def test_an_answer_already_in_is_shown_as_such_after_its_link_expired(app, clien
     assert db.session.scalar(select(Response.score)) == 3
     unanswered = make_invitation(make_survey(), make_contact("bob@customer.example"), expires_in_days=-1)
     assert client.get(f"/s/{unanswered}?score=9").status_code == 410  # never answered: expired, as before
+
+
+def links_of(html: str) -> set[str]:
+    return set(re.findall(r'(?:action|href|data-seen)="(/s/[^"]+)"', html))
+
+
+def test_a_sends_clicks_each_open_the_page_with_their_own_links(app, client):
+    """The click's page is drawn once per wording and copied for each link (vocloop.responses.page_cache):
+    each customer's copy carries their link alone, and what differs between them still shows."""
+    survey = make_survey(followups={"negative": "What went wrong?"})
+    ann, bob, cem = (make_invitation(survey, make_contact(f"{name}@customer.example"))
+                     for name in ("ann", "bob", "cem"))
+    first = client.get(f"/s/{ann}?score=3").get_data(as_text=True)
+    second = client.get(f"/s/{bob}?score=3").get_data(as_text=True)
+    assert links_of(first) == {f"/s/{ann}", f"/s/{ann}/seen", f"/s/{ann}/unsubscribe"}
+    assert links_of(second) == {f"/s/{bob}", f"/s/{bob}/seen", f"/s/{bob}/unsubscribe"}
+    assert second.replace(bob, ann) == first  # the same page but for the link
+    assert "What went wrong?" in second and 'value="3" checked' in second
+    other_score = client.get(f"/s/{cem}?score=9").get_data(as_text=True)
+    assert 'value="9" checked' in other_score and "What went wrong?" not in other_score
+
+
+def test_an_edited_question_shows_on_the_next_click_at_once(app, client):
+    from vocloop.surveys.service import update_survey
+
+    survey = make_survey()
+    ann, bob = (make_invitation(survey, make_contact(f"{name}@customer.example")) for name in ("ann", "bob"))
+    client.get(f"/s/{ann}?score=8")
+    update_survey(survey, question="How was your delivery today?")
+    html = client.get(f"/s/{bob}?score=8").get_data(as_text=True)
+    assert "<h1>How was your delivery today?</h1>" in html and "recommend" not in html
+
+
+def test_a_german_contacts_click_after_an_english_one_gets_the_german_page(app, client):
+    survey = make_survey()
+    ann = make_invitation(survey, make_contact("ann@customer.example"))
+    jonas = make_contact("jonas@customer.example")
+    jonas.language = "de"
+    db.session.commit()
+    client.get(f"/s/{ann}?score=8")
+    html = client.get(f"/s/{make_invitation(survey, jonas)}?score=8").get_data(as_text=True)
+    assert '<html lang="de">' in html and "Senden" in html and ">Send<" not in html

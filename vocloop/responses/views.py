@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from urllib.parse import urlsplit
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, TextAreaField
 from wtforms.validators import Length
@@ -15,12 +15,13 @@ from vocloop.company import service as company
 from vocloop.db import utcnow
 from vocloop.errors import Conflict, Gone
 from vocloop.extensions import csrf, db
-from vocloop.i18n import N_, format_day, supported, translate, use_language
+from vocloop.i18n import N_, current_language, format_day, supported, translate, use_language
 from vocloop.items.verification import VERDICTS, item_for, record_verdict
 from vocloop.jobs import tasks
 from vocloop.jobs.queue import enqueue
 from vocloop.responses import additions, clicks, problems, service
 from vocloop.responses.counting import BY_CONFIRMATION, BY_INTERACTION, COUNTED
+from vocloop.responses.page_cache import TokenPages
 from vocloop.responses.rate_limit import limit_customer_pages
 from vocloop.responses.service import MAX_COMMENT_CHARS
 from vocloop.surveys.kinds import get_kind
@@ -80,8 +81,7 @@ def answer(token: str):
         except Gone as expired:
             return _answered_though_expired(token, expired)
         use_language(supported(click.contact_language) or click.survey.language)
-        return _answer_page(click.survey, click.score, AnswerForm(score=str(click.score)), token,
-                            counted=click.status == COUNTED, ask=click.ask_to_confirm)
+        return _click_page(click, token)
     try:
         invitation = _invitation(token)
     except Gone as expired:
@@ -105,6 +105,23 @@ def _answer_page(survey, score: int | None, form: AnswerForm, token: str, status
                 comment_limit=MAX_COMMENT_CHARS,
                 followup=service.followup_question(survey, score), beacon=score is not None and not counted,
                 ask=ask and score is not None)
+
+
+def _click_page(click: clicks.Click, token: str):
+    """The page a click opens, drawn once per wording (vocloop.responses.page_cache): the key holds
+    everything the page shows but the link."""
+    survey, brand = click.survey, company.brand(click.survey, company.cached_profile())
+    counted, ask = click.status == COUNTED, click.ask_to_confirm
+    key = (current_language(), click.score, counted, ask, survey.kind, survey.subject, survey.question,
+           survey.comment_prompt, service.followup_question(survey, click.score), brand.name, brand.logo_url,
+           brand.color, tuple(brand.address_lines), brand.privacy_url)
+
+    def draw(link_token: str) -> str:
+        return _answer_page(survey, click.score, AnswerForm(score=str(click.score)), link_token, counted=counted,
+                            ask=ask)[0]
+
+    pages = current_app.extensions.setdefault("vocloop_click_pages", TokenPages())
+    return pages.page(key, token, draw), 200
 
 
 @bp.post("/<token>/confirm")
