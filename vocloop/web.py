@@ -21,10 +21,10 @@ def init_app(app: Flask) -> None:
     from vocloop.classify.views import bp as topics_bp
     from vocloop.company.views import bp as company_bp
     from vocloop.contacts.views import bp as contacts_bp
+    from vocloop.delivery.webhooks import bp as webhooks_bp
     from vocloop.inbox.views import bp as inbox_bp
     from vocloop.items.template_views import bp as closing_templates_bp
     from vocloop.mail.views import bp as dev_mail_bp
-    from vocloop.mail.webhooks import bp as webhooks_bp
     from vocloop.metrics.views import bp as metrics_bp
     from vocloop.outbound.views import bp as outbound_bp
     from vocloop.responses import rate_limit as customer_page_limit
