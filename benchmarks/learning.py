@@ -167,7 +167,7 @@ def learn(directory: str, train: list[tuple[str, str]], test: list[tuple[str, st
 
 def speed(directory: str, size: int, restaurants: list[tuple[str, str]]) -> dict:
     sys.path.insert(0, str(ROOT))
-    from vocloop.classify.train import load_labeled
+    from vocloop.classify.training.train import load_labeled
 
     reviews = [(e.text, LABELS[e.label]) for e in load_labeled(str(REVIEWS))]
     source = reviews + restaurants

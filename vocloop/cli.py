@@ -206,7 +206,7 @@ def classify(eval_file, classifier):
     import json
 
     from vocloop.classify import get_analyzer
-    from vocloop.classify.evaluate import classify_lines, evaluate_file
+    from vocloop.classify.training.evaluate import classify_lines, evaluate_file
 
     try:
         analyzer = get_analyzer(classifier) if classifier else _analyzer_in_use()

@@ -9,9 +9,9 @@ from sqlalchemy import select
 
 from tests.factories import answer, make_contact, make_invitation, make_survey, make_user
 from vocloop.classify import learning
-from vocloop.classify.adapt import Measure
 from vocloop.classify.models import ClassifierModel
 from vocloop.classify.sentiment_model import shipped_model
+from vocloop.classify.training.adapt import Measure
 from vocloop.extensions import db
 from vocloop.responses.models import Response
 

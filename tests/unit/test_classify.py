@@ -4,12 +4,12 @@ import pytest
 
 from vocloop import create_app
 from vocloop.classify import get_analyzer
-from vocloop.classify.evaluate import evaluate_file
 from vocloop.classify.features import read
 from vocloop.classify.phrases import urgency_flags
 from vocloop.classify.service import classify, decide_priority, score_polarity
 from vocloop.classify.topics import DEFAULT, Taxonomy, clean_keywords, match_topics, topic_matches
-from vocloop.classify.train import Example, cross_validate, fit, is_held_out, load_labeled
+from vocloop.classify.training.evaluate import evaluate_file
+from vocloop.classify.training.train import Example, cross_validate, fit, is_held_out, load_labeled
 from vocloop.errors import Invalid
 from vocloop.extensions import db
 from vocloop.surveys.kinds import KINDS

@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from flask import current_app
 from sqlalchemy import select
 
-from vocloop.classify.adapt import EPOCHS, FOLDS, adapt, cross_validate
 from vocloop.classify.analyzers import VocloopAnalyzer
 from vocloop.classify.base import SentimentAnalyzer, get_analyzer
 from vocloop.classify.corrections import labelled_texts
 from vocloop.classify.features import read
 from vocloop.classify.models import ClassifierModel
 from vocloop.classify.sentiment_model import LABELS, LinearModel, shipped_model
+from vocloop.classify.training.adapt import EPOCHS, FOLDS, adapt, cross_validate
 from vocloop.db import utcnow
 from vocloop.errors import Conflict, Invalid
 from vocloop.extensions import db

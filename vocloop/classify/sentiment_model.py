@@ -1,6 +1,6 @@
 """The sentiment model: a multinomial logistic regression over lexicon evidence and n-grams.
 
-Its weights are trained once, at build time, by `vocloop.classify.train` from labeled review
+Its weights are trained once, at build time, by `vocloop.classify.training.train` from labeled review
 sentences, and ship as `sentiment_model.json`; classifying needs nothing but this file and the
 lexicons in the installed packages. Polarity is P(positive) - P(negative), confidence is the
 probability of the chosen label.
@@ -69,7 +69,8 @@ class LinearModel:
     @classmethod
     def from_json(cls, data: dict) -> LinearModel:
         if tuple(data["dense_features"]) != DENSE_FEATURES or tuple(data["labels"]) != LABELS:
-            raise ValueError("sentiment model was trained on other features; retrain it (vocloop.classify.train)")
+            raise ValueError("sentiment model was trained on other features; "
+                             "retrain it (vocloop.classify.training.train)")
         return cls(version=data["version"], means=data["means"], scales=data["scales"],
                    dense_weights=data["dense_weights"], ngram_weights=data["ngram_weights"], bias=data["bias"],
                    training_keys=data.get("training_keys", []))

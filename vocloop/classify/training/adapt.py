@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from vocloop.classify.features import Evidence
 from vocloop.classify.sentiment_model import LABELS, LinearModel, gram_value, softmax
-from vocloop.classify.train import score, stratified_folds
+from vocloop.classify.training.train import score, stratified_folds
 
 EPOCHS = 6
 PRIOR_L2 = 3e-3  # how strongly the shipped weights hold

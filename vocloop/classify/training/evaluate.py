@@ -13,7 +13,7 @@ from vocloop.classify.base import SentimentAnalyzer
 from vocloop.classify.phrases import urgency_flags
 from vocloop.classify.sentiment_model import LABELS
 from vocloop.classify.topics import Taxonomy, topic_matches
-from vocloop.classify.train import Scores, load_labeled, score
+from vocloop.classify.training.train import Scores, load_labeled, score
 
 
 def classify_lines(lines: Iterable[str], analyzer: SentimentAnalyzer, taxonomy: Taxonomy) -> Iterator[dict]:

@@ -1,7 +1,7 @@
 """Training and measuring the sentiment model, in plain Python so the build needs no numeric stack.
 
-    python -m vocloop.classify.train LABELED.tsv --cv 10             # report cross-validated figures
-    python -m vocloop.classify.train LABELED.tsv --out vocloop/classify/sentiment_model.json
+    python -m vocloop.classify.training.train LABELED.tsv --cv 10             # report cross-validated figures
+    python -m vocloop.classify.training.train LABELED.tsv --out vocloop/classify/sentiment_model.json
 
 LABELED.tsv holds `id<TAB>mean human rating (-4..4)<TAB>text` per line (the Hutto & Gilbert ground
 truth format). Labels follow the human reading: above 0.5 positive, below -0.5 negative, else neutral.
