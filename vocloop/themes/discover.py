@@ -80,24 +80,16 @@ def _fold(word: str) -> str:
 
 def subject_terms(text: str) -> list[str]:
     """The comment's subject words (plural -s folded) and the pairs of them that stand side by side."""
-    return _read(text)[0]
-
-
-def _read(text: str) -> tuple[list[str], list[str]]:
-    """(subject words and pairs, context words): every content word, feeling words included."""
     stop = _stop_words()
-    words, context = [], []
-    for word in _WORD.findall(text.lower()):
-        if len(word) < 3:
-            words.append("")
-            continue
-        folded = _fold(word)
-        if word not in _NOT_CONTEXT:
-            context.append(folded)
-        words.append("" if word in stop else folded)
+    words = ["" if word in stop or len(word) < 3 else _fold(word) for word in _WORD.findall(text.lower())]
     terms = [w for w in words if w]
     terms += [f"{a} {b}" for a, b in zip(words, words[1:], strict=False) if a and b]
-    return terms, context
+    return terms
+
+
+def _context_words(text: str) -> list[str]:
+    """Every content word of the comment, feeling words included: what a subject word is said with."""
+    return [_fold(word) for word in _WORD.findall(text.lower()) if len(word) >= 3 and word not in _NOT_CONTEXT]
 
 
 @dataclass
@@ -110,15 +102,14 @@ class Theme:
 def discover(texts: list[str], max_themes: int = 8) -> tuple[list[Theme], list[int | None]]:
     """Themes over the texts, and each text's theme index (None: no subject word, no theme)."""
     n = len(texts)
-    read = [_read(text) for text in texts]
-    terms_of = [terms for terms, _ in read]
+    terms_of = [subject_terms(text) for text in texts]
     words_of = [[t for t in terms if " " not in t] for terms in terms_of]
     df = Counter(term for terms in terms_of for term in set(terms))
     min_df = min(MIN_DF, max(1, n // 50))  # a handful of comments: any shared word may name a theme
     common = sorted((w for w, count in df.items() if count >= min_df and " " not in w), key=lambda w: (-df[w], w))
     vocabulary = set(common[:MAX_WORDS])
     learn = _spread(range(n))  # words are learned from at most FIT_LIMIT comments: plenty to know them
-    space = word_vectors([words_of[i] for i in learn], [read[i][1] for i in learn], vocabulary, min_df)
+    space = word_vectors([words_of[i] for i in learn], [_context_words(texts[i]) for i in learn], vocabulary, min_df)
     idf = {w: math.log((1 + n) / (1 + df[w])) + 1 for w in vocabulary}
     bags: list[Bag] = [tuple(sorted((w, (1 + math.log(c)) * idf[w]) for w, c in Counter(
         w for w in words if w in vocabulary).items())) for words in words_of]

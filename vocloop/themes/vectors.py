@@ -4,7 +4,7 @@
 ("friendly", "rude", "attentive"); "sushi" and "pasta" share "fresh" and "delicious". A subject word's
 vector is its positive pointwise mutual information with the content words of the comments it
 appears in (feeling words included: here they are what ties a subject to its kind), context counts
-smoothed to the power 0.75 (Levy, Goldberg and Dagan 2015), kept to its strongest contexts, plus the
+smoothed to the power 0.75 (Levy, Goldberg and Dagan 2015), kept to its 200 strongest, plus the
 word itself, so that a word seen in few comments still stands for something. Nothing is downloaded:
 a new install's own comments teach it its own words.
 """
@@ -16,7 +16,7 @@ from collections import Counter
 from operator import mul
 
 CONTEXT_SMOOTHING = 0.75
-STRONGEST_CONTEXTS = 30  # a sparse vector: a word's thirty most telling neighbours, dots stay cheap
+STRONGEST_CONTEXTS = 200  # more than most words have; the commonest are cut, a run stays within a minute
 
 
 class WordSpace:
@@ -31,15 +31,28 @@ class WordSpace:
             self.vectors[word] = (tuple(contexts.setdefault(c, len(contexts)) for c in ordered),
                                   tuple(row[c] / norm for c in ordered))
         self.size = len(contexts)
+        self._likeness: dict[tuple[str, str], float] = {}
+        self._lookups: dict[str, dict[int, float]] = {}
 
     def similarity(self, word: str, centre: list[float]) -> float:
         keys, values = self.vectors[word]
         return sum(map(mul, values, map(centre.__getitem__, keys)))
 
     def likeness(self, a: str, b: str) -> float:
-        other = dict(zip(*self.vectors[b], strict=True))
-        keys, values = self.vectors[a]
-        return sum(v * other.get(k, 0.0) for k, v in zip(keys, values, strict=True))
+        """Cosine of two words (cached: the same pairs come back comment after comment)."""
+        key = (a, b) if a < b else (b, a)
+        if key not in self._likeness:
+            if len(self.vectors[a][0]) > len(self.vectors[b][0]):
+                a, b = b, a
+            other = self._lookup(b)
+            keys, values = self.vectors[a]
+            self._likeness[key] = sum(v * other.get(k, 0.0) for k, v in zip(keys, values, strict=True))
+        return self._likeness[key]
+
+    def _lookup(self, word: str) -> dict[int, float]:
+        if word not in self._lookups:
+            self._lookups[word] = dict(zip(*self.vectors[word], strict=True))
+        return self._lookups[word]
 
     def combine(self, weighted_words, normalised: bool = True) -> list[float]:
         """The weighted sum of the words' vectors, dense, unit length unless asked otherwise."""
@@ -54,11 +67,13 @@ class WordSpace:
         return [v / norm for v in total] if norm else total
 
     def length(self, weighted_words) -> float:
-        total: dict[int, float] = {}
-        for word, weight in weighted_words:
-            for k, v in zip(*self.vectors[word], strict=True):
-                total[k] = total.get(k, 0.0) + weight * v
-        return math.sqrt(sum(v * v for v in total.values()))
+        """The length of the weighted sum of the words' vectors, from their pairwise likeness."""
+        words = list(weighted_words)
+        total = sum(weight * weight for _, weight in words)
+        for i, (a, weight_a) in enumerate(words):
+            for b, weight_b in words[i + 1:]:
+                total += 2 * weight_a * weight_b * self.likeness(a, b)
+        return math.sqrt(total)
 
 
 def word_vectors(subjects: list[list[str]], contexts: list[list[str]], vocabulary: set[str],
