@@ -26,6 +26,11 @@ class Account(db.Model):
     owner = relationship("User")
 
 
+def greeting_name(first_name: str | None, name: str | None) -> str:
+    """What to call someone: the first name given, else the whole name ("" if neither: a neutral greeting)."""
+    return (first_name or "").strip() or (name or "").strip()
+
+
 class Contact(db.Model):
     __tablename__ = "contacts"
 
@@ -49,8 +54,7 @@ class Contact(db.Model):
 
     @property
     def greeting_name(self) -> str:
-        """What to call them: the first name given, else the whole name ("" if neither: a neutral greeting)."""
-        return (self.first_name or "").strip() or (self.name or "").strip()
+        return greeting_name(self.first_name, self.name)
 
     @property
     def can_be_emailed(self) -> bool:

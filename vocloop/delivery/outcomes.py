@@ -16,25 +16,34 @@ SUPPRESSING = {"spamreport": "spam_report"}
 DROP_REASONS_THAT_SUPPRESS = ("bounced address", "spam reporting address", "invalid")
 
 
-def _invitation_ids(messages: list[Message]) -> list[int]:
+def _invitation_ids(messages: list) -> list[int]:
     return [m.invitation_id for m in messages if m.kind == "survey" and m.invitation_id]
 
 
-def on_accepted(messages: list[Message]) -> None:
+def _closing_loops(messages: list) -> list[Message]:
+    """The Message objects of those that close loops (the relay hands over plain rows, read after its
+    UPDATE, so these see the outcome just recorded; a Message given is itself)."""
+    return [db.session.get(Message, m.id) for m in messages
+            if (m.kind == "closing" and m.item_id) or m.kind == "announcement"]
+
+
+def on_accepted(messages: list) -> None:
+    """The relay's rows (or Message objects) the provider took."""
     if invitation_ids := _invitation_ids(messages):
         surveys.mark_invitations("sent", invitation_ids)
-    for message in messages:
-        if message.kind == "closing" and message.item_id:
+    for message in _closing_loops(messages):
+        if message.kind == "closing":
             items.record_closing_accepted(message)
-        elif message.kind == "announcement":
+        else:
             announcements.record_accepted(message)
 
 
-def on_failed(messages: list[Message]) -> None:
+def on_failed(messages: list) -> None:
+    """The relay's rows (or Message objects) refused for good, or given up on."""
     if invitation_ids := _invitation_ids(messages):
         surveys.mark_invitations("failed", invitation_ids)
-    for message in messages:
-        if message.kind == "closing" and message.item_id:
+    for message in _closing_loops(messages):
+        if message.kind == "closing":
             items.record_closing_failed(message, f"The closing message could not be sent: {message.last_error}")
         elif message.kind == "announcement":
             announcements.record_failed(message, f"The announcement could not be sent: {message.last_error}")

@@ -24,6 +24,7 @@ from collections.abc import Iterable
 from sqlalchemy import event, func, inspect, select, true, update
 from sqlalchemy.orm import Session
 
+from vocloop.db import among
 from vocloop.items.models import FeedbackItem
 from vocloop.responses.models import Response
 from vocloop.surveys.models import Invitation
@@ -73,6 +74,9 @@ def refresh(connection, contact_ids: Iterable[int | None]) -> None:
     session = connection if isinstance(connection, Session) else None
     if session is not None:
         connection = session.connection()  # Core statements, no autoflush: this also runs inside a flush
+    if len(ids) > CHUNK:  # a survey sent to thousands: most of them have no item to refresh
+        ids = sorted(connection.execute(select(items.c.contact_id).distinct()
+                                        .where(among(connection, items.c.contact_id, ids))).scalars())
     for start in range(0, len(ids), CHUNK):
         for statement in _statements(items.c.contact_id.in_(ids[start:start + CHUNK])):
             connection.execute(statement)

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 
 from sqlalchemy import ColumnElement, exists, or_, select
 
+from vocloop.db import among
 from vocloop.extensions import db
 from vocloop.items.models import FeedbackItem
 from vocloop.mail.models import Message
@@ -33,8 +34,9 @@ def contacts_with_open_loop(contact_ids: Iterable[int]) -> set[int]:
     ids = list(contact_ids)
     if not ids:
         return set()
-    open_items = select(FeedbackItem.contact_id).where(FeedbackItem.contact_id.in_(ids),
+    open_items = select(FeedbackItem.contact_id).where(among(db.session, FeedbackItem.contact_id, ids),
                                                        FeedbackItem.status != "closed")
-    closing = select(Message.contact_id).where(Message.contact_id.in_(ids), Message.kind.in_(CLOSING_KINDS),
+    closing = select(Message.contact_id).where(among(db.session, Message.contact_id, ids),
+                                               Message.kind.in_(CLOSING_KINDS),
                                                Message.status.in_(AWAITING_PROVIDER))
     return set(db.session.scalars(open_items.distinct())) | set(db.session.scalars(closing.distinct()))

@@ -44,6 +44,8 @@ _LINE_BREAKS = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
 def single_line(value: str | None) -> str:
     """Header text (subject, names, header values) on one line: a name or subject carrying CR/LF
     could otherwise add headers of its own (Bcc: ...) wherever it ends up in raw MIME."""
+    if value and value.isprintable() and "  " not in value and value[0] != " " and value[-1] != " ":
+        return value  # the usual case, already one line: no control, separator or other space, none doubled
     return " ".join(_LINE_BREAKS.sub(" ", value or "").split())
 
 

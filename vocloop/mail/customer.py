@@ -25,5 +25,14 @@ def render(name: str, *, subject: str, language: str, survey: Any = None, why: s
 
 def greeting(contact: Any, language: str) -> str:
     """"Hi Liam," by the first name they gave, else their whole name; "Hello," if we know neither."""
-    name = contact.greeting_name
-    return translate("Hi {name},", language, name=name) if name else translate("Hello,", language)
+    return greeter(language)(contact)
+
+
+def greeter(language: str):
+    """greeting() in this language, its words looked up once (for a send to thousands)."""
+    by_name, neutral = translate("Hi {name},", language), translate("Hello,", language)
+
+    def greet(contact: Any) -> str:
+        name = contact.greeting_name
+        return by_name.format(name=name) if name else neutral
+    return greet

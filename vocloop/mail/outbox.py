@@ -16,13 +16,12 @@ from datetime import timedelta
 from itertools import groupby
 
 from flask import current_app
-from sqlalchemy import event, insert, or_, select, update
+from sqlalchemy import event, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 
 from vocloop import post_commit
-from vocloop.db import utcnow
+from vocloop.db import among, insert_rows, utcnow
 from vocloop.extensions import db
 from vocloop.mail import get_backend
 from vocloop.mail.base import (
@@ -41,7 +40,7 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
 _QUEUED = "vocloop.queued_messages"
 _RETRIES = "vocloop.mail_retries"
-MessagesHook = Callable[[list[Message]], None]
+MessagesHook = Callable[[list], None]
 
 
 def queue_message(*, key: str, kind: str, to_email: str, to_name: str = "", subject: str,
@@ -62,25 +61,20 @@ def queue_message(*, key: str, kind: str, to_email: str, to_name: str = "", subj
 
 
 def queue_many(rows: list[dict], template: MessageTemplate) -> list[int]:
-    """Bulk form of queue_message for one template (a survey to thousands): plain INSERTs, several
-    times faster than the ORM at this size; each row gives key, kind, to_email, to_name,
-    substitutions, headers and its links (and may give from_name, from_email, reply_to). Their ids, in
-    the order given."""
+    """Bulk form of queue_message for one template (a survey to thousands): written in bulk
+    (db.insert_rows), many times faster than the ORM at this size; each row gives key, kind, to_email,
+    to_name, substitutions, headers and its links (and may give from_name, from_email, reply_to).
+    Their ids, in the order given."""
     if not rows:
         return []
     config = current_app.config
     now = utcnow()
-    common = {"from_email": config["MAIL_FROM"], "subject": template.subject, "template_id": template.id,
+    common = {"to_name": "", "reply_to": None, "substitutions": {}, "headers": {}, "contact_id": None,
+              "invitation_id": None, "item_id": None, "subject": template.subject, "template_id": template.id,
               "status": "pending", "attempts": 0, "next_attempt_at": now, "created_at": now}
-    db.session.execute(insert(Message), [
+    ids = insert_rows(db.session, Message.__table__, [
         {**common, **row, "from_name": row.get("from_name") or config["MAIL_FROM_NAME"],
          "from_email": row.get("from_email") or config["MAIL_FROM"]} for row in rows])
-    ids_by_key: dict[str, int] = {}
-    keys = [row["idempotency_key"] for row in rows]
-    for start in range(0, len(keys), 5000):
-        ids_by_key.update(db.session.execute(select(Message.idempotency_key, Message.id).where(
-            Message.idempotency_key.in_(keys[start:start + 5000]))).all())
-    ids = [ids_by_key[key] for key in keys]
     post_commit.add(db.session, _QUEUED, ids)
     return ids
 
@@ -132,70 +126,88 @@ def _claimable(now):
                (Message.status == "sending") & (Message.lease_until < stale_lease))
 
 
+# What the relay reads of each row it takes: enough to send it and to record the outcome, as plain rows
+# (loading a thousand Message objects per request cost more than sending them).
+RELAYED = (Message.id, Message.idempotency_key, Message.kind, Message.to_email, Message.to_name, Message.from_email,
+           Message.from_name, Message.reply_to, Message.subject, Message.html, Message.text, Message.template_id,
+           Message.substitutions, Message.headers, Message.attempts, Message.contact_id, Message.invitation_id,
+           Message.item_id)
+
+
 def claim(message_ids: Iterable[int]) -> list[int]:
     """Take the due rows among these for sending, atomically; the ids actually taken."""
+    return [row.id for row in _claim(message_ids, (Message.id,))]
+
+
+def _claim(message_ids: Iterable[int], columns: tuple) -> list:
+    """Claim (committed before anything is sent) and read the claimed rows in the same statement."""
     ids = list(message_ids)
     if not ids:
         return []
     now = utcnow()
     lease = now + timedelta(seconds=current_app.config["MAIL_LEASE_SECONDS"])
     taken = db.session.execute(
-        update(Message).where(Message.id.in_(ids), _claimable(now))
+        update(Message).where(among(db.session, Message.id, ids), _claimable(now))
         .values(status="sending", lease_until=lease, attempts=Message.attempts + 1)
-        .returning(Message.id).execution_options(synchronize_session=False)
-    ).scalars().all()
+        .returning(*columns).execution_options(synchronize_session=False)
+    ).all()
     db.session.commit()
-    return sorted(taken)
+    return sorted(taken, key=lambda row: row.id)
 
 
 def deliver(message_ids: Iterable[int], on_accepted: MessagesHook | None = None,
             on_failed: MessagesHook | None = None) -> dict[str, int]:
     """Send the due rows among these, batching rows that share a template; counts by outcome.
-    The hooks run in the transaction that records the outcome."""
+    The hooks get the relayed rows (RELAYED's columns) and run in the transaction that records the outcome."""
     counts = {"sent": 0, "retry": 0, "failed": 0}
-    taken = claim(message_ids)
-    if not taken:
+    rows = _claim(message_ids, RELAYED)
+    if not rows:
         return counts
-    messages = list(db.session.scalars(select(Message).where(Message.id.in_(taken))
-                                       .execution_options(populate_existing=True)))
+    template_ids = {row.template_id for row in rows if row.template_id}
+    templates = {template.id: Content(single_line(template.subject), template.html, template.text)
+                 for template in db.session.execute(select(MessageTemplate.id, MessageTemplate.subject,
+                                                           MessageTemplate.html, MessageTemplate.text)
+                                                    .where(MessageTemplate.id.in_(template_ids)))}
     batch_size = current_app.config["MAIL_BATCH_SIZE"]
-    for _, group in groupby(sorted(messages, key=_batch_key), key=_batch_key):
+    for _, group in groupby(sorted(rows, key=_batch_key), key=_batch_key):
         group = list(group)
         for start in range(0, len(group), batch_size):
-            _send_batch(group[start:start + batch_size], counts, on_accepted, on_failed)
+            _send_batch(group[start:start + batch_size], templates, counts, on_accepted, on_failed)
     return counts
 
 
-def _batch_key(message: Message):
+def _batch_key(row):
     """Rows that can share one request: same template (or none: alone), same sender and reply-to."""
-    return (message.template_id or 0, 0 if message.template_id else message.id, message.from_email,
-            message.from_name, message.reply_to or "")
+    return (row.template_id or 0, 0 if row.template_id else row.id, row.from_email, row.from_name, row.reply_to or "")
 
 
-def _envelope(batch: list[Message]) -> Envelope:
+def _envelope(batch: list, templates: dict[int, Content]) -> Envelope:
     first = batch[0]
-    content = Content(single_line(first.template.subject), first.template.html, first.template.text) \
-        if first.template else Content(single_line(first.subject), first.html or "", first.text or "")
+    content = templates[first.template_id] if first.template_id \
+        else Content(single_line(first.subject), first.html or "", first.text or "")
     return Envelope(
         from_email=first.from_email, from_name=single_line(first.from_name), reply_to=first.reply_to,
         content=content,
-        recipients=[Recipient(message_id=m.id, email=m.to_email, name=single_line(m.to_name),
-                              substitutions=m.substitutions or {},
-                              headers={name: single_line(value) for name, value in (m.headers or {}).items()},
-                              custom_args={"vocloop_message_id": str(m.id), "vocloop_key": m.idempotency_key})
-                    for m in batch])
+        recipients=[Recipient(message_id=row.id, email=row.to_email, name=single_line(row.to_name),
+                              substitutions=row.substitutions or {},
+                              headers={name: single_line(value) for name, value in (row.headers or {}).items()},
+                              custom_args={"vocloop_message_id": str(row.id), "vocloop_key": row.idempotency_key})
+                    for row in batch])
 
 
-def _send_batch(batch: list[Message], counts: dict, on_accepted, on_failed) -> None:
+def _send_batch(batch: list, templates: dict[int, Content], counts: dict, on_accepted, on_failed) -> None:
     try:
-        provider_id = get_backend().send(_envelope(batch))
+        provider_id = get_backend().send(_envelope(batch, templates))
     except TransientMailError as exc:
         # One pause for the whole batch, so it is retried as one request again, not split by jitter.
-        pause = _retry_pause(max(message.attempts for message in batch), exc.retry_after)
-        for message in batch:
-            _schedule_retry(message, str(exc), pause)
-        given_up = [message for message in batch if message.status == "failed"]
-        counts["retry"] += len(batch) - len(given_up)
+        given_up = [row for row in batch if row.attempts >= MAX_ATTEMPTS]
+        retried = [row for row in batch if row.attempts < MAX_ATTEMPTS]
+        if retried:
+            _schedule_retry([row.id for row in retried], str(exc),
+                            _retry_pause(max(row.attempts for row in batch), exc.retry_after))
+        for row in given_up:
+            _record_failure(row.id, f"gave up after {row.attempts} attempts: {exc}")
+        counts["retry"] += len(retried)
         counts["failed"] += len(given_up)
         if given_up and on_failed:  # the last attempt: as final as a refusal for the loop
             on_failed(given_up)
@@ -204,28 +216,29 @@ def _send_batch(batch: list[Message], counts: dict, on_accepted, on_failed) -> N
     except PermanentMailError as exc:
         if len(batch) > 1:  # one bad address must not sink a thousand good ones: try each alone
             log.warning("batch of %d refused (%s); sending each alone", len(batch), exc)
-            for message in batch:
-                _send_batch([message], counts, on_accepted, on_failed)
+            for row in batch:
+                _send_batch([row], templates, counts, on_accepted, on_failed)
             return
-        message = batch[0]
-        message.status, message.last_error, message.lease_until = "failed", str(exc), None
+        _record_failure(batch[0].id, str(exc))
         counts["failed"] += 1
         if on_failed:
             on_failed(batch)
         db.session.commit()
         return
-    now = utcnow()
     db.session.execute(
-        update(Message).where(Message.id.in_([m.id for m in batch]), Message.status == "sending")
-        .values(status="sent", provider_message_id=provider_id or None, sent_at=now, lease_until=None,
+        update(Message).where(among(db.session, Message.id, [row.id for row in batch]), Message.status == "sending")
+        .values(status="sent", provider_message_id=provider_id or None, sent_at=utcnow(), lease_until=None,
                 last_error=None).execution_options(synchronize_session=False))
-    for message in batch:  # what the hooks read, without the ORM writing each row again
-        set_committed_value(message, "status", "sent")
-        set_committed_value(message, "sent_at", now)
     counts["sent"] += len(batch)
     if on_accepted:
         on_accepted(batch)
     db.session.commit()
+
+
+def _record_failure(message_id: int, error: str) -> None:
+    db.session.execute(update(Message).where(Message.id == message_id)
+                       .values(status="failed", last_error=error, lease_until=None)
+                       .execution_options(synchronize_session=False))
 
 
 def _retry_pause(attempts: int, retry_after: float | None) -> float:
@@ -235,15 +248,14 @@ def _retry_pause(attempts: int, retry_after: float | None) -> float:
     return max(backoff, retry_after or 0)
 
 
-def _schedule_retry(message: Message, error: str, delay: float) -> None:
-    message.last_error, message.lease_until = error, None
-    if message.attempts >= MAX_ATTEMPTS:
-        message.status = "failed"
-        message.last_error = f"gave up after {message.attempts} attempts: {error}"
-        return
-    message.status, message.next_attempt_at = "pending", utcnow() + timedelta(seconds=delay)
-    db.session.info.setdefault(_RETRIES, []).append((message.id, message.next_attempt_at))
-    log.warning("mail %s deferred %.0fs: %s", message.id, delay, error)
+def _schedule_retry(message_ids: list[int], error: str, delay: float) -> None:
+    due = utcnow() + timedelta(seconds=delay)
+    db.session.execute(update(Message).where(among(db.session, Message.id, message_ids))
+                       .values(status="pending", next_attempt_at=due, last_error=error, lease_until=None)
+                       .execution_options(synchronize_session=False))
+    db.session.info.setdefault(_RETRIES, []).extend((message_id, due) for message_id in message_ids)
+    log.warning("mail %s deferred %.0fs: %s", ", ".join(map(str, message_ids[:3])) +
+                (f" and {len(message_ids) - 3} more" if len(message_ids) > 3 else ""), delay, error)
 
 
 def take_retries() -> dict:

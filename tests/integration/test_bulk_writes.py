@@ -1,0 +1,60 @@
+"""The bulk paths a large send writes and reads through (vocloop/db.py): rows in by COPY on PostgreSQL
+(by INSERT ... RETURNING elsewhere) and id lists as one array parameter. Both databases must give the
+same rows, ids, defaults and errors as the plain statements they replace."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from vocloop.contacts.models import Contact
+from vocloop.db import among, insert_rows, utcnow
+from vocloop.extensions import db
+from vocloop.mail.models import Message
+
+
+def test_rows_come_back_with_their_ids_in_order_their_values_and_the_columns_defaults(app):
+    when = datetime(2026, 3, 1, 12, 30, 15, 250000, tzinfo=UTC)
+    rows = [{"idempotency_key": f"bulk:{n}", "kind": "survey", "to_email": f"c{n}@example.com",
+             "from_email": "us@example.com", "subject": "Tab\there, line\nthere, back\\slash, «é»",
+             "next_attempt_at": when + timedelta(minutes=n),
+             "substitutions": {"-vl_name-": f"Ann {n}", "-quote-": 'say "hi"\n'}} for n in range(3)]
+    ids = insert_rows(db.session, Message.__table__, rows)
+    db.session.commit()
+
+    assert ids == sorted(ids) and len(set(ids)) == 3
+    stored = {m.id: m for m in db.session.scalars(select(Message).where(Message.id.in_(ids)))}
+    for n, message_id in enumerate(ids):
+        message = stored[message_id]
+        assert message.idempotency_key == f"bulk:{n}" and message.to_email == f"c{n}@example.com"
+        assert message.subject == rows[n]["subject"]
+        assert message.next_attempt_at == when + timedelta(minutes=n)
+        assert message.substitutions == rows[n]["substitutions"]
+        # not given: the model's defaults, as an INSERT through SQLAlchemy applies them
+        assert (message.status, message.attempts, message.to_name, message.headers) == ("pending", 0, "", {})
+        assert message.created_at <= utcnow() and message.reply_to is None
+
+
+def test_a_duplicate_is_the_integrity_error_an_insert_raises_and_the_transaction_rolls_back(app):
+    row = {"idempotency_key": "bulk:same", "kind": "survey", "to_email": "c@example.com",
+           "from_email": "us@example.com", "subject": "Hello"}
+    insert_rows(db.session, Message.__table__, [row])
+    db.session.commit()
+
+    with pytest.raises(IntegrityError):
+        insert_rows(db.session, Message.__table__, [{**row, "idempotency_key": "bulk:new"}, row])
+    db.session.rollback()
+    assert db.session.scalars(select(Message.idempotency_key)).all() == ["bulk:same"]
+
+
+def test_an_id_list_picks_exactly_those_rows_whatever_its_length(app):
+    db.session.add_all([Contact(email=f"c{n}@example.com") for n in range(30)])
+    db.session.commit()
+    ids = sorted(db.session.scalars(select(Contact.id)))
+
+    for wanted in ([], ids[:1], ids[::3], [*ids[5:9], 10**6]):
+        found = db.session.scalars(select(Contact.id).where(among(db.session, Contact.id, wanted)))
+        assert sorted(found) == [i for i in ids if i in wanted]
