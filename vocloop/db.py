@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from itertools import repeat
+from operator import itemgetter
 from typing import Annotated, Any
 
 from sqlalchemy import JSON, DateTime, MetaData, TypeDecorator
@@ -103,15 +105,15 @@ def insert_rows(session, table, rows: list[dict[str, Any]]) -> list[int]:
                 for column in table.columns
                 if column.name not in given and column.default is not None and not column.primary_key}
     names = ["id", *given, *defaults]
-    columns = []  # column by column: most need no processing, and a send's rows share their timestamps
+    # Column by column (most need no processing, and a send's rows share their timestamps), lazily: the
+    # server takes in the first rows while the next ones are serialised.
+    columns = []
     for name in given:
-        values = [row[name] for row in rows]
+        values = map(itemgetter(name), rows)
         process = _bind_processor(table.c[name], dialect)
-        if process is not _same:
-            values = list(map(_reusing(process), values))
-        columns.append(values)
+        columns.append(values if process is _same else map(_reusing(process), values))
     for name, value in defaults.items():
-        columns.append([_bind_processor(table.c[name], dialect)(value)] * len(rows))
+        columns.append(repeat(_bind_processor(table.c[name], dialect)(value)))
     statement = f"COPY {table.name} ({', '.join(names)}) FROM STDIN"
     driver = connection.connection.driver_connection
     try:
@@ -121,7 +123,7 @@ def insert_rows(session, table, rows: list[dict[str, Any]]) -> list[int]:
             ids = sorted(cursor.fetchone()[0])
             with cursor.copy(statement) as copy:
                 write = copy.write_row
-                for values in zip(ids, *columns, strict=True):
+                for values in zip(ids, *columns, strict=False):  # the defaults repeat without end
                     write(values)
     except driver.Error as error:  # raised as SQLAlchemy raises what an execute meets (IntegrityError, ...)
         raise exc.DBAPIError.instance(statement, None, error, type(driver).Error, dialect=dialect) from error
