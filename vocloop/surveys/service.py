@@ -16,7 +16,7 @@ from vocloop.accounts.service import normalize_email
 from vocloop.company import service as profiles
 from vocloop.company.brand import checked_color, checked_url
 from vocloop.contacts.models import Contact, greeting_name
-from vocloop.db import among, insert_rows, utcnow
+from vocloop.db import ANALYZE_AFTER_ROWS, among, analyze_after_bulk_load, insert_rows, utcnow
 from vocloop.errors import Invalid
 from vocloop.extensions import db
 from vocloop.i18n import available_languages, language_for, translate
@@ -24,7 +24,7 @@ from vocloop.items import next_answer
 from vocloop.items.open_loops import contacts_with_open_loop
 from vocloop.mail import customer as customer_email
 from vocloop.mail import outbox
-from vocloop.mail.models import MessageTemplate
+from vocloop.mail.models import Message, MessageTemplate
 from vocloop.security import new_secret_token
 from vocloop.surveys.kinds import KINDS, get_kind
 from vocloop.surveys.models import OPEN_ITEM_RULES, Invitation, Survey, reached_customer
@@ -236,6 +236,8 @@ def send_invitations(survey: Survey, contact_ids: list[int], send_run: tuple[int
         outbox.queue_many(rows, template)
     next_answer.refresh(db.session, [contact.id for contact, *_ in recipients])  # asked again after their loop
     db.session.commit()
+    if len(recipients) >= ANALYZE_AFTER_ROWS:  # before the relay claims them batch by batch
+        analyze_after_bulk_load(db.session, (Invitation.__table__, Message.__table__))
     return outcome
 
 
