@@ -102,6 +102,23 @@ def test_waiting_on_the_customer_pauses_the_sla_and_moves_the_due_times_by_the_w
     assert watch_sla(item.close_due_at + timedelta(minutes=1))["breached"] == 1
 
 
+def test_an_item_already_late_when_it_starts_waiting_stays_overdue(app, client, item_of_dana, monkeypatch):
+    item, dana = item_of_dana
+    close_due = item.close_due_at
+    # Overdue from the minute its closing message is late, not before.
+    assert metrics.backlog(close_due - timedelta(minutes=1))["overdue"] == 0
+    assert metrics.backlog(close_due + timedelta(minutes=1))["overdue"] == 1
+
+    # Dana starts waiting on Ann an hour too late: the wait pauses the clock, it does not hide the delay.
+    at(monkeypatch, close_due + timedelta(hours=1))
+    items.set_status(dana, item, "waiting")
+    days_later = close_due + timedelta(days=3)
+    assert metrics.backlog(days_later)["overdue"] == 1
+    monkeypatch.setattr("vocloop.items.queries.utcnow", lambda: days_later)
+    login(client, "dana@example.com", PASSWORD)
+    assert f'href="/inbox/items/{item.id}"' in client.get("/inbox/?tab=overdue").get_data(as_text=True)
+
+
 def test_a_customer_reply_ends_the_wait_and_closing_counts_the_wait_out(app, client, item_of_dana, monkeypatch):
     item, dana = item_of_dana
     close_due = item.close_due_at
