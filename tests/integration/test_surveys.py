@@ -15,6 +15,7 @@ from vocloop.contacts.models import Contact
 from vocloop.db import utcnow
 from vocloop.errors import Invalid
 from vocloop.extensions import db
+from vocloop.items import service as items
 from vocloop.items.models import FeedbackItem
 from vocloop.mail.models import Message
 from vocloop.responses.models import Response
@@ -147,6 +148,31 @@ def test_a_customer_with_an_open_item_gets_no_reminder(app, client, drain):
     answer(client, make_invitation(other, invitation.contact), 1, "Broken")
     drain()
     assert count(FeedbackItem) == 1 and reminders.send_reminders() == 0
+
+
+def test_one_customers_open_item_holds_back_only_their_own_surveys(app, client, drain):
+    make_user("admin@example.com", role="admin")
+    survey, other = make_survey(reminder_days=3), make_survey(name="Support CSAT")
+    _, ann = _sent_days_ago(survey, "ann@customer.example", 4)
+    _, bob = _sent_days_ago(survey, "bob@customer.example", 4)
+    answer(client, make_invitation(other, ann.contact), 1, "Broken")
+    drain()
+    item = db.session.scalar(select(FeedbackItem))
+    # Ann's open item keeps her reminder back; Bob, who has none, is due as usual.
+    assert reminders.due_invitations(survey, utcnow()) == [bob.id]
+    # A send to Cy, never surveyed: the preview and the send see only Cy's own loops, not Ann's.
+    cy = make_contact("cy@customer.example")
+    onboarding = make_survey(name="Onboarding")
+    assert surveys.eligibility(onboarding, [cy.id]) == {"eligible": 1}
+    assert surveys.eligibility(onboarding, [cy.id, ann.contact_id]) == {"eligible": 1, "open_item": 1}
+    assert [sent.contact_id for sent in surveys.send_invitations(onboarding, [cy.id]).invitations] == [cy.id]
+    # Closed with a message not yet accepted by the provider: Ann's loop is still open, Bob's reminder still due.
+    items.close_with_message(item.owner, item, "Hi Ann, it is fixed now.")
+    assert db.session.scalar(select(Message.status).where(Message.kind == "closing")) == "pending"
+    assert reminders.due_invitations(survey, utcnow()) == [bob.id]
+    assert reminders.send_reminders() == 1
+    [message] = db.session.scalars(select(Message).where(Message.idempotency_key.like("reminder:%")))
+    assert message.to_email == "bob@customer.example"
 
 
 def _contacts_with(plan: str, n: int, start: int = 0) -> list[int]:
