@@ -7,7 +7,9 @@ run: the very rows it wrote, written again by the fastest plain bulk path (Postg
 executemany on SQLite) into the same tables and indexes, plus the local server accepting the same
 requests (the same recipients, substitutions and content) with no database work around them.
 At each of --sizes invitations; the growth is the time at the largest size over the smallest (linear:
-the ratio of the sizes).
+the ratio of the sizes). Beside the times, the same ratio in CPU seconds of this process, the stub and
+the PostgreSQL backend (cpu_ratio_to_floor; Linux): the work itself, which load on a shared machine
+stretches less than it stretches the wall clock.
 
     python benchmarks/dispatch.py [--sizes 10k,30k,100k] [--database-url URL]
 
@@ -55,6 +57,23 @@ def stub_stats(url: str) -> dict:
     return json.loads(connection.getresponse().read())
 
 
+def cpu_seconds(*pids: int | None) -> float | None:
+    """CPU seconds (user and system) used so far by this process and these (the stub, the PostgreSQL
+    backend): the work, steadier than wall time on a shared machine. None where /proc cannot tell."""
+    total = time.process_time()
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError, TypeError):
+            return None
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def spent(before: float | None, after: float | None) -> float | None:
+    return None if before is None or after is None else after - before
+
+
 def post_bodies(url: str, bodies: list[bytes]) -> float:
     """Seconds the local server takes to accept these requests when we do nothing else."""
     parsed = urlparse(url)
@@ -98,9 +117,10 @@ def floor_bodies(batch: int) -> list[bytes]:
 FLOOR_TABLES = ("invitations", "messages")
 
 
-def rewrite_rows(url: str) -> float:
-    """Seconds to write the dispatch's own invitation and outbox rows again by the plain bulk path:
-    dumped, the tables emptied, then COPY (PostgreSQL) or one executemany (SQLite) and a commit."""
+def rewrite_rows(url: str) -> tuple[float, float | None]:
+    """Seconds (and CPU seconds, with the server's) to write the dispatch's own invitation and outbox rows
+    again by the plain bulk path: dumped, the tables emptied, then COPY (PostgreSQL) or one executemany
+    (SQLite) and a commit."""
     from vocloop.extensions import db
 
     raw = db.engine.raw_connection()
@@ -112,33 +132,35 @@ def rewrite_rows(url: str) -> float:
                 with cursor.copy(f"COPY {table} TO STDOUT (FORMAT binary)") as copy:
                     dumps[table] = b"".join(bytes(chunk) for chunk in copy)
             cursor.execute(f"TRUNCATE {', '.join(FLOOR_TABLES)} CASCADE")
+            backend = cursor.execute("SELECT pg_backend_pid()").fetchone()[0]
             raw.commit()
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), cpu_seconds(backend)
             for table in FLOOR_TABLES:
                 with cursor.copy(f"COPY {table} FROM STDIN (FORMAT binary)") as copy:
                     copy.write(dumps[table])
             raw.commit()
+            return time.perf_counter() - started, spent(cpu, cpu_seconds(backend))
         else:
             dumps = {table: cursor.execute(f"SELECT * FROM {table}").fetchall() for table in FLOOR_TABLES}
             for table in reversed(FLOOR_TABLES):
                 cursor.execute(f"DELETE FROM {table}")
             raw.commit()
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), cpu_seconds()
             for table in FLOOR_TABLES:
                 if dumps[table]:
                     marks = ", ".join("?" * len(dumps[table][0]))
                     cursor.executemany(f"INSERT INTO {table} VALUES ({marks})", dumps[table])
             raw.commit()
-        return time.perf_counter() - started
+            return time.perf_counter() - started, spent(cpu, cpu_seconds())
     finally:
         raw.close()
 
 
-def measure(url: str, contacts: int, stub_url: str) -> dict:
+def measure(url: str, contacts: int, stub_url: str, stub_pid: int) -> dict:
     """One size: the dispatch as production does it, then its floor."""
     reset_database(url)
     from flask_migrate import upgrade
-    from sqlalchemy import func, select
+    from sqlalchemy import func, select, text
 
     from vocloop import create_app
     from vocloop.contacts.models import Contact
@@ -162,22 +184,29 @@ def measure(url: str, contacts: int, stub_url: str) -> dict:
         contact_ids = list(db.session.scalars(select(Contact.id)))
         survey = surveys.create_survey(name="Benchmark NPS", kind="nps", company="Acme")
         before = stub_stats(stub_url)
+        backend = db.session.scalar(text("SELECT pg_backend_pid()")) if database_kind(url) == "postgresql" else None
 
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), cpu_seconds(stub_pid, backend)
         outcome = surveys.send_invitations(survey, contact_ids)
         message_ids = outbox.take_queued_ids()
         written = time.perf_counter()
         batch = app.config["MAIL_BATCH_SIZE"]
         for start in range(0, len(message_ids), batch):
             deliver_messages(message_ids[start:start + batch])
-        finished = time.perf_counter()
+        finished, cpu_finished = time.perf_counter(), cpu_seconds(stub_pid, backend)
+        if backend is not None and backend != db.session.scalar(text("SELECT pg_backend_pid()")):
+            cpu_finished = None  # another connection did part of the work: its CPU was not counted
 
         after = stub_stats(stub_url)
         sent = db.session.scalar(select(func.count()).select_from(Message).where(Message.status == "sent"))
         bodies = floor_bodies(batch)
         db.session.remove()
-        floor_write = rewrite_rows(url)
+        floor_write, floor_write_cpu = rewrite_rows(url)
+    cpu = cpu_seconds(stub_pid)
     floor_send = post_bodies(stub_url, bodies)
+    floor_send_cpu = spent(cpu, cpu_seconds(stub_pid))
+    dispatch_cpu = spent(cpu_started, cpu_finished)
+    floor_cpu = None if floor_write_cpu is None or floor_send_cpu is None else floor_write_cpu + floor_send_cpu
     recipients = after["recipients"] - before["recipients"]
     assert recipients == sent == len(outcome.invitations) == contacts, (recipients, sent, contacts)
     dispatch_seconds = finished - started
@@ -192,6 +221,10 @@ def measure(url: str, contacts: int, stub_url: str) -> dict:
         "floor_send_seconds": round(floor_send, 2),
         "floor_seconds": round(floor_write + floor_send, 2),
         "ratio_to_floor": round((floor_write + floor_send) / dispatch_seconds, 3),
+        # the same in CPU seconds of this process, the stub and the PostgreSQL backend (Linux)
+        "cpu_seconds": None if dispatch_cpu is None else round(dispatch_cpu, 2),
+        "floor_cpu_seconds": None if floor_cpu is None else round(floor_cpu, 2),
+        "cpu_ratio_to_floor": None if None in (dispatch_cpu, floor_cpu) else round(floor_cpu / dispatch_cpu, 3),
     }
 
 
@@ -204,7 +237,7 @@ def main() -> None:
 
     stub, stub_url = start_stub()
     try:
-        by_size = {size: measure(args.database_url, size, stub_url) for size in sizes}
+        by_size = {size: measure(args.database_url, size, stub_url, stub.pid) for size in sizes}
     finally:
         stub.terminate()
     largest = by_size[sizes[-1]]
@@ -212,7 +245,7 @@ def main() -> None:
     for size in sizes:
         figures.update({f"{key}_at_{size}": value for key, value in by_size[size].items()})
     figures.update({key: largest[key] for key in ("invitations", "write_seconds", "relay_seconds", "dispatch_seconds",
-                                                   "recipients_per_s", "floor_seconds")})
+                                                   "recipients_per_s", "floor_seconds", "cpu_ratio_to_floor")})
     figures["dispatch_ratio_to_floor"] = largest["ratio_to_floor"]
     figures["dispatch_growth"] = growth({size: by_size[size]["dispatch_seconds"] for size in sizes})
     # linear growth is the ratio of the sizes: 1.0 here means exactly linear, above it worse than linear
