@@ -16,6 +16,7 @@ from tests.factories import (
     make_survey,
     make_user,
 )
+from vocloop.accounts.models import User
 from vocloop.db import utcnow
 from vocloop.extensions import db
 from vocloop.items import service as items
@@ -146,15 +147,32 @@ def test_on_business_hours_a_weekend_spent_waiting_moves_nothing_and_working_hou
     item, dana = item_of_dana
     sla.update_policy(item.priority, first_action_hours=4, close_hours=16, business_hours=True)
     friday = datetime(2026, 12, 4, 16, 0, tzinfo=UTC)  # a Friday, 16:00; the calendar is 09-17 UTC, Mon-Fri
-    item.close_due_at = datetime(2026, 12, 8, 12, 0, tzinfo=UTC)
+    item.close_due_at = datetime(2026, 12, 8, 16, 0, tzinfo=UTC)  # late on a Tuesday: the wait carries over the night
     db.session.commit()
     at(monkeypatch, friday)
     items.set_status(dana, item, "waiting")
     at(monkeypatch, datetime(2026, 12, 7, 10, 30, tzinfo=UTC))  # Monday 10:30: 1 h Friday + 1.5 h Monday
     items.set_status(dana, fresh(item.id), "in_progress")
     item = fresh(item.id)
-    assert item.close_due_at == datetime(2026, 12, 8, 14, 30, tzinfo=UTC)
+    assert item.close_due_at == datetime(2026, 12, 9, 10, 30, tzinfo=UTC)  # 1 h Tuesday, 1.5 h Wednesday
     assert item.events[-1].data["clock"] == "business" and item.events[-1].data["waited_hours"] == 2.5
+
+
+def test_waiting_set_by_an_admin_before_the_owner_acted_moves_the_first_action_deadline_too(app, item_of_dana,
+                                                                                             monkeypatch):
+    item, dana = item_of_dana
+    admin = db.session.scalar(select(User).where(User.email == "admin@example.com"))
+    first_due, close_due = item.first_action_due_at, item.close_due_at
+    paused = item.created_at + timedelta(minutes=10)
+    at(monkeypatch, paused)
+    items.set_status(admin, item, "waiting")  # not Dana's first action: her clock for it stops too
+    at(monkeypatch, paused + timedelta(hours=10))
+    items.set_status(admin, fresh(item.id), "in_progress")
+    item = fresh(item.id)
+    assert item.first_action_at is None
+    assert (item.first_action_due_at, item.close_due_at) == (first_due + timedelta(hours=10),
+                                                             close_due + timedelta(hours=10))
+    assert watch_sla(first_due + timedelta(minutes=1))["first_action_missed"] == 0
 
 
 def test_a_hand_over_keeps_the_clock_paused(app, item_of_dana, monkeypatch):
