@@ -97,6 +97,7 @@ def test_waiting_on_the_customer_pauses_the_sla_and_moves_the_due_times_by_the_w
     assert kinds.index("sla_paused") < kinds.index("sla_resumed")
     events = client.get(f"/api/v1/items/{item.id}/events", headers=api_token(dana)).json
     assert [e["kind"] for e in events if e["kind"].startswith("sla_")] == ["sla_paused", "sla_resumed"]
+    assert {event.actor_id for event in item.events if event.kind.startswith("sla_")} == {dana.id}  # Dana did both
 
     # The clock runs again from where it stopped: the breach comes at the moved deadline, not before.
     assert watch_sla(close_due + timedelta(hours=1))["breached"] == 0
