@@ -170,6 +170,9 @@ def test_one_customers_open_item_holds_back_only_their_own_surveys(app, client, 
     items.close_with_message(item.owner, item, "Hi Ann, it is fixed now.")
     assert db.session.scalar(select(Message.status).where(Message.kind == "closing")) == "pending"
     assert reminders.due_invitations(survey, utcnow()) == [bob.id]
+    dee = make_contact("dee@customer.example")
+    assert surveys.eligibility(onboarding, [dee.id]) == {"eligible": 1}
+    assert surveys.eligibility(onboarding, [ann.contact_id]) == {"eligible": 0, "open_item": 1}
     assert reminders.send_reminders() == 1
     [message] = db.session.scalars(select(Message).where(Message.idempotency_key.like("reminder:%")))
     assert message.to_email == "bob@customer.example"
