@@ -22,6 +22,8 @@ SECRET_SETTINGS = ("SECRET_KEY", "SENDGRID_API_KEY", "INBOUND_PARSE_SECRET", "ME
 
 
 def redact_path(path: str) -> str:
+    if "/s/" not in path and "/inbound/" not in path:  # most lines: no pattern can match
+        return path
     for pattern, replacement in _SECRET_PATHS:
         path = pattern.sub(replacement, path)
     return path
@@ -73,6 +75,9 @@ class ServerBannerOnly(logging.Filter):
 def configure_logging(app: Flask) -> None:
     """Root logging: JSON in production (LOG_FORMAT), readable text elsewhere; redaction always."""
     logging.Formatter.converter = time.gmtime
+    # No line shows where in the source it was logged from, so the lookup of the caller's frame that
+    # each record would make is skipped (the logging HOWTO's "Optimization": ~10 us a line).
+    logging._srcfile = None
     handler = logging.StreamHandler()
     if app.config.get("LOG_FORMAT") == "json":
         handler.setFormatter(JsonFormatter())
@@ -119,7 +124,7 @@ def init_request_ids(app: Flask) -> None:
         response.headers["X-Request-ID"] = request_id
         duration = round((time.perf_counter() - g.get("request_started", time.perf_counter())) * 1000, 1)
         g.request_duration_ms = duration
-        access.info("%s %s %s %.1fms", request.method, redact_path(request.path), response.status_code, duration,
-                    extra={"method": request.method, "path": redact_path(request.path),
-                           "status": response.status_code, "duration_ms": duration})
+        method, path, status = request.method, redact_path(request.path), response.status_code
+        access.info("%s %s %s %.1fms", method, path, status, duration,
+                    extra={"method": method, "path": path, "status": status, "duration_ms": duration})
         return response

@@ -313,6 +313,8 @@ def enqueue_queued_work() -> None:
     from vocloop.mail import outbox
     from vocloop.outbound import service as webhooks
 
+    if not db.session.registry.has():  # no session, nothing committed through one (a click: ~50 us saved)
+        return
     for _ in range(RELAY_ROUNDS):
         if not post_commit.anything_ready(db.session):
             return

@@ -7,9 +7,10 @@ share an address; a count per page lets as many of them answer as a count of cli
 
 These pages take a whole send's clicks within minutes, so the check is one counter increment in
 Redis (a fixed window, through the `limits` library that Flask-Limiter itself stands on) without
-Flask-Limiter's per-request bookkeeping around it (its two passes over each request cost about
-as much CPU as the increment: 85 us of a click's 1.3 ms here). Staff pages and the API keep
-Flask-Limiter. Redis out of reach never stops a customer from answering: counting moves to this
+Flask-Limiter's per-request bookkeeping around it: its pass before each request and its headers
+after (together ~80 us of CPU, most of what the increment itself costs) and Flask-Login's remember-me
+cookie check (which opens the session: these pages have none) do not run for them. Staff pages and
+the API keep both. Redis out of reach never stops a customer from answering: counting moves to this
 process's memory, and Redis is tried again every few seconds.
 """
 
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import time
-from functools import cache
+from functools import cache, partial, wraps
 
 from flask import Blueprint, Flask, current_app, request
 from limits import RateLimitItem, parse
@@ -26,20 +27,13 @@ from limits.storage import MemoryStorage, storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 from werkzeug.exceptions import TooManyRequests
 
-from vocloop.extensions import limiter
+from vocloop.extensions import limiter, login_manager
 
 log = logging.getLogger(__name__)
 
 NAMESPACE = "customer-pages"
 RETRY_SHARED_SECONDS = 5.0
 _COUNTED_HERE: set[str] = set()  # blueprints whose requests this module counts
-
-
-@limiter.request_filter
-def _counted_here() -> bool:
-    """Flask-Limiter skips these pages at once: they are counted below, and its own look at each
-    request (for app-wide limits they do not have) cost ~40 us of CPU."""
-    return request.blueprint in _COUNTED_HERE
 
 
 class CustomerPageLimit:
@@ -112,4 +106,26 @@ def limit_customer_pages(blueprint: Blueprint) -> None:
 
 
 def init_app(app: Flask) -> None:
+    """After Flask-Limiter and Flask-Login are bound to `app`: their hooks pass these pages by."""
     app.extensions["vocloop_customer_page_limit"] = CustomerPageLimit(app.config["RATELIMIT_STORAGE_URI"])
+    staff_hooks = {limiter._check_request_limit, login_manager._update_remember_cookie}
+    for hooks in (app.before_request_funcs.get(None, []), app.after_request_funcs.get(None, [])):
+        hooks[:] = [_not_on_customer_pages(hook) if hook in staff_hooks or _is_limiter_headers(hook) else hook
+                    for hook in hooks]
+
+
+def _is_limiter_headers(hook) -> bool:
+    return isinstance(hook, partial) and hook.args[:1] == (limiter,) and hook.func.__name__.endswith("inject_headers")
+
+
+def _not_on_customer_pages(hook):
+    """`hook` for every request but those of the pages counted here (an after-request hook gets the
+    response, which then passes unchanged)."""
+
+    @wraps(hook)
+    def unless_customer_page(*response):
+        if request.blueprint in _COUNTED_HERE:
+            return response[0] if response else None
+        return hook(*response)
+
+    return unless_customer_page
