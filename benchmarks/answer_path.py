@@ -40,6 +40,9 @@ DATABASE_URL = os.environ.get("VOCLOOP_BENCH_ANSWERS_DATABASE_URL",
 REDIS_URL = os.environ.get("VOCLOOP_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 
 
+WARM_UP = 200  # requests of each kind before the measured runs
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -279,7 +282,7 @@ def main() -> None:
            "RATELIMIT_PUBLIC": "10000000 per minute", "LOG_FORMAT": "json", "PYTHONPATH": str(ROOT)}
     # Enough customers that no token is clicked twice in the closed-loop runs at this machine's pace.
     per_run = int(max(args.rate * args.seconds, 400 * args.seconds)) + 100
-    tokens = seed(env, per_run * 4)
+    tokens = seed(env, per_run * 4 + 2 * WARM_UP)
     port = free_port()
     server = start_gunicorn(env, port)
     meter = CpuMeter(server.pid)
@@ -287,7 +290,13 @@ def main() -> None:
         bare = [Request("GET", "/bare/")] * per_run
         bare_post = [Request("POST", "/bare/", b"comment=Setup+was+slow", {
             "Content-Type": "application/x-www-form-urlencoded"})] * per_run
-        warm = closed_loop(port, bare[:200], 2, args.concurrency)  # noqa: F841 (imports, pools, JIT-free warm-up)
+        # Steady state, as a server that has been up a while: each process has its pools open, its mappers
+        # configured and the answer path's statements compiled (else the first seconds of the click run
+        # pay for what every process does once). The warm-up customers are not clicked again.
+        closed_loop(port, bare[:WARM_UP], 2, args.concurrency)
+        closed_loop(port, [Request("GET", "/bare/write-limited")] * WARM_UP, 2, args.concurrency)
+        closed_loop(port, click_requests(tokens[-2 * WARM_UP:-WARM_UP]), 3, args.concurrency)
+        closed_loop(port, comment_requests(port, tokens[-WARM_UP:]), 3, args.concurrency)
         runs = {
             "bare_get": closed_loop(port, bare, args.seconds, args.concurrency, meter),
             "click": closed_loop(port, click_requests(tokens[:per_run]), args.seconds, args.concurrency, meter),

@@ -270,3 +270,21 @@ def test_the_survey_page_shows_what_does_not_count_and_an_admin_counts_it(app, c
     post_form(client, "/company/", "/company/scanner-rules", {"kind": "user_agent", "pattern": "AcmeScan",
                                                                "label": "Acme"})
     assert [rule.pattern for rule in scanners.list_rules()] == ["AcmeScan"]
+
+
+def test_a_rule_added_for_an_address_already_seen_applies_to_its_next_click(app, client):
+    """Each process remembers its verdict per address and User-Agent (a send's clicks repeat them);
+    an admin's new rule still applies at once, to an address and a browser it has judged before."""
+    from tests.factories import api_token
+    from vocloop.accounts.models import User
+    first, second = invited("ann@customer.example", None), invited("bob@customer.example", None)
+    from_gateway = {"environ_base": {"REMOTE_ADDR": "198.51.100.7"}, "headers": PERSON}
+    client.get(f"/s/{first}?score=6", **from_gateway)
+    assert the_answer().signals == 0
+    admin = api_token(db.session.scalar(select(User)), scope="admin")
+    assert client.post("/api/v1/scanner-rules", headers=admin,
+                       json={"kind": "network", "pattern": "198.51.100.0/24"}).status_code == 201
+    client.get(f"/s/{second}?score=7", **from_gateway)
+    db.session.rollback()
+    by_score = {answer.score: answer.signals for answer in db.session.scalars(select(Response))}
+    assert scanners.describe(by_score[7]) == ["scanner_network"] and by_score[6] == 0
