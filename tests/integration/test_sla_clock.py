@@ -176,6 +176,23 @@ def test_waiting_set_by_an_admin_before_the_owner_acted_moves_the_first_action_d
     assert watch_sla(first_due + timedelta(minutes=1))["first_action_missed"] == 0
 
 
+def test_on_business_hours_the_first_action_deadline_moves_by_the_working_hours_waited(app, item_of_dana,
+                                                                                      monkeypatch):
+    item, dana = item_of_dana
+    admin = db.session.scalar(select(User).where(User.email == "admin@example.com"))
+    sla.update_policy(item.priority, first_action_hours=4, close_hours=16, business_hours=True)
+    item.first_action_due_at = datetime(2026, 12, 8, 16, 0, tzinfo=UTC)  # late on a Tuesday (09-17 UTC, Mon-Fri)
+    item.close_due_at = datetime(2026, 12, 9, 16, 0, tzinfo=UTC)
+    db.session.commit()
+    at(monkeypatch, datetime(2026, 12, 8, 10, 0, tzinfo=UTC))
+    items.set_status(admin, item, "waiting")
+    at(monkeypatch, datetime(2026, 12, 8, 12, 30, tzinfo=UTC))  # 2.5 working hours later
+    items.set_status(admin, fresh(item.id), "in_progress")
+    item = fresh(item.id)
+    assert item.first_action_due_at == datetime(2026, 12, 9, 10, 30, tzinfo=UTC)  # 1 h Tuesday, 1.5 h Wednesday
+    assert item.close_due_at == datetime(2026, 12, 10, 10, 30, tzinfo=UTC)
+
+
 def test_a_hand_over_keeps_the_clock_paused(app, item_of_dana, monkeypatch):
     item, dana = item_of_dana
     lee = make_user("lee@example.com", name="Lee", team="Support")
