@@ -142,7 +142,7 @@ def test_the_outbox_refuses_a_second_email_with_the_same_key(app):
 
 # Promise 4: don't ask without acting.
 
-def test_no_survey_to_a_contact_with_an_open_item_in_quarantine_or_unsubscribed(app, client, drain):
+def test_no_survey_to_a_contact_with_an_open_item_in_quarantine_or_unsubscribed(app, client, drain, monkeypatch):
     make_user("admin@example.com", role="admin")
     answered(client, drain)  # ann now has an open item
     survey = make_survey("csat", name="Follow-up", quarantine_days=0)
@@ -151,15 +151,25 @@ def test_no_survey_to_a_contact_with_an_open_item_in_quarantine_or_unsubscribed(
     make_invitation(make_survey(name="Earlier", quarantine_days=0), recent)
     unsubscribed = make_contact("gone@customer.example")
     unsubscribed.unsubscribed_at = utcnow()
+    also_gone = make_contact("also.gone@customer.example")
+    also_gone.unsubscribed_at = utcnow()
     bounced = make_contact("bounced@customer.example")
     bounced.suppressed_reason = "bounce"
     db.session.commit()
     quarantined = make_survey("nps", name="Quarterly", quarantine_days=90)
     ann = db.session.scalar(select(Response)).contact_id
+    audience = [ann, fresh.id, unsubscribed.id, also_gone.id, bounced.id, 999999]
 
-    outcome = surveys.send_invitations(survey, [ann, fresh.id, unsubscribed.id, bounced.id, 999999])
+    # The preview counts each reason over the whole audience, however many statements it takes.
+    preview = {"eligible": 1, "open_item": 1, "unsubscribed": 2, "suppressed": 1, "not_found": 1}
+    assert surveys.eligibility(survey, audience) == preview
+    with monkeypatch.context() as small_statements:
+        small_statements.setattr(surveys, "CHUNK", 2)
+        assert surveys.eligibility(survey, audience) == preview
+
+    outcome = surveys.send_invitations(survey, audience)
     assert [invitation.contact_id for invitation in outcome.invitations] == [fresh.id]
-    assert dict(outcome.skipped) == {ann: "open_item", unsubscribed.id: "unsubscribed",
+    assert dict(outcome.skipped) == {ann: "open_item", unsubscribed.id: "unsubscribed", also_gone.id: "unsubscribed",
                                      bounced.id: "suppressed (bounce)", 999999: "not_found"}
     again = surveys.send_invitations(quarantined, [recent.id])
     assert again.skipped == [(recent.id, "quarantine")]
