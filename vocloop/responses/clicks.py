@@ -24,6 +24,8 @@ from functools import cache
 from types import SimpleNamespace
 from typing import Any
 
+import psycopg
+from psycopg.rows import namedtuple_row
 from sqlalchemy import Integer, and_, bindparam, case, literal, null, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -139,8 +141,46 @@ def _click_statement():
 
 
 def _one_statement(params: dict):
+    """The click statement on the driver itself: SQLAlchemy's work around one execution (its execution
+    context, result metadata and per-parameter processing) cost the click as much CPU as the driver's
+    own, so SQLAlchemy compiles the statement once (DriverStatement) and the pool lends the connection."""
+    statement = _driver_statement(db.engine.dialect)
     with db.engine.connect() as connection:
-        return connection.execution_options(isolation_level="AUTOCOMMIT").execute(_click_statement(), params).first()
+        connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+        driver = connection.connection.dbapi_connection
+        try:
+            with driver.cursor(row_factory=namedtuple_row) as cursor:
+                return cursor.execute(statement.sql, statement.values(params)).fetchone()
+        except psycopg.OperationalError:
+            if driver.closed or driver.broken:  # as SQLAlchemy would: never back to the pool
+                connection.invalidate()
+            raise
+
+
+class DriverStatement:
+    """A Core statement compiled once for the driver, with the parameters a call must bring made ready
+    the way SQLAlchemy would (each bind's own type processor; column defaults the statement includes)."""
+
+    def __init__(self, statement, dialect):
+        self.compiled = statement.compile(dialect=dialect)
+        self.sql = self.compiled.string
+        self.defaults = [(column.key, column.default) for column in self.compiled.insert_prefetch]
+        self.processors = {name: processor for name, bind in self.compiled.binds.items()
+                           if (processor := bind.type._cached_bind_processor(dialect)) is not None}
+
+    def values(self, params: dict) -> dict:
+        values = self.compiled.construct_params(params)
+        for key, default in self.defaults:
+            values[key] = default.arg(None) if default.is_callable else default.arg
+        for name, process in self.processors.items():
+            if name in values:
+                values[name] = process(values[name])
+        return values
+
+
+@cache
+def _driver_statement(dialect) -> DriverStatement:
+    return DriverStatement(_click_statement(), dialect)
 
 
 def _step_by_step(params: dict):
