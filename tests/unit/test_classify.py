@@ -4,12 +4,21 @@ import pytest
 
 from vocloop import create_app
 from vocloop.classify import get_analyzer
-from vocloop.classify.features import read
+from vocloop.classify.features import lexicon, read
 from vocloop.classify.phrases import urgency_flags
 from vocloop.classify.service import classify, decide_priority, score_polarity
 from vocloop.classify.topics import DEFAULT, Taxonomy, clean_keywords, match_topics, topic_matches
 from vocloop.classify.training.evaluate import evaluate_file
-from vocloop.classify.training.train import Example, cross_validate, fit, is_held_out, load_labeled
+from vocloop.classify.training.train import (
+    VADER_ARCHIVE,
+    Example,
+    cross_validate,
+    fit,
+    is_held_out,
+    load_labeled,
+    load_vader_sets,
+    negated_pair,
+)
 from vocloop.errors import Invalid
 from vocloop.extensions import db
 from vocloop.surveys.kinds import KINDS
@@ -204,6 +213,47 @@ def test_training_learns_from_labeled_lines_and_cross_validation_never_scores_a_
     assert model.predict(read("great lovely thing")).label == "positive"
     assert model.predict(read("awful broken thing")).label == "negative"
     assert cross_validate(lines, folds=3).macro_f1 > 0.8
+
+
+def test_a_word_pair_that_starts_with_a_negation_gets_no_weight_the_negation_rule_reads_it():
+    """Four movie and editorial lines with "not bad" were rated negative for what else they said."""
+    negations = lexicon().negations
+    assert negated_pair("b:not bad", negations) and negated_pair("b:won't load", negations)
+    assert not negated_pair("w:not", negations) and not negated_pair("b:bad not", negations)
+    assert get_analyzer("vocloop").analyze("not bad at all").label == "positive"
+
+
+def test_the_vader_ground_truth_sets_are_read_inside_the_source_distribution(tmp_path):
+    """Nested archives, read in place; ids get their set's name, since every file numbers from 1."""
+    import io
+    import tarfile
+
+    def add(archive, name, data):
+        info = tarfile.TarInfo(name)
+        info.size = len(data)
+        archive.addfile(info, io.BytesIO(data))
+
+    inner = io.BytesIO()
+    with tarfile.open(fileobj=inner, mode="w:gz") as archive:
+        for name in ("tweets", "movieReviewSnippets", "nytEditorialSnippets"):
+            add(archive, f"hutto_ICWSM_2014/{name}_GroundTruth.txt", b"1\t2.5\tlovely\r\n2\t-1.5\tawful\r\n")
+    sdist = tmp_path / "vaderSentiment-3.3.2.tar.gz"
+    with tarfile.open(sdist, mode="w:gz") as archive:
+        add(archive, f"vaderSentiment-3.3.2/{VADER_ARCHIVE}", inner.getvalue())
+    sets = load_vader_sets(str(sdist))
+    assert sorted(sets) == ["movie", "nyt", "tweets"]
+    assert [(e.id, e.label, e.text) for e in sets["tweets"]] == [("tweets:1", 2, "lovely"), ("tweets:2", 0, "awful")]
+    with pytest.raises(ValueError, match="no additional_resources"):
+        load_vader_sets(str(_empty_tar(tmp_path)))
+
+
+def _empty_tar(tmp_path):
+    import tarfile
+
+    path = tmp_path / "other.tar.gz"
+    with tarfile.open(path, mode="w:gz"):
+        pass
+    return path
 
 
 def test_a_malformed_labeled_file_names_its_line(tmp_path):
