@@ -1,9 +1,9 @@
 """The sentiment model: a multinomial logistic regression over lexicon evidence and n-grams.
 
 Its weights are trained once, at build time, by `vocloop.classify.training.train` from sentences rated
-by people (reviews, tweets, movie and editorial snippets), and ship as `sentiment_model.json`; classifying needs nothing but this file and the
-lexicons in the installed packages. Polarity is P(positive) - P(negative), confidence is the
-probability of the chosen label.
+by people (reviews, tweets, movie and editorial snippets), and ship as `sentiment_model.json`;
+classifying needs nothing but this file and the lexicons in the installed packages. Polarity is
+P(positive) - P(negative), confidence is the probability of the chosen label.
 """
 
 from __future__ import annotations
