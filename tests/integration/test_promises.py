@@ -15,6 +15,7 @@ from vocloop.mail import outbox
 from vocloop.responses.models import Response
 from vocloop.routing.service import NoOwnerAvailable, create_rule
 from vocloop.surveys import service as surveys
+from vocloop.surveys.models import Invitation
 
 
 def answered(client, drain, score=2, comment="The app crashed twice today", email="ann@customer.example",
@@ -169,6 +170,10 @@ def test_no_survey_to_a_contact_with_an_open_item_in_quarantine_or_unsubscribed(
 
     outcome = surveys.send_invitations(survey, audience)
     assert [invitation.contact_id for invitation in outcome.invitations] == [fresh.id]
+    # Fresh's invitation waits for its email, and its link lives for the survey's days from now.
+    invitation = db.session.get(Invitation, outcome.invitations[0].id)
+    assert invitation.status == "queued"
+    assert invitation.expires_at - invitation.created_at == timedelta(days=survey.link_expiry_days)
     assert dict(outcome.skipped) == {ann: "open_item", unsubscribed.id: "unsubscribed", also_gone.id: "unsubscribed",
                                      bounced.id: "suppressed (bounce)", 999998: "not_found", 999999: "not_found"}
     again = surveys.send_invitations(quarantined, [recent.id])
