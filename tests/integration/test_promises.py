@@ -174,6 +174,7 @@ def test_no_survey_to_a_contact_with_an_open_item_in_quarantine_or_unsubscribed(
     invitation = db.session.get(Invitation, outcome.invitations[0].id)
     assert invitation.status == "queued"
     assert invitation.expires_at - invitation.created_at == timedelta(days=survey.link_expiry_days)
+    assert (outcome.invitations[0].status, outcome.invitations[0].expires_at) == ("queued", invitation.expires_at)
     assert dict(outcome.skipped) == {ann: "open_item", unsubscribed.id: "unsubscribed", also_gone.id: "unsubscribed",
                                      bounced.id: "suppressed (bounce)", 999998: "not_found", 999999: "not_found"}
     again = surveys.send_invitations(quarantined, [recent.id])
