@@ -95,6 +95,16 @@ def test_the_persons_later_click_replaces_a_scanners_and_counts(app, client, dra
     assert row["responses"] == 1 and row["score"] == -100.0 and row["invitations_answered"] == 1
 
 
+def test_a_persons_click_counts_only_once_the_settle_window_has_passed(app, client):
+    token = invited(sent_seconds_ago=None)  # the email went out yesterday; the person clicks today
+    client.get(f"/s/{token}?score=8", headers=PERSON)
+    assert counting.settle_answers() == {"counted": 0, "suspected": 0}  # the sweep a minute later: too soon
+    assert the_answer().status == "pending" and nps() == []
+    settle()
+    response = the_answer()
+    assert (response.status, response.counted_by) == ("counted", "settled") and nps()[0]["responses"] == 1
+
+
 def test_a_comment_or_a_persons_input_on_the_page_counts_at_once(app, client):
     token = invited(sent_seconds_ago=None)
     client.get(f"/s/{token}?score=8", headers=PERSON)
