@@ -100,9 +100,17 @@ def test_a_persons_click_counts_only_once_the_settle_window_has_passed(app, clie
     client.get(f"/s/{token}?score=8", headers=PERSON)
     assert counting.settle_answers() == {"counted": 0, "suspected": 0}  # the sweep a minute later: too soon
     assert the_answer().status == "pending" and nps() == []
+    # Bob clicked an hour ago: the same sweep counts his answer and still leaves Ann's alone.
+    client.get(f"/s/{invited('bob@customer.example', sent_seconds_ago=None)}?score=9", headers=PERSON)
+    bob = db.session.scalar(select(Response).order_by(Response.id.desc()))
+    bob.answered_at -= timedelta(hours=1)
+    db.session.commit()
+    assert counting.settle_answers() == {"counted": 1, "suspected": 0}
+    assert the_answer().status == "pending"
+    assert db.session.get(Response, bob.id).counted_at is not None
     settle()
     response = the_answer()
-    assert (response.status, response.counted_by) == ("counted", "settled") and nps()[0]["responses"] == 1
+    assert (response.status, response.counted_by) == ("counted", "settled") and nps()[0]["responses"] == 2
 
 
 def test_a_comment_or_a_persons_input_on_the_page_counts_at_once(app, client):
