@@ -108,6 +108,8 @@ def test_a_persons_click_counts_only_once_the_settle_window_has_passed(app, clie
     assert counting.settle_answers() == {"counted": 1, "suspected": 0}
     assert the_answer().status == "pending"
     assert db.session.get(Response, bob.id).counted_at is not None
+    # Only Bob's invitation is answered: Ann's still gets its reminder and is not in the response rate yet.
+    assert db.session.scalar(select(Invitation.answered_at).where(Invitation.id == the_answer().invitation_id)) is None
     settle()
     response = the_answer()
     assert (response.status, response.counted_by) == ("counted", "settled") and nps()[0]["responses"] == 2
