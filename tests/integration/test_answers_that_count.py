@@ -130,7 +130,15 @@ def test_a_comment_or_a_persons_input_on_the_page_counts_at_once(app, client):
     client.get(f"/s/{other}?score=2", headers=PERSON)
     answer(client, other, 2, "Too slow")
     counted = db.session.scalar(select(Response).where(Response.score == 2))
-    assert counted.status == "counted" and counted.counted_by == "comment"
+    assert counted.status == "counted" and counted.counted_by == "comment" and counted.counted_at is not None
+    # Each answer marks its own invitation answered, when it counted; Cy, who has not answered, keeps his reminder.
+    cy = invited("cy@customer.example", sent_seconds_ago=None)
+    answer(client, invited("dee@customer.example", sent_seconds_ago=None), 9, "Quick and kind")
+    answered = dict(db.session.execute(select(Invitation.id, Invitation.answered_at)).all())
+    assert answered[counted.invitation_id] is not None and answered[response.invitation_id] is not None
+    assert db.session.scalar(select(Invitation.answered_at).join(Response.invitation)
+                             .where(Response.comment == "Quick and kind")) is not None
+    assert cy and sum(1 for at in answered.values() if at is None) == 1
 
 
 def test_another_sites_page_cannot_count_an_answer(app, client):
