@@ -92,6 +92,24 @@ def test_a_survey_sent_after_the_loop_counts_as_asking_again(app, client, drain,
     assert effect(client, admin)["asked_not_closed"] == (1, 0)
 
 
+def test_one_send_to_several_customers_asks_each_of_them_again(app, client, drain, ann):
+    """A send refreshes every recipient's items at once: Bob's item as well as Ann's."""
+    admin, survey, ann_contact, ann_item = ann
+    bob = contacts.create_contact(email="bob@customer.example", name="Bob")
+    db.session.commit()
+    answer(client, make_invitation(survey, bob), 1, "Still broken")
+    drain()
+    later()
+    for item_id in db.session.scalars(select(FeedbackItem.id)).all():
+        items.close_without_message(admin, db.session.get(FeedbackItem, item_id), "no_action_needed")
+    later()
+    assert len(surveys.send_invitations(survey, [ann_contact.id, bob.id]).invitations) == 2
+    db.session.expire_all()
+    asked = db.session.scalars(select(FeedbackItem.next_invitation_id).order_by(FeedbackItem.id)).all()
+    assert len(asked) == 2 and None not in asked
+    assert effect(client, admin)["asked_not_closed"] == (2, 0)
+
+
 def settle_all(seconds: float = 601) -> dict:
     """The settle window passes (every answer and invitation that much older, in plain SQL: only the
     sweep's own statements change what counts), then the sweep decides."""

@@ -20,8 +20,9 @@ one statement.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import cache
 
-from sqlalchemy import event, func, inspect, select, true, update
+from sqlalchemy import bindparam, event, func, inspect, select, true, update
 from sqlalchemy.orm import Session
 
 from vocloop.db import among
@@ -78,10 +79,17 @@ def refresh(connection, contact_ids: Iterable[int | None]) -> None:
         ids = sorted(connection.execute(select(items.c.contact_id).distinct()
                                         .where(among(connection, items.c.contact_id, ids))).scalars())
     for start in range(0, len(ids), CHUNK):
-        for statement in _statements(items.c.contact_id.in_(ids[start:start + CHUNK])):
-            connection.execute(statement)
+        for statement in _for_contacts():
+            connection.execute(statement, {"contact_ids": ids[start:start + CHUNK]})
     if session is not None and ids:
         _expire(session, set(ids))
+
+
+@cache
+def _for_contacts() -> tuple:
+    """The two UPDATEs for a list of contacts' items, built once: building them (aliases, subqueries)
+    cost a comment's submit 40 % of its CPU, every time."""
+    return _statements(items.c.contact_id.in_(bindparam("contact_ids", expanding=True)))
 
 
 def refresh_all(connection) -> None:
