@@ -166,7 +166,7 @@ class DriverStatement:
         self.sql = self.compiled.string
         self.defaults = [(column.key, column.default) for column in self.compiled.insert_prefetch]
         self.processors = {name: processor for name, bind in self.compiled.binds.items()
-                           if (processor := bind.type._cached_bind_processor(dialect)) is not None}
+                           if (processor := bind.type.bind_processor(dialect)) is not None}
 
     def values(self, params: dict) -> dict:
         values = self.compiled.construct_params(params)

@@ -47,7 +47,3 @@ class TokenPages:
                 while len(self._pages) > self.size:
                     self._pages.popitem(last=False)
         return drawn.replace(self.stand_in, token)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._pages.clear()
