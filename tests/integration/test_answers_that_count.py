@@ -316,3 +316,77 @@ def test_a_rule_added_for_an_address_already_seen_applies_to_its_next_click(app,
     db.session.rollback()
     by_score = {answer.score: answer.signals for answer in db.session.scalars(select(Response))}
     assert scanners.describe(by_score[7]) == ["scanner_network"] and by_score[6] == 0
+
+
+def test_a_sweep_sets_aside_only_pending_clicks_past_the_window(app, client):
+    """A scanner's click a minute old waits out the window like any other answer, and an answer a person
+    already made count (a click right at delivery, then her comment) is never set aside by a later sweep."""
+    ann = invited()
+    answer(client, ann, 2, "Nobody called back")  # clicked within seconds of the email: a signal, then her comment
+    ben = invited("ben@customer.example")
+    client.get(f"/s/{ben}?score=10", headers=PERSON)  # a scanner at delivery, a moment ago
+    bob = invited("bob@customer.example", sent_seconds_ago=None)
+    client.get(f"/s/{bob}?score=9", headers=PERSON)
+    db.session.execute(update(Response).where(Response.score == 9).values(answered_at=utcnow() - timedelta(hours=1)))
+    db.session.commit()
+    assert counting.settle_answers() == {"counted": 1, "suspected": 0}  # Bob's click, an hour old
+    db.session.rollback()
+    statuses = dict(db.session.execute(select(Response.score, Response.status)).all())
+    assert statuses == {2: "counted", 10: "pending", 9: "counted"}
+    assert nps()[0]["responses"] == 2  # Ann's 2 and Bob's 9
+
+
+def test_two_score_links_fetched_in_a_burst_are_set_aside_once_the_window_passes(app, client):
+    """The email went out yesterday; two of its score links fetched seconds apart is the burst signal
+    alone: past the window the answer is suspected (out of the NPS, the reminder still goes), not left
+    pending for ever."""
+    token = invited(sent_seconds_ago=None)
+    client.get(f"/s/{token}?score=3", headers=PERSON)
+    client.get(f"/s/{token}?score=8", headers=PERSON)
+    assert scanners.describe(the_answer().signals) == ["all_links"]
+    assert settle()["suspected"] == 1
+    assert the_answer().status == "suspected" and nps() == []
+    assert counting.uncounted(the_answer().survey_id)[0].status == "suspected"  # what the survey page lists
+
+
+def test_answers_counted_long_ago_never_crowd_a_sweeps_batch(app, client):
+    """The sweep takes a batch of the oldest pending answers (5,000 at a time): the answers that counted
+    long ago are not in it, or on a busy install today's clicks would never count."""
+    answer(client, invited(sent_seconds_ago=None), 9, "Great support")  # Ann's, counted by her comment
+    db.session.execute(update(Response).values(answered_at=utcnow() - timedelta(days=2)))
+    db.session.commit()
+    bob = invited("bob@customer.example", sent_seconds_ago=None)
+    client.get(f"/s/{bob}?score=7", headers=PERSON)
+    db.session.execute(update(Response).where(Response.score == 7).values(answered_at=utcnow() - timedelta(hours=1)))
+    db.session.commit()
+    assert counting.settle_answers(limit=1) == {"counted": 1, "suspected": 0}
+    assert db.session.scalar(select(Response.status).where(Response.score == 7)) == "counted"
+
+
+def test_an_invitation_stays_answered_when_its_answer_first_counted(app, client):
+    """Ann's click counted (the page saw her); an hour later she clicks other scores of the same email,
+    and each counts again, once by the page and once by the sweep: her export still says she answered
+    the invitation an hour ago, when the reminder stopped."""
+    from vocloop.contacts.privacy import export_contact
+    token = invited(sent_seconds_ago=None)
+    client.get(f"/s/{token}?score=9", headers=PERSON)
+    assert client.post(f"/s/{token}/seen", data={"score": "9"}, headers=SAME_PAGE).status_code == 204
+    an_hour_ago = utcnow() - timedelta(hours=1)
+    db.session.execute(update(Invitation).values(answered_at=an_hour_ago))
+    db.session.execute(update(Response).values(answered_at=an_hour_ago))
+    db.session.commit()
+
+    def answered_at() -> str:
+        db.session.rollback()
+        [invitation] = export_contact(the_answer().contact)["invitations"]
+        return invitation["answered_at"]
+
+    client.get(f"/s/{token}?score=4", headers=PERSON)
+    assert client.post(f"/s/{token}/seen", data={"score": "4"}, headers=SAME_PAGE).status_code == 204
+    assert (the_answer().score, the_answer().status) == (4, "counted")
+    assert answered_at() == an_hour_ago.isoformat()
+    db.session.execute(update(Response).values(answered_at=an_hour_ago))
+    db.session.commit()
+    client.get(f"/s/{token}?score=6", headers=PERSON)
+    assert settle()["counted"] == 1 and the_answer().score == 6
+    assert answered_at() == an_hour_ago.isoformat()
