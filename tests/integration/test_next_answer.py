@@ -138,6 +138,23 @@ def test_a_counted_click_replaced_and_set_aside_is_no_longer_the_next_answer(app
     assert effect(client, admin)["answered_again"] == 0 and effect(client, admin)["not_closed"] == (0, None)
 
 
+def test_a_score_changed_in_the_comment_after_the_click_counted_is_her_next_answer(app, client, drain, ann):
+    """Ann's click of 9 counted (the page saw her); in the comment form she then picks 8: the loop effect
+    reads her next answer as the 8 she sent, not the 9 she first clicked (a passive opens no item here,
+    so nothing else refreshes her figures)."""
+    admin, survey, contact, item = ann
+    later()
+    token = make_invitation(survey, contact)
+    db.session.execute(update(Invitation).values(sent_at=utcnow() - timedelta(days=1), status="delivered"))
+    db.session.commit()
+    assert client.get(f"/s/{token}?score=9", headers=PERSON).status_code == 200
+    assert client.post(f"/s/{token}/seen", data={"score": "9"}, headers=SAME_PAGE).status_code == 204
+    assert effect(client, admin)["not_closed"] == (1, 70.0)  # 2 -> 9
+    sent = client.post(f"/s/{token}", data={"score": "8", "comment": "On second thought, fine"}, headers=PERSON)
+    assert sent.status_code in (200, 303)
+    assert effect(client, admin)["not_closed"] == (1, 60.0)  # 2 -> 8
+
+
 def test_an_erased_customer_keeps_the_figures(app, client, drain, ann):
     admin, survey, contact, item = ann
     later()
