@@ -56,7 +56,10 @@ def wait_for(condition, timeout: float, what: str, every: float = 0.2):
 class Stack:
     def __init__(self, workdir: Path):
         self.workdir = workdir
-        self.database_url = urlparse(BASE_URL)._replace(path="/vocloop_faults").geturl()
+        # A database of its own named after the test database (test -> test_faults), so that two
+        # checkouts testing against one PostgreSQL with different test databases never share it.
+        base = urlparse(BASE_URL)
+        self.database_url = base._replace(path=f"{base.path.rstrip('/') or '/vocloop'}_faults").geturl()
         self.redis_port = free_port()
         self.web_port = free_port()
         self.web_url = f"http://127.0.0.1:{self.web_port}"
