@@ -9,7 +9,7 @@ docs in the README, "How comments are classified").
 from textblob.en.sentiments import PatternAnalyzer
 
 from vocloop.classify.base import Sentiment
-from vocloop.classify.features import read
+from vocloop.classify.features import scan
 from vocloop.classify.sentiment_model import LinearModel, shipped_model, text_key
 
 
@@ -43,8 +43,8 @@ class VocloopAnalyzer:
         return text_key(text) in self._training_keys
 
     def analyze(self, text: str) -> Sentiment:
-        evidence = read(text)
-        prediction = self._model.predict(evidence)
-        return Sentiment(polarity=prediction.polarity, subjectivity=evidence.subjectivity,
+        dense, words, subjectivity, _ = scan(text)
+        prediction = self._model.predict_words(dense, words)
+        return Sentiment(polarity=prediction.polarity, subjectivity=subjectivity,
                          label=prediction.label, confidence=prediction.confidence,
-                         has_opinion=bool(evidence.ngrams))
+                         has_opinion=bool(words))

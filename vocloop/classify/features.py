@@ -52,6 +52,9 @@ class Lexicon:
     boosters: dict[str, float]
     negations: frozenset[str]
     phrases: dict[str, list[tuple[tuple[str, ...], float]]]  # first word -> (words, valence), longest first
+    # Everything the rules ask of a token that any list above names, asked once per token (see _facts);
+    # a token absent from it is a plain word.
+    facts: dict[str, tuple] = field(default_factory=dict)
 
 
 @dataclass
@@ -101,11 +104,29 @@ def lexicon() -> Lexicon:
         candidates.sort(key=lambda item: -len(item[0]))
     boosters = {word: (0.3 if value > 0 else -0.3) for word, value in BOOSTER_DICT.items()}
     negations = frozenset(NEGATE) | {"no", "nothing", "nobody", "none", "neither", "nor", "without"}
-    return Lexicon(valence, textblob, boosters, negations, phrases)
+    return Lexicon(valence, textblob, boosters, negations, phrases,
+                   _facts(valence, textblob, negations, phrases))
+
+
+def _facts(valence, textblob, negations, phrases) -> dict[str, tuple]:
+    """Per known token: (boundary, phrases starting with it, negation, modal, valence, pattern's figures,
+    a word that a negation before it makes a failure). One dict lookup instead of six per token: this
+    pass is most of classifying an answer."""
+    known = set(valence) | set(textblob) | set(negations) | set(phrases) | MODAL | BOUNDARY
+    return {token: (token in BOUNDARY, phrases.get(token), _is_negation(token, negations), token in MODAL,
+                    valence.get(token, 0.0), textblob.get(token), _can_fail(token))
+            for token in known}
+
+
+def _can_fail(token: str) -> bool:
+    return token[0].isalpha() and token not in FUNCTION_WORDS
 
 
 def tokenize(text: str) -> list[str]:
-    return [token.lower() for token in TOKEN.findall(text.replace("\u2019", "'"))]
+    text = text.replace("\u2019", "'")
+    if text.isascii():  # the pattern ignores case, so lower-casing first finds the same tokens, at once
+        return TOKEN.findall(text.lower())
+    return [token.lower() for token in TOKEN.findall(text)]
 
 
 def _is_negation(token: str, negations: frozenset[str]) -> bool:
@@ -114,38 +135,64 @@ def _is_negation(token: str, negations: frozenset[str]) -> bool:
 
 def read(text: str) -> Evidence:
     """One pass: valences with negation/contrast/intensity, failure cues, phrases and n-grams."""
+    dense, words, subjectivity, opinion_words = scan(text)
+    return Evidence(dense=dense, ngrams=_ngrams(words), subjectivity=subjectivity, opinion_words=opinion_words)
+
+
+def scan(text: str) -> tuple[list[float], list[str], float, int]:
+    """The pass itself: the dense figures, the words (what the n-grams are made of), subjectivity and
+    the count of opinion words. The analyzer weighs the words without spelling out their n-grams."""
     lex = lexicon()
+    facts, boosters = lex.facts, lex.boosters
     tokens = tokenize(text)
     words = [token for token in tokens if token[0].isalnum()]
-    contrast_at = max((i for i, token in enumerate(tokens) if token in CONTRAST), default=-1)
+    contrast_at = -1
+    if not CONTRAST.isdisjoint(tokens):
+        contrast_at = max(i for i, token in enumerate(tokens) if token in CONTRAST)
     positive = negative = 0.0
     failures = feedback_negative = feedback_positive = negations = modal = opinion_words = 0
     textblob_sum = subjectivity_sum = 0.0
     textblob_words = 0
     negated_until = -1
     i = 0
-    while i < len(tokens):
+    count = len(tokens)
+    while i < count:
         token = tokens[i]
-        if token in BOUNDARY:
+        known = facts.get(token)
+        if known is None:  # a plain word: no valence; a negation only by its n't
+            if token.endswith("n't"):
+                negations += 1
+                negated_until = i + NEGATION_SCOPE
+            elif i <= negated_until and _can_fail(token):
+                failures += 1
+                negated_until = -1  # one failure per negation
+            i += 1
+            continue
+        boundary, candidates, negation, is_modal, value, pattern, can_fail = known
+        if boundary:
             negated_until = -1
             i += 1
             continue
-        value, width = _phrase_at(tokens, i, lex)
+        width = 0
+        if candidates:
+            for phrase, phrase_value in candidates:
+                if tuple(tokens[i:i + len(phrase)]) == phrase:
+                    value, width = phrase_value, len(phrase)
+                    break
         if width:
             if value < 0:
                 feedback_negative += 1
             else:
                 feedback_positive += 1
-        elif _is_negation(token, lex.negations):
+        elif negation:
             negations += 1
             negated_until = i + NEGATION_SCOPE
             i += 1
             continue
         else:
-            if token in MODAL:
+            if is_modal:
                 modal = 1
-            value, width = lex.valence.get(token, 0.0), 1
-            pattern = lex.textblob.get(token)
+            width = 1
             if pattern is not None:
                 subjectivity_sum += pattern[1]
                 textblob_words += 1
@@ -153,8 +200,8 @@ def read(text: str) -> Evidence:
         if value:
             opinion_words += 1
             previous = tokens[i - 1] if i else ""
-            if previous in lex.boosters:
-                value *= 1 + lex.boosters[previous]
+            if previous in boosters:
+                value *= 1 + boosters[previous]
             if i <= negated_until:
                 value *= NEGATED_FACTOR
             if contrast_at >= 0:
@@ -163,7 +210,7 @@ def read(text: str) -> Evidence:
                 positive += value
             else:
                 negative -= value
-        elif i <= negated_until and token[0].isalpha() and token not in FUNCTION_WORDS:
+        elif i <= negated_until and can_fail:
             failures += 1
             negated_until = -1  # one failure per negation
         i += width
@@ -172,24 +219,16 @@ def read(text: str) -> Evidence:
     if total:
         total += math.copysign(EXCLAMATION_BOOST * exclamations, total)
     compound = total / math.sqrt(total * total + COMPOUND_ALPHA)
+    subjectivity = subjectivity_sum / textblob_words if textblob_words else 0.0
     dense = [
         compound, positive, negative,
         textblob_sum / textblob_words if textblob_words else 0.0,
-        subjectivity_sum / textblob_words if textblob_words else 0.0,
+        subjectivity,
         float(min(failures, 2)), float(min(feedback_negative, 3)), float(min(feedback_positive, 3)),
         1.0 if "?" in tokens else 0.0, float(exclamations), math.log1p(len(words)),
         float(modal), float(min(negations, 3)), 1.0 if contrast_at >= 0 else 0.0,
     ]
-    return Evidence(dense=dense, ngrams=_ngrams(words),
-                    subjectivity=subjectivity_sum / textblob_words if textblob_words else 0.0,
-                    opinion_words=opinion_words)
-
-
-def _phrase_at(tokens: list[str], i: int, lex: Lexicon) -> tuple[float, int]:
-    for words, value in lex.phrases.get(tokens[i], ()):
-        if tuple(tokens[i:i + len(words)]) == words:
-            return value, len(words)
-    return 0.0, 0
+    return dense, words, subjectivity, opinion_words
 
 
 def _ngrams(words: list[str]) -> list[str]:

@@ -58,10 +58,10 @@ def words_of(text: str) -> list[str]:
     return [match.group() for match in _WORD.finditer(text.lower())]
 
 
-def _spans(text: str) -> list[tuple[str, int, int]]:
-    """Each word of the text (lower-case, a possessive 's dropped) with where it stands."""
+def _spans(lowered: str) -> list[tuple[str, int, int]]:
+    """Each word of the lower-cased text (a possessive 's dropped) with where it stands."""
     spans = []
-    for match in _WORD.finditer(text.lower()):
+    for match in _WORD.finditer(lowered):
         word = match.group()
         if word.endswith("'s"):
             word = word[:-2]
@@ -92,8 +92,13 @@ class Taxonomy:
 
     def find(self, text: str) -> list[TopicMatch]:
         """Topics whose keyword occurs in the text, in taxonomy order, each with its first match."""
-        spans = _spans(text)
-        shown = text if len(text) == len(text.lower()) else text.lower()  # offsets hold in either
+        lowered = text.lower()
+        words = _WORD.findall(lowered)
+        if self.index.keys().isdisjoint(words) and not (
+                "'s" in lowered and any(word.endswith("'s") and word[:-2] in self.index for word in words)):
+            return []  # no word can start a keyword: most comments, at a third of the cost of placing words
+        spans = _spans(lowered)
+        shown = text if len(text) == len(lowered) else lowered  # offsets hold in either
         found: dict[int, TopicMatch] = {}
         for i, (word, start, _end) in enumerate(spans):
             for position, keyword, rest in self.index.get(word, ()):
