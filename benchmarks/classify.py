@@ -5,7 +5,9 @@ re-classification run over all of them in this one process, the way a worker run
 classify, write sentiment, topics, urgency and version back, commit). Its floor, in the same run: the
 analyzer alone over the same comments, plus the bare read of the same rows and the bulk update of the
 same columns with the same values (plain driver calls, one statement a batch, a commit a batch).
-Bare `TextBlob(text).sentiment` over the same comments is printed beside it, for reference.
+Bare `TextBlob(text).sentiment` over the same comments is printed beside it, for reference. Beside the
+wall times, the CPU seconds of the same work (this process and its PostgreSQL backend, from /proc):
+on a shared machine the steadier figure (cpu_ratio_to_floor).
 
     python benchmarks/classify.py [--responses 50000] [--database-url URL]
 
@@ -24,7 +26,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.harness import DEFAULT_DATABASE_URL, database_kind, keep_migrated, report, reset_database  # noqa: E402
+from benchmarks.harness import (  # noqa: E402
+    DEFAULT_DATABASE_URL,
+    cpu_seconds,
+    database_kind,
+    keep_migrated,
+    report,
+    reset_database,
+    spent,
+)
 
 SENTENCES = ROOT / "tests" / "data" / "amazonReviewSnippets_GroundTruth.txt"
 SEED_SQL = """
@@ -96,9 +106,19 @@ def vacuum(url: str, full: bool = False) -> None:
                                 else "VACUUM" if full else "ANALYZE"))
 
 
-def floor_read_and_write(url: str, batch: int) -> tuple[float, float]:
+def backend_pids(connection) -> tuple[int, ...]:
+    """The PostgreSQL backend serving this connection (its CPU is part of the work); none on SQLite."""
+    from sqlalchemy import text
+
+    if connection.dialect.name != "postgresql":
+        return ()
+    return (connection.execute(text("SELECT pg_backend_pid()")).scalar(),)
+
+
+def floor_read_and_write(url: str, batch: int) -> tuple[float, float, float | None]:
     """Seconds to read the run's rows bare, batch by batch, and seconds to write the run's own values
-    back to them in one plain statement (executemany on SQLite) and one commit per batch."""
+    back to them in one plain statement (executemany on SQLite) and one commit per batch; and the CPU
+    seconds of both (this process and the backend)."""
     from vocloop.extensions import db
 
     postgres = database_kind(url) == "postgresql"
@@ -108,9 +128,11 @@ def floor_read_and_write(url: str, batch: int) -> tuple[float, float]:
         values = cursor.execute(f"SELECT id, {', '.join(WRITTEN)} FROM responses ORDER BY id").fetchall()
         if postgres:  # JSON columns come back as Python lists; the update sends them as JSON text
             values = [(*row[:6], *(json.dumps(v) for v in row[6:9]), *row[9:]) for row in values]
+        backend = (cursor.execute("SELECT pg_backend_pid()").fetchone()[0],) if postgres else ()
         raw.commit()
         read = 0.0
         mark = 0
+        cpu = cpu_seconds(*backend)
         while True:
             started = time.perf_counter()
             rows = cursor.execute(READ_SQL.format(mark=mark, batch=batch)).fetchall()
@@ -127,7 +149,7 @@ def floor_read_and_write(url: str, batch: int) -> tuple[float, float]:
             else:
                 cursor.executemany(UPDATE_SQLITE, [(*row[1:], row[0]) for row in chunk])
             raw.commit()
-        return read, time.perf_counter() - started
+        return read, time.perf_counter() - started, spent(cpu, cpu_seconds(*backend))
     finally:
         raw.close()
 
@@ -162,23 +184,29 @@ def main() -> None:
         bare_per_s = len(comments) / (time.perf_counter() - started)
 
         analyzer = analyzer_in_use()
-        started = time.perf_counter()
+        analyzer.analyze(comments[0])  # its lexicons and tables load on first use, as in a worker's first batch
+        started, cpu = time.perf_counter(), cpu_seconds()
         for comment in comments:
             analyzer.analyze(comment)
-        analyzer_seconds = time.perf_counter() - started
+        analyzer_seconds, analyzer_cpu = time.perf_counter() - started, spent(cpu, cpu_seconds())
 
         run, _ = reclassify.start_run(None)
-        started = time.perf_counter()
+        backend = backend_pids(db.session.connection())
+        started, cpu = time.perf_counter(), cpu_seconds(*backend)
         finished = reclassify.run_batches(run.id)
-        run_seconds = time.perf_counter() - started
+        run_seconds, run_cpu = time.perf_counter() - started, spent(cpu, cpu_seconds(*backend))
+        if backend_pids(db.session.connection()) != backend:
+            run_cpu = None  # another connection did part of the work: its CPU was not counted
         assert finished.status == "finished" and finished.done == args.responses, (finished.status, finished.done)
         written = db.session.scalar(text("SELECT count(*) FROM responses WHERE classifier IS NOT NULL"))
         assert written == args.responses, written
         db.session.remove()
         vacuum(args.database_url, full=True)
-        read_seconds, write_seconds = floor_read_and_write(args.database_url, reclassify.BATCH_SIZE)
+        read_seconds, write_seconds, read_write_cpu = floor_read_and_write(args.database_url,
+                                                                           reclassify.BATCH_SIZE)
 
     floor_seconds = analyzer_seconds + read_seconds + write_seconds
+    floor_cpu = None if None in (analyzer_cpu, read_write_cpu) else analyzer_cpu + read_write_cpu
     report({
         "responses": args.responses,
         "database": database_kind(args.database_url),
@@ -189,6 +217,9 @@ def main() -> None:
         "floor_write_seconds": round(write_seconds, 2),
         "floor_seconds": round(floor_seconds, 2),
         "classify_ratio_to_floor": round(floor_seconds / run_seconds, 3),
+        "run_cpu_seconds": None if run_cpu is None else round(run_cpu, 2),
+        "floor_cpu_seconds": None if floor_cpu is None else round(floor_cpu, 2),
+        "cpu_ratio_to_floor": None if None in (run_cpu, floor_cpu) else round(floor_cpu / run_cpu, 3),
         "analyzer_alone_per_s": round(args.responses / analyzer_seconds),
         "bare_textblob_sentiment_per_s": round(bare_per_s),
         "ratio_with_db_write_to_bare_textblob": round(args.responses / run_seconds / bare_per_s, 2),

@@ -35,12 +35,14 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.harness import (  # noqa: E402,F401
     DEFAULT_DATABASE_URL,
+    cpu_seconds,
     database_kind,
     growth,
     keep_migrated,
     parse_sizes,
     report,
     reset_database,
+    spent,
 )
 
 
@@ -55,23 +57,6 @@ def stub_stats(url: str) -> dict:
     connection = http.client.HTTPConnection(parsed.hostname, parsed.port)
     connection.request("GET", "/_stats")
     return json.loads(connection.getresponse().read())
-
-
-def cpu_seconds(*pids: int | None) -> float | None:
-    """CPU seconds (user and system) used so far by this process and these (the stub, the PostgreSQL
-    backend): the work, steadier than wall time on a shared machine. None where /proc cannot tell."""
-    total = time.process_time()
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError, TypeError):
-            return None
-        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return total
-
-
-def spent(before: float | None, after: float | None) -> float | None:
-    return None if before is None or after is None else after - before
 
 
 def post_bodies(url: str, bodies: list[bytes]) -> float:

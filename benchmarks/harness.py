@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import sqlite3
 import statistics
@@ -201,3 +202,20 @@ def report(figures: dict) -> None:
 
 def database_kind(url: str) -> str:
     return url.split(":", 1)[0].split("+", 1)[0]
+
+
+def cpu_seconds(*pids: int | None) -> float | None:
+    """CPU seconds (user and system) used so far by this process and these (the stub, the PostgreSQL
+    backend): the work, steadier than wall time on a shared machine. None where /proc cannot tell."""
+    total = time.process_time()
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError, TypeError):
+            return None
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def spent(before: float | None, after: float | None) -> float | None:
+    return None if before is None or after is None else after - before
