@@ -73,24 +73,29 @@ def update_rows_by_id(session, table, rows: list[dict[str, Any]]) -> None:
                         .values({name: bindparam(name) for name in columns}),
                         [{**row, "row_id": row["id"]} for row in rows])
         return
-    processing = [(name, _reusing(process)) for name in columns
-                  if (process := _bind_processor(table.c[name], dialect)) is not _same]
-    if processing:  # JSON columns travel as their serialised text, inside the document
-        rows = [{**row, **{name: process(row[name]) for name, process in processing}} for row in rows]
+    # JSON columns travel as their serialised text inside the document, and a type of our own (UTCDateTime)
+    # as it binds; numbers, booleans and text are JSON's own.
     as_json = {name for name in columns if isinstance(table.c[name].type, JSON)}
+    processing = [(name, process if name in as_json else _reusing(_json_scalar(process))) for name in columns
+                  if (name in as_json or isinstance(table.c[name].type, TypeDecorator))
+                  and (process := _bind_processor(table.c[name], dialect)) is not _same]
+    if processing:
+        rows = [{**row, **{name: process(row[name]) for name, process in processing}} for row in rows]
     fields = ", ".join(f"{name} {'text' if name in as_json else table.c[name].type.compile(dialect)}"
                        for name in columns)
     assignments = ", ".join(f"{name} = CAST(v.{name} AS json)" if name in as_json else f"{name} = v.{name}"
                             for name in columns)
     session.execute(text(f"UPDATE {table.name} AS t SET {assignments} "  # noqa: S608 (names from the table itself)
                          f"FROM json_to_recordset(CAST(:rows AS json)) AS v(id integer, {fields}) "
-                         f"WHERE t.id = v.id"), {"rows": json.dumps(rows, default=_json_value)})
+                         f"WHERE t.id = v.id"), {"rows": json.dumps(rows)})
 
 
-def _json_value(value: Any) -> str:
-    if isinstance(value, datetime):  # naive UTC by now (UTCDateTime's processor)
-        return value.isoformat()
-    raise TypeError(f"{type(value).__name__} is not written by update_rows_by_id")
+def _json_scalar(process):
+    """process, then a datetime (naive UTC by then) as the ISO text the record set reads."""
+    def run(value):
+        value = process(value)
+        return value.isoformat() if isinstance(value, datetime) else value
+    return run
 
 
 def insert_rows(session, table, rows: list[dict[str, Any]]) -> list[int]:

@@ -58,17 +58,6 @@ def words_of(text: str) -> list[str]:
     return [match.group() for match in _WORD.finditer(text.lower())]
 
 
-def _spans(lowered: str) -> list[tuple[str, int, int]]:
-    """Each word of the lower-cased text (a possessive 's dropped) with where it stands."""
-    spans = []
-    for match in _WORD.finditer(lowered):
-        word = match.group()
-        if word.endswith("'s"):
-            word = word[:-2]
-        spans.append((word, match.start(), match.end()))
-    return spans
-
-
 @dataclass(frozen=True)
 class Taxonomy:
     """The keywords of every topic, indexed by the forms of their first word."""
@@ -97,15 +86,17 @@ class Taxonomy:
         if self.index.keys().isdisjoint(words) and not (
                 "'s" in lowered and any(word.endswith("'s") and word[:-2] in self.index for word in words)):
             return []  # no word can start a keyword: most comments, at a third of the cost of placing words
-        spans = _spans(lowered)
+        words = [word[:-2] if word.endswith("'s") else word for word in words]  # a possessive 's dropped
+        spans: list[tuple[int, int]] = []  # where each word stands, looked up once a keyword matched
         shown = text if len(text) == len(lowered) else lowered  # offsets hold in either
         found: dict[int, TopicMatch] = {}
-        for i, (word, start, _end) in enumerate(spans):
+        for i, word in enumerate(words):
             for position, keyword, rest in self.index.get(word, ()):
-                if position in found or i + len(rest) >= len(spans):
+                if position in found or i + len(rest) >= len(words):
                     continue
-                if all(spans[i + 1 + k][0] in forms for k, forms in enumerate(rest)):
-                    end = spans[i + len(rest)][2]
+                if all(words[i + 1 + k] in forms for k, forms in enumerate(rest)):
+                    spans = spans or [match.span() for match in _WORD.finditer(lowered)]
+                    start, end = spans[i][0], spans[i + len(rest)][1]
                     phrase = " ".join(shown[start:end].split())[:MAX_PHRASE_SHOWN]
                     found[position] = TopicMatch(self.names[position], keyword, phrase)
         return [found[position] for position in sorted(found)]

@@ -62,45 +62,55 @@ class LinearModel:
         """`predict` on the words the n-grams are made of (features.scan), the same sums in the same order
         (the same figures to the last bit) without spelling each n-gram out and looking its string up:
         classifying answers in bulk spent a third of the analyzer there."""
+        dense_rows, unigrams, bigrams = self._tables
         s0, s1, s2 = self.bias
-        for value, mean, scale, weights in zip(dense, self.means, self.scales, self.dense_weights, strict=True):
+        for value, (mean, scale, w0, w1, w2) in zip(dense, dense_rows, strict=True):
             x = (value - mean) / scale
             if x:
-                s0 += weights[0] * x
-                s1 += weights[1] * x
-                s2 += weights[2] * x
+                s0 += w0 * x
+                s1 += w1 * x
+                s2 += w2 * x
         if words:
-            unigrams, bigrams = self._gram_tables
             x = 1 / math.sqrt(2 * len(words) - 1)  # gram_value: a text of n words has 2n - 1 n-grams
+            weights_of = unigrams.get
             for word in words:
-                weights = unigrams.get(word)
+                weights = weights_of(word)
                 if weights is not None:
-                    s0 += weights[0] * x
-                    s1 += weights[1] * x
-                    s2 += weights[2] * x
-            for first, second in zip(words, words[1:], strict=False):
-                following = bigrams.get(first)
+                    w0, w1, w2 = weights
+                    s0 += w0 * x
+                    s1 += w1 * x
+                    s2 += w2 * x
+            following_of = bigrams.get
+            previous = words[0]
+            for word in words[1:]:
+                following = following_of(previous)
+                previous = word
                 if following is not None:
-                    weights = following.get(second)
+                    weights = following.get(word)
                     if weights is not None:
-                        s0 += weights[0] * x
-                        s1 += weights[1] * x
-                        s2 += weights[2] * x
+                        w0, w1, w2 = weights
+                        s0 += w0 * x
+                        s1 += w1 * x
+                        s2 += w2 * x
         return _prediction([s0, s1, s2])
 
     @cached_property
-    def _gram_tables(self) -> tuple[dict[str, list[float]], dict[str, dict[str, list[float]]]]:
-        """The n-gram weights by word ("w:word") and by word pair ("b:first second"), built on first use
-        (a model's weights do not change once it is made)."""
-        unigrams: dict[str, list[float]] = {}
-        bigrams: dict[str, dict[str, list[float]]] = {}
+    def _tables(self) -> tuple[list[tuple[float, ...]], dict[str, tuple[float, ...]],
+                               dict[str, dict[str, tuple[float, ...]]]]:
+        """What predict_words reads, built on first use (a model's weights do not change once it is made):
+        per dense feature its mean, scale and three weights; the n-gram weights by word ("w:word") and
+        by word pair ("b:first second")."""
+        dense_rows = [(mean, scale, *weights)
+                      for mean, scale, weights in zip(self.means, self.scales, self.dense_weights, strict=True)]
+        unigrams: dict[str, tuple[float, ...]] = {}
+        bigrams: dict[str, dict[str, tuple[float, ...]]] = {}
         for gram, weights in self.ngram_weights.items():
             if gram.startswith("w:"):
-                unigrams[gram[2:]] = weights
+                unigrams[gram[2:]] = tuple(weights)
             elif gram.startswith("b:"):
                 first, _, second = gram[2:].partition(" ")
-                bigrams.setdefault(first, {})[second] = weights
-        return unigrams, bigrams
+                bigrams.setdefault(first, {})[second] = tuple(weights)
+        return dense_rows, unigrams, bigrams
 
     def to_json(self) -> dict:
         return {"version": self.version, "labels": LABELS, "dense_features": DENSE_FEATURES,
