@@ -12,6 +12,7 @@ from vocloop.items.models import FeedbackItem
 from vocloop.items.service import record_first_action, record_loop_closed
 from vocloop.mail.models import Message
 from vocloop.metrics import dashboard, queries
+from vocloop.metrics import scores as scores_module
 from vocloop.metrics.digest import last_week, send_weekly_digests
 from vocloop.responses.models import Response
 from vocloop.surveys.models import Invitation
@@ -126,6 +127,48 @@ def test_survey_scores_and_response_rates(app):
     assert (scores["Effort"]["score_name"], scores["Effort"]["score"]) == ("CES", 5.5)
     assert queries.sentiment_mix(FRIDAY_4PM, FRIDAY_4PM + timedelta(days=1)) == {
         "negative": 11, "neutral": 0, "positive": 0}
+
+
+def test_scores_trend_and_sentiment_from_one_scan_of_the_answers_say_what_their_own_queries_say(app):
+    """The page reads a period's answers once for its scores, their trend and the sentiment mix: a
+    survey's score is over its answers, not an average of its weeks' scores; a week that began before
+    the period counts only the period's answers; an answer not counted, or one without a sentiment,
+    is in none of them."""
+    dana = make_user("dana@example.com")
+    nps, ces = make_survey("nps", name="Relationship"), make_survey("ces", name="Effort")
+    start, end = datetime(2026, 9, 30, tzinfo=UTC), datetime(2026, 10, 14, tzinfo=UTC)  # a Wednesday, two weeks
+    for label in ("negative", "positive", None):  # the week of Monday 28 September, from the Wednesday
+        make_item(dana, ces, datetime(2026, 9, 30, 10, tzinfo=UTC), score=7, label=label)
+    make_item(dana, ces, datetime(2026, 10, 6, 10, tzinfo=UTC), score=1, label="neutral")
+    make_item(dana, ces, datetime(2026, 9, 29, 10, tzinfo=UTC), score=1)  # the Tuesday before: the period before
+    make_item(dana, ces, datetime(2026, 10, 7, 10, tzinfo=UTC), score=1).response.status = "pending"
+    make_item(dana, nps, datetime(2026, 10, 1, 10, tzinfo=UTC), score=10, label="positive")
+    make_item(dana, nps, datetime(2026, 10, 12, 10, tzinfo=UTC), score=3, label="negative")
+    db.session.commit()
+
+    tables = dashboard.build(dashboard.View(start, end, end)).tables
+    scores = {row["survey"]: row for row in tables["scores"].rows}
+    assert (scores["Effort"]["score"], scores["Effort"]["responses"], scores["Effort"]["previous_score"]) == \
+        (5.5, 4, 1.0)  # (7 + 7 + 7 + 1) / 4; the weeks' scores 7 and 1 would average 4.0
+    assert (scores["Relationship"]["score"], scores["Relationship"]["positive"],
+            scores["Relationship"]["negative"]) == (0.0, 1, 1)
+    assert [(row["survey"], row["key"], row["score"], row["responses"]) for row in tables["score-trend"].rows] == [
+        ("Effort", "2026-09-28", 7.0, 3), ("Effort", "2026-10-05", 1.0, 1),
+        ("Relationship", "2026-09-28", 100.0, 1), ("Relationship", "2026-10-12", -100.0, 1)]
+    assert {row["sentiment"]: row["responses"] for row in tables["sentiment"].rows} == {
+        "negative": 2, "neutral": 1, "positive": 2}
+    # the same figures as each one's own query (the API's and the weekly email's)
+    assert tables["scores"].rows == [{**row, "previous_score": scores[row["survey"]]["previous_score"],
+                                      "change": scores[row["survey"]]["change"]}
+                                     for row in queries.survey_scores(start, end)]
+    assert tables["score-trend"].rows == scores_module.score_trend(start, end)
+    assert dict((row["sentiment"], row["responses"]) for row in tables["sentiment"].rows) == \
+        queries.sentiment_mix(start, end)
+
+    effort_only = dashboard.build(dashboard.View(start, end, end, survey_id=ces.id)).tables
+    assert [row["survey"] for row in effort_only["scores"].rows] == ["Effort"]
+    assert {row["sentiment"]: row["responses"] for row in effort_only["sentiment"].rows} == {
+        "negative": 1, "neutral": 1, "positive": 1}
 
 
 def test_headline_tiles_compare_with_the_previous_period(app):

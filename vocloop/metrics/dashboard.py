@@ -70,6 +70,7 @@ def _direction(change, better: str | None) -> dict:
 class Dashboard:
     tiles: list[dict]
     tables: dict[str, Table]
+    meanwhile: dict  # what build() was asked to look up on the request's thread meanwhile, by name
 
 
 @dataclass(frozen=True)
@@ -99,24 +100,26 @@ RISK_GROUP_COLUMNS = ("key", "label", "at_risk", "accounts")
 
 
 def _queries(view: View) -> dict[str, Callable[[], object]]:
-    """Every query the dashboard runs, by name; each is independent of the others."""
+    """Every query the dashboard runs, by name; each is independent of the others. Longest first
+    (the order the workers take them): the figures with their percentiles, the answers' scans, then
+    the quick counts and the backlog (figures at 300,000 items: benchmarks/metrics.py)."""
     start, end, scope = view.start, view.end, view.scope
+    # the leaderboards show the same times as the closure table (and the API)
+    people = {f"people-{by}": (lambda by=by: queries.closure(start, end, by, scope, measures=HEADLINE_MEASURES,
+                                                              overall=False)["groups"]) for by in ("owner", "team")}
     return {
         "figures": lambda: queries.closure(start, end, view.group_by, scope, measures=HEADLINE_MEASURES),
+        # the scores, their trend and the sentiment mix: one scan of the period's answers
+        "answers": lambda: scores.period_answers(start, end, view.interval, view.survey_id),
+        **people,
+        "worst-topics": lambda: queries.worst_topics(start, end, scope, measures=HEADLINE_MEASURES),
+        "scores-before": lambda: queries.survey_scores(*queries.previous_period(start, end), view.survey_id),
         "previous": lambda: queries.closure(*queries.previous_period(start, end), None, scope,
                                             measures=HEADLINE_MEASURES),
-        # the leaderboards show the same times as the closure table (and the API)
-        **{f"people-{by}": (lambda by=by: queries.closure(start, end, by, scope, measures=HEADLINE_MEASURES,
-                                                           overall=False)["groups"]) for by in ("owner", "team")},
         "trend": lambda: queries.closure(start, end, view.interval, scope, measures=(), overall=False)["groups"],
         "distribution": lambda: queries.close_time_distribution(start, end, scope),
-        "worst-topics": lambda: queries.worst_topics(start, end, scope, measures=HEADLINE_MEASURES),
-        "breached": lambda: queries.breached_items(start, end, scope),
         "backlog": lambda: queries.backlog(view.now, scope),
-        "scores": lambda: queries.survey_scores(start, end, view.survey_id),
-        "scores-before": lambda: queries.survey_scores(*queries.previous_period(start, end), view.survey_id),
-        "score-trend": lambda: scores.score_trend(start, end, view.interval, view.survey_id),
-        "sentiment": lambda: queries.sentiment_mix(start, end, view.survey_id),
+        "breached": lambda: queries.breached_items(start, end, scope),
         "loop-effect": lambda: effect.loop_effect(start, end, scope),
         "revenue": lambda: effect.value_at_risk(start, end, view.now, scope),
         "saved": lambda: effect.value_saved(start, end, scope),  # beside revenue at risk, side by side with it
@@ -135,7 +138,9 @@ def _needs(name: str, view: View) -> tuple[str, ...]:
     if name.startswith("revenue-"):
         return ("revenue",)
     if name == "scores":
-        return ("scores", "scores-before")
+        return ("answers", "scores-before")
+    if name in ("score-trend", "sentiment"):
+        return ("answers",)
     return (name,)
 
 
@@ -163,15 +168,16 @@ def _table(name: str, view: View, results: dict) -> Table:
         before = {row["survey_id"]: row["score"] for row in results["scores-before"]}
         rows = [{**row, "previous_score": before.get(row["survey_id"]),
                  "change": None if row["score"] is None or before.get(row["survey_id"]) is None
-                 else round(row["score"] - before[row["survey_id"]], 2)} for row in results["scores"]]
+                 else round(row["score"] - before[row["survey_id"]], 2)} for row in results["answers"]["scores"]]
         return Table("Survey scores and response rates", (
             "survey", "kind", "score_name", "score", "previous_score", "change", "responses", "positive", "negative",
             "invitations_delivered", "invitations_answered", "response_rate"), rows)
     if name == "score-trend":
-        return Table(f"Scores by {view.interval} answered", scores.COLUMNS, results["score-trend"])
+        return Table(f"Scores by {view.interval} answered", scores.COLUMNS, results["answers"]["trend"])
     if name == "sentiment":
         return Table("Sentiment of the answers", ("sentiment", "responses"),
-                     [{"sentiment": label, "responses": count} for label, count in results["sentiment"].items()])
+                     [{"sentiment": label, "responses": count}
+                      for label, count in results["answers"]["sentiment"].items()])
     if name == "loop-effect":
         found = results["loop-effect"]
         return Table(f"The next answer after the loop ended: {found['answered_again']} of {found['items']} "
@@ -189,15 +195,16 @@ def _table(name: str, view: View, results: dict) -> Table:
     raise LookupError(name)
 
 
-def build(view: View) -> Dashboard:
+def build(view: View, meanwhile: dict[str, Callable[[], object]] | None = None) -> Dashboard:
     """The headline tiles and every table; the queries behind them run side by side on PostgreSQL
-    (see parallel.py), each once."""
+    (see parallel.py), each once, and `meanwhile` (the page's own small lookups) on this thread."""
     wanted = {"previous", *(need for name in TABLE_NAMES for need in _needs(name, view))}
     everything = _queries(view)
-    results = gather({name: everything[name] for name in everything if name in wanted})
+    results = gather({name: everything[name] for name in everything if name in wanted}, meanwhile)
     overall = {key: value for key, value in results["figures"].items() if key != "groups"}
     return Dashboard(tiles=headline(view.start, view.end, view.scope, now=overall, before=results["previous"]),
-                     tables={name: _table(name, view, results) for name in TABLE_NAMES})
+                     tables={name: _table(name, view, results) for name in TABLE_NAMES},
+                     meanwhile={name: results[name] for name in meanwhile or {}})
 
 
 @dataclass(frozen=True)

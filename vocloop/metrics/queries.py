@@ -307,16 +307,28 @@ def survey_scores(start: datetime, end: datetime, survey_id: int | None = None) 
         .join(Response, Response.survey_id == Survey.id)
         .where(Response.answered_at >= start, Response.answered_at < end, counting.counts(), *one)
         .group_by(Survey.id, Survey.name, Survey.kind).order_by(Survey.name)).all()
+    kinds = list(KINDS)
+    by_survey = []
+    for row in answered:
+        survey, name, kind, responses, mean = row[:5]
+        at = kinds.index(kind)
+        by_survey.append((survey, name, kind, responses, mean, row[5 + at] or 0, row[5 + len(kinds) + at] or 0))
+    return scores_with_invitations(by_survey, invitation_counts(start, end))
+
+
+def invitation_counts(start: datetime, end: datetime) -> dict[int, tuple[int, int]]:
+    """Per survey, the invitations of the period that reached the customer and those answered."""
     delivered = func.sum(case((reached_customer(), 1), else_=0))
-    invitations = {row[0]: (row[1] or 0, row[2]) for row in db.session.execute(
+    return {row[0]: (row[1] or 0, row[2]) for row in db.session.execute(
         select(Invitation.survey_id, delivered, func.count(Invitation.answered_at))
         .where(Invitation.created_at >= start, Invitation.created_at < end).group_by(Invitation.survey_id))}
-    kinds = list(KINDS)
+
+
+def scores_with_invitations(answered: list[tuple], invitations: dict[int, tuple[int, int]]) -> list[dict]:
+    """survey_scores' rows from (survey id, name, kind, responses, mean score, positive, negative) per
+    survey and invitation_counts: the one place a survey's score and response rate are made."""
     results = []
-    for row in answered:
-        survey_id, name, kind, responses, mean = row[:5]
-        positive = row[5 + kinds.index(kind)] or 0
-        negative = row[5 + len(kinds) + kinds.index(kind)] or 0
+    for survey_id, name, kind, responses, mean, positive, negative in answered:
         sent, replied = invitations.get(survey_id, (0, 0))
         results.append({"survey_id": survey_id, "survey": name, "kind": kind, "responses": responses,
                         "score_name": {"nps": "NPS", "csat": "CSAT", "ces": "CES"}[kind],

@@ -3,6 +3,8 @@ metric has one definition and the same result on either database."""
 
 from __future__ import annotations
 
+import weakref
+
 from sqlalchemy import func, text
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import FunctionElement
@@ -89,12 +91,18 @@ def week_start(column) -> _PeriodStart:
     return period_start(column, "week")
 
 
+_JIT_OFF: weakref.WeakSet = weakref.WeakSet()  # the session transactions already told
+
+
 def without_jit() -> None:
     """PostgreSQL compiles a query to machine code (JIT) once its estimated cost is high; metrics
     queries cross that line at a million items and run in tens of milliseconds, so the compiling
-    costs more than it saves (about 50 ms a query, measured). Off for the current transaction."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(text("SET LOCAL jit = off"))
+    costs more than it saves (about 50 ms a query, measured). Off for the current transaction, said
+    once in it: a dashboard task and the closure query inside it both ask (a round trip each)."""
+    if db.session.get_bind().dialect.name != "postgresql" or db.session().get_transaction() in _JIT_OFF:
+        return
+    db.session.execute(text("SET LOCAL jit = off"))
+    _JIT_OFF.add(db.session().get_transaction())
 
 
 def topic_values(column, dialect_name: str):

@@ -76,7 +76,7 @@ def _request_view():
 def index():
     period, group_by, interval, scope, scoped, filters = _request_view()
     board = dashboard.build(dashboard.View(period.start, period.end, datetime.now(UTC), scope, group_by, interval,
-                                           filters.get("survey_id")))
+                                           filters.get("survey_id")), meanwhile={"choices": filter_choices})
     tables = board.tables
     trend = rate_bars([Bar(label=row["key"][5:], value=row["closure_rate"],
                            caption=f"{row['key']}: {row['loop_closed']} of {row['opened']} loop-closed")
@@ -97,7 +97,7 @@ def index():
                            groups=queries.GROUPS,
                            intervals=queries.TIME_GROUPS, group_by=group_by, interval=interval,
                            trend_chart=trend, distribution_chart=distribution, scoped=scoped, filters=filters,
-                           choices=filter_choices())
+                           choices=board.meanwhile["choices"])
 
 
 @bp.get("/effect")
