@@ -40,11 +40,6 @@ def overdue(now: datetime):
                 or_(FeedbackItem.sla_paused_at.is_(None), FeedbackItem.close_due_at < FeedbackItem.sla_paused_at))
 
 
-def clock_of(item: FeedbackItem, now: datetime) -> datetime:
-    """What the item's SLA clock reads now: frozen at the pause while it waits on the customer."""
-    return item.sla_paused_at or now
-
-
 def pause(item: FeedbackItem, when: datetime, actor_id: int | None = None) -> None:
     if item.sla_paused_at is None:
         item.sla_paused_at = when
