@@ -8,14 +8,12 @@ The team's words enter as new n-gram weights. Plain Python, like train.py.
 
 from __future__ import annotations
 
-import math
-import random
 from collections import Counter
 from dataclasses import dataclass
 
 from vocloop.classify.features import Evidence
-from vocloop.classify.sentiment_model import LABELS, LinearModel, gram_value, softmax
-from vocloop.classify.training.train import score, stratified_folds
+from vocloop.classify.sentiment_model import LABELS, LinearModel, gram_value
+from vocloop.classify.training.train import descend, kept_grams, score, stratified_folds
 
 EPOCHS = 6
 PRIOR_L2 = 3e-3  # how strongly the shipped weights hold
@@ -31,52 +29,17 @@ def adapt(base: LinearModel, evidence: list[Evidence], labels: list[int], *, ver
     dense = [list(row) for row in base.dense_weights]
     prior_dense = [list(row) for row in base.dense_weights]
     grams = {gram: list(weights) for gram, weights in base.ngram_weights.items()}
-    prior_grams = base.ngram_weights
     counts = Counter(gram for e in evidence for gram in set(e.ngrams))
     for gram in counts:
         grams.setdefault(gram, [0.0, 0.0, 0.0])
     bias = list(base.bias)
     per_label = Counter(labels)
     class_weight = [len(labels) / (3 * per_label[k]) if per_label[k] else 0.0 for k in range(3)]
-    history: dict[str, list[float]] = {}
     rows = [([(j, (e.dense[j] - base.means[j]) / base.scales[j]) for j in range(width)], e.ngrams,
              gram_value(e.ngrams), label) for e, label in zip(evidence, labels, strict=True)]
-    order = list(range(len(rows)))
-    rng = random.Random(seed)
-    zero = (0.0, 0.0, 0.0)
-
-    def step(weights: list[float], prior, key: str, gradient: list[float], decay: float) -> None:
-        squared = history.setdefault(key, [1e-8, 1e-8, 1e-8])
-        for k in range(3):
-            g = gradient[k] + decay * (weights[k] - prior[k])
-            squared[k] += g * g
-            weights[k] -= RATE * g / math.sqrt(squared[k])
-
-    for _epoch in range(epochs):
-        rng.shuffle(order)
-        for index in order:
-            features, row_grams, gram_x, label = rows[index]
-            scores = list(bias)
-            for j, x in features:
-                w = dense[j]
-                scores[0] += w[0] * x
-                scores[1] += w[1] * x
-                scores[2] += w[2] * x
-            for gram in row_grams:
-                w = grams[gram]
-                scores[0] += w[0] * gram_x
-                scores[1] += w[1] * gram_x
-                scores[2] += w[2] * gram_x
-            probabilities = softmax(scores)
-            error = [class_weight[label] * (probabilities[k] - (1.0 if k == label else 0.0)) for k in range(3)]
-            step(bias, base.bias, "\0bias", error, 0.0)
-            for j, x in features:
-                if x:
-                    step(dense[j], prior_dense[j], f"\0{j}", [e * x for e in error], PRIOR_L2)
-            for gram in row_grams:
-                step(grams[gram], prior_grams.get(gram, zero), gram, [e * gram_x for e in error], GRAM_L2)
-    kept = {gram: [round(w, 5) for w in weights] for gram, weights in sorted(grams.items())
-            if max(abs(w) for w in weights) >= 0.005}
+    descend(rows, bias, dense, grams, class_weight, prior_bias=base.bias, prior_dense=prior_dense,
+            prior_grams=base.ngram_weights, rate=RATE, l2=PRIOR_L2, gram_l2=GRAM_L2, epochs=epochs, seed=seed)
+    kept = kept_grams(grams)
     return LinearModel(version=version, means=base.means, scales=base.scales,
                        dense_weights=[[round(w, 6) for w in row] for row in dense], ngram_weights=kept,
                        bias=[round(b, 6) for b in bias], training_keys=[])

@@ -121,21 +121,40 @@ def fit(evidence: list[Evidence], labels: list[int], *, version: str, l2: float 
     dense = [[0.0, 0.0, 0.0] for _ in range(width)]
     grams: dict[str, list[float]] = {gram: [0.0, 0.0, 0.0] for gram in vocabulary}
     bias = [0.0, 0.0, 0.0]
-    history: dict[str, list[float]] = {}  # AdaGrad's squared gradients per weight row
-    rate = 0.5
     rows = [([(j, (e.dense[j] - means[j]) / scales[j]) for j in range(width)],
              [g for g in e.ngrams if g in vocabulary], gram_value(e.ngrams), label)
             for e, label in zip(evidence, labels, strict=True)]
-    order = list(range(len(rows)))
-    rng = random.Random(seed)
+    zeros = [0.0, 0.0, 0.0]
+    descend(rows, bias, dense, grams, class_weight, prior_bias=zeros, prior_dense=[zeros] * width, prior_grams={},
+            rate=0.5, l2=l2, gram_l2=gram_l2, epochs=epochs, seed=seed)
+    kept = kept_grams(grams)
+    return LinearModel(version=version, means=[round(m, 6) for m in means], scales=[round(s, 6) for s in scales],
+                       dense_weights=[[round(w, 6) for w in row] for row in dense], ngram_weights=kept,
+                       bias=[round(b, 6) for b in bias])
 
-    def step(weights: list[float], key: str, gradient: list[float], decay: float) -> None:
+
+Row = tuple[list[tuple[int, float]], list[str], float, int]  # scaled dense features, n-grams, their value, label
+
+
+def descend(rows: list[Row], bias: list[float], dense: list[list[float]], grams: dict[str, list[float]],
+            class_weight: list[float], *, prior_bias: list[float], prior_dense: list[list[float]],
+            prior_grams: dict[str, list[float]], rate: float, l2: float, gram_l2: float, epochs: int,
+            seed: int) -> None:
+    """AdaGrad on the class-weighted log loss, the weights changed in place: each row a step, in an order
+    shuffled per epoch (seeded), each weight pulled towards its prior by L2 (the bias not at all). The
+    prior is zero when training from scratch (fit) and the shipped weights when adapting them (adapt)."""
+    history: dict[str, list[float]] = {}  # AdaGrad's squared gradients per weight row
+    zero = (0.0, 0.0, 0.0)
+
+    def step(weights: list[float], prior, key: str, gradient: list[float], decay: float) -> None:
         squared = history.setdefault(key, [1e-8, 1e-8, 1e-8])
         for k in range(3):
-            g = gradient[k] + decay * weights[k]
+            g = gradient[k] + decay * (weights[k] - prior[k])
             squared[k] += g * g
             weights[k] -= rate * g / math.sqrt(squared[k])
 
+    order = list(range(len(rows)))
+    rng = random.Random(seed)
     for _epoch in range(epochs):
         rng.shuffle(order)
         for index in order:
@@ -153,17 +172,18 @@ def fit(evidence: list[Evidence], labels: list[int], *, version: str, l2: float 
                 scores[2] += w[2] * gram_x
             probabilities = softmax(scores)
             error = [class_weight[label] * (probabilities[k] - (1.0 if k == label else 0.0)) for k in range(3)]
-            step(bias, "\0bias", error, 0.0)
+            step(bias, prior_bias, "\0bias", error, 0.0)
             for j, x in features:
                 if x:
-                    step(dense[j], f"\0{j}", [e * x for e in error], l2)
+                    step(dense[j], prior_dense[j], f"\0{j}", [e * x for e in error], l2)
             for gram in row_grams:
-                step(grams[gram], gram, [e * gram_x for e in error], gram_l2)
-    kept = {gram: [round(w, 5) for w in weights] for gram, weights in sorted(grams.items())
+                step(grams[gram], prior_grams.get(gram, zero), gram, [e * gram_x for e in error], gram_l2)
+
+
+def kept_grams(grams: dict[str, list[float]]) -> dict[str, list[float]]:
+    """The n-gram weights worth shipping (any class at 0.005 or more), rounded, in a stable order."""
+    return {gram: [round(w, 5) for w in weights] for gram, weights in sorted(grams.items())
             if max(abs(w) for w in weights) >= 0.005}
-    return LinearModel(version=version, means=[round(m, 6) for m in means], scales=[round(s, 6) for s in scales],
-                       dense_weights=[[round(w, 6) for w in row] for row in dense], ngram_weights=kept,
-                       bias=[round(b, 6) for b in bias])
 
 
 def negated_pair(gram: str, negations: frozenset[str]) -> bool:
