@@ -171,6 +171,25 @@ def test_scores_trend_and_sentiment_from_one_scan_of_the_answers_say_what_their_
         "negative": 1, "neutral": 1, "positive": 1}
 
 
+def test_each_survey_keeps_its_own_score_to_its_own_precision(app):
+    """This quarter's and last quarter's "Quarterly NPS" are two surveys with one name: each keeps its
+    score, and the dashboard's survey filter shows only the chosen one. The surveys read by name; CSAT is
+    a percentage to one decimal, CES a mean to two, as the page and the CSV print them."""
+    dana = make_user("dana@example.com")
+    support, effort = make_survey("csat", name="Support"), make_survey("ces", name="Effort")
+    last_quarter, this_quarter = make_survey("nps", name="Quarterly NPS"), make_survey("nps", name="Quarterly NPS")
+    for survey, scores in ((support, (5, 4, 1)), (effort, (2, 2, 1)), (last_quarter, (0,)), (this_quarter, (10, 9))):
+        for score in scores:
+            make_item(dana, survey, FRIDAY_4PM, score=score)
+    day = (FRIDAY_4PM, FRIDAY_4PM + timedelta(days=1))
+    rows = queries.survey_scores(*day)
+    assert [row["survey"] for row in rows] == ["Effort", "Quarterly NPS", "Quarterly NPS", "Support"]
+    assert {row["survey_id"]: (row["score"], row["responses"]) for row in rows} == {
+        effort.id: (1.67, 3), last_quarter.id: (-100.0, 1), this_quarter.id: (100.0, 2), support.id: (66.7, 3)}
+    assert [(row["survey_id"], row["score"]) for row in queries.survey_scores(*day, this_quarter.id)] == [
+        (this_quarter.id, 100.0)]
+
+
 def test_headline_tiles_compare_with_the_previous_period(app):
     dana = make_user("dana@example.com")
     survey = make_survey()
