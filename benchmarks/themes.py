@@ -11,10 +11,20 @@ scores. Figures: normalized mutual information (arithmetic mean) and each theme'
 its sentences in its commonest category).
 
     python benchmarks/themes.py [--max 5,8] [--data PATH] [--speed 100000]
+    python benchmarks/themes.py --database 100000 [--database-url URL]
 
 `--speed N` also times discovery over N comments in memory, twice: the sentences repeated (discovery
 counts a comment said many times once, so this is the easy case) and N distinct comments, each two
-of the sentences drawn at random (a fixed seed). The last line printed is one JSON object of the figures.
+of the sentences drawn at random (a fixed seed).
+
+`--database N` is the job as a lead starts it (issue #21's goal: 100,000 comments on PostgreSQL in
+under 60 s): N answered comments seeded in the database (each two of the sentences, N distinct-ish
+pairs, answered over twelve weeks, with sentiment labels), then the theme-discovery job timed end to
+end: reading the period's comments, discovering, and writing the proposed themes with their sentiment
+mix, trend and examples. It prints the seconds, the peak memory the job added to the process, and
+discovery alone over the same comments in memory beside it (what the database part costs).
+
+The last line printed is one JSON object of the figures.
 """
 
 from __future__ import annotations
@@ -22,6 +32,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import random
 import re
 import sys
@@ -31,6 +42,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from benchmarks.harness import DEFAULT_DATABASE_URL, keep_migrated, reset_database  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "themes" / "restaurants_aspect_categories.tsv"
 _TOKEN = re.compile(r"[a-z][a-z']+")
@@ -91,11 +104,88 @@ def nmf_anchor(texts: list[str], k: int, iterations: int = 60, seed: int = 0) ->
     return [max(range(k), key=w[r].__getitem__) if rows[r] else -1 for r in range(n)]
 
 
+SEED_SQL = """
+INSERT INTO surveys (id, name, kind, question, comment_prompt, subject, intro, quarantine_days, link_expiry_days,
+                     active, created_at)
+  VALUES (1, 'NPS', 'nps', 'q', 'c', 's', '', 90, 30, true, now());
+INSERT INTO contacts (id, email, name, attributes, created_at)
+  SELECT c, 'c' || c || '@customer.example', 'Customer ' || c, '{}', now() FROM generate_series(1, :comments) c;
+INSERT INTO invitations (id, survey_id, contact_id, token_hash, status, expires_at, created_at)
+  SELECT i, 1, i, md5(i::text) || md5((i * 7)::text), 'delivered', now(), now() FROM generate_series(1, :comments) i;
+INSERT INTO responses (id, invitation_id, survey_id, contact_id, score, comment, answered_at, completed_at,
+                       processed_at, sentiment_label, topics, urgent, urgency_flags, sentiment_mismatch, status,
+                       created_at)
+  SELECT i, i, 1, i, i % 11,
+         (CAST(:sentences AS text[]))[1 + (i::bigint * 7919) % :count] || ' '
+           || (CAST(:sentences AS text[]))[1 + (i::bigint * 104729 + i / :count) % :count],
+         now() - i * (:weeks * interval '1 week') / :comments, now(), now(),
+         (ARRAY['negative', 'neutral', 'positive'])[1 + i % 3], '[]', false, '[]', false, 'counted', now()
+  FROM generate_series(1, :comments) i;
+"""
+
+
+def database_speed(url: str, comments: int, texts: list[str]) -> dict:
+    """The theme-discovery job over `comments` seeded answers, end to end; discovery in memory beside it."""
+    import resource
+
+    from flask_migrate import upgrade
+    from sqlalchemy import text
+
+    from vocloop import create_app
+    from vocloop.extensions import db
+    from vocloop.themes import service
+    from vocloop.themes.discover import discover
+    from vocloop.themes.models import ThemeRun
+
+    reset_database(url)
+    # the job reads every comment seeded (THEMES_MAX_COMMENTS caps it at 100,000 by default)
+    app = create_app({"VOCLOOP_ENV": "testing", "DATABASE_URL": url, "REDIS_URL": None,
+                      "THEMES_MAX_COMMENTS": max(comments, 100)})
+    with app.app_context():
+        upgrade()
+        keep_migrated(url)
+        started = time.perf_counter()
+        for statement in SEED_SQL.strip().split(";\n"):
+            db.session.execute(text(statement), {"comments": comments, "sentences": texts, "count": len(texts),
+                                                 "weeks": 12})
+        db.session.commit()
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(text("VACUUM ANALYZE" if url.startswith("postgresql") else "ANALYZE"))
+        seeded = time.perf_counter() - started
+        distinct = db.session.scalar(text("SELECT count(DISTINCT comment) FROM responses"))
+        run = ThemeRun(only_untagged=True)
+        db.session.add(run)
+        db.session.commit()
+        run_id = run.id
+        db.session.remove()
+        memory_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        started = time.perf_counter()
+        run = service.run_discovery(run_id)
+        seconds = time.perf_counter() - started
+        peak_added_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - memory_before) / 1024
+        assert run.status == "done", (run.status, run.error)
+        found = [(theme.name, theme.comments) for theme in run.themes]
+        in_run = run.comments
+        stored = [row[0] for row in db.session.execute(
+            text("SELECT comment FROM responses ORDER BY answered_at DESC, id DESC LIMIT :n"), {"n": in_run})]
+        db.session.remove()
+    started = time.perf_counter()
+    discover(stored, max_themes=service.MAX_THEMES)
+    in_memory = time.perf_counter() - started
+    return {"comments_seeded": comments, "distinct_comments": distinct, "comments_in_run": in_run,
+            "database": url.split(":", 1)[0], "seed_seconds": round(seeded, 1), "job_seconds": round(seconds, 1),
+            "job_peak_memory_added_mb": round(peak_added_mb), "discovery_in_memory_seconds": round(in_memory, 1),
+            "themes": found}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--max", default="5,8")
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--speed", type=int, default=0)
+    parser.add_argument("--database", type=int, default=0, metavar="N",
+                        help="time the theme-discovery job over N comments seeded in the database")
+    parser.add_argument("--database-url", default=os.environ.get("VOCLOOP_BENCH_DATABASE_URL", DEFAULT_DATABASE_URL))
     args = parser.parse_args()
     from vocloop.themes.discover import discover
 
@@ -103,7 +193,13 @@ def main() -> None:
     rows = [r for r in rows if len(r) >= 4]
     texts, truth = [r[3] for r in rows], [r[1].split(",")[0] for r in rows]
     figures: dict = {"data": "restaurants (SemEval-2014)", "sentences": len(texts)}
-    for k in (int(value) for value in args.max.split(",")):
+    if args.database:
+        figures["database_job"] = job = database_speed(args.database_url, args.database, texts)
+        print(f"theme-discovery job over {job['comments_in_run']} of {job['comments_seeded']} comments in "
+              f"{job['database']} ({job['distinct_comments']} distinct): {job['job_seconds']} s, peak memory "
+              f"+{job['job_peak_memory_added_mb']} MB; in memory {job['discovery_in_memory_seconds']} s")
+        args.max = ""
+    for k in (int(value) for value in args.max.split(",") if value):
         started = time.perf_counter()
         themes, assignment = discover(texts, max_themes=k)
         seconds = time.perf_counter() - started

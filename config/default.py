@@ -75,6 +75,9 @@ METRICS_ENABLED = False
 METRICS_TOKEN = None
 # Days after which customers' free text (comments, replies) is erased; None keeps it.
 COMMENT_RETENTION_DAYS = None
+# Theme discovery reads at most this many comments of the chosen period, the newest (time and memory
+# grow with them: 100,000 take about 20 s and 220 MB of a worker's memory); None: every one.
+THEMES_MAX_COMMENTS = 100_000
 # Outbound webhooks: a failed delivery is retried with growing pauses for this many hours, then given up
 # (it stays in the delivery log, where an admin can replay it).
 WEBHOOK_RETRY_HOURS = 24

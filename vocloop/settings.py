@@ -93,6 +93,7 @@ SETTINGS = [
     Setting("METRICS_ENABLED", _bool),
     Setting("METRICS_TOKEN"),
     Setting("COMMENT_RETENTION_DAYS", _int),
+    Setting("THEMES_MAX_COMMENTS", lambda v: None if v.strip().lower() in ("", "none") else int(v)),
     Setting("INLINE_SCHEDULER", _bool),
     Setting("WEBHOOK_RETRY_HOURS", _int),
     Setting("WEBHOOK_TIMEOUT_SECONDS", _int),
@@ -194,6 +195,9 @@ def validate(settings: dict) -> None:
     retention = settings.get("COMMENT_RETENTION_DAYS")
     if retention is not None and retention < 1:
         raise ConfigError("COMMENT_RETENTION_DAYS must be at least 1 (or unset to keep comments)")
+    themes_cap = settings.get("THEMES_MAX_COMMENTS")
+    if themes_cap is not None and themes_cap < 100:
+        raise ConfigError("THEMES_MAX_COMMENTS must be at least 100 (or none for every comment of the period)")
     key = settings.get("SENDGRID_WEBHOOK_PUBLIC_KEY")
     if key:
         _check_public_key(key)

@@ -3,12 +3,18 @@ dismisses what it proposes; a dismissed theme is not proposed again."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import select
 
 from tests.factories import answer, api_token, csrf_from, login, make_contact, make_invitation, make_survey, make_user
 from vocloop.classify.models import Topic
+from vocloop.db import utcnow
 from vocloop.extensions import db
-from vocloop.themes.models import ProposedTheme
+from vocloop.responses.models import Response
+from vocloop.surveys.models import Invitation
+from vocloop.themes import service as themes
+from vocloop.themes.models import ProposedTheme, ThemeRun
 
 COMMENTS = [
     "The parcel arrived late.", "My parcel arrived two days late.", "The parcel courier was late again.",
@@ -80,3 +86,41 @@ def test_a_lead_finds_themes_and_accepts_merges_renames_and_dismisses_them(app, 
     assert invoice.key_phrases[0] not in leading  # dismissed: not proposed again
     assert client.get("/api/v1/themes", headers=api_token(db.session.scalar(
         select(type(lead)).where(type(lead).email == "olga@example.com")))).status_code == 403
+
+
+def test_a_run_reads_the_newest_comments_up_to_the_setting_and_those_without_a_topic_count_towards_it(app, client):
+    """THEMES_MAX_COMMENTS caps a run at the period's newest comments; "only comments without a topic" fills
+    the cap with comments that have none (not the newest of all, of which the tagged are then dropped)."""
+    app.config["THEMES_MAX_COMMENTS"] = 100
+    lead = make_user("lee@example.com", role="lead", name="Lee", team="Support")
+    survey, contact = make_survey(quarantine_days=0), make_contact("c@customer.example")
+    comments = ([(f"Password reset email {i} never came.", []) for i in range(40)]  # the oldest
+                + [(f"The parcel {i} arrived late.", []) for i in range(80)]
+                + [(f"Invoice {i} total was wrong.", ["billing"]) for i in range(30)])  # the newest, with a topic
+    start = utcnow() - timedelta(days=20)
+    invitations = [Invitation(survey_id=survey.id, contact_id=contact.id, token_hash=f"{i:064x}",
+                              expires_at=start + timedelta(days=30)) for i in range(len(comments))]
+    db.session.add_all(invitations)
+    db.session.flush()
+    db.session.add_all(Response(invitation_id=invitation.id, survey_id=survey.id, contact_id=contact.id, score=5,
+                                comment=comment, topics=topics, answered_at=start + timedelta(hours=i),
+                                completed_at=start + timedelta(hours=i), status="counted")
+                       for i, (invitation, (comment, topics)) in enumerate(zip(invitations, comments, strict=True)))
+    db.session.commit()
+
+    def discovered(only_untagged: bool) -> tuple[ThemeRun, set[str]]:
+        run = ThemeRun(only_untagged=only_untagged, created_by_id=lead.id)
+        db.session.add(run)
+        db.session.commit()
+        run = themes.run_discovery(run.id)
+        return run, {phrase for theme in run.themes for phrase in theme.key_phrases}
+
+    run, phrases = discovered(only_untagged=True)
+    assert run.comments == 100  # the 80 parcels and the 20 newest password resets: none of the invoices
+    assert "password" in phrases and "parcel" in phrases and "invoice" not in phrases
+    login(client, "lee@example.com")
+    assert "the newest 100 comments without a topic" in client.get("/themes/").text
+
+    run, phrases = discovered(only_untagged=False)
+    assert run.comments == 100  # the 30 invoices and the 70 newest parcels
+    assert "invoice" in phrases and "parcel" in phrases and "password" not in phrases

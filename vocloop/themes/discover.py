@@ -99,10 +99,15 @@ class Theme:
     members: list[int]
 
 
-def discover(texts: list[str], max_themes: int = 8) -> tuple[list[Theme], list[int | None]]:
-    """Themes over the texts, and each text's theme index (None: no subject word, no theme)."""
+def discover(texts: list[str], max_themes: int = 8,
+             terms_of: list[list[str]] | None = None) -> tuple[list[Theme], list[int | None]]:
+    """Themes over the texts, and each text's theme index (None: no subject word, no theme).
+
+    `terms_of`: each text's subject_terms, when the caller has them already (the job ranks a theme's
+    examples by them)."""
     n = len(texts)
-    terms_of = [subject_terms(text) for text in texts]
+    if terms_of is None:
+        terms_of = [subject_terms(text) for text in texts]
     words_of = [[t for t in terms if " " not in t] for terms in terms_of]
     df = Counter(term for terms in terms_of for term in set(terms))
     min_df = min(MIN_DF, max(1, n // 50))  # a handful of comments: any shared word may name a theme
