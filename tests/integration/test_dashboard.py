@@ -190,6 +190,46 @@ def test_each_survey_keeps_its_own_score_to_its_own_precision(app):
         (this_quarter.id, 100.0)]
 
 
+def test_the_response_rate_is_over_the_periods_invitations_that_reached_the_customer(app):
+    """Response rate = invitations answered / invitations that reached the customer, over the invitations
+    created in the period [start, end); the score over the answers given in it. An answer or an invitation
+    at the next period's first instant belongs to that period; a bounced or queued invitation reached
+    nobody; a 6 is a detractor. A survey answered today from last week's invitations has no response rate
+    this period (none sent), not 0 %, and the dashboard still shows its score."""
+    dana = make_user("dana@example.com")
+    nps = make_survey("nps", name="Relationship")
+    day = (FRIDAY_4PM, FRIDAY_4PM + timedelta(days=1))
+    for score in (10, 6):  # a promoter and a detractor: NPS 0
+        make_item(dana, nps, FRIDAY_4PM, score=score)
+    make_item(dana, nps, day[1], score=10)  # the next period's
+    make_item(dana, nps, day[0] - timedelta(days=1), score=0)  # the period before's
+
+    def invite(survey, who: str, status: str, created):
+        db.session.add(Invitation(survey_id=survey.id, contact_id=make_contact(f"{who}@customer.example").id,
+                                  token_hash=who.ljust(64, "0"), status=status, created_at=created,
+                                  expires_at=created + timedelta(days=30)))
+        db.session.commit()
+
+    invite(nps, "silent", "delivered", FRIDAY_4PM)  # reached, not answered
+    invite(nps, "bounced", "bounced", FRIDAY_4PM)
+    invite(nps, "queued", "queued", FRIDAY_4PM)
+    support, effort = make_survey("csat", name="Support"), make_survey("ces", name="Effort")
+    for survey, score in ((support, 1), (support, 5), (effort, 2)):
+        make_item(dana, survey, FRIDAY_4PM, score=score).response.invitation.created_at = FRIDAY_4PM - timedelta(days=7)
+    db.session.commit()
+    invite(support, "waiting", "queued", FRIDAY_4PM)  # Support's only invitation of the period: not sent yet
+
+    rows = {row["survey"]: row for row in queries.survey_scores(*day)}
+    relationship = rows["Relationship"]
+    assert (relationship["responses"], relationship["score"], relationship["positive"], relationship["negative"]) \
+        == (2, 0.0, 1, 1)
+    assert (relationship["invitations_delivered"], relationship["invitations_answered"],
+            relationship["response_rate"]) == (3, 2, round(2 / 3, 4))
+    assert [(rows[name]["score"], rows[name]["positive"], rows[name]["negative"], rows[name]["invitations_delivered"],
+             rows[name]["invitations_answered"], rows[name]["response_rate"]) for name in ("Support", "Effort")] == [
+        (50.0, 1, 1, 0, 0, None), (2.0, 0, 1, 0, 0, None)]
+
+
 def test_headline_tiles_compare_with_the_previous_period(app):
     dana = make_user("dana@example.com")
     survey = make_survey()
