@@ -77,6 +77,29 @@ def test_reopen_rate_counts_loop_closed_items_that_came_back(app):
     assert (figures["reopened"], figures["loop_closed"], figures["reopen_rate"]) == (1, 4, 0.25)
 
 
+def test_closure_figures_count_what_happened_to_the_periods_items(app):
+    """Of four items opened on Friday: one loop-closed within its SLA and confirmed resolved by its customer,
+    one loop-closed late, two still open. One opened at Saturday's first instant is Saturday's; Thursday's
+    one item, closed late and never confirmed, shows zeros, not the share of one."""
+    dana = make_user("dana@example.com", name="Dana")
+    survey = make_survey()
+    friday, saturday = datetime(2026, 10, 2, tzinfo=UTC), datetime(2026, 10, 3, tzinfo=UTC)
+    make_item(dana, survey, FRIDAY_4PM, closed_after_h=5, verdict="resolved")
+    make_item(dana, survey, FRIDAY_4PM, closed_after_h=60)  # the closing message was due in 48 h
+    make_item(dana, survey, FRIDAY_4PM)
+    make_item(dana, survey, FRIDAY_4PM)
+    make_item(dana, survey, saturday, closed_after_h=1, verdict="resolved")
+    make_item(dana, survey, friday - timedelta(hours=8), closed_after_h=60)
+
+    def figures(start):
+        got = queries.closure(start, start + timedelta(days=1))
+        return tuple(got[name] for name in ("opened", "loop_closed", "closure_rate", "closed_within_sla_rate",
+                                            "verified_resolved", "verified_closure_rate", "reopened", "reopen_rate"))
+
+    assert figures(friday) == (4, 2, 0.5, 0.25, 1, 0.25, 0, 0.0)
+    assert figures(friday - timedelta(days=1)) == (1, 1, 1.0, 0.0, 0, 0.0, 0, 0.0)
+
+
 def test_backlog_is_aged_and_counts_overdue(app):
     dana = make_user("dana@example.com")
     survey = make_survey()
