@@ -36,6 +36,8 @@ def test_production_refuses_to_start_without_a_required_setting(missing):
     ("CLASSIFIER", "naive-bayes", "CLASSIFIER 'naive-bayes' is not a registered analyzer; choose one of textblob"),
     ("HIGH_VALUE_ACCOUNT", "lots", "HIGH_VALUE_ACCOUNT is malformed"),
     ("HIGH_VALUE_ACCOUNT", "-1", "HIGH_VALUE_ACCOUNT must be 0 or more"),
+    ("THEMES_MAX_COMMENTS", "50", "THEMES_MAX_COMMENTS must be at least 100"),
+    ("THEMES_MAX_COMMENTS", "many", "THEMES_MAX_COMMENTS is malformed"),
     ("WEBHOOK_CA_BUNDLE", "/etc/no-such-ca.pem", "WEBHOOK_CA_BUNDLE must be a PEM file"),
     ("SECRET_KEY_FALLBACKS", '"old-key"', "SECRET_KEY_FALLBACKS must be a JSON list"),
     ("SECRET_KEY_FALLBACKS", "[old-key]", "SECRET_KEY_FALLBACKS is malformed"),
@@ -54,6 +56,12 @@ def test_every_missing_production_setting_is_named_at_once():
 def test_unknown_environment_is_refused():
     with pytest.raises(ConfigError, match="VOCLOOP_ENV"):
         load_settings(environ={"VOCLOOP_ENV": "staging"})
+
+
+def test_theme_discovery_reads_the_newest_100000_comments_unless_told_otherwise():
+    assert load_settings(environ={})["THEMES_MAX_COMMENTS"] == 100_000
+    assert load_settings(environ={"THEMES_MAX_COMMENTS": "none"})["THEMES_MAX_COMMENTS"] is None  # every one
+    assert load_settings(environ={"THEMES_MAX_COMMENTS": "250000"})["THEMES_MAX_COMMENTS"] == 250_000
 
 
 def test_embedded_default_needs_no_settings_at_all():
