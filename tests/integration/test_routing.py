@@ -25,6 +25,7 @@ from vocloop.routing import service as routing
 from vocloop.routing import sla
 from vocloop.routing.calendar import add_business_hours
 from vocloop.routing.decide import RuleSpec, simulate
+from vocloop.routing.models import RoutingRule
 from vocloop.routing.rules import RoutingFacts
 from vocloop.surveys.kinds import get_kind
 
@@ -201,6 +202,55 @@ def test_least_loaded_gives_each_new_item_to_the_member_with_fewest_open_items(a
         triage_response(response.id)
     live = owners()
     assert [live[response.id] for response in new] == [second.id, second.id, third.id, first.id]
+
+
+def test_a_rule_for_a_deactivated_user_passes_the_item_to_the_next_rule(app):
+    """Dana left: her rule stays, and new answers go on to the next rule, Omar's, which the item names."""
+    admin = make_user("admin@example.com", role="admin")
+    dana, omar = make_user("dana@example.com", name="Dana"), make_user("omar@example.com", name="Omar")
+    routing.create_rule(name="to Dana", action="user", user_id=dana.id, position=1)
+    omars = routing.create_rule(name="to Omar", action="user", user_id=omar.id, position=2)
+    handover.deactivate_user(dana, admin)
+    db.session.commit()
+    triage_response(pending_response("ann@customer.example").id)
+    item = db.session.scalar(select(FeedbackItem))
+    assert (item.owner_id, item.routing_rule_id) == (omar.id, omars.id)
+
+
+def test_the_dry_run_predicts_least_loaded_as_live_routing_then_does_from_uneven_loads(app):
+    """Agent 0 already has two open items, agents 1 and 2 none: seven unhappy answers to the least-loaded
+    team go to agents 1, 2, 1, 2, then to each in turn, in the prediction as live."""
+    make_user("admin@example.com", role="admin")
+    (first, second, third), team = support_team(3)
+    survey = make_survey()
+    rule = routing.create_rule(name="to Agent 0", action="user", user_id=first.id, position=1)
+    for index in range(2):
+        triage_response(pending_response(f"early{index}@customer.example", survey=survey).id)
+    routing.delete_rule(rule)
+    spec = RuleSpec(id=-1, name="Support", position=1, conditions={}, action="team", team_id=team.id,
+                    team_strategy="least_loaded")
+    pending = [pending_response(f"c{i}@customer.example", survey=survey) for i in range(7)]
+    facts = [RoutingFacts(survey_id=survey.id, score=2, band="negative", sentiment="negative", priority="P2")] * 7
+    predicted = [decision.owner_id for decision in simulate([spec], facts, routing.snapshot())]
+    assert predicted[:4] == [second.id, third.id, second.id, third.id]
+    routing.create_rule(name=spec.name, action="team", team_id=team.id, team_strategy="least_loaded")
+    for response in pending:
+        triage_response(response.id)
+    live = owners()
+    assert [live[response.id] for response in pending] == predicted
+
+
+def test_a_dry_run_of_the_rules_in_force_moves_nothing(app):
+    """Both sides of a dry run start from today's state: the same rules predict the same owners."""
+    make_user("admin@example.com", role="admin")
+    members, team = support_team(2)
+    routing.create_rule(name="Support", action="team", team_id=team.id)
+    for index in range(3):
+        triage_response(pending_response(f"c{index}@customer.example").id)
+    in_force = routing.specs_of(list(db.session.scalars(select(RoutingRule))))
+    result = routing.dry_run(in_force)
+    assert result["items"] == 3 and result["changed"] == 0
+    assert result["current"] == result["proposed"] and sorted(result["current"].values()) == [1, 2]
 
 
 def test_the_dry_run_predicts_exactly_what_the_live_rules_then_do(app):
