@@ -205,7 +205,8 @@ def test_least_loaded_gives_each_new_item_to_the_member_with_fewest_open_items(a
 
 
 def test_a_rule_for_a_deactivated_user_passes_the_item_to_the_next_rule(app):
-    """Dana left: her rule stays, and new answers go on to the next rule, Omar's, which the item names."""
+    """Dana left: her rule stays, and new answers go on to the next rule, Omar's, which the item and its
+    timeline name."""
     admin = make_user("admin@example.com", role="admin")
     dana, omar = make_user("dana@example.com", name="Dana"), make_user("omar@example.com", name="Omar")
     routing.create_rule(name="to Dana", action="user", user_id=dana.id, position=1)
@@ -215,6 +216,7 @@ def test_a_rule_for_a_deactivated_user_passes_the_item_to_the_next_rule(app):
     triage_response(pending_response("ann@customer.example").id)
     item = db.session.scalar(select(FeedbackItem))
     assert (item.owner_id, item.routing_rule_id) == (omar.id, omars.id)
+    assert "by rule “to Omar”" in item.events[-1].body
 
 
 def test_the_dry_run_predicts_least_loaded_as_live_routing_then_does_from_uneven_loads(app):
