@@ -219,6 +219,28 @@ def test_a_rule_for_a_deactivated_user_passes_the_item_to_the_next_rule(app):
     assert "by rule “to Omar”" in item.events[-1].body
 
 
+def test_an_account_owner_rule_routes_to_the_owner_and_an_account_without_one_to_the_next_rule(app):
+    """BigCo's answers go to Sam, its account owner, and the timeline says so; SmallCo has no owner and
+    Tiny Ltd's left, so theirs go on to the next rule's Omar."""
+    admin = make_user("admin@example.com", role="admin")
+    sam, omar, lee = (make_user(f"{name.lower()}@example.com", name=name) for name in ("Sam", "Omar", "Lee"))
+    big, small, tiny = (make_contact(f"ann@{name}.example", account=name) for name in ("BigCo", "SmallCo", "Tiny"))
+    big.account.owner_id, tiny.account.owner_id = sam.id, lee.id
+    db.session.commit()
+    handover.deactivate_user(lee, admin)
+    db.session.commit()
+    owners_rule = routing.create_rule(name="key accounts", action="account_owner", position=1)
+    omars = routing.create_rule(name="to Omar", action="user", user_id=omar.id, position=2)
+    survey = make_survey()
+    for contact in (big, small, tiny):
+        token = make_invitation(survey, contact)
+        triage_response(responses.submit_comment(token, "2", "Nothing works"))
+    routed = {item.contact_id: item for item in db.session.scalars(select(FeedbackItem))}
+    assert (routed[big.id].owner_id, routed[big.id].routing_rule_id) == (sam.id, owners_rule.id)
+    assert "by rule “key accounts”: account owner" in routed[big.id].events[-1].body
+    assert [(routed[c.id].owner_id, routed[c.id].routing_rule_id) for c in (small, tiny)] == [(omar.id, omars.id)] * 2
+
+
 def test_the_dry_run_predicts_least_loaded_as_live_routing_then_does_from_uneven_loads(app):
     """Agent 0 already has two open items, agents 1 and 2 none: seven unhappy answers to the least-loaded
     team go to agents 1, 2, 1, 2, then to each in turn, in the prediction as live."""
