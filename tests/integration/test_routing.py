@@ -243,7 +243,8 @@ def test_an_account_owner_rule_routes_to_the_owner_and_an_account_without_one_to
 
 def test_the_dry_run_predicts_least_loaded_as_live_routing_then_does_from_uneven_loads(app):
     """Agent 0 already has two open items, agents 1 and 2 none: seven unhappy answers to the least-loaded
-    team go to agents 1, 2, 1, 2, then to each in turn, in the prediction as live."""
+    team go to agents 1, 2, 1, 2, then to each in turn, in the prediction as live; each item names the
+    team's rule."""
     make_user("admin@example.com", role="admin")
     (first, second, third), team = support_team(3)
     survey = make_survey()
@@ -257,11 +258,13 @@ def test_the_dry_run_predicts_least_loaded_as_live_routing_then_does_from_uneven
     facts = [RoutingFacts(survey_id=survey.id, score=2, band="negative", sentiment="negative", priority="P2")] * 7
     predicted = [decision.owner_id for decision in simulate([spec], facts, routing.snapshot())]
     assert predicted[:4] == [second.id, third.id, second.id, third.id]
-    routing.create_rule(name=spec.name, action="team", team_id=team.id, team_strategy="least_loaded")
+    in_force = routing.create_rule(name=spec.name, action="team", team_id=team.id, team_strategy="least_loaded")
     for response in pending:
         triage_response(response.id)
     live = owners()
     assert [live[response.id] for response in pending] == predicted
+    item = db.session.scalar(select(FeedbackItem).where(FeedbackItem.response_id == pending[0].id))
+    assert item.routing_rule_id == in_force.id and "by rule “Support”: team Support" in item.events[-1].body
 
 
 def test_a_dry_run_of_the_rules_in_force_moves_nothing(app):
