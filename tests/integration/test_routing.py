@@ -158,6 +158,39 @@ def test_an_away_owner_delegates_new_items_until_they_return(app):
     assert Counter(owners().values()) == {omar.id: 1, dana.id: 1}
 
 
+def test_an_away_team_member_delegates_and_the_rotation_moves_on(app):
+    """Agent 0 is away, Agent 2 covers: the rotation's turn for Agent 0 goes to Agent 2 and the next answer
+    to Agent 1, and the item stays the team's, under its rule."""
+    make_user("admin@example.com", role="admin")
+    (first, second, third), team = support_team(3)
+    rule = routing.create_rule(name="Support", action="team", team_id=team.id)
+    handover.set_away(first, utcnow() + timedelta(days=7), third.id)
+    pending = [pending_response(f"c{index}@customer.example") for index in range(3)]
+    for response in pending:
+        triage_response(response.id)
+    live = owners()
+    assert [live[response.id] for response in pending] == [third.id, second.id, third.id]
+    item = db.session.scalar(select(FeedbackItem).where(FeedbackItem.response_id == pending[0].id))
+    assert (item.team_id, item.routing_rule_id) == (team.id, rule.id)
+    assert "delegated by Agent 0" in item.events[-1].body
+
+
+def test_an_away_owner_with_nobody_to_cover_keeps_new_items(app):
+    """The fallback owner is away and so is Omar, who covers for her; then Omar leaves: she keeps the new
+    items and sees them on return, and the timeline says the fallback took them."""
+    admin = make_user("admin@example.com", name="Alex", role="admin")
+    omar = make_user("omar@example.com", name="Omar")
+    handover.set_away(admin, utcnow() + timedelta(days=7), omar.id)
+    handover.set_away(omar, utcnow() + timedelta(days=3), admin.id)
+    triage_response(pending_response("ann@customer.example").id)
+    handover.deactivate_user(omar, admin)
+    db.session.commit()
+    triage_response(pending_response("bob@customer.example").id)
+    assert set(owners().values()) == {admin.id}
+    assert [item.events[-1].body for item in db.session.scalars(select(FeedbackItem))] == [
+        "Assigned to Alex by fallback owner."] * 2
+
+
 # Fairness and the dry run
 
 def test_round_robin_is_fair_over_a_thousand_items(app):
