@@ -32,9 +32,7 @@ COLUMNS = ("survey", "kind", "key", "score_name", "score", "responses", "positiv
 
 def score_trend(start: datetime, end: datetime, interval: str = "week", survey_id: int | None = None) -> list[dict]:
     """One row per survey and period with answers, oldest period first within each survey."""
-    return [_row(name, kind, period_key(key), responses, mean, plus or 0, minus or 0, survey_id=sid)
-            for sid, name, kind, key, responses, mean, plus, minus, *_ in _by_survey_and_period(
-                start, end, interval, survey_id)]
+    return _trend(_by_survey_and_period(start, end, interval, survey_id))
 
 
 def period_answers(start: datetime, end: datetime, interval: str = "week", survey_id: int | None = None) -> dict:
@@ -53,9 +51,14 @@ def period_answers(start: datetime, end: datetime, interval: str = "week", surve
             mix[label] += count or 0
     answered = [(sid, name, kind, responses, total / scored if scored else None, plus, minus)
                 for sid, (name, kind, responses, scored, total, plus, minus) in surveys.items()]
-    return {"trend": [_row(name, kind, period_key(key), responses, mean, plus or 0, minus or 0, survey_id=sid)
-                      for sid, name, kind, key, responses, mean, plus, minus, *_ in rows],
-            "scores": scores_with_invitations(answered, invitation_counts(start, end)), "sentiment": mix}
+    return {"trend": _trend(rows), "scores": scores_with_invitations(answered, invitation_counts(start, end)),
+            "sentiment": mix}
+
+
+def _trend(rows: list) -> list[dict]:
+    """score_trend's rows from _by_survey_and_period's."""
+    return [_row(name, kind, period_key(key), responses, mean, plus or 0, minus or 0, survey_id=sid)
+            for sid, name, kind, key, responses, mean, plus, minus, *_ in rows]
 
 
 def _by_survey_and_period(start: datetime, end: datetime, interval: str, survey_id: int | None) -> list:
