@@ -64,11 +64,11 @@ def update_rows_by_id(session, table, rows: list[dict[str, Any]]) -> None:
     """
     if not rows:
         return
-    from sqlalchemy import bindparam, text, update
+    from sqlalchemy import text
 
     columns = [name for name in rows[0] if name != "id"]
     dialect = session.get_bind().dialect
-    if dialect.name != "postgresql" and dialect.paramstyle == "qmark":  # SQLite
+    if dialect.name != "postgresql":  # SQLite, the other database vocloop runs on
         # The driver's executemany with each value bound as SQLAlchemy binds it, once: SQLAlchemy's own
         # executemany built a parameter dict per row in Python, a seventh of a re-classification's CPU.
         processors = []
@@ -78,11 +78,6 @@ def update_rows_by_id(session, table, rows: list[dict[str, Any]]) -> None:
         session.connection().exec_driver_sql(
             f"UPDATE {table.name} SET {', '.join(f'{name} = ?' for name in columns)} WHERE id = ?",  # noqa: S608
             [(*(process(row[name]) for name, process in processors), row["id"]) for row in rows])
-        return
-    if dialect.name != "postgresql":
-        session.execute(update(table).where(table.c.id == bindparam("row_id"))
-                        .values({name: bindparam(name) for name in columns}),
-                        [{**row, "row_id": row["id"]} for row in rows])
         return
     # JSON columns travel as their serialised text inside the document, and a type of our own (UTCDateTime)
     # as it binds; numbers, booleans and text are JSON's own.
