@@ -113,6 +113,11 @@ def test_a_lead_tells_everyone_who_raised_it_once_in_their_language(app, client,
     figures = client.get("/api/v1/metrics/announcements", headers=token).json
     assert {k: figures[k] for k in ("announcements", "recipients", "reached", "skipped", "items_closed")} == {
         "announcements": 1, "recipients": 4, "reached": 2, "skipped": 2, "items_closed": 2}
+    effect = client.get("/metrics/effect").text  # "Does closing the loop pay?" says the same of the outer loop
+    assert re.search(r'data-tile="announcements"><p class="small muted">Announcements sent</p><p class="big">1</p>',
+                     effect)
+    assert re.search(r'data-tile="reached"><p class="small muted">Customers reached</p><p class="big">2</p>'
+                     r'<p class="small">of 4', effect)
     sent_page = client.get(f"/announcements/{announcement.id}").text
     assert re.search(r"Reached</h2><p class=\"big\">2</p>", sent_page)
     assert client.post(f"/announcements/{announcement.id}/delete",

@@ -5,7 +5,7 @@ all read from here, so they cannot disagree."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from vocloop.metrics import effect, queries, scores
@@ -212,15 +212,18 @@ class EffectBoard:
     tables: dict[str, Table]
     revenue: dict  # the totals beside the revenue tables (at risk, saved)
     effect: dict  # the counts beside the loop-effect tables (items, answered again)
+    meanwhile: dict = field(default_factory=dict)  # the results of build_effect's `meanwhile`, by name
 
 
-def build_effect(view: View) -> EffectBoard:
-    """The loop effect and revenue-at-risk tables (their three queries side by side)."""
+def build_effect(view: View, meanwhile: dict[str, Callable[[], object]] | None = None) -> EffectBoard:
+    """The loop effect and revenue-at-risk tables (their three queries side by side), and `meanwhile`
+    (the page's other figures) on this thread while they run."""
     everything = _queries(view)
-    results = gather({name: everything[name] for name in ("loop-effect", "revenue", "saved")})
+    results = gather({name: everything[name] for name in ("loop-effect", "revenue", "saved")}, meanwhile)
     return EffectBoard(tables={name: _table(name, view, results) for name in EFFECT_TABLE_NAMES},
                        revenue=_totals({**results["revenue"], **results["saved"]}),
-                       effect=_totals(results["loop-effect"]))
+                       effect=_totals(results["loop-effect"]),
+                       meanwhile={name: results[name] for name in meanwhile or {}})
 
 
 def _totals(result: dict) -> dict:

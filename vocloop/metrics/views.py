@@ -105,8 +105,12 @@ def index():
 def effect_page():
     """Does closing the loop pay? The next answers by how loops ended, and the revenue at risk."""
     period, group_by, interval, scope, scoped, filters = _request_view()
-    board = dashboard.build_effect(dashboard.View(period.start, period.end, datetime.now(UTC), scope, group_by,
-                                                  interval, filters.get("survey_id")))
+    # The announcements' figures are read on this thread while the workers run the effect's queries
+    # (after them, they added a sixth of the page's time).
+    board = dashboard.build_effect(
+        dashboard.View(period.start, period.end, datetime.now(UTC), scope, group_by, interval,
+                       filters.get("survey_id")),
+        meanwhile={"outer": lambda: announcements.figures(period.start, period.end, current_user)})
     chart = interval_chart([
         Interval(label=row["label"], mean=row["mean_change"], low=row["ci_low"], high=row["ci_high"],
                  caption=f"{row['label']}: {row['customers']} customers, mean change {row['mean_change']}")
@@ -114,7 +118,7 @@ def effect_page():
     return render_template("metrics/effect.html", period=period, tables=board.tables, revenue=board.revenue,
                            effect_chart=chart, min_customers=MIN_CUSTOMERS,
                            answered_again=board.effect["answered_again"], scoped=scoped, filters=filters,
-                           outer=announcements.figures(period.start, period.end, current_user))
+                           outer=board.meanwhile["outer"])
 
 
 @bp.get("/<name>.csv")
