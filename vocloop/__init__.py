@@ -26,6 +26,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     """Build the app from config/, the environment and overrides (tests); nothing runs at import."""
     app = Flask(__name__, template_folder=str(ROOT / "templates"), instance_path=str(ROOT / "instance"))
     app.url_map.converters["int"] = DatabaseId
+    from vocloop.security import SessionCookies
+
+    app.session_interface = SessionCookies()
     settings = load_settings(overrides=overrides)
     app.config.update(settings)
     _derive_settings(app)

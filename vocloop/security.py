@@ -17,6 +17,7 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app
+from flask.sessions import SecureCookieSessionInterface
 
 
 class SealBroken(Exception):
@@ -56,3 +57,18 @@ def _sealer_for(keys: tuple[str, ...]) -> MultiFernet:
     return MultiFernet([Fernet(base64.urlsafe_b64encode(HKDF(
         algorithm=hashes.SHA256(), length=32, salt=None, info=b"vocloop sealed secrets").derive(key.encode())))
         for key in keys])
+
+
+class SessionCookies(SecureCookieSessionInterface):
+    """Flask's signed session cookie, its signer made once per set of keys instead of on every request
+    (itsdangerous builds it with a JSON round trip: about 9 us of CPU on each of the customers' clicks,
+    which have no session at all). A rotated SECRET_KEY or SECRET_KEY_FALLBACKS makes a new one."""
+
+    _made: tuple[tuple, object] | None = None
+
+    def get_signing_serializer(self, app):
+        keys = (app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ()))
+        made = self._made
+        if made is None or made[0] != keys:
+            made = self._made = (keys, super().get_signing_serializer(app))
+        return made[1]

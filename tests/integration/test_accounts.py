@@ -183,3 +183,17 @@ def test_two_admins_deactivating_each_other_at_once_leave_one_admin(app):
     assert len(refused) == 1 and "last active admin" in refused[0]
     assert db.session.scalar(select(func.count()).select_from(User).where(User.role == "admin",
                                                                           User.active.is_(True))) == 1
+
+
+def test_sessions_outlive_a_key_rotation_only_while_the_old_key_is_a_fallback(app, client):
+    """SECRET_KEY rotated with the old key in SECRET_KEY_FALLBACKS: people stay signed in; once the old
+    key leaves the fallbacks, a cookie signed with it signs nobody in."""
+    make_user("dana@example.com")
+    login(client, "dana@example.com")
+    client.delete_cookie("remember_token")  # the session cookie alone
+    assert client.get("/inbox/").status_code == 200
+    old_key = app.config["SECRET_KEY"]
+    app.config.update(SECRET_KEY="a-rotated-key-" + "r" * 30, SECRET_KEY_FALLBACKS=[old_key])
+    assert client.get("/inbox/").status_code == 200
+    app.config.update(SECRET_KEY="another-rotated-key-" + "q" * 30, SECRET_KEY_FALLBACKS=[])
+    assert client.get("/inbox/").status_code == 302
