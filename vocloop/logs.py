@@ -113,7 +113,8 @@ def init_request_ids(app: Flask) -> None:
 
     @app.before_request
     def assign_request_id():
-        incoming = request.headers.get("X-Request-ID", "")
+        # From the environ: a header lookup that misses (most requests) raises and catches a KeyError.
+        incoming = request.environ.get("HTTP_X_REQUEST_ID", "")
         g.request_id = incoming if _SAFE_ID.match(incoming) else uuid.uuid4().hex
         g.request_started = time.perf_counter()
         request_id_var.set(g.request_id)
