@@ -54,8 +54,9 @@ intpk = Annotated[int, mapped_column(primary_key=True)]
 created_at = Annotated[datetime, mapped_column(default=utcnow, nullable=False)]
 
 
-def update_rows_by_id(session, table, rows: list[dict[str, Any]]) -> None:
+def update_rows_by_id(session, table, rows: list[dict[str, Any]], shared: dict[str, Any] | None = None) -> None:
     """Write each row's values to the row of `table` with its `id`; every row names the same columns.
+    `shared`: values every row takes (bound once, not carried row by row).
 
     On PostgreSQL one statement does the whole list: the rows travel as one JSON document, read back
     as a record set of the columns' own types and joined on id (500 single-row UPDATEs, even pipelined,
@@ -64,8 +65,9 @@ def update_rows_by_id(session, table, rows: list[dict[str, Any]]) -> None:
     """
     if not rows:
         return
-    from sqlalchemy import text
+    from sqlalchemy import bindparam, text
 
+    shared = shared or {}
     columns = [name for name in rows[0] if name != "id"]
     dialect = session.get_bind().dialect
     if dialect.name != "postgresql":  # SQLite, the other database vocloop runs on
@@ -75,25 +77,33 @@ def update_rows_by_id(session, table, rows: list[dict[str, Any]]) -> None:
         for name in columns:
             process = _bind_processor(table.c[name], dialect)
             processors.append((name, _reusing(process) if isinstance(table.c[name].type, TypeDecorator) else process))
+        same = tuple(_bind_processor(table.c[name], dialect)(value) for name, value in shared.items())
         session.connection().exec_driver_sql(
-            f"UPDATE {table.name} SET {', '.join(f'{name} = ?' for name in columns)} WHERE id = ?",  # noqa: S608
-            [(*(process(row[name]) for name, process in processors), row["id"]) for row in rows])
+            f"UPDATE {table.name} SET {', '.join(f'{name} = ?' for name in [*columns, *shared])} "  # noqa: S608
+            "WHERE id = ?",
+            [(*(process(row[name]) for name, process in processors), *same, row["id"]) for row in rows])
         return
-    # JSON columns travel as their serialised text inside the document, and a type of our own (UTCDateTime)
-    # as it binds; numbers, booleans and text are JSON's own.
+    # JSON columns travel as JSON inside the document (the record set gives each value's own text, as a
+    # json.dumps of it would: one serialisation, not one per value), a type of our own (UTCDateTime) as it
+    # binds; numbers, booleans and text are JSON's own. A JSON null comes back from the record set as no
+    # value at all: a column that keeps None as JSON null gets it back.
     as_json = {name for name in columns if isinstance(table.c[name].type, JSON)}
-    processing = [(name, process if name in as_json else _reusing(_json_scalar(process))) for name in columns
-                  if (name in as_json or isinstance(table.c[name].type, TypeDecorator))
+    processing = [(name, _reusing(_json_scalar(process))) for name in columns
+                  if name not in as_json and isinstance(table.c[name].type, TypeDecorator)
                   and (process := _bind_processor(table.c[name], dialect)) is not _same]
     if processing:
         rows = [{**row, **{name: process(row[name]) for name, process in processing}} for row in rows]
-    fields = ", ".join(f"{name} {'text' if name in as_json else table.c[name].type.compile(dialect)}"
+    fields = ", ".join(f"{name} {'json' if name in as_json else table.c[name].type.compile(dialect)}"
                        for name in columns)
-    assignments = ", ".join(f"{name} = CAST(v.{name} AS json)" if name in as_json else f"{name} = v.{name}"
-                            for name in columns)
-    session.execute(text(f"UPDATE {table.name} AS t SET {assignments} "  # noqa: S608 (names from the table itself)
-                         f"FROM json_to_recordset(CAST(:rows AS json)) AS v(id integer, {fields}) "
-                         f"WHERE t.id = v.id"), {"rows": json.dumps(rows)})
+    assignments = [f"{name} = v.{name}" if name not in as_json or table.c[name].type.none_as_null
+                   else f"{name} = COALESCE(v.{name}, CAST('null' AS json))" for name in columns]
+    assignments += [f"{name} = :shared_{name}" for name in shared]
+    serialize = getattr(dialect, "_json_serializer", None) or json.dumps
+    statement = text(f"UPDATE {table.name} AS t SET {', '.join(assignments)} "  # noqa: S608 (the table's names)
+                     f"FROM json_to_recordset(CAST(:rows AS json)) AS v(id integer, {fields}) WHERE t.id = v.id")
+    statement = statement.bindparams(*(bindparam(f"shared_{name}", value, type_=table.c[name].type)
+                                       for name, value in shared.items()))
+    session.execute(statement, {"rows": serialize(rows)})
 
 
 def _json_scalar(process):

@@ -7,11 +7,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Text, cast, select
 from sqlalchemy.exc import IntegrityError
 
 from vocloop.contacts.models import Contact
-from vocloop.db import among, insert_rows, utcnow
+from vocloop.db import among, insert_rows, update_rows_by_id, utcnow
 from vocloop.extensions import db
 from vocloop.mail.models import Message
 
@@ -36,6 +36,35 @@ def test_rows_come_back_with_their_ids_in_order_their_values_and_the_columns_def
         # not given: the model's defaults, as an INSERT through SQLAlchemy applies them
         assert (message.status, message.attempts, message.to_name, message.headers) == ("pending", 0, "", {})
         assert message.created_at <= utcnow() and message.reply_to is None
+
+
+def test_rows_updated_by_id_take_their_own_values_and_the_shared_ones_as_written(app):
+    """The re-classification's write (update_rows_by_id): each row its own values, JSON as JSON (None as
+    JSON null, as SQLAlchemy writes it), times in UTC, and the values every row shares."""
+    ids = insert_rows(db.session, Message.__table__, [
+        {"idempotency_key": f"up:{n}", "kind": "survey", "to_email": f"c{n}@example.com",
+         "from_email": "us@example.com", "subject": "before"} for n in range(3)])
+    other = insert_rows(db.session, Message.__table__, [{"idempotency_key": "up:other", "kind": "survey",
+                                                         "to_email": "o@example.com", "from_email": "us@example.com",
+                                                         "subject": "untouched"}])
+    when = datetime(2026, 3, 1, 12, 30, 15, 250000, tzinfo=UTC)
+    values = [{"id": ids[0], "subject": 'Tab\there, "quoted", «é» 😀', "next_attempt_at": when,
+               "substitutions": {"-quote-": 'say "hi"\n', "list": [1, 2.5, None, "é"]}},
+              {"id": ids[1], "subject": "", "next_attempt_at": when + timedelta(hours=1), "substitutions": {}},
+              {"id": ids[2], "subject": "third", "next_attempt_at": when, "substitutions": None}]
+    update_rows_by_id(db.session, Message.__table__, values, shared={"status": "sent", "lease_until": when})
+    db.session.commit()
+    db.session.expire_all()
+
+    stored = {m.id: m for m in db.session.scalars(select(Message))}
+    for row in values:
+        message = stored[row["id"]]
+        assert (message.subject, message.next_attempt_at, message.substitutions) == (
+            row["subject"], row["next_attempt_at"], row["substitutions"])
+        assert (message.status, message.lease_until) == ("sent", when)
+    assert db.session.scalar(select(cast(Message.substitutions, Text)).where(Message.id == ids[2])) == "null"
+    assert (stored[other[0]].subject, stored[other[0]].status, stored[other[0]].lease_until) == (
+        "untouched", "pending", None)
 
 
 def test_a_duplicate_is_the_integrity_error_an_insert_raises_and_the_transaction_rolls_back(app):

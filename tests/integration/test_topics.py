@@ -55,6 +55,10 @@ def test_a_lead_edits_the_taxonomy_and_reclassifies_past_answers(app, client, dr
                                         (4, "The iOS app is slow"), (9, "Lovely people")])
     item_before = {i.id: (i.priority, i.owner_id, i.close_due_at) for i in db.session.scalars(select(FeedbackItem))}
     assert all("mobile app" not in r.topics for r in responses)
+    for response in responses:  # as labelled by an older classifier
+        response.classifier = "textblob-0.20-pattern"
+    classified_before = {r.id: r.classified_at for r in responses}
+    db.session.commit()
     login(client, "lead@example.com")
 
     added = client.post("/topics/", data={"csrf_token": page_token(client), "name": "Mobile App",
@@ -84,6 +88,9 @@ def test_a_lead_edits_the_taxonomy_and_reclassifies_past_answers(app, client, dr
     db.session.expire_all()
     topics_now = [r.topics for r in db.session.scalars(select(Response).order_by(Response.id))]
     assert "mobile app" in topics_now[0] and "mobile app" in topics_now[1] and "mobile app" not in topics_now[2]
+    for response in db.session.scalars(select(Response)):  # each answer says which classifier labelled it, when
+        assert response.classifier == run.classifier == "vocloop-sentiment-1"
+        assert response.classified_at > classified_before[response.id]
     item_after = {i.id: (i.priority, i.owner_id, i.close_due_at) for i in db.session.scalars(select(FeedbackItem))}
     assert item_after == item_before  # labels change; owners, priorities and due times do not
     for item in db.session.scalars(select(FeedbackItem)):  # the item's copies, which metrics group by, follow

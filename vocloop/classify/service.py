@@ -125,11 +125,15 @@ def classify(kind: SurveyKind, score: int, comment: str | None, *, account_value
 
 def row_values(response_id: int, result: Classification, now: datetime) -> dict:
     """The response columns a classification sets, keyed for a bulk UPDATE by primary key."""
+    return {**answer_values(response_id, result), "classifier": result.classifier, "classified_at": now}
+
+
+def answer_values(response_id: int, result: Classification) -> dict:
+    """row_values but the two columns a batch shares (the classifier's version and when it ran)."""
     return {"id": response_id, "polarity": result.polarity, "subjectivity": result.subjectivity,
             "sentiment_label": result.label, "sentiment_confidence": result.confidence,
             "sentiment_mismatch": result.mismatch, "topics": result.topics, "topic_matches": result.topic_matches,
-            "urgency_flags": result.urgency_flags,
-            "urgent": result.urgent, "classifier": result.classifier, "classified_at": now}
+            "urgency_flags": result.urgency_flags, "urgent": bool(result.urgency_flags)}
 
 
 def apply_classification(response: Response, result: Classification) -> None:
