@@ -83,22 +83,30 @@ class Taxonomy:
         """Topics whose keyword occurs in the text, in taxonomy order, each with its first match."""
         lowered = text.lower()
         words = _WORD.findall(lowered)
-        if self.index.keys().isdisjoint(words) and not (
-                "'s" in lowered and any(word.endswith("'s") and word[:-2] in self.index for word in words)):
+        index = self.index
+        possessive = "'s" in lowered
+        if index.keys().isdisjoint(words) and not (
+                possessive and any(word.endswith("'s") and word[:-2] in index for word in words)):
             return []  # no word can start a keyword: most comments, at a third of the cost of placing words
-        words = [word[:-2] if word.endswith("'s") else word for word in words]  # a possessive 's dropped
+        if possessive:
+            words = [word[:-2] if word.endswith("'s") else word for word in words]  # a possessive 's dropped
+        last = len(words) - 1
         spans: list[tuple[int, int]] = []  # where each word stands, looked up once a keyword matched
-        shown = text if len(text) == len(lowered) else lowered  # offsets hold in either
         found: dict[int, TopicMatch] = {}
         for i, word in enumerate(words):
-            for position, keyword, rest in self.index.get(word, ()):
-                if position in found or i + len(rest) >= len(words):
+            entries = index.get(word)
+            if entries is None:
+                continue
+            for position, keyword, rest in entries:
+                if position in found:
                     continue
-                if all(words[i + 1 + k] in forms for k, forms in enumerate(rest)):
-                    spans = spans or [match.span() for match in _WORD.finditer(lowered)]
-                    start, end = spans[i][0], spans[i + len(rest)][1]
-                    phrase = " ".join(shown[start:end].split())[:MAX_PHRASE_SHOWN]
-                    found[position] = TopicMatch(self.names[position], keyword, phrase)
+                end = i + len(rest)
+                if rest and (end > last or any(words[i + 1 + k] not in forms for k, forms in enumerate(rest))):
+                    continue
+                spans = spans or [match.span() for match in _WORD.finditer(lowered)]
+                shown = text if len(text) == len(lowered) else lowered  # offsets hold in either
+                phrase = " ".join(shown[spans[i][0]:spans[end][1]].split())[:MAX_PHRASE_SHOWN]
+                found[position] = TopicMatch(self.names[position], keyword, phrase)
         return [found[position] for position in sorted(found)]
 
 

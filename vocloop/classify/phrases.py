@@ -64,9 +64,38 @@ URGENCY_PATTERNS: dict[str, re.Pattern[str]] = {
 # One scan instead of four: each flag's pattern becomes a named group of a single alternation. Every
 # pattern starts at a word boundary, asked once before the alternation rather than once per flag: the same
 # matches, in half the time (the scan stops at a position inside a word after one test, not four).
-assert all(pattern.pattern.startswith(r"\b") for pattern in URGENCY_PATTERNS.values())
-_ANY_URGENCY = re.compile(r"\b(?:" + "|".join(f"(?P<{flag}>{pattern.pattern[2:]})"
-                                               for flag, pattern in URGENCY_PATTERNS.items()) + ")",
+# And every alternative of every pattern starts with a letter: asked as a lookahead, a word's end (a
+# boundary too, before a space or a stop) is passed over at once, not tried against every alternative
+# (a quarter less time again).
+
+
+def _starts_with_letter(pattern: str) -> bool:
+    """Whether every match of `pattern` (the text after its \\b) starts with a letter, read from its text:
+    each alternative starts with a letter or with a group (not optional) whose alternatives all do.
+    Anything else (a class, an escape) counts as no."""
+    depth, starts = 0, [0]
+    for i, char in enumerate(pattern):
+        depth += (char == "(") - (char == ")")
+        if char == "|" and depth == 0:
+            starts.append(i + 1)
+    return all(_alternative_starts_with_letter(pattern[start:]) for start in starts)
+
+
+def _alternative_starts_with_letter(alternative: str) -> bool:
+    if not alternative.startswith("("):
+        return alternative[:1].isalpha()
+    depth = 0
+    for i, char in enumerate(alternative):
+        depth += (char == "(") - (char == ")")
+        if depth == 0:
+            return alternative[i + 1:i + 2] not in ("?", "*", "{") and _starts_with_letter(alternative[1:i])
+    return False
+
+
+assert all(pattern.pattern.startswith(r"\b") and _starts_with_letter(pattern.pattern[2:])
+           for pattern in URGENCY_PATTERNS.values())
+_ANY_URGENCY = re.compile(r"\b(?=[a-z])(?:" + "|".join(f"(?P<{flag}>{pattern.pattern[2:]})"
+                                                      for flag, pattern in URGENCY_PATTERNS.items()) + ")",
                           re.IGNORECASE)
 
 
