@@ -62,7 +62,7 @@ class LinearModel:
         """`predict` on the words the n-grams are made of (features.scan), the same sums in the same order
         (the same figures to the last bit) without spelling each n-gram out and looking its string up:
         classifying answers in bulk spent a third of the analyzer there."""
-        dense_rows, unigrams, bigrams = self._tables
+        dense_rows, by_word = self._tables
         s0, s1, s2 = self.bias
         for value, (mean, scale, w0, w1, w2) in zip(dense, dense_rows, strict=True):
             x = (value - mean) / scale
@@ -72,34 +72,36 @@ class LinearModel:
                 s2 += w2 * x
         if words:
             x = 1 / math.sqrt(2 * len(words) - 1)  # gram_value: a text of n words has 2n - 1 n-grams
-            weights_of = unigrams.get
-            for word in words:
-                weights = weights_of(word)
+            entry_of = by_word.get
+            pairs = []  # the word pairs' weights, added after every word's own: the order of predict's sums
+            following = None
+            for word in words:  # one lookup a word gives its weights and the pairs it starts
+                if following is not None:
+                    weights = following.get(word)
+                    if weights is not None:
+                        pairs.append(weights)
+                entry = entry_of(word)
+                if entry is None:
+                    following = None
+                    continue
+                weights, following = entry
                 if weights is not None:
                     w0, w1, w2 = weights
                     s0 += w0 * x
                     s1 += w1 * x
                     s2 += w2 * x
-            following_of = bigrams.get
-            previous = words[0]
-            for word in words[1:]:
-                following = following_of(previous)
-                previous = word
-                if following is not None:
-                    weights = following.get(word)
-                    if weights is not None:
-                        w0, w1, w2 = weights
-                        s0 += w0 * x
-                        s1 += w1 * x
-                        s2 += w2 * x
+            for w0, w1, w2 in pairs:
+                s0 += w0 * x
+                s1 += w1 * x
+                s2 += w2 * x
         return _prediction([s0, s1, s2])
 
     @cached_property
-    def _tables(self) -> tuple[list[tuple[float, ...]], dict[str, tuple[float, ...]],
-                               dict[str, dict[str, tuple[float, ...]]]]:
+    def _tables(self) -> tuple[list[tuple[float, ...]],
+                               dict[str, tuple[tuple[float, ...] | None, dict[str, tuple[float, ...]] | None]]]:
         """What predict_words reads, built on first use (a model's weights do not change once it is made):
-        per dense feature its mean, scale and three weights; the n-gram weights by word ("w:word") and
-        by word pair ("b:first second")."""
+        per dense feature its mean, scale and three weights; per word, its own n-gram weights ("w:word")
+        and those of the pairs it starts, by their second word ("b:first second")."""
         dense_rows = [(mean, scale, *weights)
                       for mean, scale, weights in zip(self.means, self.scales, self.dense_weights, strict=True)]
         unigrams: dict[str, tuple[float, ...]] = {}
@@ -110,7 +112,7 @@ class LinearModel:
             elif gram.startswith("b:"):
                 first, _, second = gram[2:].partition(" ")
                 bigrams.setdefault(first, {})[second] = tuple(weights)
-        return dense_rows, unigrams, bigrams
+        return dense_rows, {word: (unigrams.get(word), bigrams.get(word)) for word in unigrams.keys() | bigrams.keys()}
 
     def to_json(self) -> dict:
         return {"version": self.version, "labels": LABELS, "dense_features": DENSE_FEATURES,
