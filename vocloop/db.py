@@ -54,9 +54,10 @@ intpk = Annotated[int, mapped_column(primary_key=True)]
 created_at = Annotated[datetime, mapped_column(default=utcnow, nullable=False)]
 
 
-def update_rows_by_id(session, table, rows: list[dict[str, Any]], shared: dict[str, Any] | None = None) -> None:
-    """Write each row's values to the row of `table` with its `id`; every row names the same columns.
-    `shared`: values every row takes (bound once, not carried row by row).
+def update_rows_by_id(session, table, rows: list[dict[str, Any]], shared: dict[str, Any] | None = None,
+                      key: str = "id") -> None:
+    """Write each row's values to the row of `table` with its `id` (or another unique column, `key`);
+    every row names the same columns. `shared`: values every row takes (bound once, not row by row).
 
     On PostgreSQL one statement does the whole list: the rows travel as one JSON document, read back
     as a record set of the columns' own types and joined on id (500 single-row UPDATEs, even pipelined,
@@ -68,7 +69,7 @@ def update_rows_by_id(session, table, rows: list[dict[str, Any]], shared: dict[s
     from sqlalchemy import bindparam, text
 
     shared = shared or {}
-    columns = [name for name in rows[0] if name != "id"]
+    columns = [name for name in rows[0] if name != key]
     dialect = session.get_bind().dialect
     if dialect.name != "postgresql":  # SQLite, the other database vocloop runs on
         # The driver's executemany with each value bound as SQLAlchemy binds it, once: SQLAlchemy's own
@@ -80,8 +81,8 @@ def update_rows_by_id(session, table, rows: list[dict[str, Any]], shared: dict[s
         same = tuple(_bind_processor(table.c[name], dialect)(value) for name, value in shared.items())
         session.connection().exec_driver_sql(
             f"UPDATE {table.name} SET {', '.join(f'{name} = ?' for name in [*columns, *shared])} "  # noqa: S608
-            "WHERE id = ?",
-            [(*(process(row[name]) for name, process in processors), *same, row["id"]) for row in rows])
+            f"WHERE {key} = ?",
+            [(*(process(row[name]) for name, process in processors), *same, row[key]) for row in rows])
         return
     # JSON columns travel as JSON inside the document (the record set gives each value's own text, as a
     # json.dumps of it would: one serialisation, not one per value), a type of our own (UTCDateTime) as it
@@ -100,7 +101,8 @@ def update_rows_by_id(session, table, rows: list[dict[str, Any]], shared: dict[s
     assignments += [f"{name} = :shared_{name}" for name in shared]
     serialize = getattr(dialect, "_json_serializer", None) or json.dumps
     statement = text(f"UPDATE {table.name} AS t SET {', '.join(assignments)} "  # noqa: S608 (the table's names)
-                     f"FROM json_to_recordset(CAST(:rows AS json)) AS v(id integer, {fields}) WHERE t.id = v.id")
+                     f"FROM json_to_recordset(CAST(:rows AS json)) AS v({key} integer, {fields}) "
+                     f"WHERE t.{key} = v.{key}")
     statement = statement.bindparams(*(bindparam(f"shared_{name}", value, type_=table.c[name].type)
                                        for name, value in shared.items()))
     session.execute(statement, {"rows": serialize(rows)})

@@ -15,7 +15,7 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Text, bindparam, cast, func, or_, select, update
+from sqlalchemy import Text, cast, func, or_, select
 
 from vocloop.classify.learning import analyzer_in_use
 from vocloop.classify.models import ReclassifyRun
@@ -145,11 +145,9 @@ def _run_batches(run_id: int, batch_size: int) -> ReclassifyRun | None:
         update_rows_by_id(db.session, Response.__table__, updates,
                           shared={"classifier": analyzer.version, "classified_at": now})
         if with_items:  # only answers with an item: an UPDATE per answer that has none finds nothing, at a cost
-            items = FeedbackItem.__table__
-            db.session.execute(update(items).where(items.c.response_id == bindparam("of_response"))
-                               .values(sentiment_label=bindparam("label"), topics=bindparam("item_topics")),
-                               [{"of_response": u["id"], "label": u["sentiment_label"], "item_topics": u["topics"]}
-                                for u in with_items])
+            update_rows_by_id(db.session, FeedbackItem.__table__,
+                              [{"response_id": u["id"], "sentiment_label": u["sentiment_label"], "topics": u["topics"]}
+                               for u in with_items], shared={"updated_at": now}, key="response_id")
         run.last_response_id = rows[-1].id
         run.done += len(rows)
         run.progressed_at = utcnow()
