@@ -189,11 +189,13 @@ def relay_mail():
     totals = {"sent": 0, "retry": 0, "failed": 0}
     while ids := outbox.due_message_ids(grace_seconds=0):
         size = current_app.config["MAIL_BATCH_SIZE"]
+        settled = 0
         for start in range(0, len(ids), size):
             for key, count in tasks.deliver_messages(ids[start:start + size]).items():
                 totals[key] += count
-        if totals["sent"] + totals["failed"] == 0:
-            break  # only retries left, and none due yet
+                settled += count if key != "retry" else 0
+        if settled == 0:
+            break  # only retries left and none due yet, or rows another relay or the events webhook holds
     click.echo(totals)
 
 

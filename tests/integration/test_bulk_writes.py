@@ -20,7 +20,7 @@ def test_rows_come_back_with_their_ids_in_order_their_values_and_the_columns_def
     when = datetime(2026, 3, 1, 12, 30, 15, 250000, tzinfo=UTC)
     rows = [{"idempotency_key": f"bulk:{n}", "kind": "survey", "to_email": f"c{n}@example.com",
              "from_email": "us@example.com", "subject": "Tab\there, line\nthere, back\\slash, «é»",
-             "next_attempt_at": when + timedelta(minutes=n),
+             "sent_at": when + timedelta(minutes=n),
              "substitutions": {"-vl_name-": f"Ann {n}", "-quote-": 'say "hi"\n'}} for n in range(3)]
     ids = insert_rows(db.session, Message.__table__, rows)
     db.session.commit()
@@ -31,7 +31,7 @@ def test_rows_come_back_with_their_ids_in_order_their_values_and_the_columns_def
         message = stored[message_id]
         assert message.idempotency_key == f"bulk:{n}" and message.to_email == f"c{n}@example.com"
         assert message.subject == rows[n]["subject"]
-        assert message.next_attempt_at == when + timedelta(minutes=n)
+        assert message.sent_at == when + timedelta(minutes=n)
         assert message.substitutions == rows[n]["substitutions"]
         # not given: the model's defaults, as an INSERT through SQLAlchemy applies them
         assert (message.status, message.attempts, message.to_name, message.headers) == ("pending", 0, "", {})

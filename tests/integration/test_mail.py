@@ -93,6 +93,25 @@ def test_a_5xx_is_retried_later_and_then_sent(app, sendgrid):
     assert len(sendgrid.emails()) == 1
 
 
+def test_a_sent_email_records_its_attempts_and_leaves_the_backlog(app, sendgrid):
+    """The relay's running state (due time, lease, attempts) lives until the email is settled; then the
+    message keeps how many attempts it took and nothing is left for a relay or the backlog figure."""
+    from vocloop.ops.status import read_status
+
+    message_id = queued_survey()
+    sendgrid.fail_next(500)
+    deliver_messages([message_id])
+    assert read_status().outbox_pending == 1
+    message = reload(message_id)
+    message.next_attempt_at = utcnow()
+    db.session.commit()
+    assert deliver_messages([message_id])["sent"] == 1
+    message = reload(message_id)
+    assert (message.status, message.attempts, message.next_attempt_at, message.lease_until) == ("sent", 2, None, None)
+    assert outbox.due_message_ids(grace_seconds=0) == [] and outbox.claim([message_id]) == []
+    assert read_status().outbox_pending == 0
+
+
 def test_a_retry_is_scheduled_through_rq_at_its_due_time_not_left_to_the_sweep(app, sendgrid):
     if app.config["JOBS_INLINE"]:
         pytest.skip("rq's scheduler is the Redis set-up's; in-process, the periodic sweep retries")

@@ -100,3 +100,42 @@ def test_webhook_secrets_stored_in_clear_are_sealed_by_the_upgrade_and_opened_by
         assert db.session.execute(text("SELECT secret FROM webhook_endpoints")).scalar() == "whsec_plain"
         db.session.remove()
         db.engine.dispose()
+
+
+def test_the_relays_state_moves_to_the_queue_and_back_with_every_message_and_lease_kept(settings, tmp_path):
+    """0030: unsettled messages get their queue row (a relay's lease kept, so a crash in the middle of the
+    upgrade sends nothing twice); settled ones none; the downgrade puts the state back on the messages."""
+    from flask_migrate import downgrade, upgrade
+    from sqlalchemy import text
+
+    from vocloop import create_app
+
+    url = empty_database("vocloop_migration_queue", tmp_path)
+    app = create_app({**settings, "DATABASE_URL": url, "REDIS_URL": None})
+    with app.app_context():
+        upgrade(revision="0029")
+        for n, (status, lease, attempts) in enumerate(
+                [("pending", None, 0), ("sending", "2026-01-01 10:05:00", 1), ("pending", None, 2), ("sent", None, 1)],
+                start=1):
+            db.session.execute(text(
+                "INSERT INTO messages (id, idempotency_key, kind, to_email, to_name, from_email, from_name, subject, "
+                "substitutions, headers, status, attempts, next_attempt_at, lease_until, created_at) VALUES "
+                "(:id, :key, 'survey', 'ann@customer.example', '', 'us@example.com', '', 's', '{}', '{}', :status, "
+                ":attempts, '2026-01-01 10:00:00', :lease, '2026-01-01')"),
+                {"id": n, "key": f"survey:{n}", "status": status, "attempts": attempts, "lease": lease})
+        db.session.commit()
+        db.session.remove()
+        upgrade()
+        queue = db.session.execute(text("SELECT message_id, lease_until, attempts FROM message_queue "
+                                        "ORDER BY message_id")).all()
+        assert [(row[0], row[1] is not None, row[2]) for row in queue] == [(1, False, 0), (2, True, 1), (3, False, 2)]
+        assert db.session.execute(text("SELECT status FROM messages ORDER BY id")).scalars().all() == [
+            "pending", "pending", "pending", "sent"]
+        db.session.remove()
+        downgrade(revision="0029")
+        rows = db.session.execute(text("SELECT status, lease_until IS NOT NULL, attempts FROM messages "
+                                       "ORDER BY id")).all()
+        assert [tuple(row) for row in rows] == [("pending", False, 0), ("sending", True, 1), ("pending", False, 2),
+                                                ("sent", False, 1)]
+        db.session.remove()
+        db.engine.dispose()

@@ -15,11 +15,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from sendgrid.helpers.eventwebhook import EventWebhook
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from vocloop.extensions import db
-from vocloop.mail.models import MailEvent, Message
+from vocloop.mail.models import MailEvent, Message, QueuedMessage
 
 log = logging.getLogger(__name__)
 
@@ -152,6 +152,11 @@ def _record(events: list, on_change: EventHook | None) -> dict[str, int]:
     usable = [event for event in events if _usable(event)]
     message_ids = {_message_id(event) for event in usable} - {None}
     # Locked before reading which events are known: a concurrent copy of this batch has then committed.
+    # The relay's queue rows first, as the relay locks them (mail/outbox.py): a relay then skips these
+    # messages until their events are applied, instead of sending again what the provider has.
+    if message_ids:
+        db.session.execute(select(QueuedMessage.message_id).where(QueuedMessage.message_id.in_(message_ids))
+                           .order_by(QueuedMessage.message_id).with_for_update())
     messages = {m.id: m for m in db.session.scalars(select(Message).where(Message.id.in_(message_ids))
                                                     .order_by(Message.id).with_for_update())} \
         if message_ids else {}
@@ -173,10 +178,13 @@ def _record(events: list, on_change: EventHook | None) -> dict[str, int]:
         for event, message in sorted(((event, messages.get(_message_id(event))) for event in fresh),
                                      key=lambda pair: pair[0]["sg_event_id"])])
     db.session.flush()
+    settled = set()
     for event in fresh:
         message = messages.get(_message_id(event))
-        if message is not None:
-            _apply(message, event, datetime.fromtimestamp(event["timestamp"], UTC), on_change)
+        if message is not None and _apply(message, event, datetime.fromtimestamp(event["timestamp"], UTC), on_change):
+            settled.add(message.id)
+    if settled:  # the provider has them: off the relay's queue, so no relay sends them again
+        db.session.execute(delete(QueuedMessage).where(QueuedMessage.message_id.in_(sorted(settled))))
     db.session.commit()
     return {"received": len(events), "new": len(fresh), "duplicate": len(usable) - len(fresh),
             "ignored": len(events) - len(usable)}
@@ -187,16 +195,20 @@ def _message_id(event: dict) -> int | None:
     return int(value) if value is not None else None  # _usable checked it is ASCII digits in range
 
 
-def _apply(message: Message, event: dict, occurred: datetime, on_change: EventHook | None) -> None:
+def _apply(message: Message, event: dict, occurred: datetime, on_change: EventHook | None) -> bool:
+    """Whether this event settled a message the relay still had (pending, or failed)."""
     previous = message.status
     status = EVENT_STATUS.get(event["event"])
+    settled = False
     if status and STATUS_RANK[status] > STATUS_RANK[previous]:
         message.status = status
         if previous in ("pending", "sending", "failed"):  # the provider proves it accepted the message
+            settled = True
             message.sent_at = message.sent_at or occurred
-            message.lease_until, message.last_error = None, None
+            message.last_error = None
             message.provider_message_id = message.provider_message_id or str(
                 event.get("sg_message_id", "")).split(".")[0] or None
     message.event_at = occurred
     if on_change:
         on_change(message, event["event"], event, previous)
+    return settled

@@ -16,7 +16,7 @@ from vocloop.items.models import FeedbackItem
 from vocloop.mail.models import Message
 
 # A closing message in these states has not reached the provider yet (mail/models.py).
-AWAITING_PROVIDER = ("pending", "sending")
+AWAITING_PROVIDER = ("pending",)
 # Emails that close loops: an item's closing message, and an announcement (which may close several).
 CLOSING_KINDS = ("closing", "announcement")
 

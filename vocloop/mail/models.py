@@ -6,14 +6,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from vocloop.db import created_at, intpk, utcnow
 from vocloop.extensions import db
 
-# pending -> sending -> sent -> delivered | bounced | dropped | spam_report ; failed when the provider
-# refused it for good. A "sending" row whose lease expired is settled by provider events or re-sent.
+# pending -> sent -> delivered | bounced | dropped | spam_report ; failed when the provider refused it for
+# good. While pending, the relay's state (due time, lease, attempts) is its QueuedMessage; a pending row
+# whose lease expired is settled by provider events or re-sent. "sending" is what rows taken by a relay
+# said before that state moved out (migration 0030); none are left.
 MESSAGE_STATUSES = ("pending", "sending", "sent", "failed", "deferred", "delivered",
                     "bounced", "dropped", "spam_report")
 
@@ -35,7 +37,6 @@ class MessageTemplate(db.Model):
 
 class Message(db.Model):
     __tablename__ = "messages"
-    __table_args__ = (Index("ix_messages_status_next_attempt", "status", "next_attempt_at"),)
 
     id: Mapped[intpk]
     # Unique: the same email (e.g. "survey:<invitation id>") can never be queued twice.
@@ -56,18 +57,52 @@ class Message(db.Model):
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"), index=True)
     invitation_id: Mapped[int | None] = mapped_column(ForeignKey("invitations.id"), index=True)
     item_id: Mapped[int | None] = mapped_column(ForeignKey("feedback_items.id"), index=True)
-    status: Mapped[str] = mapped_column(String(20), default="pending")
+    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
+    # Attempts the relay made, written when it last recorded an outcome (the running count is the queue's).
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     provider_message_id: Mapped[str | None] = mapped_column(String(200))
-    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
-    lease_until: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
     # When the provider last told us something about it (delivered, bounce, ...).
     event_at: Mapped[datetime | None]
     created_at: Mapped[created_at]
 
     template: Mapped[MessageTemplate | None] = relationship()
+    queued: Mapped[QueuedMessage | None] = relationship(cascade="all, delete-orphan", passive_deletes=True)
+
+    @property
+    def next_attempt_at(self) -> datetime | None:
+        """When the relay tries it next; None once it is settled (sent, failed, or settled by events)."""
+        return self.queued.next_attempt_at if self.queued else None
+
+    @next_attempt_at.setter
+    def next_attempt_at(self, when: datetime) -> None:
+        if self.queued is not None:
+            self.queued.next_attempt_at = when
+
+    @property
+    def lease_until(self) -> datetime | None:
+        """Until when the relay that took it holds it; None when no relay does."""
+        return self.queued.lease_until if self.queued else None
+
+    @lease_until.setter
+    def lease_until(self, when: datetime | None) -> None:
+        if self.queued is not None:
+            self.queued.lease_until = when
+
+
+class QueuedMessage(db.Model):
+    """An outbox message not yet settled, and the relay's state for it: when it is due, the lease of the
+    relay sending it, its attempts. Apart from the wide message row (content, substitutions, headers,
+    six indexes) so that taking a message and retrying it rewrite a row of four numbers; deleted when the
+    provider accepts or refuses the message, or its events settle it (issue #25)."""
+
+    __tablename__ = "message_queue"
+
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    lease_until: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(default=0)
 
 
 class MailEvent(db.Model):

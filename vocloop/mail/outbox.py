@@ -1,9 +1,11 @@
 """Queue emails as outbox rows, and relay them to the backend exactly once.
 
 Rows are claimed with a lease before they are sent, so two relays never send the same row. If a
-relay dies after the provider accepted a request but before it recorded that, the rows stay
-"sending" past their lease; when the event webhook is configured, the provider's events settle
-them (MAIL_SETTLE_SECONDS) before anything is re-sent, so a crash does not send twice.
+relay dies after the provider accepted a request but before it recorded that, the rows stay leased
+past their lease; when the event webhook is configured, the provider's events settle them
+(MAIL_SETTLE_SECONDS) before anything is re-sent, so a crash does not send twice. The relay's state
+(due time, lease, attempts) is a narrow row of its own (QueuedMessage) until the message is settled:
+taking a message rewrites that row, not the email's (issue #25).
 """
 
 from __future__ import annotations
@@ -17,12 +19,12 @@ from datetime import timedelta
 from itertools import groupby
 
 from flask import current_app
-from sqlalchemy import Text, cast, event, or_, select, update
+from sqlalchemy import Text, bindparam, cast, delete, event, func, insert, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from vocloop import post_commit
-from vocloop.db import among, insert_rows, utcnow
+from vocloop.db import IdArray, among, insert_rows, utcnow
 from vocloop.extensions import db
 from vocloop.mail import get_backend
 from vocloop.mail.base import (
@@ -34,7 +36,7 @@ from vocloop.mail.base import (
     apply_substitutions,
     single_line,
 )
-from vocloop.mail.models import Message, MessageTemplate
+from vocloop.mail.models import Message, MessageTemplate, QueuedMessage
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +57,8 @@ def queue_message(*, key: str, kind: str, to_email: str, to_name: str = "", subj
     message = Message(idempotency_key=key, kind=kind, to_email=to_email, to_name=to_name,
                       from_email=from_email or config["MAIL_FROM"], from_name=from_name or config["MAIL_FROM_NAME"],
                       reply_to=reply_to, subject=template.subject if template else subject, html=html, text=text,
-                      template=template, substitutions=substitutions or {}, headers=headers or {}, **links)
+                      template=template, substitutions=substitutions or {}, headers=headers or {},
+                      queued=QueuedMessage(), **links)
     db.session.add(message)
     post_commit.add(db.session, _QUEUED, [message])
     return message
@@ -72,12 +75,26 @@ def queue_many(rows: list[dict], template: MessageTemplate) -> list[int]:
     now = utcnow()
     common = {"to_name": "", "reply_to": None, "substitutions": {}, "headers": {}, "contact_id": None,
               "invitation_id": None, "item_id": None, "subject": template.subject, "template_id": template.id,
-              "status": "pending", "attempts": 0, "next_attempt_at": now, "created_at": now}
+              "status": "pending", "attempts": 0, "created_at": now}
     ids = insert_rows(db.session, Message.__table__, [
         {**common, **row, "from_name": row.get("from_name") or config["MAIL_FROM_NAME"],
          "from_email": row.get("from_email") or config["MAIL_FROM"]} for row in rows])
+    _enqueue(ids, now)
     post_commit.add(db.session, _QUEUED, ids)
     return ids
+
+
+def _enqueue(message_ids: list[int], due) -> None:
+    """The relay's queue rows of these new messages, due at `due`: one statement on PostgreSQL."""
+    table = QueuedMessage.__table__
+    if db.session.get_bind().dialect.name != "postgresql":
+        db.session.execute(insert(table), [{"message_id": message_id, "next_attempt_at": due, "attempts": 0}
+                                           for message_id in message_ids])
+        return
+    db.session.execute(insert(table).from_select(
+        ["message_id", "next_attempt_at", "attempts"],
+        select(func.unnest(bindparam("ids", message_ids, type_=IdArray())),
+               bindparam("due", due, type_=table.c.next_attempt_at.type), literal(0))))
 
 
 def take_queued_ids() -> list[int]:
@@ -122,9 +139,10 @@ def _settle_seconds() -> int:
 
 
 def _claimable(now):
+    """Due and held by no relay, or held past the lease and the time events have to settle it."""
     stale_lease = now - timedelta(seconds=_settle_seconds())
-    return or_((Message.status == "pending") & (Message.next_attempt_at <= now),
-               (Message.status == "sending") & (Message.lease_until < stale_lease))
+    return or_(QueuedMessage.lease_until.is_(None) & (QueuedMessage.next_attempt_at <= now),
+               QueuedMessage.lease_until < stale_lease)
 
 
 # What the relay reads of each row it takes: enough to send it and to record the outcome, as plain rows
@@ -133,7 +151,7 @@ def _claimable(now):
 RELAYED = (Message.id, Message.idempotency_key, Message.kind, Message.to_email, Message.to_name, Message.from_email,
            Message.from_name, Message.reply_to, Message.subject, Message.html, Message.text, Message.template_id,
            cast(Message.substitutions, Text).label("substitutions_json"),
-           cast(Message.headers, Text).label("headers_json"), Message.attempts, Message.contact_id,
+           cast(Message.headers, Text).label("headers_json"), QueuedMessage.attempts, Message.contact_id,
            Message.invitation_id, Message.item_id)
 
 
@@ -143,19 +161,34 @@ def claim(message_ids: Iterable[int]) -> list[int]:
 
 
 def _claim(message_ids: Iterable[int], columns: tuple) -> list:
-    """Claim (committed before anything is sent) and read the claimed rows in the same statement."""
+    """Claim (the leases committed before anything is sent), then read the claimed rows still pending
+    (the provider's events may have settled one meanwhile), in id order."""
     ids = list(message_ids)
     if not ids:
         return []
     now = utcnow()
     lease = now + timedelta(seconds=current_app.config["MAIL_LEASE_SECONDS"])
-    taken = db.session.execute(
-        update(Message).where(among(db.session, Message.id, ids), _claimable(now))
-        .values(status="sending", lease_until=lease, attempts=Message.attempts + 1)
-        .returning(*columns).execution_options(synchronize_session=False)
-    ).all()
+    # Rows another transaction holds (a relay taking them, events settling them) are skipped, not waited for.
+    free = (select(QueuedMessage.message_id).where(among(db.session, QueuedMessage.message_id, ids), _claimable(now))
+            .order_by(QueuedMessage.message_id).with_for_update(skip_locked=True))
+    taken = db.session.scalars(
+        update(QueuedMessage).where(QueuedMessage.message_id.in_(free))
+        .values(lease_until=lease, attempts=QueuedMessage.attempts + 1)
+        .returning(QueuedMessage.message_id).execution_options(synchronize_session=False)).all()
     db.session.commit()
-    return sorted(taken, key=lambda row: row.id)
+    if not taken:
+        return []
+    # The status is checked here rather than in SQL: the id list alone leads PostgreSQL to the primary key,
+    # whatever its statistics (stale after a large send) believe of 'pending'.
+    read = db.session.execute(
+        select(Message.status, *columns).select_from(Message)
+        .join(QueuedMessage, QueuedMessage.message_id == Message.id)
+        .where(among(db.session, Message.id, taken)).order_by(Message.id)).all()
+    rows = [row for row in read if row.status == "pending"]
+    if len(rows) < len(taken):  # settled by events and still queued: off the queue, never sent again
+        _dequeue(set(taken) - {row.id for row in rows})
+        db.session.commit()
+    return rows
 
 
 def deliver(message_ids: Iterable[int], on_accepted: MessagesHook | None = None,
@@ -217,10 +250,9 @@ def _send_batch(batch: list, templates: dict[int, Content], personal: dict, coun
         given_up = [row for row in batch if row.attempts >= MAX_ATTEMPTS]
         retried = [row for row in batch if row.attempts < MAX_ATTEMPTS]
         if retried:
-            _schedule_retry([row.id for row in retried], str(exc),
-                            _retry_pause(max(row.attempts for row in batch), exc.retry_after))
+            _schedule_retry(retried, str(exc), _retry_pause(max(row.attempts for row in batch), exc.retry_after))
         for row in given_up:
-            _record_failure(row.id, f"gave up after {row.attempts} attempts: {exc}")
+            _record_failure(row, f"gave up after {row.attempts} attempts: {exc}")
         counts["retry"] += len(retried)
         counts["failed"] += len(given_up)
         if given_up and on_failed:  # the last attempt: as final as a refusal for the loop
@@ -233,26 +265,65 @@ def _send_batch(batch: list, templates: dict[int, Content], personal: dict, coun
             for row in batch:
                 _send_batch([row], templates, personal, counts, on_accepted, on_failed)
             return
-        _record_failure(batch[0].id, str(exc))
+        _record_failure(batch[0], str(exc))
         counts["failed"] += 1
         if on_failed:
             on_failed(batch)
         db.session.commit()
         return
-    db.session.execute(
-        update(Message).where(among(db.session, Message.id, [row.id for row in batch]), Message.status == "sending")
-        .values(status="sent", provider_message_id=provider_id or None, sent_at=utcnow(), lease_until=None,
-                last_error=None).execution_options(synchronize_session=False))
+    _settle(batch, status="sent", provider_message_id=provider_id or None, sent_at=utcnow(), last_error=None)
     counts["sent"] += len(batch)
     if on_accepted:
         on_accepted(batch)
     db.session.commit()
 
 
-def _record_failure(message_id: int, error: str) -> None:
-    db.session.execute(update(Message).where(Message.id == message_id)
-                       .values(status="failed", last_error=error, lease_until=None)
+def _record_failure(row, error: str) -> None:
+    _settle([row], status="failed", last_error=error)
+
+
+def _settle(rows: list, **values) -> None:
+    """Take these relayed rows off the queue, and record an outcome on their messages still pending, with
+    the attempts made."""
+    _dequeue([row.id for row in rows])
+    _write_pending(rows, **values)
+
+
+# Lock order, for every writer of both tables (the relay, the events webhook): the queue rows, then the
+# messages, each in id order. The provider's events for a batch arrive while the relay records it; two
+# writers locking the same rows in different orders deadlock, and a claim must not take rows whose
+# events are being applied (it skips rows locked by others).
+
+
+def _write_pending(rows: list, **values) -> None:
+    """These values, and each row's attempts, on those of the rows' messages still pending (the
+    provider's events may have settled one, and their word stands), locked in id order."""
+    groups = [(attempts, [row.id for row in group])
+              for attempts, group in groupby(sorted(rows, key=_attempts), key=_attempts)]  # one, as a rule
+    if len(groups) > 1:
+        db.session.execute(_pending_in_id_order([row.id for row in rows]))
+    for attempts, ids in groups:
+        db.session.execute(update(Message).where(Message.id.in_(_pending_in_id_order(ids)))
+                           .values(attempts=attempts, **values).execution_options(synchronize_session=False))
+
+
+def _pending_in_id_order(message_ids: list[int]):
+    return (select(Message.id).where(among(db.session, Message.id, message_ids), Message.status == "pending")
+            .order_by(Message.id).with_for_update())
+
+
+def _attempts(row) -> int:
+    return row.attempts
+
+
+def _dequeue(message_ids) -> None:
+    db.session.execute(delete(QueuedMessage).where(QueuedMessage.message_id.in_(_queued_in_id_order(message_ids)))
                        .execution_options(synchronize_session=False))
+
+
+def _queued_in_id_order(message_ids):
+    return (select(QueuedMessage.message_id).where(among(db.session, QueuedMessage.message_id, list(message_ids)))
+            .order_by(QueuedMessage.message_id).with_for_update())
 
 
 def _retry_pause(attempts: int, retry_after: float | None) -> float:
@@ -262,11 +333,12 @@ def _retry_pause(attempts: int, retry_after: float | None) -> float:
     return max(backoff, retry_after or 0)
 
 
-def _schedule_retry(message_ids: list[int], error: str, delay: float) -> None:
+def _schedule_retry(rows: list, error: str, delay: float) -> None:
     due = utcnow() + timedelta(seconds=delay)
-    db.session.execute(update(Message).where(among(db.session, Message.id, message_ids))
-                       .values(status="pending", next_attempt_at=due, last_error=error, lease_until=None)
-                       .execution_options(synchronize_session=False))
+    message_ids = [row.id for row in rows]
+    db.session.execute(update(QueuedMessage).where(QueuedMessage.message_id.in_(_queued_in_id_order(message_ids)))
+                       .values(next_attempt_at=due, lease_until=None).execution_options(synchronize_session=False))
+    _write_pending(rows, last_error=error)
     db.session.info.setdefault(_RETRIES, []).extend((message_id, due) for message_id in message_ids)
     log.warning("mail %s deferred %.0fs: %s", ", ".join(map(str, message_ids[:3])) +
                 (f" and {len(message_ids) - 3} more" if len(message_ids) > 3 else ""), delay, error)
@@ -288,10 +360,11 @@ def due_message_ids(limit: int = 10_000, grace_seconds: int = 60, retry_grace_se
     worker), or rows sending past lease and settle time (a relay died)."""
     now = utcnow()
     stale_lease = now - timedelta(seconds=_settle_seconds())
+    free = QueuedMessage.lease_until.is_(None)
     return list(db.session.scalars(
-        select(Message.id).where(or_(
-            (Message.status == "pending") & (Message.next_attempt_at <= now - timedelta(seconds=grace_seconds)),
-            (Message.status == "pending") & (Message.attempts > 0)
-            & (Message.next_attempt_at <= now - timedelta(seconds=retry_grace_seconds)),
-            (Message.status == "sending") & (Message.lease_until < stale_lease)))
-        .order_by(Message.id).limit(limit)))
+        select(QueuedMessage.message_id).where(or_(
+            free & (QueuedMessage.next_attempt_at <= now - timedelta(seconds=grace_seconds)),
+            free & (QueuedMessage.attempts > 0)
+            & (QueuedMessage.next_attempt_at <= now - timedelta(seconds=retry_grace_seconds)),
+            QueuedMessage.lease_until < stale_lease))
+        .order_by(QueuedMessage.message_id).limit(limit)))

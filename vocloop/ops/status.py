@@ -12,7 +12,7 @@ from vocloop.extensions import db
 from vocloop.items import sla_clock
 from vocloop.items.models import FeedbackItem
 from vocloop.jobs.queue import QUEUES, redis_connection
-from vocloop.mail.models import Message
+from vocloop.mail.models import Message, QueuedMessage
 from vocloop.responses.models import Response
 
 
@@ -66,7 +66,8 @@ def read_status() -> Status:
 
 def _read_database_figures(status: Status) -> None:
     now = utcnow()
-    pending = select(func.count(), func.min(Message.created_at)).where(Message.status.in_(("pending", "sending")))
+    pending = select(func.count(), func.min(Message.created_at)).select_from(QueuedMessage).join(
+        Message, Message.id == QueuedMessage.message_id)
     count, oldest = db.session.execute(pending).one()
     status.outbox_pending = count
     status.oldest_pending_seconds = round((now - oldest).total_seconds(), 1) if oldest else 0.0
