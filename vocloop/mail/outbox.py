@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from vocloop import post_commit
+from vocloop.bulk import collector_paused
 from vocloop.db import IdArray, among, insert_rows, utcnow
 from vocloop.extensions import db
 from vocloop.mail import get_backend
@@ -191,6 +192,7 @@ def _claim(message_ids: Iterable[int], columns: tuple) -> list:
     return rows
 
 
+@collector_paused()
 def deliver(message_ids: Iterable[int], on_accepted: MessagesHook | None = None,
             on_failed: MessagesHook | None = None) -> dict[str, int]:
     """Send the due rows among these, batching rows that share a template; counts by outcome.

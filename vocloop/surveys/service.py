@@ -13,6 +13,7 @@ from markupsafe import escape
 from sqlalchemy import func, select, update
 
 from vocloop.accounts.service import normalize_email
+from vocloop.bulk import collector_paused
 from vocloop.company import service as profiles
 from vocloop.company.brand import checked_color, checked_url
 from vocloop.contacts.models import Contact, greeting_name
@@ -199,6 +200,7 @@ def eligibility(survey: Survey, contact_ids: list[int]) -> dict[str, int]:
     return counts
 
 
+@collector_paused()
 def send_invitations(survey: Survey, contact_ids: list[int], send_run: tuple[int, datetime] | None = None
                      ) -> SendOutcome:
     """Write one invitation and its outbox email per eligible contact, in one transaction.
