@@ -291,27 +291,20 @@ def _settle(rows: list, **values) -> None:
     _write_pending(rows, **values)
 
 
-# Lock order, for every writer of both tables (the relay, the events webhook): the queue rows, then the
-# messages, each in id order. The provider's events for a batch arrive while the relay records it; two
-# writers locking the same rows in different orders deadlock, and a claim must not take rows whose
-# events are being applied (it skips rows locked by others).
+# Lock order, for every writer of both tables (the relay, the events webhook): a message's queue row
+# before the message, queue rows in id order. The provider's events for a batch arrive while the relay
+# records it: two writers locking the same rows in different orders deadlock, and a claim must not
+# take rows whose events are being applied (it skips rows others hold). A pending message always has
+# its queue row, so whoever holds that row is the only writer of the message.
 
 
 def _write_pending(rows: list, **values) -> None:
     """These values, and each row's attempts, on those of the rows' messages still pending (the
-    provider's events may have settled one, and their word stands), locked in id order."""
-    groups = [(attempts, [row.id for row in group])
-              for attempts, group in groupby(sorted(rows, key=_attempts), key=_attempts)]  # one, as a rule
-    if len(groups) > 1:
-        db.session.execute(_pending_in_id_order([row.id for row in rows]))
-    for attempts, ids in groups:
-        db.session.execute(update(Message).where(Message.id.in_(_pending_in_id_order(ids)))
+    provider's events may have settled one, and their word stands); their queue rows are held."""
+    for attempts, group in groupby(sorted(rows, key=_attempts), key=_attempts):  # one group, as a rule
+        db.session.execute(update(Message).where(among(db.session, Message.id, [row.id for row in group]),
+                                                 Message.status == "pending")
                            .values(attempts=attempts, **values).execution_options(synchronize_session=False))
-
-
-def _pending_in_id_order(message_ids: list[int]):
-    return (select(Message.id).where(among(db.session, Message.id, message_ids), Message.status == "pending")
-            .order_by(Message.id).with_for_update())
 
 
 def _attempts(row) -> int:
