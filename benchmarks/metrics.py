@@ -106,10 +106,10 @@ INSERT INTO announcements (id, topic, only_open, subject, body, translations, cl
          '{}', a % 2 = 0, 'sent', 1 + a % 8, 1, 1, s, s, s + interval '1 hour'
   FROM (SELECT a, (now() AT TIME ZONE 'UTC') - (a * 7.3) * interval '1 day' AS s FROM generate_series(1, 50) a) t;
 INSERT INTO messages (id, idempotency_key, kind, to_email, to_name, from_email, from_name, subject, status, attempts,
-                      next_attempt_at, created_at, contact_id)
+                      created_at, contact_id)
   SELECT r, 'announcement:' || r, 'announcement', 'c' || r || '@customer.example', '', 'cx@vendor.example', 'CX',
          'We fixed it', (ARRAY['delivered', 'delivered', 'delivered', 'sent', 'bounced', 'pending'])[1 + h(r, 11) % 6],
-         1, now(), now(), 1 + r % :contacts
+         1, now(), 1 + r % :contacts
   FROM generate_series(1, 100000) r;
 INSERT INTO announcement_recipients (id, announcement_id, contact_id, status, skip_reason, language, item_ids,
                                      closes_item_ids, message_id)

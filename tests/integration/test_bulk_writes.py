@@ -48,22 +48,22 @@ def test_rows_updated_by_id_take_their_own_values_and_the_shared_ones_as_written
                                                          "to_email": "o@example.com", "from_email": "us@example.com",
                                                          "subject": "untouched"}])
     when = datetime(2026, 3, 1, 12, 30, 15, 250000, tzinfo=UTC)
-    values = [{"id": ids[0], "subject": 'Tab\there, "quoted", «é» 😀', "next_attempt_at": when,
+    values = [{"id": ids[0], "subject": 'Tab\there, "quoted", «é» 😀', "sent_at": when,
                "substitutions": {"-quote-": 'say "hi"\n', "list": [1, 2.5, None, "é"]}},
-              {"id": ids[1], "subject": "", "next_attempt_at": when + timedelta(hours=1), "substitutions": {}},
-              {"id": ids[2], "subject": "third", "next_attempt_at": when, "substitutions": None}]
-    update_rows_by_id(db.session, Message.__table__, values, shared={"status": "sent", "lease_until": when})
+              {"id": ids[1], "subject": "", "sent_at": when + timedelta(hours=1), "substitutions": {}},
+              {"id": ids[2], "subject": "third", "sent_at": when, "substitutions": None}]
+    update_rows_by_id(db.session, Message.__table__, values, shared={"status": "sent", "event_at": when})
     db.session.commit()
     db.session.expire_all()
 
     stored = {m.id: m for m in db.session.scalars(select(Message))}
     for row in values:
         message = stored[row["id"]]
-        assert (message.subject, message.next_attempt_at, message.substitutions) == (
-            row["subject"], row["next_attempt_at"], row["substitutions"])
-        assert (message.status, message.lease_until) == ("sent", when)
+        assert (message.subject, message.sent_at, message.substitutions) == (
+            row["subject"], row["sent_at"], row["substitutions"])
+        assert (message.status, message.event_at) == ("sent", when)
     assert db.session.scalar(select(cast(Message.substitutions, Text)).where(Message.id == ids[2])) == "null"
-    assert (stored[other[0]].subject, stored[other[0]].status, stored[other[0]].lease_until) == (
+    assert (stored[other[0]].subject, stored[other[0]].status, stored[other[0]].event_at) == (
         "untouched", "pending", None)
 
 
