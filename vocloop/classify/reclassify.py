@@ -7,16 +7,15 @@ owner's feet would break the promise the SLA made; routing rules see the new top
 
 from __future__ import annotations
 
-import gc
 import json
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Text, cast, func, or_, select
 
+from vocloop.bulk import collector_skipping_what_exists
 from vocloop.classify.learning import analyzer_in_use
 from vocloop.classify.models import ReclassifyRun
 from vocloop.classify.service import answer_values, classify
@@ -72,24 +71,8 @@ def run_batches(run_id: int, batch_size: int = BATCH_SIZE) -> ReclassifyRun | No
     Each batch starts by locking the run row and re-reading its cursor, so two workers given the same
     run (a retry, the sweep) take turns instead of classifying, and counting, a batch twice.
     """
-    with _collector_skipping_what_exists():
+    with collector_skipping_what_exists():
         return _run_batches(run_id, batch_size)
-
-
-@contextmanager
-def _collector_skipping_what_exists() -> Iterator[None]:
-    """During a run, CPython's cyclic collector leaves alone the objects alive when it began (the model's
-    tables, the app: some 300,000): each full collection walked them all, four or five times per 50,000
-    answers, a tenth of the run's CPU. The run's own garbage is collected as usual, and afterwards
-    everything is again. A process that froze objects on purpose (a pre-forking server) keeps them so."""
-    if gc.get_freeze_count():
-        yield
-        return
-    gc.freeze()
-    try:
-        yield
-    finally:
-        gc.unfreeze()
 
 
 def _run_batches(run_id: int, batch_size: int) -> ReclassifyRun | None:
