@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from tests.conftest import reset_database
 from tests.factories import PASSWORD, login, make_contact, make_survey, make_user
+from tests.support.sendgrid_stub import EventSigner
 from vocloop import create_app
 from vocloop.contacts.models import Contact
 from vocloop.db import utcnow
@@ -48,6 +49,14 @@ def test_a_survey_email_is_sent_once_even_when_delivery_runs_twice(app, sendgrid
     assert message.status == "sent" and message.provider_message_id == email.message_id
     assert email.custom_args == {"vocloop_message_id": str(message_id), "vocloop_key": message.idempotency_key}
     assert db.session.scalar(select(Invitation.status)) == "sent"
+
+
+def test_a_relay_job_sends_only_the_emails_it_was_given(app, sendgrid):
+    """A large dispatch is shared out between workers a thousand emails per job; a job that took every
+    due email would leave the other workers idle."""
+    ann, bob = queued_survey(), queued_survey("bob@customer.example", name="Bob")
+    assert deliver_messages([ann]) == {"sent": 1, "retry": 0, "failed": 0}
+    assert [email.to for email in sendgrid.emails()] == ["ann@customer.example"] and reload(bob).status == "pending"
 
 
 def test_each_recipient_gets_their_own_link_greeting_and_unsubscribe_headers(app, sendgrid):
@@ -186,13 +195,46 @@ def test_retries_give_up_after_the_last_attempt(app, sendgrid):
     assert message.status == "failed" and message.last_error.startswith(f"gave up after {outbox.MAX_ATTEMPTS}")
 
 
-def test_a_crashed_relay_leaves_a_lease_that_expires_and_the_sweep_sends_it(app, sendgrid, drain):
+def test_a_crashed_relay_leaves_a_lease_that_expires_and_the_sweep_sends_it(app, sendgrid, drain, monkeypatch):
     message_id = queued_survey()
     assert outbox.claim([message_id]) == [message_id]  # a relay took it, then died before sending
     assert deliver_messages([message_id])["sent"] == 0  # the lease holds
+    bob = queued_survey("bob@customer.example", name="Bob")  # another relay sends Bob's: only Bob's is sent
+    assert deliver_messages([bob])["sent"] == 1 and reload(message_id).status == "sending"
+    assert outbox.due_message_ids() == []
+    lease_over = utcnow() + timedelta(seconds=app.config["MAIL_LEASE_SECONDS"] + 1)
+    with monkeypatch.context() as clock:
+        clock.setattr(outbox, "utcnow", lambda: lease_over)  # MAIL_LEASE_SECONDS later: the lease has run out
+        assert outbox.due_message_ids() == [message_id]
     message = reload(message_id)
     message.lease_until = utcnow() - timedelta(seconds=1)
     db.session.commit()
+    sweep()
+    drain()
+    assert reload(message_id).status == "sent"
+    assert sorted(email.to for email in sendgrid.emails()) == ["ann@customer.example", "bob@customer.example"]
+
+
+def test_with_sendgrids_events_a_relay_that_died_mid_send_is_given_the_settle_time_before_a_resend(app, sendgrid,
+                                                                                                 drain):
+    """With the event webhook set up, a relay that died while sending may have handed the email to SendGrid
+    already, and SendGrid's events would say so: the row waits out MAIL_SETTLE_SECONDS past its lease before
+    the sweep or a relay sends it again, so the customer does not get it twice."""
+    app.config["SENDGRID_WEBHOOK_PUBLIC_KEY"] = EventSigner().public_key
+    message_id = queued_survey()
+    assert outbox.claim([message_id]) == [message_id]  # a relay took it, then died
+    message = reload(message_id)
+    message.lease_until = utcnow() - timedelta(seconds=1)  # the lease is over, the settle time is not
+    db.session.commit()
+    assert outbox.due_message_ids() == [] and deliver_messages([message_id])["sent"] == 0
+    sweep()
+    drain()
+    assert reload(message_id).status == "sending" and sendgrid.emails() == []
+
+    message = reload(message_id)
+    message.lease_until = utcnow() - timedelta(seconds=app.config["MAIL_SETTLE_SECONDS"] + 1)  # no event came
+    db.session.commit()
+    assert outbox.due_message_ids() == [message_id]
     sweep()
     drain()
     assert reload(message_id).status == "sent" and len(sendgrid.emails()) == 1
