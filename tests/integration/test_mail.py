@@ -4,7 +4,7 @@ import time
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from tests.conftest import reset_database
 from tests.factories import PASSWORD, login, make_contact, make_survey, make_user
@@ -175,24 +175,53 @@ def test_a_4xx_fails_for_good_with_the_providers_error(app, sendgrid):
 
 def test_one_refused_address_does_not_sink_the_rest_of_its_batch(app, sendgrid):
     ids = [make_contact(email).id for email in ("ann@customer.example", "invalid.bob@customer.example",
-                                                "cy@customer.example")]
+                                                "cy@customer.example", "invalid.dee@customer.example")]
     surveys.send_invitations(make_survey(), ids)
     counts = deliver_messages(outbox.take_queued_ids())
-    assert counts == {"sent": 2, "retry": 0, "failed": 1}
+    assert counts == {"sent": 2, "retry": 0, "failed": 2}
     assert sorted(email.to for email in sendgrid.emails()) == ["ann@customer.example", "cy@customer.example"]
-    failed = db.session.scalar(select(Message).where(Message.status == "failed"))
-    assert failed.to_email == "invalid.bob@customer.example" and "valid address" in failed.last_error
+    failed = db.session.scalars(select(Message).where(Message.status == "failed").order_by(Message.id)).all()
+    assert [message.to_email for message in failed] == ["invalid.bob@customer.example", "invalid.dee@customer.example"]
+    assert all("valid address" in message.last_error for message in failed)
+    invitations = {invitation.contact.email: invitation.status for invitation in db.session.scalars(select(Invitation))}
+    assert invitations == {"ann@customer.example": "sent", "invalid.bob@customer.example": "failed",
+                           "cy@customer.example": "sent", "invalid.dee@customer.example": "failed"}
+
+
+def test_in_a_batch_of_two_a_refused_address_does_not_sink_the_other(app, sendgrid):
+    ids = [make_contact(email).id for email in ("ann@customer.example", "invalid.bob@customer.example")]
+    surveys.send_invitations(make_survey(), ids)
+    assert deliver_messages(outbox.take_queued_ids()) == {"sent": 1, "retry": 0, "failed": 1}
+    assert [email.to for email in sendgrid.emails()] == ["ann@customer.example"]
 
 
 def test_retries_give_up_after_the_last_attempt(app, sendgrid):
     message_id = queued_survey()
     sendgrid.fail_next(503, times=outbox.MAX_ATTEMPTS)
-    for _ in range(outbox.MAX_ATTEMPTS):
+    for attempt in range(1, outbox.MAX_ATTEMPTS + 1):
         reload(message_id).next_attempt_at = utcnow()
         db.session.commit()
-        deliver_messages([message_id])
+        counts = deliver_messages([message_id])
+        assert counts == ({"sent": 0, "retry": 0, "failed": 1} if attempt == outbox.MAX_ATTEMPTS
+                          else {"sent": 0, "retry": 1, "failed": 0})  # the last one is not also retried
     message = reload(message_id)
     assert message.status == "failed" and message.last_error.startswith(f"gave up after {outbox.MAX_ATTEMPTS}")
+
+
+def test_a_dispatch_sendgrid_is_too_busy_for_is_counted_email_by_email_across_its_requests(app, sendgrid):
+    """What `flask relay-mail` and the relay job report: every email deferred, then every one given up
+    on, however many requests the dispatch took (here two of two emails and one)."""
+    app.config["MAIL_BATCH_SIZE"] = 2
+    ids = [make_contact(f"{name}@customer.example").id for name in ("ann", "bob", "cy")]
+    surveys.send_invitations(make_survey(), ids)
+    message_ids = outbox.take_queued_ids()
+    sendgrid.fail_next(503, times=2 * outbox.MAX_ATTEMPTS)
+    for attempt in range(1, outbox.MAX_ATTEMPTS + 1):
+        db.session.execute(update(Message).values(next_attempt_at=utcnow()))
+        db.session.commit()
+        last = attempt == outbox.MAX_ATTEMPTS
+        assert deliver_messages(message_ids) == {"sent": 0, "retry": 0 if last else 3, "failed": 3 if last else 0}
+    assert len(sendgrid.rejected) == 2 * outbox.MAX_ATTEMPTS and sendgrid.emails() == []
 
 
 def test_a_crashed_relay_leaves_a_lease_that_expires_and_the_sweep_sends_it(app, sendgrid, drain, monkeypatch):
