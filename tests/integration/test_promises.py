@@ -259,6 +259,33 @@ def test_a_closing_message_the_provider_refuses_leaves_the_loop_open_and_says_wh
     assert "The closing message could not be sent:" in page and "does not contain a valid address" in page
 
 
+def test_a_closing_message_sendgrid_takes_on_its_retry_closes_the_loop_and_shows_no_old_error(app, client, drain,
+                                                                                              sendgrid):
+    """SendGrid was too busy for the closing message at first and took it on the retry: the loop is
+    closed, and the item's page shows the message accepted, without the error of the first try."""
+    from tests.factories import login
+    from vocloop.items import service as work
+    from vocloop.jobs.tasks import deliver_messages
+    from vocloop.mail.models import Message
+
+    admin = make_user("admin@example.com", role="admin")
+    answered(client, drain)
+    [item] = items()
+    message = work.close_with_message(admin, item, "Hi Ann, we fixed the crash.")
+    sendgrid.fail_next(503, message="Busy, try again shortly")
+    assert deliver_messages(outbox.take_queued_ids())["retry"] == 1
+    login(client, "admin@example.com")
+    assert "Busy, try again shortly" in client.get(f"/inbox/items/{item.id}").get_data(as_text=True)
+
+    db.session.rollback()
+    db.session.get(Message, message.id).next_attempt_at = utcnow()
+    db.session.commit()
+    assert deliver_messages([message.id])["sent"] == 1
+    page = client.get(f"/inbox/items/{item.id}").get_data(as_text=True)
+    assert '<span class="badge">loop closed</span>' in page and "<strong>sent</strong>" in page
+    assert "Busy, try again shortly" not in page
+
+
 def test_a_closing_message_sendgrid_never_takes_after_every_retry_reopens_the_item(app, client, drain, sendgrid):
     """SendGrid answers 503 to the closing message at every one of its attempts: when the relay gives
     up, the customer has heard nothing, so the item is back in progress with its owner and its
