@@ -59,6 +59,20 @@ def test_a_relay_job_sends_only_the_emails_it_was_given(app, sendgrid):
     assert [email.to for email in sendgrid.emails()] == ["ann@customer.example"] and reload(bob).status == "pending"
 
 
+def test_emails_with_words_of_their_own_relayed_together_each_reach_only_their_own_recipient(app, sendgrid):
+    """Closing messages and notices carry their own words, not a shared template: relayed by one job, each
+    goes in a request of its own, so no customer gets another customer's message."""
+    for name, words in (("ann", "Hi Ann, we fixed the crash."), ("bob", "Hi Bob, your refund is on its way.")):
+        outbox.queue_message(key=f"test:{name}", kind="notification", to_email=f"{name}@customer.example",
+                             subject="About your feedback", html=f"<p>{words}</p>", text=words)
+    db.session.commit()
+    assert deliver_messages(outbox.take_queued_ids())["sent"] == 2
+    assert {email.to: email.text for email in sendgrid.emails()} == {
+        "ann@customer.example": "Hi Ann, we fixed the crash.",
+        "bob@customer.example": "Hi Bob, your refund is on its way."}
+    assert len(sendgrid.requests) == 2
+
+
 def test_each_recipient_gets_their_own_link_greeting_and_unsubscribe_headers(app, sendgrid):
     ids = [make_contact("ann@customer.example", name="Ann <b>").id, make_contact("bob@customer.example").id]
     surveys.send_invitations(make_survey(), ids)
