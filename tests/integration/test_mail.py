@@ -81,6 +81,7 @@ def test_each_recipient_gets_their_own_link_greeting_and_unsubscribe_headers(app
     assert len(request["personalizations"]) == 2
     ann, bob = sorted(sendgrid.emails(), key=lambda email: email.to)
     assert "Hi Ann &lt;b&gt;," in ann.html and "Hi Ann <b>," in ann.text and "Hello," in bob.text
+    assert ann.to_name == "Ann <b>"  # addressed by name in her mail client
     assert ann.html.count("/s/") == 12 and "-vl_" not in ann.html + ann.text + bob.html
     ann_link = ann.headers["List-Unsubscribe"].strip("<>")
     assert ann_link.endswith("/unsubscribe") and ann_link.split("/s/")[1] in ann.html
