@@ -15,7 +15,7 @@ from vocloop.db import utcnow
 from vocloop.extensions import db
 from vocloop.jobs.tasks import deliver_messages, sweep
 from vocloop.mail import outbox
-from vocloop.mail.models import Message, MessageTemplate
+from vocloop.mail.models import Message, MessageTemplate, QueuedMessage
 from vocloop.surveys import service as surveys
 from vocloop.surveys.models import Invitation
 
@@ -232,7 +232,7 @@ def test_a_dispatch_sendgrid_is_too_busy_for_is_counted_email_by_email_across_it
     message_ids = outbox.take_queued_ids()
     sendgrid.fail_next(503, times=2 * outbox.MAX_ATTEMPTS)
     for attempt in range(1, outbox.MAX_ATTEMPTS + 1):
-        db.session.execute(update(Message).values(next_attempt_at=utcnow()))
+        db.session.execute(update(QueuedMessage).values(next_attempt_at=utcnow()))
         db.session.commit()
         last = attempt == outbox.MAX_ATTEMPTS
         assert deliver_messages(message_ids) == {"sent": 0, "retry": 0 if last else 3, "failed": 3 if last else 0}
@@ -244,7 +244,7 @@ def test_a_crashed_relay_leaves_a_lease_that_expires_and_the_sweep_sends_it(app,
     assert outbox.claim([message_id]) == [message_id]  # a relay took it, then died before sending
     assert deliver_messages([message_id])["sent"] == 0  # the lease holds
     bob = queued_survey("bob@customer.example", name="Bob")  # another relay sends Bob's: only Bob's is sent
-    assert deliver_messages([bob])["sent"] == 1 and reload(message_id).status == "sending"
+    assert deliver_messages([bob])["sent"] == 1 and reload(message_id).status == "pending"
     assert outbox.due_message_ids() == []
     lease_over = utcnow() + timedelta(seconds=app.config["MAIL_LEASE_SECONDS"] + 1)
     with monkeypatch.context() as clock:
@@ -273,7 +273,7 @@ def test_with_sendgrids_events_a_relay_that_died_mid_send_is_given_the_settle_ti
     assert outbox.due_message_ids() == [] and deliver_messages([message_id])["sent"] == 0
     sweep()
     drain()
-    assert reload(message_id).status == "sending" and sendgrid.emails() == []
+    assert reload(message_id).status == "pending" and sendgrid.emails() == []
 
     message = reload(message_id)
     message.lease_until = utcnow() - timedelta(seconds=app.config["MAIL_SETTLE_SECONDS"] + 1)  # no event came
