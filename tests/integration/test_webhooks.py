@@ -9,12 +9,13 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.factories import answer, make_contact, make_invitation, make_survey, make_user
+from tests.integration.test_routing import needs_postgresql
 from tests.support.sendgrid_stub import EventSigner
 from vocloop.contacts.models import Contact
 from vocloop.extensions import db
 from vocloop.items.models import FeedbackItem
 from vocloop.jobs.tasks import deliver_messages
-from vocloop.mail import outbox
+from vocloop.mail import get_backend, outbox
 from vocloop.mail.models import MailEvent, Message
 from vocloop.metrics.queries import closure
 from vocloop.surveys import service as surveys
@@ -186,6 +187,37 @@ def test_a_late_processed_event_after_a_bounce_does_not_close_the_loop_again(app
     item = fresh(FeedbackItem, item.id)
     assert item.loop_closed_at is None and item.status == "in_progress"
     assert [e.kind for e in item.events][-2:] == ["message_sent", "message_bounced"]
+
+
+@needs_postgresql  # the webhook writes while the relay's request is out: two connections at once
+def test_a_bounce_reported_while_the_relay_waits_for_sendgrid_leaves_the_item_with_its_owner(
+        app, client, signer, sendgrid, drain, monkeypatch):
+    """SendGrid can report a bounce before it answers the relay's request. The bounce is the outcome:
+    the relay's "accepted" then changes neither the message nor the item, which stays back with its
+    owner, told once, instead of ending loop-closed though Ann never got the email."""
+    item, closing = closing_message_to_ann(client, drain)
+    backend = get_backend()
+    send = backend.send
+
+    def bounced_before_the_answer(envelope):
+        provider_id = send(envelope)
+        bounce = {"event": "bounce", "type": "bounce", "reason": "mailbox full", "email": "ann@customer.example",
+                  "timestamp": int(time.time()), "sg_event_id": uuid.uuid4().hex,
+                  "sg_message_id": f"{provider_id}.x0", "vocloop_message_id": str(closing.id),
+                  "vocloop_key": closing.idempotency_key}
+        assert post(client, signer, [bounce]).status_code == 200
+        return provider_id
+
+    monkeypatch.setattr(backend, "send", bounced_before_the_answer)
+    deliver_messages(outbox.take_queued_ids())
+    drain()
+    item = fresh(FeedbackItem, item.id)
+    assert db.session.get(Message, closing.id).status == "bounced"
+    assert item.loop_closed_at is None and item.status == "in_progress"
+    assert [e.kind for e in item.events].count("message_bounced") == 1 and item.events[-1].kind == "message_bounced"
+    assert closure(item.created_at, item.created_at.replace(year=2100))["loop_closed"] == 0
+    notices = [e.subject for e in sendgrid.emails() if e.to == "admin@example.com"]
+    assert sum("did not reach the customer" in subject for subject in notices) == 1
 
 
 def test_a_closing_message_whose_relay_died_is_settled_by_sendgrids_delivered_event(app, client, signer, drain):

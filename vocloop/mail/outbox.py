@@ -253,12 +253,11 @@ def _send_batch(batch: list, templates: dict[int, Content], personal: dict, coun
         retried = [row for row in batch if row.attempts < MAX_ATTEMPTS]
         if retried:
             _schedule_retry(retried, str(exc), _retry_pause(max(row.attempts for row in batch), exc.retry_after))
-        for row in given_up:
-            _record_failure(row, f"gave up after {row.attempts} attempts: {exc}")
+        settled = [row for row in given_up if _record_failure(row, f"gave up after {row.attempts} attempts: {exc}")]
         counts["retry"] += len(retried)
         counts["failed"] += len(given_up)
-        if given_up and on_failed:  # the last attempt: as final as a refusal for the loop
-            on_failed(given_up)
+        if settled and on_failed:  # the last attempt: as final as a refusal for the loop
+            on_failed(settled)
         db.session.commit()
         return
     except PermanentMailError as exc:
@@ -267,28 +266,30 @@ def _send_batch(batch: list, templates: dict[int, Content], personal: dict, coun
             for row in batch:
                 _send_batch([row], templates, personal, counts, on_accepted, on_failed)
             return
-        _record_failure(batch[0], str(exc))
+        settled = _record_failure(batch[0], str(exc))
         counts["failed"] += 1
-        if on_failed:
+        if settled and on_failed:
             on_failed(batch)
         db.session.commit()
         return
-    _settle(batch, status="sent", provider_message_id=provider_id or None, sent_at=utcnow(), last_error=None)
+    settled = _settle(batch, status="sent", provider_message_id=provider_id or None, sent_at=utcnow(),
+                      last_error=None)
     counts["sent"] += len(batch)
-    if on_accepted:
-        on_accepted(batch)
+    if on_accepted:  # only where the relay's word is the outcome: a bounce reported meanwhile stands
+        on_accepted([row for row in batch if row.id in settled])
     db.session.commit()
 
 
-def _record_failure(row, error: str) -> None:
-    _settle([row], status="failed", last_error=error)
+def _record_failure(row, error: str) -> bool:
+    """Whether the failure is the message's outcome (its provider's events had not settled it)."""
+    return bool(_settle([row], status="failed", last_error=error))
 
 
-def _settle(rows: list, **values) -> None:
+def _settle(rows: list, **values) -> set[int]:
     """Take these relayed rows off the queue, and record an outcome on their messages still pending, with
-    the attempts made."""
+    the attempts made; the ids of the messages it recorded it on."""
     _dequeue([row.id for row in rows])
-    _write_pending(rows, **values)
+    return _write_pending(rows, **values)
 
 
 # Lock order, for every writer of both tables (the relay, the events webhook): a message's queue row
@@ -298,13 +299,18 @@ def _settle(rows: list, **values) -> None:
 # its queue row, so whoever holds that row is the only writer of the message.
 
 
-def _write_pending(rows: list, **values) -> None:
+def _write_pending(rows: list, **values) -> set[int]:
     """These values, and each row's attempts, on those of the rows' messages still pending (the
-    provider's events may have settled one, and their word stands); their queue rows are held."""
+    provider's events may have settled one, and their word stands); their queue rows are held. The
+    ids of the messages written."""
+    written: set[int] = set()
     for attempts, group in groupby(sorted(rows, key=_attempts), key=_attempts):  # one group, as a rule
-        db.session.execute(update(Message).where(among(db.session, Message.id, [row.id for row in group]),
-                                                 Message.status == "pending")
-                           .values(attempts=attempts, **values).execution_options(synchronize_session=False))
+        written.update(db.session.scalars(
+            update(Message).where(among(db.session, Message.id, [row.id for row in group]),
+                                  Message.status == "pending")
+            .values(attempts=attempts, **values).returning(Message.id)
+            .execution_options(synchronize_session=False)))
+    return written
 
 
 def _attempts(row) -> int:
