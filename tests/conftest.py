@@ -56,6 +56,13 @@ def _own_redis_database(url: str | None) -> str | None:
 TEST_DATABASE_URL = _own_database(os.environ.get("VOCLOOP_TEST_DATABASE_URL"))
 TEST_REDIS_URL = _own_redis_database(os.environ.get("VOCLOOP_TEST_REDIS_URL"))
 
+if TEST_DATABASE_URL and not os.environ.get("VOCLOOP_FAULTS"):
+    # Every PostgreSQL connection of the suite (the app's, the worker's, the processes tests start: libpq
+    # reads PGOPTIONS) commits without waiting for the disk. A commit is as visible to other connections as
+    # before; only a crash of the server could lose its last fraction of a second, and no test here crashes
+    # it (the fault suite, which restarts it, keeps the default). The wait was ~1 ms a commit on this disk.
+    os.environ["PGOPTIONS"] = " ".join(filter(None, (os.environ.get("PGOPTIONS"), "-c synchronous_commit=off")))
+
 
 class IsolatedClient(FlaskClient):
     """Each request runs in its own app context and database session, as in production,

@@ -18,7 +18,7 @@ from vocloop.announcements import service as announcements
 from vocloop.company import service as company
 from vocloop.contacts import service as contacts
 from vocloop.contacts.imports import list_named
-from vocloop.contacts.models import list_members
+from vocloop.contacts.models import Contact, list_members
 from vocloop.db import utcnow
 from vocloop.errors import Conflict
 from vocloop.extensions import db
@@ -101,6 +101,9 @@ def seed_demo(seed: int = 7) -> list[str]:
     northwind = people[0].account
     northwind.owner_id = users["sam@example.com"].id
     db.session.commit()
+    # Ids from here on: a commit expires every object the session still holds, and three hundred
+    # contacts kept alive made each of the history's 1,500 commits expire them all (8.4 -> 7.5 s).
+    people = [contact.id for contact in people]
 
     support = users["lee@example.com"].teams[0]
     routing.create_rule(name="Northwind goes to its account owner", action="account_owner", position=10,
@@ -132,13 +135,14 @@ def seed_demo(seed: int = 7) -> list[str]:
 
     history = people[:PAST_ANSWERS]
     fresh = people[-FRESH_SURVEY_RECIPIENTS:]
-    for contact in history:
-        _past_answer(rng, contact, rng.choices([nps, csat, ces], weights=[5, 3, 2])[0], users)
+    for contact_id in history:
+        _past_answer(rng, db.session.get(Contact, contact_id), rng.choices([nps, csat, ces], weights=[5, 3, 2])[0],
+                     users)
     demo_list = list_named("Demo customers")
-    db.session.execute(insert(list_members), [{"list_id": demo_list.id, "contact_id": contact.id}
-                                              for contact in people])
+    db.session.execute(insert(list_members), [{"list_id": demo_list.id, "contact_id": contact_id}
+                                              for contact_id in people])
     db.session.commit()
-    outcome = surveys.send_invitations(nps, [contact.id for contact in fresh])
+    outcome = surveys.send_invitations(nps, fresh)
     enqueue_queued_work()
     told = _announce_the_billing_fix(users["lee@example.com"])
     return [f"Seeded {len(people)} contacts, {len(history)} past answers, "
