@@ -9,7 +9,10 @@ requests (the same recipients, substitutions and content) with no database work 
 At each of --sizes invitations; the growth is the time at the largest size over the smallest (linear:
 the ratio of the sizes). Beside the times, the same ratio in CPU seconds of this process, the stub and
 the PostgreSQL backend (cpu_ratio_to_floor; Linux): the work itself, which load on a shared machine
-stretches less than it stretches the wall clock.
+stretches less than it stretches the wall clock. And a second floor, proposed in issue #25: the first
+plus what any relay that sends each email exactly once must also write (the lease before sending, the
+outcome, the queue row removed, the invitation sent), as plain statements on the same rows
+(bookkeeping_floor; dispatch_ratio_to_floor_with_bookkeeping).
 
     python benchmarks/dispatch.py [--sizes 10k,30k,100k] [--database-url URL]
 
@@ -72,7 +75,7 @@ def post_bodies(url: str, bodies: list[bytes]) -> float:
     return time.perf_counter() - started
 
 
-def floor_bodies(batch: int) -> list[bytes]:
+def floor_bodies(batch: int) -> list[dict]:
     """The requests the relay made, rebuilt from the stored rows: each batch's recipients with their
     substitutions, headers and ids, and the template's content (built before the floor's clock starts)."""
     from sqlalchemy import select
@@ -88,14 +91,14 @@ def floor_bodies(batch: int) -> list[bytes]:
     for start in range(0, len(rows), batch):
         chunk = rows[start:start + batch]
         template = templates[chunk[0].template_id]
-        bodies.append(json.dumps({
+        bodies.append({
             "from": {"email": chunk[0].from_email}, "subject": template.subject,
             "content": [{"type": "text/plain", "value": template.text}, {"type": "text/html", "value": template.html}],
             "personalizations": [{"to": [{"email": row.to_email, "name": row.to_name}],
                                   "substitutions": row.substitutions, "headers": row.headers,
                                   "custom_args": {"vocloop_message_id": str(row.id),
                                                   "vocloop_key": row.idempotency_key}} for row in chunk],
-        }).encode())
+        })
     return bodies
 
 
@@ -137,6 +140,59 @@ def rewrite_rows(url: str) -> tuple[float, float | None]:
                     cursor.executemany(f"INSERT INTO {table} VALUES ({marks})", dumps[table])
             raw.commit()
             return time.perf_counter() - started, spent(cpu, cpu_seconds())
+    finally:
+        raw.close()
+
+
+def bookkeeping_floor(url: str, batch: int, bodies: list[dict]) -> float:
+    """Seconds for what any relay that sends each email exactly once must also do, run bare on the same rows
+    (plain statements on one DB-API connection, no ORM, no vocloop code): queue the messages in one statement,
+    then per request of `batch` take them with a lease and commit (before sending, so a second relay cannot
+    take them), read what it sends, encode the request's JSON, then take them off the queue, record each
+    message sent and its invitation sent, and commit. The floor above (COPY and the stub) does none of this:
+    it writes each row once and posts bodies already encoded."""
+    from vocloop.extensions import db
+
+    postgres = database_kind(url) == "postgresql"
+    raw = db.engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        pairs = cursor.execute("SELECT id, invitation_id FROM messages ORDER BY id").fetchall()
+
+        def among(column: str, values: list) -> tuple[str, list]:
+            if postgres:
+                return f"{column} = ANY(%s)", [values]
+            return f"{column} IN ({', '.join('?' * len(values))})", list(values)
+
+        started = time.perf_counter()
+        if postgres:
+            cursor.execute("INSERT INTO message_queue (message_id, next_attempt_at, attempts) "
+                           "SELECT unnest(%s::int[]), CURRENT_TIMESTAMP, 0", [[message_id for message_id, _ in pairs]])
+        else:
+            cursor.executemany("INSERT INTO message_queue (message_id, next_attempt_at, attempts) "
+                               "VALUES (?, CURRENT_TIMESTAMP, 0)", [(message_id,) for message_id, _ in pairs])
+        raw.commit()
+        for start, body in zip(range(0, len(pairs), batch), bodies, strict=True):
+            message_ids = [message_id for message_id, _ in pairs[start:start + batch]]
+            invitation_ids = [invitation_id for _, invitation_id in pairs[start:start + batch]]
+            where, values = among("message_id", message_ids)
+            cursor.execute(f"UPDATE message_queue SET lease_until = CURRENT_TIMESTAMP, attempts = attempts + 1 "
+                           f"WHERE {where} RETURNING message_id", values).fetchall()
+            raw.commit()
+            where, values = among("id", message_ids)
+            cursor.execute(f"SELECT id, idempotency_key, to_email, to_name, from_email, template_id, substitutions, "
+                           f"headers FROM messages WHERE {where} ORDER BY id", values).fetchall()
+            json.dumps(body)
+            where, values = among("message_id", message_ids)
+            cursor.execute(f"DELETE FROM message_queue WHERE {where}", values)
+            where, values = among("id", message_ids)
+            cursor.execute(f"UPDATE messages SET status = 'sent', attempts = 1, provider_message_id = 'floor', "
+                           f"sent_at = CURRENT_TIMESTAMP, last_error = NULL WHERE {where} RETURNING id",
+                           values).fetchall()
+            where, values = among("id", invitation_ids)
+            cursor.execute(f"UPDATE invitations SET status = 'sent', sent_at = CURRENT_TIMESTAMP WHERE {where}", values)
+            raw.commit()
+        return time.perf_counter() - started
     finally:
         raw.close()
 
@@ -187,8 +243,10 @@ def measure(url: str, contacts: int, stub_url: str, stub_pid: int) -> dict:
         bodies = floor_bodies(batch)
         db.session.remove()
         floor_write, floor_write_cpu = rewrite_rows(url)
+        bookkeeping = bookkeeping_floor(url, batch, bodies)
+    encoded = [json.dumps(body).encode() for body in bodies]
     cpu = cpu_seconds(stub_pid)
-    floor_send = post_bodies(stub_url, bodies)
+    floor_send = post_bodies(stub_url, encoded)
     floor_send_cpu = spent(cpu, cpu_seconds(stub_pid))
     dispatch_cpu = spent(cpu_started, cpu_finished)
     floor_cpu = None if floor_write_cpu is None or floor_send_cpu is None else floor_write_cpu + floor_send_cpu
@@ -206,6 +264,9 @@ def measure(url: str, contacts: int, stub_url: str, stub_pid: int) -> dict:
         "floor_send_seconds": round(floor_send, 2),
         "floor_seconds": round(floor_write + floor_send, 2),
         "ratio_to_floor": round((floor_write + floor_send) / dispatch_seconds, 3),
+        # the floor plus the exactly-once relay's own statements, run bare (bookkeeping_floor)
+        "bookkeeping_floor_seconds": round(bookkeeping, 2),
+        "ratio_to_floor_with_bookkeeping": round((floor_write + floor_send + bookkeeping) / dispatch_seconds, 3),
         # the same in CPU seconds of this process, the stub and the PostgreSQL backend (Linux)
         "cpu_seconds": None if dispatch_cpu is None else round(dispatch_cpu, 2),
         "floor_cpu_seconds": None if floor_cpu is None else round(floor_cpu, 2),
@@ -232,6 +293,8 @@ def main() -> None:
     figures.update({key: largest[key] for key in ("invitations", "write_seconds", "relay_seconds", "dispatch_seconds",
                                                    "recipients_per_s", "floor_seconds", "cpu_ratio_to_floor")})
     figures["dispatch_ratio_to_floor"] = largest["ratio_to_floor"]
+    figures["bookkeeping_floor_seconds"] = largest["bookkeeping_floor_seconds"]
+    figures["dispatch_ratio_to_floor_with_bookkeeping"] = largest["ratio_to_floor_with_bookkeeping"]
     figures["dispatch_growth"] = growth({size: by_size[size]["dispatch_seconds"] for size in sizes})
     # linear growth is the ratio of the sizes: 1.0 here means exactly linear, above it worse than linear
     figures["dispatch_growth_per_size"] = round(figures["dispatch_growth"] / (sizes[-1] / sizes[0]), 2)

@@ -57,6 +57,10 @@ BENCHMARKS = {  # name: (script, its arguments, its arguments with --quick)
 GOALS = (
     Goal("dispatch", "dispatch_ratio_to_floor", at_least=0.5,
          figure="{invitations:,} invitations written and sent in {dispatch_seconds} s (floor {floor_seconds} s)"),
+    # Proposed in issue #25: the floor above leaves out what an exactly-once relay must write besides the rows
+    # (lease, outcome, off the queue, the invitation sent); here those statements, run bare, are in the floor.
+    Goal("dispatch", "dispatch_ratio_to_floor_with_bookkeeping", at_least=0.5,
+         figure="the same against the floor plus the relay's own statements run bare ({bookkeeping_floor_seconds} s)"),
     Goal("dispatch", "dispatch_growth_per_size", at_most=1.25,
          figure="{largest_size:,} take {dispatch_growth}x the time of {smallest_size:,}"),
     Goal("classify", "classify_ratio_to_floor", at_least=0.5,

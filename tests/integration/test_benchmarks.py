@@ -33,7 +33,7 @@ def test_run_all_quick_prints_every_goal_with_its_ratio_and_one_json_line(tmp_pa
     checks = {row["ratio"]: row for row in summary["checks"]}
     for ratio in ("dispatch_ratio_to_floor", "classify_ratio_to_floor", "inbox_page_ratio_to_query",
                   "dashboard_ratio_to_queries", "inbox_page_growth", "dashboard_growth_per_size",
-                  "dispatch_growth_per_size"):
+                  "dispatch_growth_per_size", "dispatch_ratio_to_floor_with_bookkeeping"):
         assert checks[ratio]["result"] in ("pass", "FAIL"), checks[ratio]
         assert checks[ratio]["value"] > 0, checks[ratio]
     assert checks["click_ratio_to_write_limited"]["result"] == "skipped"  # gunicorn + PostgreSQL + Redis only

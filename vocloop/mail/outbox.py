@@ -208,8 +208,9 @@ def deliver(message_ids: Iterable[int], on_accepted: MessagesHook | None = None,
                                                            MessageTemplate.html, MessageTemplate.text)
                                                     .where(MessageTemplate.id.in_(template_ids)))}
     batch_size = current_app.config["MAIL_BATCH_SIZE"]
-    for _, group in groupby(sorted(rows, key=_batch_key), key=_batch_key):
-        group = list(group)
+    keyed = sorted(((_batch_key(row), row) for row in rows), key=_first)  # each row's key built once, not twice
+    for _, pairs in groupby(keyed, key=_first):
+        group = [row for _, row in pairs]
         for start in range(0, len(group), batch_size):
             _send_batch(group[start:start + batch_size], templates, personal, counts, on_accepted, on_failed)
     return counts
@@ -222,6 +223,10 @@ def _personal(rows: list) -> dict[int, tuple[dict, dict]]:
                                         for row in rows) + "]")
     return {row.id: (substitutions or {}, headers or {}) for row, (substitutions, headers) in zip(rows, decoded,
                                                                                                   strict=True)}
+
+
+def _first(pair):
+    return pair[0]
 
 
 def _batch_key(row):
