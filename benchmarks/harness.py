@@ -130,12 +130,11 @@ def page_and_floor_ms(page: Callable[[], object] | None, engine, statements: lis
 
     The floor: the page's statements run bare one after another on one driver connection, no ORM, no
     rendering; with `workers` (the dashboard's METRICS_QUERY_WORKERS), what the best split of them
-    over the workers could reach: the longest statement, or the total shared evenly, whichever is
-    more. That split assumes free cores. Side by side (the third figure, the floor's total without
-    `workers`): the request's own statements in turn on one connection, then each worker thread's
-    statements (as recorded by recorded_sql), in the order it sent them, on a connection of their own,
-    side by side as the page ran them: what PostgreSQL gives those statements at that parallelism on
-    this machine as it is loaded."""
+    over the workers could reach (best_split). That split assumes free cores. Side by side (the third
+    figure, the floor's total without `workers`): the request's own statements in turn on one
+    connection, then each worker thread's statements (as recorded by recorded_sql), in the order it
+    sent them, on a connection of their own, side by side as the page ran them: what PostgreSQL gives
+    those statements at that parallelism on this machine as it is loaded."""
     threads = getattr(statements, "threads", None) or [0] * len(statements)
     main = getattr(statements, "main", 0)
     chains: dict[int, list] = {}
@@ -160,7 +159,7 @@ def page_and_floor_ms(page: Callable[[], object] | None, engine, statements: lis
     try:
         def floor() -> tuple[float, float]:
             took = run(connections[0], statements)
-            ideal = max(max(took, default=0.0), sum(took) / max(workers, 1))
+            ideal = best_split(took, workers)
             if pool is None:
                 return ideal * 1000, sum(took) * 1000
             started = time.perf_counter()
@@ -185,6 +184,24 @@ def page_and_floor_ms(page: Callable[[], object] | None, engine, statements: lis
             pool.shutdown()
         for connection in connections:
             connection.close()
+
+
+def best_split(took: list[float], workers: int) -> float:
+    """The least time these statements could take over `workers` connections, each statement whole (a query
+    is not cut in two): on two, the split of them whose halves come closest to even, found exactly (in
+    10 µs steps). The total shared evenly, which this was before, is reachable only by halving a query:
+    three queries on two workers took it for a floor no run could reach. On more workers, that bound
+    still (the longest statement, or the total shared evenly, whichever is more)."""
+    bound = max(max(took, default=0.0), sum(took) / max(workers, 1))
+    if workers != 2:
+        return bound
+    steps = [round(seconds * 100_000) for seconds in took]  # 10 µs each
+    total = sum(steps)
+    reachable = 1  # bit k set: some of the statements add up to k steps
+    for step in steps:
+        reachable |= reachable << step
+    nearest_half = (reachable & ((1 << (total // 2 + 1)) - 1)).bit_length() - 1  # the most not above half
+    return max(bound, (total - nearest_half) / 100_000)
 
 
 def growth(by_size: dict[int, float]) -> float:

@@ -7,7 +7,7 @@ Then times, as the server sees them (Flask test client, median of --repeat), the
 (last 30 days) for an admin and for a lead. Its floor, in the same run: every statement the page
 sent, recorded and run bare on one driver connection, in turn with the page within each round; with
 METRICS_QUERY_WORKERS side by side, the floor is what the best split of them over the workers could
-reach (the longest statement, or their sum shared evenly, whichever is more). At each of --sizes items;
+reach (harness.best_split: each statement whole, on two workers the most even split). At each of --sizes items;
 the growth is the dashboard's time at the largest size over the smallest (it should grow no faster
 than the items in the period, which grow with the sizes here). At the largest size, also the
 closure API grouped by owner over 90 days against the same figures' SQL written by hand.
