@@ -133,6 +133,10 @@ def test_a_sent_email_records_its_attempts_and_leaves_the_backlog(app, sendgrid)
     message = reload(message_id)
     assert (message.status, message.attempts, message.next_attempt_at, message.lease_until) == ("sent", 2, None, None)
     assert outbox.due_message_ids(grace_seconds=0) == [] and outbox.claim([message_id]) == []
+    with pytest.raises(ValueError, match="settled"):  # a sent email cannot be made due again by mistake
+        message.next_attempt_at = utcnow()
+    with pytest.raises(ValueError, match="settled"):
+        message.lease_until = None
     assert read_status().outbox_pending == 0
 
 

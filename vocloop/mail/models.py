@@ -77,8 +77,7 @@ class Message(db.Model):
 
     @next_attempt_at.setter
     def next_attempt_at(self, when: datetime) -> None:
-        if self.queued is not None:
-            self.queued.next_attempt_at = when
+        self._queue_row("next_attempt_at").next_attempt_at = when
 
     @property
     def lease_until(self) -> datetime | None:
@@ -87,8 +86,14 @@ class Message(db.Model):
 
     @lease_until.setter
     def lease_until(self, when: datetime | None) -> None:
-        if self.queued is not None:
-            self.queued.lease_until = when
+        self._queue_row("lease_until").lease_until = when
+
+    def _queue_row(self, setting: str) -> QueuedMessage:
+        """The relay's row of this message, for a setter: a settled message has none, and setting its
+        relay state then would silently do nothing (a caller making it due would believe it will be sent)."""
+        if self.queued is None:
+            raise ValueError(f"message {self.id} is settled ({self.status}): it has no {setting} to set")
+        return self.queued
 
 
 class QueuedMessage(db.Model):
