@@ -64,13 +64,43 @@ def test_emails_with_words_of_their_own_relayed_together_each_reach_only_their_o
     goes in a request of its own, so no customer gets another customer's message."""
     for name, words in (("ann", "Hi Ann, we fixed the crash."), ("bob", "Hi Bob, your refund is on its way.")):
         outbox.queue_message(key=f"test:{name}", kind="notification", to_email=f"{name}@customer.example",
+                             to_name=name.title(), reply_to=f"reply+{name}@vocloop.example",
                              subject="About your feedback", html=f"<p>{words}</p>", text=words)
     db.session.commit()
     assert deliver_messages(outbox.take_queued_ids())["sent"] == 2
-    assert {email.to: email.text for email in sendgrid.emails()} == {
-        "ann@customer.example": "Hi Ann, we fixed the crash.",
-        "bob@customer.example": "Hi Bob, your refund is on its way."}
+    # each addressed by name, and a reply goes where its sender asked (a closing message's item)
+    assert {email.to: (email.to_name, email.reply_to, email.text) for email in sendgrid.emails()} == {
+        "ann@customer.example": ("Ann", "reply+ann@vocloop.example", "Hi Ann, we fixed the crash."),
+        "bob@customer.example": ("Bob", "reply+bob@vocloop.example", "Hi Bob, your refund is on its way.")}
     assert len(sendgrid.requests) == 2
+
+
+def test_two_sends_of_the_same_content_at_once_share_one_template(app):
+    """A send stores its rendering once (a template); when another send of the same content stores it
+    between this one's look and its write, this one takes that row instead of failing or making a second."""
+    from sqlalchemy import event
+
+    raced = []
+
+    def the_other_send_first(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith("INSERT INTO MESSAGE_TEMPLATES") and not raced:
+            raced.append(statement)
+            with db.engine.connect() as other:  # its own connection and transaction, committed first
+                other.execute(MessageTemplate.__table__.insert().values(
+                    content_hash=context.compiled_parameters[0]["content_hash"], subject="Your feedback",
+                    html="<p>Hi</p>", text="Hi", created_at=utcnow()))
+                other.commit()
+
+    event.listen(db.engine, "before_cursor_execute", the_other_send_first)
+    try:
+        template = outbox.template_for("Your feedback", "<p>Hi</p>", "Hi")
+        db.session.commit()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", the_other_send_first)
+    assert raced  # the other send did come in between
+    assert template is not None and (template.subject, template.text) == ("Your feedback", "Hi")
+    assert db.session.scalar(select(func.count()).select_from(MessageTemplate)) == 1
+    assert outbox.template_for("Your feedback", "<p>Hi</p>", "Hi").id == template.id
 
 
 def test_each_recipient_gets_their_own_link_greeting_and_unsubscribe_headers(app, sendgrid):

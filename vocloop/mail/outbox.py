@@ -20,7 +20,7 @@ from itertools import groupby
 
 from flask import current_app
 from sqlalchemy import Text, bindparam, cast, delete, event, func, insert, literal, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from vocloop import post_commit
@@ -47,18 +47,15 @@ _RETRIES = "vocloop.mail_retries"
 MessagesHook = Callable[[list], None]
 
 
-def queue_message(*, key: str, kind: str, to_email: str, to_name: str = "", subject: str,
-                  html: str | None = None, text: str | None = None, template: MessageTemplate | None = None,
-                  substitutions: dict | None = None, headers: dict | None = None, reply_to: str | None = None,
-                  from_name: str | None = None, from_email: str | None = None, **links) -> Message:
-    """Add an outbox row to the current transaction; the caller commits it with its cause."""
-    if (template is None) == (html is None or text is None):
-        raise ValueError("give either html and text, or a template")
+def queue_message(*, key: str, kind: str, to_email: str, to_name: str = "", subject: str, html: str, text: str,
+                  reply_to: str | None = None, from_name: str | None = None, from_email: str | None = None,
+                  **links) -> Message:
+    """Add an outbox row of words of its own (a closing message, a notice) to the current transaction; the
+    caller commits it with its cause. Emails sharing one content go through queue_many, with a template."""
     config = current_app.config
     message = Message(idempotency_key=key, kind=kind, to_email=to_email, to_name=to_name,
                       from_email=from_email or config["MAIL_FROM"], from_name=from_name or config["MAIL_FROM_NAME"],
-                      reply_to=reply_to, subject=template.subject if template else subject, html=html, text=text,
-                      template=template, substitutions=substitutions or {}, headers=headers or {},
+                      reply_to=reply_to, subject=subject, html=html, text=text, substitutions={}, headers={},
                       queued=QueuedMessage(), **links)
     db.session.add(message)
     post_commit.add(db.session, _QUEUED, [message])
@@ -111,17 +108,18 @@ def _forget_rolled_back(session, previous_transaction) -> None:
 
 
 def template_for(subject: str, html: str, text: str) -> MessageTemplate:
-    """The stored template with exactly this content, created if new (safe under concurrency)."""
+    """The stored template with exactly this content, created if new. Two sends of the same content at once
+    make one template: the insert does nothing where the other's row is there (PostgreSQL waits for the
+    other transaction to commit first), and the row is then read back, whichever transaction wrote it."""
     content_hash = hashlib.sha256("\x00".join((subject, html, text)).encode()).hexdigest()
-    template = db.session.scalar(select(MessageTemplate).where(MessageTemplate.content_hash == content_hash))
-    if template is not None:
-        return template
-    try:
-        with db.session.begin_nested():
-            template = MessageTemplate(content_hash=content_hash, subject=subject, html=html, text=text)
-            db.session.add(template)
-    except IntegrityError:
-        template = db.session.scalar(select(MessageTemplate).where(MessageTemplate.content_hash == content_hash))
+    stored = select(MessageTemplate).where(MessageTemplate.content_hash == content_hash)
+    template = db.session.scalar(stored)
+    if template is None:
+        dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+        db.session.execute(dialect.insert(MessageTemplate).values(
+            content_hash=content_hash, subject=subject, html=html, text=text,
+        ).on_conflict_do_nothing(index_elements=[MessageTemplate.content_hash]))
+        template = db.session.scalar(stored)
     return template
 
 
