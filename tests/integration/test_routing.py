@@ -2,10 +2,10 @@
 
 import threading
 from collections import Counter
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from tests.conftest import TEST_DATABASE_URL
 from tests.factories import api_token, make_contact, make_invitation, make_survey, make_user
@@ -25,7 +25,7 @@ from vocloop.routing import service as routing
 from vocloop.routing import sla
 from vocloop.routing.calendar import add_business_hours
 from vocloop.routing.decide import RuleSpec, simulate
-from vocloop.routing.models import RoutingRule
+from vocloop.routing.models import RoutingRule, SlaPolicy
 from vocloop.routing.rules import RoutingFacts
 from vocloop.surveys.kinds import get_kind
 
@@ -58,6 +58,18 @@ def test_due_times_follow_the_policy_in_business_hours(app):
     calendar = sla.business_calendar()
     assert item.first_action_due_at == add_business_hours(item.created_at, 2, calendar)
     assert item.close_due_at == add_business_hours(item.created_at, 8, calendar)
+    # Opened on Friday at 16:00 in Berlin: one working hour left that day, the rest on Monday in Berlin's hours.
+    friday = datetime(2026, 11, 27, 15, 0, tzinfo=UTC)
+    assert sla.due_times("P1", friday) == (datetime(2026, 11, 30, 9, 0, tzinfo=UTC),
+                                           datetime(2026, 11, 30, 15, 0, tzinfo=UTC))
+
+
+def test_without_a_policy_row_deadlines_come_from_the_sla_hours_setting_in_calendar_time(app):
+    db.session.execute(delete(SlaPolicy).where(SlaPolicy.priority == "P2"))
+    db.session.commit()
+    friday = datetime(2026, 11, 27, 15, 0, tzinfo=UTC)
+    first, close = app.config["SLA_HOURS"]["P2"]
+    assert sla.due_times("P2", friday) == (friday + timedelta(hours=first), friday + timedelta(hours=close))
 
 
 def test_policies_and_calendar_are_editable_through_the_api_with_checks(app, client):
@@ -69,6 +81,8 @@ def test_policies_and_calendar_are_editable_through_the_api_with_checks(app, cli
     assert changed.status_code == 200 and changed.json["close_hours"] == 16
     assert client.put("/api/v1/sla-policies/P2", headers=headers,
                       json={"first_action_hours": 20, "close_hours": 10}).status_code == 422
+    unknown = client.put("/api/v1/sla-policies/P9", headers=headers, json={"first_action_hours": 8, "close_hours": 16})
+    assert unknown.status_code == 422 and unknown.json["detail"] == "priority must be one of P1, P2, P3, P4"
     assert client.put("/api/v1/business-calendar", headers=headers, json={
         "timezone": "Mars/Base", "workdays": [0], "start": "09:00", "end": "17:00"}).status_code == 422
     ok = client.put("/api/v1/business-calendar", headers=headers, json={

@@ -159,6 +159,29 @@ def test_on_business_hours_a_weekend_spent_waiting_moves_nothing_and_working_hou
     assert item.events[-1].data["clock"] == "business" and item.events[-1].data["waited_hours"] == 2.5
 
 
+def test_a_short_wait_moves_the_deadline_by_its_minutes_and_a_night_spent_waiting_moves_nothing(app, item_of_dana,
+                                                                                                monkeypatch):
+    item, dana = item_of_dana
+    close_due = item.close_due_at
+    paused = item.created_at + timedelta(hours=1)
+    at(monkeypatch, paused)
+    items.set_status(dana, item, "waiting")
+    at(monkeypatch, paused + timedelta(minutes=20))
+    items.set_status(dana, fresh(item.id), "in_progress")
+    assert fresh(item.id).close_due_at == close_due + timedelta(minutes=20)
+
+    # On working hours, a closing message due at 17:00 sharp stays due then after a wait from 18:00 to 08:00.
+    sla.update_policy(item.priority, first_action_hours=4, close_hours=16, business_hours=True)
+    item = fresh(item.id)
+    item.close_due_at = datetime(2026, 12, 8, 17, 0, tzinfo=UTC)  # a Tuesday; the calendar is 09-17 UTC, Mon-Fri
+    db.session.commit()
+    at(monkeypatch, datetime(2026, 12, 8, 18, 0, tzinfo=UTC))
+    items.set_status(dana, item, "waiting")
+    at(monkeypatch, datetime(2026, 12, 9, 8, 0, tzinfo=UTC))
+    items.set_status(dana, fresh(item.id), "in_progress")
+    assert fresh(item.id).close_due_at == datetime(2026, 12, 8, 17, 0, tzinfo=UTC)
+
+
 def test_waiting_set_by_an_admin_before_the_owner_acted_moves_the_first_action_deadline_too(app, item_of_dana,
                                                                                              monkeypatch):
     item, dana = item_of_dana

@@ -1,6 +1,8 @@
 """Staff pages speak the app's words when something is refused: no "read-protected", no
 "10 per 1 minute", and always a way back."""
 
+from datetime import date
+
 from tests.factories import login, make_user
 from vocloop import create_app
 
@@ -130,3 +132,52 @@ def test_admins_change_sla_deadlines_and_the_business_calendar_on_the_routing_pa
     assert "Europe/Berlin, Mon, Tue, Wed, Thu" in page and 'name="close_hours"' not in page
     assert client.post("/routing/sla/P1", data={"csrf_token": csrf_from(page), "first_action_hours": "1",
                                                 "close_hours": "2"}).status_code == 403
+
+
+def test_a_calendar_that_cannot_be_read_back_is_refused_and_the_one_in_force_kept(app, client):
+    """A mistyped holiday or hour, or a week without a working day, would stop every due time."""
+    from tests.factories import csrf_from
+    from vocloop.routing import sla
+
+    make_user("admin@example.com", role="admin")
+    login(client, "admin@example.com")
+    token = csrf_from(client.get("/routing/").get_data(as_text=True))
+    good = {"csrf_token": token, "timezone": "Europe/Berlin", "workdays": ["0", "1", "2", "3", "4"],
+            "start": "09:00", "end": "17:00", "holidays": "2026-12-25"}
+    for mistake in ({"holidays": "25.12.2026"}, {"workdays": []}, {"workdays": ["0", "9"]}, {"start": "9am"},
+                    {"end": "5pm"}, {"start": "17:00", "end": "09:00"}, {"start": "09:00", "end": "09:00"}):
+        refused = client.post("/routing/calendar", data={**good, **mistake})
+        assert refused.status_code == 422, mistake
+        assert "not a usable calendar" in refused.get_data(as_text=True), mistake
+        assert sla.business_calendar().timezone == "UTC", mistake
+    assert client.post("/routing/calendar", data=good).status_code == 303
+    assert sla.business_calendar().holidays == {date(2026, 12, 25)}
+
+
+def test_sla_deadlines_take_half_an_hour_up_to_a_year_and_a_refusal_says_the_rule(app, client):
+    from html import unescape
+
+    from tests.factories import csrf_from
+    from vocloop.extensions import db
+    from vocloop.routing import sla
+
+    make_user("admin@example.com", role="admin")
+    login(client, "admin@example.com")
+    token = csrf_from(client.get("/routing/").get_data(as_text=True))
+
+    def save(first, close):
+        saved = client.post("/routing/sla/P2", data={"csrf_token": token, "first_action_hours": first,
+                                                     "close_hours": close})
+        db.session.rollback()  # read what the page saved
+        return saved
+
+    for first, close in (("0.5", "0.5"), ("1", "8760")):  # the same deadline for both; a whole year
+        assert save(first, close).status_code == 303, (first, close)
+        policy = sla.policies()["P2"]
+        assert (policy.first_action_hours, policy.close_hours) == (float(first), float(close))
+    for first, close in (("0", "1"), ("1", "8761"), ("3", "2")):
+        refused = save(first, close)
+        assert refused.status_code == 422, (first, close)
+        assert "P2: hours must satisfy 0 < first_action_hours <= close_hours <= 8760" in unescape(
+            refused.get_data(as_text=True))
+    assert (sla.policies()["P2"].first_action_hours, sla.policies()["P2"].close_hours) == (1, 8760)

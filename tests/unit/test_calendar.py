@@ -79,3 +79,10 @@ def test_bad_calendars_are_refused():
         BusinessCalendar(start=time(17), end=time(9))
     with pytest.raises(ValueError):
         BusinessCalendar(workdays=())
+
+
+def test_an_evening_shift_keeps_its_local_day_after_midnight_utc():
+    # New York's 12:00-22:00 ends at 03:00 UTC the next day: 21:00 on Tuesday is Wednesday 02:00 in UTC.
+    evening = BusinessCalendar(timezone="America/New_York", start=time(12), end=time(22))
+    tuesday_9pm = local("America/New_York", 2026, 11, 24, 21, 0)
+    assert add_business_hours(tuesday_9pm, 0.5, evening) == local("America/New_York", 2026, 11, 24, 21, 30)
