@@ -89,7 +89,9 @@ def test_policies_and_calendar_are_editable_through_the_api_with_checks(app, cli
         "timezone": "America/New_York", "workdays": [0, 1, 2, 3], "start": "08:30", "end": "16:30",
         "holidays": ["2026-12-25"]})
     assert ok.status_code == 200
-    assert client.get("/api/v1/business-calendar", headers=headers).json["workdays"] == [0, 1, 2, 3]
+    assert client.get("/api/v1/business-calendar", headers=headers).json == {
+        "timezone": "America/New_York", "workdays": [0, 1, 2, 3], "start": "08:30", "end": "16:30",
+        "holidays": ["2026-12-25"]}
 
 
 # The SLA watch

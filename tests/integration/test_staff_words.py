@@ -136,7 +136,10 @@ def test_admins_change_sla_deadlines_and_the_business_calendar_on_the_routing_pa
 
 def test_a_calendar_that_cannot_be_read_back_is_refused_and_the_one_in_force_kept(app, client):
     """A mistyped holiday or hour, or a week without a working day, would stop every due time."""
+    from html import unescape
+
     from tests.factories import csrf_from
+    from vocloop.extensions import db
     from vocloop.routing import sla
 
     make_user("admin@example.com", role="admin")
@@ -144,14 +147,24 @@ def test_a_calendar_that_cannot_be_read_back_is_refused_and_the_one_in_force_kep
     token = csrf_from(client.get("/routing/").get_data(as_text=True))
     good = {"csrf_token": token, "timezone": "Europe/Berlin", "workdays": ["0", "1", "2", "3", "4"],
             "start": "09:00", "end": "17:00", "holidays": "2026-12-25"}
-    for mistake in ({"holidays": "25.12.2026"}, {"workdays": []}, {"workdays": ["0", "9"]}, {"start": "9am"},
-                    {"end": "5pm"}, {"start": "17:00", "end": "09:00"}, {"start": "09:00", "end": "09:00"}):
+    no_week = "workdays are 0 (Monday) to 6 (Sunday), at least one"
+    no_day = "the working day must start before it ends"
+    for mistake, words in (({"holidays": "25.12.2026"}, "'25.12.2026'"), ({"workdays": []}, no_week),
+                           ({"workdays": ["0", "7"]}, no_week), ({"start": "9am"}, "'9am'"), ({"end": "5pm"}, "'5pm'"),
+                           ({"start": "17:00", "end": "09:00"}, no_day), ({"start": "09:00", "end": "09:00"}, no_day)):
         refused = client.post("/routing/calendar", data={**good, **mistake})
         assert refused.status_code == 422, mistake
-        assert "not a usable calendar" in refused.get_data(as_text=True), mistake
+        page = unescape(refused.get_data(as_text=True))
+        assert "not a usable calendar: " in page and words in page, mistake
+        if words in (no_week, no_day):
+            assert f"not a usable calendar: {words}" in page
         assert sla.business_calendar().timezone == "UTC", mistake
     assert client.post("/routing/calendar", data=good).status_code == 303
     assert sla.business_calendar().holidays == {date(2026, 12, 25)}
+    every_day = {**good, "workdays": [str(day) for day in range(7)]}  # a team that works all week
+    assert client.post("/routing/calendar", data=every_day).status_code == 303
+    db.session.rollback()
+    assert sla.business_calendar().workdays == (0, 1, 2, 3, 4, 5, 6)
 
 
 def test_sla_deadlines_take_half_an_hour_up_to_a_year_and_a_refusal_says_the_rule(app, client):

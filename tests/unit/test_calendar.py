@@ -86,3 +86,13 @@ def test_an_evening_shift_keeps_its_local_day_after_midnight_utc():
     evening = BusinessCalendar(timezone="America/New_York", start=time(12), end=time(22))
     tuesday_9pm = local("America/New_York", 2026, 11, 24, 21, 0)
     assert add_business_hours(tuesday_9pm, 0.5, evening) == local("America/New_York", 2026, 11, 24, 21, 30)
+    assert business_seconds_between(tuesday_9pm, tuesday_9pm + timedelta(minutes=30), evening) == 1800
+    # Tokyo's 06:00-14:00 opens at 21:00 UTC the day before: Tuesday 06:00-07:00 is Monday evening in UTC.
+    early = BusinessCalendar(timezone="Asia/Tokyo", start=time(6), end=time(14))
+    monday_1pm, tuesday_7am = local("Asia/Tokyo", 2026, 11, 23, 13, 0), local("Asia/Tokyo", 2026, 11, 24, 7, 0)
+    assert business_seconds_between(monday_1pm, tuesday_7am, early) == 2 * 3600
+
+
+def test_a_night_counts_no_working_time():
+    tuesday_6pm = local("Europe/Berlin", 2026, 11, 24, 18, 0)
+    assert business_seconds_between(tuesday_6pm, tuesday_6pm + timedelta(hours=14), BERLIN) == 0
