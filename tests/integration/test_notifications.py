@@ -112,6 +112,18 @@ def test_a_slack_url_must_be_a_web_url(app, client):
     assert bad.status_code == 422 and "notify_slack_url" in bad.json["detail"]
 
 
+def test_a_slack_url_is_https_in_production_and_never_carries_a_user_name_or_password(app, monkeypatch):
+    check_slack_url = routing.check_slack_url  # the rule form and the API both call it
+    web_url = "notify_slack_url must be an https:// Slack incoming-webhook URL"
+    credentials = "notify_slack_url must not carry credentials"
+    assert check_slack_url("ftp://hooks.slack.com/services/T0/B0/x") == web_url
+    for url in ("https://bot@hooks.slack.com/services/T0/B0/x", "https://:secret@hooks.slack.com/services/T0/B0/x",
+                "http://bot:secret@hooks.slack.com/services/T0/B0/x"):
+        assert check_slack_url(url) == credentials, url
+    monkeypatch.setitem(app.config, "VOCLOOP_ENV", "production")
+    assert check_slack_url("http://hooks.slack.com/services/T0/B0/x") == web_url
+
+
 def test_notify_ids_of_zero_are_refused_with_a_422_not_a_500(app, client):
     admin = make_user("admin@example.com", role="admin")
     make_user("lee@example.com", role="lead")

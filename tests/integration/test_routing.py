@@ -329,6 +329,18 @@ def test_a_dry_run_of_the_rules_in_force_moves_nothing(app):
     assert result["current"] == result["proposed"] and sorted(result["current"].values()) == [1, 2]
 
 
+def test_a_dry_run_sending_one_person_s_items_to_another_shows_each_item_moving(app):
+    make_user("admin@example.com", role="admin")
+    dana, omar = make_user("dana@example.com", name="Dana"), make_user("omar@example.com", name="Omar")
+    routing.create_rule(name="to Dana", action="user", user_id=dana.id)
+    for index in range(3):
+        triage_response(pending_response(f"c{index}@customer.example").id)
+    result = routing.dry_run([RuleSpec(id=-1, name="to Omar", position=1, conditions={}, action="user",
+                                       user_id=omar.id)])
+    assert result["changed"] == 3 and result["current"] == {"Dana": 3} and result["proposed"] == {"Omar": 3}
+    assert [(s["current_owner"], s["proposed_owner"]) for s in result["samples"]] == [("Dana", "Omar")] * 3
+
+
 def test_the_dry_run_predicts_exactly_what_the_live_rules_then_do(app):
     make_user("admin@example.com", role="admin")
     members, team = support_team(3)

@@ -68,6 +68,27 @@ def test_rules_are_reordered_and_deleted(app, client):
     assert forged.status_code == 400
 
 
+def test_a_rule_moves_up_or_down_one_place_and_at_either_end_nothing_moves(app, client):
+    lead = make_user("lee@example.com", role="lead")
+    from vocloop.routing.service import create_rule
+    first = create_rule(name="First", action="user", user_id=lead.id, position=10).id
+    second = create_rule(name="Second", action="user", user_id=lead.id, position=20).id
+    third = create_rule(name="Third", action="user", user_id=lead.id, position=15).id  # listed before Second
+    login(client, "lee@example.com")
+    submit(client, f"/routing/rules/{second}/move", {"direction": "up"})
+    assert rules() == [("First", 10), ("Second", 20), ("Third", 30)]
+    submit(client, f"/routing/rules/{third}/move", {"direction": "up"})
+    assert rules() == [("First", 10), ("Third", 20), ("Second", 30)]
+    submit(client, f"/routing/rules/{third}/move", {"direction": "up"})
+    assert rules() == [("Third", 10), ("First", 20), ("Second", 30)]
+    for rule_id, direction in ((third, "up"), (second, "down")):
+        assert submit(client, f"/routing/rules/{rule_id}/move", {"direction": direction}).status_code == 303
+        assert rules() == [("Third", 10), ("First", 20), ("Second", 30)]
+    submit(client, f"/routing/rules/{first}/delete", {})
+    gone = submit(client, f"/routing/rules/{first}/move", {"direction": "up"})  # a second tab still showed it
+    assert gone.status_code == 404 and "<p>No such routing rule.</p>" in gone.get_data(as_text=True)
+
+
 def test_a_lead_changes_a_rule_with_every_condition_and_the_dry_run_ignores_reshuffles(app, client, drain):
     """The whole edit story: the rule reads in names, the form offers every condition the engine
     supports, a bad entry comes back as typed with its reason, a good one is saved through the same
