@@ -50,6 +50,9 @@ HIGH_VALUE_ACCOUNT = 50000
 # How many of the metrics dashboard's queries run at once on PostgreSQL (each takes a connection);
 # about the number of cores the database has to spare.
 METRICS_QUERY_WORKERS = 2
+# PostgreSQL's own parallel workers for each of those queries while they run side by side (its setting
+# max_parallel_workers_per_gather, for those sessions only): 0, as the queries already share the cores.
+METRICS_WORKERS_PER_QUERY = 0
 # Minutes to wait for a comment after a one-click score before the response is processed as is.
 COMMENT_GRACE_MINUTES = 30
 # Seconds a one-click score waits (unless a person shows themselves on the page) before the sweep

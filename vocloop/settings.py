@@ -80,6 +80,7 @@ SETTINGS = [
     Setting("FALLBACK_OWNER_EMAIL"),
     Setting("CLASSIFIER"),
     Setting("METRICS_QUERY_WORKERS", _int),
+    Setting("METRICS_WORKERS_PER_QUERY", _int),
     Setting("HIGH_VALUE_ACCOUNT", lambda v: None if v.strip().lower() in ("", "none") else int(v)),
     Setting("COMMENT_GRACE_MINUTES", _int),
     Setting("ANSWER_SETTLE_SECONDS", _int),
@@ -189,6 +190,8 @@ def validate(settings: dict) -> None:
                           f"choose one of {', '.join(registered())}")
     if not 1 <= settings.get("METRICS_QUERY_WORKERS", 2) <= 16:
         raise ConfigError("METRICS_QUERY_WORKERS must be between 1 and 16")
+    if not 0 <= settings.get("METRICS_WORKERS_PER_QUERY", 0) <= 16:
+        raise ConfigError("METRICS_WORKERS_PER_QUERY must be between 0 and 16")
     value_floor = settings.get("HIGH_VALUE_ACCOUNT")
     if value_floor is not None and value_floor < 0:
         raise ConfigError("HIGH_VALUE_ACCOUNT must be 0 or more (or none to turn it off)")

@@ -30,3 +30,24 @@ def test_a_failed_query_is_raised_and_the_tasks_after_it_on_the_same_worker_stil
     results = gather({name: task for name, task in tasks.items() if name != "broken"},
                      meanwhile={"here": lambda: db.session.execute(text("SELECT 'here'")).scalar()})
     assert results == {**{f"then-{n}": n for n in range(6)}, "here": "here"}
+
+
+def test_queries_side_by_side_do_not_also_split_themselves_over_the_same_cores(app):
+    """Each worker's session runs without JIT and, by default, without PostgreSQL's own parallel workers
+    (METRICS_WORKERS_PER_QUERY); the request's session, and a query run alone, keep the server's settings."""
+    app.config["METRICS_QUERY_WORKERS"] = 2
+    server_default = db.session.execute(text("SHOW max_parallel_workers_per_gather")).scalar()
+    db.session.rollback()
+
+    def settings():
+        return db.session.execute(text("SELECT current_setting('max_parallel_workers_per_gather'), "
+                                       "current_setting('jit'), pg_sleep(0.05)")).one()[:2]
+
+    tasks = {f"query-{n}": settings for n in range(4)}
+    here = {"here": lambda: db.session.execute(text("SHOW max_parallel_workers_per_gather")).scalar()}
+    results = gather(tasks, meanwhile=here)
+    assert {results[name] for name in tasks} == {("0", "off")} and results["here"] == server_default
+    app.config["METRICS_WORKERS_PER_QUERY"] = 2
+    results = gather(tasks)
+    assert {results[name] for name in tasks} == {("2", "off")}
+

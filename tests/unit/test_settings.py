@@ -35,6 +35,8 @@ def test_production_refuses_to_start_without_a_required_setting(missing):
     ("RATELIMIT_ENABLED", "maybe", "RATELIMIT_ENABLED is malformed"),
     ("CLASSIFIER", "naive-bayes", "CLASSIFIER 'naive-bayes' is not a registered analyzer; choose one of textblob"),
     ("HIGH_VALUE_ACCOUNT", "lots", "HIGH_VALUE_ACCOUNT is malformed"),
+    ("METRICS_WORKERS_PER_QUERY", "-1", "METRICS_WORKERS_PER_QUERY must be between 0 and 16"),
+    ("METRICS_WORKERS_PER_QUERY", "all", "METRICS_WORKERS_PER_QUERY is malformed"),
     ("HIGH_VALUE_ACCOUNT", "-1", "HIGH_VALUE_ACCOUNT must be 0 or more"),
     ("THEMES_MAX_COMMENTS", "50", "THEMES_MAX_COMMENTS must be at least 100"),
     ("THEMES_MAX_COMMENTS", "many", "THEMES_MAX_COMMENTS is malformed"),

@@ -3,8 +3,9 @@
 The dashboard asks PostgreSQL a dozen questions about the same period; one after another they add up,
 side by side they take about as long as the slowest two. Each worker thread has its own app context,
 so its own session, connection and transaction, and takes the next task as it finishes one: one
-checkout, one transaction and one `SET LOCAL jit = off` per worker rather than per task (they were a
-third of the page's statements, and each round trip waits for a core on a busy machine). SQLite (the
+checkout, one transaction and one statement of settings (no JIT; METRICS_WORKERS_PER_QUERY of PostgreSQL's
+own parallel workers per query, none by default) per worker rather than per task (they were a third of the
+page's statements, and each round trip waits for a core on a busy machine). SQLite (the
 embedded default) runs them in turn: one file, one writer, and small data.
 """
 
@@ -18,7 +19,7 @@ from typing import Any
 from flask import current_app
 
 from vocloop.extensions import db
-from vocloop.metrics.sql import without_jit
+from vocloop.metrics.sql import for_side_by_side, without_jit
 
 
 def gather(tasks: dict[str, Callable[[], Any]],
@@ -46,7 +47,7 @@ def gather(tasks: dict[str, Callable[[], Any]],
                     except IndexError:
                         return
                     try:
-                        without_jit()  # said once per transaction (again after a failed task's rollback)
+                        for_side_by_side()  # once per transaction (again after a failed task's rollback)
                         results[name] = task()
                     except BaseException as exc:  # noqa: BLE001 (raised on the calling thread below)
                         errors[name] = exc
