@@ -92,7 +92,7 @@ def week_start(column) -> _PeriodStart:
     return period_start(column, "week")
 
 
-_JIT_OFF: weakref.WeakSet = weakref.WeakSet()  # the session transactions already told
+_TOLD: weakref.WeakSet = weakref.WeakSet()  # the session transactions already given their settings
 
 
 def without_jit() -> None:
@@ -100,10 +100,7 @@ def without_jit() -> None:
     queries cross that line at a million items and run in tens of milliseconds, so the compiling
     costs more than it saves (about 50 ms a query, measured). Off for the current transaction, said
     once in it: a dashboard task and the closure query inside it both ask (a round trip each)."""
-    if db.session.get_bind().dialect.name != "postgresql" or db.session().get_transaction() in _JIT_OFF:
-        return
-    db.session.execute(text("SET LOCAL jit = off"))
-    _JIT_OFF.add(db.session().get_transaction())
+    _once_per_transaction({"jit": "off"})
 
 
 def for_side_by_side() -> None:
@@ -113,13 +110,19 @@ def for_side_by_side() -> None:
     competes with its neighbours for the same cores. At a million items on two cores: the dashboard 321-344
     -> 280-305 ms for an admin, 244-257 -> 202-209 for a lead, alternating runs (issue #25). A query run
     alone (the API, a CSV) keeps the server's setting, which helps it there. One round trip."""
-    transaction = db.session().get_transaction()
-    if transaction in _JIT_OFF:
+    _once_per_transaction({"jit": "off",
+                           "max_parallel_workers_per_gather": str(current_app.config["METRICS_WORKERS_PER_QUERY"])})
+
+
+def _once_per_transaction(settings: dict[str, str]) -> None:
+    """These PostgreSQL settings for the current transaction only (SET LOCAL), in one statement, unless it
+    was given its settings already (the first caller's stand: a worker's no-JIT and workers per query
+    cover a task's own without_jit)."""
+    if db.session.get_bind().dialect.name != "postgresql" or db.session().get_transaction() in _TOLD:
         return
-    db.session.execute(text("SELECT set_config('jit', 'off', true), "
-                            "set_config('max_parallel_workers_per_gather', :workers, true)"),
-                       {"workers": str(current_app.config["METRICS_WORKERS_PER_QUERY"])})
-    _JIT_OFF.add(db.session().get_transaction())
+    calls = ", ".join(f"set_config('{name}', :{name}, true)" for name in settings)  # names are ours, values bound
+    db.session.execute(text(f"SELECT {calls}"), settings)
+    _TOLD.add(db.session().get_transaction())
 
 
 def topic_values(column, dialect_name: str):
