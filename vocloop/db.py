@@ -9,6 +9,7 @@ from operator import itemgetter
 from typing import Annotated, Any
 
 from sqlalchemy import JSON, DateTime, MetaData, TypeDecorator
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase, mapped_column, registry
 from sqlalchemy.types import UserDefinedType
 
@@ -191,6 +192,11 @@ class IdArray(UserDefinedType):
 
     def bind_processor(self, dialect):
         return lambda ids: "{" + ",".join(map(str, map(int, ids))) + "}"
+
+
+def insert_on_conflict(dialect_name: str):
+    """The INSERT construct that takes an ON CONFLICT clause on this database (PostgreSQL's or SQLite's)."""
+    return postgresql.insert if dialect_name == "postgresql" else sqlite.insert
 
 
 def among(bind, column, ids):

@@ -17,15 +17,15 @@ import random
 from collections.abc import Callable, Iterable
 from datetime import timedelta
 from itertools import groupby
+from operator import itemgetter
 
 from flask import current_app
 from sqlalchemy import Text, bindparam, cast, delete, event, func, insert, literal, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from vocloop import post_commit
 from vocloop.bulk import collector_paused
-from vocloop.db import IdArray, among, insert_rows, utcnow
+from vocloop.db import IdArray, among, insert_on_conflict, insert_rows, utcnow
 from vocloop.extensions import db
 from vocloop.mail import get_backend
 from vocloop.mail.base import (
@@ -115,8 +115,7 @@ def template_for(subject: str, html: str, text: str) -> MessageTemplate:
     stored = select(MessageTemplate).where(MessageTemplate.content_hash == content_hash)
     template = db.session.scalar(stored)
     if template is None:
-        dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
-        db.session.execute(dialect.insert(MessageTemplate).values(
+        db.session.execute(insert_on_conflict(db.session.get_bind().dialect.name)(MessageTemplate).values(
             content_hash=content_hash, subject=subject, html=html, text=text,
         ).on_conflict_do_nothing(index_elements=[MessageTemplate.content_hash]))
         template = db.session.scalar(stored)
@@ -206,8 +205,8 @@ def deliver(message_ids: Iterable[int], on_accepted: MessagesHook | None = None,
                                                            MessageTemplate.html, MessageTemplate.text)
                                                     .where(MessageTemplate.id.in_(template_ids)))}
     batch_size = current_app.config["MAIL_BATCH_SIZE"]
-    keyed = sorted(((_batch_key(row), row) for row in rows), key=_first)  # each row's key built once, not twice
-    for _, pairs in groupby(keyed, key=_first):
+    keyed = sorted(((_batch_key(row), row) for row in rows), key=itemgetter(0))  # each row's key built once
+    for _, pairs in groupby(keyed, key=itemgetter(0)):
         group = [row for _, row in pairs]
         for start in range(0, len(group), batch_size):
             _send_batch(group[start:start + batch_size], templates, personal, counts, on_accepted, on_failed)
@@ -221,10 +220,6 @@ def _personal(rows: list) -> dict[int, tuple[dict, dict]]:
                                         for row in rows) + "]")
     return {row.id: (substitutions or {}, headers or {}) for row, (substitutions, headers) in zip(rows, decoded,
                                                                                                   strict=True)}
-
-
-def _first(pair):
-    return pair[0]
 
 
 def _batch_key(row):

@@ -27,10 +27,9 @@ from typing import Any
 import psycopg
 from psycopg.rows import namedtuple_row
 from sqlalchemy import Integer, and_, bindparam, case, literal, null, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from vocloop.contacts.models import Contact
-from vocloop.db import UTCDateTime, utcnow
+from vocloop.db import UTCDateTime, insert_on_conflict, utcnow
 from vocloop.extensions import db
 from vocloop.responses import scanners, service
 from vocloop.responses.counting import COUNTED, PENDING
@@ -109,8 +108,7 @@ def _upsert(dialect: str):
         .join(contacts, contacts.c.id == invitations.c.contact_id)
         .where(behind_link(bindparam("link_hash")), invitations.c.expires_at > now, score.between(low, high),
                contacts.c.unsubscribed_at.is_(None)))
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(responses).from_select(
+    statement = insert_on_conflict(dialect)(responses).from_select(
         ["invitation_id", "survey_id", "contact_id", "score", "answered_at", "status", "signals"], answerable,
         include_defaults=True)
     new = statement.excluded
