@@ -151,15 +151,17 @@ def test_closed_by_an_announcement_counts_only_once_the_provider_accepts_it(app,
     assert accepted.contact_id not in contacts_with_open_loop([accepted.contact_id])
 
     # SendGrid then says the accepted one was delivered: that item stays loop-closed
-    from vocloop.delivery.outcomes import on_provider_event
+    from vocloop.delivery.events import ProviderEvent
+    from vocloop.delivery.outcomes import on_provider_events
     previous, accepted.status = accepted.status, "delivered"
-    on_provider_event(accepted, "delivered", {}, previous)
+    on_provider_events([ProviderEvent(accepted, "delivered", {}, previous, accepted.status)])
     db.session.commit()
     assert db.session.get(FeedbackItem, accepted_item.id).loop_closed_at is not None
 
     # the accepted one bounces later: that item opens again too, and its owner is told by email
     previous, accepted.status = accepted.status, "bounced"
-    on_provider_event(accepted, "bounce", {"type": "bounce", "reason": "mailbox full"}, previous)
+    on_provider_events([ProviderEvent(accepted, "bounce", {"type": "bounce", "reason": "mailbox full"}, previous,
+                                      accepted.status)])
     db.session.commit()
     accepted_item = db.session.get(FeedbackItem, accepted_item.id)
     assert accepted_item.status == "in_progress" and accepted_item.loop_closed_at is None

@@ -12,10 +12,11 @@ import binascii
 import json
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sendgrid.helpers.eventwebhook import EventWebhook
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from vocloop.extensions import db
@@ -32,7 +33,20 @@ EVENT_STATUS = {"processed": "sent", "deferred": "deferred", "delivered": "deliv
                 "dropped": "dropped", "spamreport": "spam_report"}
 KNOWN_EVENTS = set(EVENT_STATUS) | {"open", "click", "unsubscribe", "group_unsubscribe", "group_resubscribe"}
 
-EventHook = Callable[[Message, str, dict, str], None]
+
+@dataclass(frozen=True)
+class ProviderEvent:
+    """A new event, already applied to its message, for the rest of the loop to follow: the message's
+    status before and right after this event (later events of the batch may move it on)."""
+    message: Message
+    event: str
+    payload: dict
+    previous_status: str
+    status: str
+
+
+# Given a batch's new events that have a message, in the order they happened.
+EventHook = Callable[[list[ProviderEvent]], None]
 
 
 class InvalidWebhook(Exception):
@@ -169,20 +183,26 @@ def _record(events: list, on_change: EventHook | None) -> dict[str, int]:
             continue
         seen.add(event["sg_event_id"])
         fresh.append(event)
-    # Stored in one flush, in a fixed order: two batches holding the same unknown events wait on
+    # Stored in one bulk INSERT, in a fixed order: two batches holding the same unknown events wait on
     # each other in the same order instead of deadlocking.
-    db.session.add_all([
-        MailEvent(provider_event_id=event["sg_event_id"], message_id=message.id if message else None,
-                  event=event["event"], email=str(event.get("email", ""))[:320],
-                  occurred_at=datetime.fromtimestamp(event["timestamp"], UTC), payload=event)
-        for event, message in sorted(((event, messages.get(_message_id(event))) for event in fresh),
-                                     key=lambda pair: pair[0]["sg_event_id"])])
-    db.session.flush()
-    settled = set()
+    if fresh:
+        db.session.execute(insert(MailEvent), [
+            {"provider_event_id": event["sg_event_id"], "message_id": message.id if message else None,
+             "event": event["event"], "email": str(event.get("email", ""))[:320],
+             "occurred_at": datetime.fromtimestamp(event["timestamp"], UTC), "payload": event}
+            for event, message in sorted(((event, messages.get(_message_id(event))) for event in fresh),
+                                         key=lambda pair: pair[0]["sg_event_id"])])
+    settled, changes = set(), []
     for event in fresh:
         message = messages.get(_message_id(event))
-        if message is not None and _apply(message, event, datetime.fromtimestamp(event["timestamp"], UTC), on_change):
+        if message is None:
+            continue
+        previous = message.status
+        if _apply(message, event, datetime.fromtimestamp(event["timestamp"], UTC)):
             settled.add(message.id)
+        changes.append(ProviderEvent(message, event["event"], event, previous, message.status))
+    if on_change and changes:
+        on_change(changes)
     if settled:  # the provider has them: off the relay's queue, so no relay sends them again
         db.session.execute(delete(QueuedMessage).where(QueuedMessage.message_id.in_(sorted(settled))))
     db.session.commit()
@@ -195,7 +215,7 @@ def _message_id(event: dict) -> int | None:
     return int(value) if value is not None else None  # _usable checked it is ASCII digits in range
 
 
-def _apply(message: Message, event: dict, occurred: datetime, on_change: EventHook | None) -> bool:
+def _apply(message: Message, event: dict, occurred: datetime) -> bool:
     """Whether this event settled a message the relay still had (pending, or failed)."""
     previous = message.status
     status = EVENT_STATUS.get(event["event"])
@@ -209,6 +229,4 @@ def _apply(message: Message, event: dict, occurred: datetime, on_change: EventHo
             message.provider_message_id = message.provider_message_id or str(
                 event.get("sg_message_id", "")).split(".")[0] or None
     message.event_at = occurred
-    if on_change:
-        on_change(message, event["event"], event, previous)
     return settled

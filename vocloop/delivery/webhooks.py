@@ -34,7 +34,7 @@ def sendgrid_events():
     except events.InvalidWebhook as exc:
         log.warning("event webhook refused: %s", exc)
         abort(403, description=str(exc))
-    counts = events.record_events(batch, on_change=outcomes.on_provider_event)
+    counts = events.record_events(batch, on_change=outcomes.on_provider_events)
     return jsonify(counts)
 
 
