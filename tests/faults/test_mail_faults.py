@@ -5,6 +5,7 @@ is emailed exactly once (counted at the server), none is left pending, no reques
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import time
 import urllib.request
@@ -57,6 +58,15 @@ def settled(prefix: str, count: int) -> bool:
         Message.to_email.like(f"{prefix}%"), Message.status.in_(("sent", "delivered")))) == count
 
 
+def _at_normal_priority() -> None:
+    """The restarted server keeps the priority it starts with, for every later user of the machine: not
+    the niceness of whoever ran this suite (`nice pytest ...` left PostgreSQL niced until its next restart)."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, 0, 0)
+    except PermissionError:  # not root: it keeps the caller's
+        pass
+
+
 def test_postgresql_restarted_during_a_send_the_service_recovers_by_itself(app, stack):
     survey_id, ids, token = seed(3000, "restart")
     stack.stub.respond_delay = 0.5
@@ -66,7 +76,7 @@ def test_postgresql_restarted_during_a_send_the_service_recovers_by_itself(app, 
     cluster = subprocess.run(["ls", "/etc/postgresql"], capture_output=True, text=True, check=True).stdout.split()[0]
     restarted_at = time.monotonic()
     subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", cluster, "main", "restart"], check=True,
-                   capture_output=True)
+                   capture_output=True, preexec_fn=_at_normal_priority)
     stack.stub.respond_delay = 0
     wait_for(lambda: settled("restart", 3000), 120, "every invitation sent after the restart", every=0.5)
     FIGURES["postgres_restart_recovery_s"] = round(time.monotonic() - restarted_at, 1)
