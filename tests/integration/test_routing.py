@@ -468,6 +468,37 @@ def test_a_user_deactivated_while_items_are_being_routed_to_them_ends_up_owning_
     assert len(result) == 60 and leaving_id not in result.values()
 
 
+@needs_postgresql
+def test_an_owner_deactivated_after_routing_chose_them_does_not_get_the_item(app):
+    """Routing read Dana as active and chose her; her deactivation committed before the item was
+    recorded as hers. The item goes to the next rule, Omar's, as if she had left a moment earlier."""
+    from sqlalchemy import event, update
+
+    make_user("admin@example.com", role="admin")
+    dana, omar = make_user("dana@example.com", name="Dana"), make_user("omar@example.com", name="Omar")
+    routing.create_rule(name="to Dana", action="user", user_id=dana.id, position=1)
+    omars = routing.create_rule(name="to Omar", action="user", user_id=omar.id, position=2)
+    response_id, dana_id = pending_response("ann@customer.example").id, dana.id
+    db.session.commit()
+    left = []
+
+    def dana_leaves_first(conn, cursor, statement, parameters, context, executemany):
+        if "FOR SHARE" in statement and "users.active" in statement and not left:
+            left.append(statement)  # routing has decided; it now checks its choice is still active
+            with db.engine.connect() as other:
+                other.execute(update(User).where(User.id == dana_id).values(active=False))
+                other.commit()
+
+    event.listen(db.engine, "before_cursor_execute", dana_leaves_first)
+    try:
+        triage_response(response_id)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", dana_leaves_first)
+    assert left
+    item = db.session.scalar(select(FeedbackItem))
+    assert (item.owner_id, item.routing_rule_id) == (omar.id, omars.id)
+
+
 def test_users_set_their_own_time_off_and_notifications_on_the_settings_page(app, client):
     from tests.factories import csrf_from, login
     make_user("admin@example.com", role="admin")
