@@ -90,7 +90,7 @@ def route(facts: RoutingFacts) -> Assignment:
         state.people[decision.owner_id].active = False
         decision = decide(rules, facts, state)
     team = db.session.get(Team, decision.team_id) if decision.team_id else None
-    if team is not None and decision.rotation_pick is not None:
+    if team is not None:  # a team rule chose (it always names its pick): the rotation moves on from it
         team.last_assigned_user_id = decision.rotation_pick
     rule = db.session.get(RoutingRule, decision.rule_id) if decision.rule_id else None
     return Assignment(db.session.get(User, decision.owner_id), team, rule, decision.reason)
