@@ -129,6 +129,24 @@ def test_distribution_leaderboard_worst_topics_and_missed_deadlines(app):
     assert len(board["breached"].rows) == 5 and {row["owner"] for row in board["breached"].rows} == {"Omar"}
 
 
+def test_the_time_to_close_chart_counts_the_loops_the_closure_figures_count(app):
+    """Same period, same filter: the chart's bars add up to the loops closed the headline shows (not the
+    period before's, not another owner's), and a loop closed in exactly four hours is not "under 4 h"."""
+    dana, omar = make_user("dana@example.com", name="Dana"), make_user("omar@example.com", name="Omar")
+    survey = make_survey()
+    make_item(dana, survey, FRIDAY_4PM, closed_after_h=4)
+    make_item(dana, survey, FRIDAY_4PM, closed_after_h=2)
+    make_item(omar, survey, FRIDAY_4PM, closed_after_h=30)
+    make_item(dana, survey, FRIDAY_4PM - timedelta(days=2), closed_after_h=1)  # opened the period before
+    period = (FRIDAY_4PM, FRIDAY_4PM + timedelta(days=1))
+    danas = queries.item_filter(owner_id=dana.id)
+    for scope in (None, danas):
+        bars = queries.close_time_distribution(*period, scope)
+        assert sum(bar["items"] for bar in bars) == queries.closure(*period, scope=scope)["loop_closed"]
+    assert {bar["bucket"]: bar["items"] for bar in queries.close_time_distribution(*period, danas)} == {
+        "under 4 h": 1, "4–24 h": 1, "1–2 days": 0, "2–4 days": 0, "4–7 days": 0, "over 7 days": 0}
+
+
 def test_survey_scores_and_response_rates(app):
     dana = make_user("dana@example.com")
     nps, csat, ces = make_survey("nps", name="Relationship"), make_survey("csat", name="Support"), \
