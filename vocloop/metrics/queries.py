@@ -347,14 +347,3 @@ def _kind_score(kind: str, responses: int, positive: int, negative: int, mean) -
     if kind == "csat":
         return round(100 * positive / responses, 1)
     return round(float(mean), 2)
-
-
-def sentiment_mix(start: datetime, end: datetime, survey_id: int | None = None) -> dict[str, int]:
-    one = () if survey_id is None else (Response.survey_id == survey_id,)
-    rows = db.session.execute(select(Response.sentiment_label, func.count()).where(
-        Response.answered_at >= start, Response.answered_at < end, Response.sentiment_label.is_not(None),
-        counting.counts(), *one)
-        .group_by(Response.sentiment_label)).all()
-    mix = {"negative": 0, "neutral": 0, "positive": 0}
-    mix.update(dict(rows))
-    return mix

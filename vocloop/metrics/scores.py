@@ -38,8 +38,8 @@ def score_trend(start: datetime, end: datetime, interval: str = "week", survey_i
 def period_answers(start: datetime, end: datetime, interval: str = "week", survey_id: int | None = None) -> dict:
     """The dashboard's three views of the period's answers from one scan of them: the trend
     (score_trend), each survey's score and response rate (queries.survey_scores) and the sentiment
-    mix (queries.sentiment_mix), each figure as those give it. Three statements over the same rows
-    were a fifth of the page's SQL."""
+    mix, each figure as its own query gives it (test_dashboard.py compares them with those queries).
+    Three statements over the same rows were a fifth of the page's SQL."""
     rows = _by_survey_and_period(start, end, interval, survey_id)
     surveys: dict[int, list] = {}  # survey id -> name, kind, responses, scored, score total, positive, negative
     mix = dict.fromkeys(SENTIMENTS, 0)
