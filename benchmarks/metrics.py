@@ -294,7 +294,7 @@ def _dashboard_parts(now: datetime, repeat: int, every: bool) -> dict[str, tuple
     from vocloop.accounts.models import User
     from vocloop.announcements import service as announcements
     from vocloop.extensions import db
-    from vocloop.metrics import effect, queries
+    from vocloop.metrics import effect, queries, scores
     from vocloop.metrics.dashboard import HEADLINE_MEASURES
     from vocloop.metrics.sql import without_jit
 
@@ -315,8 +315,7 @@ def _dashboard_parts(now: datetime, repeat: int, every: bool) -> dict[str, tuple
         "worst_topics": lambda: queries.worst_topics(start, now),
         "breached": lambda: queries.breached_items(start, now),
         "backlog": lambda: queries.backlog(now),
-        "scores": lambda: queries.survey_scores(start, now),
-        "sentiment": lambda: queries.sentiment_mix(start, now),
+        "answers": lambda: scores.period_answers(start, now),  # the scores, their trend and the sentiment mix
     })
     results = {}
     connection = db.session.connection()

@@ -158,6 +158,23 @@ def test_the_time_to_close_chart_counts_the_loops_the_closure_figures_count(app)
         "under 4 h": 1, "4–24 h": 1, "1–2 days": 0, "2–4 days": 0, "4–7 days": 0, "over 7 days": 0}
 
 
+def test_the_page_lists_the_50_latest_missed_deadlines_says_how_many_missed_and_the_csv_has_them_all(app, client):
+    make_user("admin@example.com", role="admin")
+    dana = make_user("dana@example.com", name="Dana")
+    survey = make_survey()
+    now = datetime.now(UTC)
+    missed = [make_item(dana, survey, now - timedelta(days=3, minutes=n), breached=True).id for n in range(51)]
+    make_item(dana, survey, now - timedelta(days=3))  # on time: in no list
+    login(client, "admin@example.com")
+    page = client.get("/metrics/").get_data(as_text=True)
+    listed = page[page.index('data-table="breached"'):]
+    listed = listed[:listed.index("</table>")]
+    assert "Items that missed their deadline: the 50 most recent of 51 (every one in the CSV)" in listed
+    assert listed.count('href="/inbox/') == 50 and f"#{missed[-1]}<" not in listed  # the oldest one is left out
+    rows = list(csv.DictReader(io.StringIO(client.get("/metrics/breached.csv").get_data(as_text=True))))
+    assert sorted(int(row["id"]) for row in rows) == sorted(missed)
+
+
 def test_survey_scores_and_response_rates(app):
     dana = make_user("dana@example.com")
     nps, csat, ces = make_survey("nps", name="Relationship"), make_survey("csat", name="Support"), \

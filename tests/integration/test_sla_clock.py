@@ -245,7 +245,7 @@ def test_a_reopened_item_gets_new_due_times_and_its_earlier_breach_stays_counted
     period = (late.created_at - timedelta(days=1), now + timedelta(days=1))
     def counted():
         return (metrics.closure(*period)["closed_within_sla_rate"],
-                [row["id"] for row in metrics.breached_items(*period)])
+                [row["id"] for row in metrics.breached_items(*period)["items"]])
     assert counted() == (0.0, [item.id])
 
     reopened_at = now + timedelta(minutes=5)

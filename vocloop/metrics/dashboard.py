@@ -86,8 +86,10 @@ class View:
     group_by: str = "owner"
     interval: str = "week"
     survey_id: int | None = None
+    whole: bool = False  # a CSV: every row of a table the page shortens (the missed deadlines)
 
 
+BREACHED_SHOWN = 50  # the page's list of missed deadlines, most recent first; its CSV has them all
 TABLE_NAMES = ("closure", "trend", "distribution", "leaderboard-owner", "leaderboard-team", "worst-topics",
                "breached", "backlog", "scores", "score-trend", "sentiment")
 # "Does closing the loop pay?" has its own page (/metrics/effect), its queries side by side there (at a
@@ -119,7 +121,7 @@ def _queries(view: View) -> dict[str, Callable[[], object]]:
         "trend": lambda: queries.closure(start, end, view.interval, scope, measures=(), overall=False)["groups"],
         "distribution": lambda: queries.close_time_distribution(start, end, scope),
         "backlog": lambda: queries.backlog(view.now, scope),
-        "breached": lambda: queries.breached_items(start, end, scope),
+        "breached": lambda: queries.breached_items(start, end, scope, limit=None if view.whole else BREACHED_SHOWN),
         "loop-effect": lambda: effect.loop_effect(start, end, scope),
         "revenue": lambda: effect.value_at_risk(start, end, view.now, scope),
         "saved": lambda: effect.value_saved(start, end, scope),  # beside revenue at risk, side by side with it
@@ -158,8 +160,12 @@ def _table(name: str, view: View, results: dict) -> Table:
     if name == "worst-topics":
         return Table("Topics with the lowest closure (5 items or more)", CLOSURE_COLUMNS, results["worst-topics"])
     if name == "breached":
-        return Table("Items that missed their deadline", ("id", "priority", "status", "owner", "breached_at",
-                                                          "close_due_at", "loop_closed_at"), results["breached"])
+        breached = results["breached"]
+        title = "Items that missed their deadline"
+        if breached["total"] > len(breached["items"]):
+            title += f": the {len(breached['items'])} most recent of {breached['total']} (every one in the CSV)"
+        return Table(title, ("id", "priority", "status", "owner", "breached_at", "close_due_at", "loop_closed_at"),
+                     breached["items"])
     if name == "backlog":
         backlog = results["backlog"]
         return Table(f"Backlog now: {backlog['open']} open, {backlog['overdue']} overdue", ("bucket", "items"),

@@ -266,18 +266,20 @@ def backlog(now: datetime, scope=None) -> dict:
             "by_age": [{"bucket": name, "items": row[2 + i] or 0} for i, (name, _) in enumerate(AGE_BUCKETS)]}
 
 
-def breached_items(start: datetime, end: datetime, scope=None, limit: int = 50) -> list[dict]:
+def breached_items(start: datetime, end: datetime, scope=None, limit: int | None = 50) -> dict:
     """Items of the cohort that missed a closing-message deadline, the most recent first: by the first time
-    (first_breached_at, kept when a reopen clears the current clock's flags and gives new due times)."""
+    (first_breached_at, kept when a reopen clears the current clock's flags and gives new due times).
+    `total` is how many missed, whatever the limit (None: every one), counted by the same statement."""
     rows = db.session.execute(
         select(FeedbackItem.id, FeedbackItem.priority, FeedbackItem.status, FeedbackItem.first_breached_at,
-               FeedbackItem.close_due_at, FeedbackItem.loop_closed_at, User.name)
+               FeedbackItem.close_due_at, FeedbackItem.loop_closed_at, User.name, func.count().over().label("total"))
         .join(User, User.id == FeedbackItem.owner_id)
         .where(*cohort_of(start, end, scope), FeedbackItem.first_breached_at.is_not(None))
         .order_by(FeedbackItem.first_breached_at.desc(), FeedbackItem.id.desc()).limit(limit)).all()
-    return [{"id": r.id, "priority": r.priority, "status": r.status, "owner": r.name,
-             "breached_at": r.first_breached_at.isoformat(), "close_due_at": r.close_due_at.isoformat(),
-             "loop_closed_at": r.loop_closed_at.isoformat() if r.loop_closed_at else None} for r in rows]
+    return {"total": rows[0].total if rows else 0,
+            "items": [{"id": r.id, "priority": r.priority, "status": r.status, "owner": r.name,
+                       "breached_at": r.first_breached_at.isoformat(), "close_due_at": r.close_due_at.isoformat(),
+                       "loop_closed_at": r.loop_closed_at.isoformat() if r.loop_closed_at else None} for r in rows]}
 
 
 def worst_topics(start: datetime, end: datetime, scope=None, min_opened: int = 5, limit: int = 5,

@@ -129,7 +129,7 @@ def table_csv(name: str):
     if name not in dashboard.TABLE_NAMES + dashboard.EFFECT_TABLE_NAMES:
         abort(404)
     table = dashboard.table(name, dashboard.View(period.start, period.end, datetime.now(UTC), scope, group_by,
-                                                 interval, filters.get("survey_id")))
+                                                 interval, filters.get("survey_id"), whole=True))
     suffix = f"-by-{group_by}" if name == "closure" else f"-by-{interval}" if name == "trend" else ""
     filename = f"{name}{suffix}-{period.first_day}-{period.last_day}.csv"
     return Response("".join(csv_lines(table.columns, table.rows)), mimetype="text/csv",
