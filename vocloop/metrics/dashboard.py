@@ -28,6 +28,7 @@ class Table:
     title: str
     columns: tuple[str, ...]
     rows: list[dict]
+    note: str = ""  # said beside the table on the page (not in its caption: a phone scrolls a wide table's caption)
 
 
 CLOSURE_COLUMNS = ("key", "label", "opened", "loop_closed", "closure_rate", "closed_within_sla_rate",
@@ -160,12 +161,11 @@ def _table(name: str, view: View, results: dict) -> Table:
     if name == "worst-topics":
         return Table("Topics with the lowest closure (5 items or more)", CLOSURE_COLUMNS, results["worst-topics"])
     if name == "breached":
-        breached = results["breached"]
-        title = "Items that missed their deadline"
-        if breached["total"] > len(breached["items"]):
-            title += f": the {len(breached['items'])} most recent of {breached['total']} (every one in the CSV)"
-        return Table(title, ("id", "priority", "status", "owner", "breached_at", "close_due_at", "loop_closed_at"),
-                     breached["items"])
+        breached, shown = results["breached"], len(results["breached"]["items"])
+        note = (f"Showing the {shown} most recent of {breached['total']} items that missed their deadline; "
+                "the CSV below has every one." if breached["total"] > shown else "")
+        return Table("Items that missed their deadline", ("id", "priority", "status", "owner", "breached_at",
+                                                          "close_due_at", "loop_closed_at"), breached["items"], note)
     if name == "backlog":
         backlog = results["backlog"]
         return Table(f"Backlog now: {backlog['open']} open, {backlog['overdue']} overdue", ("bucket", "items"),
