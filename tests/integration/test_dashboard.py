@@ -173,6 +173,7 @@ def test_the_page_lists_the_50_latest_missed_deadlines_says_how_many_missed_and_
     assert listed.count('href="/inbox/') == 50 and f"#{missed[-1]}<" not in listed  # the oldest one is left out
     rows = list(csv.DictReader(io.StringIO(client.get("/metrics/breached.csv").get_data(as_text=True))))
     assert sorted(int(row["id"]) for row in rows) == sorted(missed)
+    assert {(row["priority"], row["owner"]) for row in rows} == {("P2", "Dana")}
 
 
 def test_survey_scores_and_response_rates(app):
