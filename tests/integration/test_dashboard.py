@@ -176,6 +176,22 @@ def test_the_page_lists_the_50_latest_missed_deadlines_says_how_many_missed_and_
     assert {(row["priority"], row["owner"]) for row in rows} == {("P2", "Dana")}
 
 
+def test_worst_topics_are_five_at_most_of_five_items_or_more_the_bigger_first_when_as_bad(app):
+    """The table's title promises topics of 5 items or more; the five worst, and of two topics as badly
+    closed, the one that raised more items first."""
+    dana = make_user("dana@example.com", name="Dana")
+    survey = make_survey()
+    sizes = {"a_big": 7, "b": 5, "c": 5, "d": 5, "e": 5, "f": 5, "tiny": 4}  # none of their loops closed
+    for topic, size in sizes.items():
+        for _ in range(size):
+            make_item(dana, survey, FRIDAY_4PM, topics=[topic])
+    for _ in range(5):
+        make_item(dana, survey, FRIDAY_4PM, topics=["well_closed"], closed_after_h=2)
+    worst = queries.worst_topics(FRIDAY_4PM, FRIDAY_4PM + timedelta(days=1))
+    assert [(row["key"], row["opened"], row["closure_rate"]) for row in worst] == [
+        ("a_big", 7, 0.0), ("b", 5, 0.0), ("c", 5, 0.0), ("d", 5, 0.0), ("e", 5, 0.0)]
+
+
 def test_survey_scores_and_response_rates(app):
     dana = make_user("dana@example.com")
     nps, csat, ces = make_survey("nps", name="Relationship"), make_survey("csat", name="Support"), \
