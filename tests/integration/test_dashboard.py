@@ -192,6 +192,18 @@ def test_worst_topics_are_five_at_most_of_five_items_or_more_the_bigger_first_wh
         ("a_big", 7, 0.0), ("b", 5, 0.0), ("c", 5, 0.0), ("d", 5, 0.0), ("e", 5, 0.0)]
 
 
+def test_the_owners_table_ranks_by_closure_rate_then_items_then_name_and_none_closed_is_last(app):
+    survey = make_survey()
+    closed_of = {"Zed": (4, 2), "Ann": (2, 0), "Bob": (2, 1), "Cy": (4, 2), "Dee": (1, 1)}  # items, loops closed
+    for name, (items, closed) in closed_of.items():
+        owner = make_user(f"{name.lower()}@example.com", name=name)
+        for index in range(items):
+            make_item(owner, survey, FRIDAY_4PM, closed_after_h=2 if index < closed else None)
+    period = (FRIDAY_4PM, FRIDAY_4PM + timedelta(days=1))
+    board = dashboard.build(dashboard.View(*period, FRIDAY_4PM + timedelta(days=3))).tables
+    assert [row["label"] for row in board["leaderboard-owner"].rows] == ["Dee", "Cy", "Zed", "Bob", "Ann"]
+
+
 def test_survey_scores_and_response_rates(app):
     dana = make_user("dana@example.com")
     nps, csat, ces = make_survey("nps", name="Relationship"), make_survey("csat", name="Support"), \
