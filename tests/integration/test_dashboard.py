@@ -118,9 +118,10 @@ def test_backlog_is_aged_and_counts_overdue(app):
     for days in (0.5, 2.5, 5, 10, 20, 30):
         make_item(dana, survey, now - timedelta(days=days))
     make_item(dana, survey, now - timedelta(days=3), closed_after_h=1)  # closed: not backlog
+    make_item(dana, survey, now - timedelta(days=1))  # exactly a day old: in one bucket, the next one
     backlog = queries.backlog(now)
-    assert backlog["open"] == 6 and backlog["overdue"] == 5  # all but the half-day-old one are past their 48 h
-    assert [b["items"] for b in backlog["by_age"]] == [1, 1, 1, 1, 2]
+    assert backlog["open"] == 7 and backlog["overdue"] == 5  # all but the two youngest are past their 48 h
+    assert [b["items"] for b in backlog["by_age"]] == [1, 2, 1, 1, 2]
 
 
 def test_distribution_leaderboard_worst_topics_and_missed_deadlines(app):
