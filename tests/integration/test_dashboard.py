@@ -122,6 +122,8 @@ def test_backlog_is_aged_and_counts_overdue(app):
     backlog = queries.backlog(now)
     assert backlog["open"] == 7 and backlog["overdue"] == 5  # all but the two youngest are past their 48 h
     assert [b["items"] for b in backlog["by_age"]] == [1, 2, 1, 1, 2]
+    make_item(make_user("omar@example.com"), survey, now - timedelta(days=2))
+    assert queries.backlog(now, queries.item_filter(owner_id=dana.id))["open"] == 7  # a filter narrows it
 
 
 def test_distribution_leaderboard_worst_topics_and_missed_deadlines(app):
@@ -164,7 +166,8 @@ def test_the_page_lists_the_50_latest_missed_deadlines_says_how_many_missed_and_
     dana = make_user("dana@example.com", name="Dana")
     survey = make_survey()
     now = datetime.now(UTC)
-    missed = [make_item(dana, survey, now - timedelta(days=3, minutes=n), breached=True).id for n in range(51)]
+    missed = [make_item(dana, survey, now - timedelta(days=3, minutes=n), breached=True,
+                        closed_after_h=60 if n == 0 else None).id for n in range(51)]  # the latest closed late
     make_item(dana, survey, now - timedelta(days=3))  # on time: in no list
     login(client, "admin@example.com")
     page = client.get("/metrics/").get_data(as_text=True)
@@ -172,9 +175,13 @@ def test_the_page_lists_the_50_latest_missed_deadlines_says_how_many_missed_and_
     listed = page[page.index('data-table="breached"'):]
     listed = listed[:listed.index("</table>")]
     assert listed.count('href="/inbox/') == 50 and f"#{missed[-1]}<" not in listed  # the oldest one is left out
+    assert listed.count("<td>loop closed</td>") == 1 and listed.count("<td>open</td>") == 49
     rows = list(csv.DictReader(io.StringIO(client.get("/metrics/breached.csv").get_data(as_text=True))))
     assert sorted(int(row["id"]) for row in rows) == sorted(missed)
     assert {(row["priority"], row["owner"]) for row in rows} == {("P2", "Dana")}
+    assert [(row["status"], bool(row["loop_closed_at"])) for row in rows if int(row["id"]) == missed[0]] == [
+        ("closed", True)]
+    assert all(row["close_due_at"] and row["breached_at"] for row in rows)
 
 
 def test_worst_topics_are_five_at_most_of_five_items_or_more_the_bigger_first_when_as_bad(app):
