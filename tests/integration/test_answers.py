@@ -182,6 +182,50 @@ def test_a_score_without_a_comment_is_handled_after_the_grace_period(app, client
     assert item.response.score == 1 and item.priority in ("P1", "P2")
 
 
+def test_a_score_that_counts_still_takes_its_comment_within_the_grace_period(app, client, drain):
+    """Ann confirmed her 2 and is still writing 29 minutes later: the sweep handles Bob's score, confirmed
+    31 minutes ago and never commented, and leaves hers for her comment."""
+    from vocloop.jobs.tasks import sweep
+    make_user("admin@example.com", role="admin")
+    survey = make_survey("nps")
+    ann, bob = (make_invitation(survey, make_contact(f"{name}@customer.example")) for name in ("ann", "bob"))
+    for token, score, minutes in ((ann, 2, 29), (bob, 1, 31)):
+        client.get(f"/s/{token}?score={score}")
+        assert client.post(f"/s/{token}/confirm", data={"score": str(score)}).status_code == 303
+        db.session.execute(update(Response).where(Response.score == score)
+                           .values(answered_at=utcnow() - timedelta(minutes=minutes)))
+        db.session.commit()
+    sweep()
+    drain()
+    [item] = db.session.scalars(select(FeedbackItem)).all()
+    assert item.response.score == 1
+    db.session.rollback()
+    assert client.post(f"/s/{ann}", data={"score": "2", "comment": "Still waiting for a call"}).status_code == 303
+    drain()
+    assert {item.response.comment for item in db.session.scalars(select(FeedbackItem))} == {
+        None, "Still waiting for a call"}
+
+
+def test_scores_handled_long_ago_never_crowd_the_sweeps_batch(app, client):
+    """The sweep completes scores whose comment never came, a batch at a time: answers completed long ago
+    and clicks that never counted (a scanner's) are not in it, or on a busy install a score without a
+    comment would never be handled."""
+    from vocloop.responses import service
+    token = setup_invitation()
+    answer(client, token, 9, "Great support")
+    survey = make_survey("csat")
+    client.get(f"/s/{make_invitation(survey, make_contact('cy@customer.example'))}?score=5")  # nobody confirmed it
+    bob = make_invitation(survey, make_contact("bob@customer.example"))
+    client.get(f"/s/{bob}?score=2")
+    client.post(f"/s/{bob}/confirm", data={"score": "2"})
+    db.session.execute(update(Response).values(answered_at=utcnow() - timedelta(days=2)))
+    db.session.commit()
+    [waiting] = [response.id for response in responses() if response.score == 2]
+    assert service.complete_stale_responses(limit=1) == [waiting]
+    assert {response.score: response.completed_at is not None for response in responses()} == {
+        9: True, 5: False, 2: True}
+
+
 def test_unsubscribe_asks_first_and_then_stops_surveys(app, client):
     from vocloop.contacts.models import Contact
     token = setup_invitation()
@@ -203,6 +247,19 @@ def test_one_click_unsubscribe_from_the_mail_client_needs_no_cookie_or_page(app,
     db.session.rollback()
     assert db.session.scalar(select(Contact.unsubscribed_at)) is not None
     assert client.post("/s/not-a-real-token/unsubscribe", data={"List-Unsubscribe": "One-Click"}).status_code == 404
+
+
+def test_an_expired_link_still_unsubscribes(app, client):
+    """The survey email read weeks later: its link no longer records answers, but the wish to stop does."""
+    from vocloop.contacts.models import Contact
+    make_user("admin@example.com", role="admin")
+    token = make_invitation(make_survey(), make_contact("old@customer.example"), expires_in_days=-1)
+    assert "Unsubscribe me" in client.get(f"/s/{token}/unsubscribe").get_data(as_text=True)
+    done = client.post(f"/s/{token}/unsubscribe")
+    assert done.status_code == 200 and "will not receive" in done.get_data(as_text=True)
+    assert client.post(f"/s/{token}/unsubscribe", data={"List-Unsubscribe": "One-Click"}).status_code == 204
+    db.session.rollback()
+    assert db.session.scalar(select(Contact.unsubscribed_at)) is not None
 
 
 def test_an_unsubscribed_contact_is_never_surveyed_again(app, client):

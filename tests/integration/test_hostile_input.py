@@ -111,6 +111,14 @@ def test_a_tampered_link_opens_nothing_changes_nothing(app, client, invitation, 
     assert client.get(f"/s/{invitation}").status_code == 200
 
 
+@FUZZ
+@given(score=st.one_of(st.integers(0, 10).map(str), JUNK), path=st.sampled_from(["confirm", "seen"]))
+def test_a_confirmation_or_beacon_before_any_score_stores_nothing(app, client, invitation, score, path):
+    """ "Yes, that is my answer" or the page's beacon, posted on a link nobody has clicked a score of yet."""
+    assert client.post(f"/s/{invitation}/{path}", data={"score": score}).status_code < 500
+    assert rows(Response) == 0
+
+
 def test_guessed_links_open_nothing(app, client, invitation):
     for _ in range(50):
         guess, _hash = new_secret_token()

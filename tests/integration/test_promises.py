@@ -3,7 +3,7 @@
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from tests.factories import answer, make_contact, make_invitation, make_survey, make_user
@@ -402,6 +402,25 @@ def test_with_redis_down_an_answer_is_stored_and_the_sweep_finishes_the_work(set
         finally:
             db.session.remove()
             reset_database()
+
+
+def test_an_answer_whose_triage_was_lost_is_handled_by_the_sweep_once_its_own_job_had_a_minute(app, client, drain):
+    from vocloop.jobs.tasks import sweep
+    from vocloop.responses import service
+
+    make_user("admin@example.com", role="admin")
+    handled = answered(client, drain, email="ben@customer.example").id  # its job ran: it has its item
+    token = make_invitation(make_survey(), make_contact("ann@customer.example"))
+    lost = service.submit_comment(token, "2", "Nobody called back")  # stored, and its job lost
+    sweep()
+    drain()
+    assert [item.response_id for item in items()] == [handled]  # too fresh: its own job may still be on its way
+    db.session.execute(update(Response).values(completed_at=utcnow() - timedelta(minutes=5)))
+    db.session.commit()
+    assert service.unprocessed_response_ids(60, limit=1) == [lost]  # answers handled long ago never fill the batch
+    sweep()
+    drain()
+    assert sorted(item.response_id for item in items()) == [handled, lost]
 
 
 def test_mail_whose_job_was_lost_is_sent_by_the_sweep_exactly_once(app, sendgrid, drain):

@@ -185,20 +185,16 @@ def submit_comment(token: str, raw_score: str | int | None, comment: str | None,
     return response_id
 
 
-def person_was_here(token: str, raw_score: str | None, by: str) -> bool:
+def person_was_here(token: str, raw_score: str | None, by: str) -> None:
     """The answer page's "yes, that is my answer" or its beacon after real input: count the answer,
     if the score the page showed is still the one recorded (a later click of another score is
-    judged on its own). True if it counts now."""
+    judged on its own)."""
     invitation = find_invitation(token)
     score = parse_score(invitation.survey.kind, raw_score)
     response = response_for(invitation)
-    if response is None or response.completed_at is not None:
-        return False
-    if response.status != COUNTED:
+    if response is not None and response.completed_at is None and response.status != COUNTED:
         count_answer(db.session, response.id, by, score=score)
         db.session.commit()
-        db.session.refresh(response)
-    return response.status == COUNTED and response.score == score
 
 
 def clean_comment(comment: str | None) -> str:
@@ -216,12 +212,12 @@ def unsubscribe(token: str) -> None:
         db.session.commit()
 
 
-def complete_stale_responses() -> list[int]:
+def complete_stale_responses(limit: int = 1000) -> list[int]:
     """Counted scores whose comment never came: complete them after the grace period so they get
     handled (a pending or suspected one never is: it opens no item)."""
     cutoff = utcnow() - timedelta(minutes=current_app.config["COMMENT_GRACE_MINUTES"])
     ids = list(db.session.scalars(select(Response.id).where(
-        Response.completed_at.is_(None), Response.answered_at <= cutoff, counts()).limit(1000)))
+        Response.completed_at.is_(None), Response.answered_at <= cutoff, counts()).limit(limit)))
     if ids:
         db.session.execute(update(Response).where(Response.id.in_(ids), Response.completed_at.is_(None), counts())
                            .values(completed_at=utcnow()).execution_options(synchronize_session=False))
