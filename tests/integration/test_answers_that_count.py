@@ -141,6 +141,15 @@ def test_a_comment_or_a_persons_input_on_the_page_counts_at_once(app, client):
     assert cy and sum(1 for at in answered.values() if at is None) == 1
 
 
+def test_a_comment_sent_without_a_click_counts_by_it_and_answers_the_invitation(app, client):
+    """The answer page opened without a score, then the form sent: the form alone records the answer."""
+    token = invited(sent_seconds_ago=None)
+    assert client.post(f"/s/{token}", data={"score": "6", "comment": "Too slow"}, headers=PERSON).status_code == 303
+    response = the_answer()
+    assert (response.score, response.status, response.counted_by) == (6, "counted", "comment")
+    assert response.counted_at is not None and db.session.scalar(select(Invitation.answered_at)) is not None
+
+
 def test_another_sites_page_cannot_count_an_answer(app, client):
     token = invited(sent_seconds_ago=None)
     client.get(f"/s/{token}?score=8", headers=PERSON)
