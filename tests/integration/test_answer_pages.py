@@ -104,6 +104,18 @@ def test_an_answer_already_in_says_so_and_takes_more_words_while_its_loop_is_ope
     assert client.post(f"/s/{token}/add", data={"addition": "More."}).status_code == 409
 
 
+def test_the_comment_form_sent_again_says_the_answer_is_in_not_that_something_went_wrong(app, client):
+    """A second tab, the back button or a double press sends the form once more: the first one is the
+    answer, and the page says so with the box to add to it (it said "Something went wrong on our side")."""
+    make_user("admin@example.com", role="admin")
+    token = make_invitation(make_survey(), make_contact("ann@customer.example"))
+    answer(client, token, 3, "Slow support.")
+    again = client.post(f"/s/{token}", data={"score": "3", "comment": "Slow support!"})
+    assert again.status_code == 409 and "Thank you, your answer is already in." in text_of(again)
+    assert "went wrong" not in text_of(again) and 'name="addition"' in again.get_data(as_text=True)
+    assert db.session.scalar(select(Response.comment)) == "Slow support."
+
+
 def test_more_words_on_an_answer_without_an_item_are_triaged_again(app, client, drain):
     make_user("admin@example.com", role="admin")
     token = make_invitation(make_survey(), make_contact("ann@customer.example"))

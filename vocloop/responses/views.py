@@ -173,6 +173,8 @@ def submit(token: str):
         response_id = service.submit_comment(token, form.score.data, form.comment.data, form.followup.data)
     except service.Unsubscribed:
         return _unsubscribed(_invitation(token, allow_expired=True))
+    except Conflict:  # another tab, the back button or a second press sent it first: say so, as a click does
+        return _answered(token, _invitation(token))
     enqueue(tasks.triage_response, response_id, queue="classify")
     return redirect(url_for("answers.thanks", token=token), code=303)
 
