@@ -137,6 +137,17 @@ def test_the_invitation_is_stamped_answered_when_the_answer_counts_and_the_remin
     assert invitation.answered_at == response.counted_at  # when the customer's answer first counted
 
 
+def test_a_comment_page_opened_before_the_click_sends_its_comment_with_the_clicked_score(app, client):
+    """Ann opened the page without a score, then clicked a 4 in the email, then sent the first page's
+    form with no score chosen: her comment joins her 4."""
+    token = setup_invitation()
+    assert client.get(f"/s/{token}").status_code == 200
+    client.get(f"/s/{token}?score=4")
+    assert client.post(f"/s/{token}", data={"score": "", "comment": "Slow"}).status_code == 303
+    [response] = responses()
+    assert (response.score, response.comment) == (4, "Slow") and response.completed_at is not None
+
+
 def test_a_click_shows_the_survey_it_belongs_to(app, client):
     token = setup_invitation(followups={"negative": "What should we fix first?"})
     html = client.get(f"/s/{token}?score=0").get_data(as_text=True)

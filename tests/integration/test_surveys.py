@@ -73,6 +73,21 @@ def test_the_follow_up_of_the_score_band_is_asked_and_kept_with_its_question(app
     assert db.session.scalar(select(FeedbackItem.response_id)) == response.id
 
 
+def test_a_follow_up_sent_from_an_older_tab_is_kept_with_the_question_that_tab_asked(app, client, drain):
+    """Ann's first tab asked the 3's follow-up; she then clicked a 9 in the email (no question for a 9), and
+    sent the first tab: her 3 and her words, with the question she answered."""
+    make_user("admin@example.com", role="admin")
+    token = make_invitation(make_survey(followups={"negative": "What should we fix?"}),
+                            make_contact("ann@customer.example"))
+    assert "What should we fix?" in client.get(f"/s/{token}?score=3").get_data(as_text=True)
+    assert 'name="followup"' not in client.get(f"/s/{token}?score=9").get_data(as_text=True)
+    sent = client.post(f"/s/{token}", data={"score": "3", "comment": "", "followup": "Invoices are wrong"})
+    assert sent.status_code == 303
+    response = db.session.scalar(select(Response))
+    assert (response.score, response.followup_question, response.followup_answer) == \
+        (3, "What should we fix?", "Invoices are wrong")
+
+
 def test_without_a_follow_up_the_page_has_no_second_question(app, client):
     token = make_invitation(make_survey(), make_contact("ann@customer.example"))
     assert 'name="followup"' not in client.get(f"/s/{token}?score=8").get_data(as_text=True)
