@@ -46,6 +46,17 @@ def test_clicking_again_updates_the_same_response_until_the_comment_is_in(app, c
     assert response.score == 9 and response.comment == "Lovely"
 
 
+def test_a_comment_completes_only_its_own_answer(app, client):
+    """Bob clicked a score and is still thinking about his comment when Ann sends hers."""
+    ann = setup_invitation()
+    bob = make_invitation(make_survey("csat"), make_contact("bob@customer.example"))
+    client.get(f"/s/{bob}?score=5")
+    assert answer(client, ann, 3, "Too slow").status_code == 303
+    assert {(response.score, response.comment, response.completed_at is not None) for response in responses()} == {
+        (3, "Too slow", True), (5, None, False)}
+    assert answer(client, bob, 4, "Fine").status_code == 303
+
+
 def test_tampered_or_unknown_tokens_get_a_friendly_404(app, client):
     token = setup_invitation()
     for bad in (token[:-1] + ("A" if token[-1] != "A" else "B"), "x", "a" * 500):

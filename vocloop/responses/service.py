@@ -176,7 +176,7 @@ def submit_comment(token: str, raw_score: str | int | None, comment: str | None,
     with db.engine.begin() as transaction:  # complete it and count it (a person sent the form): one transaction
         completed = transaction.execute(
             update(responses).where(responses.c.id == response_id, responses.c.completed_at.is_(None))
-            .values(values).returning(responses.c.id, responses.c.contact_id)).first()
+            .values(values).returning(responses.c.contact_id)).first()
         if completed is not None and not count_answer(transaction, response_id, BY_COMMENT,
                                                       now=values["completed_at"]):
             next_answer.refresh(transaction, [completed.contact_id])  # it counted already: its score may be new
