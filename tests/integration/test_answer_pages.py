@@ -168,6 +168,8 @@ def test_an_expired_link_says_so_in_the_customers_language(app, client):
     page = client.get(f"/s/{token}?score=5")
     assert page.status_code == 410 and "Ce lien d'enquête a expiré" in text_of(page)
     assert '<html lang="fr">' in page.get_data(as_text=True)
+    thanks = client.get(f"/s/{token}/thanks")  # the thank-you page reopened weeks later
+    assert thanks.status_code == 410 and "Ce lien d'enquête a expiré" in text_of(thanks)
 
 
 def test_an_unsubscribed_contacts_links_record_nothing_and_say_so(app, client):

@@ -61,11 +61,9 @@ def response_for(invitation: Invitation) -> Response | None:
     return db.session.scalar(select(Response).where(Response.invitation_id == invitation.id))
 
 
-def score_number(raw: str | int | None) -> int | None:
+def score_number(raw: str | None) -> int | None:
     """The number a score link or form sends, in ASCII digits only: int() also reads '٥', '５',
     '+5' and '1_0', which no link of ours carries and which would each store a score."""
-    if isinstance(raw, int) and not isinstance(raw, bool):
-        return raw
     if isinstance(raw, str):
         raw = raw.strip()
         if 0 < len(raw) <= 2 and raw.isascii() and raw.isdigit():
@@ -73,7 +71,7 @@ def score_number(raw: str | int | None) -> int | None:
     return None
 
 
-def parse_score(kind_code: str, raw: str | int | None) -> int:
+def parse_score(kind_code: str, raw: str | None) -> int:
     kind = get_kind(kind_code)
     refusal = Invalid(f"Please choose a score from {kind.low} to {kind.high}.")
     refusal.scale = (kind.low, kind.high)  # for the customer's page, in their language
@@ -83,7 +81,7 @@ def parse_score(kind_code: str, raw: str | int | None) -> int:
     return score
 
 
-def record_score(invitation: Invitation, raw_score: str | int | None, signals: int = 0) -> Response:
+def record_score(invitation: Invitation, raw_score: str | None, signals: int = 0) -> Response:
     """One click records the score at once, pending until a person shows themselves (the careful
     path of vocloop.responses.clicks, with the same rules); clicking again changes it until the
     comment is in."""
@@ -129,7 +127,7 @@ def followup_question(survey: Survey, score: int | None) -> str | None:
     return (survey.followups or {}).get(get_kind(survey.kind).band(score)) or None
 
 
-def submit_comment(token: str, raw_score: str | int | None, comment: str | None,
+def submit_comment(token: str, raw_score: str | None, comment: str | None,
                    followup: str | None = None) -> int:
     """The comment page's submit: completes the response (a job then classifies and routes it) and
     returns its id. The follow-up answer is kept with the question the page showed (that of the
