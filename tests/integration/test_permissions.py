@@ -171,3 +171,23 @@ def test_the_item_page_offers_actions_only_to_those_who_may_act(app, client, wor
         forms = [f'action="/inbox/items/{world}/{route}"' for route in ROUTES.values()]
         assert [form in page for form in forms] == [may_act] * len(forms), actor
         assert ("only its owner (" in page) is not may_act, actor
+
+
+def test_through_the_api_an_owner_hands_over_up_to_any_lead_never_to_an_owner_of_another_team(
+        app, client, world):
+    """The inbox offers an owner only the people they may hand over to; the API says no to the others."""
+    from tests.factories import api_token
+    from vocloop.accounts.models import User
+
+    def user(actor):
+        return db.session.scalar(select(User).where(User.email == f"{actor}@example.com"))
+
+    before = _state(world)
+    refused = client.patch(f"/api/v1/items/{world}", headers=api_token(user("owner")),
+                           json={"owner_id": user("stranger").id, "handover_note": "yours"})
+    assert refused.status_code == 403
+    assert refused.get_json()["detail"] == "Owners can hand over to a teammate, a lead or an admin."
+    assert _state(world) == before
+    handed = client.patch(f"/api/v1/items/{world}", headers=api_token(user("owner")),
+                          json={"owner_id": user("other_lead").id, "handover_note": "a lead's call"})
+    assert handed.status_code == 200 and handed.get_json()["owner_id"] == user("other_lead").id

@@ -124,3 +124,21 @@ def test_a_hand_over_inside_the_team_or_to_a_teamless_admin_keeps_the_team(app, 
     moved = db.session.get(FeedbackItem, item.id)
     assert moved.owner_id == teams["admin"].id and moved.team_id == team("Billing").id
     assert client.get(f"/api/v1/items/{item.id}", headers=bea).status_code == 200
+
+
+def test_an_item_handed_to_a_lead_of_one_team_and_member_of_another_moves_to_the_team_they_lead(
+        app, client, drain, teams):
+    """Kim leads Returns and also sits in Support: a Billing item handed to Kim is Returns' from then on,
+    so Support (the team Kim merely joined) does not start seeing it."""
+    teams["kim"] = make_user("kim@example.com", role="lead", team="Returns")
+    joined = client.post(f"/api/v1/teams/{team('Support').id}/members", json={"user_id": teams["kim"].id},
+                         headers=api_token(teams["admin"]))
+    assert joined.status_code == 200
+    item = billing_item(client, drain)
+    handed = client.patch(f"/api/v1/items/{item.id}", headers=api_token(teams["bea"]),
+                          json={"owner_id": teams["kim"].id, "handover_note": "A return, really"})
+    assert handed.status_code == 200
+    db.session.rollback()
+    assert db.session.get(FeedbackItem, item.id).team_id == team("Returns").id
+    for who, code in (("kim", 200), ("lee", 404), ("sam", 404), ("bea", 404)):
+        assert client.get(f"/api/v1/items/{item.id}", headers=api_token(teams[who])).status_code == code, who
