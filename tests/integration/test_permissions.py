@@ -191,3 +191,24 @@ def test_through_the_api_an_owner_hands_over_up_to_any_lead_never_to_an_owner_of
     handed = client.patch(f"/api/v1/items/{world}", headers=api_token(user("owner")),
                           json={"owner_id": user("other_lead").id, "handover_note": "a lead's call"})
     assert handed.status_code == 200 and handed.get_json()["owner_id"] == user("other_lead").id
+
+
+def test_an_owner_with_items_of_their_own_still_cannot_open_another_teams_item(app, client, world, drain):
+    """Seeing some items opens no other: each item is checked on its own."""
+    from tests.factories import api_token
+    from vocloop.accounts.models import User
+
+    def user(actor):
+        return db.session.scalar(select(User).where(User.email == f"{actor}@example.com"))
+
+    answer(client, make_invitation(make_survey(), make_contact("bo@customer.example")), 3, "Slow")
+    drain()
+    theirs = db.session.scalar(select(FeedbackItem.id).where(FeedbackItem.id != world))
+    handed = client.patch(f"/api/v1/items/{theirs}", headers=api_token(user("admin")),
+                          json={"owner_id": user("stranger").id, "handover_note": "a Billing matter"})
+    assert handed.status_code == 200
+    for actor, item, code in [("stranger", theirs, 200), ("stranger", world, 404),
+                              ("owner", world, 200), ("owner", theirs, 404)]:
+        assert client.get(f"/api/v1/items/{item}", headers=api_token(user(actor))).status_code == code, actor
+        _sign_in_as(client, actor)
+        assert client.get(f"/inbox/items/{item}").status_code == code, actor
