@@ -212,3 +212,18 @@ def test_an_owner_with_items_of_their_own_still_cannot_open_another_teams_item(a
         assert client.get(f"/api/v1/items/{item}", headers=api_token(user(actor))).status_code == code, actor
         _sign_in_as(client, actor)
         assert client.get(f"/inbox/items/{item}").status_code == code, actor
+
+
+def test_an_owner_in_no_team_sees_the_items_they_own(app, client, drain):
+    """Owning an item is enough to see it: a rule may route to someone who belongs to no team."""
+    from tests.factories import api_token
+
+    loner = make_user("loner@example.com")
+    create_rule(name="to the loner", action="user", user_id=loner.id)
+    answer(client, make_invitation(make_survey(), make_contact("ann@customer.example")), 2, "Bad")
+    drain()
+    item = db.session.scalar(select(FeedbackItem))
+    assert item.owner_id == loner.id and item.team_id is None
+    assert [row["id"] for row in client.get("/api/v1/items", headers=api_token(loner)).get_json()] == [item.id]
+    login(client, "loner@example.com")
+    assert client.get(f"/inbox/items/{item.id}").status_code == 200

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import and_, or_, select
 
 from vocloop.accounts.models import Team, User, team_members
 from vocloop.extensions import db
@@ -43,10 +43,6 @@ def team_after_hand_over(team_id: int | None, new_owner: User) -> int | None:
     if not teams or team_id in {team.id for team in teams}:
         return team_id
     return teams[0].id
-
-
-def visible_items(user: User) -> Select:
-    return select(FeedbackItem).where(visible_items_filter(user))
 
 
 def can_view(user: User, item: FeedbackItem) -> bool:
