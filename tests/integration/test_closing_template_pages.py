@@ -107,3 +107,30 @@ def test_a_lead_keeps_templates_and_an_owner_starts_a_message_from_one(app, clie
     submit(client, "/templates/", f"/templates/{crash}/delete", {})
     assert set(stored()) == {"Any <i>CSAT</i>"}
     assert client.get(f"/api/v1/closing-templates/{crash}", headers=headers).status_code == 404
+
+
+def test_a_template_fills_in_the_customers_own_words_where_the_survey_has_no_title_or_they_no_name(
+        app, client, drain):
+    """{survey_title} (and {survey_name}, of templates written before titles) of an untitled survey is
+    "our survey" in the language the customer reads (their own, else the survey's); {first_name} and
+    {name} of a nameless customer are "there"."""
+    lee = make_user("lee@example.com", role="lead", name="Lee", team="Support")
+    dana = make_user("dana@example.com", name="Dana", team="Support")
+    create_rule(name="to Dana", action="user", user_id=dana.id)
+    survey = make_survey()
+    assert survey.title is None
+    answer(client, make_invitation(survey, create_contact(email="x@customer.example")), 3, "Slow")
+    drain()
+    item = db.session.scalar(select(FeedbackItem))
+    template = client.post("/api/v1/closing-templates", headers=api_token(lee), json={
+        "name": "Thanks", "body": "Hi {first_name} ({name}), thanks for answering {survey_title} ({survey_name})."}).json
+    login(client, "dana@example.com")
+
+    def filled():
+        return unescape(client.get(f"/inbox/items/{item.id}?template={template['id']}").get_data(as_text=True))
+
+    assert "Hi there (there), thanks for answering our survey (our survey)." in filled()
+    for contact_language, survey_language in (("de", "en"), (None, "de")):
+        item.contact.language, survey.language = contact_language, survey_language
+        db.session.commit()
+        assert "thanks for answering unsere Umfrage (unsere Umfrage)." in filled(), contact_language

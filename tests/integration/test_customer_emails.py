@@ -76,6 +76,20 @@ def test_a_survey_can_use_its_own_sender(app, sendgrid):
     assert "background:#7a1f1f" in email.html and "background:#0b5cad" not in email.html
 
 
+def test_the_closing_message_wears_the_surveys_own_brand_and_is_signed_by_its_owner(app, client, drain, sendgrid):
+    company.save_profile(**ACME)
+    item, dana = item_for_dana(client, drain)
+    item.survey.brand_color, item.survey.logo_url = "#7a1f1f", "https://cdn.acme.example/support.png"
+    db.session.commit()
+    login(client, "dana@example.com")
+    page = f"/inbox/items/{item.id}"
+    post_form(client, page, f"{page}/close", {"_prefix": "close", "message": "Hi Ann,\n\nIt is fixed."})
+    drain()
+    [closing] = sent(sendgrid, "closing:")
+    assert "background:#7a1f1f" in closing.html and "background:#0b5cad" not in closing.html
+    assert "https://cdn.acme.example/support.png" in closing.html
+    assert '<p style="margin:0 0 4px">Dana</p>' in closing.html and "It is fixed.\n\nDana\n" in closing.text
+
 def test_the_company_profile_through_the_api(app, client):
     admin, lead = make_user("admin@example.com", role="admin"), make_user("lead@example.com", role="lead")
     assert client.get("/api/v1/company", headers=api_token(lead)).get_json()["company_name"] == ""
@@ -233,6 +247,19 @@ def test_closing_and_hand_over_emails_speak_the_customers_language(app, client, 
     assert closing.from_name == "Omar von Acme" and "Hat das Ihr Anliegen gelöst?" in closing.html
     assert "Ja: http" in closing.text and "Nein: http" in closing.text
 
+
+def test_a_closing_message_to_a_contact_of_no_stated_language_speaks_the_surveys(app, client, drain, sendgrid):
+    """And its footer, for a survey without a title, names none."""
+    item, dana = item_for_dana(client, drain)
+    item.survey.language, item.survey.title, item.contact.language = "de", None, None
+    db.session.commit()
+    login(client, "dana@example.com")
+    page = f"/inbox/items/{item.id}"
+    post_form(client, page, f"{page}/close", {"_prefix": "close", "message": "Hallo Ann,\n\nerledigt."})
+    drain()
+    [closing] = sent(sendgrid, "closing:")
+    assert "Hat das Ihr Anliegen gelöst?" in closing.html and "Ja: http" in closing.text
+    assert "Sie erhalten diese E-Mail, weil Sie an einer unserer Umfragen teilgenommen haben." in closing.text
 
 def test_a_survey_in_german_starts_with_german_wording(app):
     survey = make_survey(language="de", company="Acme")
