@@ -122,8 +122,9 @@ def test_a_template_fills_in_the_customers_own_words_where_the_survey_has_no_tit
     answer(client, make_invitation(survey, create_contact(email="x@customer.example")), 3, "Slow")
     drain()
     item = db.session.scalar(select(FeedbackItem))
-    template = client.post("/api/v1/closing-templates", headers=api_token(lee), json={
-        "name": "Thanks", "body": "Hi {first_name} ({name}), thanks for answering {survey_title} ({survey_name})."}).json
+    body = "Hi {first_name} ({name}), thanks for answering {survey_title} ({survey_name})."
+    template = client.post("/api/v1/closing-templates", headers=api_token(lee),
+                           json={"name": "Thanks", "body": body}).json
     login(client, "dana@example.com")
 
     def filled():
