@@ -1,6 +1,7 @@
 """The Closing templates page: leads keep the templates owners start closing messages from, through the
 same service as /api/v1/closing-templates; an owner picks one on the item page, without JavaScript."""
 
+import re
 from html import unescape
 
 from sqlalchemy import select
@@ -135,3 +136,28 @@ def test_a_template_fills_in_the_customers_own_words_where_the_survey_has_no_tit
         item.contact.language, survey.language = contact_language, survey_language
         db.session.commit()
         assert "thanks for answering unsere Umfrage (unsere Umfrage)." in filled(), contact_language
+
+
+def test_an_item_offers_every_template_that_fits_it_the_most_specific_first(app, client, drain):
+    lee = make_user("lee@example.com", role="lead", name="Lee", team="Support")
+    dana = make_user("dana@example.com", name="Dana", team="Support")
+    create_rule(name="to Dana", action="user", user_id=dana.id)
+    survey, other = make_survey(), make_survey("csat", name="Support CSAT")
+    answer(client, make_invitation(survey, create_contact(email="ann@customer.example")), 3,
+           "The export crashes every time")
+    drain()
+    item = db.session.scalar(select(FeedbackItem))
+    assert "bugs" in item.response.topics and "billing" not in item.response.topics
+    for name, survey_id, topic in [("any answer", None, None), ("Any bug", None, "bugs"),
+                                   ("this survey", survey.id, None), ("This survey's bugs", survey.id, "bugs"),
+                                   ("another survey", other.id, None), ("billing", None, "billing"),
+                                   ("a bug", None, "bugs")]:
+        made = client.post("/api/v1/closing-templates", headers=api_token(lee),
+                           json={"name": name, "body": "Hi {first_name}", "survey_id": survey_id, "topic": topic})
+        assert made.status_code in (200, 201), made.json
+    login(client, "dana@example.com")
+    page = unescape(client.get(f"/inbox/items/{item.id}").get_data(as_text=True))
+    offered = [name for name in re.findall(r'<option value="\d+"[^>]*>([^<]+)</option>', page)
+               if name in {"any answer", "Any bug", "this survey", "This survey's bugs", "another survey",
+                           "billing", "a bug"}]
+    assert offered == ["This survey's bugs", "this survey", "a bug", "Any bug", "any answer"]
