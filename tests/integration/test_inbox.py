@@ -299,3 +299,17 @@ def test_closing_templates_drafts_and_an_exact_preview(app, client, drain, sendg
     assert sent.status == "closed" and sent.closing_draft is None
     [email] = [e for e in sendgrid.emails() if e.custom_args["vocloop_key"].startswith("closing:")]
     assert "&lt;b&gt;fixed&lt;/b&gt;" in email.html  # customer text is escaped in the email too
+
+
+def test_closing_without_a_message_is_on_the_timeline_as_who_closed_it_why_and_nothing_more(app, client, drain):
+    """Through the API, which takes no note: the entry names who and why, with no note of its own."""
+    from tests.factories import api_token
+    item, dana = item_for_dana(client, drain)
+    headers = api_token(dana)
+    closing = client.post(f"/api/v1/items/{item.id}/close", headers=headers, json={"reason": "duplicate"})
+    assert closing.status_code == 200
+    closed = fresh(item.id)
+    assert closed.status == "closed" and closed.closed_at is not None and closed.loop_closed_at is None
+    events = client.get(f"/api/v1/items/{item.id}/events", headers=headers).json
+    assert [(e["kind"], e["actor_id"], e["body"], e["data"]) for e in events if e["actor_id"] is not None] == [
+        ("closed", dana.id, "", {"reason": "duplicate"})]  # straight from open: no "in progress" step
