@@ -313,3 +313,16 @@ def test_closing_without_a_message_is_on_the_timeline_as_who_closed_it_why_and_n
     events = client.get(f"/api/v1/items/{item.id}/events", headers=headers).json
     assert [(e["kind"], e["actor_id"], e["body"], e["data"]) for e in events if e["actor_id"] is not None] == [
         ("closed", dana.id, "", {"reason": "duplicate"})]  # straight from open: no "in progress" step
+
+
+def test_a_status_change_is_on_the_timeline_naming_who_moved_it_from_what_to_what(app, client, drain):
+    from tests.factories import api_token
+    item, dana = item_for_dana(client, drain)
+    headers = api_token(dana)
+    assert client.patch(f"/api/v1/items/{item.id}", headers=headers, json={"status": "waiting"}).status_code == 200
+    events = client.get(f"/api/v1/items/{item.id}/events", headers=headers).json
+    assert [(e["kind"], e["actor_id"], e["body"], e["data"]) for e in events if e["kind"] == "status"] == [
+        ("status", dana.id, "Status open → waiting.", {"to": "waiting"})]
+    login(client, "dana@example.com")
+    page = client.get(f"/inbox/items/{item.id}").get_data(as_text=True)
+    assert "<strong>status</strong>" in page and "Status open → waiting." in page
