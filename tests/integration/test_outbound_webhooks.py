@@ -73,6 +73,18 @@ def test_the_loops_events_arrive_signed_with_what_a_crm_needs(app, client, drain
     assert log[0]["event_type"] == "item.closed" and log[0]["attempt_log"][0]["status_code"] == 200
 
 
+def test_an_item_closed_without_a_message_reaches_the_crm_with_its_reason(app, client, drain, receiver):
+    admin = make_user("admin@example.com", role="admin")
+    dana = make_user("dana@example.com")
+    _register(client, admin, receiver.url, ["item.closed"])
+    item = _detractor(client, drain, dana)
+    closed = client.post(f"/api/v1/items/{item.id}/close", json={"reason": "spam"}, headers=api_token(dana))
+    assert closed.status_code == 200
+    drain()
+    [event] = receiver.events("item.closed")
+    assert event["data"]["item_id"] == item.id and event["data"]["status"] == "closed"
+    assert event["data"]["close_reason"] == "spam"
+
 def test_only_subscribed_events_go_to_active_endpoints(app, client, drain, receiver):
     admin = make_user("admin@example.com", role="admin")
     closes = _register(client, admin, receiver.url + "/closes", ["item.closed"])
