@@ -9,6 +9,7 @@ from vocloop.extensions import db
 from vocloop.items import service as items
 from vocloop.items.models import FeedbackItem
 from vocloop.jobs.tasks import triage_response
+from vocloop.mail.models import Message
 from vocloop.responses import service as responses
 from vocloop.routing.service import create_rule
 
@@ -80,6 +81,8 @@ def test_leads_reassign_and_set_status_in_bulk_and_owners_cannot(app, client):
     for item_id in chosen:
         item = db.session.get(FeedbackItem, item_id)
         assert item.owner_id == dana.id and item.status == "waiting"
+    # a hand-over in bulk tells no customer: the one-by-one hand-over asks first
+    assert db.session.scalar(select(Message.id).where(Message.kind == "handover")) is None
     no_note = client.post("/inbox/bulk", data={"csrf_token": token, "item_ids": [str(chosen[0])],
                                                "owner_id": str(lee.id), "note": ""})
     assert no_note.status_code == 303
