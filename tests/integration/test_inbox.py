@@ -3,6 +3,7 @@
 from sqlalchemy import select
 
 from tests.factories import PASSWORD, answer, csrf_from, login, make_contact, make_invitation, make_survey, make_user
+from vocloop.accounts.models import User
 from vocloop.extensions import db
 from vocloop.items.models import FeedbackItem
 from vocloop.routing.service import create_rule
@@ -326,3 +327,20 @@ def test_a_status_change_is_on_the_timeline_naming_who_moved_it_from_what_to_wha
     login(client, "dana@example.com")
     page = client.get(f"/inbox/items/{item.id}").get_data(as_text=True)
     assert "<strong>status</strong>" in page and "Status open → waiting." in page
+
+
+def test_a_note_names_its_author_and_a_blank_note_or_hand_over_note_is_refused_in_words(app, client, drain):
+    from tests.factories import api_token
+    item, dana = item_for_dana(client, drain)
+    headers = api_token(dana)
+    blank = client.post(f"/api/v1/items/{item.id}/notes", headers=headers, json={"body": "   "})
+    assert blank.status_code == 422 and blank.json["detail"] == "A note cannot be empty."
+    admin = db.session.scalar(select(User).where(User.email == "admin@example.com"))
+    bare = client.patch(f"/api/v1/items/{item.id}", headers=headers, json={"owner_id": admin.id, "handover_note": " "})
+    assert bare.status_code == 422 and bare.json["detail"] == "A hand-over note cannot be empty."
+    assert client.post(f"/api/v1/items/{item.id}/notes", headers=headers, json={"body": "Called her"}).status_code < 300
+    notes = [e for e in client.get(f"/api/v1/items/{item.id}/events", headers=headers).json if e["kind"] == "note"]
+    assert [(e["actor_id"], e["body"]) for e in notes] == [(dana.id, "Called her")]
+    client.post(f"/api/v1/items/{item.id}/close", headers=headers, json={"reason": "duplicate"})
+    late = client.patch(f"/api/v1/items/{item.id}", headers=headers, json={"owner_id": admin.id, "handover_note": "x"})
+    assert late.status_code == 409 and late.json["detail"] == "This item is closed."
