@@ -35,6 +35,16 @@ def sent(sendgrid, prefix: str):
     return [email for email in sendgrid.emails() if email.custom_args["vocloop_key"].startswith(prefix)]
 
 
+def closing_email_dana_sends(client, drain, sendgrid, item, message: str):
+    """Dana closes the item from its page with this message: the closing email as SendGrid got it."""
+    login(client, "dana@example.com")
+    page = f"/inbox/items/{item.id}"
+    post_form(client, page, f"{page}/close", {"_prefix": "close", "message": message})
+    drain()
+    [closing] = sent(sendgrid, "closing:")
+    return closing
+
+
 def test_an_admin_sets_the_company_profile_and_the_survey_email_carries_it(app, client, sendgrid):
     make_user("admin@example.com", role="admin")
     login(client, "admin@example.com")
@@ -81,11 +91,7 @@ def test_the_closing_message_wears_the_surveys_own_brand_and_is_signed_by_its_ow
     item, dana = item_for_dana(client, drain)
     item.survey.brand_color, item.survey.logo_url = "#7a1f1f", "https://cdn.acme.example/support.png"
     db.session.commit()
-    login(client, "dana@example.com")
-    page = f"/inbox/items/{item.id}"
-    post_form(client, page, f"{page}/close", {"_prefix": "close", "message": "Hi Ann,\n\nIt is fixed."})
-    drain()
-    [closing] = sent(sendgrid, "closing:")
+    closing = closing_email_dana_sends(client, drain, sendgrid, item, "Hi Ann,\n\nIt is fixed.")
     assert "background:#7a1f1f" in closing.html and "background:#0b5cad" not in closing.html
     assert "https://cdn.acme.example/support.png" in closing.html
     assert '<p style="margin:0 0 4px">Dana</p>' in closing.html and "It is fixed.\n\nDana\n" in closing.text
@@ -106,12 +112,8 @@ def test_the_company_profile_through_the_api(app, client):
 
 def test_closing_paragraphs_are_kept_whatever_line_endings_the_form_posts(app, client, drain, sendgrid):
     item, dana = item_for_dana(client, drain)
-    login(client, "dana@example.com")
-    page = f"/inbox/items/{item.id}"
     body = "Hi Ann,\r\n\r\nWe found the bug.\r\nIt is fixed in 4.2.\r\n\r\nThanks for your patience."
-    post_form(client, page, f"{page}/close", {"_prefix": "close", "message": body})
-    drain()
-    [closing] = [e for e in sendgrid.emails() if e.custom_args["vocloop_key"].startswith("closing:")]
+    closing = closing_email_dana_sends(client, drain, sendgrid, item, body)
     paragraphs = re.findall(r"<p style=\"margin:0 0 12px\">(.*?)</p>", closing.html)
     assert paragraphs == ["Hi Ann,", "We found the bug.<br>It is fixed in 4.2.", "Thanks for your patience."]
     assert "\r" not in closing.text and "We found the bug.\nIt is fixed in 4.2.\n\nThanks" in closing.text
@@ -253,13 +255,10 @@ def test_a_closing_message_to_a_contact_of_no_stated_language_speaks_the_surveys
     item, dana = item_for_dana(client, drain)
     item.survey.language, item.survey.title, item.contact.language = "de", None, None
     db.session.commit()
-    login(client, "dana@example.com")
-    page = f"/inbox/items/{item.id}"
-    post_form(client, page, f"{page}/close", {"_prefix": "close", "message": "Hallo Ann,\n\nerledigt."})
-    drain()
-    [closing] = sent(sendgrid, "closing:")
+    closing = closing_email_dana_sends(client, drain, sendgrid, item, "Hallo Ann,\n\nerledigt.")
     assert "Hat das Ihr Anliegen gelöst?" in closing.html and "Ja: http" in closing.text
     assert "Sie erhalten diese E-Mail, weil Sie an einer unserer Umfragen teilgenommen haben." in closing.text
+
 
 def test_a_survey_in_german_starts_with_german_wording(app):
     survey = make_survey(language="de", company="Acme")
