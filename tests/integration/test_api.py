@@ -133,6 +133,18 @@ def test_openapi_spec_lists_the_stable_paths(app, client):
         assert path in spec["paths"], path
 
 
+def test_every_app_of_a_process_serves_the_whole_document_built_for_its_settings(app, client, settings):
+    """The document is built once per process and set of API settings (vocloop.api): a later app serves
+    the same one, and an app with another API version builds its own."""
+    from vocloop import create_app
+
+    first = client.get("/api/openapi.json").json
+    assert create_app(settings).test_client().get("/api/openapi.json").json == first
+    other = create_app({**settings, "API_VERSION": "v9"}).test_client().get("/api/openapi.json").json
+    assert other["info"]["version"] == "v9" and first["info"]["version"] == "v1"
+    assert other["paths"] == first["paths"] and len(first["paths"]) > 40
+
+
 def test_the_first_resources_keep_their_tag_and_the_order_of_their_paths(app, client):
     """Contacts in bulk, surveys, sends and metrics are four modules adding routes to one blueprint: its
     name stays their tag (a generated client's module, vocloop_client.api.api_v1) and the document lists
