@@ -114,7 +114,8 @@ def test_a_template_fills_in_the_customers_own_words_where_the_survey_has_no_tit
         app, client, drain):
     """{survey_title} (and {survey_name}, of templates written before titles) of an untitled survey is
     "our survey" in the language the customer reads (their own, else the survey's); {first_name} and
-    {name} of a nameless customer are "there"."""
+    {name} of a nameless customer are "there" in English and left out in other languages ("Hallo," not
+    "Hallo there,")."""
     lee = make_user("lee@example.com", role="lead", name="Lee", team="Support")
     dana = make_user("dana@example.com", name="Dana", team="Support")
     create_rule(name="to Dana", action="user", user_id=dana.id)
@@ -135,7 +136,11 @@ def test_a_template_fills_in_the_customers_own_words_where_the_survey_has_no_tit
     for contact_language, survey_language in (("de", "en"), (None, "de")):
         item.contact.language, survey.language = contact_language, survey_language
         db.session.commit()
-        assert "thanks for answering unsere Umfrage (unsere Umfrage)." in filled(), contact_language
+        assert "Hi, thanks for answering unsere Umfrage (unsere Umfrage)." in filled(), contact_language
+    template_row = db.session.get(ClosingTemplate, template["id"])
+    template_row.body = "Hallo {first_name},\n\nDanke, {name}, für Ihre {score}.\n\n{owner_name}"
+    db.session.commit()
+    assert "Hallo,\n\nDanke, für Ihre 3.\n\nDana</textarea>" in filled()
 
 
 def test_an_item_offers_every_template_that_fits_it_the_most_specific_first(app, client, drain):

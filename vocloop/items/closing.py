@@ -18,6 +18,9 @@ from vocloop.text import normalized_lines, paragraphs
 
 PLACEHOLDERS = ("first_name", "name", "owner_name", "survey_title", "survey_name", "score")
 PLACEHOLDER = re.compile(r"\{(" + "|".join(PLACEHOLDERS) + r")\}")
+# A customer without a name: English greets "Hi there,"; German, French and Spanish greet without a name
+# ("Hallo,", "Bonjour,", "Hola,"), so there the placeholder is left out with the space before it.
+NAMELESS = {"en": "there"}
 MAX_TEMPLATE = 10_000
 
 
@@ -52,14 +55,25 @@ def fill(template: ClosingTemplate, item: FeedbackItem, owner: User) -> str:
     """The template with its placeholders filled in for this customer (plain text, escaped later)."""
     contact, survey = item.contact, item.survey
     # {survey_name} is kept for templates written before titles: it, too, gives what customers may see.
-    title = survey.title or translate("our survey", language_for(contact, survey))
-    values = {"first_name": contact.greeting_name or "there", "name": contact.name or "there",
+    language = language_for(contact, survey)
+    title = survey.title or translate("our survey", language)
+    nameless = NAMELESS.get(language, "")
+    values = {"first_name": contact.greeting_name or nameless, "name": contact.name or nameless,
               "owner_name": owner.name, "survey_title": title, "survey_name": title,
               "score": str(item.response.score)}
     return fill_placeholders(template.body, values)
 
 
 def fill_placeholders(body: str, values: dict[str, str]) -> str:
+    """Each placeholder replaced by its value; one with no value is left out with the space before it,
+    with the brackets around it, and with a comma it would double ("Hallo {first_name} ({name})," -> "Hallo,";
+    "Danke, {name}, für" -> "Danke, für"), or at a line's start with the comma after it."""
+    blank = "|".join(name for name, value in values.items() if value == "")
+    if blank:
+        body = re.sub(rf"[ \t]*\(\{{(?:{blank})\}}\)", "", body)
+        body = re.sub(rf",[ \t]*\{{(?:{blank})\}}(?=,)", "", body)
+        body = re.sub(rf"^[ \t]*\{{(?:{blank})\}},?[ \t]*", "", body, flags=re.MULTILINE)
+        body = re.sub(rf"[ \t]*\{{(?:{blank})\}}", "", body)
     return PLACEHOLDER.sub(lambda match: values[match.group(1)], body)
 
 
