@@ -121,6 +121,30 @@ def test_the_watch_warns_records_breaches_and_escalates_to_the_lead_once(app, se
     assert lead.id != dana.id
 
 
+
+def test_the_watch_warns_an_old_item_however_many_young_ones_are_open(app, monkeypatch):
+    """Warnings went to the first 4 x BATCH open items the database returned, whether or not they were
+    due one: with more young items open than that, an old one was never warned."""
+    from vocloop.items import sla_watch
+
+    monkeypatch.setattr(sla_watch, "BATCH", 2)
+    dana = make_user("dana@example.com", name="Dana", team="Support")
+    routing.create_rule(name="to Dana", action="user", user_id=dana.id)
+    for n in range(10):
+        triage_response(pending_response(f"c{n}@customer.example").id)
+    opened = db.session.scalars(select(FeedbackItem).order_by(FeedbackItem.id)).all()
+    young, old = opened[:-2], opened[-2:]
+    now = old[0].created_at + (old[0].close_due_at - old[0].created_at) * 0.8
+    for item in young:  # opened just now: far from their deadline
+        item.sla_started_at = now - timedelta(minutes=5)
+    old[1].close_due_at = old[1].close_due_at + timedelta(hours=1)
+    db.session.commit()
+    assert watch_sla(now)["warned"] == 2
+    db.session.expire_all()
+    assert [item.id for item in db.session.scalars(select(FeedbackItem).where(
+        FeedbackItem.sla_warned_at.is_not(None)).order_by(FeedbackItem.id))] == [item.id for item in old]
+
+
 # Hand-overs and time off
 
 def test_deactivating_an_owner_hands_their_open_items_over_with_a_timeline_entry(app, client):

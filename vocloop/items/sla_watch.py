@@ -26,15 +26,11 @@ BATCH = 500
 def watch_sla(now: datetime | None = None) -> dict[str, int]:
     now = now or utcnow()
     counts = {"warned": 0, "first_action_missed": 0, "breached": 0, "escalated": 0}
-    # An item waiting on the customer is left alone: its clock stands still (items/sla_clock.py).
-    open_items = select(FeedbackItem).where(FeedbackItem.status != "closed", FeedbackItem.sla_paused_at.is_(None))
+    open_items = select(FeedbackItem).where(*_clock_running())
 
-    for item in db.session.scalars(open_items.where(
-            FeedbackItem.sla_warned_at.is_(None), FeedbackItem.close_due_at > now).limit(BATCH * 4)):
-        started = item.sla_started_at or item.created_at  # a reopened item's clock started at the reopen
-        window = (item.close_due_at - started).total_seconds()
-        if window > 0 and (now - started).total_seconds() >= WARN_AT_SHARE * window \
-                and _claim(item, "sla_warned_at", now):
+    for item in db.session.scalars(select(FeedbackItem).where(FeedbackItem.id.in_(_due_for_warning(now)))
+                                   .order_by(FeedbackItem.id)):
+        if _claim(item, "sla_warned_at", now):
             left = item.close_due_at - now
             _record(item, "sla_warning", f"Closing message due in {_duration(left)}.")
             notify_owner_of(item, key=f"notice:sla-warning:{_clock(item)}",
@@ -75,6 +71,27 @@ def watch_sla(now: datetime | None = None) -> dict[str, int]:
             counts["escalated"] += 1
     db.session.commit()
     return counts
+
+
+def _clock_running() -> tuple:
+    """Open items whose clock runs: one waiting on the customer is left alone (items/sla_clock.py)."""
+    return FeedbackItem.status != "closed", FeedbackItem.sla_paused_at.is_(None)
+
+
+def _due_for_warning(now: datetime) -> list[int]:
+    """Items past WARN_AT_SHARE of their time to the closing-message deadline and not yet warned, the
+    most urgent first, at most BATCH. Every unwarned open item is looked at (four columns each): the
+    share is worked out here, so an install with thousands of young items still warns the old ones."""
+    rows = db.session.execute(select(FeedbackItem.id, FeedbackItem.sla_started_at, FeedbackItem.created_at,
+                                     FeedbackItem.close_due_at).where(
+        *_clock_running(), FeedbackItem.sla_warned_at.is_(None), FeedbackItem.close_due_at > now))
+    due = []
+    for item_id, sla_started_at, created_at, close_due_at in rows:
+        started = sla_started_at or created_at  # a reopened item's clock started at the reopen
+        window = (close_due_at - started).total_seconds()
+        if window > 0 and (now - started).total_seconds() >= WARN_AT_SHARE * window:
+            due.append((close_due_at, item_id))
+    return [item_id for _, item_id in sorted(due)[:BATCH]]
 
 
 def leads_of(item: FeedbackItem) -> list[User]:
