@@ -188,3 +188,20 @@ def test_only_leads_and_admins_announce_and_a_lead_only_to_their_teams_customers
     draft = client.get(created.headers["Location"]).text
     # every billing item went to the fallback admin, outside Lee's team: Lee sees nobody, sends nothing
     assert "Nobody can be emailed with these filters" in draft and "ann@customer.example" not in draft
+
+
+def test_a_lead_finds_their_own_announcement_however_many_newer_ones_other_teams_wrote(app, client, monkeypatch):
+    """The page listed the most recent announcements of anyone, then dropped those the lead may not see:
+    other teams' newer ones crowded a lead's own off their page."""
+    monkeypatch.setattr(announcements, "LISTED", 2)
+    lee = make_user("lee@example.com", role="lead", name="Lee", team="Support")
+    sam = make_user("sam@example.com", role="lead", name="Sam", team="Customer Success")
+    ours = announcements.create(lee, {"topic": "billing", "subject": "Invoices are checked twice now",
+                                      "body": "Fixed."})
+    for n in range(2):
+        announcements.create(sam, {"topic": "bugs", "subject": f"Crash {n} fixed", "body": "Fixed."})
+    assert [a.id for a in announcements.listed_for(lee)] == [ours.id]
+    login(client, "lee@example.com")
+    page = client.get("/announcements/").get_data(as_text=True)
+    assert "Invoices are checked twice now" in page and "Crash 1 fixed" not in page
+    assert [a.subject for a in announcements.listed_for(sam)] == ["Crash 1 fixed", "Crash 0 fixed"]
