@@ -22,8 +22,8 @@ UNSET = object()
 # What each placeholder becomes, in the words the page uses to explain it.
 PLACEHOLDER_HELP = {
     "first_name": "the customer's first name (their whole name if no first name is known; if neither, “there” in "
-                  "English and left out in other languages: “Hallo,”)",
-    "name": "the customer's whole name (if unknown, “there” in English and left out in other languages)",
+                  "English, “Hi there,”, and left out in other languages, “Hallo,”)",
+    "name": "the customer's whole name (if unknown, “there” in English, left out in other languages)",
     "owner_name": "the name of the owner who sends the message",
     "survey_title": "the survey's title as customers saw it (“our survey” if it has none)",
     "survey_name": "the same as {survey_title}; kept for templates written before surveys had titles",
