@@ -145,6 +145,112 @@ def test_the_watch_warns_an_old_item_however_many_young_ones_are_open(app, monke
         FeedbackItem.sla_warned_at.is_not(None)).order_by(FeedbackItem.id))] == [item.id for item in old]
 
 
+
+def test_what_the_watch_writes_names_the_customer_the_deadline_and_the_lead(app, drain):
+    """The timeline entries and emails of a warning, a breach and an escalation, as owner and lead read them
+    (mutation testing: each text, the customer's name in the warning and the CRM's sla.breached payload)."""
+    from vocloop.outbound.models import WebhookDelivery, WebhookEndpoint
+
+    make_user("lee@example.com", role="lead", name="Lee", team="Support")
+    dana = make_user("dana@example.com", name="Dana", team="Support")
+    routing.create_rule(name="to Dana", action="user", user_id=dana.id)
+    db.session.add(WebhookEndpoint(url="https://crm.example.com/hooks", events=["sla.breached"], secret="whsec_x"))
+    token = make_invitation(make_survey(), make_contact("ann@customer.example", name="Ann Smith"))
+    triage_response(responses.submit_comment(token, "2", "Nothing works"))
+    item = db.session.scalar(select(FeedbackItem))
+    started, due = item.created_at, item.close_due_at
+    watch_sla(started + (due - started) * 0.8)
+    late = due + timedelta(minutes=1)
+    watch_sla(late)
+    db.session.expire_all()
+    left = (due - started) * 0.2
+    hours = f"{left.total_seconds() / 3600:.0f} hours"
+    bodies = {event.kind: event.body for event in db.session.get(FeedbackItem, item.id).events}
+    assert bodies["sla_warning"] == f"Closing message due in {hours}."
+    assert bodies["sla_first_action_missed"] == "No first action before its due time."
+    assert bodies["sla_breached"] == f"Closing message overdue since {due:%Y-%m-%d %H:%M} UTC."
+    assert bodies["escalated"] == "Escalated to Lee, lead of the owner's team."
+    notices = {message.subject: message.text for message in db.session.scalars(
+        select(Message).where(Message.kind == "notification", Message.subject.not_like("New item%")))}
+    assert f"Ann Smith is waiting for an answer; the closing message is due {due:%Y-%m-%d %H:%M} UTC." in \
+        notices[f"Item #{item.id}: closing message due in {hours}"]
+    assert "\n\nThe closing message to the customer is overdue. Send it, or hand the item over.\n\n" in \
+        notices[f"Item #{item.id} is past its SLA"]
+    assert f"Dana has not sent the closing message that was due {due:%Y-%m-%d %H:%M} UTC." in \
+        notices[f"Escalation: item #{item.id} (Dana) is past its SLA"]
+    item = db.session.get(FeedbackItem, item.id)
+    assert item.escalated_at == item.sla_breached_at == item.first_breached_at == late
+    import json
+    posted = json.loads(db.session.scalar(select(WebhookDelivery.body)))
+    assert posted["type"] == "sla.breached" and posted["data"]["item_id"] == item.id
+
+
+
+@pytest.mark.parametrize("left, words", [(timedelta(seconds=20), "1 minute"), (timedelta(minutes=90), "90 minutes"),
+                                         (timedelta(minutes=119), "119 minutes"), (timedelta(hours=2), "2 hours"),
+                                         (timedelta(hours=4.8), "5 hours")])
+def test_the_warning_says_how_long_is_left_in_hours_from_two_hours_else_in_minutes(left, words):
+    from vocloop.items.sla_watch import _duration
+
+    assert _duration(left) == words
+
+def test_a_breach_is_recorded_for_that_item_only_however_many_are_already_late(app, monkeypatch):
+    """Breaches and warnings already recorded never fill the watch's batch, and recording one breach
+    marks no other item as ever having breached (its first breach is kept across reopens)."""
+    from vocloop.items import sla_watch
+
+    monkeypatch.setattr(sla_watch, "BATCH", 2)
+    dana = make_user("dana@example.com", name="Dana", team="Support")
+    routing.create_rule(name="to Dana", action="user", user_id=dana.id)
+    for n in range(6):
+        triage_response(pending_response(f"c{n}@customer.example").id)
+    late_a, late_b, warned_a, warned_b, newly_late, fine = db.session.scalars(
+        select(FeedbackItem).order_by(FeedbackItem.id)).all()
+    now = fine.close_due_at - (fine.close_due_at - fine.created_at) * 0.1  # 90 % of the window gone
+    for item in (late_a, late_b):  # breached an hour ago, recorded then
+        item.close_due_at = item.sla_breached_at = item.first_breached_at = now - timedelta(hours=1)
+        item.first_action_breached_at = item.sla_warned_at = now - timedelta(hours=1)
+    for item in (warned_a, warned_b):  # warned already, and the soonest due
+        item.close_due_at, item.sla_warned_at = now + timedelta(minutes=1), now - timedelta(minutes=5)
+    newly_late.close_due_at = now - timedelta(minutes=1)
+    fine.sla_started_at = now - timedelta(minutes=5)
+    for item in (warned_a, warned_b, newly_late, fine):
+        item.first_action_at = item.created_at  # the owner acted in time
+    db.session.commit()
+    assert watch_sla(now) == {"warned": 0, "first_action_missed": 0, "breached": 1, "escalated": 0}
+    db.session.expire_all()
+    assert {item.id: item.first_breached_at for item in db.session.scalars(select(FeedbackItem))} == {
+        late_a.id: now - timedelta(hours=1), late_b.id: now - timedelta(hours=1), warned_a.id: None,
+        warned_b.id: None, newly_late.id: now, fine.id: None}
+    fine.sla_started_at = None  # 90 % of its window gone: warned, though two warned ones are due sooner
+    db.session.commit()
+    assert watch_sla(now)["warned"] == 1
+
+
+def test_escalation_goes_to_the_active_lead_of_the_items_team_only(app):
+    """Not to the lead of another team the owner also sits in, not to a deactivated lead, and not to the
+    owner when the owner leads the team."""
+    lee = make_user("lee@example.com", role="lead", name="Lee", team="Support")
+    sam = make_user("sam@example.com", role="lead", name="Sam", team="Success")
+    dana = make_user("dana@example.com", name="Dana", team="Support")
+    sam.teams[0].members.append(dana)  # Dana works in both teams
+    routing.create_rule(name="to Dana", action="user", user_id=dana.id)
+    escalated_to = []
+    for n, change in enumerate(("", "deactivate Lee", "Lee owns it")):
+        triage_response(pending_response(f"c{n}@customer.example").id)
+        item = db.session.scalar(select(FeedbackItem).order_by(FeedbackItem.id.desc()))
+        item.team_id = lee.teams[0].id  # a Support item
+        if change == "deactivate Lee":
+            lee.active = False
+        if change == "Lee owns it":
+            lee.active, item.owner_id = True, lee.id
+        db.session.commit()
+        watch_sla(item.close_due_at + timedelta(minutes=1))
+        escalated_to.append(sorted(db.session.scalars(select(Message.to_email).where(
+            Message.kind == "notification", Message.item_id == item.id, Message.subject.like("Escalation%")))))
+    assert escalated_to == [["lee@example.com"], [], []]
+
+
 # Hand-overs and time off
 
 def test_deactivating_an_owner_hands_their_open_items_over_with_a_timeline_entry(app, client):

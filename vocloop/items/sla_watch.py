@@ -121,5 +121,9 @@ def _record(item: FeedbackItem, kind: str, body: str) -> None:
 
 
 def _duration(delta) -> str:
+    """How long until a deadline, in the warning's words: whole hours from two hours, else minutes."""
     hours = delta.total_seconds() / 3600
-    return f"{hours:.0f} hours" if hours >= 2 else f"{max(1, round(hours * 60))} minutes"
+    if hours >= 2:
+        return f"{hours:.0f} hours"
+    minutes = max(1, round(hours * 60))
+    return "1 minute" if minutes == 1 else f"{minutes} minutes"
