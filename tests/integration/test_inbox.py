@@ -267,6 +267,30 @@ def test_a_mention_in_a_note_tells_a_colleague_who_may_see_the_item(app, client,
     assert ">due in " in html and "urgent language" not in html
 
 
+def test_a_mention_at_the_end_of_a_sentence_tells_that_colleague(app, client, drain, sendgrid):
+    item, dana = item_for_dana(client, drain)
+    make_user("lee@example.com", name="Lee", role="lead", team="Support")
+    login(client, "lee@example.com")
+    page = f"/inbox/items/{item.id}"
+    post_form(client, page, f"{page}/notes", {"_prefix": "note", "body": "Refund approved, over to you @dana."})
+    drain()
+    assert [e.to for e in sendgrid.emails() if "mentioned you" in e.subject] == ["dana@example.com"]
+
+
+def test_a_hand_over_to_someone_who_does_not_exist_is_refused_in_words_and_changes_nothing(
+        app, client, drain, sendgrid):
+    from tests.factories import api_token
+    item, dana = item_for_dana(client, drain)
+    before, emails = [(e.kind, e.body) for e in fresh(item.id).events], len(sendgrid.emails())
+    nobody = client.patch(f"/api/v1/items/{item.id}", headers=api_token(dana),
+                          json={"owner_id": 999_999, "handover_note": "Over to you", "tell_customer": True})
+    assert nobody.status_code == 422 and nobody.json["detail"] == "The new owner must be an active user."
+    drain()
+    unchanged = fresh(item.id)
+    assert unchanged.owner_id == dana.id and [(e.kind, e.body) for e in unchanged.events] == before
+    assert len(sendgrid.emails()) == emails  # neither the customer nor anyone else is told of a hand-over
+
+
 def test_closing_templates_drafts_and_an_exact_preview(app, client, drain, sendgrid):
     from tests.factories import api_token
     item, dana = item_for_dana(client, drain)
