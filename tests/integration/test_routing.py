@@ -291,6 +291,101 @@ def test_leaving_a_team_hands_that_teams_items_to_the_others(app):
     assert set(owners().values()) == {members[1].id}
 
 
+def test_leaving_one_team_hands_over_only_its_items_says_who_and_why_and_keeps_its_lead(app, client):
+    """Agent 0 works for Support and Billing and leaves Support: Support's item goes to the teammate the
+    rule picks, the Billing one stays hers, and the timeline names the admin and the reason. Support keeps
+    its lead; when the lead leaves too, Support has none (the lead is not left pointing at an outsider)."""
+    from vocloop.accounts.models import Team
+    admin = make_user("admin@example.com", name="Alex", role="admin")
+    lee = make_user("lee@example.com", name="Lee", role="lead", team="Support")
+    (agent, _), support = support_team(2)
+    billing = make_user("bea@example.com", name="Bea", role="lead", team="Billing").teams[0]
+    billing.members.append(agent)
+    routing.create_rule(name="Support", action="team", team_id=support.id)
+    support.last_assigned_user_id = lee.id  # the rotation picks Agent 0, then Agent 1, then Lee
+    for index in range(2):
+        triage_response(pending_response(f"c{index}@customer.example").id)
+    items = list(db.session.scalars(select(FeedbackItem).order_by(FeedbackItem.id)))
+    items[1].owner_id, items[1].team_id = agent.id, billing.id
+    db.session.commit()
+    assert [(item.owner_id, item.team_id) for item in items] == [(agent.id, support.id), (agent.id, billing.id)]
+    headers = api_token(admin)
+    assert client.delete(f"/api/v1/teams/{support.id}/members/{agent.id}", headers=headers).status_code == 204
+    db.session.rollback()
+    items = list(db.session.scalars(select(FeedbackItem).order_by(FeedbackItem.id)))
+    assert [(item.owner_id, item.team_id) for item in items] == [(lee.id, support.id), (agent.id, billing.id)]
+    handed = items[0].events[-1]
+    assert (handed.kind, handed.actor_id, handed.body) == (
+        "reassigned", admin.id, "Agent 0 left Support. Handed over to Lee (rule “Support”: team Support).")
+    assert db.session.get(Team, support.id).lead_id == lee.id
+    assert client.delete(f"/api/v1/teams/{support.id}/members/{lee.id}", headers=headers).status_code == 204
+    db.session.rollback()
+    assert db.session.get(Team, support.id).lead_id is None and db.session.get(Team, billing.id).lead_id != lee.id
+    again = client.delete(f"/api/v1/teams/{support.id}/members/{agent.id}", headers=headers)
+    assert again.status_code == 422 and again.json["detail"] == "Agent 0 is not in Support."
+
+
+def test_someone_leaving_a_team_whom_a_rule_still_names_hands_its_items_to_the_lead_else_the_fallback(app):
+    """A rule names Agent 0, who leaves Support but stays active: routing would give the item back to her,
+    so Support's lead takes it, in Support; with no active lead, the fallback owner does. When the person
+    leaving is the fallback owner too, nobody can take over and the change is refused, nothing moved."""
+    from vocloop.accounts.models import Team
+    admin = make_user("admin@example.com", name="Alex", role="admin")
+    lee = make_user("lee@example.com", name="Lee", role="lead", team="Support")
+    (agent, other), support = support_team(2)
+    routing.create_rule(name="to Agent 0", action="user", user_id=agent.id)
+    triage_response(pending_response("c0@customer.example").id)
+    item = db.session.scalar(select(FeedbackItem))
+    item.team_id = support.id
+    db.session.commit()
+    assert handover.remove_from_team(agent, support, admin) == 1
+    item = db.session.get(FeedbackItem, item.id)
+    assert (item.owner_id, item.team_id) == (lee.id, support.id)
+    assert item.events[-1].body == "Agent 0 left Support. Handed over to Lee (team lead)."
+    # Back in Support, the item hers again; Lee is deactivated but still named the lead: the fallback owner.
+    support = db.session.get(Team, support.id)
+    support.members.append(agent)
+    item.owner_id = agent.id
+    db.session.commit()
+    handover.deactivate_user(lee, admin)
+    assert db.session.get(Team, support.id).lead_id == lee.id
+    assert handover.remove_from_team(agent, db.session.get(Team, support.id), admin) == 1
+    item = db.session.get(FeedbackItem, item.id)
+    assert item.owner_id == admin.id
+    assert item.events[-1].body == "Agent 0 left Support. Handed over to Alex (fallback owner)."
+    # The fallback owner named by a rule, leaving a team with no lead: refused, and she stays in the team.
+    routing.create_rule(name="to Alex", action="user", user_id=admin.id, position=0)
+    support = db.session.get(Team, support.id)
+    support.members.append(admin)
+    db.session.commit()
+    with pytest.raises(Conflict, match=f"Nobody could take over item #{item.id}"):
+        handover.remove_from_team(admin, db.session.get(Team, support.id), None)
+    db.session.rollback()
+    assert admin in db.session.get(Team, support.id).members
+    assert db.session.get(FeedbackItem, item.id).owner_id == admin.id
+
+
+def test_time_off_needs_another_active_user_to_cover_and_a_refusal_says_so_changing_nothing(app, client):
+    make_user("admin@example.com", role="admin")
+    dana, omar = make_user("dana@example.com", name="Dana"), make_user("omar@example.com", name="Omar")
+    gone = make_user("gus@example.com", name="Gus")
+    handover.deactivate_user(gone, None)
+    headers, until = api_token(dana), "2099-01-31T17:00:00Z"
+    for delegate_id in (None, 999_999, gone.id, dana.id):
+        refused = client.patch(f"/api/v1/users/{dana.id}", headers=headers,
+                               json={"away_until": until, "delegate_id": delegate_id})
+        assert refused.status_code == 422, delegate_id
+        assert refused.json["detail"] == ("Being away needs a delegate who takes new items meanwhile."
+                                          if delegate_id is None else "The delegate must be another active user.")
+        db.session.rollback()
+        assert (db.session.get(User, dana.id).away_until, db.session.get(User, dana.id).delegate_id) == (None, None)
+    covered = client.patch(f"/api/v1/users/{dana.id}", headers=headers, json={"away_until": until,
+                                                                                "delegate_id": omar.id})
+    assert covered.status_code == 200
+    db.session.rollback()
+    assert db.session.get(User, dana.id).delegate_id == omar.id
+
+
 def test_an_away_owner_delegates_new_items_until_they_return(app):
     make_user("admin@example.com", role="admin")
     dana, omar = make_user("dana@example.com", name="Dana"), make_user("omar@example.com", name="Omar")
