@@ -54,6 +54,7 @@ def test_a_reply_lands_on_the_item_reopens_it_and_tells_the_owner(app, client, c
     replies = [event for event in item.events if event.kind == "customer_replied"]
     assert [event.body for event in replies] == ["Thanks, but the invoice is still wrong."]
     assert item.status == "in_progress" and item.events[-1].kind == "reopened"
+    assert item.events[-1].body.startswith("Reopened by the customer's reply. New due times: first action by ")
     assert any(e.to == "dana@example.com" and "replied" in e.subject for e in sendgrid.emails())
 
 
@@ -79,6 +80,8 @@ def test_a_reply_from_another_address_lands_flagged_not_silently(app, client, cl
                         {"from": "bob@elsewhere.example", "from_another_address": True}),
                        ("Thanks!", {"from": "ANN@Customer.Example"})]
     assert item.status == "in_progress"
+    assert [event.body.split(" New due times")[0] for event in item.events if event.kind == "reopened"] == [
+        "Reopened by a reply from another address (bob@elsewhere.example)."]
     notices = [e.subject for e in sendgrid.emails() if e.to == "dana@example.com"]
     assert any("a reply from another address (bob@elsewhere.example), not Ann" in subject for subject in notices)
     assert any(subject.endswith("Ann replied") for subject in notices)
