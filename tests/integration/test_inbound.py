@@ -85,9 +85,27 @@ def test_a_reply_from_another_address_lands_flagged_not_silently(app, client, cl
     notices = [e.subject for e in sendgrid.emails() if e.to == "dana@example.com"]
     assert any("a reply from another address (bob@elsewhere.example), not Ann" in subject for subject in notices)
     assert any(subject.endswith("Ann replied") for subject in notices)
+    warning = ("This reply came from bob@elsewhere.example, not from the customer's address ann@customer.example. "
+               "Check who wrote it before you answer.")
+    texts = {e.subject.removeprefix(f"Item #{item_id}: "): e.text for e in sendgrid.emails()
+             if e.to == "dana@example.com"}
+    assert warning in texts["a reply from another address (bob@elsewhere.example), not Ann"]
+    assert "Check who wrote it" not in texts["Ann replied"] and "Thanks!" in texts["Ann replied"]
     login(client, "dana@example.com")
     page = client.get(f"/inbox/items/{item_id}").get_data(as_text=True)
     assert page.count("from another address: bob@elsewhere.example") == 1
+
+
+def test_a_reply_whose_sender_cannot_be_read_is_flagged_as_from_an_unknown_address(app, client, closed_item,
+                                                                                  sendgrid, drain):
+    item_id, reply_to = closed_item
+    response = inbound(client, reply_to, "Forwarded to the right person.", **{"from": "(((" * 400})
+    assert response.json == {"status": "attached", "item_id": item_id, "flag": "from_another_address"}
+    drain()
+    [notice] = [e for e in sendgrid.emails() if e.to == "dana@example.com" and "another address" in e.subject]
+    assert notice.subject == f"Item #{item_id}: a reply from another address (unknown), not Ann"
+    assert ("This reply came from an unknown address, not from the customer's address ann@customer.example."
+            in notice.text)
 
 
 def test_the_customers_history_shows_their_replies_and_the_hand_over_email(app, client, closed_item, drain):
