@@ -58,6 +58,22 @@ def test_a_reply_lands_on_the_item_reopens_it_and_tells_the_owner(app, client, c
     assert any(e.to == "dana@example.com" and "replied" in e.subject for e in sendgrid.emails())
 
 
+def test_an_item_reopened_twice_counts_two_reopens(app, client, closed_item, drain):
+    """The count keys the SLA watch's notices of each reopened round and fills the export and the API."""
+    from tests.factories import api_token
+    item_id, reply_to = closed_item
+    inbound(client, reply_to, "Still wrong.")
+    drain()
+    db.session.rollback()
+    owner, item = db.session.get(FeedbackItem, item_id).owner, db.session.get(FeedbackItem, item_id)
+    items.close_with_message(owner, item, "Hi Ann, fixed for real this time.")
+    deliver_messages(outbox.take_queued_ids())
+    inbound(client, reply_to, "Still wrong, sorry.", message_id="<reply-2@mail.customer.example>")
+    drain()
+    api = client.get(f"/api/v1/items/{item_id}", headers=api_token(owner)).json
+    assert (api["status"], api["reopen_count"]) == ("in_progress", 2)
+
+
 def test_a_reply_from_another_address_lands_flagged_not_silently(app, client, closed_item, sendgrid, drain):
     """Decided: it came to the item's signed reply address, so it is kept and reopens the item (a
     colleague or a forward may matter), but the timeline, the owner's notice and the webhook's answer
