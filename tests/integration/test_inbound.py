@@ -55,6 +55,7 @@ def test_a_reply_lands_on_the_item_reopens_it_and_tells_the_owner(app, client, c
     assert [event.body for event in replies] == ["Thanks, but the invoice is still wrong."]
     assert item.status == "in_progress" and item.events[-1].kind == "reopened"
     assert item.events[-1].body.startswith("Reopened by the customer's reply. New due times: first action by ")
+    assert "missed" not in item.events[-1].body  # closed in time: no earlier deadline was missed
     assert any(e.to == "dana@example.com" and "replied" in e.subject for e in sendgrid.emails())
 
 

@@ -264,7 +264,7 @@ def test_a_reopened_item_gets_new_due_times_and_its_earlier_breach_stays_counted
     assert item.first_breached_at == breached_at
 
     reopen = [event for event in item.events if event.kind == "reopened"][-1]
-    assert "The earlier closing-message deadline was missed." in reopen.body
+    assert reopen.body.endswith(" UTC. The earlier closing-message deadline was missed.")
     assert reopen.data["earlier"]["sla_breached_at"] == breached_at.isoformat()
     headers = api_token(dana)
     api = client.get(f"/api/v1/items/{item.id}", headers=headers).json
