@@ -229,6 +229,9 @@ def test_a_bounced_closing_message_reopens_the_item_and_tells_its_owner(app, cli
     assert closure(item.created_at, item.created_at.replace(year=2100))["loop_closed"] == 0
     notices = [e.subject for e in sendgrid.emails() if e.to == "admin@example.com"]
     assert sum("did not reach the customer" in subject for subject in notices) == 1
+    [notice] = [e for e in sendgrid.emails() if e.to == "admin@example.com" and "did not reach" in e.subject]
+    assert ("The item is open again: try another way to reach the customer, or close it without a message and "
+            "say why." in notice.text)
 
 
 def test_a_late_processed_event_after_a_bounce_does_not_close_the_loop_again(app, client, signer, drain):
