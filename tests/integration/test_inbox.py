@@ -140,6 +140,7 @@ def test_reassigning_needs_a_hand_over_note(app, client, drain):
     moved = fresh(item.id)
     assert moved.owner_id == omar.id
     assert moved.events[-1].kind == "reassigned" and moved.events[-1].body == "Omar knows exports."
+    assert moved.events[-1].actor_id == dana.id  # the timeline names who handed it over
 
 
 def test_an_owner_cannot_hand_over_to_an_owner_outside_their_teams(app, client, drain):
@@ -277,7 +278,7 @@ def test_a_mention_at_the_end_of_a_sentence_tells_that_colleague(app, client, dr
     assert [e.to for e in sendgrid.emails() if "mentioned you" in e.subject] == ["dana@example.com"]
 
 
-def test_a_hand_over_to_someone_who_does_not_exist_is_refused_in_words_and_changes_nothing(
+def test_a_hand_over_to_someone_who_does_not_exist_or_to_the_owner_is_refused_in_words_changing_nothing(
         app, client, drain, sendgrid):
     from tests.factories import api_token
     item, dana = item_for_dana(client, drain)
@@ -285,6 +286,9 @@ def test_a_hand_over_to_someone_who_does_not_exist_is_refused_in_words_and_chang
     nobody = client.patch(f"/api/v1/items/{item.id}", headers=api_token(dana),
                           json={"owner_id": 999_999, "handover_note": "Over to you", "tell_customer": True})
     assert nobody.status_code == 422 and nobody.json["detail"] == "The new owner must be an active user."
+    herself = client.patch(f"/api/v1/items/{item.id}", headers=api_token(dana),
+                           json={"owner_id": dana.id, "handover_note": "Over to me"})
+    assert herself.status_code == 422 and herself.json["detail"] == "This user already owns the item."
     drain()
     unchanged = fresh(item.id)
     assert unchanged.owner_id == dana.id and [(e.kind, e.body) for e in unchanged.events] == before
