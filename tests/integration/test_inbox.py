@@ -143,6 +143,28 @@ def test_reassigning_needs_a_hand_over_note(app, client, drain):
     assert moved.events[-1].actor_id == dana.id  # the timeline names who handed it over
 
 
+def test_a_crm_hears_of_a_hand_over_with_the_previous_owner_and_the_note(app, client, drain):
+    from tests.factories import api_token
+    from tests.support.webhook_receiver import WebhookReceiver
+    item, dana = item_for_dana(client, drain)
+    omar = make_user("omar@example.com", name="Omar", team="Support")
+    admin = db.session.scalar(select(User).where(User.email == "admin@example.com"))
+    receiver = WebhookReceiver()
+    try:
+        registered = client.post("/api/v1/webhooks", json={"url": receiver.url, "events": ["item.assigned"]},
+                                 headers=api_token(admin))
+        assert registered.status_code == 201
+        handed = client.patch(f"/api/v1/items/{item.id}", headers=api_token(dana),
+                              json={"owner_id": omar.id, "handover_note": "Omar knows exports."})
+        assert handed.status_code == 200
+        drain()
+        told = [(data["item_id"], data["owner_id"], data["previous_owner_id"], data["handover_note"])
+                for data in (e["data"] for e in receiver.events("item.assigned"))]
+        assert told == [(item.id, omar.id, dana.id, "Omar knows exports.")]
+    finally:
+        receiver.close()
+
+
 def test_an_owner_cannot_hand_over_to_an_owner_outside_their_teams(app, client, drain):
     item, dana = item_for_dana(client, drain)
     stranger = make_user("omar@example.com", team="Billing")
