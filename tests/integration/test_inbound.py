@@ -77,7 +77,8 @@ def test_a_crm_hears_that_the_customers_reply_reopened_the_item_and_why(app, cli
         receiver.close()
 
 
-def test_an_item_reopened_twice_counts_two_reopens(app, client, closed_item, drain):
+def test_an_item_reopened_twice_counts_two_reopens_and_stays_loop_closed_from_its_first_message(
+        app, client, closed_item, drain):
     """The count keys the SLA watch's notices of each reopened round and fills the export and the API."""
     from tests.factories import api_token
     item_id, reply_to = closed_item
@@ -85,12 +86,17 @@ def test_an_item_reopened_twice_counts_two_reopens(app, client, closed_item, dra
     drain()
     db.session.rollback()
     owner, item = db.session.get(FeedbackItem, item_id).owner, db.session.get(FeedbackItem, item_id)
+    loop_closed_at = item.loop_closed_at
+    assert [e.body for e in item.events if e.kind == "message_sent"] == [
+        "Closing message accepted by the mail provider."]
     items.close_with_message(owner, item, "Hi Ann, fixed for real this time.")
     deliver_messages(outbox.take_queued_ids())
     inbound(client, reply_to, "Still wrong, sorry.", message_id="<reply-2@mail.customer.example>")
     drain()
     api = client.get(f"/api/v1/items/{item_id}", headers=api_token(owner)).json
     assert (api["status"], api["reopen_count"]) == ("in_progress", 2)
+    db.session.rollback()  # the loop was closed by the first message: its time stays, however many follow
+    assert db.session.get(FeedbackItem, item_id).loop_closed_at == loop_closed_at
 
 
 def test_a_reply_from_another_address_lands_flagged_not_silently(app, client, closed_item, sendgrid, drain):
