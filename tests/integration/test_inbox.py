@@ -388,6 +388,8 @@ def test_a_note_names_its_author_and_a_blank_note_or_hand_over_note_is_refused_i
     admin = db.session.scalar(select(User).where(User.email == "admin@example.com"))
     bare = client.patch(f"/api/v1/items/{item.id}", headers=headers, json={"owner_id": admin.id, "handover_note": " "})
     assert bare.status_code == 422 and bare.json["detail"] == "A hand-over note cannot be empty."
+    blank_close = client.post(f"/api/v1/items/{item.id}/close", headers=headers, json={"message": "  "})
+    assert blank_close.status_code == 422 and blank_close.json["detail"] == "The closing message cannot be empty."
     assert client.post(f"/api/v1/items/{item.id}/notes", headers=headers, json={"body": "Called her"}).status_code < 300
     notes = [e for e in client.get(f"/api/v1/items/{item.id}/events", headers=headers).json if e["kind"] == "note"]
     assert [(e["actor_id"], e["body"]) for e in notes] == [(dana.id, "Called her")]
