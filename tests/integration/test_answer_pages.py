@@ -158,6 +158,26 @@ def test_before_anyone_works_on_it_the_comment_itself_can_be_changed(app, client
     db.session.refresh(item)
     assert [e.body for e in item.events if e.kind == "customer_replied"] == ["And rude."]
     assert db.session.get(Response, item.response_id).comment == "Slow."
+    # Rewritten rather than added to, on such a page: the owner reads all of the new words.
+    client.post(f"/s/{other}/add", data={"addition": "Too slow, and nobody called back.", "replaces": "1"})
+    drain()
+    db.session.refresh(item)
+    assert [e.body for e in item.events if e.kind == "customer_replied"] == \
+        ["And rude.", "Too slow, and nobody called back."]
+
+
+def test_words_added_from_two_tabs_are_both_kept(app, client, drain):
+    """Ann answered without a comment and has the page open in two tabs: what she sends from the first
+    and then from the second (drawn before, with nothing to change) are both in her comment, in order."""
+    make_user("admin@example.com", role="admin")
+    token = make_invitation(make_survey(open_items_for="negative"), make_contact("ann@customer.example"))
+    answer(client, token, 9, "")
+    drain()
+    client.post(f"/s/{token}/add", data={"addition": "The export is slow."})
+    client.post(f"/s/{token}/add", data={"addition": "And the search too."})
+    drain()
+    assert count(FeedbackItem) == 0
+    assert db.session.scalar(select(Response.comment)) == "The export is slow.\n\nAnd the search too."
 
 
 def test_an_expired_link_says_so_in_the_customers_language(app, client):
