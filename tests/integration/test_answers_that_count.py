@@ -180,6 +180,18 @@ def test_a_known_scanner_network_or_user_agent_is_a_signal(app, client):
     assert scanners.describe(fetched.signals) == ["scanner_network"]
 
 
+def test_a_head_on_one_customers_link_is_no_sign_against_anothers_click(app, client):
+    """Bob's mail gateway sends a HEAD on his link: that is a sign against Bob's email only. Ann,
+    whose email went out with his, clicks hers a moment later with nothing held against her."""
+    ann, bob = invited(sent_seconds_ago=None), invited("bob@customer.example", sent_seconds_ago=None)
+    client.head(f"/s/{bob}?score=10", headers=PERSON)
+    client.get(f"/s/{ann}?score=9", headers=PERSON)
+    assert scanners.describe(the_answer().signals) == []
+    client.get(f"/s/{bob}?score=10", headers=PERSON)
+    bobs = db.session.scalar(select(Response).where(Response.score == 10))
+    assert scanners.describe(bobs.signals) == ["head_first"]
+
+
 def test_the_sweep_deciding_while_the_comment_arrives_counts_once(app, client, drain):
     token = invited()
     client.get(f"/s/{token}?score=1", headers=PERSON)  # at delivery: a signal
