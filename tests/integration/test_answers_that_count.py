@@ -321,6 +321,31 @@ def test_the_survey_page_shows_what_does_not_count_and_an_admin_counts_it(app, c
     assert [rule.pattern for rule in scanners.list_rules()] == ["AcmeScan"]
 
 
+def test_the_survey_page_names_each_sign_an_answer_showed_and_no_other(app, client):
+    """What an admin reads before counting an answer by hand: every sign its fetches showed, in words,
+    and against a person's plain click, none."""
+    from html import unescape
+
+    from tests.factories import login
+    scanners.add_rule("network", "198.51.100.0/24", "Acme's gateway")
+    scanners.add_rule("user_agent", "AcmeScan", "Acme's link checker")
+    token = invited()
+    gateway = {"headers": {"User-Agent": "AcmeScan/2.1"}, "environ_base": {"REMOTE_ADDR": "198.51.100.7"}}
+    client.head(f"/s/{token}?score=3", **gateway)
+    client.get(f"/s/{token}?score=3", **gateway)
+    client.get(f"/s/{token}?score=4", **gateway)
+    client.get(f"/s/{invited('ben@customer.example', sent_seconds_ago=None)}?score=9", headers=PERSON)
+    signs = ("several score links of the email fetched within 30 s; fetched within 120 s of sending; "
+             "HEAD request before the GET; from a mail scanner's network; a mail scanner's User-Agent")
+    login(client, "admin@example.com")
+    page = unescape(client.get(f"/surveys/{the_answer().survey_id}").get_data(as_text=True))
+    assert f"waiting out the settle window (signals: {signs})" in page
+    assert page.count("waiting out the settle window") == 2 and "waiting out the settle window</td>" in page  # Ben's
+    settle()
+    page = unescape(client.get(f"/surveys/{the_answer().survey_id}").get_data(as_text=True))
+    assert f"looks like a mail scanner: {signs}; no sign of a person on the page" in page
+
+
 def test_a_rule_added_for_an_address_already_seen_applies_to_its_next_click(app, client):
     """Each process remembers its verdict per address and User-Agent (a send's clicks repeat them);
     an admin's new rule still applies at once, to an address and a browser it has judged before."""
