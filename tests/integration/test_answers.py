@@ -83,6 +83,19 @@ def test_a_score_outside_the_scale_is_refused_clearly(app, client):
     assert responses() == []
 
 
+def test_a_score_off_a_csat_or_ces_scale_is_refused_though_an_nps_takes_it(app, client):
+    """A CSAT is 1 to 5 and a CES 1 to 7: a 0 or a 9 in their links (edited by hand, or an NPS link's
+    number) is no answer, is in no average, and says which scores there are."""
+    make_user("admin@example.com", role="admin")
+    csat = make_invitation(make_survey("csat"), make_contact("ann@customer.example"))
+    ces = make_invitation(make_survey("ces"), make_contact("bob@customer.example"))
+    for token, bad, scale in ((csat, "0", "from 1 to 5"), (csat, "9", "from 1 to 5"), (ces, "8", "from 1 to 7")):
+        page = client.get(f"/s/{token}?score={bad}")
+        assert page.status_code == 422 and scale in page.get_data(as_text=True), bad
+    assert responses() == []
+    assert client.get(f"/s/{csat}?score=5").status_code == 200 and [r.score for r in responses()] == [5]
+
+
 def test_a_score_in_other_scripts_digits_is_refused_as_invalid(app, client):
     """int() reads Arabic-Indic, fullwidth and other digits, a sign and underscores: each stored a score."""
     token = setup_invitation()
