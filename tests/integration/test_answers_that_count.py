@@ -192,6 +192,20 @@ def test_a_head_on_one_customers_link_is_no_sign_against_anothers_click(app, cli
     assert scanners.describe(bobs.signals) == ["head_first"]
 
 
+def test_a_fetch_as_the_reminder_is_delivered_is_a_sign_too(app, client):
+    """The email went out a week ago and was never answered; its reminder goes out now, and the
+    gateway fetches the reminder's link within seconds, as it did the first email's."""
+    from vocloop.security import new_secret_token
+    invited(sent_seconds_ago=7 * 86400)
+    reminder_token, reminder_hash = new_secret_token()
+    db.session.execute(update(Invitation).values(reminder_token_hash=reminder_hash,
+                                                 reminded_at=utcnow() - timedelta(seconds=5)))
+    db.session.commit()
+    client.get(f"/s/{reminder_token}?score=10", headers=PERSON)
+    assert scanners.describe(the_answer().signals) == ["at_delivery"]
+    assert settle()["suspected"] == 1 and nps() == []
+
+
 def test_the_sweep_deciding_while_the_comment_arrives_counts_once(app, client, drain):
     token = invited()
     client.get(f"/s/{token}?score=1", headers=PERSON)  # at delivery: a signal
