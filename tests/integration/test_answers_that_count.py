@@ -206,6 +206,17 @@ def test_a_fetch_as_the_reminder_is_delivered_is_a_sign_too(app, client):
     assert settle()["suspected"] == 1 and nps() == []
 
 
+def test_a_scanner_fetching_one_link_twice_keeps_the_sign_of_its_first_fetch(app, client):
+    """A link checker fetches a score link as itself, then at once the same link again posing as a
+    browser: the second fetch does not wash out the first one's sign, and the answer never counts."""
+    scanners.seed_default_rules()
+    token = invited(sent_seconds_ago=None)
+    client.get(f"/s/{token}?score=7", headers={"User-Agent": "python-requests/2.32"})
+    client.get(f"/s/{token}?score=7", headers=PERSON)
+    assert scanners.describe(the_answer().signals) == ["scanner_user_agent"]
+    assert settle()["suspected"] == 1 and nps() == []
+
+
 def test_the_sweep_deciding_while_the_comment_arrives_counts_once(app, client, drain):
     token = invited()
     client.get(f"/s/{token}?score=1", headers=PERSON)  # at delivery: a signal
