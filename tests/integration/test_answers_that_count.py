@@ -169,6 +169,21 @@ def test_a_click_right_at_delivery_is_asked_once_and_counts_when_confirmed(app, 
     assert response.status == "counted" and response.counted_by == "confirmed"
 
 
+def test_a_confirmed_answer_clicked_again_with_the_same_score_still_counts(app, client):
+    """Ann confirmed "Yes, 3 is my answer" and later opens the email again and clicks 3 once more: her
+    answer still counts as she confirmed it, and no sweep sets it aside for the click's signs."""
+    token = invited(sent_seconds_ago=5)
+    client.get(f"/s/{token}?score=3", headers=PERSON)
+    client.post(f"/s/{token}/confirm", data={"score": "3"}, headers=SAME_PAGE)
+    confirmed_at = the_answer().counted_at
+    page = client.get(f"/s/{token}?score=3", headers=PERSON).get_data(as_text=True)
+    assert "Your score of 3 is saved" in page and "Is 3 your answer?" not in page
+    response = the_answer()
+    assert (response.status, response.counted_by, response.counted_at) == ("counted", "confirmed", confirmed_at)
+    settle()
+    assert the_answer().status == "counted" and nps()[0]["responses"] == 1
+
+
 def test_a_known_scanner_network_or_user_agent_is_a_signal(app, client):
     scanners.seed_default_rules()
     token = invited(sent_seconds_ago=None)
