@@ -368,7 +368,7 @@ def test_the_survey_page_names_each_sign_an_answer_showed_and_no_other(app, clie
 
     from tests.factories import login
     scanners.add_rule("network", "198.51.100.0/24", "Acme's gateway")
-    scanners.add_rule("user_agent", "AcmeScan", "Acme's link checker")
+    scanners.add_rule("user_agent", "acmescan", "Acme's link checker")  # as the admin typed it
     token = invited()
     gateway = {"headers": {"User-Agent": "AcmeScan/2.1"}, "environ_base": {"REMOTE_ADDR": "198.51.100.7"}}
     client.head(f"/s/{token}?score=3", **gateway)
