@@ -184,6 +184,20 @@ def test_a_confirmed_answer_clicked_again_with_the_same_score_still_counts(app, 
     assert the_answer().status == "counted" and nps()[0]["responses"] == 1
 
 
+def test_after_a_click_a_write_that_fails_halfway_leaves_nothing(app, client):
+    """On PostgreSQL a click is its own transaction on the driver's connection, which then goes back to
+    the pool: whoever borrows a connection next still gets a transaction, and a rollback undoes it."""
+    token = invited(sent_seconds_ago=None)
+    client.get(f"/s/{token}?score=9", headers=PERSON)
+    db.session.remove()
+    borrowed = [db.engine.connect() for _ in range(db.engine.pool.checkedin())]  # every idle one
+    for connection in borrowed:
+        connection.execute(update(Invitation).values(status="bounced"))
+        connection.rollback()
+        connection.close()
+    assert db.session.scalar(select(Invitation.status)) == "delivered"
+
+
 def test_a_known_scanner_network_or_user_agent_is_a_signal(app, client):
     scanners.seed_default_rules()
     token = invited(sent_seconds_ago=None)
