@@ -566,6 +566,29 @@ def test_a_dry_run_sending_one_person_s_items_to_another_shows_each_item_moving(
     assert [(s["current_owner"], s["proposed_owner"]) for s in result["samples"]] == [("Dana", "Omar")] * 3
 
 
+def test_a_dry_run_for_one_surveys_low_scores_moves_those_items_only_and_names_each_one(app):
+    """The dry run replays each item on its own survey and score: a rule for the App survey's 0 to 3
+    moves its 2, not its 5 nor the Web survey's 2, and the example names the item and the rule."""
+    make_user("admin@example.com", role="admin")
+    dana, omar = make_user("dana@example.com", name="Dana"), make_user("omar@example.com", name="Omar")
+    routing.create_rule(name="to Dana", action="user", user_id=dana.id)
+    app_survey, web_survey = make_survey(name="App"), make_survey(name="Web")
+    moving = pending_response("a@customer.example", score=2, survey=app_survey)
+    pending_response("b@customer.example", score=5, survey=app_survey)
+    pending_response("c@customer.example", score=2, survey=web_survey)
+    for response in db.session.scalars(select(Response)).all():
+        triage_response(response.id)
+    result = routing.dry_run([
+        RuleSpec(id=-1, name="App detractors", position=1, conditions={"survey_ids": [app_survey.id], "score_max": 3},
+                 action="user", user_id=omar.id),
+        RuleSpec(id=-2, name="the rest", position=2, conditions={}, action="user", user_id=dana.id)])
+    item_id = db.session.scalar(select(FeedbackItem.id).where(FeedbackItem.response_id == moving.id))
+    assert result["changed"] == 1 and result["proposed"] == {"Dana": 2, "Omar": 1}
+    [sample] = result["samples"]
+    assert sample == {"item_id": item_id, "current_owner": "Dana", "proposed_owner": "Omar",
+                      "proposed_reason": sample["proposed_reason"]} and "App detractors" in sample["proposed_reason"]
+
+
 def test_the_dry_run_predicts_exactly_what_the_live_rules_then_do(app):
     make_user("admin@example.com", role="admin")
     members, team = support_team(3)
