@@ -589,6 +589,32 @@ def test_a_dry_run_for_one_surveys_low_scores_moves_those_items_only_and_names_e
                       "proposed_reason": sample["proposed_reason"]} and "App detractors" in sample["proposed_reason"]
 
 
+def test_a_dry_run_replays_each_item_on_its_customers_account_language_and_attributes_and_its_triage(app):
+    """A proposed rule for Northwind's enterprise customers in German, on the sentiment, priority and
+    urgency their item was triaged with, takes that item in the dry run, and no other customer's."""
+    make_user("admin@example.com", role="admin")
+    dana, omar = make_user("dana@example.com", name="Dana"), make_user("omar@example.com", name="Omar")
+    routing.create_rule(name="to Dana", action="user", user_id=dana.id)
+    jonas = make_contact("jonas@northwind.example", account="Northwind")
+    jonas.language, jonas.attributes = "de-CH", {"plan": "enterprise"}
+    db.session.commit()
+    survey = make_survey()
+    theirs = db.session.get(Response, responses.submit_comment(make_invitation(survey, jonas), "2",
+                                                                "Nothing works, we are cancelling our plan."))
+    triage_response(theirs.id)
+    triage_response(pending_response("ann@customer.example", survey=survey).id)
+    db.session.refresh(theirs)
+    item = db.session.scalar(select(FeedbackItem).where(FeedbackItem.response_id == theirs.id))
+    assert theirs.urgent  # the churn words
+    conditions = {"account_ids": [jonas.account_id], "languages": ["de"], "attributes": {"plan": "enterprise"},
+                  "sentiments": [theirs.sentiment_label], "priorities": [item.priority], "urgent": theirs.urgent}
+    result = routing.dry_run([RuleSpec(id=-1, name="Northwind", position=1, conditions=conditions, action="user",
+                                       user_id=omar.id),
+                              RuleSpec(id=-2, name="the rest", position=2, conditions={}, action="user",
+                                       user_id=dana.id)])
+    assert result["changed"] == 1 and [s["item_id"] for s in result["samples"]] == [item.id]
+
+
 def test_the_dry_run_predicts_exactly_what_the_live_rules_then_do(app):
     make_user("admin@example.com", role="admin")
     members, team = support_team(3)
