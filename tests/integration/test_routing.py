@@ -646,6 +646,23 @@ def test_the_dry_run_predicts_exactly_what_the_live_rules_then_do(app):
     assert billing.id in predicted and len(set(predicted)) == 4
 
 
+def test_a_rule_saved_paused_routes_nothing_until_it_is_switched_on(app, client):
+    admin = make_user("admin@example.com", role="admin")
+    dana = make_user("dana@example.com", name="Dana")
+    headers = api_token(admin)
+    rule = client.post("/api/v1/routing-rules", headers=headers,
+                       json={"name": "to Dana", "action": "user", "user_id": dana.id, "enabled": False})
+    assert rule.status_code == 201 and rule.json["enabled"] is False
+    first = pending_response("ann@customer.example")
+    triage_response(first.id)
+    assert owners()[first.id] == admin.id  # the fallback: the paused rule is not tried
+    assert client.patch(f"/api/v1/routing-rules/{rule.json['id']}", headers=headers,
+                        json={"enabled": True}).status_code == 200
+    second = pending_response("bob@customer.example")
+    triage_response(second.id)
+    assert owners()[second.id] == dana.id
+
+
 def test_the_dry_run_api_compares_proposed_rules_with_the_rules_in_force(app, client):
     admin = make_user("admin@example.com", role="admin")
     members, team = support_team(2)
