@@ -39,8 +39,9 @@ def invited(email="ann@customer.example", sent_seconds_ago: float | None = 3):
 
 
 def the_answer() -> Response:
+    """The first answer (on PostgreSQL rows come back in no set order without ORDER BY)."""
     db.session.rollback()
-    return db.session.scalar(select(Response))
+    return db.session.scalar(select(Response).order_by(Response.id))
 
 
 def settle(seconds: float = 601):
