@@ -663,6 +663,18 @@ def test_a_rule_saved_paused_routes_nothing_until_it_is_switched_on(app, client)
     assert owners()[second.id] == dana.id
 
 
+def test_a_rule_for_a_person_or_a_team_that_names_none_is_refused_saying_what_it_needs(app, client):
+    """A rule "to a person" that names nobody is refused, not saved to route to nobody (whichever users
+    exist); the same for a team."""
+    admin = make_user("admin@example.com", role="admin")
+    members, team = support_team(1)
+    headers = api_token(admin)
+    for action, target in (("user", "user_id of an existing user"), ("team", "team_id of an existing team")):
+        refused = client.post("/api/v1/routing-rules", headers=headers, json={"name": "nobody", "action": action})
+        assert refused.status_code == 404 and refused.json["detail"] == f"action '{action}' needs {target}"
+    assert client.get("/api/v1/routing-rules", headers=headers).json == [] and members
+
+
 def test_the_dry_run_api_compares_proposed_rules_with_the_rules_in_force(app, client):
     admin = make_user("admin@example.com", role="admin")
     members, team = support_team(2)
