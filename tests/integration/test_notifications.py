@@ -145,6 +145,17 @@ def test_notify_ids_of_zero_are_refused_with_a_422_not_a_500(app, client):
         as_text=True)
 
 
+def test_a_rule_notifying_a_user_or_team_that_does_not_exist_is_refused_saying_which(app, client):
+    """A notice nobody would ever get is refused when the rule is saved, whichever of the two is set."""
+    admin = make_user("admin@example.com", role="admin")
+    headers = api_token(admin)
+    for field, what in (("notify_user_id", "user"), ("notify_team_id", "team")):
+        made = client.post("/api/v1/routing-rules", headers=headers, json={
+            "name": "x", "action": "user", "user_id": admin.id, field: 999_999})
+        assert made.status_code == 404 and made.json["detail"] == f"{field} is not an existing {what}", made.json
+    assert client.get("/api/v1/routing-rules", headers=headers).json == []
+
+
 # --- Slack through the outbound guard (issue #24, finding 2) ---------------------------------------
 
 @pytest.fixture

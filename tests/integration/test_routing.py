@@ -675,6 +675,17 @@ def test_a_rule_for_a_person_or_a_team_that_names_none_is_refused_saying_what_it
     assert client.get("/api/v1/routing-rules", headers=headers).json == [] and members
 
 
+def test_a_rule_changed_from_a_person_to_a_team_no_longer_names_the_person(app, client):
+    admin = make_user("admin@example.com", role="admin")
+    members, team = support_team(1)
+    headers = api_token(admin)
+    rule = client.post("/api/v1/routing-rules", headers=headers,
+                       json={"name": "to Agent 0", "action": "user", "user_id": members[0].id}).json
+    changed = client.patch(f"/api/v1/routing-rules/{rule['id']}", headers=headers,
+                           json={"action": "team", "team_id": team.id})
+    assert changed.status_code == 200 and (changed.json["user_id"], changed.json["team_id"]) == (None, team.id)
+
+
 def test_the_dry_run_api_compares_proposed_rules_with_the_rules_in_force(app, client):
     admin = make_user("admin@example.com", role="admin")
     members, team = support_team(2)
