@@ -45,6 +45,24 @@ def test_a_lead_previews_a_rule_then_saves_it(app, client, drain):
     assert admin.id
 
 
+def test_the_preview_leaves_a_paused_rule_out(app, client, drain):
+    """Dana's rule, first in line, is paused: the dry run of a new rule does not send her anything."""
+    from vocloop.routing.service import create_rule
+    make_user("admin@example.com", role="admin", name="Alex")
+    lee = make_user("lee@example.com", role="lead", name="Lee", team="Support")
+    dana = make_user("dana@example.com", name="Dana", team="Support")
+    create_rule(name="to Dana", action="user", user_id=dana.id, position=1, enabled=False)
+    for index in range(3):
+        answer(client, make_invitation(make_survey(), make_contact(f"c{index}@customer.example")), 2, "Bad")
+    drain()
+    login(client, "lee@example.com")
+    preview = submit(client, "/routing/rules", {"name": "to Lee", "action": "user", "user_id": str(lee.id),
+                                                "position": "10", "intent": "preview"})
+    dry_run = preview.get_data(as_text=True).split('aria-live="polite">')[1].split("</section>")[0]
+    assert "3 items; <strong>3</strong> would go to someone else" in dry_run
+    assert "<td>Lee</td><td>3</td>" in dry_run and "Dana" not in dry_run
+
+
 def test_an_impossible_rule_is_explained_and_not_saved(app, client):
     make_user("lee@example.com", role="lead")
     login(client, "lee@example.com")
