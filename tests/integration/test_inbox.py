@@ -269,11 +269,61 @@ def test_the_customer_confirms_or_rejects_the_resolution_on_the_page_a_verdict_l
     [notice] = [e for e in sendgrid.emails() if e.to == "dana@example.com" and "not resolved" in e.subject]
     assert "The refund never arrived." in notice.text
     # Sending the same answer again without new words changes nothing.
+    entries, emails = len(reopened.events), len(sendgrid.emails())
     client.post(action, data={"answer": "no"}, headers={"Sec-Fetch-Site": "same-origin"})
     drain()
-    assert len(fresh(item.id).events) == len(reopened.events)
+    assert len(fresh(item.id).events) == entries and len(sendgrid.emails()) == emails
     tampered = links["Yes"].replace("/v/", "/v/x")
     assert client.get(tampered).status_code == 404
+
+
+
+def test_what_a_verdict_writes_reads_as_the_owner_expects_and_an_old_link_has_expired(app, client, drain, sendgrid,
+                                                                                      monkeypatch):
+    """The timeline entries and the owner's notice of a verdict, word for word; "yes" twice is one entry;
+    "no" without words carries none; a link past its 60 days has expired (mutation testing
+    items/verification.py: a link that never expired survived, as did every text)."""
+    import time
+
+    from vocloop.items import verdict_links
+
+    item, dana = item_for_dana(client, drain)
+    login(client, "dana@example.com")
+    page = f"/inbox/items/{item.id}"
+    post_form(client, page, f"{page}/close", {"_prefix": "close", "message": "Hi Ann, fixed."})
+    drain()
+    client.delete_cookie("session")
+    action = "/v/" + verdict_links.serializer().dumps(item.id)
+    same_site = {"Sec-Fetch-Site": "same-origin"}
+    for answer_given in ("yes", "yes"):
+        client.post(action, data={"answer": answer_given}, headers=same_site)
+    client.post(action, data={"answer": "no", "still_wrong": "The refund never arrived."}, headers=same_site)
+    drain()
+    client.post(action, data={"answer": "yes"}, headers=same_site)
+    client.post(action, data={"answer": "no"}, headers=same_site)
+    drain()
+    written = [(event.kind, event.body) for event in fresh(item.id).events
+               if event.kind in ("customer_verified", "customer_not_resolved")]
+    assert written == [
+        ("customer_verified", "The customer said this resolved their concern."),
+        ("customer_not_resolved", "The customer said this did not resolve their concern.\n\nThe refund never arrived."),
+        ("customer_verified", "The customer said this resolved their concern."),
+        ("customer_not_resolved", "The customer said this did not resolve their concern.")]
+    reopened = [event.body for event in fresh(item.id).events if event.kind == "reopened"]
+    assert len(reopened) == 1 and reopened[0].startswith("Reopened: not resolved for the customer. New due times")
+    notices = [e.text for e in sendgrid.emails() if e.to == "dana@example.com" and "not resolved" in e.subject]
+    assert len(notices) == 2
+    assert ("Ann answered “no” to “Did this resolve your concern?”. The item is open again.\n\n"
+            "What is still wrong, in their words:\n\nThe refund never arrived.") in notices[0]
+    assert "What is still wrong" not in notices[1]
+    from itsdangerous import TimestampSigner
+
+    monkeypatch.setattr(TimestampSigner, "get_timestamp",
+                        lambda signer: int(time.time()) - verdict_links.MAX_AGE_SECONDS - 60)
+    signed_long_ago = verdict_links.serializer().dumps(item.id)
+    monkeypatch.undo()
+    expired = client.get(f"/v/{signed_long_ago}?answer=no")
+    assert expired.status_code == 410 and "has expired" in expired.get_data(as_text=True)
 
 
 def test_a_mention_in_a_note_tells_a_colleague_who_may_see_the_item(app, client, drain, sendgrid):
