@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import delete, func, select
 
 from tests.conftest import TEST_DATABASE_URL
-from tests.factories import api_token, make_contact, make_invitation, make_survey, make_user
+from tests.factories import answer, api_token, make_contact, make_invitation, make_survey, make_user
 from vocloop.accounts.models import User
 from vocloop.classify.service import classify
 from vocloop.db import utcnow
@@ -249,6 +249,50 @@ def test_escalation_goes_to_the_active_lead_of_the_items_team_only(app):
         escalated_to.append(sorted(db.session.scalars(select(Message.to_email).where(
             Message.kind == "notification", Message.item_id == item.id, Message.subject.like("Escalation%")))))
     assert escalated_to == [["lee@example.com"], [], []]
+
+
+
+LIVE_FACTS = ("survey_ids", "score_max", "bands", "sentiments", "priorities", "urgent", "languages", "attributes")
+
+
+@pytest.mark.parametrize("fact", LIVE_FACTS)
+def test_live_routing_reads_each_fact_of_the_answer(app, fact):
+    """A rule on one fact takes the answer that has it and leaves the one that has not (mutation testing
+    items/triage.py: the facts live routing was given could each be dropped with every test green)."""
+    from vocloop.classify.service import classify
+
+    omar, dana = make_user("omar@example.com", name="Omar"), make_user("dana@example.com", name="Dana")
+    app_survey, web_survey = make_survey(name="App"), make_survey(name="Web")
+    cancelling, thanks = "Nothing works, we are cancelling our plan.", "Great support, thanks!"
+    urgent, calm = classify(get_kind("nps"), 0, cancelling), classify(get_kind("nps"), 9, thanks)
+    assert urgent.label != calm.label and urgent.priority != calm.priority and urgent.urgent and not calm.urgent
+    conditions = {"survey_ids": [app_survey.id], "score_max": 3, "bands": ["negative"], "sentiments": [urgent.label],
+                  "priorities": [urgent.priority], "urgent": True, "languages": ["de"],
+                  "attributes": {"plan": "enterprise"}}
+    routing.create_rule(name="one fact", action="user", user_id=omar.id, conditions={fact: conditions[fact]},
+                        position=1)
+    routing.create_rule(name="the rest", action="user", user_id=dana.id, position=2)
+    jonas, ann = make_contact("jonas@customer.example", name="Jonas"), make_contact("ann@customer.example", name="Ann")
+    jonas.language, jonas.attributes = "de", {"plan": "enterprise"}
+    db.session.commit()
+    owner_of = {}
+    for contact, survey, score, words in ((jonas, app_survey, 0, cancelling), (ann, web_survey, 9, thanks)):
+        item = triage_response(responses.submit_comment(make_invitation(survey, contact), str(score), words))
+        owner_of[contact.name] = item.owner.name
+    assert owner_of == {"Jonas": "Omar", "Ann": "Dana"}
+
+
+def test_a_detractors_score_without_words_opens_an_item_by_default(app, client, drain):
+    """The default opening rule: every unhappy score, and every answer with something to read."""
+    dana = make_user("dana@example.com", name="Dana")
+    routing.create_rule(name="to Dana", action="user", user_id=dana.id)
+    survey = make_survey()
+    assert survey.open_items_for == "negative_or_comment"
+    answer(client, make_invitation(survey, make_contact("ann@customer.example")), 3)
+    answer(client, make_invitation(survey, make_contact("bo@customer.example")), 8)
+    drain()
+    opened = db.session.scalars(select(FeedbackItem)).all()
+    assert [item.contact.email for item in opened] == ["ann@customer.example"] and opened[0].owner_id == dana.id
 
 
 # Hand-overs and time off
