@@ -205,3 +205,5 @@ def test_a_lead_finds_their_own_announcement_however_many_newer_ones_other_teams
     page = client.get("/announcements/").get_data(as_text=True)
     assert "Invoices are checked twice now" in page and "Crash 1 fixed" not in page
     assert [a.subject for a in announcements.listed_for(sam)] == ["Crash 1 fixed", "Crash 0 fixed"]
+    assert client.get(f"/announcements/{ours.id}").status_code == 200
+    assert client.get(f"/api/v1/announcements/{ours.id}", headers=api_token(sam)).status_code == 404

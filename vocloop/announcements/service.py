@@ -217,8 +217,9 @@ def delete(user: User, announcement: Announcement) -> None:
 
 def get_for(user: User, announcement_id: int) -> Announcement:
     _require_lead(user)
-    announcement = db.session.get(Announcement, announcement_id)
-    if announcement is None or not _may_see(user, announcement):
+    announcement = db.session.scalar(select(Announcement).where(Announcement.id == announcement_id,
+                                                                *_visible_to(user)))
+    if announcement is None:
         raise NotFound("No such announcement.")
     return announcement
 
@@ -227,18 +228,16 @@ def listed_for(user: User) -> list[Announcement]:
     """The LISTED most recent this user may see (chosen in the query: a lead's own are never crowded out by
     other teams' newer ones)."""
     _require_lead(user)
-    query = select(Announcement).order_by(Announcement.id.desc()).limit(LISTED)
-    if user.role != "admin":
-        query = query.where(or_(Announcement.created_by_id == user.id, Announcement.team_id.in_(
-            permissions.team_ids_of(user) | permissions.led_team_ids(user))))
-    return list(db.session.scalars(query))
+    return list(db.session.scalars(select(Announcement).where(*_visible_to(user))
+                                   .order_by(Announcement.id.desc()).limit(LISTED)))
 
 
-def _may_see(user: User, announcement: Announcement) -> bool:
-    """Admins see all; a lead sees their own and those of their teams."""
-    if user.role == "admin" or announcement.created_by_id == user.id:
-        return True
-    return announcement.team_id in permissions.team_ids_of(user) | permissions.led_team_ids(user)
+def _visible_to(user: User) -> tuple:
+    """Admins see all; a lead sees their own and those of their teams (one rule for the page and the list)."""
+    if user.role == "admin":
+        return ()
+    return (or_(Announcement.created_by_id == user.id,
+                Announcement.team_id.in_(permissions.team_ids_of(user) | permissions.led_team_ids(user))),)
 
 
 def _require_lead(user: User) -> None:
