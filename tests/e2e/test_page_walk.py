@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -72,7 +73,7 @@ def the_whole_story(app, client, drain, sendgrid, base_url) -> list[Stop]:
     thank-you page of each score band, an answer already in, an expired link, unsubscribing and
     after, a link that records nothing any more, too many requests, a broken link, a score link a
     mail client mangled, and the verdict pages (the choice each link opens, the thanks after each
-    answer, and the choice again once answered)."""
+    answer, the choice again once answered, and a link past its days)."""
     admin = make_user("admin@example.com", role="admin", name="Alex Morgan")
     dana = make_user("dana@example.com", name="Dana Whitfield", team="Support")
     omar = make_user("omar@example.com", name="Omar Haddad", team="Support")
@@ -130,6 +131,14 @@ def the_whole_story(app, client, drain, sendgrid, base_url) -> list[Stop]:
     emails = {email.custom_args["vocloop_key"].split(":")[0] + ":" + email.to.split("@")[0]: email
               for email in sendgrid.emails()}
     verdict = re.search(r"(/v/\S+?)\?answer=yes", emails["closing:maria"].text).group(1)
+    from unittest import mock
+
+    from itsdangerous import TimestampSigner
+
+    from vocloop.items import verdict_links
+    with mock.patch.object(TimestampSigner, "get_timestamp",
+                           lambda signer: int(time.time()) - verdict_links.MAX_AGE_SECONDS - 60):
+        verdict_long_ago = "/v/" + verdict_links.serializer().dumps(item.id)
     from vocloop.announcements import service as announcements
     assert item.topics  # what Maria raised: the announcement goes to everyone who raised it
     announcement = announcements.create(admin, {"topic": item.topics[0], "subject": "We fixed the support queue",
@@ -186,6 +195,7 @@ def the_whole_story(app, client, drain, sendgrid, base_url) -> list[Stop]:
             Stop("page-verdict-thanks-no", url=f"{s}{verdict}/thanks",
                  before=lambda: said("no", "The refund has still not arrived.")),
             Stop("page-verdict-changing", url=f"{s}{verdict}?answer=yes"),
+            Stop("page-verdict-expired", url=f"{s}{verdict_long_ago}?answer=no", status=410),
             Stop("page-too-many-requests", url=f"{s}/s/{tokens['Ben']}/thanks", status=429,
                  before=lambda: limited(True), after=lambda: limited(False))]
 

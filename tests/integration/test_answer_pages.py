@@ -192,6 +192,46 @@ def test_an_expired_link_says_so_in_the_customers_language(app, client):
     assert thanks.status_code == 410 and "Ce lien d'enquête a expiré" in text_of(thanks)
 
 
+def test_a_verdict_link_past_its_days_says_so_about_that_question_and_records_nothing(app, client, drain,
+                                                                                       monkeypatch):
+    """ "Did this resolve your concern?" opened after its 60 days: the customer's language, the survey's
+    brand, words about that question (not "This survey link has expired") and where to turn instead;
+    answering from the old page changes nothing."""
+    import time
+
+    from itsdangerous import TimestampSigner
+
+    from vocloop.items import verdict_links
+
+    company.save_profile(company_name="Acme Analytics")
+    dana = make_user("dana@example.com", name="Dana", team="Support")
+    create_rule(name="to Dana", action="user", user_id=dana.id)
+    contact = make_contact("jonas@customer.example", name="Jonas")
+    contact.language = "de"
+    db.session.commit()
+    answer(client, make_invitation(make_survey(), contact), 2, "Die Rechnung ist falsch.")
+    drain()
+    item = db.session.scalar(select(FeedbackItem))
+    monkeypatch.setattr(TimestampSigner, "get_timestamp",
+                        lambda signer: int(time.time()) - verdict_links.MAX_AGE_SECONDS - 60)
+    old = "/v/" + verdict_links.serializer().dumps(item.id)
+    monkeypatch.undo()
+    page = client.get(f"{old}?answer=no")
+    assert page.status_code == 410 and '<html lang="de">' in page.get_data(as_text=True)
+    assert text_of(page).count("Dieser Link ist abgelaufen") == 2  # the tab's title and the heading
+    assert ("Links, mit denen Sie uns sagen können, ob Ihr Anliegen gelöst ist, sind nach unserer Antwort 60 Tage "
+            "lang gültig, und dieser ist abgelaufen. Wenn noch etwas nicht stimmt, antworten Sie einfach auf die "
+            "E-Mail, die wir Ihnen geschickt haben.") in text_of(page)
+    assert "Umfragelink" not in text_of(page) and "Acme Analytics" in text_of(page)
+    sent = client.post(old, data={"answer": "no", "still_wrong": "Immer noch falsch."},
+                       headers={"Sec-Fetch-Site": "same-origin"})
+    assert sent.status_code == 410 and "Dieser Link ist abgelaufen" in text_of(sent)
+    db.session.rollback()
+    assert db.session.get(FeedbackItem, item.id).customer_verdict is None
+    forged = client.get(old[:-3] + ("AAA" if not old.endswith("AAA") else "BBB"))
+    assert forged.status_code == 404  # a tampered link is not "expired": it never worked
+
+
 def test_an_unsubscribed_contacts_links_record_nothing_and_say_so(app, client):
     token = make_invitation(make_survey(), make_contact("ann@customer.example"))
     assert "Stop receiving surveys?" in text_of(client.get(f"/s/{token}/unsubscribe"))

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from vocloop.db import utcnow
 from vocloop.errors import Gone, NotFound
 from vocloop.extensions import db
+from vocloop.i18n import language_for
 from vocloop.items.models import FeedbackItem, ItemEvent
 from vocloop.items.service import reopen
 from vocloop.items.verdict_links import MAX_AGE_SECONDS, serializer
@@ -26,13 +27,29 @@ def item_for(token: str) -> FeedbackItem:
     try:
         item_id = serializer().loads(token, max_age=MAX_AGE_SECONDS)
     except SignatureExpired:
-        raise Gone("This link has expired.") from None
+        raise _expired(token) from None
     except BadSignature:
         raise NotFound("This link is not valid.") from None
-    item = db.session.get(FeedbackItem, item_id) if isinstance(item_id, int) else None
+    item = _item(item_id)
     if item is None:
         raise NotFound("This link is not valid.")
     return item
+
+
+def _item(item_id) -> FeedbackItem | None:
+    return db.session.get(FeedbackItem, item_id) if isinstance(item_id, int) else None
+
+
+def _expired(token: str) -> Gone:
+    """A genuine link past its days: the page says so in the customer's language and the survey's brand,
+    in words about this question (not a survey's), and where to turn instead."""
+    expired = Gone("This link has expired.")
+    expired.problem = "verdict_expired"
+    item = _item(serializer().loads(token))  # the signature is good (only its age failed)
+    if item is not None:
+        expired.language = language_for(item.contact, item.survey)
+        expired.survey = item.survey
+    return expired
 
 
 def record_verdict(token: str, answer: str, still_wrong: str | None = None) -> FeedbackItem:

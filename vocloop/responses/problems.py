@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException
 from vocloop.company import service as company
 from vocloop.errors import DomainError, Gone, Invalid, NotFound
 from vocloop.i18n import N_, browser_language, format_duration, language_for, translate, use_language
+from vocloop.items.verdict_links import MAX_AGE_SECONDS
 from vocloop.responses import service
 
 PROBLEMS = {
@@ -20,6 +21,10 @@ PROBLEMS = {
     "expired": (N_("This survey link has expired"),
                 N_("Survey links stay open for a while, and this one has closed. Thank you for wanting to answer "
                    "all the same.")),
+    "verdict_expired": (N_("This link has expired"),
+                        N_("Links to tell us whether your concern was resolved stay open for {days} days after our "
+                           "reply, and this one has closed. If something is still not right, just reply to the "
+                           "email we sent you.")),
     "unsubscribed": (N_("You have unsubscribed"),
                      N_("You asked us on {day} to stop sending you surveys, so this link no longer records "
                         "answers. Nothing was saved.")),
@@ -34,6 +39,8 @@ PROBLEMS = {
 
 
 def reason_of(error: Exception) -> str:
+    if getattr(error, "problem", None) in PROBLEMS:  # a refusal that named its own words
+        return error.problem
     if isinstance(error, NotFound) or getattr(error, "code", None) in (404, 405):
         return "not_found"
     if isinstance(error, Gone) or getattr(error, "code", None) == 410:
@@ -82,8 +89,10 @@ def for_error(error: Exception):
         values["wait"] = format_duration(timedelta(seconds=max(wait, 1)))
     if reason == "invalid_score":
         values["low"], values["high"] = error.scale
+    if reason == "verdict_expired":
+        values["days"] = MAX_AGE_SECONDS // 86400
     status = error.status if isinstance(error, DomainError) else (getattr(error, "code", None) or 500)
     if invitation is None:
-        return page(reason, status, headers=headers, **values)
+        return page(reason, status, survey=getattr(error, "survey", None), headers=headers, **values)
     back_url = url_for("answers.answer", token=request.view_args["token"]) if reason == "invalid_score" else None
     return page(reason, status, survey=invitation.survey, back_url=back_url, headers=headers, **values)

@@ -15,7 +15,7 @@ from vocloop.company import service as company
 from vocloop.db import utcnow
 from vocloop.errors import Conflict, Gone
 from vocloop.extensions import csrf, db
-from vocloop.i18n import N_, current_language, format_day, supported, translate, use_language
+from vocloop.i18n import N_, current_language, format_day, language_for, supported, translate, use_language
 from vocloop.items.verification import VERDICTS, item_for, record_verdict
 from vocloop.jobs import tasks
 from vocloop.jobs.queue import enqueue
@@ -236,7 +236,7 @@ limit_customer_pages(verify_bp)
 
 
 def _verdict_language(item) -> None:
-    use_language(supported(item.contact.language) or item.survey.language)
+    use_language(language_for(item.contact, item.survey))
 
 
 @verify_bp.get("/<token>")
