@@ -146,6 +146,46 @@ def test_the_watch_warns_an_old_item_however_many_young_ones_are_open(app, monke
 
 
 
+def test_two_clocks_at_once_warn_and_record_each_step_once(app, monkeypatch):
+    """Two scheduler processes (or a retried job) reading the same items before either writes: the one
+    that claims second sees the flag taken and does nothing, so the owner and the lead are told once.
+    Simulated deterministically: the other clock runs whole, in its own session, between this clock's
+    reading of the items and its first claim (the first action missed, the warning, the breach)."""
+    from vocloop.items import sla_watch
+
+    make_user("lee@example.com", role="lead", name="Lee", team="Support")
+    dana = make_user("dana@example.com", name="Dana", team="Support")
+    routing.create_rule(name="to Dana", action="user", user_id=dana.id)
+    triage_response(pending_response("ann@customer.example").id)
+    item = db.session.scalar(select(FeedbackItem))
+    claim, raced = sla_watch._claim, []
+
+    def other_clock_first(item, flag, now):
+        if not raced or raced[-1][1] != now:  # once a run, before this clock has written anything
+            raced.append((flag, now, None))
+            with app.app_context():  # a second process: its own session and connection
+                raced[-1] = (flag, now, watch_sla(now))
+                db.session.remove()
+        return claim(item, flag, now)
+
+    monkeypatch.setattr(sla_watch, "_claim", other_clock_first)
+    window = item.close_due_at - item.created_at
+    nothing = {"warned": 0, "first_action_missed": 0, "breached": 0, "escalated": 0}
+    for now in (item.created_at + window * 0.5, item.created_at + window * 0.8,
+                item.close_due_at + timedelta(minutes=1)):
+        assert watch_sla(now) == nothing  # the other clock did it all
+    assert [(flag, other) for flag, _, other in raced] == [
+        ("first_action_breached_at", dict(nothing, first_action_missed=1)),
+        ("sla_warned_at", dict(nothing, warned=1)),
+        ("sla_breached_at", dict(nothing, breached=1, escalated=1))]
+    db.session.rollback()
+    kinds = Counter(event.kind for event in db.session.get(FeedbackItem, item.id).events)
+    assert [kinds[kind] for kind in ("sla_first_action_missed", "sla_warning", "sla_breached", "escalated")] \
+        == [1, 1, 1, 1]
+    notices = Counter(db.session.scalars(select(Message.to_email).where(Message.kind == "notification")))
+    assert notices == {"dana@example.com": 3, "lee@example.com": 1}  # new item, warning, breach; escalation
+
+
 def test_what_the_watch_writes_names_the_customer_the_deadline_and_the_lead(app, drain):
     """The timeline entries and emails of a warning, a breach and an escalation, as owner and lead read them
     (mutation testing: each text, the customer's name in the warning and the CRM's sla.breached payload)."""
