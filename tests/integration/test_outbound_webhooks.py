@@ -66,6 +66,8 @@ def test_the_loops_events_arrive_signed_with_what_a_crm_needs(app, client, drain
     assert created["item_id"] == item.id and created["owner_email"] == "dana@example.com"
     assert created["priority"] == item.priority and created["sentiment"] == "negative"
     assert created["topics"] == ["billing"]  # what the customer wrote about, as the inbox and metrics show it
+    assigned = receiver.events("item.assigned")[0]["data"]
+    assert assigned["owner_email"] == "dana@example.com" and assigned["assigned_by"] == "rule “to owner”"
     assert receiver.events("response.created")[0]["data"]["score"] == 2
     closed_event = receiver.events("item.closed")[0]["data"]
     assert closed_event["status"] == "closed" and closed_event["close_reason"] == "closing_message"

@@ -122,6 +122,27 @@ def test_triage_twice_still_makes_one_item_and_the_database_refuses_a_second(app
     db.session.rollback()
 
 
+def test_a_retried_triage_tells_the_crm_once_and_an_answer_not_yet_counted_opens_nothing(app, client, drain):
+    """Triage runs again when a worker dies after its commit, or runs for an answer still waiting to count
+    (a mail scanner's click that no person has confirmed): neither tells the CRM again nor opens an item."""
+    from vocloop.outbound.models import WebhookDelivery, WebhookEndpoint
+
+    make_user("admin@example.com", role="admin")
+    db.session.add(WebhookEndpoint(url="https://crm.example.com/hooks", events=["response.created", "item.created"],
+                                   secret="whsec_x"))
+    db.session.commit()
+    response = answered(client, drain)
+    assert triage_response(response.id) is None  # done before: nothing more
+    client.get(f"/s/{make_invitation(make_survey(), make_contact('ben@customer.example'))}?score=2")  # a click only
+    waiting = db.session.scalar(select(Response).where(Response.contact.has(email="ben@customer.example")))
+    assert waiting.completed_at is None and waiting.processed_at is None
+    assert triage_response(waiting.id) is None
+    db.session.rollback()
+    sent = db.session.execute(select(WebhookDelivery.event_type, func.count()).group_by(WebhookDelivery.event_type))
+    assert dict(sent.all()) == {"response.created": 1, "item.created": 1}  # Ann's answer, once
+    assert [item.response_id for item in items()] == [response.id]
+
+
 def test_happy_score_without_comment_opens_no_item_but_is_classified(app, client, drain):
     make_user("admin@example.com", role="admin")
     response = answered(client, drain, score=10, comment="")
