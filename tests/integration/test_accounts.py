@@ -136,8 +136,11 @@ def test_only_admins_manage_people(app, client):
 
 
 def test_an_admin_cannot_deactivate_themself_or_the_last_active_admin(app, client):
+    """Dana, an owner, stays active throughout: the last *admin* is kept, not merely the last person
+    who can sign in. A second deactivation of Bo hands nothing over, and says so."""
     alex = make_user("admin@example.com", role="admin", name="Alex")
     bo = make_user("bo@example.com", role="admin", name="Bo")
+    make_user("dana@example.com", name="Dana")
     # The People page: deactivating yourself is refused with the reason, and nothing changes.
     login(client, "admin@example.com")
     token = csrf_from(client.get("/people/").get_data(as_text=True))
@@ -146,11 +149,14 @@ def test_an_admin_cannot_deactivate_themself_or_the_last_active_admin(app, clien
     # The API: the same; deactivating another admin works while one stays.
     alex_token = api_token(alex)
     own = client.patch(f"/api/v1/users/{alex.id}", json={"active": False}, headers=alex_token)
-    assert own.status_code == 409 and "yourself" in own.json["detail"]
+    assert own.status_code == 409 and own.json["detail"] == "You cannot deactivate yourself; another admin can."
     assert client.patch(f"/api/v1/users/{bo.id}", json={"active": False}, headers=alex_token).status_code == 200
+    again = app.test_cli_runner().invoke(args=["deactivate-user", "bo@example.com"])
+    assert again.output == "Deactivated bo@example.com; 0 open item(s) handed over.\n"
     # The command line has no acting admin: it still keeps the last one.
     result = app.test_cli_runner().invoke(args=["deactivate-user", "admin@example.com"])
-    assert result.exit_code != 0 and "last active admin" in result.output
+    assert result.exit_code != 0 and ("Alex is the last active admin: invite another admin first, or nobody could "
+                                      "manage people and settings.") in result.output
     db.session.rollback()
     assert db.session.get(User, alex.id).active is True
     assert client.get("/people/").status_code == 200  # still signed in, still an admin

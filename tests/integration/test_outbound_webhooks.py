@@ -365,6 +365,9 @@ def test_events_of_a_bulk_action_an_api_call_and_a_command_are_posted_at_once_no
     assert result.exit_code == 0, result.output
     drain()
     assert [e["type"] for e in receiver.events()] == ["item.assigned", "item.assigned"]
+    handed = receiver.events()[-1]["data"]  # like any hand-over: from whom, and why
+    assert (handed["item_id"], handed["previous_owner_id"], handed["handover_note"]) == (
+        item.id, omar.id, "Omar was deactivated.")
 
     new_owner = db.session.get(FeedbackItem, item.id).owner
     closed = client.post(f"/api/v1/items/{item.id}/close", json={"reason": "duplicate"}, headers=api_token(new_owner))

@@ -338,7 +338,9 @@ def test_a_detractors_score_without_words_opens_an_item_by_default(app, client, 
 # Hand-overs and time off
 
 def test_deactivating_an_owner_hands_their_open_items_over_with_a_timeline_entry(app, client):
-    make_user("admin@example.com", role="admin")
+    """The entry names the admin who deactivated the owner and, for an API client reading the timeline,
+    whom the item went from and to, as any hand-over does."""
+    admin = make_user("admin@example.com", name="Alex", role="admin")
     members, team = support_team(3)
     routing.create_rule(name="Support", action="team", team_id=team.id)
     for index in range(6):
@@ -346,13 +348,15 @@ def test_deactivating_an_owner_hands_their_open_items_over_with_a_timeline_entry
     leaving = members[0]
     mine = [item_id for item_id, owner in owners().items() if owner == leaving.id]
     assert len(mine) == 2
-    response = client.patch(f"/api/v1/users/{leaving.id}", json={"active": False},
-                            headers=api_token(db.session.scalar(select(User).where(User.role == "admin"))))
+    response = client.patch(f"/api/v1/users/{leaving.id}", json={"active": False}, headers=api_token(admin))
     assert response.status_code == 200 and response.json["active"] is False
     after = owners()
     assert leaving.id not in after.values() and set(after.values()) <= {members[1].id, members[2].id}
     item = db.session.scalar(select(FeedbackItem).where(FeedbackItem.response_id == mine[0]))
-    assert item.events[-1].kind == "reassigned" and "was deactivated" in item.events[-1].body
+    timeline = client.get(f"/api/v1/items/{item.id}/events", headers=api_token(admin)).json
+    handed = timeline[-1]
+    assert (handed["kind"], handed["actor_id"]) == ("reassigned", admin.id) and "was deactivated" in handed["body"]
+    assert handed["data"] == {"from_owner_id": leaving.id, "to_owner_id": item.owner_id}
 
 
 def test_deactivation_is_refused_when_nobody_could_take_over(app):
@@ -442,8 +446,10 @@ def test_someone_leaving_a_team_whom_a_rule_still_names_hands_its_items_to_the_l
     support = db.session.get(Team, support.id)
     support.members.append(admin)
     db.session.commit()
-    with pytest.raises(Conflict, match=f"Nobody could take over item #{item.id}"):
+    with pytest.raises(Conflict) as refused:
         handover.remove_from_team(admin, db.session.get(Team, support.id), None)
+    assert refused.value.detail == (f"Nobody could take over item #{item.id}: add an active admin or a routing rule "
+                                    "first.")
     db.session.rollback()
     assert admin in db.session.get(Team, support.id).members
     assert db.session.get(FeedbackItem, item.id).owner_id == admin.id
@@ -923,3 +929,23 @@ def test_the_cli_deactivates_a_user_after_handing_over(app):
     result = app.test_cli_runner().invoke(args=["deactivate-user", members[0].email])
     assert result.exit_code == 0 and "2 open item(s) handed over" in result.output
     assert set(owners().values()) == {members[1].id}
+
+
+def test_deactivation_hands_over_only_open_items_a_closed_one_stays_with_who_closed_it(app):
+    """Agent 0 closed one of her two items: that loop is her work, in the metrics by owner and on its
+    timeline, so only the open one moves and the count she is told is one."""
+    from vocloop.items import service as items
+
+    make_user("admin@example.com", role="admin")
+    members, team = support_team(2)
+    routing.create_rule(name="Support", action="team", team_id=team.id)
+    for index in range(4):
+        triage_response(pending_response(f"c{index}@customer.example").id)
+    closed, still_open = db.session.scalars(select(FeedbackItem).where(FeedbackItem.owner_id == members[0].id)
+                                            .order_by(FeedbackItem.id)).all()
+    items.close_without_message(members[0], closed, "duplicate")
+    result = app.test_cli_runner().invoke(args=["deactivate-user", members[0].email])
+    assert result.output == "Deactivated agent0@example.com; 1 open item(s) handed over.\n"
+    closed, still_open = db.session.get(FeedbackItem, closed.id), db.session.get(FeedbackItem, still_open.id)
+    assert (closed.owner_id, still_open.owner_id) == (members[0].id, members[1].id)
+    assert [event.kind for event in closed.events if event.kind == "reassigned"] == []
