@@ -455,6 +455,26 @@ def test_someone_leaving_a_team_whom_a_rule_still_names_hands_its_items_to_the_l
     assert db.session.get(FeedbackItem, item.id).owner_id == admin.id
 
 
+def test_an_item_handed_over_by_a_team_rule_becomes_that_teams_even_if_its_new_owner_is_in_its_old_one(app):
+    """Omar in Support leaves; the rules now send his item to Billing, whose only member, Bea, also sits
+    in Support. It is Billing's item, as the timeline says, so Billing's lead sees it, not Support's."""
+    from vocloop.accounts.models import Team
+    admin = make_user("admin@example.com", role="admin")
+    omar = make_user("omar@example.com", name="Omar", team="Support")
+    bea = make_user("bea@example.com", name="Bea", team="Billing")
+    support, billing = omar.teams[0], bea.teams[0]
+    support.members.append(bea)
+    routing.create_rule(name="to Omar", action="user", user_id=omar.id, position=1)
+    routing.create_rule(name="Billing", action="team", team_id=billing.id, position=2)
+    item = triage_response(pending_response("ann@customer.example").id)
+    item.team_id = support.id
+    db.session.commit()
+    handover.deactivate_user(omar, admin)
+    item = db.session.get(FeedbackItem, item.id)
+    assert (item.owner_id, db.session.get(Team, item.team_id).name) == (bea.id, "Billing")
+    assert item.events[-1].body == "Omar was deactivated. Handed over to Bea (rule “Billing”: team Billing)."
+
+
 def test_time_off_needs_another_active_user_to_cover_and_a_refusal_says_so_changing_nothing(app, client):
     make_user("admin@example.com", role="admin")
     dana, omar = make_user("dana@example.com", name="Dana"), make_user("omar@example.com", name="Omar")
