@@ -367,6 +367,35 @@ def test_a_hand_over_to_someone_who_does_not_exist_or_to_the_owner_is_refused_in
     assert len(sendgrid.emails()) == emails  # neither the customer nor anyone else is told of a hand-over
 
 
+def test_a_closing_message_to_a_bounced_address_is_refused_in_words_but_an_unsubscribed_customer_gets_it(
+        app, client, drain, sendgrid):
+    """Ann's address bounced: no email reaches her, so the owner is told to close without a message and
+    the item stays open with nothing queued. Bo only unsubscribed, and the page he saw promised him no
+    more surveys: the answer to what he raised still goes to him."""
+    from tests.factories import api_token
+    from vocloop.db import utcnow
+    from vocloop.mail.models import Message
+    anns, dana = item_for_dana(client, drain)
+    bo = make_contact("bo@customer.example", name="Bo")
+    answer(client, make_invitation(anns.survey, bo), 2, "Too slow")
+    drain()
+    bos = db.session.scalar(select(FeedbackItem).where(FeedbackItem.contact_id == bo.id))
+    anns.contact.suppressed_reason, bo.unsubscribed_at = "bounce", utcnow()
+    db.session.commit()
+    headers = api_token(dana)
+    refused = client.post(f"/api/v1/items/{anns.id}/close", headers=headers, json={"message": "Hi Ann, fixed."})
+    assert refused.status_code == 409 and refused.json["detail"] == (
+        "This contact's address is suppressed (bounce); close the item without a message instead.")
+    assert fresh(anns.id).status == "open"
+    assert db.session.scalars(select(Message.to_email).where(Message.kind == "closing")).all() == []
+    assert client.post(f"/api/v1/items/{bos.id}/close", headers=headers,
+                       json={"message": "Hi Bo, it is faster now."}).status_code == 200
+    drain()
+    assert [e.to for e in sendgrid.emails() if e.custom_args["vocloop_key"].startswith("closing:")] == [
+        "bo@customer.example"]
+    assert fresh(bos.id).loop_closed_at is not None
+
+
 def test_closing_templates_drafts_and_an_exact_preview(app, client, drain, sendgrid):
     from tests.factories import api_token
     item, dana = item_for_dana(client, drain)
