@@ -115,7 +115,7 @@ def test_owner_notes_then_closes_the_loop_and_the_customer_gets_the_message(app,
     assert [event.kind for event in done.events][-2:] == ["closed", "message_sent"]
 
 
-def test_a_refused_closing_message_reopens_the_item(app, client, drain, sendgrid):
+def test_a_refused_closing_message_reopens_the_item_and_the_owner_can_write_again(app, client, drain, sendgrid):
     item, _ = item_for_dana(client, drain)
     login(client, "dana@example.com")
     sendgrid.fail_next(400, message="Does not contain a valid address.")
@@ -125,8 +125,15 @@ def test_a_refused_closing_message_reopens_the_item(app, client, drain, sendgrid
     reopened = fresh(item.id)
     assert reopened.status == "in_progress" and reopened.loop_closed_at is None and reopened.closed_at is None
     assert reopened.events[-1].kind == "message_failed" and "valid address" in reopened.events[-1].body
-    page = client.get(page).get_data(as_text=True)
-    assert "Closing messages" in page and "SendGrid 400: Does not contain a valid address." in page
+    shown = client.get(page).get_data(as_text=True)
+    assert "Closing messages" in shown and "SendGrid 400: Does not contain a valid address." in shown
+    # Dana writes again, and this one goes: a second closing message of its own, not a clash with the first.
+    assert post_form(client, page, f"{page}/close",
+                     {"_prefix": "close", "message": "Hi Ann, it is fixed in 4.2."}).status_code == 303
+    drain()
+    assert fresh(item.id).loop_closed_at is not None
+    closings = [email for email in sendgrid.emails() if email.custom_args["vocloop_key"].startswith("closing:")]
+    assert ["fixed in 4.2" in email.text for email in closings][-1:] == [True]
 
 
 def test_reassigning_needs_a_hand_over_note(app, client, drain):
