@@ -110,7 +110,7 @@ def test_owner_notes_then_closes_the_loop_and_the_customer_gets_the_message(app,
     done = fresh(item.id)
     assert done.status == "closed" and done.loop_closed_at is not None and done.close_reason == "closing_message"
     [closing] = [email for email in sendgrid.emails() if email.custom_args["vocloop_key"].startswith("closing:")]
-    assert closing.to == "ann@customer.example" and "export crash is fixed" in closing.text
+    assert (closing.to, closing.to_name) == ("ann@customer.example", "Ann") and "export crash is fixed" in closing.text
     assert ">The export crash is fixed in 4.2.</p>" in closing.html
     assert [event.kind for event in done.events][-2:] == ["closed", "message_sent"]
 
