@@ -86,12 +86,15 @@ def test_a_survey_can_use_its_own_sender(app, sendgrid):
     assert "background:#7a1f1f" in email.html and "background:#0b5cad" not in email.html
 
 
-def test_the_closing_message_wears_the_surveys_own_brand_and_is_signed_by_its_owner(app, client, drain, sendgrid):
+def test_the_closing_message_wears_the_surveys_own_brand_and_address_and_is_signed_by_its_owner(
+        app, client, drain, sendgrid):
     company.save_profile(**ACME)
     item, dana = item_for_dana(client, drain)
     item.survey.brand_color, item.survey.logo_url = "#7a1f1f", "https://cdn.acme.example/support.png"
+    item.survey.sender_email = "support@acme.example"
     db.session.commit()
     closing = closing_email_dana_sends(client, drain, sendgrid, item, "Hi Ann,\n\nIt is fixed.")
+    assert (closing.from_name, closing.from_email) == ("Dana from Acme Analytics", "support@acme.example")
     assert "background:#7a1f1f" in closing.html and "background:#0b5cad" not in closing.html
     assert "https://cdn.acme.example/support.png" in closing.html
     assert '<p style="margin:0 0 4px">Dana</p>' in closing.html and "It is fixed.\n\nDana\n" in closing.text
