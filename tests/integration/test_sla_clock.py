@@ -147,6 +147,29 @@ def test_a_customer_reply_ends_the_wait_and_closing_counts_the_wait_out(app, cli
     assert item.close_due_at == close_due + timedelta(hours=40) and item.sla_paused_at is None
 
 
+def test_closing_with_a_message_while_waiting_counts_the_wait_out_and_the_loop_closes_in_time(
+        app, client, item_of_dana, monkeypatch):
+    """Ann answered on the phone while the item waited on her, and Dana closes it with a message an hour
+    past the first deadline: the wait does not count against her. The deadline moves by the wait, the
+    timeline says so in her name, and once the provider takes the message the loop closed in time."""
+    item, dana = item_of_dana
+    close_due = item.close_due_at
+    paused = item.created_at + timedelta(minutes=30)
+    at(monkeypatch, paused)
+    items.set_status(dana, item, "waiting")
+    closing = close_due + timedelta(hours=1)
+    at(monkeypatch, closing)
+    items.close_with_message(dana, fresh(item.id), "Hi Ann, as we said on the phone: it is fixed.")
+    item = fresh(item.id)
+    assert (item.status, item.closed_at, item.sla_paused_at) == ("closed", closing, None)
+    assert item.close_due_at == close_due + (closing - paused)
+    events = client.get(f"/api/v1/items/{item.id}/events", headers=api_token(dana)).json
+    assert [(e["kind"], e["actor_id"]) for e in events if e["kind"] in ("sla_resumed", "closed")] == [
+        ("sla_resumed", dana.id), ("closed", dana.id)]
+    deliver_messages(outbox.take_queued_ids())
+    assert fresh(item.id).loop_closed_in_sla is True
+
+
 def test_on_business_hours_a_weekend_spent_waiting_moves_nothing_and_working_hours_count(app, item_of_dana,
                                                                                           monkeypatch):
     item, dana = item_of_dana
