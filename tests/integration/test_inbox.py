@@ -452,6 +452,20 @@ def test_closing_without_a_message_is_on_the_timeline_as_who_closed_it_why_and_n
         ("closed", dana.id, "", {"reason": "duplicate"})]  # straight from open: no "in progress" step
 
 
+def test_closing_with_a_message_straight_from_open_is_on_the_timeline_as_closed_by_who_with_what_was_said(
+        app, client, drain):
+    """As closing without one: the closing itself is Dana's first action, not an "in progress" step."""
+    from tests.factories import api_token
+    item, dana = item_for_dana(client, drain)
+    headers = api_token(dana)
+    closing = client.post(f"/api/v1/items/{item.id}/close", headers=headers, json={"message": "Hi Ann, fixed."})
+    assert closing.status_code == 200
+    events = client.get(f"/api/v1/items/{item.id}/events", headers=headers).json
+    assert [(e["kind"], e["actor_id"], e["body"]) for e in events if e["actor_id"] is not None] == [
+        ("closed", dana.id, "Hi Ann, fixed.")]
+    assert fresh(item.id).first_action_at is not None
+
+
 def test_a_status_change_is_on_the_timeline_naming_who_moved_it_from_what_to_what(app, client, drain):
     from tests.factories import api_token
     item, dana = item_for_dana(client, drain)
