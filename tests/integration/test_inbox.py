@@ -456,13 +456,15 @@ def test_closing_with_a_message_straight_from_open_is_on_the_timeline_as_closed_
         app, client, drain):
     """As closing without one: the closing itself is Dana's first action, not an "in progress" step."""
     from tests.factories import api_token
+    from vocloop.mail.models import Message
     item, dana = item_for_dana(client, drain)
     headers = api_token(dana)
     closing = client.post(f"/api/v1/items/{item.id}/close", headers=headers, json={"message": "Hi Ann, fixed."})
     assert closing.status_code == 200
     events = client.get(f"/api/v1/items/{item.id}/events", headers=headers).json
-    assert [(e["kind"], e["actor_id"], e["body"]) for e in events if e["actor_id"] is not None] == [
-        ("closed", dana.id, "Hi Ann, fixed.")]
+    [message_id] = db.session.scalars(select(Message.id).where(Message.kind == "closing")).all()
+    assert [(e["kind"], e["actor_id"], e["body"], e["data"]) for e in events if e["actor_id"] is not None] == [
+        ("closed", dana.id, "Hi Ann, fixed.", {"message_id": message_id})]  # which email, for an API client
     assert fresh(item.id).first_action_at is not None
 
 
