@@ -105,6 +105,38 @@ def test_a_rule_also_notifies_a_user_a_team_and_slack(app, client, slack, drain)
     assert lee.id != cx.id
 
 
+def test_two_workers_triaging_one_answer_at_once_open_one_item_and_post_it_to_slack_once(app, client, slack,
+                                                                                          drain, monkeypatch):
+    """The answer's job ran twice at once (a retry while the first was still running): the one that
+    loses the race for the item opens nothing, and so posts nothing; the channel sees the item once.
+    The other worker runs whole, in its own session, while this one classifies the answer."""
+    from vocloop.items import triage
+
+    url, received = slack
+    admin = make_user("admin@example.com", role="admin")
+    dana = make_user("dana@example.com", name="Dana", team="Support")
+    assert client.post("/api/v1/routing-rules", headers=api_token(admin), json={
+        "name": "to Dana", "action": "user", "user_id": dana.id, "notify_slack_url": url}).status_code == 201
+    response_id = responses.submit_comment(make_invitation(make_survey(), make_contact("a@customer.example")), "2",
+                                           "It is slow")
+    classify, raced = triage.classify, []
+
+    def other_worker_meanwhile(*args, **kwargs):
+        if not raced:
+            raced.append(True)
+            with app.app_context():  # a second worker: its own session and connection
+                assert triage_response(response_id) is not None
+                db.session.remove()
+        return classify(*args, **kwargs)
+
+    monkeypatch.setattr(triage, "classify", other_worker_meanwhile)
+    assert triage_response(response_id) is None  # lost the race: opened nothing
+    drain()
+    db.session.rollback()
+    assert len(db.session.scalars(select(FeedbackItem)).all()) == 1
+    assert len(received) == 1 and "Dana" in received[0]["text"]
+
+
 def test_a_slack_url_must_be_a_web_url(app, client):
     headers = api_token(make_user("admin@example.com", role="admin"))
     bad = client.post("/api/v1/routing-rules", headers=headers, json={

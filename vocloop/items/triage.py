@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from vocloop.classify.service import Classification, apply_classification, classify
@@ -32,7 +31,9 @@ def needs_item(rule: str, band: str, words: str | None) -> bool:
 
 
 def triage_response(response_id: int) -> FeedbackItem | None:
-    """Classify and, when the response needs action, open exactly one owned item for it."""
+    """Classify and, when the response needs action, open exactly one owned item for it. Returns the item
+    this run opened: None when none was needed, or when another run opened it first (that run announces it:
+    the job posts a returned item to Slack)."""
     response = db.session.get(Response, response_id)
     if response is None or response.completed_at is None or response.processed_at is not None:
         return None
@@ -48,9 +49,9 @@ def triage_response(response_id: int) -> FeedbackItem | None:
             item = _open_item(response, result, kind.band(response.score))
         response.processed_at = utcnow()
         db.session.commit()
-    except IntegrityError:  # another worker opened the item first: one item per response
+    except IntegrityError:  # another worker opened the item first: one item per response, announced once
         db.session.rollback()
-        return db.session.scalar(select(FeedbackItem).where(FeedbackItem.response_id == response_id))
+        return None
     return item
 
 
