@@ -126,6 +126,22 @@ def test_backlog_is_aged_and_counts_overdue(app):
     assert queries.backlog(now, queries.item_filter(owner_id=dana.id))["open"] == 7  # a filter narrows it
 
 
+def test_a_backlog_on_time_says_none_overdue_and_an_empty_age_shows_zero(app):
+    """Two items opened this morning, both within their 48 h: the tile says "0 overdue", not 1, and every
+    age the table names is there, those no item has at 0 (the page, its CSV and the weekly email read these)."""
+    dana = make_user("dana@example.com")
+    survey = make_survey()
+    now = datetime(2026, 11, 20, 12, tzinfo=UTC)
+    for hours in (2, 5):
+        make_item(dana, survey, now - timedelta(hours=hours))
+    backlog = dashboard.build(dashboard.View(now - timedelta(days=7), now, now)).tables["backlog"]
+    assert backlog.title == "Backlog now: 2 open, 0 overdue"
+    assert backlog.rows == [{"bucket": "under_1_day", "items": 2}, {"bucket": "1_to_3_days", "items": 0},
+                            {"bucket": "3_to_7_days", "items": 0}, {"bucket": "7_to_14_days", "items": 0},
+                            {"bucket": "over_14_days", "items": 0}]
+    assert queries.backlog(now - timedelta(days=1))["overdue"] == 0  # nothing open yet: none overdue either
+
+
 def test_distribution_leaderboard_worst_topics_and_missed_deadlines(app):
     dana, omar = make_user("dana@example.com", name="Dana"), make_user("omar@example.com", name="Omar")
     survey = make_survey()
