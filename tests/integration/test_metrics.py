@@ -128,6 +128,24 @@ def test_times_to_close_are_nearest_rank_percentiles_and_weeks_and_topics_group(
     assert api["median_time_to_close_s"] == 72000
 
 
+def test_by_topic_the_overall_figures_count_each_item_once(app, client):
+    """An item on two topics counts under each topic, but once in the period's own figures: the API's
+    closure by topic says 2 items opened, 1 loop-closed, as it does without the grouping."""
+    dana = make_user("dana@example.com", name="Dana", role="admin")
+    survey = make_survey()
+    monday = datetime(2026, 10, 5, 9, tzinfo=UTC)
+    item(dana, survey, monday, loop_closed_after_h=10, topics=["billing", "support"])
+    item(dana, survey, monday + timedelta(days=1), topics=["billing"])
+    figures = closure(monday, monday + timedelta(days=7), "topic")
+    assert (figures["opened"], figures["loop_closed"], figures["closure_rate"]) == (2, 1, 0.5)
+    assert {g["key"]: (g["opened"], g["loop_closed"]) for g in figures["groups"]} == {
+        "billing": (2, 1), "support": (1, 1)}
+    api = client.get("/api/v1/metrics/closure?from=2026-10-05&to=2026-10-11&group_by=topic",
+                     headers=api_token(dana)).json
+    assert (api["opened"], api["loop_closed"], api["median_time_to_close_s"]) == (2, 1, 36000)
+    assert api["group_by"] == "topic" and len(api["groups"]) == 2  # the API says how it grouped
+
+
 def test_weeks_start_on_monday_on_either_database(app):
     from sqlalchemy import literal, select
 
