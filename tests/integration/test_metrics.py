@@ -2,6 +2,8 @@
 
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import text
+
 from tests.factories import api_token, make_contact, make_survey, make_user
 from vocloop.db import utcnow
 from vocloop.extensions import db
@@ -144,6 +146,38 @@ def test_by_topic_the_overall_figures_count_each_item_once(app, client):
                      headers=api_token(dana)).json
     assert (api["opened"], api["loop_closed"], api["median_time_to_close_s"]) == (2, 1, 36000)
     assert api["group_by"] == "topic" and len(api["groups"]) == 2  # the API says how it grouped
+
+
+def test_each_week_has_its_own_times_to_close_in_the_api(app, client):
+    """Grouped by week, each week's median and p90 are over that week's items (the API's trend of times)."""
+    dana = make_user("dana@example.com", name="Dana", role="admin")
+    survey = make_survey()
+    monday = datetime(2026, 10, 5, 9, tzinfo=UTC)
+    for day, hours in ((0, 10), (1, 30), (7, 2), (8, 4), (9, 50)):
+        item(dana, survey, monday + timedelta(days=day), loop_closed_after_h=hours)
+    api = client.get("/api/v1/metrics/closure?from=2026-10-05&to=2026-10-18&group_by=week",
+                     headers=api_token(dana)).json
+    assert {g["key"]: (g["median_time_to_close_s"], g["p90_time_to_close_s"]) for g in api["groups"]} == {
+        "2026-10-05": (10 * 3600, 30 * 3600), "2026-10-12": (4 * 3600, 50 * 3600)}
+    assert (api["median_time_to_close_s"], api["p90_time_to_close_s"]) == (10 * 3600, 50 * 3600)
+
+
+def test_the_trend_lists_its_days_in_order_whatever_order_the_items_came_in(app, client):
+    """The trend chart and its table read left to right, first day first; so do the API's groups."""
+    lee = make_user("lee@example.com", name="Lee", role="admin")
+    survey = make_survey()
+    first = datetime(2026, 10, 1, 9, tzinfo=UTC)
+    days = (9, 2, 14, 0, 11, 5, 7, 12, 3, 1, 13, 8, 4, 10, 6)
+    for day in days:
+        item(lee, survey, first + timedelta(days=day), loop_closed_after_h=day % 3 + 1)
+    expected = [f"2026-10-{day + 1:02d}" for day in sorted(days)]
+    if db.session.get_bind().dialect.name == "postgresql":  # as at a million items: groups by hashing, unsorted
+        db.session.execute(text("SET LOCAL enable_sort = off"))
+    trend = closure(first, first + timedelta(days=15), "day", measures=(), overall=False)["groups"]
+    assert [g["key"] for g in trend] == expected
+    api = client.get("/api/v1/metrics/closure?from=2026-10-01&to=2026-10-15&group_by=day",
+                     headers=api_token(lee)).json
+    assert [g["key"] for g in api["groups"]] == expected
 
 
 def test_weeks_start_on_monday_on_either_database(app):
