@@ -180,6 +180,17 @@ def test_the_trend_lists_its_days_in_order_whatever_order_the_items_came_in(app,
     assert [g["key"] for g in api["groups"]] == expected
 
 
+def test_the_p90_of_twenty_closures_is_the_eighteenth_fastest(app):
+    """Nearest rank: of 20 loops closed in 1 to 20 hours the median is the 10th (10 h), the p90 the
+    ⌈0.9 × 20⌉ = 18th (18 h), not the slowest; on either database."""
+    dana = make_user("dana@example.com", name="Dana")
+    survey = make_survey()
+    for hours in range(20, 0, -1):
+        item(dana, survey, T0 + timedelta(hours=hours), loop_closed_after_h=hours)
+    for figures in (closure(T0, T0 + timedelta(days=2)), closure(T0, T0 + timedelta(days=2), "owner")["groups"][0]):
+        assert (figures["median_time_to_close_s"], figures["p90_time_to_close_s"]) == (10 * 3600, 18 * 3600)
+
+
 def test_weeks_start_on_monday_on_either_database(app):
     from sqlalchemy import literal, select
 
