@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, update
 
-from tests.factories import answer, make_contact, make_invitation, make_survey, make_user
+from tests.factories import answer, login, make_contact, make_invitation, make_survey, make_user
 from vocloop import i18n
 from vocloop.company.brand import contrast_with_white
 from vocloop.contacts import imports
@@ -33,6 +33,8 @@ def count(model) -> int:
     ({"brand_color": "red"}, "like #1f4e79"),
     ({"logo_url": "http://cdn.example/logo.png"}, "https://"),
     ({"followups": {"angry": "Why?"}}, "negative, neutral or positive"),
+    ({"followups": {"negative": "x" * 501}}, "a question of up to 500 characters"),
+    ({"thanks": {"positive": "x" * 1001}}, "a message of up to 1000 characters"),
     ({"open_items_for": "never"}, "open_items_for must be one of"),
     ({"reminder_days": 0}, "between 1 and 30"),
     ({"language": "xx"}, "language must be one of"),
@@ -53,6 +55,8 @@ def test_settings_that_pass_are_kept_and_a_dark_colour_reaches_wcag_aa(app):
     assert survey.followups == {"neutral": "What would make it a 10?"}
     assert contrast_with_white("#0b5cad") >= 4.5 and survey.reminder_days is None
     assert round(contrast_with_white("#767676"), 2) == 4.54  # the known AA boundary grey
+    surveys.update_survey(survey, followups={"negative": "q" * 500}, thanks={"positive": "t" * 1000})
+    assert (len(survey.followups["negative"]), len(survey.thanks["positive"])) == (500, 1000)  # the limits are kept
 
 
 def test_the_follow_up_of_the_score_band_is_asked_and_kept_with_its_question(app, client, drain):
@@ -131,6 +135,24 @@ def _sent_days_ago(survey, email, days, status="delivered"):
     invitation.created_at, invitation.status = utcnow() - timedelta(days=days), status
     db.session.commit()
     return token, invitation
+
+
+def test_each_survey_counts_its_own_invitations_on_the_surveys_page(app, client):
+    """Two surveys sent to different people: each row of the surveys page, and each survey's own page,
+    counts that survey's invitations and answers only."""
+    make_user("admin@example.com", role="admin")
+    relationship, support = make_survey(name="Relationship"), make_survey("csat", name="Support")
+    for n in range(3):
+        _sent_days_ago(relationship, f"r{n}@customer.example", 1)
+    token, _ = _sent_days_ago(support, "s0@customer.example", 1)
+    _sent_days_ago(support, "s1@customer.example", 1, status="bounced")
+    answer(client, token, 5)
+    stats = surveys.survey_stats()
+    assert {survey_id: (row["invited"], row["reached"], row["answered"], row["response_rate"])
+            for survey_id, row in stats.items()} == {relationship.id: (3, 3, 0, 0.0), support.id: (2, 1, 1, 1.0)}
+    login(client, "admin@example.com")
+    page = client.get(f"/surveys/{support.id}").get_data(as_text=True)
+    assert "2 invited, 1 reached, 1 answered: a response rate of <strong>100.0%</strong>." in page
 
 
 def test_one_reminder_goes_to_non_responders_only_with_a_link_of_its_own(app, client, drain):
