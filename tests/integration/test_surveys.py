@@ -37,6 +37,10 @@ def count(model) -> int:
     ({"thanks": {"positive": "x" * 1001}}, "a message of up to 1000 characters"),
     ({"open_items_for": "never"}, "open_items_for must be one of"),
     ({"reminder_days": 0}, "between 1 and 30"),
+    ({"reminder_days": 31}, "between 1 and 30"),
+    ({"quarantine_days": -1}, "quarantine_days must be >= 0"),
+    ({"link_expiry_days": 0}, "link_expiry_days between 1 and 365"),
+    ({"link_expiry_days": 366}, "link_expiry_days between 1 and 365"),
     ({"language": "xx"}, "language must be one of"),
 ])
 def test_bad_settings_are_refused_with_the_reason_and_nothing_changes(app, values, message):
@@ -57,6 +61,11 @@ def test_settings_that_pass_are_kept_and_a_dark_colour_reaches_wcag_aa(app):
     assert round(contrast_with_white("#767676"), 2) == 4.54  # the known AA boundary grey
     surveys.update_survey(survey, followups={"negative": "q" * 500}, thanks={"positive": "t" * 1000})
     assert (len(survey.followups["negative"]), len(survey.thanks["positive"])) == (500, 1000)  # the limits are kept
+    for quarantine_days, link_expiry_days, reminder_days in ((0, 1, 1), (0, 365, 30)):  # each range's both ends
+        surveys.update_survey(survey, quarantine_days=quarantine_days, link_expiry_days=link_expiry_days,
+                              reminder_days=reminder_days)
+        assert (survey.quarantine_days, survey.link_expiry_days, survey.reminder_days) == (
+            quarantine_days, link_expiry_days, reminder_days)
 
 
 def test_the_follow_up_of_the_score_band_is_asked_and_kept_with_its_question(app, client, drain):
