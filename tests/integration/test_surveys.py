@@ -146,6 +146,16 @@ def _sent_days_ago(survey, email, days, status="delivered"):
     return token, invitation
 
 
+def test_the_emails_title_and_sender_name_are_one_line_and_blank_means_the_companys(app):
+    """Both reach the email (the sender name its From header): a line break or doubled spaces typed into
+    them are made one space; blank is no setting, so the company profile's name is used."""
+    survey = make_survey()
+    surveys.update_survey(survey, title="  Your visit\r\nto   us ", sender_name="Ada\nfrom Support")
+    assert (survey.title, survey.sender_name) == ("Your visit to us", "Ada from Support")
+    surveys.update_survey(survey, title=" \n ", sender_name="")
+    assert (survey.title, survey.sender_name) == (None, None)
+
+
 def test_each_survey_counts_its_own_invitations_on_the_surveys_page(app, client):
     """Two surveys sent to different people: each row of the surveys page, and each survey's own page,
     counts that survey's invitations and answers only."""
