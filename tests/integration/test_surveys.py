@@ -2,6 +2,7 @@
 an item, the translation layer, one reminder, and sends now, later and again."""
 
 import json
+import re
 from datetime import timedelta
 
 import pytest
@@ -31,7 +32,8 @@ def count(model) -> int:
 @pytest.mark.parametrize("values, message", [
     ({"brand_color": "#ffcc00"}, "contrast 1.5:1"),
     ({"brand_color": "red"}, "like #1f4e79"),
-    ({"logo_url": "http://cdn.example/logo.png"}, "https://"),
+    ({"logo_url": "http://cdn.example/logo.png"}, "The logo (logo_url) must be an https:// address"),
+    ({"review_url": "ftp://reviews.example/acme"}, "The review site (review_url) must be an https:// address"),
     ({"followups": {"angry": "Why?"}}, "negative, neutral or positive"),
     ({"followups": {"negative": "x" * 501}}, "a question of up to 500 characters"),
     ({"thanks": {"positive": "x" * 1001}}, "a message of up to 1000 characters"),
@@ -45,7 +47,7 @@ def count(model) -> int:
 ])
 def test_bad_settings_are_refused_with_the_reason_and_nothing_changes(app, values, message):
     survey = make_survey()
-    with pytest.raises(Invalid, match=message.replace("(", r"\(").replace(".", r"\.")):
+    with pytest.raises(Invalid, match=re.escape(message)):
         surveys.update_survey(survey, **values)
     db.session.rollback()
     assert db.session.get(type(survey), survey.id).brand_color is None  # still the company's colour
