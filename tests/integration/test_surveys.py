@@ -44,6 +44,7 @@ def count(model) -> int:
     ({"link_expiry_days": 0}, "link_expiry_days between 1 and 365"),
     ({"link_expiry_days": 366}, "link_expiry_days between 1 and 365"),
     ({"language": "xx"}, "language must be one of"),
+    ({"sender_email": "support at acme"}, "Not a valid email address"),
 ])
 def test_bad_settings_are_refused_with_the_reason_and_nothing_changes(app, values, message):
     survey = make_survey()
@@ -148,14 +149,19 @@ def _sent_days_ago(survey, email, days, status="delivered"):
     return token, invitation
 
 
-def test_the_emails_title_and_sender_name_are_one_line_and_blank_means_the_companys(app):
-    """Both reach the email (the sender name its From header): a line break or doubled spaces typed into
-    them are made one space; blank is no setting, so the company profile's name is used."""
+def test_the_emails_title_and_sender_are_one_line_and_blank_means_the_companys(app):
+    """They reach the email (the sender its From header): a line break or doubled spaces typed into the
+    title or name are made one space, the address is checked and lower-cased; blank is no setting, so the
+    company profile's is used."""
     survey = make_survey()
     surveys.update_survey(survey, title="  Your visit\r\nto   us ", sender_name="Ada\nfrom Support")
     assert (survey.title, survey.sender_name) == ("Your visit to us", "Ada from Support")
     surveys.update_survey(survey, title=" \n ", sender_name="")
     assert (survey.title, survey.sender_name) == (None, None)
+    surveys.update_survey(survey, sender_email=" Support@Acme.Example ")
+    assert survey.sender_email == "support@acme.example"  # the address as SendGrid's verified sender has it
+    surveys.update_survey(survey, sender_email="")
+    assert survey.sender_email is None  # the company profile's address
 
 
 def test_each_survey_counts_its_own_invitations_on_the_surveys_page(app, client):
