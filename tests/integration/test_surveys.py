@@ -153,8 +153,8 @@ def _sent_days_ago(survey, email, days, status="delivered"):
 
 def test_the_emails_title_sender_and_brand_are_kept_tidy_and_blank_means_the_companys(app):
     """They reach the email (the sender its From header): a line break or doubled spaces typed into the
-    title or name are made one space, the address and colour are lower-cased, the logo's address trimmed;
-    blank is no setting, so the company profile's is used (and the API says null)."""
+    title or name are made one space, the address and colour are lower-cased, the logo's and review site's
+    addresses trimmed; blank is no setting, so the company profile's is used (and the API says null)."""
     survey = make_survey()
     surveys.update_survey(survey, title="  Your visit\r\nto   us ", sender_name="Ada\nfrom Support")
     assert (survey.title, survey.sender_name) == ("Your visit to us", "Ada from Support")
@@ -164,10 +164,12 @@ def test_the_emails_title_sender_and_brand_are_kept_tidy_and_blank_means_the_com
     assert survey.sender_email == "support@acme.example"  # the address as SendGrid's verified sender has it
     surveys.update_survey(survey, sender_email="")
     assert survey.sender_email is None  # the company profile's address
-    surveys.update_survey(survey, brand_color="#0B5CAD", logo_url=" https://cdn.example/logo.png ")
-    assert (survey.brand_color, survey.logo_url) == ("#0b5cad", "https://cdn.example/logo.png")
-    surveys.update_survey(survey, brand_color="", logo_url="")
-    assert (survey.brand_color, survey.logo_url) == (None, None)  # the company's colour and logo again
+    surveys.update_survey(survey, brand_color="#0B5CAD", logo_url=" https://cdn.example/logo.png ",
+                          review_url="https://reviews.example/acme\n")
+    assert (survey.brand_color, survey.logo_url, survey.review_url) == (
+        "#0b5cad", "https://cdn.example/logo.png", "https://reviews.example/acme")
+    surveys.update_survey(survey, brand_color="", logo_url="", review_url=" ")
+    assert (survey.brand_color, survey.logo_url, survey.review_url) == (None, None, None)  # the company's again
 
 
 def test_each_survey_counts_its_own_invitations_on_the_surveys_page(app, client):
