@@ -244,7 +244,7 @@ def test_survey_scores_and_response_rates(app):
     db.session.commit()
     scores = {row["survey"]: row for row in queries.survey_scores(FRIDAY_4PM, FRIDAY_4PM + timedelta(days=1))}
     assert (scores["Relationship"]["score_name"], scores["Relationship"]["score"]) == ("NPS", 40.0)
-    assert scores["Relationship"]["response_rate"] == round(5 / 6, 4)
+    assert scores["Relationship"]["response_rate"] == round(5 / 6, 3)
     assert (scores["Support"]["score_name"], scores["Support"]["score"]) == ("CSAT", 50.0)
     assert (scores["Effort"]["score_name"], scores["Effort"]["score"]) == ("CES", 5.5)
     assert sentiment_mix(FRIDAY_4PM, FRIDAY_4PM + timedelta(days=1)) == {
@@ -346,7 +346,7 @@ def test_the_response_rate_is_over_the_periods_invitations_that_reached_the_cust
     assert (relationship["responses"], relationship["score"], relationship["positive"], relationship["negative"]) \
         == (2, 0.0, 1, 1)
     assert (relationship["invitations_delivered"], relationship["invitations_answered"],
-            relationship["response_rate"]) == (3, 2, round(2 / 3, 4))
+            relationship["response_rate"]) == (3, 2, 0.667)
     assert [(rows[name]["score"], rows[name]["positive"], rows[name]["negative"], rows[name]["invitations_delivered"],
              rows[name]["invitations_answered"], rows[name]["response_rate"]) for name in ("Support", "Effort")] == [
         (50.0, 1, 1, 0, 0, None), (2.0, 0, 1, 0, 0, None)]

@@ -87,7 +87,7 @@ def test_the_loop_effect_by_how_the_loop_ended(app, client, history):
     assert next_survey["closed"] == {**next_survey["closed"], "asked_again": 2, "answered": 2, "response_rate": 1.0}
     # cat (closed without a message) and dan answered; eve was asked and did not: 2 of 3
     assert next_survey["not_closed"] == {**next_survey["not_closed"], "asked_again": 3, "answered": 2,
-                                         "response_rate": 0.6667}
+                                         "response_rate": 0.667}
 
 
 def test_revenue_at_risk_and_saved(app, client, history):

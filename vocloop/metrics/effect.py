@@ -140,7 +140,7 @@ def loop_effect(start: datetime, end: datetime, scope=None) -> dict:
         "verdicts": [_group(key, label, by_verdict[key]) for key, label in VERDICTS.items()],
         "next_survey": [
             {"key": key, "label": label, "asked_again": response_rate[key][0], "answered": response_rate[key][1],
-             "response_rate": round(response_rate[key][1] / response_rate[key][0], 4)
+             "response_rate": round(response_rate[key][1] / response_rate[key][0], 3)
              if response_rate[key][0] else None}
             for key, label in (("closed", "Loop closed with a message"), ("not_closed", "All other loops"))],
     }
