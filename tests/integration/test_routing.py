@@ -538,9 +538,9 @@ def test_an_away_owner_with_nobody_to_cover_keeps_new_items(app):
     db.session.commit()
     triage_response(pending_response("bob@customer.example").id)
     assert set(owners().values()) == {admin.id}
-    assert [[(event.kind, event.body) for event in item.events] for item in db.session.scalars(
-        select(FeedbackItem))] == [[("created", "Opened with priority P1."),
-                                    ("assigned", "Assigned to Alex by fallback owner.")]] * 2
+    assert [[(event.kind, event.body, event.data) for event in item.events] for item in db.session.scalars(
+        select(FeedbackItem))] == [[("created", "Opened with priority P1.", {}),
+                                    ("assigned", "Assigned to Alex by fallback owner.", {"owner_id": admin.id})]] * 2
 
 
 # Fairness and the dry run
