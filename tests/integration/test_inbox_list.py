@@ -47,6 +47,44 @@ def test_filters_and_search_narrow_the_list(app, client):
     assert client.get("/inbox/?tab=team&priority=P9&from=nonsense").status_code == 200  # bad values ignored
 
 
+def test_each_tab_and_each_filter_lists_exactly_the_items_it_names(app, client):
+    """Waiting, Closed and Team; a status, survey, owner, sentiment and a range of days (both ends whole
+    days, as a person means them): each narrows the list to the items it names and keeps every one of them
+    (mutation testing items/queries.py: each of these could be dropped or inverted with every test green)."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import update
+
+    from vocloop.responses.models import Response
+    admin = make_user("admin@example.com", role="admin")
+    omar = make_user("omar@example.com", name="Omar")
+    first, waiting, working, closed, late = seed(5, admin)
+    other_survey = make_survey(name="Onboarding")
+    day = datetime(2026, 11, 10, tzinfo=UTC)
+    facts = {first: {"created_at": day.replace(hour=0)},  # the first instant of the 10th
+             waiting: {"status": "waiting", "owner_id": omar.id, "created_at": day.replace(hour=23, minute=59)},
+             working: {"status": "in_progress", "survey_id": other_survey.id, "created_at": day.replace(day=11)},
+             closed: {"status": "closed", "closed_at": day, "created_at": day.replace(day=9, hour=23, minute=59)},
+             late: {"created_at": day.replace(day=12)}}
+    for item, values in facts.items():
+        db.session.execute(update(FeedbackItem).where(FeedbackItem.id == item.id).values(**values))
+    db.session.execute(update(Response).values(sentiment_label="negative"))
+    db.session.execute(update(Response).where(Response.id == working.response_id).values(sentiment_label="positive"))
+    db.session.commit()
+    login(client, "admin@example.com")
+    ids = lambda *chosen: sorted(item.id for item in chosen)  # noqa: E731
+    assert sorted(listed(client, "tab=team")) == ids(first, waiting, working, late)
+    assert listed(client, "tab=waiting") == [waiting.id]
+    assert listed(client, "tab=closed") == [closed.id]
+    assert listed(client, "tab=team&status=in_progress") == [working.id]
+    assert listed(client, f"tab=team&survey_id={other_survey.id}") == [working.id]
+    assert listed(client, f"tab=team&owner_id={omar.id}") == [waiting.id]
+    assert listed(client, "tab=team&sentiment=positive") == [working.id]
+    assert sorted(listed(client, "tab=team&sentiment=negative")) == ids(first, waiting, late)
+    assert sorted(listed(client, "tab=team&from=2026-11-10&to=2026-11-10")) == ids(first, waiting)
+    assert sorted(listed(client, "tab=team&from=2026-11-11&to=2026-11-12")) == ids(working, late)
+
+
 def test_pages_follow_each_other_without_gaps_or_repeats(app, client):
     from vocloop.inbox import views
     admin = make_user("admin@example.com", role="admin")
