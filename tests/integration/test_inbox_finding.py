@@ -31,6 +31,10 @@ def test_search_finds_the_customers_name_email_company_and_the_item_number(app, 
     assert listed(client, f"tab=team&q=%23{bo}") == [bo]  # "#12"
     assert listed(client, f"tab=team&q={bo}") == [bo]
     assert listed(client, "tab=team&q=invoice") == [ann]  # comments still
+    items["Ann Lindqvist"].contact.account.name = "Globex Corporation"  # a company name not in any address
+    db.session.commit()
+    assert listed(client, "tab=team&q=corporation") == [ann]
+    assert listed(client, "tab=team&q=priority") == []  # the timeline's own words ("Opened with priority") are no note
     html = client.get("/inbox/?tab=team").get_data(as_text=True)
     assert 'placeholder="name, email, company, #number, comment or note"' in html
 
