@@ -103,6 +103,65 @@ def test_pages_follow_each_other_without_gaps_or_repeats(app, client):
     assert sorted(seen) == [item.id for item in all_items] and len(seen) == len(set(seen))
 
 
+def test_open_tabs_page_by_urgency_and_the_closed_tab_newest_first_without_gaps(app, client):
+    """Open items by their closing message's due time, the most urgent first; closed ones by when they were
+    closed, the newest first; equal times by number; and the pages carry on exactly where the last stopped
+    (mutation testing items/queries.py: either order, a tie's order and the closed tab's cursor could be
+    changed with every test green)."""
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from vocloop.db import utcnow
+    from vocloop.inbox import views
+    make_user("admin@example.com", role="admin")
+    all_items = seed(7, None)
+    base = utcnow().replace(microsecond=0)
+    due = [5, 1, 3, 3, 0, 6, 2]  # hours from now; two items due at the same time
+    for item, hours in zip(all_items, due, strict=True):
+        db.session.execute(update(FeedbackItem).where(FeedbackItem.id == item.id)
+                           .values(close_due_at=base + timedelta(hours=hours)))
+    db.session.commit()
+    login(client, "admin@example.com")
+
+    def walk(tab):
+        seen, url = [], f"/inbox/?tab={tab}"
+        while url:
+            html = client.get(url).get_data(as_text=True)
+            seen += [int(i) for i in ITEM_LINK.findall(html)]
+            following = re.search(r'href="([^"]+)" rel="next"', html)
+            url = following.group(1).replace("&amp;", "&") if following else None
+        return seen
+
+    views.PAGE_SIZE = 3
+    try:
+        urgent_first = [item.id for _, item in sorted(zip(due, all_items, strict=True),
+                                                      key=lambda pair: (pair[0], pair[1].id))]
+        assert walk("team") == urgent_first
+        for item, hours in zip(all_items, due, strict=True):  # closed 0-6 hours ago, two at the same moment
+            db.session.execute(update(FeedbackItem).where(FeedbackItem.id == item.id)
+                               .values(status="closed", closed_at=base - timedelta(hours=hours)))
+        db.session.commit()
+        assert walk("closed") == [item.id for _, item in sorted(zip(due, all_items, strict=True),
+                                                                 key=lambda pair: (pair[0], -pair[1].id))]
+    finally:
+        views.PAGE_SIZE = 50
+
+
+def test_an_owners_tab_counts_are_of_the_items_they_may_see(app, client):
+    """Another team's items are in no count of Dana's (the tab counts read every tab's visible items)."""
+    make_user("admin@example.com", role="admin")
+    make_user("dana@example.com", name="Dana", team="Support")
+    zed = make_user("zed@example.com", name="Zed", team="Billing")
+    create_rule(name="to Zed", action="user", user_id=zed.id)
+    seed(2, None)
+    login(client, "dana@example.com")
+    html = client.get("/inbox/?tab=team").get_data(as_text=True)
+    assert "Team (0)" in html and "Mine (0)" in html and ITEM_LINK.findall(html) == []
+    login(client, "zed@example.com")
+    assert "Team (2)" in client.get("/inbox/?tab=team").get_data(as_text=True)
+
+
 def test_leads_reassign_and_set_status_in_bulk_and_owners_cannot(app, client):
     make_user("admin@example.com", role="admin")
     lee = make_user("lee@example.com", role="lead", name="Lee", team="Support")
