@@ -117,7 +117,7 @@ def test_open_tabs_page_by_urgency_and_the_closed_tab_newest_first_without_gaps(
     make_user("admin@example.com", role="admin")
     all_items = seed(7, None)
     base = utcnow().replace(microsecond=0)
-    due = [5, 1, 3, 3, 0, 6, 2]  # hours from now; two items due at the same time
+    due = [5, 1, 2, 2, 0, 6, 3]  # hours from now; two due at the same time, across the first page's end
     for item, hours in zip(all_items, due, strict=True):
         db.session.execute(update(FeedbackItem).where(FeedbackItem.id == item.id)
                            .values(close_due_at=base + timedelta(hours=hours)))
