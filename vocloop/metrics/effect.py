@@ -52,7 +52,7 @@ from vocloop.contacts.models import Account, Contact
 from vocloop.db import UTCDateTime
 from vocloop.extensions import db
 from vocloop.items.models import FeedbackItem
-from vocloop.metrics.queries import cohort_of
+from vocloop.metrics.queries import _rate, cohort_of
 from vocloop.metrics.sql import topic_values
 from vocloop.surveys.kinds import KINDS
 from vocloop.surveys.models import Survey
@@ -140,8 +140,7 @@ def loop_effect(start: datetime, end: datetime, scope=None) -> dict:
         "verdicts": [_group(key, label, by_verdict[key]) for key, label in VERDICTS.items()],
         "next_survey": [
             {"key": key, "label": label, "asked_again": response_rate[key][0], "answered": response_rate[key][1],
-             "response_rate": round(response_rate[key][1] / response_rate[key][0], 3)
-             if response_rate[key][0] else None}
+             "response_rate": _rate(response_rate[key][1], response_rate[key][0])}
             for key, label in (("closed", "Loop closed with a message"), ("not_closed", "All other loops"))],
     }
 
