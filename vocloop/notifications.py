@@ -13,6 +13,7 @@ from urllib.parse import urlparse
 from flask import current_app, render_template
 from sqlalchemy import select
 
+from vocloop import post_commit
 from vocloop.accounts.models import Team, User
 from vocloop.extensions import db
 from vocloop.items.models import FeedbackItem
@@ -23,6 +24,7 @@ from vocloop.outbound import transport
 from vocloop.routing.models import RoutingRule
 
 log = logging.getLogger(__name__)
+_SLACK_POSTS = "vocloop.slack_posts"
 
 
 def notify_owner_of(item: FeedbackItem, *, key: str, subject: str, lines: list[str]) -> Message:
@@ -48,7 +50,7 @@ def _summary(item: FeedbackItem) -> list[str]:
 
 
 def notify_new_item(item: FeedbackItem) -> None:
-    """Queue the emails a new item causes (in the caller's transaction)."""
+    """Queue the emails and the Slack post a new item causes (in the caller's transaction)."""
     owner = item.owner
     if item.priority == "P1" or owner.notify_new_items == "immediate":
         notify_user(owner, item, key=f"notice:new-item:{item.id}",
@@ -56,6 +58,8 @@ def notify_new_item(item: FeedbackItem) -> None:
     rule = db.session.get(RoutingRule, item.routing_rule_id) if item.routing_rule_id else None
     if rule is None:
         return
+    if rule.notify_slack_url:  # posted once the item is committed: a triage that lost its race posts nothing
+        post_commit.add(db.session, _SLACK_POSTS, [(item.id, rule.notify_slack_url)])
     others: dict[int, User] = {}
     if rule.notify_user_id:
         user = db.session.get(User, rule.notify_user_id)
@@ -76,10 +80,9 @@ def _mrkdwn(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def slack_url_for(item: FeedbackItem) -> str | None:
-    """Where the routing rule that placed the item asks for a Slack post (None: no post)."""
-    rule = item.routing_rule
-    return rule.notify_slack_url if rule is not None and rule.notify_slack_url else None
+def take_slack_posts() -> list[tuple[int, str]]:
+    """(item id, webhook URL) of the Slack posts committed transactions of this session asked for."""
+    return post_commit.take(db.session, _SLACK_POSTS)
 
 
 def slack_text(item: FeedbackItem) -> str:

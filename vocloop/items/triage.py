@@ -32,8 +32,8 @@ def needs_item(rule: str, band: str, words: str | None) -> bool:
 
 def triage_response(response_id: int) -> FeedbackItem | None:
     """Classify and, when the response needs action, open exactly one owned item for it. Returns the item
-    this run opened: None when none was needed, or when another run opened it first (that run announces it:
-    the job posts a returned item to Slack)."""
+    this run opened: None when none was needed, or when another run opened it first (that run's commit
+    announces it: its owner's email, its rule's Slack post)."""
     response = db.session.get(Response, response_id)
     if response is None or response.completed_at is None or response.processed_at is not None:
         return None

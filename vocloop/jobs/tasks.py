@@ -173,12 +173,9 @@ def send_survey_reminders() -> int:
 @job
 def triage_response(response_id: int) -> int | None:
     from vocloop.items.triage import triage_response as triage
-    from vocloop.notifications import slack_url_for
 
     item = triage(response_id)
     enqueue_queued_work()
-    if item is not None and (url := slack_url_for(item)):
-        enqueue(post_item_to_slack, item.id, url, queue="default")
     return None if item is None else item.id
 
 
@@ -306,11 +303,12 @@ RELAY_ROUNDS = 10  # in-process, a relayed job may commit more work (a failure n
 
 
 def enqueue_queued_work() -> None:
-    """Relay every email and post every webhook that committed transactions queued (vocloop.post_commit).
+    """Relay every email, webhook and Slack post that committed transactions queued (vocloop.post_commit).
     Started after every request, job and command (init_app, tasks.job, cli), so no edge can forget it;
     calling it sooner, right after a commit, is harmless: what it relays is taken once."""
     from vocloop.extensions import db
     from vocloop.mail import outbox
+    from vocloop.notifications import take_slack_posts
     from vocloop.outbound import service as webhooks
 
     if not db.session.registry.has():  # no session, nothing committed through one (a click: ~50 us saved)
@@ -320,6 +318,8 @@ def enqueue_queued_work() -> None:
             return
         enqueue_delivery(outbox.take_queued_ids())
         enqueue_webhook_deliveries(webhooks.take_queued_ids())
+        for item_id, url in take_slack_posts():
+            enqueue(post_item_to_slack, item_id, url, queue="default")
 
 
 def init_app(app) -> None:
