@@ -1,9 +1,10 @@
-"""Customer replies through SendGrid Inbound Parse: find the item, keep only the new text."""
+"""Customer replies through SendGrid Inbound Parse: find the item, keep only the new text, attach it once."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 from dataclasses import dataclass
 from email.utils import parseaddr
@@ -11,11 +12,14 @@ from email.utils import parseaddr
 from sqlalchemy import select
 
 from vocloop.extensions import db
+from vocloop.items.models import FeedbackItem
+from vocloop.items.service import record_customer_reply
 from vocloop.mail.html_text import html_to_text
 from vocloop.mail.models import InboundEmail
 from vocloop.mail.reply_address import item_id_from
 from vocloop.text import without_control_characters
 
+log = logging.getLogger(__name__)
 MAX_BODY_CHARS = 20_000
 MAX_SOURCE_CHARS = 512 * 1024  # of a plain-text body read for the reply: its new part is at the top
 # Where quoted history starts in the common clients' replies.
@@ -88,6 +92,25 @@ def record(reply: InboundReply) -> InboundEmail | None:
     db.session.add(inbound)
     db.session.flush()
     return inbound
+
+
+def receive(reply: InboundReply) -> dict:
+    """Store a customer's reply once and put it on its item's timeline (the owner is told), committed;
+    returns what the webhook answers SendGrid. A reply to no item of ours is kept and acknowledged, or
+    SendGrid would retry it for days."""
+    if record(reply) is None:
+        return {"status": "duplicate"}
+    item = db.session.get(FeedbackItem, reply.item_id) if reply.item_id else None
+    if item is None:
+        db.session.commit()
+        log.info("inbound email from %s matches no item", reply.from_email)
+        return {"status": "unmatched"}
+    event = record_customer_reply(item, reply.body or "(empty reply)", reply.from_email)
+    db.session.commit()
+    answer = {"status": "attached", "item_id": item.id}
+    if event.data.get("from_another_address"):
+        answer["flag"] = "from_another_address"
+    return answer
 
 
 def _envelope_to(envelope: str | None) -> str:

@@ -9,9 +9,7 @@ from flask import Blueprint, abort, current_app, jsonify, request
 
 from vocloop.db import utcnow
 from vocloop.delivery import events, inbound, outcomes
-from vocloop.extensions import csrf, db
-from vocloop.items.models import FeedbackItem
-from vocloop.items.service import record_customer_reply
+from vocloop.extensions import csrf
 
 log = logging.getLogger(__name__)
 bp = Blueprint("webhooks", __name__)
@@ -44,18 +42,4 @@ def sendgrid_inbound(secret: str):
     if not expected or not hmac.compare_digest(secret.encode(), expected.encode()):
         abort(404)
     request.max_content_length = INBOUND_MAX_BYTES
-    reply = inbound.parse(request.form)
-    stored = inbound.record(reply)
-    if stored is None:
-        return jsonify({"status": "duplicate"})
-    item = db.session.get(FeedbackItem, reply.item_id) if reply.item_id else None
-    if item is None:
-        # Acknowledged (or SendGrid retries for days) but attached to nothing: not a reply address of ours.
-        db.session.commit()
-        log.info("inbound email from %s matches no item", reply.from_email)
-        return jsonify({"status": "unmatched"})
-    event = record_customer_reply(item, reply.body or "(empty reply)", reply.from_email)
-    db.session.commit()
-    if event.data.get("from_another_address"):
-        return jsonify({"status": "attached", "item_id": item.id, "flag": "from_another_address"})
-    return jsonify({"status": "attached", "item_id": item.id})
+    return jsonify(inbound.receive(inbound.parse(request.form)))
