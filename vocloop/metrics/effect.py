@@ -52,11 +52,11 @@ from vocloop.contacts.models import Account, Contact
 from vocloop.db import UTCDateTime
 from vocloop.extensions import db
 from vocloop.items.models import FeedbackItem
-from vocloop.metrics.queries import _rate, cohort_of
+from vocloop.metrics.queries import cohort_of
 from vocloop.metrics.sql import topic_values
 from vocloop.surveys.kinds import KINDS
 from vocloop.surveys.models import Survey
-from vocloop.values import OPEN_STATUSES
+from vocloop.values import OPEN_STATUSES, share
 
 MIN_CUSTOMERS = 10  # below this a group's change says nothing, whatever its interval
 OUTCOMES = {
@@ -140,7 +140,7 @@ def loop_effect(start: datetime, end: datetime, scope=None) -> dict:
         "verdicts": [_group(key, label, by_verdict[key]) for key, label in VERDICTS.items()],
         "next_survey": [
             {"key": key, "label": label, "asked_again": response_rate[key][0], "answered": response_rate[key][1],
-             "response_rate": _rate(response_rate[key][1], response_rate[key][0])}
+             "response_rate": share(response_rate[key][1], response_rate[key][0])}
             for key, label in (("closed", "Loop closed with a message"), ("not_closed", "All other loops"))],
     }
 

@@ -40,7 +40,7 @@ from vocloop.responses import counting
 from vocloop.responses.models import Response
 from vocloop.surveys.kinds import KINDS
 from vocloop.surveys.models import Invitation, Survey, reached_customer
-from vocloop.values import OPEN_STATUSES
+from vocloop.values import OPEN_STATUSES, share
 
 # name -> (key column, label column, table to join, join condition)
 GROUPS = {
@@ -95,13 +95,6 @@ def narrowed(scope, filters):
     return and_(*parts) if parts else None
 
 
-def _rate(numerator, denominator):
-    """A share rounded once, to what the pages show (a tenth of a percent): the API and the CSVs give that
-    same figure. Four decimals here and one decimal of a percent on the page rounded twice: 1 of 26 (3.846 %)
-    read "3.9%" (0.0385)."""
-    return None if not denominator else round(numerator / denominator, 3)
-
-
 def cohort_of(start: datetime, end: datetime, scope=None) -> tuple:
     return (FeedbackItem.created_at >= start, FeedbackItem.created_at < end) + (() if scope is None else (scope,))
 
@@ -152,9 +145,9 @@ def _empty() -> dict:
 
 def _row_figures(opened, closed, in_sla, resolved, reopened, label, group_by=None) -> dict:
     return {**({"label": label} if group_by else {}), "opened": opened, "loop_closed": closed,
-            "closure_rate": _rate(closed, opened), "closed_within_sla_rate": _rate(in_sla or 0, opened),
-            "verified_resolved": resolved or 0, "verified_closure_rate": _rate(resolved or 0, opened),
-            "reopened": reopened or 0, "reopen_rate": _rate(reopened or 0, closed),
+            "closure_rate": share(closed, opened), "closed_within_sla_rate": share(in_sla or 0, opened),
+            "verified_resolved": resolved or 0, "verified_closure_rate": share(resolved or 0, opened),
+            "reopened": reopened or 0, "reopen_rate": share(reopened or 0, closed),
             **{f"{stat}_{name}_s": None for name in MEASURES for stat in ("median", "p90")}}
 
 
@@ -340,7 +333,7 @@ def scores_with_invitations(answered: list[tuple], invitations: dict[int, tuple[
                         "score": _kind_score(kind, responses, positive, negative, mean),
                         "positive": positive, "negative": negative,
                         "invitations_delivered": sent, "invitations_answered": replied,
-                        "response_rate": _rate(replied, sent)})
+                        "response_rate": share(replied, sent)})
     return results
 
 

@@ -12,13 +12,13 @@ from datetime import datetime
 from sqlalchemy import and_, case, func, select
 
 from vocloop.extensions import db
-from vocloop.metrics.queries import _kind_score, _rate, invitation_counts, scores_with_invitations
+from vocloop.metrics.queries import _kind_score, invitation_counts, scores_with_invitations
 from vocloop.metrics.sql import period_key, period_start
 from vocloop.responses import counting
 from vocloop.responses.models import Response
 from vocloop.surveys.kinds import KINDS
 from vocloop.surveys.models import Survey
-from vocloop.values import SENTIMENTS
+from vocloop.values import SENTIMENTS, share
 
 BAND_NAMES = {  # kind -> (positive, middle, negative) as a lead says them
     "nps": ("promoters", "passives", "detractors"),
@@ -86,8 +86,8 @@ def _row(survey: str, kind: str, key: str | None, responses: int, mean, positive
     return {"survey_id": survey_id, "survey": survey, "kind": kind, "key": key,
             "score_name": kind.upper(), "score": _kind_score(kind, responses, positive, negative, mean),
             "responses": responses, "positive": positive, "middle": middle, "negative": negative,
-            "positive_share": _rate(positive, responses), "middle_share": _rate(middle, responses),
-            "negative_share": _rate(negative, responses)}
+            "positive_share": share(positive, responses), "middle_share": share(middle, responses),
+            "negative_share": share(negative, responses)}
 
 
 def survey_trends(start: datetime, end: datetime, interval: str = "week", survey_id: int | None = None) -> list[dict]:

@@ -30,7 +30,7 @@ from vocloop.security import new_secret_token
 from vocloop.surveys.kinds import KINDS, get_kind
 from vocloop.surveys.models import OPEN_ITEM_RULES, Invitation, Survey, reached_customer
 from vocloop.text import normalized_lines, paragraphs
-from vocloop.values import BANDS
+from vocloop.values import BANDS, share
 
 CHUNK = 5000  # ids per IN (...) list
 
@@ -348,5 +348,5 @@ def survey_stats() -> dict[int, dict]:
         func.count().filter(reached_customer()),
         func.count(Invitation.answered_at)).group_by(Invitation.survey_id))
     return {survey_id: {"invited": invited, "reached": reached, "answered": answered,
-                        "response_rate": round(answered / reached, 3) if reached else None}
+                        "response_rate": share(answered, reached)}
             for survey_id, invited, reached, answered in rows}
