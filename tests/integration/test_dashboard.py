@@ -366,6 +366,23 @@ def test_headline_tiles_compare_with_the_previous_period(app):
     assert tiles["median_time_to_close_s"]["change"] == -6 * 3600
 
 
+def test_a_change_in_time_is_the_change_between_the_figures_the_page_shows(app):
+    """1.05 h shows as 1.1 h and 1.025 h as 1.0 h: the tile says 0.1 h up (worse), never "0.0 h up"; two
+    times that both show as 1.0 h are unchanged, whatever seconds lie between them."""
+    figures = dict.fromkeys(key for key, *_ in dashboard.HEADLINE)
+
+    def first_action_tile(now_s, before_s):
+        [tile] = [tile for tile in dashboard.headline(FRIDAY_4PM, FRIDAY_4PM + timedelta(days=7), now={
+            **figures, "median_time_to_first_action_s": now_s}, before={
+            **figures, "median_time_to_first_action_s": before_s}) if tile["key"] == "median_time_to_first_action_s"]
+        return tile
+
+    moved = first_action_tile(3780, 3690)
+    assert (round(moved["change"] / 3600, 3), moved["direction"], moved["verdict"]) == (0.1, "up", "worse")
+    still = first_action_tile(3700, 3610)
+    assert (still["change"], still["direction"], still["verdict"]) == (0, "same", None)
+
+
 def test_groupings_by_priority_account_and_calendar_periods(app, client):
     admin = make_user("admin@example.com", role="admin")
     survey = make_survey()

@@ -51,10 +51,16 @@ def headline(start: datetime, end: datetime, scope=None, now: dict | None = None
     tiles = []
     for key, title, kind, better in HEADLINE:
         value, previous = now[key], before[key]
-        change = None if value is None or previous is None else value - previous
+        change = None if value is None or previous is None else _as_shown(kind, value) - _as_shown(kind, previous)
         tiles.append({"key": key, "title": title, "kind": kind, "value": value, "previous": previous,
                       "change": change, **_direction(change, better)})
     return tiles
+
+
+def _as_shown(kind: str, value):
+    """A figure as the page and the digest show it: a time in tenths of an hour. The change is taken
+    between the shown figures, or 1.1 h against 1.0 h read "0.0 h up (worse)" (3,780 s against 3,690)."""
+    return float(f"{value / 3600:.1f}") * 3600 if kind == "seconds" else value
 
 
 def _direction(change, better: str | None) -> dict:
