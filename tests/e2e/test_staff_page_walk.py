@@ -65,7 +65,6 @@ def stops_for(role: str, user: User) -> list[Stop]:
              Stop("inbox-overdue", "/inbox/?tab=overdue"), Stop("inbox-closed", "/inbox/?tab=closed"),
              Stop("inbox-search", "/inbox/?tab=team&q=support"),
              Stop("item", f"/inbox/items/{item.id}"), Stop("settings", "/settings/"),
-             Stop("outbox", "/dev/outbox"), Stop("outbox-email", f"/dev/outbox/{message.id}"),
              Stop("not-found", "/inbox/items/999999", status=404)]
     if role in ("lead", "admin"):
         survey = db.session.scalar(select(Survey).order_by(Survey.id))
@@ -96,8 +95,11 @@ def stops_for(role: str, user: User) -> list[Stop]:
                   Stop("announcements-refused", "/announcements/", status=403)]
     if role == "admin":
         endpoint_id = _webhook_with_a_log()
-        stops += [Stop("people", "/people/"), Stop("company", "/company/"),
+        stops += [Stop("outbox", "/dev/outbox"), Stop("outbox-email", f"/dev/outbox/{message.id}"),
+                  Stop("people", "/people/"), Stop("company", "/company/"),
                   Stop("webhooks", "/integrations/webhooks/"), Stop("webhook", f"/integrations/webhooks/{endpoint_id}")]
+    else:  # every customer's email is in it
+        stops += [Stop("outbox-refused", "/dev/outbox", status=403)]
     return stops
 
 

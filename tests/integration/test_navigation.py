@@ -20,14 +20,13 @@ def test_each_role_gets_a_short_bar_and_the_rest_under_more(app, client):
 
     login(client, "dana@example.com")
     bar, more, main = nav(client, "/inbox/")
-    assert bar == ["Inbox"] and more == ["Settings", "Outbox (dev)"] and ">Sign out</button>" in main
+    assert bar == ["Inbox"] and more == ["Settings"] and ">Sign out</button>" in main  # the outbox: admins'
     assert '<a href="/inbox/" aria-current="page">Inbox</a>' in main and 'summary class="current"' not in main
 
     login(client, "lee@example.com")
     bar, more, main = nav(client, "/templates/")
     assert bar == ["Inbox", "Surveys", "Metrics"]
-    assert more == ["Contacts", "Announcements", "Routing", "Teams", "Topics", "Closing templates", "Settings",
-                    "Outbox (dev)"]
+    assert more == ["Contacts", "Announcements", "Routing", "Teams", "Topics", "Closing templates", "Settings"]
     assert '<summary class="current">' in main  # the page open is under "More": the button says so
     assert '<a href="/templates/" aria-current="page">Closing templates</a>' in main
 

@@ -32,9 +32,9 @@ def test_no_page_may_be_framed_by_another_site(app, client):
 
 
 def test_the_email_preview_is_framed_by_the_outbox_page_only(app, client):
-    make_user("dana@example.com")
+    make_user("admin@example.com", role="admin")
     surveys.send_invitations(make_survey(), [make_contact("ann@customer.example").id])
-    login(client, "dana@example.com")
+    login(client, "admin@example.com")
     preview = client.get(f"/dev/outbox/{db.session.scalar(select(Message.id))}/html")
     assert preview.status_code == 200
     # One of each: a browser given a second policy beside it enforces both (and 'none' forbids the frame).

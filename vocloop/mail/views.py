@@ -1,16 +1,19 @@
-"""Development only: the local outbox, so a newcomer can read every email the app sent."""
+"""Development only: the local outbox, so a newcomer can read every email the app sent. An admin's page:
+it holds every email to every customer of every team, where an owner sees only their items' emails (on
+the item's page)."""
 
 from __future__ import annotations
 
 from flask import Blueprint, Response, render_template, request
-from flask_login import login_required
 from sqlalchemy import func, or_, select
 
+from vocloop.accounts.access import only_for
 from vocloop.extensions import db
 from vocloop.mail.models import Message
 from vocloop.mail.outbox import rendered
 
 bp = Blueprint("dev_mail", __name__)
+only_for(bp, "admin")
 # The email runs no script and cannot touch this app; its links may still be followed by a click.
 EMAIL_PREVIEW_POLICY = ("default-src 'none'; img-src * data:; style-src 'unsafe-inline'; sandbox allow-popups "
                         "allow-popups-to-escape-sandbox allow-top-navigation-by-user-activation; "
@@ -21,7 +24,6 @@ PAGE_SIZE = 50
 
 
 @bp.get("/outbox")
-@login_required
 def outbox():
     """Newest first, by kind (the survey emails the README points to are one click away however
     many notices came after them), searchable by recipient or subject, in pages."""
@@ -48,14 +50,12 @@ def outbox():
 
 
 @bp.get("/outbox/<int:message_id>")
-@login_required
 def message(message_id: int):
     message = db.get_or_404(Message, message_id)
     return render_template("mail/message.html", message=message, content=rendered(message))
 
 
 @bp.get("/outbox/<int:message_id>/html")
-@login_required
 def message_html(message_id: int):
     """The email's HTML as the customer's mail client would show it (sandboxed in an iframe);
     its links open in a new tab, as they would from a mail client."""
