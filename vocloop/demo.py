@@ -30,6 +30,8 @@ from vocloop.jobs.tasks import enqueue_queued_work
 from vocloop.mail.models import Message
 from vocloop.responses.models import Response
 from vocloop.routing import service as routing
+from vocloop.routing import sla
+from vocloop.routing.calendar import add_business_hours
 from vocloop.security import new_secret_token
 from vocloop.surveys import service as surveys
 from vocloop.surveys.kinds import get_kind
@@ -190,11 +192,17 @@ def _past_answer(rng: random.Random, contact, survey, users) -> None:
     item = _answer_in_the_past(rng, contact, survey, score, answered, rng.choice(COMMENTS[mood]))
     if item is None:
         return
-    if days_ago > 2 and rng.random() < 0.8:
-        _close_in_the_past(rng, item, answered)
+    if days_ago > 2:
+        roll = rng.random()
+        if roll < 0.8:
+            _close_in_the_past(rng, item, answered)
+        elif roll < 0.9:
+            _close_without_message_in_the_past(rng, item, answered)
     _sla_history(item)
     db.session.commit()
-    ended = item.loop_closed_at or answered
+    if item.closed_at is None:  # vocloop asks nobody with an open item again (a survey's eligibility)
+        return
+    ended = item.loop_closed_at or item.closed_at
     days_since = (utcnow() - ended).total_seconds() / 86400
     if days_since > 2 and rng.random() < 0.85:
         _answer_again(rng, contact, survey, score, item, ended + timedelta(days=rng.uniform(1, days_since - 0.5)))
@@ -256,10 +264,19 @@ def _answer_in_the_past(rng: random.Random, contact, survey, score: int, answere
     return item
 
 
+def _at_work(rng: random.Random, when):
+    """When an owner gets to it: within working hours on the business calendar, soon after `when`
+    (owners acting at 3 a.m. made every time to close in business hours a whole number of days)."""
+    return add_business_hours(when, rng.uniform(0.1, 1.5), sla.business_calendar())
+
+
 def _close_in_the_past(rng: random.Random, item: FeedbackItem, opened) -> None:
+    acted = _at_work(rng, opened + timedelta(hours=rng.uniform(0.5, 2)))
+    closed = max(_at_work(rng, opened + timedelta(hours=rng.choice([rng.uniform(2, 40), rng.uniform(20, 100)]))),
+                 acted + timedelta(minutes=rng.uniform(20, 90)))
     # never later than an hour ago: a demo item loop-closed "in two days" reads as a bug
-    closed = min(opened + timedelta(hours=rng.choice([rng.uniform(2, 40), rng.uniform(20, 100)])),
-                 utcnow() - timedelta(hours=1))
+    closed = min(closed, utcnow() - timedelta(hours=1))
+    acted = min(acted, closed)
     owner = item.owner
     body = CLOSING.format(name=item.contact.greeting_name, fix=rng.choice(FIXES))
     message = Message(idempotency_key=f"closing:{item.id}:1", kind="closing", to_email=item.contact.email,
@@ -268,12 +285,22 @@ def _close_in_the_past(rng: random.Random, item: FeedbackItem, opened) -> None:
                       contact_id=item.contact_id, item_id=item.id, status="delivered", attempts=1,
                       provider_message_id=f"demo-{item.id}", sent_at=closed, created_at=closed)
     db.session.add(message)
-    items.record_first_action(item, opened + timedelta(hours=rng.uniform(0.5, 2)))
+    items.record_first_action(item, acted)
     item.status, item.closed_at, item.close_reason = "closed", closed, "closing_message"
     items.record_loop_closed(item, closed)
     db.session.add(ItemEvent(item_id=item.id, kind="note", actor_id=owner.id, created_at=item.first_action_at,
                              body="Called the customer; reproducing the problem with engineering."))
     db.session.add(ItemEvent(item_id=item.id, kind="closed", actor_id=owner.id, body=body, created_at=closed))
+
+
+def _close_without_message_in_the_past(rng: random.Random, item: FeedbackItem, opened) -> None:
+    """Closed by its owner with nothing to tell the customer: the item is done, the loop is not."""
+    closed = min(_at_work(rng, opened + timedelta(hours=rng.uniform(4, 72))), utcnow() - timedelta(hours=1))
+    items.record_first_action(item, closed)
+    item.status, item.closed_at, item.close_reason = "closed", closed, "no_action_needed"
+    db.session.add(ItemEvent(item_id=item.id, kind="closed", actor_id=item.owner_id, created_at=closed,
+                             body="Nothing for us to change here; closed without a message.",
+                             data={"reason": "no_action_needed"}))
 
 
 def _sla_history(item: FeedbackItem) -> None:

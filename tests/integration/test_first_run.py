@@ -1,5 +1,6 @@
 """The first five minutes: the server says where it is, the demo's past stays in the past (no SLA
-emails about it at start, no date after today, breaches dated when they happened)."""
+emails about it at start, no date after today, breaches dated when they happened) and keeps the
+product's own rules (nobody asked again while their item is open; owners at work in working hours)."""
 
 import logging
 from datetime import timedelta
@@ -12,6 +13,24 @@ from vocloop.extensions import db
 from vocloop.items.models import FeedbackItem, ItemEvent
 from vocloop.items.sla_watch import watch_sla
 from vocloop.mail.models import Message
+from vocloop.surveys.models import Invitation
+
+
+def test_the_demo_keeps_the_products_rules_a_newcomer_reads_on_its_pages(app):
+    """The survey page promises nobody is asked who has an open item: no customer of the demo's past
+    was invited while an item of theirs was open. And its times to close in business hours are not
+    whole working days (owners closing at 3 a.m. made most of them 8.0 h, 16.0 h: it read as a bug)."""
+    seed_demo()
+    later = (Invitation.contact_id == FeedbackItem.contact_id) & (Invitation.created_at > FeedbackItem.created_at)
+    asked_while_open = db.session.scalar(select(func.count()).select_from(FeedbackItem).join(Invitation, later).where(
+        FeedbackItem.closed_at.is_(None) | (Invitation.created_at < FeedbackItem.closed_at)))
+    assert asked_while_open == 0
+    business = db.session.scalars(select(FeedbackItem.business_seconds_to_close).where(
+        FeedbackItem.business_seconds_to_close > 0)).all()
+    whole_days = [seconds for seconds in business if seconds % (8 * 3600) == 0]
+    assert len(business) > 50 and len(whole_days) < len(business) / 10, (len(whole_days), len(business))
+    assert db.session.scalar(select(func.count(FeedbackItem.id)).where(
+        FeedbackItem.close_reason == "no_action_needed")) > 0  # the loop effect's "without a message" group
 
 
 def test_the_development_server_says_where_it_listens_but_not_what_it_serves(app):
