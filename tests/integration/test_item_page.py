@@ -61,11 +61,11 @@ def test_every_action_is_confirmed_on_screen_and_lands_on_the_timeline_and_in_th
     post_form(client, page, f"{page}/notes", {"_prefix": "note", "body": "Called her."})
     html = client.get(page).get_data(as_text=True)
     assert "Note added." in html
-    assert "Status open → in_progress." in html  # the note moved the item along: said on the timeline
+    assert "Status open → in progress." in html  # the note moved the item along: said on the timeline
     post_form(client, page, f"{page}/status", {"_prefix": "status", "status": "waiting"})
     html = client.get(page).get_data(as_text=True)
     assert "Status set to waiting." in html
-    assert "Status in_progress → waiting." in html
+    assert "Status in progress → waiting." in html
     post_form(client, page, f"{page}/reassign", {"owner_id": str(omar.id), "note": "Billing question."})
     assert "Handed over to Omar." in client.get(page).get_data(as_text=True)
     events = client.get(f"/api/v1/items/{item.id}/events", headers=api_token(omar)).json
@@ -105,3 +105,23 @@ def test_times_are_relative_with_the_exact_time_on_hover_and_sentiment_is_in_wor
     assert re.search(rf'<time datetime="[^"]+" title="{exact} UTC">3 hours ago</time>', html)
     assert "polarity" not in html.split("<details")[0] and "subjectivity" not in html.split("<details")[0]
     assert "strongly negative" in html
+
+
+def test_the_activity_says_what_happened_in_words_not_the_events_internal_kinds(app, client, drain):
+    """The SLA watch's entries read "closing message due soon", "first action missed its deadline" and
+    "closing message missed its deadline", not "sla warning" or "sla first action missed"; the API's
+    events keep their kinds."""
+    from vocloop.items.sla_watch import watch_sla
+
+    item, dana = item_for_dana(client, drain)
+    watch_sla(item.close_due_at - (item.close_due_at - item.created_at) * 0.05)  # nearly due: warned
+    watch_sla(item.close_due_at + timedelta(hours=1))
+    login(client, "dana@example.com")
+    html = client.get(f"/inbox/items/{item.id}").get_data(as_text=True)
+    activity = html[html.index("<h2>Activity</h2>"):]
+    titles = re.findall(r"<li><strong>([^<]+)</strong>", activity)
+    assert {"closing message due soon", "first action missed its deadline", "closing message missed its deadline",
+            "opened", "assigned"} <= set(titles), titles
+    assert not any("sla" in title or "_" in title for title in titles), titles
+    kinds = {event["kind"] for event in client.get(f"/api/v1/items/{item.id}/events", headers=api_token(dana)).json}
+    assert {"sla_warning", "sla_first_action_missed", "sla_breached", "created"} <= kinds

@@ -135,7 +135,7 @@ def test_a_customer_reply_ends_the_wait_and_closing_counts_the_wait_out(app, cli
     assert item.close_due_at == close_due + timedelta(hours=10)
     events = client.get(f"/api/v1/items/{item.id}/events", headers=api_token(dana)).json
     assert [(e["kind"], e["actor_id"], e["body"], e["data"]) for e in events if e["kind"] == "status"][-1] == (
-        "status", None, "Status waiting → in_progress (the customer replied).",
+        "status", None, "Status waiting → in progress (the customer replied).",
         {"to": "in_progress", "why": "customer_replied"})
 
     # Waiting again, then closed while waiting: the second wait counts out too, and the loop closed in time.

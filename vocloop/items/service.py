@@ -57,6 +57,11 @@ def _text(value: str | None, what: str) -> str:
     return value
 
 
+def _said(status: str) -> str:
+    """A status as the timeline says it to a person ("in progress"; its data keeps the value)."""
+    return status.replace("_", " ")
+
+
 def _acted(item: FeedbackItem, user: User, closing: bool = False) -> None:
     """The owner's first action stops the first-action SLA clock and moves a new item along (unless
     the action closes it)."""
@@ -64,7 +69,7 @@ def _acted(item: FeedbackItem, user: User, closing: bool = False) -> None:
         record_first_action(item, utcnow())
     if item.status == "open" and not closing:  # on the timeline like any status change (page and API alike)
         db.session.add(ItemEvent(item_id=item.id, kind="status", actor_id=user.id,
-                                 body="Status open → in_progress.", data={"to": "in_progress", "why": "acted"}))
+                                 body="Status open → in progress.", data={"to": "in_progress", "why": "acted"}))
         item.status = "in_progress"
 
 
@@ -122,7 +127,7 @@ def set_status(user: User, item: FeedbackItem, status: str) -> None:
     if status != item.status:
         now = utcnow()
         db.session.add(ItemEvent(item_id=item.id, kind="status", actor_id=user.id,
-                                 body=f"Status {item.status} → {status}.", data={"to": status}))
+                                 body=f"Status {_said(item.status)} → {_said(status)}.", data={"to": status}))
         if item.first_action_at is None and user.id == item.owner_id:
             record_first_action(item, now)
         if status == sla_clock.PAUSING_STATUS:
@@ -289,7 +294,7 @@ def record_customer_reply(item: FeedbackItem, body: str, from_email: str) -> Ite
                       data={"from": from_email[:320], **({"from_another_address": True} if other else {})})
     db.session.add(event)
     if item.status == sla_clock.PAUSING_STATUS:  # the customer's move came: back to the owner, clock running
-        db.session.add(ItemEvent(item_id=item.id, kind="status", body="Status waiting → in_progress (the customer "
+        db.session.add(ItemEvent(item_id=item.id, kind="status", body="Status waiting → in progress (the customer "
                                  "replied).", data={"to": "in_progress", "why": "customer_replied"}))
         sla_clock.resume(item, utcnow())
         item.status = "in_progress"
