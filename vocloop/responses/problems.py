@@ -25,10 +25,10 @@ PROBLEMS = {
                         N_("Links to tell us whether your concern was resolved stay open for {days} days after our "
                            "reply, and this one has closed. If something is still not right, just reply to the "
                            "email we sent you.")),
-    "unsubscribed": (N_("You have unsubscribed"),
+    "unsubscribed": (N_("You are unsubscribed"),
                      N_("You asked us on {day} to stop sending you surveys, so this link no longer records "
                         "answers. Nothing was saved.")),
-    "rate_limited": (N_("One moment, please"),
+    "rate_limited": (N_("Too many requests"),
                      N_("We received a lot of requests from your network in a short time. Please try again in "
                         "{wait}.")),
     "invalid_score": (N_("This score could not be read"), N_("Please choose a score from {low} to {high}.")),
