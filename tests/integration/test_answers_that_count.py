@@ -494,3 +494,27 @@ def test_an_invitation_stays_answered_when_its_answer_first_counted(app, client)
     client.get(f"/s/{token}?score=6", headers=PERSON)
     assert settle()["counted"] == 1 and the_answer().score == 6
     assert answered_at() == an_hour_ago.isoformat()
+
+
+def test_a_click_seconds_after_the_relay_sent_the_email_is_asked_about(app, client, sendgrid):
+    """The guard against mail scanners reads when the provider took the email, which the relay records
+    (the invitation "sent", with its time): here the email goes out through the relay and the stand-in,
+    as in production, and a click on its link seconds later is asked about, not counted at once."""
+    import re
+
+    from vocloop.jobs.tasks import deliver_messages
+    from vocloop.mail import outbox
+    from vocloop.surveys import service as surveys
+
+    make_user("admin@example.com", role="admin")
+    contact = make_contact("sent-now@customer.example", name="Ann")
+    surveys.send_invitations(make_survey("nps", name="Quarterly NPS"), [contact.id])
+    deliver_messages(outbox.take_queued_ids())
+    [email] = [email for email in sendgrid.emails() if email.to == "sent-now@customer.example"]
+    invitation = db.session.scalar(select(Invitation).where(Invitation.contact_id == contact.id))
+    db.session.refresh(invitation)
+    assert invitation.status == "sent" and abs((utcnow() - invitation.sent_at).total_seconds()) < 60
+    link = re.search(r"/s/[\w-]+\?score=3", email.text).group(0)
+    html = client.get(link, headers=PERSON).get_data(as_text=True)
+    assert "Is 3 your answer?" in html
+    assert the_answer().completed_at is None  # waiting for the person to show themselves

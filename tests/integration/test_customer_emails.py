@@ -343,3 +343,26 @@ def test_a_german_contact_meets_no_english_in_any_email_or_page(app, client, dra
     english = {found.group(0) + ": …" + text[max(0, found.start() - 40):found.end() + 40] + "…"
                for text in texts for found in [ENGLISH.search(text.replace("z" * 5001, ""))] if found}
     assert len(texts) > 25 and not english, english
+
+
+def test_every_score_of_the_scale_is_one_button_in_order_in_rows_a_phone_can_show(app, sendgrid):
+    """NPS: eleven buttons, 0–5 over 6–10 on a phone; CES: 1–4 over 5–7; CSAT's five in one row. Each
+    score once, in order, each button its own score's link, the end labels under the first and last row."""
+    rows_of = {}
+    for kind, low, high in (("nps", "Not at all likely", "Extremely likely"),
+                            ("csat", "Very dissatisfied", "Very satisfied"),
+                            ("ces", "Strongly disagree", "Strongly agree")):
+        address = f"{kind}@customer.example"
+        surveys.send_invitations(make_survey(kind, name=f"{kind} survey"), [make_contact(address).id])
+        [email] = [email for email in sent(sendgrid, "survey:") if email.to == address]
+        groups = re.findall(r'<div style="display:inline-block;vertical-align:top;width:\d+px;margin:0 0 8px 0">'
+                            r"(.*?)</table>\s*</div>", email.html, re.DOTALL)
+        rows = []
+        for group in groups:
+            buttons = re.findall(r'<a href="[^"]*\?score=(\d+)"[^>]*aria-label="Score (\d+)">(\d+)</a>', group)
+            assert group.count("<a ") == len(buttons) and all(link == label == shown for link, label, shown in buttons)
+            rows.append([int(shown) for *_, shown in buttons])
+        rows_of[kind] = rows
+        assert low in groups[0] and high in groups[-1], kind
+    assert rows_of == {"nps": [[0, 1, 2, 3, 4, 5], [6, 7, 8, 9, 10]], "csat": [[1, 2, 3, 4, 5]],
+                       "ces": [[1, 2, 3, 4], [5, 6, 7]]}

@@ -65,6 +65,24 @@ def test_a_valid_batch_moves_message_and_invitation_forward(app, client, signer)
     assert db.session.get(Invitation, message.invitation_id).status == "opened"
 
 
+def test_a_large_sends_delivery_reports_in_one_batch_move_every_invitation(app, client, signer):
+    """SendGrid batches its events: 1,001 "delivered" in one post (more than the thousand ids written per
+    statement) leave every one of the 1,001 invitations delivered, so the response rate counts them all."""
+    db.session.add_all(Contact(email=f"c{n}@customer.example") for n in range(1001))
+    db.session.commit()
+    surveys.send_invitations(make_survey(), list(db.session.scalars(select(Contact.id))))
+    queued = outbox.take_queued_ids()
+    for start in range(0, len(queued), 1000):  # the relay's jobs, each a request's worth
+        deliver_messages(queued[start:start + 1000])
+    db.session.rollback()
+    messages = db.session.scalars(select(Message).where(Message.kind == "survey")).all()
+    assert len(messages) == 1001 and all(message.status == "sent" for message in messages)
+    assert post(client, signer, [event(message, "delivered") for message in messages]).json["new"] == 1001
+    db.session.rollback()
+    assert dict(db.session.execute(select(Invitation.status, func.count()).group_by(Invitation.status)).all()) \
+        == {"delivered": 1001}
+
+
 def test_a_tampered_body_is_refused_and_nothing_stored(app, client, signer):
     message = sent_survey()
     genuine = [event(message, "delivered")]

@@ -42,7 +42,7 @@ SURVEY_SETTINGS = ("name", "title", "question", "comment_prompt", "subject", "in
 OPTIONAL_SETTINGS = ("title", "sender_name", "sender_email", "brand_color", "logo_url", "review_url", "reminder_days")
 
 
-def checked_settings(kind: str, values: dict) -> dict:
+def checked_settings(values: dict) -> dict:
     """Every survey setting is checked here, for the API and the survey page alike."""
     unknown = set(values) - set(SURVEY_SETTINGS)
     if unknown:
@@ -94,7 +94,7 @@ def create_survey(*, name: str, kind: str, company: str | None = None, question:
     profile's name by default)."""
     if kind not in KINDS:
         raise Invalid(f"kind must be one of {', '.join(KINDS)}")
-    settings = checked_settings(kind, settings)
+    settings = checked_settings(settings)
     company = (company or "").strip() or profiles.profile().company_name
     survey_kind, language = get_kind(kind), settings.get("language") or "en"
     default_subject = translate("A quick question from {company}", language, company=company) if company \
@@ -111,7 +111,7 @@ def create_survey(*, name: str, kind: str, company: str | None = None, question:
 
 def update_survey(survey: Survey, **values) -> Survey:
     """Emails already sent keep the wording they were sent with; links already sent keep their expiry."""
-    for name, value in checked_settings(survey.kind, values).items():
+    for name, value in checked_settings(values).items():
         setattr(survey, name, value)
     db.session.commit()
     return survey
