@@ -366,3 +366,28 @@ def test_every_score_of_the_scale_is_one_button_in_order_in_rows_a_phone_can_sho
         assert low in groups[0] and high in groups[-1], kind
     assert rows_of == {"nps": [[0, 1, 2, 3, 4, 5], [6, 7, 8, 9, 10]], "csat": [[1, 2, 3, 4, 5]],
                        "ces": [[1, 2, 3, 4], [5, 6, 7]]}
+
+
+def test_the_survey_email_says_what_it_asks_before_it_is_opened_and_whose_link_it_is(app, sendgrid):
+    """The inbox preview (the hidden preheader) is the question; the survey's intro comes in its own
+    paragraphs; the link is said to be this customer's own (their address, in both parts); the reminder
+    says it is one, and the first email does not."""
+    survey = make_survey(intro="Thank you for being a customer this year.\n\nIt takes ten seconds.")
+    contact = make_contact("ann.lee@customer.example", name="Ann Lee")
+    surveys.send_invitations(survey, [contact.id])
+    [first] = [email for email in sent(sendgrid, "survey:") if email.to == "ann.lee@customer.example"]
+    preheader = re.search(r'<div style="display:none;[^"]*" aria-hidden="true">([^<]*)</div>', first.html)
+    assert unescape(preheader.group(1)) == survey.question
+    assert "<p style=\"margin:0 0 12px\">Thank you for being a customer this year.</p>" in first.html
+    assert "Thank you for being a customer this year.\n\nIt takes ten seconds." in first.text
+    mine = "This personal link is for ann.lee@customer.example only; please do not forward this email."
+    assert mine in unescape(first.html) and mine in first.text
+    reminder_words = "A few days ago we asked you one question."
+    assert reminder_words not in first.text and reminder_words not in first.html
+    invitation = db.session.scalar(select(Invitation).where(Invitation.contact_id == contact.id))
+    invitation.status, invitation.created_at = "delivered", utcnow() - timedelta(days=4)
+    db.session.commit()
+    reminders.send_reminders()
+    [reminder] = [email for email in sent(sendgrid, "reminder:") if email.to == "ann.lee@customer.example"]
+    assert reminder_words in reminder.text and reminder_words in reminder.html
+    assert mine in unescape(reminder.html) and mine in reminder.text
