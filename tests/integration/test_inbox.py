@@ -259,6 +259,9 @@ def test_the_customer_confirms_or_rejects_the_resolution_on_the_page_a_verdict_l
     assert done.status_code == 303
     assert "glad it is sorted" in client.get(done.headers["Location"]).get_data(as_text=True)
     assert fresh(item.id).customer_verdict == "resolved"
+    login(client, "dana@example.com")  # the owner sees the answer at the top of the closed item
+    assert '<strong id="verdict">the customer said it is resolved</strong>' in client.get(page).get_data(as_text=True)
+    client.delete_cookie("session")
     from vocloop.metrics.queries import closure
     assert closure(item.created_at, item.created_at.replace(year=2100))["verified_closure_rate"] == 1.0
     # Another site's page cannot answer for the customer.
