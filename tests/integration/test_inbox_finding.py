@@ -47,7 +47,7 @@ def test_an_admin_with_nothing_of_their_own_opens_on_the_team_tab(app, client):
     two_items()
     login(client, "admin@example.com")
     html = client.get("/inbox/").get_data(as_text=True)
-    assert 'aria-current="page">Team (2)' in html and len(listed(client, "")) == 2
+    assert 'aria-current="page">All open (2)' in html and len(listed(client, "")) == 2  # no team: every item
     assert 'aria-current="page">Mine' in client.get("/inbox/?tab=mine").get_data(as_text=True)  # asked for
     login(client, "dana@example.com")
     assert 'aria-current="page">Mine (2)' in client.get("/inbox/").get_data(as_text=True)

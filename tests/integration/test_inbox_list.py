@@ -189,3 +189,16 @@ def test_leads_reassign_and_set_status_in_bulk_and_owners_cannot(app, client):
     token = csrf_from(client.get("/inbox/").get_data(as_text=True))
     assert client.post("/inbox/bulk", data={"csrf_token": token, "item_ids": [str(chosen[0])],
                                             "status": "open"}).status_code == 403
+
+
+def test_an_answer_without_words_says_no_comment_in_the_list(app, client):
+    """A bare "Comment:" on a phone's card read as a page that failed to load."""
+    admin = make_user("admin@example.com", role="admin")
+    [silent, spoken] = seed(2, admin, comments=("", "Support was slow"))
+    assert silent.response.comment in (None, "")
+    login(client, "admin@example.com")
+    html = client.get("/inbox/?tab=team").get_data(as_text=True)
+    comment_of = re.compile(r'href="/inbox/items/(\d+)".*?(<td data-label="Comment">.*?</td>)', re.DOTALL)
+    rows = {int(number): row for number, row in comment_of.findall(html)}
+    assert rows[silent.id] == '<td data-label="Comment"><span class="muted">No comment</span></td>'
+    assert rows[spoken.id] == '<td data-label="Comment">Support was slow</td>'
