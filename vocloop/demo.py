@@ -76,10 +76,29 @@ COMMENTS = {
 }
 CLOSING = ("Hi {name},\n\nThank you for telling us. We looked into it: {fix}\n\n"
            "If anything is still not right, just reply to this email.")
-FIXES = ["the duplicate charge has been refunded and we fixed the billing bug behind it.",
-         "our engineers shipped a fix for the export crash this week.",
-         "we rewrote the getting-started guide based on your notes.",
-         "we have added a second support shift so replies come within one business day."]
+# What the owner did about each comment, so a closing message answers the complaint it closes.
+FIXES = {
+    "Support took four days to reply and the issue is still not fixed.":
+        "we have added a second support shift so replies come within one business day, and your issue is fixed.",
+    "I was charged twice on my last invoice and nobody has answered my emails.":
+        "the duplicate charge has been refunded and we fixed the billing bug behind it.",
+    "The app keeps crashing when I export reports. Very frustrating.":
+        "our engineers shipped a fix for the export crash this week.",
+    "Onboarding was confusing and the docs are out of date.":
+        "we rewrote the getting-started guide based on your notes.",
+    "Too expensive for what we get, we are considering switching to another vendor.":
+        "your account manager will call you this week with the plan that fits your use.",
+    "Delivery was late again, third time this quarter.":
+        "your deliveries now go with a carrier that guarantees the date, and we tell you before each one ships.",
+    "It does the job. Setup took longer than expected.": "we rewrote the setup guide; it now takes half the time.",
+    "Fine overall, but the reporting could be more flexible.":
+        "custom columns in reports arrive next month, and you will be among the first to get them.",
+    "Okay product, pricing is a bit high.": "your account manager will send you the plans that fit your use.",
+    "Dana in support was fantastic, solved everything in one call!": "we passed your words on to Dana and her team.",
+    "Great product, the new dashboard is really intuitive.": "we shared your words with the team behind the dashboard.",
+    "Reliable and easy to use. The team is always helpful.": "we shared your words with the whole team.",
+}
+ANY_FIX = "we went through your answer with the team that can act on it."
 
 
 def seed_demo(seed: int = 7) -> list[str]:
@@ -278,7 +297,7 @@ def _close_in_the_past(rng: random.Random, item: FeedbackItem, opened) -> None:
     closed = min(closed, utcnow() - timedelta(hours=1))
     acted = min(acted, closed)
     owner = item.owner
-    body = CLOSING.format(name=item.contact.greeting_name, fix=rng.choice(FIXES))
+    body = CLOSING.format(name=item.contact.greeting_name, fix=FIXES.get(item.response.comment or "", ANY_FIX))
     message = Message(idempotency_key=f"closing:{item.id}:1", kind="closing", to_email=item.contact.email,
                       to_name=item.contact.name, from_email="feedback@example.com", from_name=owner.name,
                       subject=f"Re: {item.survey.subject}", html=str(escape(body)), text=body,

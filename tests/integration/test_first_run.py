@@ -1,6 +1,7 @@
 """The first five minutes: the server says where it is, the demo's past stays in the past (no SLA
 emails about it at start, no date after today, breaches dated when they happened) and keeps the
-product's own rules (nobody asked again while their item is open; owners at work in working hours)."""
+product's own rules (nobody asked again while their item is open; owners at work in working hours;
+each closing message about what the customer wrote)."""
 
 import logging
 from datetime import timedelta
@@ -31,6 +32,11 @@ def test_the_demo_keeps_the_products_rules_a_newcomer_reads_on_its_pages(app):
     assert len(business) > 50 and len(whole_days) < len(business) / 10, (len(whole_days), len(business))
     assert db.session.scalar(select(func.count(FeedbackItem.id)).where(
         FeedbackItem.close_reason == "no_action_needed")) > 0  # the loop effect's "without a message" group
+    from vocloop.demo import FIXES
+    closed = db.session.scalars(select(FeedbackItem).where(FeedbackItem.close_reason == "closing_message")).all()
+    answered = [(item.response.comment, event.body) for item in closed for event in item.events
+                if event.kind == "closed" and item.response.comment]
+    assert len(answered) > 20 and all(FIXES[comment] in body for comment, body in answered)  # no refund for a crash
 
 
 def test_the_development_server_says_where_it_listens_but_not_what_it_serves(app):
