@@ -315,10 +315,10 @@ def survey_rows(survey: Survey, recipients: list[tuple[Contact, str, int]], key_
             for language, rows in sorted(by_language.items())]
 
 
-def unsubscribe_headers(token: str, links: str | None = None) -> dict[str, str]:
+def unsubscribe_headers(token: str, links: str) -> dict[str, str]:
     """RFC 8058 one-click unsubscribe: mail clients POST to the link, no cookies, no page. links:
-    answer_url(""), for a caller that writes thousands."""
-    return {"List-Unsubscribe": f"<{links or answer_url('')}{token}/unsubscribe>",
+    answer_url(""), computed once by a caller that writes thousands."""
+    return {"List-Unsubscribe": f"<{links}{token}/unsubscribe>",
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
 
 
