@@ -312,7 +312,7 @@ def test_each_survey_keeps_its_own_score_to_its_own_precision(app):
         (this_quarter.id, 100.0)]
 
 
-def test_the_response_rate_is_over_the_periods_invitations_that_reached_the_customer(app):
+def test_the_response_rate_is_over_the_periods_invitations_that_reached_the_customer(app, client):
     """Response rate = invitations answered / invitations that reached the customer, over the invitations
     created in the period [start, end); the score over the answers given in it. An answer or an invitation
     at the next period's first instant belongs to that period; a bounced or queued invitation reached
@@ -350,6 +350,11 @@ def test_the_response_rate_is_over_the_periods_invitations_that_reached_the_cust
     assert [(rows[name]["score"], rows[name]["positive"], rows[name]["negative"], rows[name]["invitations_delivered"],
              rows[name]["invitations_answered"], rows[name]["response_rate"]) for name in ("Support", "Effort")] == [
         (50.0, 1, 1, 0, 0, None), (2.0, 0, 1, 0, 0, None)]
+    make_user("admin@example.com", role="admin")  # the page: CSAT is a share of answers, said with its sign
+    login(client, "admin@example.com")
+    page = client.get(f"/metrics/?from={FRIDAY_4PM.date()}&to={FRIDAY_4PM.date()}").get_data(as_text=True)
+    assert "<td>CSAT 50.0%</td>" in page and "<td>CES 2.0</td>" in page and "<td>NPS 0.0</td>" in page
+    assert "CSAT 50% · 2 answers" in page  # the weekly chart's label
 
 
 def test_headline_tiles_compare_with_the_previous_period(app):

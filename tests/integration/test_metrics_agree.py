@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from html.parser import HTMLParser
 
 from tests.factories import api_token, login, make_survey, make_user
@@ -240,10 +240,11 @@ def test_the_to_day_is_included_on_the_page_in_the_csvs_and_in_the_api(app, clie
 def test_the_default_period_is_the_dates_it_shows(app, client, monkeypatch):
     """No dates: the page names its period; typing those dates in shows the same figures, as does the API."""
     admin = make_user("admin@example.com", role="admin")
-    make_item(admin, make_survey(), datetime.now(UTC) - timedelta(minutes=5))  # today, a few minutes ago
-    make_item(admin, make_survey(name="Other"), datetime.now(UTC) - timedelta(days=29, hours=1))
-    login(client, "admin@example.com")
     today = datetime.now(UTC).date()
+    make_item(admin, make_survey(), max(datetime.now(UTC) - timedelta(minutes=5), datetime.combine(today, time(), UTC)))
+    # early on the period's first day (29 days and an hour ago fell on the day before from 00:00 to 01:00 UTC)
+    make_item(admin, make_survey(name="Other"), datetime.combine(today - timedelta(days=29), time(0, 30), UTC))
+    login(client, "admin@example.com")
     default = client.get("/metrics/").get_data(as_text=True)
     first = today - timedelta(days=29)
     assert f"from {first} to {today}, both days included" in default

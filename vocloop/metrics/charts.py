@@ -130,7 +130,8 @@ def split_bars(rows: list[dict], title: str, chart_id: str, names: tuple[str, st
                              f'fill="{colour}"><title>{caption}</title></rect>')
             x += segment
         answers = f'{row["responses"]} answer{"s" if row["responses"] != 1 else ""}'
-        score = f'{row["score_name"]} {"–" if row["score"] is None else format(row["score"], "g")} · {answers}'
+        unit = "%" if row["kind"] == "csat" else ""  # CSAT is a share of answers; NPS and CES are not
+        score = f'{row["score_name"]} {"–" if row["score"] is None else format(row["score"], "g") + unit} · {answers}'
         parts.append(f'<text x="{width - 4}" y="{y + 15}" text-anchor="end" font-size="11">{escape(score)}</text>')
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704 (every text part above is escaped)
