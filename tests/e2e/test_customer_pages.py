@@ -105,3 +105,26 @@ def test_the_survey_and_contact_pages_pass_axe_too(app, live_server, browser):
     for path in ("/surveys/", f"/surveys/{survey.id}", "/contacts/"):
         page.goto(live_server + path)
         assert serious_violations(page) == [], path
+
+
+def test_the_answer_a_verdict_link_chose_is_marked_not_filled_like_the_send_button(
+        app, client, live_server, browser, drain):
+    """The customer clicked "Yes" in the closing email: on the page "Yes" is ticked and tinted, and only
+    "Send my answer" is a filled button (a filled "Yes" read as sent, and nothing was)."""
+    from tests.integration.test_inbox import item_for_dana
+    from vocloop.items import verdict_links
+    from vocloop.items.service import close_with_message
+
+    item, dana = item_for_dana(client, drain, comment="The export crashes")
+    close_with_message(dana, item, "Hi Ann, the export is fixed.")
+    drain()
+    page = browser.new_page(viewport=PHONE)
+    page.goto(f"{live_server}/v/{verdict_links.serializer().dumps(item.id)}?answer=yes")
+    chosen, other = page.locator(".choices span").all()
+    send = page.get_by_role("button", name="Send my answer")
+    style = "e => [getComputedStyle(e).backgroundColor, getComputedStyle(e).color]"
+    assert chosen.evaluate(style) != send.evaluate(style)
+    assert chosen.evaluate("e => getComputedStyle(e, '::before').content") == '"✓ "'
+    assert other.evaluate("e => getComputedStyle(e, '::before').content") in ("none", "normal")
+    assert chosen.evaluate("e => getComputedStyle(e).borderTopWidth") == "2px"
+    assert serious_violations(page) == []
