@@ -105,6 +105,12 @@ def test_the_survey_and_contact_pages_pass_axe_too(app, live_server, browser):
     for path in ("/surveys/", f"/surveys/{survey.id}", "/contacts/"):
         page.goto(live_server + path)
         assert serious_violations(page) == [], path
+    for width in (390, 1366):  # "Again every [90] days" reads as one line (the field took the whole width)
+        page.set_viewport_size({"width": width, "height": 900})
+        page.goto(f"{live_server}/surveys/{survey.id}")
+        checkbox, field = page.get_by_label("Again every"), page.get_by_label("Days between sends")
+        assert abs(checkbox.bounding_box()["y"] - field.bounding_box()["y"]) < 20, width
+        assert field.bounding_box()["width"] < 120, width
 
 
 def test_the_answer_a_verdict_link_chose_is_marked_not_filled_like_the_send_button(
