@@ -124,6 +124,19 @@ def _webhook_with_a_log() -> int:
     return endpoint.id
 
 
+# What reaches past the screen's right edge outside a region that scrolls (a table in a card whose last
+# column the card clips: the page itself does not scroll, so scrollWidth alone misses it).
+CUT_OFF = """width => [...document.querySelectorAll('td, th, caption, h1, h2, h3, p, label, button, a, input, select')]
+  .filter(e => {
+    const box = e.getBoundingClientRect();
+    if (box.width === 0 || box.right <= width + 1) return false;
+    for (let up = e.parentElement; up; up = up.parentElement) {
+      if (['auto', 'scroll'].includes(getComputedStyle(up).overflowX)) return false;
+    }
+    return true;
+  }).slice(0, 3).map(e => `${e.tagName.toLowerCase()} "${e.textContent.trim().slice(0, 40)}"`)"""
+
+
 def walk(page, base: str, stops: list[Stop], prefix: str, width: int, problems: list[str]) -> None:
     errors: list[tuple[str, str | None]] = []
     page.on("console", lambda message: errors.append((message.text, message.location.get("url")))
@@ -138,6 +151,7 @@ def walk(page, base: str, stops: list[Stop], prefix: str, width: int, problems: 
         wide = page.evaluate("document.documentElement.scrollWidth")
         if wide > width:
             problems.append(f"{where}: {wide} px wide, scrolls sideways")
+        problems += [f"{where}: cut off at the screen's edge: {cut}" for cut in page.evaluate(CUT_OFF, width)]
         if width == AXE_WIDTH:  # the same markup at both widths: checked once, the costliest step of the walk
             problems += [f"{where}: {finding}" for finding in serious_violations(page)]
         problems += [f"{where}: console: {text}" for text, url in errors
