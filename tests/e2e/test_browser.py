@@ -90,6 +90,11 @@ def test_an_owners_day_note_hand_over_close_reply_reopen(app, live_server, brows
     main = page.inner_text("main")
     assert "Still waiting for my refund <script>alert('x')</script>" in main  # shown as text, inert
     assert "Ann’s history" in main and "Answered 1/10" in main
+    # the page's main act is the filled button; the classifier's label in force is a ticked, tinted chip
+    filled = "e => getComputedStyle(e).backgroundColor"
+    in_force = page.locator('form.correct button[name=label][aria-pressed="true"]')
+    assert in_force.evaluate(filled) != page.get_by_role("button", name="Send closing message").evaluate(filled)
+    assert in_force.evaluate("e => getComputedStyle(e).color") != "rgb(255, 255, 255)"
     page.get_by_label("Internal note").fill("Refund approved by finance.")
     page.get_by_role("button", name="Add note").click()
     assert "Refund approved by finance." in page.inner_text("main")
