@@ -409,6 +409,9 @@ def test_groupings_by_priority_account_and_calendar_periods(app, client):
     assert {g["key"]: g["loop_closed"] for g in by_priority.json["groups"]} == {"P1": 1, "P3": 0}
     too_long = client.get("/api/v1/metrics/closure?from=2020-01-01&to=2026-01-01", headers=headers)
     assert too_long.status_code == 422
+    login(client, "admin@example.com")  # the page names the group of items with no account in words
+    page = client.get("/metrics/?from=2026-09-30&to=2026-12-01&group_by=account").get_data(as_text=True)
+    assert "<tr><td>No account</td><td>1</td>" in page and "(none)" not in page
 
 
 def test_the_dashboard_shows_every_table_with_its_csv_to_leads_for_their_teams(app, client):

@@ -84,25 +84,30 @@ def score_change(row: dict) -> str:
     return f"{'▲' if change > 0 else '▼'} {abs(change):g} from {row['previous_score']}"
 
 
-def closure_cells(row: dict) -> list[str]:
-    return [row["label"] or "(none)", row["opened"], row["loop_closed"], pct(row["closure_rate"]),
+def score_figure(row: dict) -> str:
+    """CSAT is a share of answers: it carries its % sign."""
+    return f"{row['score_name']} {(row['score'] + ('%' if row['kind'] == 'csat' else '')) if row['score'] else '–'}"
+
+
+def closure_cells(row: dict, first_column: str = "owner") -> list[str]:
+    return [row["label"] or f"No {first_column}", row["opened"], row["loop_closed"], pct(row["closure_rate"]),
             pct(row["closed_within_sla_rate"]), pct(row["reopen_rate"]), hours(row["median_time_to_close_s"]),
             hours(row["p90_time_to_close_s"]), hours(row["median_business_time_to_close_s"]),
             hours(row["median_time_to_first_action_s"])]
 
 
 PAGE_CELLS = {  # how the page shows one CSV row
-    "closure": closure_cells, "leaderboard-owner": closure_cells, "leaderboard-team": closure_cells,
-    "worst-topics": closure_cells,
+    "closure": closure_cells, "leaderboard-owner": closure_cells,
+    "leaderboard-team": lambda row: closure_cells(row, "team"), "worst-topics": lambda row: closure_cells(row, "topic"),
     "trend": lambda row: [row["key"], row["opened"], row["loop_closed"], pct(row["closure_rate"])],
     "distribution": lambda row: [row["bucket"], row["items"]],
     "backlog": lambda row: [row["bucket"].replace("_", " "), row["items"]],
     "breached": lambda row: [f"#{row['id']}", row["priority"], row["owner"], row["breached_at"][:16].replace("T", " "),
                              "loop closed" if row["loop_closed_at"] else row["status"].replace("_", " ")],
-    "scores": lambda row: [row["survey"], f"{row['score_name']} {row['score'] or '–'}", score_change(row),
+    "scores": lambda row: [row["survey"], score_figure(row), score_change(row),
                            row["responses"], f"{pct(row['response_rate'])} ({row['invitations_answered']} of "
                                              f"{row['invitations_delivered']})"],
-    "score-trend": lambda row: [row["survey"], row["key"], f"{row['score_name']} {row['score'] or '–'}",
+    "score-trend": lambda row: [row["survey"], row["key"], score_figure(row),
                                 row["responses"], *(f"{pct(row[f'{band}_share'])} {name}" for band, name in zip(
                                     ("positive", "middle", "negative"), BAND_NAMES[row["kind"]], strict=True))],
     "sentiment": lambda row: [row["sentiment"], row["responses"]],
