@@ -242,8 +242,11 @@ def _answer_again(rng: random.Random, contact, survey, score: int, item: Feedbac
         "in_time" if item.loop_closed_at <= item.close_due_at else "late"
     if rng.random() >= ANSWERS_AGAIN[ended]:  # asked again, and no answer
         _, token_hash = new_secret_token()
+        # its reminder went out when due, had the clock been running then (the first start sent them all)
+        reminded = when + timedelta(days=survey.reminder_days) if survey.reminder_days else None
         db.session.add(Invitation(survey_id=survey.id, contact_id=contact.id, token_hash=token_hash,
                                   status="delivered", created_at=when, sent_at=when,
+                                  reminded_at=reminded if reminded and reminded < utcnow() else None,
                                   expires_at=when + timedelta(days=30)))
         db.session.commit()
         return
