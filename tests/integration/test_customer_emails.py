@@ -391,3 +391,17 @@ def test_the_survey_email_says_what_it_asks_before_it_is_opened_and_whose_link_i
     [reminder] = [email for email in sent(sendgrid, "reminder:") if email.to == "ann.lee@customer.example"]
     assert reminder_words in reminder.text and reminder_words in reminder.html
     assert mine in unescape(reminder.html) and mine in reminder.text
+
+
+def test_a_contact_of_no_stated_language_reads_the_survey_email_in_the_surveys(app, sendgrid):
+    """A German survey: a contact with no language, or one we have no words for, reads it in German."""
+    survey = make_survey(language="de")
+    people = [make_contact("nobody-said@customer.example", name="Jonas Weber"),
+              make_contact("joao-de@customer.example", name="João Silva")]
+    people[1].language = "pt-br"
+    db.session.commit()
+    surveys.send_invitations(survey, [contact.id for contact in people])
+    emails = {email.to: email for email in sent(sendgrid, "survey:") if email.to in {p.email for p in people}}
+    assert emails["nobody-said@customer.example"].text.startswith("Hallo Jonas Weber,")
+    assert emails["joao-de@customer.example"].text.startswith("Hallo João Silva,")
+    assert all('<html lang="de">' in email.html for email in emails.values())
