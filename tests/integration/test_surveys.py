@@ -172,6 +172,18 @@ def test_the_emails_title_sender_and_brand_are_kept_tidy_and_blank_means_the_com
     assert (survey.brand_color, survey.logo_url, survey.review_url) == (None, None, None)  # the company's again
 
 
+def test_a_survey_of_a_company_with_no_name_yet_asks_about_us_and_an_unknown_kind_is_named(app):
+    """No company name anywhere yet (no profile, none given): the subject and question speak of "us",
+    never of "None", in the survey's language; a kind we do not have is refused naming the ones we do."""
+    english = surveys.create_survey(name="First", kind="nps", company="")
+    assert (english.subject, english.question) == (
+        "A quick question for you", "How likely are you to recommend us to a friend or colleague?")
+    german = surveys.create_survey(name="Erste", kind="csat", company=None, language="de")
+    assert german.subject == "Eine kurze Frage an Sie" and "None" not in german.question
+    with pytest.raises(Invalid, match=r"^kind must be one of nps, csat, ces$"):
+        surveys.create_survey(name="Stars", kind="stars")
+
+
 def test_each_survey_counts_its_own_invitations_on_the_surveys_page(app, client):
     """Two surveys sent to different people: each row of the surveys page, and each survey's own page,
     counts that survey's invitations and answers only."""
