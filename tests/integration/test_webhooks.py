@@ -95,6 +95,26 @@ def test_a_tampered_body_is_refused_and_nothing_stored(app, client, signer):
     assert fresh(Message, message.id).status == "sent"
 
 
+def test_a_half_signed_request_a_malformed_timestamp_or_a_body_that_is_no_list_is_refused_saying_why(
+        app, client, signer):
+    """A signature without its timestamp, a timestamp without its signature or one that is no number, and a
+    genuinely signed body that is not a list of events: each a 403 that says why (never a 500 SendGrid
+    would retry for days), nothing stored."""
+    message = sent_survey()
+    body = json.dumps([event(message, "delivered")]).encode()
+    headers = signer.sign(body)
+    for half in ("X-Twilio-Email-Event-Webhook-Signature", "X-Twilio-Email-Event-Webhook-Timestamp"):
+        response = client.post(URL, data=body, headers={k: v for k, v in headers.items() if k != half})
+        assert response.status_code == 403 and response.json["detail"] == "missing signature headers"
+    response = client.post(URL, data=body, headers={**headers, "X-Twilio-Email-Event-Webhook-Timestamp": "soon"})
+    assert response.status_code == 403 and response.json["detail"] == "malformed timestamp"
+    for not_a_list in (b"17", b'{"event": "delivered"}', b'"delivered"', b"null"):
+        response = client.post(URL, data=not_a_list, headers=signer.sign(not_a_list))
+        assert response.status_code == 403 and response.json["detail"] == "body is not a list of events"
+    assert db.session.scalar(select(func.count()).select_from(MailEvent)) == 0
+    assert fresh(Message, message.id).status == "sent"
+
+
 def test_a_replayed_batch_older_than_five_minutes_is_refused(app, client, signer):
     message = sent_survey()
     stale = int(time.time()) - 301
@@ -341,6 +361,42 @@ def test_a_closing_message_sendgrid_took_but_answered_too_late_for_is_settled_by
     assert to_ann() == 1
 
 
+def test_a_closing_message_the_relay_gave_up_on_though_sendgrid_took_it_closes_the_loop_when_delivered(
+        app, client, signer, sendgrid, drain):
+    """SendGrid was busy for seven tries and took the eighth after the relay stopped waiting, so the relay
+    gave up and the item went back to its owner. SendGrid's 'delivered' event then proves Ann has it: the
+    loop closes at that time, and the email reads delivered, accepted, with no error from the give-up."""
+    from tests.factories import login
+    from vocloop.db import utcnow
+
+    item, closing = closing_message_to_ann(client, drain)
+    outbox.take_queued_ids()
+    app.config["SENDGRID_TIMEOUT_SECONDS"] = 1
+    app.extensions.pop("vocloop.mail_backend", None)
+    sendgrid.fail_next(503, times=outbox.MAX_ATTEMPTS - 1)
+    for attempt in range(1, outbox.MAX_ATTEMPTS + 1):
+        sendgrid.respond_delay = 2 if attempt == outbox.MAX_ATTEMPTS else 0
+        db.session.get(Message, closing.id).next_attempt_at = utcnow()
+        db.session.commit()
+        deliver_messages([closing.id])
+        db.session.rollback()
+    sendgrid.respond_delay = 0
+    closing = fresh(Message, closing.id)
+    assert closing.status == "failed" and fresh(FeedbackItem, item.id).loop_closed_at is None
+
+    delivered_at = int(time.time()) - 30
+    assert post(client, signer, [event(closing, "delivered", timestamp=delivered_at)]).status_code == 200
+    drain()
+    item = fresh(FeedbackItem, item.id)
+    assert item.loop_closed_at.timestamp() == delivered_at
+    assert closure(item.created_at, item.created_at.replace(year=2100))["loop_closed"] == 1
+    assert [e.kind for e in item.events][-2:] == ["message_failed", "message_sent"]
+    login(client, item.owner.email)
+    page = client.get(f"/inbox/items/{item.id}").get_data(as_text=True)
+    assert "<strong>delivered</strong> · to ann@customer.example" in page and " · accepted " in page
+    assert '<p class="error">gave up' not in page
+
+
 def test_a_survey_email_sendgrid_drops_does_not_count_as_reaching_the_customer(app, client, signer):
     """SendGrid drops a survey email (the address unsubscribed through SendGrid itself): the survey's
     page no longer counts it as reached, so the response rate is not diluted by it."""
@@ -394,6 +450,20 @@ def test_a_closing_message_the_customer_marks_as_spam_reopens_the_item_and_says_
     assert f"Item #{item.id}: the customer marked your closing message as spam" in notices
 
 
+def test_erasing_a_customer_leaves_their_address_in_none_of_sendgrids_events(app, client, signer):
+    """SendGrid's events name the customer (the address, a bounce's words): each is kept with the email it
+    concerns, so that erasing the customer blanks them too."""
+    from vocloop.contacts.privacy import erase_contact
+
+    message = sent_survey()
+    post(client, signer, [event(message, "delivered"), event(message, "deferred",
+                                                             response="452 ann@customer.example over quota")])
+    assert {e.message_id for e in db.session.scalars(select(MailEvent))} == {message.id}
+    erase_contact(fresh(Contact, message.contact_id))
+    stored = [(e.email, e.payload) for e in db.session.scalars(select(MailEvent))]
+    assert stored == [("", {}), ("", {})]
+
+
 def test_events_for_unknown_messages_are_kept_but_change_nothing(app, client, signer):
     events = [{"event": "delivered", "email": "x@y.example", "timestamp": int(time.time()),
                "sg_event_id": "e1", "vocloop_message_id": "424242"},
@@ -401,6 +471,20 @@ def test_events_for_unknown_messages_are_kept_but_change_nothing(app, client, si
     response = post(client, signer, events)
     assert response.status_code == 200 and response.json == {"received": 3, "new": 1, "duplicate": 0,
                                                               "ignored": 2}
+
+
+def test_events_for_mail_vocloop_did_not_send_are_kept_and_change_nothing(app, client, signer):
+    """Another app sending through the same SendGrid account: its events carry no vocloop_message_id.
+    They are stored once, like any event, and move no message of ours; ours in the same batch still count."""
+    message = sent_survey()
+    theirs = {"event": "bounce", "email": message.to_email, "timestamp": int(time.time()) - 10,
+              "sg_event_id": uuid.uuid4().hex, "sg_message_id": "other-app.x0", "type": "bounce"}
+    response = post(client, signer, [theirs, theirs, event(message, "delivered")])
+    assert response.json == {"received": 3, "new": 2, "duplicate": 1, "ignored": 0}
+    stored = {e.provider_event_id: e.message_id for e in db.session.scalars(select(MailEvent))}
+    assert stored[theirs["sg_event_id"]] is None and len(stored) == 2
+    assert fresh(Message, message.id).status == "delivered"
+    assert fresh(Contact, message.contact_id).suppressed_reason is None
 
 
 def test_without_a_configured_key_the_endpoint_is_off(app, client):
@@ -425,9 +509,12 @@ def test_one_odd_event_in_a_signed_batch_is_skipped_and_the_others_count(app, cl
         event(message, "open", sg_message_id="m" * 5000),
         event(message, "open", sg_event_id="e" * 5000),  # longer than the column
         event(message, "open", sg_event_id="nul\x00id"),
+        event(message, "open", sg_event_id=""),  # no id: its retries could not be told from other events
         event(message, "open", useragent="nul \x00 inside"),
         event(message, "open", useragent="lone \ud800 surrogate"),
         event(message, "open", nested=deep),
+        event(message, "open", **{"nul\x00key": "x"}),  # the same in a field's name
+        event(message, "open", **{"lone \ud800 key": "x"}),
     ]
     good = event(message, "delivered")
     for position in (0, len(odd)):  # the good event first and last
@@ -437,6 +524,43 @@ def test_one_odd_event_in_a_signed_batch_is_skipped_and_the_others_count(app, cl
         assert response.json["ignored"] == len(odd)
     assert fresh(Message, message.id).status == "delivered"
     assert [e.provider_event_id for e in db.session.scalars(select(MailEvent))] == [good["sg_event_id"]]
+
+
+def test_events_in_any_language_count_and_only_numbers_no_database_keeps_are_skipped(app, client, signer):
+    """A bounce reason in French, a customer's address with an accent, a fraction in a field: the events
+    count like any other. Only NaN and the infinities (which a JSON parser takes but PostgreSQL's JSON
+    refuses: a 500 for the whole batch there) are skipped, alone."""
+    message = sent_survey("zoë@müller.example")
+    odd = [event(message, "open", weight=float("nan")), event(message, "open", weight=float("inf")),
+           event(message, "open", weight=float("-inf"))]
+    good = [event(message, "deferred", response="Boîte pleine, réessayez plus tard", weight=0.5),
+            event(message, "delivered", response="250 2.0.0 Ok: délivré à zoë@müller.example")]
+    response = post(client, signer, [odd[0], good[0], odd[1], good[1], odd[2]])
+    assert response.status_code == 200
+    assert response.json == {"received": 5, "new": 2, "duplicate": 0, "ignored": 3}
+    assert fresh(Message, message.id).status == "delivered"
+    stored = {e.provider_event_id: e for e in db.session.scalars(select(MailEvent))}
+    assert sorted(stored) == sorted(e["sg_event_id"] for e in good)
+    assert stored[good[0]["sg_event_id"]].payload["response"] == "Boîte pleine, réessayez plus tard"
+    assert stored[good[1]["sg_event_id"]].email == "zoë@müller.example"
+
+
+def test_an_event_nested_as_deep_as_the_limit_counts_and_one_level_deeper_is_skipped(app, client, signer):
+    """MAX_DEPTH levels of objects and lists, the event itself the first: stored; one more: skipped alone."""
+    from vocloop.delivery.events import MAX_DEPTH
+
+    def nested(levels):
+        value = "x"
+        for _ in range(levels):
+            value = [value]
+        return value
+
+    message = sent_survey()
+    at_the_limit, deeper = event(message, "open", nested=nested(MAX_DEPTH - 1)), event(
+        message, "click", nested=nested(MAX_DEPTH))
+    assert post(client, signer, [at_the_limit, deeper]).json == {"received": 2, "new": 1, "duplicate": 0,
+                                                                 "ignored": 1}
+    assert [e.provider_event_id for e in db.session.scalars(select(MailEvent))] == [at_the_limit["sg_event_id"]]
 
 
 def test_a_batch_nested_too_deeply_to_parse_is_refused_not_a_500(app, client, signer):
