@@ -286,6 +286,57 @@ def test_a_late_processed_event_after_a_bounce_does_not_close_the_loop_again(app
     assert [e.kind for e in item.events][-2:] == ["message_sent", "message_bounced"]
 
 
+@needs_postgresql  # two workers writing the same events at once
+def test_a_batch_and_its_retry_written_at_once_store_each_event_once_and_both_get_an_answer(app, signer):
+    """SendGrid retries a batch it thinks timed out while the first copy is still being written, on another
+    worker. Events of mail vocloop did not send lock no email of ours, so the copies meet on the events'
+    keys: the later one looks again and answers that all were duplicates, not a 500 (retried for days)."""
+    import threading
+
+    from sqlalchemy import event as sqlalchemy_event
+    from sqlalchemy import text
+
+    batch = [{"event": name, "email": "x@elsewhere.example", "timestamp": int(time.time()),
+              "sg_event_id": uuid.uuid4().hex, "sg_message_id": "other-app.x0"} for name in ("delivered", "open")]
+    raw = json.dumps(batch).encode()
+    first_wrote, go_on, paused, answers = threading.Event(), threading.Event(), [], {}
+
+    def hold_the_first_copy_before_its_commit(conn, cursor, statement, *_):
+        if statement.startswith("INSERT INTO mail_events") and not paused:
+            paused.append(1)
+            first_wrote.set()
+            go_on.wait(20)
+
+    def post_copy(name):
+        answers[name] = app.test_client().post(URL, data=raw, headers=signer.sign(raw))
+
+    def waiting_on_a_lock():
+        with db.engine.connect() as connection:
+            return connection.scalar(text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                                          "AND datname = current_database()"))
+
+    sqlalchemy_event.listen(db.engine, "after_cursor_execute", hold_the_first_copy_before_its_commit)
+    try:
+        first = threading.Thread(target=post_copy, args=("first",))
+        first.start()
+        assert first_wrote.wait(20)
+        second = threading.Thread(target=post_copy, args=("second",))
+        second.start()
+        deadline = time.monotonic() + 20
+        while not waiting_on_a_lock() and time.monotonic() < deadline:  # the retry waits on the first's keys
+            time.sleep(0.05)
+        go_on.set()
+        first.join(30)
+        second.join(30)
+    finally:
+        go_on.set()
+        sqlalchemy_event.remove(db.engine, "after_cursor_execute", hold_the_first_copy_before_its_commit)
+    assert {name: (r.status_code, r.json) for name, r in answers.items()} == {
+        "first": (200, {"received": 2, "new": 2, "duplicate": 0, "ignored": 0}),
+        "second": (200, {"received": 2, "new": 0, "duplicate": 2, "ignored": 0})}
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(MailEvent)) == 2
+
 @needs_postgresql  # the webhook writes while the relay's request is out: two connections at once
 def test_a_bounce_reported_while_the_relay_waits_for_sendgrid_leaves_the_item_with_its_owner(
         app, client, signer, sendgrid, drain, monkeypatch):
