@@ -137,10 +137,11 @@ def test_a_reply_from_another_address_lands_flagged_not_silently(app, client, cl
     assert page.count("from another address: bob@elsewhere.example") == 1
 
 
+@pytest.mark.parametrize("sender", ["(((" * 400, "(" * 990], ids=["longer than a header line", "nested too deeply"])
 def test_a_reply_whose_sender_cannot_be_read_is_flagged_as_from_an_unknown_address(app, client, closed_item,
-                                                                                  sendgrid, drain):
+                                                                                  sendgrid, drain, sender):
     item_id, reply_to = closed_item
-    response = inbound(client, reply_to, "Forwarded to the right person.", **{"from": "(((" * 400})
+    response = inbound(client, reply_to, "Forwarded to the right person.", **{"from": sender})
     assert response.json == {"status": "attached", "item_id": item_id, "flag": "from_another_address"}
     drain()
     [notice] = [e for e in sendgrid.emails() if e.to == "dana@example.com" and "another address" in e.subject]
@@ -182,6 +183,51 @@ def test_the_same_reply_delivered_twice_is_kept_once(app, client, closed_item):
     assert sum(event.kind == "customer_replied" for event in item.events) == 1
 
 
+def test_two_replies_in_the_same_words_are_both_kept_wherever_their_message_id_header_stands(app, client, closed_item):
+    """Ann writes "Thanks!" twice, two emails: their Message-Ids (any letter case, after other headers) tell
+    them apart, so both land; Inbound Parse posting one of them again is still a duplicate."""
+    item_id, reply_to = closed_item
+    for message_id, status in (("<a@mail.customer.example>", "attached"), ("<b@mail.customer.example>", "attached"),
+                               ("<a@mail.customer.example>", "duplicate")):
+        headers = f"Received: by mx.example.com\nSubject: Re: A quick question\nMessage-Id: {message_id}\n"
+        assert inbound(client, reply_to, "Thanks!", headers=headers).json["status"] == status
+    db.session.rollback()
+    item = db.session.get(FeedbackItem, item_id)
+    assert [e.body for e in item.events if e.kind == "customer_replied"] == ["Thanks!", "Thanks!"]
+
+
+def test_a_reply_without_a_message_id_is_kept_once_and_another_one_still_lands(app, client, closed_item):
+    """Without a Message-ID a retry is told by its sender, subject and words: the same again is a duplicate,
+    different words (or subject, or sender) are a new reply."""
+    item_id, reply_to = closed_item
+    headers = "Subject: Re: A quick question\n"
+    assert inbound(client, reply_to, "Thanks!", headers=headers).json["status"] == "attached"
+    assert inbound(client, reply_to, "Thanks!", headers=headers).json["status"] == "duplicate"
+    assert inbound(client, reply_to, "Still wrong.", headers=headers).json["status"] == "attached"
+    assert inbound(client, reply_to, "Thanks!", headers=headers, subject="Re: Your invoice").json[
+        "status"] == "attached"
+    assert inbound(client, reply_to, "Thanks!", headers=headers, **{"from": "Bob <bob@customer.example>"}).json[
+        "status"] == "attached"
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(InboundEmail)) == 4
+
+
+def test_a_customers_reply_is_in_their_data_export_and_erased_with_them(app, client, closed_item):
+    """What the customer wrote back is part of their data: kept with its item, so that their export shows
+    it and erasing them erases it."""
+    from vocloop.contacts.privacy import ERASED, erase_contact, export_contact
+
+    item_id, reply_to = closed_item
+    inbound(client, reply_to, "Thanks, but the invoice is still wrong.\n\nOn Tue, Dana wrote:\n> Hi Ann")
+    db.session.rollback()
+    contact = db.session.get(FeedbackItem, item_id).contact
+    assert [(r["subject"], r["body"]) for r in export_contact(contact)["replies"]] == [
+        ("Re: A quick question", "Thanks, but the invoice is still wrong.")]
+    erase_contact(contact)
+    stored = db.session.scalars(select(InboundEmail)).all()
+    assert [(r.from_email, r.subject, r.body) for r in stored] == [("", ERASED, ERASED)]
+
+
 def test_a_guessed_reply_address_attaches_nothing(app, client, closed_item):
     item_id, reply_to = closed_item
     forged = f"reply+{item_id}.0123456789abcdef@reply.example.com"
@@ -210,6 +256,12 @@ def test_an_oversized_inbound_email_is_refused(app, client, closed_item):
     ("Fine\r\n-----Original Message-----\r\nFrom: Dana", "Fine"),
     ("Top\n> quoted line\nbottom\n-- \nAnn\nCEO", "Top\nbottom"),
     ("Sure\n\nOn Mon, Jan 5, 2026 at 9:00 AM Dana Whitfield\n<dana@example.com> wrote:\n> old", "Sure"),
+    ("Danke\n\nAm 05.01.2026 um 09:00 schrieb Dana <d@x.example>:\n> alt", "Danke"),
+    ("First line\r\nSecond line\r\n\r\nOn Mon, Dana wrote:\r\n> old", "First line\nSecond line"),
+    ("Sure\n\nOn Mon, Jan 5, 2026 at 9:00 AM Dana Whitfield\n<dana@example.com> wrote:", "Sure"),
+    ("Top\n   > an indented quote\nbottom", "Top\nbottom"),
+    ("Thanks\n\n________________________________\nSent: Monday\nDana's text", "Thanks"),
+    ("Thanks\nFrom: Dana <d@x.example>\nSent: Monday, January 5, 2026", "Thanks"),
     ("", ""),
 ])
 def test_quoted_history_and_signatures_are_stripped(text, expected):
@@ -271,3 +323,35 @@ def test_an_envelope_names_the_reply_address_when_to_does_not(app, client, close
     assert response.json == {"status": "attached", "item_id": item_id}
     db.session.rollback()
     assert db.session.scalar(select(func.count()).select_from(InboundEmail)) == 1
+
+
+@pytest.mark.parametrize("recipients", ["reply", ["reply", "support@reply.example.com"]],
+                         ids=["one recipient as a string", "the first of two"])
+def test_an_envelope_names_the_reply_address_however_it_lists_it(app, client, closed_item, recipients):
+    """SendGrid's envelope may give one recipient as a string, or the reply address before others."""
+    item_id, reply_to = closed_item
+    to = reply_to if recipients == "reply" else [reply_to if r == "reply" else r for r in recipients]
+    response = inbound(client, "Ann's team <team@customer.example>", "Still broken.",
+                       envelope=json.dumps({"to": to, "from": "ann@customer.example"}))
+    assert response.json == {"status": "attached", "item_id": item_id}
+
+
+def test_a_reply_lands_by_its_to_when_the_envelope_names_another_of_our_addresses(app, client, closed_item):
+    """Ann wrote to the reply address and to support at the same domain; SendGrid's envelope for this copy
+    names support only: the reply address in To still finds the item."""
+    item_id, reply_to = closed_item
+    response = inbound(client, reply_to, "Still broken.", envelope=json.dumps({"to": ["support@reply.example.com"]}))
+    assert response.json == {"status": "attached", "item_id": item_id}
+
+
+def test_a_reply_with_an_overlong_subject_and_message_id_lands_cut_to_what_is_kept(app, client, closed_item):
+    """Both are cut to their columns' 300 characters (anything longer is a 500 on PostgreSQL, the reply lost
+    after SendGrid's retries); the same email posted again is still a duplicate."""
+    item_id, reply_to = closed_item
+    subject, message_id = "Re: " + "the invoice " * 100, "<" + "x" * 1000 + "@mail.customer.example>"
+    for status in ("attached", "duplicate"):
+        response = inbound(client, reply_to, "Still wrong.", message_id=message_id, subject=subject)
+        assert response.status_code == 200 and response.json["status"] == status
+    db.session.rollback()
+    [stored] = db.session.scalars(select(InboundEmail))
+    assert (stored.subject, stored.dedupe_key) == (subject[:300], message_id[:300])
