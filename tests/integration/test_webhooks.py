@@ -386,6 +386,33 @@ def test_a_closing_message_whose_relay_died_is_settled_by_sendgrids_delivered_ev
     assert closure(item.created_at, item.created_at.replace(year=2100))["loop_closed"] == 1
 
 
+def test_a_closing_message_the_customer_opened_is_not_sent_again_though_its_other_events_were_lost(
+        app, client, signer, sendgrid, drain):
+    """The relay handed the closing message to SendGrid and died; SendGrid's 'processed' and 'delivered'
+    never came (lost, or still on their way) but Ann's 'open' did: she has it. The loop closes once and
+    the relay, back after the lease, does not send it a second time."""
+    from datetime import timedelta
+
+    from vocloop.db import utcnow
+
+    item, closing = closing_message_to_ann(client, drain)
+    assert outbox.claim(outbox.take_queued_ids()) == [closing.id]  # taken, then the relay was killed
+    before = sum(email.to == "ann@customer.example" for email in sendgrid.emails())
+    assert post(client, signer, [event(fresh(Message, closing.id), "open")]).status_code == 200
+    drain()
+    item = fresh(FeedbackItem, item.id)
+    assert item.loop_closed_at is not None and fresh(Message, closing.id).status == "delivered"
+    from sqlalchemy import update
+
+    from vocloop.mail.models import QueuedMessage
+    db.session.execute(update(QueuedMessage).where(QueuedMessage.message_id == closing.id)  # the dead relay's
+                       .values(lease_until=utcnow() - timedelta(hours=1)))  # lease long run out
+    db.session.commit()
+    deliver_messages([closing.id])  # a relay looks again
+    assert sum(email.to == "ann@customer.example" for email in sendgrid.emails()) == before
+    assert [e.kind for e in fresh(FeedbackItem, item.id).events].count("message_sent") == 1
+
+
 def test_a_closing_message_sendgrid_took_but_answered_too_late_for_is_settled_by_its_event(
         app, client, signer, sendgrid, drain):
     """SendGrid took the closing message but answered after the relay stopped waiting, so the relay

@@ -32,6 +32,10 @@ STATUS_RANK = {"pending": 0, "sending": 1, "failed": 1, "sent": 2, "deferred": 3
 EVENT_STATUS = {"processed": "sent", "deferred": "deferred", "delivered": "delivered", "bounce": "bounced",
                 "dropped": "dropped", "spamreport": "spam_report"}
 KNOWN_EVENTS = set(EVENT_STATUS) | {"open", "click", "unsubscribe", "group_unsubscribe", "group_resubscribe"}
+# An email the customer opened or clicked was delivered: for one the relay still holds (its "processed" and
+# "delivered" lost or late), that is the proof it needs not to send it a second time.
+PROVES_DELIVERED = {"open", "click"}
+UNSETTLED = ("pending", "sending", "failed")
 
 
 @dataclass(frozen=True)
@@ -219,10 +223,12 @@ def _apply(message: Message, event: dict, occurred: datetime) -> bool:
     """Whether this event settled a message the relay still had (pending, or failed)."""
     previous = message.status
     status = EVENT_STATUS.get(event["event"])
+    if status is None and event["event"] in PROVES_DELIVERED and previous in UNSETTLED:
+        status = "delivered"
     settled = False
     if status and STATUS_RANK[status] > STATUS_RANK[previous]:
         message.status = status
-        if previous in ("pending", "sending", "failed"):  # the provider proves it accepted the message
+        if previous in UNSETTLED:  # the provider proves it accepted the message
             settled = True
             message.sent_at = message.sent_at or occurred
             message.last_error = None
