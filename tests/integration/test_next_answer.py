@@ -20,6 +20,8 @@ from vocloop.db import utcnow
 from vocloop.extensions import db
 from vocloop.items import service as items
 from vocloop.items.models import FeedbackItem
+from vocloop.jobs.tasks import deliver_messages
+from vocloop.mail import outbox
 from vocloop.responses import counting
 from vocloop.responses.models import Response
 from vocloop.surveys import service as surveys
@@ -107,6 +109,66 @@ def test_one_send_to_several_customers_asks_each_of_them_again(app, client, drai
     db.session.expire_all()
     asked = db.session.scalars(select(FeedbackItem.next_invitation_id).order_by(FeedbackItem.id)).all()
     assert len(asked) == 2 and None not in asked
+    assert effect(client, admin)["asked_not_closed"] == (2, 0)
+
+
+def test_the_loop_ends_when_the_closing_message_is_accepted_not_when_it_is_written(app, client, drain, sendgrid, ann):
+    """Ann's owner writes her closing message; before the provider accepts it she answers 8 to another survey
+    email: that answer came before her loop was closed, so it cannot show the loop's effect. Her 10 after the
+    message went out is her next answer (2 -> 10)."""
+    admin, survey, contact, item = ann
+    later()
+    items.close_with_message(admin, db.session.get(FeedbackItem, item.id), "Hi Ann, the invoice is fixed.")
+    db.session.commit()
+    later()
+    answer(client, make_invitation(survey, contact), 8, "Fine")  # a passive: no new item
+    drain()
+    later()
+    deliver_messages(outbox.take_queued_ids())
+    drain()
+    assert db.session.get(FeedbackItem, item.id).loop_closed_at is not None
+    assert effect(client, admin)["answered_again"] == 0
+    later()
+    answer(client, make_invitation(survey, contact), 10, "Great")
+    drain()
+    figures = effect(client, admin)
+    assert figures["answered_again"] == 1 and figures["closed_in_sla"] == (1, 80.0)
+
+
+def test_an_answer_to_another_survey_is_not_the_next_answer(app, client, drain, ann):
+    """Ann's item came from an NPS answer; a CSAT survey she answers afterwards is on another scale and another
+    question: only her next NPS answer shows the loop's effect."""
+    admin, survey, contact, item = ann
+    later()
+    satisfaction = make_survey("csat", quarantine_days=0, open_items_for="negative")
+    answer(client, make_invitation(satisfaction, contact), 5, "Happy with the support")  # satisfied: no item
+    drain()
+    assert effect(client, admin)["answered_again"] == 0
+    assert effect(client, admin)["asked_not_closed"] == (1, 1)  # still, she was asked again and answered
+    later()
+    answer(client, make_invitation(survey, contact), 9, "Better")
+    drain()
+    assert effect(client, admin)["not_closed"] == (1, 70.0)  # 2 -> 9
+
+
+def test_a_send_too_large_for_one_statement_asks_each_customer_again(app, client, drain, ann, monkeypatch):
+    """A send to thousands refreshes its recipients' items a chunk of customers at a time, and only those who
+    have an item; here a chunk is one customer: Ann and Bob, who have items, and Cy, who has none, are sent the
+    survey, and both items count as asked again."""
+    from vocloop.items import next_answer
+
+    admin, survey, ann_contact, ann_item = ann
+    bob = contacts.create_contact(email="bob@customer.example", name="Bob")
+    cy = contacts.create_contact(email="cy@customer.example", name="Cy")
+    db.session.commit()
+    answer(client, make_invitation(survey, bob), 1, "Still broken")
+    drain()
+    later()
+    for item_id in db.session.scalars(select(FeedbackItem.id)).all():
+        items.close_without_message(admin, db.session.get(FeedbackItem, item_id), "no_action_needed")
+    later()
+    monkeypatch.setattr(next_answer, "CHUNK", 1)
+    assert len(surveys.send_invitations(survey, [cy.id, ann_contact.id, bob.id]).invitations) == 3
     assert effect(client, admin)["asked_not_closed"] == (2, 0)
 
 
