@@ -5,6 +5,7 @@ Actors: anon (signed out), stranger (owner in another team), owner (owns the ite
 """
 
 import html
+import re
 
 import pytest
 from sqlalchemy import select
@@ -191,6 +192,24 @@ def test_through_the_api_an_owner_hands_over_up_to_any_lead_never_to_an_owner_of
     handed = client.patch(f"/api/v1/items/{world}", headers=api_token(user("owner")),
                           json={"owner_id": user("other_lead").id, "handover_note": "a lead's call"})
     assert handed.status_code == 200 and handed.get_json()["owner_id"] == user("other_lead").id
+
+
+def test_the_hand_over_list_offers_each_person_whom_they_may_hand_over_to_by_name(app, client, world):
+    """The item page's "New owner" list: the owner is offered their teammates and every lead and admin, never
+    an owner of another team; the lead, every active user; a deactivated colleague to nobody. By name."""
+    from vocloop.accounts.models import User
+
+    make_user("gone@example.com", team="Support").active = False
+    db.session.commit()
+    offered = {}
+    for actor in ("owner", "lead"):
+        _sign_in_as(client, actor)
+        page = client.get(f"/inbox/items/{world}").get_data(as_text=True)
+        chooser = re.search(r'<select[^>]*id="owner_id".*?</select>', page, re.S).group(0)
+        offered[actor] = [html.unescape(text) for text in re.findall(r'<option value="\d+">([^<]*)</option>', chooser)]
+    names = {user.name: f"{user.name} ({user.email})" for user in db.session.scalars(select(User))}
+    assert offered["owner"] == [names[name] for name in ("admin", "lead", "other_lead", "teammate")]
+    assert offered["lead"] == [names[name] for name in ("admin", "lead", "other_lead", "stranger", "teammate")]
 
 
 def test_an_owner_with_items_of_their_own_still_cannot_open_another_teams_item(app, client, world, drain):
