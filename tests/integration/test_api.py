@@ -108,6 +108,28 @@ def test_items_paginate_by_cursor(app, client, drain):
     assert len(ids) == 5 and ids == sorted(ids)
 
 
+def test_the_items_list_narrows_by_status_and_owner_and_pages_within_them(app, client, drain):
+    """An integration asking for one owner's open items gets exactly those, a page after page."""
+    admin = make_user("admin@example.com", role="admin")
+    dana = make_user("dana@example.com")
+    create_rule(name="low to Dana", action="user", user_id=dana.id, conditions={"score_max": 2})
+    for index, score in enumerate((1, 5, 2, 6, 0)):  # 1, 2 and 0 go to Dana; 5 and 6 to the fallback admin
+        answer(client, make_invitation(make_survey(), make_contact(f"c{index}@customer.example")), score, "Bad")
+    drain()
+    ids = db.session.scalars(select(FeedbackItem.id).order_by(FeedbackItem.id)).all()
+    headers = api_token(admin)
+    closed = client.post(f"/api/v1/items/{ids[2]}/close", json={"reason": "duplicate"}, headers=headers)
+    assert closed.status_code == 200
+
+    def listed(query: str) -> list[int]:
+        return [item["id"] for item in client.get(f"/api/v1/items?{query}", headers=headers).json]
+
+    assert listed(f"owner_id={dana.id}") == [ids[0], ids[2], ids[4]]
+    assert listed("status=closed") == [ids[2]]
+    assert listed(f"status=open&owner_id={dana.id}") == [ids[0], ids[4]]
+    assert listed(f"status=open&owner_id={dana.id}&limit=1&after_id={ids[0]}") == [ids[4]]
+
+
 def test_invitations_report_skipped_contacts_with_reasons(app, client, drain, sendgrid):
     headers = api_token(make_user("lead@example.com", role="lead"))
     survey = make_survey()

@@ -66,3 +66,49 @@ def test_a_large_export_is_read_in_batches(app, client, drain):
     db.session.commit()
     answers = rows_of(client.get(f"/api/v1/responses/export.csv?survey_id={survey.id}", headers=api_token(admin)))
     assert len(answers) == count and len({row["id"] for row in answers}) == count
+
+
+def test_an_item_export_keeps_to_the_owner_and_the_days_asked_for_a_batch_at_a_time(app, client, drain, monkeypatch):
+    """Three items created on June 1, 2 and 3: from June 2 to June 3 takes the last two (both days whole), one
+    owner's export only theirs; each row carries the item's owner, team, survey, account and dates as written
+    in ISO; an export longer than a batch lists every item once, in number order."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import update
+
+    from vocloop.accounts.models import Team
+    from vocloop.items import queries
+    from vocloop.items.models import FeedbackItem
+
+    admin = make_user("admin@example.com", role="admin")
+    dana = make_user("dana@example.com", team="Support")
+    support = db.session.scalar(select(Team).where(Team.name == "Support"))
+    create_rule(name="to Support", action="team", team_id=support.id, conditions={"score_max": 4})
+    survey = make_survey(name="Quarterly NPS")
+    for email, score in [("ann@customer.example", 2), ("bob@customer.example", 6), ("cy@customer.example", 1)]:
+        answer(client, make_invitation(survey, make_contact(email, account="Globex")), score, "Slow support")
+    drain()
+    ids = db.session.scalars(select(FeedbackItem.id).order_by(FeedbackItem.id)).all()
+    for day, item_id in zip((1, 2, 3), ids, strict=True):
+        when = datetime(2026, 6, day, 23, 59, 59, tzinfo=UTC) if day == 3 else datetime(2026, 6, day, tzinfo=UTC)
+        db.session.execute(update(FeedbackItem).where(FeedbackItem.id == item_id).values(created_at=when))
+    db.session.commit()
+    headers = api_token(admin)
+
+    def emails(query: str = "") -> list[str]:
+        return [row["contact_email"] for row in rows_of(client.get(f"/api/v1/items/export.csv{query}",
+                                                                   headers=headers))]
+
+    assert emails("?from=2026-06-02&to=2026-06-03") == ["bob@customer.example", "cy@customer.example"]
+    assert emails("?from=2026-06-01&to=2026-06-01") == ["ann@customer.example"]
+    assert emails(f"?owner_id={dana.id}") == ["ann@customer.example", "cy@customer.example"]
+    monkeypatch.setattr(queries, "EXPORT_BATCH", 1)
+    rows = rows_of(client.get("/api/v1/items/export.csv", headers=headers))
+    assert [int(row["id"]) for row in rows] == ids
+    first = rows[0]
+    assert (first["owner"], first["team"], first["survey"], first["account"], first["score"]) == (
+        "dana", "Support", "Quarterly NPS", "Globex", "2")
+    assert first["created_at"] == "2026-06-01T00:00:00+00:00" and first["closed_at"] == ""
+    assert first["close_due_at"].startswith("20") and first["status"] == "open"
+    sentiment = db.session.get(FeedbackItem, ids[0]).sentiment_label
+    assert sentiment and first["sentiment"] == sentiment
