@@ -234,6 +234,18 @@ def test_a_guessed_reply_address_attaches_nothing(app, client, closed_item):
     assert inbound(client, forged, "Let me in", message_id="<x@y>").json["status"] == "unmatched"
     db.session.rollback()
     assert not [e for e in db.session.get(FeedbackItem, item_id).events if e.kind == "customer_replied"]
+    # kept, attached to nothing, and SendGrid's retry of it is known: a duplicate, not a new reply
+    assert db.session.scalars(select(InboundEmail.item_id).where(InboundEmail.body == "Let me in")).all() == [None]
+    assert inbound(client, forged, "Let me in", message_id="<x@y>").json["status"] == "duplicate"
+
+
+def test_a_reply_with_no_words_says_so_on_the_timeline(app, client, closed_item):
+    """An empty reply (a customer hit Reply and Send) still lands, and the owner reads "(empty reply)"."""
+    item_id, reply_to = closed_item
+    assert inbound(client, reply_to, "").json["status"] == "attached"
+    db.session.rollback()
+    [reply] = [e for e in db.session.get(FeedbackItem, item_id).events if e.kind == "customer_replied"]
+    assert reply.body == "(empty reply)"
 
 
 def test_a_wrong_secret_or_no_configuration_is_a_404(app, client, closed_item):
