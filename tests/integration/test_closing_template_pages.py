@@ -97,10 +97,14 @@ def test_a_lead_keeps_templates_and_an_owner_starts_a_message_from_one(app, clie
     page = f"/inbox/items/{item.id}"
     html = client.get(page).get_data(as_text=True)
     assert ">Crash fixed!</option>" in html and "Any &lt;i&gt;CSAT" not in html  # only templates that fit
+    picker = re.search(r'<select id="template-pick".*?</select>', html, re.S).group(0)
+    assert '<option value="" selected>Choose a template…</option>' in picker  # none looks applied before one is
+    assert picker.count(" selected") == 1 and "required" in picker.split(">")[0]
     filled = unescape(client.get(f"{page}?template={crash}").get_data(as_text=True))
     assert ("Hi Ann,\n\nThanks for the 3 on How are we doing?: the <b>crash</b> is fixed in 4.2.\n\nDana</textarea>"
             in filled)
     assert f'<option value="{crash}" selected>' in filled and "Filled from the template “Crash fixed!”" in filled
+    assert '<option value="" >Choose a template…</option>' in filled
     unfit = client.get(f"{page}?template={crash + 1}").get_data(as_text=True)
     assert "That template does not fit this item" in unfit and "Thank you for your feedback." in unfit
 
