@@ -94,9 +94,8 @@ def test_a_survey_sent_after_the_loop_counts_as_asking_again(app, client, drain,
     assert effect(client, admin)["asked_not_closed"] == (1, 0)
 
 
-def test_one_send_to_several_customers_asks_each_of_them_again(app, client, drain, ann):
-    """A send refreshes every recipient's items at once: Bob's item as well as Ann's."""
-    admin, survey, ann_contact, ann_item = ann
+def bob_too_and_both_items_closed_without_a_message(client, drain, admin, survey):
+    """Bob answers 1 as Ann did; then both their items are closed without a message, some time apart."""
     bob = contacts.create_contact(email="bob@customer.example", name="Bob")
     db.session.commit()
     answer(client, make_invitation(survey, bob), 1, "Still broken")
@@ -105,6 +104,13 @@ def test_one_send_to_several_customers_asks_each_of_them_again(app, client, drai
     for item_id in db.session.scalars(select(FeedbackItem.id)).all():
         items.close_without_message(admin, db.session.get(FeedbackItem, item_id), "no_action_needed")
     later()
+    return bob
+
+
+def test_one_send_to_several_customers_asks_each_of_them_again(app, client, drain, ann):
+    """A send refreshes every recipient's items at once: Bob's item as well as Ann's."""
+    admin, survey, ann_contact, ann_item = ann
+    bob = bob_too_and_both_items_closed_without_a_message(client, drain, admin, survey)
     assert len(surveys.send_invitations(survey, [ann_contact.id, bob.id]).invitations) == 2
     db.session.expire_all()
     asked = db.session.scalars(select(FeedbackItem.next_invitation_id).order_by(FeedbackItem.id)).all()
@@ -158,15 +164,8 @@ def test_a_send_too_large_for_one_statement_asks_each_customer_again(app, client
     from vocloop.items import next_answer
 
     admin, survey, ann_contact, ann_item = ann
-    bob = contacts.create_contact(email="bob@customer.example", name="Bob")
     cy = contacts.create_contact(email="cy@customer.example", name="Cy")
-    db.session.commit()
-    answer(client, make_invitation(survey, bob), 1, "Still broken")
-    drain()
-    later()
-    for item_id in db.session.scalars(select(FeedbackItem.id)).all():
-        items.close_without_message(admin, db.session.get(FeedbackItem, item_id), "no_action_needed")
-    later()
+    bob = bob_too_and_both_items_closed_without_a_message(client, drain, admin, survey)
     monkeypatch.setattr(next_answer, "CHUNK", 1)
     assert len(surveys.send_invitations(survey, [cy.id, ann_contact.id, bob.id]).invitations) == 3
     assert effect(client, admin)["asked_not_closed"] == (2, 0)
