@@ -35,7 +35,7 @@ KNOWN_EVENTS = set(EVENT_STATUS) | {"open", "click", "unsubscribe", "group_unsub
 # An email the customer opened or clicked was delivered: for one the relay still holds (its "processed" and
 # "delivered" lost or late), that is the proof it needs not to send it a second time.
 PROVES_DELIVERED = {"open", "click"}
-UNSETTLED = ("pending", "sending", "failed")
+UNSETTLED = ("pending", "sending", "failed")  # the relay still holds the message: no event has settled it
 
 
 @dataclass(frozen=True)

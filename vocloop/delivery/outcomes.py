@@ -10,7 +10,7 @@ from sqlalchemy import select
 from vocloop.announcements import service as announcements
 from vocloop.contacts.models import Contact
 from vocloop.db import among, utcnow
-from vocloop.delivery.events import ProviderEvent
+from vocloop.delivery.events import UNSETTLED, ProviderEvent
 from vocloop.extensions import db
 from vocloop.items import service as items
 from vocloop.mail.models import Message
@@ -100,8 +100,7 @@ def _contacts_of(messages) -> dict[int, Contact]:
 
 def _follow(change: ProviderEvent, contact: Contact | None, moves: InvitationMoves) -> None:
     message, event, payload = change.message, change.event, change.payload
-    if change.previous_status in ("pending", "sending", "failed") and change.status not in (
-            "pending", "sending", "failed"):
+    if change.previous_status in UNSETTLED and change.status not in UNSETTLED:
         _accepted([message], moves)  # the relay died before recording it: the event settles it
     if invitation_status := INVITATION_STATUS_OF_EVENT.get(event):
         moves.add(invitation_status, [message])
