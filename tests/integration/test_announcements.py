@@ -174,6 +174,38 @@ def test_closed_by_an_announcement_counts_only_once_the_provider_accepts_it(app,
     assert figures["reached"] == 0 and figures["not_reached"] == 2 and figures["items_closed"] == 0
 
 
+def test_an_announcement_the_relay_gave_up_on_closes_its_items_again_when_it_proves_delivered(
+        app, client, sendgrid, raised):
+    """The relay gave up on the announcement to one customer (their items went back to their owners);
+    SendGrid's events then prove it reached them after all. Their items are loop-closed at that time and
+    closed again by the announcement, as the lead asked, with the reason on their activity."""
+    from vocloop.delivery.events import ProviderEvent
+    from vocloop.delivery.outcomes import on_provider_events
+
+    admin, people, item_of = raised
+    announcement = announcements.create(admin, {"topic": "billing", "subject": "Fixed", "body": "It is fixed.",
+                                                "only_open": True, "close_open_items": True})
+    announcements.send(admin, announcement)
+    while announcements.queue_next_batch(announcement.id) is not None:
+        pass
+    sendgrid.fail_next(400, message="try later")
+    deliver_messages(outbox.take_queued_ids())
+    db.session.rollback()
+    given_up = db.session.scalar(select(Message).where(Message.kind == "announcement", Message.status == "failed"))
+    reopened = db.session.scalar(select(FeedbackItem).where(FeedbackItem.contact_id == given_up.contact_id))
+    assert reopened.status == "in_progress" and reopened.loop_closed_at is None
+
+    given_up.status, given_up.sent_at = "delivered", utcnow()
+    on_provider_events([ProviderEvent(given_up, "delivered", {}, "failed", "delivered")])
+    db.session.commit()
+    item = db.session.get(FeedbackItem, reopened.id)
+    assert item.loop_closed_at is not None and item.status == "closed" and item.close_reason == "announcement"
+    assert item.events[-1].body == ("The announcement that closed this item reached the customer after all: the mail "
+                                    "provider confirmed it after vocloop had given up sending it. The item is closed "
+                                    "again.")
+    assert given_up.contact_id not in contacts_with_open_loop([given_up.contact_id])
+
+
 def test_only_leads_and_admins_announce_and_a_lead_only_to_their_teams_customers(app, client, raised):
     make_user("olga@example.com", name="Olga")
     make_user("lee@example.com", role="lead", name="Lee", team="Support")

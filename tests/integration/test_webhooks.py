@@ -439,15 +439,11 @@ def test_a_closing_message_sendgrid_took_but_answered_too_late_for_is_settled_by
     assert to_ann() == 1
 
 
-def test_a_closing_message_the_relay_gave_up_on_though_sendgrid_took_it_closes_the_loop_when_delivered(
-        app, client, signer, sendgrid, drain):
-    """SendGrid was busy for seven tries and took the eighth after the relay stopped waiting, so the relay
-    gave up and the item went back to its owner. SendGrid's 'delivered' event then proves Ann has it: the
-    loop closes at that time, and the email reads delivered, accepted, with no error from the give-up."""
-    from tests.factories import login
+def relay_gives_up_though_sendgrid_takes_it(app, sendgrid, closing: Message) -> Message:
+    """SendGrid is busy for seven tries and takes the eighth after the relay stopped waiting: the relay
+    gives up (the message failed, its item back with its owner) though Ann will get the email."""
     from vocloop.db import utcnow
 
-    item, closing = closing_message_to_ann(client, drain)
     outbox.take_queued_ids()
     app.config["SENDGRID_TIMEOUT_SECONDS"] = 1
     app.extensions.pop("vocloop.mail_backend", None)
@@ -460,19 +456,59 @@ def test_a_closing_message_the_relay_gave_up_on_though_sendgrid_took_it_closes_t
         db.session.rollback()
     sendgrid.respond_delay = 0
     closing = fresh(Message, closing.id)
-    assert closing.status == "failed" and fresh(FeedbackItem, item.id).loop_closed_at is None
+    item = fresh(FeedbackItem, closing.item_id)
+    assert closing.status == "failed" and item.loop_closed_at is None and item.status == "in_progress"
+    return closing
+
+
+def test_a_closing_message_the_relay_gave_up_on_though_sendgrid_took_it_closes_the_loop_when_delivered(
+        app, client, signer, sendgrid, drain):
+    """The relay gave up on Ann's closing message and the item went back to Alex; nobody touched it since.
+    SendGrid's 'delivered' event then proves Ann has it: the loop closes at that time, the item is closed
+    again as Alex closed it (out of his open items, no second message to write), the activity says why,
+    and the email reads delivered, accepted, with no error from the give-up."""
+    from tests.factories import login
+
+    item, closing = closing_message_to_ann(client, drain)
+    closing = relay_gives_up_though_sendgrid_takes_it(app, sendgrid, closing)
+    login(client, "admin@example.com")
+    assert f"/inbox/items/{item.id}" in client.get("/inbox/?tab=mine").get_data(as_text=True)  # back with Alex
 
     delivered_at = int(time.time()) - 30
     assert post(client, signer, [event(closing, "delivered", timestamp=delivered_at)]).status_code == 200
     drain()
     item = fresh(FeedbackItem, item.id)
     assert item.loop_closed_at.timestamp() == delivered_at
+    assert item.status == "closed" and item.close_reason == "closing_message" and item.closed_at == closing.created_at
     assert closure(item.created_at, item.created_at.replace(year=2100))["loop_closed"] == 1
     assert [e.kind for e in item.events][-2:] == ["message_failed", "message_sent"]
-    login(client, item.owner.email)
+    assert "reached the customer after all" in item.events[-1].body and "closed again" in item.events[-1].body
+    assert f"/inbox/items/{item.id}" not in client.get("/inbox/?tab=mine").get_data(as_text=True)
     page = client.get(f"/inbox/items/{item.id}").get_data(as_text=True)
     assert "<strong>delivered</strong> · to ann@customer.example" in page and " · accepted " in page
     assert '<p class="error">gave up' not in page
+    assert not [e for e in sendgrid.emails() if "after all" in e.subject]  # nothing for Alex to do
+
+
+def test_a_closing_message_delivered_after_the_owner_moved_on_leaves_the_item_open_and_tells_the_owner(
+        app, client, signer, sendgrid, drain):
+    """The relay gave up on Ann's closing message; Alex noted he would call her instead. When SendGrid's
+    events prove Ann got the email after all, the loop counts closed but the item stays in Alex's hands,
+    and he is told once by email, so he does not write to Ann a second time without knowing."""
+    from vocloop.items import service as items
+
+    item, closing = closing_message_to_ann(client, drain)
+    closing = relay_gives_up_though_sendgrid_takes_it(app, sendgrid, closing)
+    items.add_note(item.owner, fresh(FeedbackItem, item.id), "Calling Ann tomorrow instead.")
+    db.session.commit()
+
+    assert post(client, signer, [event(closing, "delivered"), event(closing, "open")]).status_code == 200
+    drain()
+    deliver_messages(outbox.take_queued_ids())
+    item = fresh(FeedbackItem, item.id)
+    assert item.loop_closed_at is not None and item.status == "in_progress" and item.closed_at is None
+    assert "reached the customer after all" in item.events[-1].body and "stays open" in item.events[-1].body
+    assert [e.to for e in sendgrid.emails() if "reached the customer after all" in e.subject] == ["admin@example.com"]
 
 
 def test_a_survey_email_sendgrid_drops_does_not_count_as_reaching_the_customer(app, client, signer):

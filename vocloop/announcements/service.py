@@ -404,7 +404,10 @@ def record_accepted(message: Message) -> None:
         return
     for item_id in recipient.closes_item_ids:
         item = db.session.get(FeedbackItem, item_id)
-        if item is not None and item.close_reason == "announcement" and item.loop_closed_at is None:
+        if item is None or item.loop_closed_at is not None or items.record_reached_after_all(
+                item, message, "The announcement that closed this item", "announcement"):
+            continue
+        if item.close_reason == "announcement":
             items.record_loop_closed(item, message.sent_at or utcnow())
             db.session.add(ItemEvent(item_id=item.id, kind="message_sent", body="The announcement that closed "
                                      "this item was accepted by the mail provider.", data={"message_id": message.id}))

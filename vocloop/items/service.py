@@ -231,12 +231,51 @@ def emails_of(item: FeedbackItem) -> list[Message]:
 
 
 def record_closing_accepted(message: Message) -> None:
-    """Called in the relay's transaction when the provider accepted a closing email."""
+    """Called in the relay's transaction when the provider accepted a closing email (or, for one the relay
+    gave up on, when the provider's events prove it took it after all)."""
     item = db.session.get(FeedbackItem, message.item_id)
-    if item is not None and item.loop_closed_at is None:
+    if item is None or item.loop_closed_at is not None:
+        return
+    if not record_reached_after_all(item, message, "The closing message", "closing_message"):
         record_loop_closed(item, message.sent_at)
         db.session.add(ItemEvent(item_id=item.id, kind="message_sent", body="Closing message accepted "
                                  "by the mail provider.", data={"message_id": message.id}))
+
+
+# Entries the clock writes by itself: an item they alone followed has not moved on since.
+_CLOCK_ENTRIES = ("sla_warning", "sla_first_action_missed", "sla_breached")
+
+
+def record_reached_after_all(item: FeedbackItem, message: Message, what: str, close_reason: str) -> bool:
+    """A message that closed this item, which the relay gave up on (so the item went back to its owner),
+    proves delivered after all (the provider took one of the tries that timed out). The loop is closed
+    at that time. Whether any move was made since the give-up decides the rest: none, and the item is
+    closed again as its owner closed it; some (a note, a reply, a hand-over), and it stays open, its owner
+    told by email so the customer is not written to twice. False when this message never failed here
+    (an item still closed as the message closed it: the relay's every acceptance, without a query)."""
+    if not item.is_open and item.close_reason == close_reason:
+        return False
+    failure = next((event for event in db.session.scalars(
+        select(ItemEvent).where(ItemEvent.item_id == item.id, ItemEvent.kind == "message_failed")
+        .order_by(ItemEvent.id.desc())) if (event.data or {}).get("message_id") == message.id), None)
+    if failure is None:
+        return False
+    record_loop_closed(item, message.sent_at or utcnow())
+    moved_on = db.session.scalar(select(func.count()).select_from(ItemEvent).where(
+        ItemEvent.item_id == item.id, ItemEvent.id > failure.id, ItemEvent.kind.not_in(_CLOCK_ENTRIES)))
+    said = (f"{what} reached the customer after all: the mail provider confirmed it after vocloop had given up "
+            "sending it.")
+    if item.is_open and not moved_on:
+        item.status, item.closed_at, item.close_reason = "closed", message.created_at, close_reason
+        said += " The item is closed again."
+    elif item.is_open:
+        said += " The item stays open, as it has moved on since; close it when nothing is left to do."
+        notify_owner_of(item, key=f"notice:reached-after-all:{message.id}",
+                        subject=f"Item #{item.id}: {what[0].lower() + what[1:]} reached the customer after all",
+                        lines=[said, "Check before you write to the customer again: they have the message."])
+    db.session.add(ItemEvent(item_id=item.id, kind="message_sent", body=said,
+                             data={"message_id": message.id, "after_all": True}))
+    return True
 
 
 NOT_REACHED = "your closing message did not reach the customer"  # the owner's notice, unless said otherwise
