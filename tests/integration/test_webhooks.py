@@ -485,6 +485,7 @@ def test_a_closing_message_the_relay_gave_up_on_though_sendgrid_took_it_closes_t
     assert "reached the customer after all" in item.events[-1].body and "closed again" in item.events[-1].body
     assert f"/inbox/items/{item.id}" not in client.get("/inbox/?tab=mine").get_data(as_text=True)
     page = client.get(f"/inbox/items/{item.id}").get_data(as_text=True)
+    assert "<strong>delivered after all</strong>" in page  # the activity's entry, above "closing message failed"
     assert "<strong>delivered</strong> · to ann@customer.example" in page and " · accepted " in page
     assert '<p class="error">gave up' not in page
     assert not [e for e in sendgrid.emails() if "after all" in e.subject]  # nothing for Alex to do
