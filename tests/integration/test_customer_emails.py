@@ -231,6 +231,57 @@ def test_each_contact_reads_the_survey_email_in_their_own_language(app, sendgrid
     assert len({email.message_id for email in emails.values()}) == 3  # one request per language
 
 
+def test_an_english_surveys_standard_wording_reaches_a_german_customer_in_german(app, client, drain, sendgrid):
+    """Jonas reads German; the survey is English. Where it kept its kind's standard wording (subject, question,
+    comment prompt, a suggested follow-up), his email, his answer page and the reply to his feedback are German
+    throughout; the question another survey's admin wrote reaches him as written (nobody translated it), and
+    Ann, who reads English, gets the survey as stored."""
+    from tests.factories import make_invitation
+    from vocloop.items import service as items
+    from vocloop.items.models import FeedbackItem
+    from vocloop.responses.models import Response
+
+    alex = make_user("admin@example.com", role="admin", name="Alex")
+    survey = make_survey(company="Globex", followups={"negative": "What is the one thing we should fix first?"})
+    jonas = make_contact("jonas@customer.example", name="Jonas Weber")
+    jonas.language = "de"
+    ann = make_contact("ann@customer.example", name="Ann Lee")
+    db.session.commit()
+    surveys.send_invitations(survey, [jonas.id, ann.id])
+    emails = {email.to: email for email in sent(sendgrid, "survey:")}
+    german, english = emails["jonas@customer.example"], emails["ann@customer.example"]
+    question_de = "Wie wahrscheinlich ist es, dass Sie Globex einem Freund oder Kollegen weiterempfehlen?"
+    assert german.subject == "Eine kurze Frage von Globex" and question_de in german.text
+    assert question_de in unescape(german.html)
+    assert english.subject == "A quick question from Globex" and survey.question in english.text
+
+    token = make_invitation(survey, jonas)
+    page = unescape(client.get(f"/s/{token}?score=3").get_data(as_text=True))
+    assert f"<h1>{question_de}</h1>" in page and "<title>Eine kurze Frage von Globex" in page
+    assert "Was ist der Hauptgrund für Ihre Bewertung?" in page
+    assert "Was sollten wir als Erstes verbessern?" in page and "fix first" not in page
+    ann_token = make_invitation(survey, ann)  # the same score's page, drawn for English: not the German copy
+    assert f"<h1>{survey.question}</h1>" in unescape(client.get(f"/s/{ann_token}?score=3").get_data(as_text=True))
+    client.post(f"/s/{token}", data={"score": "3", "comment": "Die Rechnung war falsch.", "followup": "Die Rechnung."})
+    drain()
+    response = db.session.scalar(select(Response).where(Response.contact_id == jonas.id))
+    assert response.followup_question == "Was sollten wir als Erstes verbessern?"  # as he was asked it
+
+    item = db.session.scalar(select(FeedbackItem).where(FeedbackItem.contact_id == jonas.id))
+    items.close_with_message(alex, item, "Hallo Jonas,\n\nerledigt.")
+    assert [email.subject for email in sent(sendgrid, "closing:")] == ["Re: Eine kurze Frage von Globex"]
+
+    lena = make_contact("lena@customer.example", name="Lena Braun")
+    lena.language = "de"
+    written = make_survey(name="Written", question="How was your delivery today?")
+    surveys.send_invitations(written, [lena.id])
+    [email] = [email for email in sent(sendgrid, "survey:") if email.to == "lena@customer.example"]
+    assert "How was your delivery today?" in email.text and email.subject == "Eine kurze Frage von Acme"
+    login(client, "admin@example.com")  # the survey's page says so where its wording is edited
+    assert "reach each customer in their own language (English, German, Spanish, French); wording you change " \
+        "reaches everyone as you wrote it" in " ".join(client.get(f"/surveys/{written.id}").get_data(as_text=True).split())
+
+
 def test_closing_and_hand_over_emails_speak_the_customers_language(app, client, drain, sendgrid):
     company.save_profile(company_name="Acme")
     item, dana = item_for_dana(client, drain)

@@ -14,6 +14,7 @@ from vocloop.items.models import ClosingTemplate, FeedbackItem
 from vocloop.items.verdict_links import verdict_urls
 from vocloop.mail import customer as customer_email
 from vocloop.surveys.models import Survey
+from vocloop.surveys.wording import wording
 from vocloop.text import normalized_lines, paragraphs
 
 PLACEHOLDERS = ("first_name", "name", "owner_name", "survey_title", "survey_name", "score")
@@ -29,8 +30,10 @@ def render_closing(item: FeedbackItem, owner: User, body: str) -> dict[str, str]
     the customer's language: the owner's words as they wrote them, paragraphs kept whatever line
     endings the form posted."""
     body = normalized_lines(body).strip()
+    language = language_for(item.contact, item.survey)
+    subject = wording(item.survey, language).subject
     return customer_email.render(
-        "closing", subject=f"Re: {item.survey.subject}", language=language_for(item.contact, item.survey),
+        "closing", subject=f"Re: {subject}", language=language,
         survey=item.survey, why=lambda: why_you_hear_from_us(item.survey), preheader=None,
         body=body, paragraphs=paragraphs(body), owner=owner, verdict=verdict_urls(item.id))
 

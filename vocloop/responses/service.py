@@ -13,6 +13,7 @@ from vocloop.contacts.models import Contact
 from vocloop.db import utcnow
 from vocloop.errors import Conflict, Gone, Invalid, NotFound
 from vocloop.extensions import db
+from vocloop.i18n import supported
 from vocloop.items import next_answer
 from vocloop.responses import scanners
 from vocloop.responses.counting import BY_COMMENT, COUNTED, PENDING, count_answer, counts
@@ -20,6 +21,7 @@ from vocloop.responses.models import Response
 from vocloop.security import hash_token
 from vocloop.surveys.kinds import get_kind
 from vocloop.surveys.models import Invitation, Survey, behind_link
+from vocloop.surveys.wording import followup_for, followups
 from vocloop.text import normalized_lines, without_control_characters
 
 MAX_COMMENT_CHARS = 5000
@@ -120,13 +122,6 @@ def record_score(invitation: Invitation, raw_score: str | None, signals: int = 0
     return response
 
 
-def followup_question(survey: Survey, score: int | None) -> str | None:
-    """The survey's follow-up question for this score's band, if it has one."""
-    if score is None:
-        return None
-    return (survey.followups or {}).get(get_kind(survey.kind).band(score)) or None
-
-
 def submit_comment(token: str, raw_score: str | None, comment: str | None,
                    followup: str | None = None) -> int:
     """The comment page's submit: completes the response (a job then classifies and routes it) and
@@ -141,8 +136,9 @@ def submit_comment(token: str, raw_score: str | None, comment: str | None,
     with db.engine.connect() as connection:
         connection = connection.execution_options(isolation_level="AUTOCOMMIT")
         found = connection.execute(
-            select(invitations.c.expires_at, surveys.c.kind, surveys.c.followups, responses.c.id,
-                   responses.c.score, responses.c.completed_at, contacts.c.unsubscribed_at)
+            select(invitations.c.expires_at, surveys.c.kind, surveys.c.followups, surveys.c.language,
+                   contacts.c.language.label("contact_language"), responses.c.id, responses.c.score,
+                   responses.c.completed_at, contacts.c.unsubscribed_at)
             .join(surveys, surveys.c.id == invitations.c.survey_id)
             .join(contacts, contacts.c.id == invitations.c.contact_id)
             .outerjoin(responses, responses.c.invitation_id == invitations.c.id)
@@ -161,14 +157,15 @@ def submit_comment(token: str, raw_score: str | None, comment: str | None,
             invitation = find_invitation(token)
             response = record_score(invitation, raw_score)
             response_id, recorded = response.id, response.score
-        shown = followup_question(found, recorded)
+        asked = followups(found, supported(found.contact_language) or supported(found.language) or "en")
+        shown = followup_for(found.kind, asked, recorded)
         values = {"comment": comment or None, "completed_at": utcnow()}
         if raw_score not in (None, ""):
             score = parse_score(found.kind, raw_score)
             if score != recorded:
                 values.update(score=score, answered_at=values["completed_at"])
                 recorded = score
-        question = shown or followup_question(found, recorded)
+        question = shown or followup_for(found.kind, asked, recorded)
         values.update(followup_question=question if question and followup else None,
                       followup_answer=followup if question and followup else None)
     with db.engine.begin() as transaction:  # complete it and count it (a person sent the form): one transaction

@@ -24,6 +24,7 @@ from vocloop.responses.counting import BY_CONFIRMATION, BY_INTERACTION, COUNTED
 from vocloop.responses.page_cache import TokenPages
 from vocloop.responses.rate_limit import limit_customer_pages
 from vocloop.responses.service import MAX_COMMENT_CHARS
+from vocloop.surveys import wording
 from vocloop.surveys.kinds import get_kind
 from vocloop.text import normalized_lines
 
@@ -101,10 +102,16 @@ def _answer_page(survey, score: int | None, form: AnswerForm, token: str, status
                  ask: bool = False):
     """The comment page; `score` is the one recorded so far (None: the customer has not chosen). Until
     the answer counts, the page carries the beacon that tells of a person's first real input."""
+    words = _words(survey)
     return page("answer", survey, status, kind=get_kind(survey.kind), score=score, form=form, token=token,
-                comment_limit=MAX_COMMENT_CHARS,
-                followup=service.followup_question(survey, score), beacon=score is not None and not counted,
+                comment_limit=MAX_COMMENT_CHARS, words=words,
+                followup=words.followup(score), beacon=score is not None and not counted,
                 ask=ask and score is not None)
+
+
+def _words(survey) -> wording.Wording:
+    """The survey's words in the page's language (its standard wording translated)."""
+    return wording.wording(survey, current_language())
 
 
 def _click_page(click: clicks.Click, token: str):
@@ -112,8 +119,9 @@ def _click_page(click: clicks.Click, token: str):
     everything the page shows but the link."""
     survey, brand = click.survey, company.brand(click.survey, company.cached_profile())
     counted, ask = click.status == COUNTED, click.ask_to_confirm
-    key = (current_language(), click.score, counted, ask, survey.kind, survey.subject, survey.question,
-           survey.comment_prompt, service.followup_question(survey, click.score), brand.name, brand.logo_url,
+    words = _words(survey)
+    key = (current_language(), click.score, counted, ask, survey.kind, words.subject, words.question,
+           words.comment_prompt, words.followup(click.score), brand.name, brand.logo_url,
            brand.color, tuple(brand.address_lines), brand.privacy_url)
 
     def draw(link_token: str) -> str:

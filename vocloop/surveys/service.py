@@ -29,6 +29,7 @@ from vocloop.mail.models import Message, MessageTemplate
 from vocloop.security import new_secret_token
 from vocloop.surveys.kinds import KINDS, get_kind
 from vocloop.surveys.models import OPEN_ITEM_RULES, Invitation, Survey, reached_customer
+from vocloop.surveys.wording import standard_subject, wording
 from vocloop.text import normalized_lines, paragraphs
 from vocloop.values import BANDS, share
 
@@ -97,12 +98,10 @@ def create_survey(*, name: str, kind: str, company: str | None = None, question:
     settings = checked_settings(settings)
     company = (company or "").strip() or profiles.profile().company_name
     survey_kind, language = get_kind(kind), settings.get("language") or "en"
-    default_subject = translate("A quick question from {company}", language, company=company) if company \
-        else translate("A quick question for you", language)
     survey = Survey(
         name=name, kind=kind, question=question or survey_kind.standard_question(company, language),
         comment_prompt=comment_prompt or translate(survey_kind.comment_prompt, language),
-        subject=subject or default_subject, **settings,
+        subject=subject or standard_subject(company, language), **settings,
     )
     db.session.add(survey)
     db.session.commit()
@@ -266,12 +265,13 @@ def scale_groups(kind) -> list[range]:
 def survey_template(survey: Survey, reminder: bool = False, language: str | None = None,
                     company: profiles.Profile | None = None):
     """The survey email, rendered once per language for a whole send, with tags for personal details."""
-    kind = get_kind(survey.kind)
+    kind, language = get_kind(survey.kind), language or language_for(survey=survey)
+    words = wording(survey, language)
     email = customer_email.render(
-        "survey", subject=survey.subject, language=language or language_for(survey=survey), survey=survey,
+        "survey", subject=words.subject, language=language, survey=survey, words=words,
         profile=company, why=lambda: translate("This personal link is for {email} only; please do not forward "
                                                "this email.", email=EMAIL_TEXT_TAG),
-        unsubscribe_url=answer_url(TOKEN_TAG) + "/unsubscribe", preheader=survey.question,
+        unsubscribe_url=answer_url(TOKEN_TAG) + "/unsubscribe", preheader=words.question,
         kind=kind, groups=scale_groups(kind), links={score: answer_url(TOKEN_TAG, score) for score in kind.scores},
         intro=paragraphs(survey.intro), reminder=reminder, email_html=EMAIL_HTML_TAG,
         greeting_html=GREETING_HTML_TAG, greeting_text=GREETING_TEXT_TAG)
