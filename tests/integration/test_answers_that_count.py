@@ -4,6 +4,7 @@ a person's answer counts at once when they show themselves, else when the settle
 
 from __future__ import annotations
 
+import re
 import threading
 from datetime import timedelta
 
@@ -162,10 +163,13 @@ def test_a_click_right_at_delivery_is_asked_once_and_counts_when_confirmed(app, 
     token = invited(sent_seconds_ago=5)
     html = client.get(f"/s/{token}?score=3", headers=PERSON).get_data(as_text=True)
     assert "Is 3 your answer?" in html and "Yes, 3 is my answer" in html
+    # one filled button on the page: the confirmation; "Send" (with a comment) is the outlined one below
+    assert re.findall(r'<button type="submit" class="(\w+)">', html) == ["primary", "secondary"]
     done = client.post(f"/s/{token}/confirm", data={"score": "3"}, headers=SAME_PAGE)
     assert done.status_code == 303
     after = client.get(done.headers["Location"], headers=PERSON).get_data(as_text=True)
     assert "Is 3 your answer?" not in after and "Your score of 3 is saved" in after
+    assert re.findall(r'<button type="submit" class="(\w+)">', after) == ["primary"]  # Send, once asked no more
     response = the_answer()
     assert response.status == "counted" and response.counted_by == "confirmed"
 
