@@ -125,3 +125,30 @@ def test_the_activity_says_what_happened_in_words_not_the_events_internal_kinds(
     assert not any("sla" in title or "_" in title for title in titles), titles
     kinds = {event["kind"] for event in client.get(f"/api/v1/items/{item.id}/events", headers=api_token(dana)).json}
     assert {"sla_warning", "sla_first_action_missed", "sla_breached", "created"} <= kinds
+
+
+def test_a_closing_message_with_a_template_line_left_unfilled_is_refused_and_kept_in_its_box(app, client, drain):
+    """Dana started from a template and forgot to replace its "…" line with what was done. Nothing goes to
+    Ann: the page says which line is missing, her words are still in the box to finish, the item stays
+    open. The same for a message too long to send: refused with the reason, the text kept."""
+    from vocloop.mail.models import Message
+
+    item, dana = item_for_dana(client, drain)
+    login(client, "dana@example.com")
+    page = f"/inbox/items/{item.id}"
+    draft = "Hi Ann,\n\nThanks for telling us, and here is what we are doing about it:\n\n…\n\nJust reply if not."
+    refused = post_form(client, page, f"{page}/close", {"_prefix": "close", "message": draft.replace("\n", "\r\n")})
+    html = refused.get_data(as_text=True).replace("\r\n", "\n")  # as a browser posts a text box: CR LF
+    assert refused.status_code == 422 and "still has a line to fill in" in html
+    box = html.split('<textarea id="close-message"', 1)[1].split("</textarea>", 1)[0]
+    assert "here is what we are doing about it:\n\n…\n\nJust reply if not." in box
+    assert fresh(item.id).is_open and db.session.scalar(select(Message).where(Message.kind == "closing")) is None
+
+    too_long = "Hi Ann,\n\n" + "We fixed it. " * 1000
+    refused = post_form(client, page, f"{page}/close", {"_prefix": "close", "message": too_long})
+    assert refused.status_code == 422 and "longer than 10000 characters" in refused.get_data(as_text=True)
+    assert "We fixed it. We fixed it." in refused.get_data(as_text=True).split('<textarea id="close-message"', 1)[1]
+
+    filled = draft.replace("\n…\n", "\nWe refunded the double charge today.\n")
+    assert post_form(client, page, f"{page}/close", {"_prefix": "close", "message": filled}).status_code == 303
+    assert not fresh(item.id).is_open

@@ -197,17 +197,21 @@ def _item_page(item_obj, templates, close_body: str | None, preview: dict | None
         may_work=permissions.can_work(current_user, item_obj)), status
 
 
-def _act(item_id: int, form: FlaskForm, action, done: str | None = None, may=permissions.can_work) -> object:
+def _act(item_id: int, form: FlaskForm, action, done: str | None = None, may=permissions.can_work,
+         message: str | None = None) -> object:
     """Validate the form (CSRF included), run the service call, and come back to the item page,
     where a refused action shows as a message and nothing has changed, and a done one says so (`done`,
     or a function of the item giving the words). Someone who may see the item but not act on it gets
-    a 403: the item page again, saying why."""
+    a 403: the item page again, saying why. `message`: the closing message typed, which a refusal
+    shows again in its box (422) rather than losing it behind a redirect."""
     item_obj = items.get_item_for(current_user, item_id)
     if not may(current_user, item_obj):
         return _refused(item_obj, Forbidden(items.NOT_YOURS))
     if not form.validate_on_submit():
         errors = "; ".join(f"{error}" for field in form for error in field.errors) or "The form is incomplete."
         flash(errors, "error")
+        if message is not None:
+            return _item_page(item_obj, closing.templates_for(item_obj), message, status=422)
         return redirect(url_for("inbox.item", item_id=item_id), code=303)
     try:
         action(item_obj)
@@ -216,6 +220,10 @@ def _act(item_id: int, form: FlaskForm, action, done: str | None = None, may=per
         return _refused(items.get_item_for(current_user, item_id), exc)
     except DomainError as exc:
         flash(exc.detail, "error")
+        if message is not None:
+            db.session.rollback()
+            item_obj = items.get_item_for(current_user, item_id)
+            return _item_page(item_obj, closing.templates_for(item_obj), message, status=422)
     else:
         if done:
             flash(done(item_obj) if callable(done) else done, "ok")
@@ -285,7 +293,7 @@ def close(item_id: int):
         items.close_with_message(current_user, item, form.message.data)
         flash("Closing message queued; the loop closes when the mail provider accepts it.", "ok")
 
-    return _act(item_id, form, close_and_send)
+    return _act(item_id, form, close_and_send, message=form.message.data)
 
 
 @bp.post("/items/<int:item_id>/discard")

@@ -30,6 +30,9 @@ CLOSE_REASONS = ("spam", "duplicate", "no_contact_possible", "no_action_needed")
 CLOSED_WITH_MESSAGE = ("closing_message", "announcement")
 ALL_CLOSE_REASONS = CLOSED_WITH_MESSAGE + CLOSE_REASONS
 MAX_TEXT = 10_000
+# A line that is only "…" (or "..."): a template's place for the owner's own words, left unfilled
+# (a browser posts its lines ending in CR LF).
+UNFILLED = re.compile(r"^[ \t]*(?:…|\.\.\.)[ \t]*\r?$", re.MULTILINE)
 NOT_YOURS = "You can see this item, but only its owner, their team's lead or an admin can act on it."
 
 
@@ -172,6 +175,9 @@ def close_with_message(user: User, item: FeedbackItem, body: str) -> Message:
     """Close the loop: queue the closing email; the item is loop-closed once the provider accepts it."""
     _require_work(user, item)
     body = _text(body, "The closing message")
+    if UNFILLED.search(body):
+        raise Invalid("The message still has a line to fill in (a line of only “…”): write what was done there, "
+                      "or remove the line.")
     contact = item.contact
     if not contact.can_be_emailed and contact.suppressed_reason:
         raise Conflict(f"This contact's address is suppressed ({contact.suppressed_reason}); "
