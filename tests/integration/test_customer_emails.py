@@ -97,7 +97,15 @@ def test_the_closing_message_wears_the_surveys_own_brand_and_address_and_is_sign
     assert (closing.from_name, closing.from_email) == ("Dana from Acme Analytics", "support@acme.example")
     assert "background:#7a1f1f" in closing.html and "background:#0b5cad" not in closing.html
     assert "https://cdn.acme.example/support.png" in closing.html
-    assert '<p style="margin:0 0 4px">Dana</p>' in closing.html and "It is fixed.\n\nDana\n" in closing.text
+    assert '<p style="margin:0 0 4px">Dana</p>' in closing.html and "It is fixed.\n\nDana\n\n" in closing.text
+
+
+def test_a_closing_message_that_ends_with_its_owners_name_is_signed_once(app, client, drain, sendgrid):
+    """A template ending in {owner_name}, or Dana signing herself: the email adds no second signature."""
+    item, dana = item_for_dana(client, drain)
+    closing = closing_email_dana_sends(client, drain, sendgrid, item, "Hi Ann,\n\nIt is fixed.\n\nDana")
+    assert closing.text.count("Dana") == 1 and "It is fixed.\n\nDana\n\n" in closing.text
+    assert closing.html.count(">Dana</p>") == 1 and closing.html.count("Dana") == 1
 
 def test_the_company_profile_through_the_api(app, client):
     admin, lead = make_user("admin@example.com", role="admin"), make_user("lead@example.com", role="lead")

@@ -28,14 +28,16 @@ MAX_TEMPLATE = 10_000
 def render_closing(item: FeedbackItem, owner: User, body: str) -> dict[str, str]:
     """Subject, HTML and text of the closing email exactly as sent (close_with_message uses this), in
     the customer's language: the owner's words as they wrote them, paragraphs kept whatever line
-    endings the form posted."""
+    endings the form posted, signed with the owner's name unless their words already end with it
+    (a template's {owner_name}, or the owner signing themselves)."""
     body = normalized_lines(body).strip()
     language = language_for(item.contact, item.survey)
     subject = wording(item.survey, language).subject
     return customer_email.render(
         "closing", subject=f"Re: {subject}", language=language,
         survey=item.survey, why=lambda: why_you_hear_from_us(item.survey), preheader=None,
-        body=body, paragraphs=paragraphs(body), owner=owner, verdict=verdict_urls(item.id))
+        body=body, paragraphs=paragraphs(body), owner=owner, verdict=verdict_urls(item.id),
+        signed=body.splitlines()[-1].strip() == owner.name.strip() if body else False)
 
 
 def why_you_hear_from_us(survey: Survey) -> str:
