@@ -103,6 +103,30 @@ def test_pages_follow_each_other_without_gaps_or_repeats(app, client):
     assert sorted(seen) == [item.id for item in all_items] and len(seen) == len(set(seen))
 
 
+def test_each_page_says_which_items_it_shows_of_how_many_and_leads_back_to_the_first(app, client):
+    """Seven items, three a page: "Items 1–3 of 7", then "4–6", then "Item 7" with no Next; after the first,
+    a way back to it; searching, the list no longer says "of 7" (the tab's count is not the search's)."""
+    from vocloop.inbox import views
+    make_user("admin@example.com", role="admin")
+    seed(7, None)
+    login(client, "admin@example.com")
+    views.PAGE_SIZE = 3
+    try:
+        seen, url = [], "/inbox/?tab=team"
+        while url:
+            html = client.get(url).get_data(as_text=True)
+            paging = " ".join(re.search(r'<p class="paging" id="paging">(.*?)</p>', html, re.S).group(1).split())
+            seen.append((re.sub(r"<[^>]+>", "", paging), "First page" in paging))
+            following = re.search(r'href="([^"]+)" rel="next"', html)
+            url = following.group(1).replace("&amp;", "&") if following else None
+        searched = client.get("/inbox/?tab=team&q=invoice").get_data(as_text=True)
+    finally:
+        views.PAGE_SIZE = 50
+    assert seen == [("Items 1–3 of 7 · Next page →", False), ("Items 4–6 of 7 · ← First page · Next page →", True),
+                    ("Item 7 of 7 · ← First page", True)]
+    assert "Items 1–3</span>" in searched and " of 7" not in searched
+
+
 def test_open_tabs_page_by_urgency_and_the_closed_tab_newest_first_without_gaps(app, client):
     """Open items by their closing message's due time, the most urgent first; closed ones by when they were
     closed, the newest first; equal times by number; and the pages carry on exactly where the last stopped

@@ -101,7 +101,9 @@ def index():
                                after=queries.parse_page_key(request.args.get("after")))
     more = len(page) > PAGE_SIZE
     page = page[:PAGE_SIZE]
-    next_args = {**request.args.to_dict(), "after": queries.page_key(page[-1], tab)} if more else None
+    first = _first_position(request.args) if request.args.get("after") else 1
+    next_args = {**request.args.to_dict(), "after": queries.page_key(page[-1], tab), "from": first + len(page)} \
+        if more else None
     owners = queries.assignable_users(current_user)
     bulk_form = BulkForm()
     bulk_form.owner_id.choices = [SelectChoice(0, "—")] + [SelectChoice(u.id, u.name) for u in owners]
@@ -109,7 +111,14 @@ def index():
                            counts=counts, args=request.args, bulk_form=bulk_form,
                            back=urlencode([(k, v) for k, v in request.args.items(multi=True) if k in BACK_ARGS]),
                            statuses=STATUSES, priorities=PRIORITIES, owners=owners,
-                           count_cap=queries.COUNT_CAP)
+                           count_cap=queries.COUNT_CAP, first=first, filtered=bool(filters.where()))
+
+
+def _first_position(args) -> int:
+    """Where this page starts in its list ("Items 51–100"): carried by the Next link, as a keyset page
+    does not know its own position; a hand-edited value is only a label, so a bad one reads as 1."""
+    value = args.get("from", "")
+    return int(value) if value.isascii() and value.isdigit() and 0 < len(value) < 10 else 1
 
 
 def _first_tab(counts: dict) -> str:
