@@ -24,6 +24,15 @@ def seed(count, owner, comments=("Invoice is wrong", "Support was slow", "App cr
     return list(db.session.scalars(select(FeedbackItem).order_by(FeedbackItem.id)))
 
 
+def pages(client, url):
+    """Each page's HTML, following its Next link to the last."""
+    while url:
+        html = client.get(url).get_data(as_text=True)
+        yield html
+        following = re.search(r'href="([^"]+)" rel="next"', html)
+        url = following.group(1).replace("&amp;", "&") if following else None
+
+
 def listed(client, query):
     return [int(i) for i in ITEM_LINK.findall(client.get(f"/inbox/?{query}").get_data(as_text=True))]
 
@@ -92,12 +101,7 @@ def test_pages_follow_each_other_without_gaps_or_repeats(app, client):
     login(client, "admin@example.com")
     views.PAGE_SIZE = 3
     try:
-        seen, url = [], "/inbox/?tab=team"
-        while url:
-            html = client.get(url).get_data(as_text=True)
-            seen += [int(i) for i in ITEM_LINK.findall(html)]
-            following = re.search(r'href="([^"]+)" rel="next"', html)
-            url = following.group(1).replace("&amp;", "&") if following else None
+        seen = [int(i) for html in pages(client, "/inbox/?tab=team") for i in ITEM_LINK.findall(html)]
     finally:
         views.PAGE_SIZE = 50
     assert sorted(seen) == [item.id for item in all_items] and len(seen) == len(set(seen))
@@ -112,13 +116,10 @@ def test_each_page_says_which_items_it_shows_of_how_many_and_leads_back_to_the_f
     login(client, "admin@example.com")
     views.PAGE_SIZE = 3
     try:
-        seen, url = [], "/inbox/?tab=team"
-        while url:
-            html = client.get(url).get_data(as_text=True)
+        seen = []
+        for html in pages(client, "/inbox/?tab=team"):
             paging = " ".join(re.search(r'<p class="paging" id="paging">(.*?)</p>', html, re.S).group(1).split())
             seen.append((re.sub(r"<[^>]+>", "", paging), "First page" in paging))
-            following = re.search(r'href="([^"]+)" rel="next"', html)
-            url = following.group(1).replace("&amp;", "&") if following else None
         searched = client.get("/inbox/?tab=team&q=invoice").get_data(as_text=True)
     finally:
         views.PAGE_SIZE = 50
