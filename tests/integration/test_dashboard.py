@@ -425,7 +425,8 @@ def test_the_dashboard_shows_every_table_with_its_csv_to_leads_for_their_teams(a
     login(client, "lee@example.com")
     page = client.get("/metrics/?interval=day")
     html = page.get_data(as_text=True)
-    assert page.status_code == 200 and html.count("<svg") == 3  # trend, time to close, scores by day
+    # trend, time to close, scores by day: each drawn for a screen and for a phone
+    assert page.status_code == 200 and html.count('class="chart wide"') == 3 and html.count('class="chart phone"') == 3
     for heading in ("Loop-closure rate", "Time to close", "Backlog now", "Leaderboard", "Topics with the lowest",
                     "Items that missed their deadline", "Survey scores", "Sentiment of the answers",
                     "Does closing the loop pay?"):

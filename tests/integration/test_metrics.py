@@ -235,7 +235,7 @@ def test_the_weekly_chart_has_a_table_and_every_table_a_csv(app, client):
     html = client.get("/metrics/").get_data(as_text=True)
     trend = html[html.index('aria-labelledby="trend-title"'):]
     trend = trend[:trend.index("</svg>")]
-    assert html.count("<svg") == 3 and trend.count("<rect") == 2 and "Loop-closure rate by week" in html
+    assert html.count('class="chart wide"') == 3 and trend.count("<rect") == 2 and "Loop-closure rate by week" in html
     assert "1 of 1 loop-closed" in html and "0 of 1 loop-closed" in html and "Download this table as CSV" in html
     response = client.get("/metrics/closure.csv?group_by=owner")
     assert response.status_code == 200 and response.mimetype == "text/csv"
