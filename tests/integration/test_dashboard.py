@@ -191,7 +191,8 @@ def test_the_page_lists_the_50_latest_missed_deadlines_says_how_many_missed_and_
     listed = page[page.index('data-table="breached"'):]
     listed = listed[:listed.index("</table>")]
     assert listed.count('href="/inbox/') == 50 and f"#{missed[-1]}<" not in listed  # the oldest one is left out
-    assert listed.count("<td>loop closed</td>") == 1 and listed.count("<td>open</td>") == 49
+    now = [cell.split("</td>")[0] for cell in listed.split('<td data-label="Now">')[1:]]
+    assert now.count("loop closed") == 1 and now.count("open") == 49
     rows = list(csv.DictReader(io.StringIO(client.get("/metrics/breached.csv").get_data(as_text=True))))
     assert sorted(int(row["id"]) for row in rows) == sorted(missed)
     assert {(row["priority"], row["owner"]) for row in rows} == {("P2", "Dana")}
@@ -411,7 +412,7 @@ def test_groupings_by_priority_account_and_calendar_periods(app, client):
     assert too_long.status_code == 422
     login(client, "admin@example.com")  # the page names the group of items with no account in words
     page = client.get("/metrics/?from=2026-09-30&to=2026-12-01&group_by=account").get_data(as_text=True)
-    assert "<tr><td>No account</td><td>1</td>" in page and "(none)" not in page
+    assert '<tr><td class="group">No account</td><td data-label="Opened">1</td>' in page and "(none)" not in page
 
 
 def test_the_dashboard_shows_every_table_with_its_csv_to_leads_for_their_teams(app, client):
@@ -427,6 +428,10 @@ def test_the_dashboard_shows_every_table_with_its_csv_to_leads_for_their_teams(a
     html = page.get_data(as_text=True)
     # trend, time to close, scores by day: each drawn for a screen and for a phone
     assert page.status_code == 200 and html.count('class="chart wide"') == 3 and html.count('class="chart phone"') == 3
+    # on a phone each owner, team and topic of the closure tables is a card with its figures named
+    for name in ("leaderboard-owner", "leaderboard-team", "worst-topics", "breached"):
+        assert f'<table class="list stack" data-table="{name}">' in html, name
+    assert html.count('<td data-label="Closure rate">') >= 3
     for heading in ("Loop-closure rate", "Time to close", "Backlog now", "Leaderboard", "Topics with the lowest",
                     "Items that missed their deadline", "Survey scores", "Sentiment of the answers",
                     "Does closing the loop pay?"):
