@@ -188,6 +188,10 @@ def test_the_page_lists_the_50_latest_missed_deadlines_says_how_many_missed_and_
     login(client, "admin@example.com")
     page = client.get("/metrics/").get_data(as_text=True)
     assert "Showing the 50 most recent of 51 items that missed their deadline; the CSV below has every one." in page
+    backlog = queries.backlog(datetime.now(UTC))  # the page leads with what is open and overdue now
+    assert backlog["overdue"] > 0 and (f'<strong>Now: {backlog["open"]} open, <span class="worse">'
+                                       f'{backlog["overdue"]} overdue</span></strong> · <a href="/inbox/?tab=overdue">'
+                                       'See the overdue items in the inbox</a>') in page
     listed = page[page.index('data-table="breached"'):]
     listed = listed[:listed.index("</table>")]
     assert listed.count('href="/inbox/') == 50 and f"#{missed[-1]}<" not in listed  # the oldest one is left out
@@ -429,7 +433,7 @@ def test_the_dashboard_shows_every_table_with_its_csv_to_leads_for_their_teams(a
     # trend, time to close, scores by day: each drawn for a screen and for a phone
     assert page.status_code == 200 and html.count('class="chart wide"') == 3 and html.count('class="chart phone"') == 3
     # on a phone each owner, team and topic of the closure tables is a card with its figures named
-    for name in ("leaderboard-owner", "leaderboard-team", "worst-topics", "breached"):
+    for name in ("leaderboard-owner", "leaderboard-team", "worst-topics"):
         assert f'<table class="list stack" data-table="{name}">' in html, name
     assert html.count('<td data-label="Closure rate">') >= 3
     for heading in ("Loop-closure rate", "Time to close", "Backlog now", "Leaderboard", "Topics with the lowest",

@@ -78,6 +78,7 @@ class Dashboard:
     tiles: list[dict]
     tables: dict[str, Table]
     meanwhile: dict  # what build() was asked to look up on the request's thread meanwhile, by name
+    backlog: dict = field(default_factory=dict)  # open and overdue now: the page leads with them
 
 
 @dataclass(frozen=True)
@@ -216,7 +217,8 @@ def build(view: View, meanwhile: dict[str, Callable[[], object]] | None = None) 
     overall = {key: value for key, value in results["figures"].items() if key != "groups"}
     return Dashboard(tiles=headline(view.start, view.end, view.scope, now=overall, before=results["previous"]),
                      tables={name: _table(name, view, results) for name in TABLE_NAMES},
-                     meanwhile={name: results[name] for name in meanwhile or {}})
+                     meanwhile={name: results[name] for name in meanwhile or {}},
+                     backlog={key: results["backlog"][key] for key in ("open", "overdue")})
 
 
 @dataclass(frozen=True)

@@ -97,7 +97,7 @@ def index():
                            groups=queries.GROUPS,
                            intervals=queries.TIME_GROUPS, group_by=group_by, interval=interval,
                            trend_chart=trend, distribution_chart=distribution, scoped=scoped, filters=filters,
-                           choices=board.meanwhile["choices"])
+                           choices=board.meanwhile["choices"], backlog=board.backlog)
 
 
 @bp.get("/effect")
