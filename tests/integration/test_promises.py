@@ -49,6 +49,20 @@ def test_the_configured_fallback_owner_wins_over_the_earliest_admin(app, client,
     assert items()[0].owner_id == triager.id
 
 
+def test_without_the_configured_fallback_owner_the_earliest_active_admin_takes_the_item(app, client, drain):
+    """The configured fallback owner has no account here: the item goes to the admin who has been here
+    longest and is still active, not to an owner made earlier nor to an admin who left."""
+    make_user("owner@example.com", role="owner")
+    gone = make_user("gone@example.com", role="admin")
+    earliest = make_user("first@example.com", role="admin")
+    make_user("second@example.com", role="admin")
+    gone.active = False
+    earliest.name = "First admin"  # PostgreSQL now stores her row after the second admin's: still her
+    db.session.commit()
+    answered(client, drain)
+    assert items()[0].owner_id == earliest.id
+
+
 def test_a_rule_whose_owner_is_inactive_falls_through_to_the_next(app, client, drain):
     admin = make_user("admin@example.com", role="admin")
     gone = make_user("gone@example.com", role="owner")
