@@ -2,9 +2,10 @@
 
 from datetime import timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import event, func, select, update
 
 from tests.factories import answer, make_contact, make_invitation, make_survey, make_user
+from tests.integration.test_routing import needs_postgresql
 from vocloop.db import utcnow
 from vocloop.extensions import db
 from vocloop.items.models import FeedbackItem
@@ -31,6 +32,31 @@ def test_one_click_records_the_score_and_asks_for_a_comment(app, client):
     assert "Your score of 4 is saved" in html and '<textarea id="comment" name="comment"' in html
     [response] = responses()
     assert response.score == 4 and response.completed_at is None
+
+
+@needs_postgresql
+def test_a_click_is_stored_at_its_time_whatever_time_zone_the_database_server_keeps(app, client):
+    """A database server set to another time zone than UTC (a managed database's default, say) still
+    stores the clicked score at the moment it was clicked, as every other time is stored."""
+    token = setup_invitation()
+
+    def in_kolkata(connection, _record):
+        connection.execute("SET TIME ZONE 'Asia/Kolkata'")  # UTC+5:30 all year
+        connection.commit()
+
+    db.session.remove()
+    db.engine.dispose()
+    event.listen(db.engine, "connect", in_kolkata)
+    try:
+        before = utcnow()
+        assert client.get(f"/s/{token}?score=9").status_code == 200
+        after = utcnow()
+        [response] = responses()
+        assert before <= response.answered_at <= after
+    finally:
+        db.session.remove()
+        event.remove(db.engine, "connect", in_kolkata)
+        db.engine.dispose()
 
 
 def test_clicking_again_updates_the_same_response_until_the_comment_is_in(app, client):
