@@ -6,6 +6,7 @@ from sqlalchemy import event, func, select, update
 
 from tests.factories import answer, make_contact, make_invitation, make_survey, make_user
 from tests.integration.test_routing import needs_postgresql
+from vocloop.contacts import service as contacts
 from vocloop.db import utcnow
 from vocloop.extensions import db
 from vocloop.items.models import FeedbackItem
@@ -203,6 +204,17 @@ def test_a_click_shows_the_survey_it_belongs_to(app, client):
     html = client.get(f"/s/{token}?score=0").get_data(as_text=True)
     assert "Your score of 0 is saved" in html and "What should we fix first?" in html
     assert 'value="0" checked' in html
+
+
+def test_among_other_surveys_and_contacts_a_click_shows_its_own_survey_in_its_contacts_language(app, client):
+    make_user("admin@example.com", role="admin")
+    survey = make_survey("nps", followups={"negative": "What should we fix first?"})
+    other = make_survey("nps", followups={"negative": "What went wrong at checkout?"})
+    make_invitation(other, contacts.create_contact(email="bob@customer.example", language="fr"))
+    token = make_invitation(survey, contacts.create_contact(email="ann@customer.example", language="de"))
+    html = client.get(f"/s/{token}?score=0").get_data(as_text=True)
+    assert "Ihre Bewertung 0 ist gespeichert." in html and "What should we fix first?" in html
+    assert "checkout" not in html
 
 
 def test_a_too_long_comment_is_refused_and_the_score_kept(app, client):
