@@ -313,6 +313,60 @@ def test_closing_and_hand_over_emails_speak_the_customers_language(app, client, 
     assert "Ja: http" in closing.text and "Nein: http" in closing.text
 
 
+def hand_over_email(client, drain, sendgrid, item, to):
+    """Dana hands the item to `to` from its page, telling the customer: the email as SendGrid got it."""
+    login(client, "dana@example.com")
+    page = f"/inbox/items/{item.id}"
+    post_form(client, page, f"{page}/reassign", {"owner_id": str(to.id), "note": "Over to you.", "tell_customer": "y"})
+    drain()
+    [handover] = sent(sendgrid, "handover:")
+    return handover
+
+
+def test_the_hand_over_email_wears_the_surveys_brand_and_is_signed_by_the_new_owner(app, client, drain, sendgrid):
+    """Like the closing message: from the new owner at the survey's address, to the customer by name,
+    naming the survey it is about and who it takes over from; the customer's reply reaches the item."""
+    app.config.update(REPLY_DOMAIN="reply.example.com")
+    company.save_profile(**ACME)
+    item, dana = item_for_dana(client, drain)
+    item.survey.logo_url, item.survey.sender_email = "https://cdn.acme.example/support.png", "support@acme.example"
+    item.survey.title = "Your experience with Acme"
+    db.session.commit()
+    omar = make_user("omar@example.com", name="Omar", team="Support")
+    handover = hand_over_email(client, drain, sendgrid, item, omar)
+    assert (handover.from_name, handover.from_email) == ("Omar from Acme Analytics", "support@acme.example")
+    assert (handover.to, handover.to_name) == ("ann@customer.example", "Ann")
+    assert handover.reply_to.startswith(f"reply+{item.id}.") and handover.reply_to.endswith("@reply.example.com")
+    for part in (handover.text, unescape(handover.html)):
+        assert ("Omar is now looking after the feedback you gave us in “Your experience with Acme”, taking over "
+                "from Dana.") in part
+        assert "Omar has the whole story" in part
+        assert "You are receiving this because you answered our survey “Your experience with Acme”." in part
+    assert "https://cdn.acme.example/support.png" in handover.html and ACME["logo_url"] not in handover.html
+    assert '<p style="margin:0">Omar</p>' in handover.html and "reach them.\n\nOmar\n" in handover.text
+
+
+def test_without_reply_addresses_a_reply_to_the_hand_over_goes_to_the_companys_reply_to(app, client, drain,
+                                                                                         sendgrid):
+    company.save_profile(**ACME)
+    item, dana = item_for_dana(client, drain)
+    omar = make_user("omar@example.com", name="Omar", team="Support")
+    handover = hand_over_email(client, drain, sendgrid, item, omar)
+    assert handover.reply_to == "care@acme.example"
+    assert "You are receiving this because you answered one of our surveys." in handover.text
+
+
+def test_a_hand_over_email_to_a_contact_of_no_stated_language_speaks_the_surveys(app, client, drain, sendgrid):
+    company.save_profile(company_name="Acme")
+    item, dana = item_for_dana(client, drain)
+    item.survey.language, item.contact.language = "de", None
+    db.session.commit()
+    omar = make_user("omar@example.com", name="Omar", team="Support")
+    handover = hand_over_email(client, drain, sendgrid, item, omar)
+    assert handover.subject == "Omar ist jetzt Ihre Ansprechperson" and handover.from_name == "Omar von Acme"
+    assert "Omar kümmert sich ab sofort um Ihr Feedback und übernimmt von Dana." in handover.text
+
+
 def test_a_closing_message_to_a_contact_of_no_stated_language_speaks_the_surveys(app, client, drain, sendgrid):
     """And its footer, for a survey without a title, names none."""
     item, dana = item_for_dana(client, drain)
