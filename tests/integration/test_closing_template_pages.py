@@ -170,3 +170,99 @@ def test_an_item_offers_every_template_that_fits_it_the_most_specific_first(app,
                if name in {"any answer", "Any bug", "this survey", "This survey's bugs", "another survey",
                            "billing", "a bug"}]
     assert offered == ["This survey's bugs", "this survey", "a bug", "Any bug", "any answer"]
+
+
+def test_the_templates_page_lists_templates_by_name_and_topics_in_the_taxonomys_order(app, client):
+    lee = make_user("lee@example.com", role="lead", name="Lee", team="Support")
+    for name in ("Zero downtime", "Apology", "Moved to billing"):
+        client.post("/api/v1/closing-templates", headers=api_token(lee), json={"name": name, "body": "Hi {first_name}"})
+    login(client, "lee@example.com")
+    html = client.get("/templates/").get_data(as_text=True)
+    assert re.findall(r'<h2 id="template-\d+-name">([^<]+)</h2>', html) == ["Apology", "Moved to billing",
+                                                                            "Zero downtime"]
+    picker = re.search(r'<select id="template-topic".*?</select>', html, re.S).group(0)
+    assert re.findall(r'<option value="([^"]+)"', picker)[:4] == ["pricing", "billing", "support", "product quality"]
+
+
+def test_a_template_about_a_topic_since_renamed_can_still_be_changed(app, client):
+    """The form sends back the topic the template names; a topic renamed since does not block the change."""
+    from vocloop.classify.models import Topic
+    from vocloop.classify.topics import update_topic
+
+    make_user("lee@example.com", role="lead", name="Lee", team="Support")
+    login(client, "lee@example.com")
+    submit(client, "/templates/", "/templates/", {"name": "Bug fixed", "body": "Hi {first_name}, fixed.",
+                                                  "topic": "bugs"})
+    update_topic(db.session.scalar(select(Topic.id).where(Topic.name == "bugs")), name="defects")
+    template = db.session.scalar(select(ClosingTemplate.id))
+    edit = f"/templates/{template}/edit"
+    assert "bugs (no longer a topic)" in client.get(edit).get_data(as_text=True)
+    saved = submit(client, edit, f"/templates/{template}", {"name": "Bug fixed", "body": "Hi {first_name}, all fixed.",
+                                                            "topic": "bugs"})
+    assert saved.status_code == 303 and stored() == {"Bug fixed": ("Hi {first_name}, all fixed.", None, "bugs")}
+    submit(client, edit, f"/templates/{template}", {"name": "Bug fixed", "body": "Hi {first_name}, all fixed.",
+                                                    "topic": ""})
+    assert stored() == {"Bug fixed": ("Hi {first_name}, all fixed.", None, None)}  # now for every topic
+
+
+def test_each_example_reads_as_the_sample_customer_of_its_survey_or_else_of_the_survey_answered_now(app, client):
+    """A template for every survey is shown for the first survey customers can answer now (a paused one
+    comes after), a template for one survey for that survey: its title and a low score on its scale;
+    before any survey exists, "our survey" and 4."""
+    lee = make_user("lee@example.com", role="lead", name="Lee", team="Support")
+    body = "Thanks for the {score} on {survey_title} ({survey_name}), {first_name}."
+    login(client, "lee@example.com")
+
+    def example(fields):
+        shown = submit(client, "/templates/", "/templates/", {"name": "Thanks", "body": body, **fields,
+                                                              "intent": "example"})
+        return re.search(r'<blockquote class="example"[^>]*>(.*?)</blockquote>', shown.get_data(as_text=True)).group(1)
+
+    assert example({}) == "Thanks for the 4 on our survey (our survey), Maria."
+    paused = make_survey(title="Your year with Acme")
+    paused.active = False
+    db.session.commit()
+    make_survey("csat", name="Support CSAT", title="How did we do?")
+    assert example({}) == "Thanks for the 2 on How did we do? (How did we do?), Maria."
+    assert example({"survey_id": str(paused.id)}) == ("Thanks for the 4 on Your year with Acme (Your year with Acme), "
+                                                      "Maria.")
+    client.post("/api/v1/closing-templates", headers=api_token(lee), json={"name": "Paused", "body": body,
+                                                                           "survey_id": paused.id})
+    client.post("/api/v1/closing-templates", headers=api_token(lee), json={"name": "Any", "body": body})
+    listed = client.get("/templates/").get_data(as_text=True)
+    assert "Thanks for the 4 on Your year with Acme" in listed and "Thanks for the 2 on How did we do?" in listed
+
+
+def test_the_api_names_every_problem_of_a_template_at_once_and_a_missing_template_in_words(app, client):
+    lee = make_user("lee@example.com", role="lead", name="Lee", team="Support")
+    headers = api_token(lee)
+
+    def refused(fields, status=422):
+        answer = client.post("/api/v1/closing-templates", headers=headers, json={"name": "Thanks", **fields})
+        assert answer.status_code == status, answer.json
+        return answer.json["detail"]
+
+    assert refused({"name": " ", "body": "  "}) == ("Give the template a name owners will recognise in the picker. "
+                                                    "Write the message: a template needs a body.")
+    assert refused({"body": "Hi {nick} {x}"}) == ("Unknown placeholder(s): {nick}, {x}; use {first_name}, {name}, "
+                                                  "{owner_name}, {survey_title}, {survey_name}, {score}.")
+    assert refused({"body": "Hi", "topic": "nope"}) == (
+        "No topic is called “nope”: choose one of pricing, billing, support, product quality, bugs, delivery, "
+        "onboarding, usability, documentation, staff, or leave it blank for every topic.")
+    assert refused({"body": "Hi", "survey_id": 4242}, status=404) == "No such survey."
+    made = client.post("/api/v1/closing-templates", headers=headers,
+                       json={"name": "Quality", "body": "Hi", "topic": "  Product   QUALITY "})
+    assert made.status_code == 201 and made.json["topic"] == "product quality"
+    missing = client.get("/api/v1/closing-templates/4242", headers=headers)
+    assert missing.status_code == 404 and missing.json["detail"] == "No such closing template."
+
+
+def test_a_template_holds_the_10000_characters_and_its_name_the_120_the_form_allows(app, client):
+    make_user("lee@example.com", role="lead", name="Lee", team="Support")
+    login(client, "lee@example.com")
+    longest = submit(client, "/templates/", "/templates/", {"name": "N" * 120, "body": "x" * 10_000})
+    assert longest.status_code == 303 and stored() == {"N" * 120: ("x" * 10_000, None, None)}
+    html = unescape(submit(client, "/templates/", "/templates/", {"name": "N" * 121, "body": "x" * 10_001})
+                    .get_data(as_text=True))
+    assert "A template's name is at most 120 characters." in html
+    assert "The message is 10,001 characters long; a template holds at most 10,000." in html
