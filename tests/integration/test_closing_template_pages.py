@@ -265,4 +265,6 @@ def test_a_template_holds_the_10000_characters_and_its_name_the_120_the_form_all
     html = unescape(submit(client, "/templates/", "/templates/", {"name": "N" * 121, "body": "x" * 10_001})
                     .get_data(as_text=True))
     assert "A template's name is at most 120 characters." in html
+    unnamed = submit(client, "/templates/", "/templates/", {"name": "", "body": "Hi"})
+    assert unnamed.status_code == 422 and "Give the template a name" in unnamed.get_data(as_text=True)
     assert "The message is 10,001 characters long; a template holds at most 10,000." in html
