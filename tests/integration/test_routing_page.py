@@ -1,6 +1,9 @@
 """The routing page: leads preview a rule's effect (dry run) before saving it, reorder and delete."""
 
+from html.parser import HTMLParser
+
 from sqlalchemy import select
+from werkzeug.datastructures import MultiDict
 
 from tests.factories import answer, csrf_from, login, make_contact, make_invitation, make_survey, make_user
 from vocloop.extensions import db
@@ -215,3 +218,89 @@ def test_with_many_accounts_a_rule_names_its_accounts_instead_of_ticking_boxes(a
     assert chosen == ["Account 07", "Acme", "Acme"]
     edit = client.get(f"/routing/rules/{rule.id}/edit").get_data(as_text=True)
     assert ">Account 07\nAcme</textarea>" in edit  # each name once
+
+
+class _Form(HTMLParser):
+    """What a browser would send for the form posting to `action`, as it stands on the page."""
+
+    def __init__(self, action):
+        super().__init__()
+        self.action, self.inside, self.fields, self.first = action, False, [], {}
+        self.select = self.textarea = None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "form":
+            self.inside = attrs.get("action") == self.action
+        elif not self.inside:
+            return
+        elif tag == "input" and attrs.get("type") in ("checkbox", "radio"):
+            if "checked" in attrs:
+                self.fields.append((attrs["name"], attrs["value"]))
+        elif tag == "input" and attrs.get("name"):
+            self.fields.append((attrs["name"], attrs.get("value", "")))
+        elif tag == "select":
+            self.select = attrs["name"]
+        elif tag == "option" and self.select:
+            self.first.setdefault(self.select, attrs["value"])
+            if "selected" in attrs:
+                self.fields.append((self.select, attrs["value"]))
+        elif tag == "textarea":
+            self.textarea = attrs["name"]
+            self.fields.append((self.textarea, ""))
+
+    def handle_data(self, data):
+        if self.textarea:
+            name, text = self.fields.pop()
+            self.fields.append((name, text + data))
+
+    def handle_endtag(self, tag):
+        if tag == "form":
+            self.inside = False
+        elif tag == "select" and self.select:
+            if self.select not in dict(self.fields):  # nothing selected: the browser sends the first option
+                self.fields.append((self.select, self.first.get(self.select, "")))
+            self.select = None
+        elif tag == "textarea":
+            self.textarea = None
+
+
+def test_a_rule_saved_unchanged_from_its_edit_page_keeps_every_condition_and_setting(app, client):
+    """The edit page shows the rule as it is: saving it untouched changes nothing (a condition the form
+    left out or misread would be dropped or changed by a lead who only meant to look)."""
+    from vocloop.routing.service import create_rule
+
+    make_user("admin@example.com", role="admin", name="Alex")
+    lee = make_user("lee@example.com", role="lead", name="Lee", team="Support")
+    dana = make_user("dana@example.com", name="Dana", team="Support")
+    surveys = [make_survey(name="Onboarding NPS").id, make_survey("csat", name="Support CSAT").id]
+    account_id = make_contact("boss@northwind.example", account="Northwind Traders").account_id
+    settings = dict(name="Unhappy Northwind, in words", action="team", team_id=lee.teams[0].id,
+                    team_strategy="least_loaded", position=30, enabled=False, notify_user_id=dana.id,
+                    notify_team_id=lee.teams[0].id, notify_slack_url="http://127.0.0.1:9/services/T0/B0/secret")
+    conditions = {"survey_ids": surveys, "account_ids": [account_id], "score_min": 0, "score_max": 6,
+                  "bands": ["negative", "neutral"], "sentiments": ["negative"], "topics": ["billing", "bugs"],
+                  "priorities": ["P1", "P2"], "urgent": False, "languages": ["en", "de"],
+                  "attributes": {"plan": ["gold", "platinum"], "region": "eu"}}
+    full_id = create_rule(conditions=conditions, **settings).id
+    plain = dict(name="Everything else to Dana", action="user", user_id=dana.id, team_id=None, position=100,
+                 enabled=True, notify_user_id=None, notify_team_id=None, notify_slack_url=None)
+    plain_id = create_rule(**plain).id
+    login(client, "lee@example.com")
+    for rule_id, rule_settings, rule_conditions in ((full_id, settings, conditions), (plain_id, plain, {})):
+        action = f"/routing/rules/{rule_id}"
+        form = _Form(action)
+        form.feed(client.get(f"{action}/edit").get_data(as_text=True))
+        fields = MultiDict([pair for pair in form.fields if pair[0] != "intent"] + [("intent", "save")])
+        assert client.post(action, data=fields).status_code == 303, rule_settings["name"]
+        db.session.rollback()
+        rule = db.session.get(RoutingRule, rule_id)
+        assert rule.conditions == rule_conditions
+        assert {key: getattr(rule, key) for key in rule_settings} == rule_settings
+    rule = db.session.get(RoutingRule, full_id)
+    rule.enabled, rule.conditions = True, {**conditions, "urgent": True}
+    db.session.commit()
+    action = f"/routing/rules/{full_id}"
+    form = _Form(action)
+    form.feed(client.get(f"{action}/edit").get_data(as_text=True))
+    assert ("urgent", "yes") in form.fields and ("paused", "y") not in form.fields
