@@ -1,11 +1,14 @@
 """The routing page: leads preview a rule's effect (dry run) before saving it, reorder and delete."""
 
+import re
+from html import unescape
 from html.parser import HTMLParser
 
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
 from tests.factories import answer, csrf_from, login, make_contact, make_invitation, make_survey, make_user
+from vocloop.accounts.models import Team
 from vocloop.extensions import db
 from vocloop.routing.models import RoutingRule
 
@@ -304,3 +307,27 @@ def test_a_rule_saved_unchanged_from_its_edit_page_keeps_every_condition_and_set
     form = _Form(action)
     form.feed(client.get(f"{action}/edit").get_data(as_text=True))
     assert ("urgent", "yes") in form.fields and ("paused", "y") not in form.fields
+
+
+def test_every_mistake_in_a_rule_form_comes_back_beside_its_field_and_nothing_is_saved(app, client):
+    make_user("lee@example.com", role="lead", name="Lee", team="Support")
+    login(client, "lee@example.com")
+    typed = {"name": "", "position": "first", "score_min": "9", "score_max": "six", "languages": "en, d3",
+             "attributes": "plan gold", "action": "user", "user_id": "", "intent": "save"}
+    html = unescape(submit(client, "/routing/rules", typed).get_data(as_text=True))
+    problems = dict(re.findall(r'<p class="error field-error" id="problem-(\w+)">([^<]+)</p>', html))
+    assert problems == {
+        "name": "Give the rule a name, so the inbox can say why an item came to someone.",
+        "position": "The position must be a whole number; lower is tried first.",
+        "score_max": "The highest score must be a whole number, like 6.",
+        "languages": "Languages are codes like en, de or pt-br, separated by commas.",
+        "attributes": "Write each contact attribute as name = value (or values, comma-separated): “plan gold”.",
+        "user_id": "Choose the person."}
+    typed = {**typed, "name": "Unhappy", "position": "10", "score_max": "6", "score_min": "x", "languages": "en",
+             "attributes": "plan = gold", "action": "team", "team_id": ""}
+    html = unescape(submit(client, "/routing/rules", typed).get_data(as_text=True))
+    problems = dict(re.findall(r'<p class="error field-error" id="problem-(\w+)">([^<]+)</p>', html))
+    assert problems == {"score_min": "The lowest score must be a whole number, like 6.", "team_id": "Choose the team."}
+    typed = {**typed, "score_min": "9", "team_id": str(db.session.scalar(select(Team.id)))}
+    html = unescape(submit(client, "/routing/rules", typed).get_data(as_text=True))
+    assert "The highest score must not be below the lowest." in html and rules() == []
