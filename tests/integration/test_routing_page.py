@@ -313,8 +313,9 @@ def test_every_mistake_in_a_rule_form_comes_back_beside_its_field_and_nothing_is
     make_user("lee@example.com", role="lead", name="Lee", team="Support")
     login(client, "lee@example.com")
     typed = {"name": "", "position": "first", "score_min": "9", "score_max": "six", "languages": "en, d3",
-             "attributes": "plan gold", "action": "user", "user_id": "", "intent": "save"}
+             "attributes": "plan gold", "action": "user", "user_id": "", "paused": "y", "intent": "save"}
     html = unescape(submit(client, "/routing/rules", typed).get_data(as_text=True))
+    assert '<input type="checkbox" name="paused" value="y" checked>' in html  # still paused when sent again
     problems = dict(re.findall(r'<p class="error field-error" id="problem-(\w+)">([^<]+)</p>', html))
     assert problems == {
         "name": "Give the rule a name, so the inbox can say why an item came to someone.",
