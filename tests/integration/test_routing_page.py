@@ -307,6 +307,10 @@ def test_a_rule_saved_unchanged_from_its_edit_page_keeps_every_condition_and_set
     form = _Form(action)
     form.feed(client.get(f"{action}/edit").get_data(as_text=True))
     assert ("urgent", "yes") in form.fields and ("paused", "y") not in form.fields
+    fields = MultiDict([pair for pair in form.fields if pair[0] != "intent"] + [("intent", "save")])
+    assert client.post(action, data=fields).status_code == 303
+    db.session.rollback()
+    assert db.session.get(RoutingRule, full_id).conditions == {**conditions, "urgent": True}
 
 
 def test_every_mistake_in_a_rule_form_comes_back_beside_its_field_and_nothing_is_saved(app, client):
