@@ -112,3 +112,53 @@ def test_an_item_export_keeps_to_the_owner_and_the_days_asked_for_a_batch_at_a_t
     assert first["close_due_at"].startswith("20") and first["status"] == "open"
     sentiment = db.session.get(FeedbackItem, ids[0]).sentiment_label
     assert sentiment and first["sentiment"] == sentiment
+
+
+def test_an_answer_export_keeps_to_the_survey_and_days_asked_and_to_answers_people_gave(
+        app, client, drain, monkeypatch):
+    """Answers given on June 1, 2 and 3 (the last at 23:59:59) to two surveys: from June 2 to June 3 takes
+    the last two, one survey only its own; an answer a scanner left (suspected) is in no export; each row
+    carries its survey, contact and times as ISO; an export longer than a batch lists every answer once."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import update
+
+    from vocloop.items.models import FeedbackItem
+    from vocloop.responses import queries
+    from vocloop.responses.counting import SUSPECTED
+    from vocloop.responses.models import Response
+
+    admin = make_user("admin@example.com", role="admin")
+    nps, onboarding = make_survey(name="Quarterly NPS"), make_survey(name="Onboarding")
+    for survey, email, score in [(nps, "ann@customer.example", 2), (onboarding, "bob@customer.example", 9),
+                                 (nps, "cy@customer.example", 7), (nps, "scanner@customer.example", 10)]:
+        answer(client, make_invitation(survey, make_contact(email)), score, "Slow support" if score < 7 else "")
+    drain()
+    ids = db.session.scalars(select(Response.id).order_by(Response.id)).all()
+    # The last first: PostgreSQL then keeps them out of id order, as a table's rows come to be.
+    for day, response_id in reversed(list(zip((1, 2, 3, 3), ids, strict=True))):
+        when = datetime(2026, 6, day, 23, 59, 59, tzinfo=UTC) if day == 3 else datetime(2026, 6, day, tzinfo=UTC)
+        db.session.execute(update(Response).where(Response.id == response_id).values(answered_at=when))
+    db.session.execute(update(Response).where(Response.id == ids[3]).values(status=SUSPECTED))
+    db.session.commit()
+    headers = api_token(admin)
+
+    def emails(query: str = "") -> list[str]:
+        return [row["contact_email"] for row in rows_of(client.get(f"/api/v1/responses/export.csv{query}",
+                                                                   headers=headers))]
+
+    assert emails() == ["ann@customer.example", "bob@customer.example", "cy@customer.example"]
+    assert emails("?from=2026-06-02&to=2026-06-03") == ["bob@customer.example", "cy@customer.example"]
+    assert emails("?from=2026-06-01&to=2026-06-01") == ["ann@customer.example"]
+    assert emails(f"?survey_id={nps.id}") == ["ann@customer.example", "cy@customer.example"]
+    monkeypatch.setattr(queries, "EXPORT_BATCH", 1)
+    rows = rows_of(client.get("/api/v1/responses/export.csv", headers=headers))
+    assert [int(row["id"]) for row in rows] == ids[:3]
+    first = rows[0]
+    assert (first["survey"], first["contact_email"], first["score"], first["comment"]) == (
+        "Quarterly NPS", "ann@customer.example", "2", "Slow support")
+    assert first["answered_at"] == "2026-06-01T00:00:00+00:00"
+    ann = db.session.get(Response, ids[0])
+    assert ann.completed_at and first["completed_at"] == ann.completed_at.isoformat()
+    item_id = db.session.scalar(select(FeedbackItem.id).where(FeedbackItem.response_id == ann.id))
+    assert ann.sentiment_label and (first["sentiment"], first["item_id"]) == (ann.sentiment_label, str(item_id))
