@@ -10,6 +10,7 @@ import re
 from datetime import timedelta
 from html import unescape
 
+from flask import template_rendered
 from sqlalchemy import func, select, update
 
 from tests.factories import answer, make_contact, make_invitation, make_survey, make_user
@@ -382,3 +383,28 @@ def test_a_german_contacts_click_after_an_english_one_gets_the_german_page(app, 
     client.get(f"/s/{ann}?score=8")
     html = client.get(f"/s/{make_invitation(survey, jonas)}?score=8").get_data(as_text=True)
     assert '<html lang="de">' in html and "Senden" in html and ">Send<" not in html
+
+
+def test_a_sends_clicks_draw_the_page_once_per_wording(app, client):
+    """A send's clicks on one score open one page drawn once and copied per link; another score, or a
+    click after the question was edited, is a wording of its own and drawn afresh (then copied too)."""
+    from vocloop.surveys.service import update_survey
+
+    drawn: list[str] = []
+
+    def count(sender, template, context, **extra):
+        drawn.append(template.name)
+
+    survey = make_survey()
+    tokens = [make_invitation(survey, make_contact(f"c{n}@customer.example")) for n in range(6)]
+    with template_rendered.connected_to(count, app):
+        pages = [client.get(f"/s/{token}?score=3").get_data(as_text=True) for token in tokens[:3]]
+        assert drawn == ["answers/answer.html"]
+        assert [links_of(page) for page in pages] == [
+            {f"/s/{token}", f"/s/{token}/seen", f"/s/{token}/unsubscribe"} for token in tokens[:3]]
+        client.get(f"/s/{tokens[3]}?score=9")
+        client.get(f"/s/{tokens[4]}?score=9")
+        assert len(drawn) == 2
+        update_survey(survey, question="How was your delivery today?")
+        assert "How was your delivery today?" in client.get(f"/s/{tokens[5]}?score=3").get_data(as_text=True)
+        assert len(drawn) == 3
