@@ -85,3 +85,70 @@ def test_a_contacts_export_shows_each_email_exactly_as_they_received_it(app, cli
     assert "Hi Ann, we answer within a day now." in closing["text"]
     for email in (survey, closing):
         assert email["subject"] in received and email["text"] == received[email["subject"]].text
+
+
+def test_the_customers_story_is_theirs_and_their_colleagues_newest_first(app, client, drain):
+    """Promise 5: Ann's story holds each survey sent her (with what became of the email), her answer, its
+    item (state and owner), the closing message (without its signature) and hand-over email sent her, and
+    her colleague Bob's answer and announcement at the same account, newest first; a story cut short
+    keeps the newest entries. Staff notifications are not hers, and Cy, at another company, is in none of it."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import update
+
+    from vocloop.items.models import FeedbackItem
+    from vocloop.items.timeline import customer_timeline
+    from vocloop.mail.models import Message
+    from vocloop.responses.models import Response
+    from vocloop.surveys.models import Invitation
+
+    make_user("alex@example.com", role="admin", name="Alex")
+    ann = make_contact("ann@initech.example", name="Ann", account="Initech")
+    bob = make_contact("bob@initech.example", name="Bob", account="Initech")
+    cy = make_contact("cy@globex.example", name="Cy", account="Globex")
+    nps, onboarding = make_survey(name="Quarterly NPS"), make_survey("csat", name="Onboarding")
+    make_invitation(onboarding, ann)
+    answer(client, make_invitation(nps, ann), 2, "Support never answered.")
+    answer(client, make_invitation(nps, bob), 9)
+    answer(client, make_invitation(nps, cy), 1, "Broken.")
+    drain()
+
+    def on(day: int):
+        return datetime(2026, 6, day, 12, tzinfo=UTC)
+
+    invitations = db.session.scalars(select(Invitation.id).order_by(Invitation.id)).all()
+    for invitation_id, day in zip(invitations, (1, 2, 5, 6), strict=True):
+        db.session.execute(update(Invitation).where(Invitation.id == invitation_id).values(created_at=on(day)))
+    ann_answer, bob_answer = (db.session.scalar(select(Response).where(Response.contact_id == who.id))
+                              for who in (ann, bob))
+    ann_answer.answered_at, bob_answer.answered_at = on(3), on(7)
+    item = db.session.scalar(select(FeedbackItem).where(FeedbackItem.contact_id == ann.id))
+    item.created_at = on(4)
+    for hour, kind, who, subject, text, status in [
+            (13, "closing", ann, "About your answer", "We fixed the queue.\n\n--\nAlex, Acme", "delivered"),
+            (14, "handover", ann, "Lee is now your contact", "Lee knows queues.", "sent"),
+            (15, "announcement", bob, "The new status page is live", "See it at status.acme.example", "sent"),
+            (16, "notification", ann, "New item for you", "Not the customer's", "sent")]:
+        db.session.add(Message(idempotency_key=f"story-{hour}", kind=kind, to_email=who.email, from_name="Alex",
+                               from_email="alex@acme.example", subject=subject, text=text, status=status,
+                               contact_id=who.id, item_id=item.id if who is ann else None,
+                               created_at=on(4).replace(hour=hour)))
+    db.session.commit()
+    assert ann_answer.sentiment_label == "negative"
+    story = [(entry.kind, entry.contact.name, entry.title, entry.detail, entry.item_id, entry.sentiment)
+             for entry in customer_timeline(db.session.get(Contact, ann.id))]
+    assert story == [
+        ("response", "Bob", "Answered 9/10 to “Quarterly NPS”", "", None, bob_answer.sentiment_label),
+        ("invitation", "Bob", "Survey “Quarterly NPS” sent", "email queued", None, None),
+        ("message", "Bob", "Announcement from Alex (sent)", "The new status page is live", None, None),
+        ("message", "Ann", "Hand-over email from Alex", "Lee is now your contact", item.id, None),
+        ("message", "Ann", "Closing message from Alex", "We fixed the queue.", item.id, None),
+        ("item", "Ann", f"Item #{item.id} (open)", f"owner Alex, {item.priority}", item.id, None),
+        ("response", "Ann", "Answered 2/10 to “Quarterly NPS”", "Support never answered.", None,
+         ann_answer.sentiment_label),
+        ("invitation", "Ann", "Survey “Quarterly NPS” sent", "email queued", None, None),
+        ("invitation", "Ann", "Survey “Onboarding” sent", "email queued", None, None)]
+    assert [entry.title for entry in customer_timeline(db.session.get(Contact, ann.id), limit=2)] == [
+        "Answered 9/10 to “Quarterly NPS”", "Survey “Quarterly NPS” sent"]
+    assert [entry.title for entry in customer_timeline(db.session.get(Contact, ann.id), limit=1)] == [
+        "Answered 9/10 to “Quarterly NPS”"]
