@@ -89,14 +89,15 @@ def test_a_contacts_export_shows_each_email_exactly_as_they_received_it(app, cli
 
 def test_the_customers_story_is_theirs_and_their_colleagues_newest_first(app, client, drain):
     """Promise 5: Ann's story holds each survey sent her (with what became of the email), her answer, its
-    item (state and owner), the closing message (without its signature) and hand-over email sent her, and
-    her colleague Bob's answer and announcement at the same account, newest first; a story cut short
-    keeps the newest entries. Staff notifications are not hers, and Cy, at another company, is in none of it."""
+    item (state and owner), the closing message (without its signature) and hand-over email sent her, her
+    reply (from another address), and her colleague Bob's answer and announcement at the same account,
+    newest first; a story cut short keeps the newest entries. Staff notes and notifications are not hers,
+    and Cy, at another company, is in none of it."""
     from datetime import UTC, datetime
 
     from sqlalchemy import update
 
-    from vocloop.items.models import FeedbackItem
+    from vocloop.items.models import FeedbackItem, ItemEvent
     from vocloop.items.timeline import customer_timeline
     from vocloop.mail.models import Message
     from vocloop.responses.models import Response
@@ -128,11 +129,18 @@ def test_the_customers_story_is_theirs_and_their_colleagues_newest_first(app, cl
             (13, "closing", ann, "About your answer", "We fixed the queue.\n\n--\nAlex, Acme", "delivered"),
             (14, "handover", ann, "Lee is now your contact", "Lee knows queues.", "sent"),
             (15, "announcement", bob, "The new status page is live", "See it at status.acme.example", "sent"),
-            (16, "notification", ann, "New item for you", "Not the customer's", "sent")]:
+            (16, "notification", ann, "New item for you", "Not the customer's", "sent"),
+            (17, "closing", cy, "About your answer", "Cy's own closing message", "delivered")]:
         db.session.add(Message(idempotency_key=f"story-{hour}", kind=kind, to_email=who.email, from_name="Alex",
                                from_email="alex@acme.example", subject=subject, text=text, status=status,
                                contact_id=who.id, item_id=item.id if who is ann else None,
                                created_at=on(4).replace(hour=hour)))
+    cy_item = db.session.scalar(select(FeedbackItem).where(FeedbackItem.contact_id == cy.id))
+    for minute, of, kind, body in [(10, item, "customer_replied", "Still slow today."),
+                                   (20, item, "note", "Staff note, not the customer's"),
+                                   (30, cy_item, "customer_replied", "Cy's own reply")]:
+        db.session.add(ItemEvent(item_id=of.id, kind=kind, body=body, created_at=on(4).replace(hour=17, minute=minute),
+                                 data={"from": "ann.home@example.net", "from_another_address": True}))
     db.session.commit()
     assert ann_answer.sentiment_label == "negative"
     story = [(entry.kind, entry.contact.name, entry.title, entry.detail, entry.item_id, entry.sentiment)
@@ -140,6 +148,8 @@ def test_the_customers_story_is_theirs_and_their_colleagues_newest_first(app, cl
     assert story == [
         ("response", "Bob", "Answered 9/10 to “Quarterly NPS”", "", None, bob_answer.sentiment_label),
         ("invitation", "Bob", "Survey “Quarterly NPS” sent", "email queued", None, None),
+        ("reply", "Ann", f"Replied about item #{item.id}, from another address (ann.home@example.net)",
+         "Still slow today.", item.id, None),
         ("message", "Bob", "Announcement from Alex (sent)", "The new status page is live", None, None),
         ("message", "Ann", "Hand-over email from Alex", "Lee is now your contact", item.id, None),
         ("message", "Ann", "Closing message from Alex", "We fixed the queue.", item.id, None),
