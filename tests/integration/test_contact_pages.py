@@ -162,3 +162,13 @@ def test_the_customers_story_is_theirs_and_their_colleagues_newest_first(app, cl
         "Answered 9/10 to “Quarterly NPS”", "Survey “Quarterly NPS” sent"]
     assert [entry.title for entry in customer_timeline(db.session.get(Contact, ann.id), limit=1)] == [
         "Answered 9/10 to “Quarterly NPS”"]
+
+    def item_title() -> str:
+        return next(e.title for e in customer_timeline(db.session.get(Contact, ann.id)) if e.kind == "item")
+
+    item.status = "in_progress"
+    db.session.commit()
+    assert item_title() == f"Item #{item.id} (in progress)"
+    item.status, item.loop_closed_at = "closed", on(8)
+    db.session.commit()
+    assert item_title() == f"Item #{item.id} (loop closed)"
