@@ -336,3 +336,32 @@ def test_every_mistake_in_a_rule_form_comes_back_beside_its_field_and_nothing_is
     typed = {**typed, "score_min": "9", "team_id": str(db.session.scalar(select(Team.id)))}
     html = unescape(submit(client, "/routing/rules", typed).get_data(as_text=True))
     assert "The highest score must not be below the lowest." in html and rules() == []
+
+
+def test_a_rule_form_takes_every_well_formed_edge_and_refuses_what_only_looks_like_one(app, client):
+    """What a lead may type and expects to be kept: one score (6 to 6), a regional language and ";" between
+    codes, a blank line between attributes. And what is refused in words, never a 500: an attribute line with
+    no name, an 11-letter "language", a person's id that is no number (a hand-made post)."""
+    make_user("lee@example.com", role="lead", name="Lee", team="Support")
+    login(client, "lee@example.com")
+    team_id = str(db.session.scalar(select(Team.id)))
+    fresh_form = client.get("/routing/").get_data(as_text=True)
+    assert "XXXX" not in fresh_form  # the new rule's fields start empty
+    typed = {"name": "Sixes", "position": "10", "score_min": "6", "score_max": "6", "languages": "pt-BR; de",
+             "attributes": "plan = gold\n\nregion = EU, UK", "action": "team", "team_id": team_id, "intent": "save"}
+    assert submit(client, "/routing/rules", typed).status_code == 303
+    rule = db.session.scalar(select(RoutingRule))
+    assert (rule.conditions["score_min"], rule.conditions["score_max"]) == (6, 6)
+    assert rule.conditions["languages"] == ["pt-br", "de"]
+    assert rule.conditions["attributes"] == {"plan": "gold", "region": ["EU", "UK"]}
+    for field, value, problem in (
+            ("attributes", "= gold", "attributes"), ("languages", "abcdefghijk", "languages"),
+            ("user_id", "abc", "user_id")):
+        wrong = {**typed, "name": "Wrong", field: value, **({"action": "user"} if field == "user_id" else {})}
+        answer = submit(client, "/routing/rules", wrong)
+        html = unescape(answer.get_data(as_text=True))
+        if field == "user_id":  # the id names nobody: the form comes back saying so (404: no such person)
+            assert answer.status_code == 404 and "Nothing was saved." in html and "Wrong" in html, answer.status_code
+        else:
+            assert answer.status_code == 422 and f'id="problem-{problem}"' in html, (field, answer.status_code)
+    assert [name for name, _ in rules()] == ["Sixes"]
