@@ -172,3 +172,51 @@ def test_the_customers_story_is_theirs_and_their_colleagues_newest_first(app, cl
     item.status, item.loop_closed_at = "closed", on(8)
     db.session.commit()
     assert item_title() == f"Item #{item.id} (loop closed)"
+
+
+def test_a_story_cut_short_keeps_the_newest_of_each_kind(app, client, drain):
+    """An account with more entries of one kind than the story holds shows the newest of them, not the
+    oldest: the newest item, then the newest closing message, then the newest reply (each read newest
+    first before the story is cut)."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import update
+
+    from vocloop.items.models import FeedbackItem, ItemEvent
+    from vocloop.items.timeline import customer_timeline
+    from vocloop.mail.models import Message
+    from vocloop.responses.models import Response
+    from vocloop.surveys.models import Invitation
+
+    make_user("alex@example.com", role="admin", name="Alex")
+    ann = make_contact("ann@initech.example", name="Ann")
+    survey = make_survey(quarantine_days=0)
+    for comment in ("First complaint.", "Second complaint."):
+        answer(client, make_invitation(survey, ann), 2, comment)
+    drain()
+
+    def on(day: int):
+        return datetime(2026, 6, day, 12, tzinfo=UTC)
+
+    db.session.execute(update(Invitation).values(created_at=on(1)))
+    db.session.execute(update(Response).values(answered_at=on(1)))
+    first, second = db.session.scalars(select(FeedbackItem).order_by(FeedbackItem.id)).all()
+    first.created_at, second.created_at = on(2), on(3)
+    db.session.commit()
+
+    def newest():
+        return customer_timeline(db.session.get(Contact, ann.id), limit=1)[0].title
+
+    assert newest() == f"Item #{second.id} (open)"
+    for day, text in ((4, "First reply."), (5, "Second reply.")):
+        db.session.add(Message(idempotency_key=f"closing-{day}", kind="closing", to_email=ann.email, from_name="Alex",
+                               from_email="alex@acme.example", subject="About your answer", text=text,
+                               status="sent", contact_id=ann.id, item_id=first.id, created_at=on(day)))
+    db.session.commit()
+    assert customer_timeline(db.session.get(Contact, ann.id), limit=1)[0].detail == "Second reply."
+    for day, body in ((6, "Thanks."), (7, "Still broken.")):
+        db.session.add(ItemEvent(item_id=first.id, kind="customer_replied", body=body, created_at=on(day),
+                                 data={"from": ann.email}))
+    db.session.commit()
+    assert customer_timeline(db.session.get(Contact, ann.id), limit=1)[0].detail == "Still broken."
+    assert newest() == f"Replied about item #{first.id}"
