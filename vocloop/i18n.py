@@ -67,8 +67,12 @@ def supported(language: str | None) -> str | None:
 def language_for(contact=None, survey=None) -> str:
     """The contact's language where we ship it, else the survey's: one survey may reach people who
     read different languages, and each reads their own."""
-    return supported(getattr(contact, "language", None)) or supported(getattr(survey, "language", None)) \
-        or DEFAULT_LANGUAGE
+    return reading_language(getattr(contact, "language", None), getattr(survey, "language", None))
+
+
+def reading_language(contact_language: str | None, survey_language: str | None) -> str:
+    """language_for, from the two columns alone (a statement that read no objects)."""
+    return supported(contact_language) or supported(survey_language) or DEFAULT_LANGUAGE
 
 
 def browser_language() -> str:

@@ -13,7 +13,7 @@ from vocloop.contacts.models import Contact
 from vocloop.db import utcnow
 from vocloop.errors import Conflict, Gone, Invalid, NotFound
 from vocloop.extensions import db
-from vocloop.i18n import supported
+from vocloop.i18n import reading_language
 from vocloop.items import next_answer
 from vocloop.responses import scanners
 from vocloop.responses.counting import BY_COMMENT, COUNTED, PENDING, count_answer, counts
@@ -157,7 +157,7 @@ def submit_comment(token: str, raw_score: str | None, comment: str | None,
             invitation = find_invitation(token)
             response = record_score(invitation, raw_score)
             response_id, recorded = response.id, response.score
-        asked = followups(found, supported(found.contact_language) or supported(found.language) or "en")
+        asked = followups(found, reading_language(found.contact_language, found.language))
         shown = followup_for(found.kind, asked, recorded)
         values = {"comment": comment or None, "completed_at": utcnow()}
         if raw_score not in (None, ""):
