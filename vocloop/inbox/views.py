@@ -216,26 +216,26 @@ def _act(item_id: int, form: FlaskForm, action, done: str | None = None, may=per
     item_obj = items.get_item_for(current_user, item_id)
     if not may(current_user, item_obj):
         return _refused(item_obj, Forbidden(items.NOT_YOURS))
+
+    def refused(words: str):
+        flash(words, "error")
+        if message is None:
+            return redirect(url_for("inbox.item", item_id=item_id), code=303)
+        db.session.rollback()
+        kept = items.get_item_for(current_user, item_id)
+        return _item_page(kept, closing.templates_for(kept), message, status=422)
+
     if not form.validate_on_submit():
-        errors = "; ".join(f"{error}" for field in form for error in field.errors) or "The form is incomplete."
-        flash(errors, "error")
-        if message is not None:
-            return _item_page(item_obj, closing.templates_for(item_obj), message, status=422)
-        return redirect(url_for("inbox.item", item_id=item_id), code=303)
+        return refused("; ".join(f"{error}" for field in form for error in field.errors) or "The form is incomplete.")
     try:
         action(item_obj)
     except Forbidden as exc:
         db.session.rollback()
         return _refused(items.get_item_for(current_user, item_id), exc)
     except DomainError as exc:
-        flash(exc.detail, "error")
-        if message is not None:
-            db.session.rollback()
-            item_obj = items.get_item_for(current_user, item_id)
-            return _item_page(item_obj, closing.templates_for(item_obj), message, status=422)
-    else:
-        if done:
-            flash(done(item_obj) if callable(done) else done, "ok")
+        return refused(exc.detail)
+    if done:
+        flash(done(item_obj) if callable(done) else done, "ok")
     return redirect(url_for("inbox.item", item_id=item_id), code=303)
 
 
