@@ -8,7 +8,7 @@ from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
 from tests.factories import answer, csrf_from, login, make_contact, make_invitation, make_survey, make_user
-from vocloop.accounts.models import Team
+from vocloop.accounts.models import Team, User
 from vocloop.extensions import db
 from vocloop.routing.models import RoutingRule
 
@@ -360,8 +360,41 @@ def test_a_rule_form_takes_every_well_formed_edge_and_refuses_what_only_looks_li
         wrong = {**typed, "name": "Wrong", field: value, **({"action": "user"} if field == "user_id" else {})}
         answer = submit(client, "/routing/rules", wrong)
         html = unescape(answer.get_data(as_text=True))
-        if field == "user_id":  # the id names nobody: the form comes back saying so (404: no such person)
-            assert answer.status_code == 404 and "Nothing was saved." in html and "Wrong" in html, answer.status_code
-        else:
-            assert answer.status_code == 422 and f'id="problem-{problem}"' in html, (field, answer.status_code)
+        # an id that names nobody ("abc") comes back beside its field too, in a lead's words
+        assert answer.status_code == 422 and f'id="problem-{problem}"' in html, (field, answer.status_code)
+        assert "Nothing was saved." in html and "Wrong" in html
     assert [name for name, _ in rules()] == ["Sixes"]
+
+
+def test_a_team_deleted_while_the_form_was_open_is_said_beside_its_field_and_nothing_is_saved(app, client):
+    """The page's selects only offer what exists, but a team can be deleted by an admin while a lead fills
+    the form (or an id typed by hand names nobody): the lead reads which choice is gone, not the API's 404."""
+    from vocloop.accounts.teams import delete_team
+    make_user("lee@example.com", role="lead", name="Lee", team="Support")
+    gone = Team(name="Billing")
+    db.session.add(gone)
+    db.session.commit()
+    gone_id = gone.id
+    login(client, "lee@example.com")
+    token = csrf_from(client.get("/routing/").get_data(as_text=True))
+    delete_team(db.session.get(Team, gone_id))
+    base = {"csrf_token": token, "name": "Unhappy", "position": "10", "intent": "save"}
+    for fields, field, words in (
+            ({"action": "team", "team_id": str(gone_id)}, "team_id", "That team no longer exists; choose another."),
+            ({"action": "user", "user_id": "dana"}, "user_id", "That person is no longer here; choose another."),
+            ({"action": "account_owner", "notify_team_id": str(gone_id)}, "notify_team_id",
+             "That team no longer exists; choose another, or none."),
+            ({"action": "account_owner", "notify_user_id": "99999"}, "notify_user_id",
+             "That person is no longer here; choose another, or none.")):
+        for intent in ("save", "preview"):
+            response = client.post("/routing/rules", data={**base, **fields, "intent": intent})
+            html = unescape(response.get_data(as_text=True))
+            problems = dict(re.findall(r'<p class="error field-error" id="problem-(\w+)">([^<]+)</p>', html))
+            assert (response.status_code, problems) == (422, {field: words}), (fields, intent)
+            assert 'value="Unhappy"' in html and "needs" not in html
+    assert rules() == []
+    # a gone team that the action does not use is no problem: the rule goes to a person
+    lee_id = db.session.scalar(select(User.id).where(User.email == "lee@example.com"))
+    saved = client.post("/routing/rules", data={**base, "action": "user", "user_id": str(lee_id),
+                                                "team_id": str(gone_id)})
+    assert saved.status_code == 303 and rules() == [("Unhappy", 10)]

@@ -92,6 +92,23 @@ def _names_of(accounts):
     return lambda ids: "\n".join(dict.fromkeys(name_of[id_] for id_ in ids if id_ in name_of))
 
 
+def _gone_choices(rule: dict, values: dict) -> dict[str, str]:
+    """The people and teams the form names that no longer exist (deleted since the page was drawn, or an id
+    that is none), said beside their fields in a lead's words, before the service's checks for the API
+    would answer 404 with a developer's ("action 'user' needs user_id of an existing user")."""
+    problems = {}
+    target = {"user": "user_id", "team": "team_id"}.get(rule["action"])
+    for field, model, gone in (("user_id", User, "That person is no longer here; choose another."),
+                               ("team_id", Team, "That team no longer exists; choose another."),
+                               ("notify_user_id", User, "That person is no longer here; choose another, or none."),
+                               ("notify_team_id", Team, "That team no longer exists; choose another, or none.")):
+        if (field in ("user_id", "team_id") and field != target) or not values[field]:
+            continue  # only the target the action uses counts; an empty one is the form's "Choose ..."
+        if rule[field] is None or db.session.get(model, rule[field]) is None:
+            problems[field] = gone
+    return problems
+
+
 DRY_RUN_DAYS_PROBLEM = "Give the dry run a whole number of days from 1 to 365."
 
 
@@ -116,6 +133,7 @@ def _save_or_preview(editing: RoutingRule | None):
         problems["account_names"] = account_problem
     if not problems and (condition_problems := condition_errors(rule["conditions"])):
         problems["form"] = "; ".join(condition_problems)
+    problems.update(_gone_choices(rule, values))
     if problems:
         return _page(values, problems=problems, status=422, editing=editing)
     if request.form.get("intent") == "preview":
