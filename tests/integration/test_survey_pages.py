@@ -120,3 +120,46 @@ def test_owners_cannot_open_the_survey_pages(app, client):
     survey = make_survey()
     assert client.get("/surveys/").status_code == 403
     assert client.get(f"/surveys/{survey.id}").status_code == 403
+
+
+def _framed_email(page: str) -> str:
+    """The HTML the survey page frames (srcdoc), as the browser reads the attribute."""
+    from html import unescape
+    return unescape(page.split('title="The survey email as a customer reads it" sandbox srcdoc="')[1].split('"')[0])
+
+
+def test_the_survey_page_shows_the_email_a_customer_of_each_language_receives_and_stores_nothing(app, client, drain):
+    """Before sending, a lead reads the email exactly as a send writes it for a customer of that language
+    (here compared with a real send to a contact with the lead's own name and address), the reminder too;
+    the preview queues, stores and sends nothing, and its links open nothing."""
+    from vocloop.mail.models import Message, MessageTemplate
+    from vocloop.mail.outbox import rendered
+    from vocloop.surveys import service as surveys
+    make_user("lead@example.com", role="lead", name="Lee Lead")
+    login(client, "lead@example.com")
+    survey = make_survey(name="Q3 relationship NPS (internal)", company="Globex")
+    templates_before = db.session.scalar(select(func.count()).select_from(MessageTemplate))
+    page = client.get(f"/surveys/{survey.id}?language=de").get_data(as_text=True)
+    shown = _framed_email(page)
+    assert "Hallo Lee Lead," in shown and "lead@example.com" in shown and "Globex" in shown
+    assert "Q3 relationship NPS" not in shown  # the internal name never reaches a customer
+    assert '<head><base target="_blank">' in shown  # in the sandbox, no link opens
+    assert "<dt>Subject</dt><dd>Eine kurze Frage von Globex</dd>" in page
+    assert db.session.scalar(select(func.count()).select_from(Message)) == 0
+    assert db.session.scalar(select(func.count()).select_from(MessageTemplate)) == templates_before
+
+    # the same email a send writes for a German customer called Lee Lead at that address, link aside
+    contact = make_contact("lead@example.com", name="Lee Lead")
+    contact.language = "de"
+    db.session.commit()
+    surveys.send_invitations(survey, [contact.id])
+    message = db.session.scalar(select(Message))
+    token = next(value for tag, value in message.substitutions.items() if tag == surveys.TOKEN_TAG)
+    sent = rendered(message).html.replace(token, surveys.PREVIEW_TOKEN)
+    assert shown == sent.replace("<head>", '<head><base target="_blank">', 1)
+
+    reminder = _framed_email(client.get(f"/surveys/{survey.id}?language=de&reminder=1").get_data(as_text=True))
+    assert reminder != shown and "Hallo Lee Lead," in reminder
+    english = client.get(f"/surveys/{survey.id}?language=xx").get_data(as_text=True)  # unknown: the survey's own
+    assert "Hi Lee Lead," in _framed_email(english)
+    assert "<dt>Subject</dt><dd>A quick question from Globex</dd>" in english

@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 from typing import NamedTuple
 
 from flask import current_app
@@ -25,6 +26,7 @@ from vocloop.items import next_answer
 from vocloop.items.open_loops import contacts_with_open_loop
 from vocloop.mail import customer as customer_email
 from vocloop.mail import outbox
+from vocloop.mail.base import apply_substitutions
 from vocloop.mail.models import Message, MessageTemplate
 from vocloop.security import new_secret_token
 from vocloop.surveys.kinds import KINDS, get_kind
@@ -265,7 +267,25 @@ def scale_groups(kind) -> list[range]:
 def survey_template(survey: Survey, reminder: bool = False, language: str | None = None,
                     company: profiles.Profile | None = None):
     """The survey email, rendered once per language for a whole send, with tags for personal details."""
-    kind, language = get_kind(survey.kind), language or language_for(survey=survey)
+    email = _survey_email(survey, reminder, language or language_for(survey=survey), company)
+    return outbox.template_for(email["subject"], email["html"], email["text"])
+
+
+PREVIEW_TOKEN = "preview"  # no invitation's token is this short: the preview's links answer nothing
+
+
+def preview_email(survey: Survey, language: str, reminder: bool, name: str, email: str) -> dict[str, str]:
+    """The survey email (or its reminder) as a customer of this language reads it, addressed to `name` at
+    `email` (the person looking), rendered as a send renders it but stored nowhere."""
+    rendered = _survey_email(survey, reminder, language, profiles.profile())
+    reader = SimpleNamespace(email=email, greeting_name=greeting_name(None, name))
+    substitutions = _substitutions(reader, PREVIEW_TOKEN, customer_email.greeting(reader, language))
+    return {part: apply_substitutions(rendered[part], substitutions) for part in ("subject", "html", "text")}
+
+
+def _survey_email(survey: Survey, reminder: bool, language: str, company: profiles.Profile | None
+                  ) -> dict[str, str]:
+    kind = get_kind(survey.kind)
     words = wording(survey, language)
     email = customer_email.render(
         "survey", subject=words.subject, language=language, survey=survey, words=words,
@@ -275,7 +295,7 @@ def survey_template(survey: Survey, reminder: bool = False, language: str | None
         kind=kind, groups=scale_groups(kind), links={score: answer_url(TOKEN_TAG, score) for score in kind.scores},
         intro=paragraphs(survey.intro), reminder=reminder, email_html=EMAIL_HTML_TAG,
         greeting_html=GREETING_HTML_TAG, greeting_text=GREETING_TEXT_TAG)
-    return outbox.template_for(email["subject"], email["html"], email["text"])
+    return email
 
 
 def _substitutions(contact: Contact, token: str, words: str) -> dict[str, str]:

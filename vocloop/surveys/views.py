@@ -68,7 +68,25 @@ def _page(survey: Survey, status: int = 200, preview: dict | None = None, values
         languages=available_languages(), timezone=business_calendar().timezone, preview=preview,
         company=profiles.profile(), uncounted=counting.uncounted(survey.id), answer_status=counting.status_of,
         settle_minutes=round(current_app.config["ANSWER_SETTLE_SECONDS"] / 60),
-        values=values or {}, form=FlaskForm()), status
+        values=values or {}, form=FlaskForm(), email=_email_shown(survey)), status
+
+
+def _email_shown(survey: Survey) -> dict:
+    """The survey email as a customer reads it, addressed to the person looking, with who it is from and
+    which one it is (the page frames its HTML, sandboxed; its links open nothing: a preview's answer
+    links would only say "this link is not valid")."""
+    language, reminder = _email_choice(survey)
+    email = surveys.preview_email(survey, language, reminder, current_user.name, current_user.email)
+    sender = profiles.sender(survey)
+    return {**email, "html": email["html"].replace("<head>", '<head><base target="_blank">', 1),
+            "language": language, "reminder": reminder, "from": f"{sender.name} <{sender.email}>"}
+
+
+def _email_choice(survey: Survey) -> tuple[str, bool]:
+    """The language and email (first or reminder) the preview shows: the survey's own language unless
+    another one the app speaks is asked for."""
+    language = request.args.get("language", "")
+    return (language if language in available_languages() else survey.language), request.args.get("reminder") == "1"
 
 
 @bp.get("/<int:survey_id>")
