@@ -103,6 +103,11 @@ def init_app(app: Flask) -> None:
         from vocloop.inbox.words import confidence_words as words
         return words(confidence)
 
+    @app.template_global()
+    def event_title(kind, data):
+        from vocloop.inbox.words import event_title as words
+        return words(kind, data)
+
     @app.template_filter("ago")
     def ago(when):
         """<time> reading '3 hours ago', the exact UTC time on hover (vocloop/inbox/words.py)."""

@@ -60,3 +60,24 @@ def score_text(score: int | None, kind_code: str) -> str:
         return "no score"
     kind = get_kind(kind_code)
     return f"{score}/{kind.high} {kind_code.upper()}"
+
+
+# What happened on an item, in the owner's words (the API's events keep the kinds as they are).
+EVENT_TITLES = {
+    "created": "opened", "assigned": "assigned", "reassigned": "reassigned", "note": "note", "status": "status",
+    "message_sent": "closing message sent", "message_failed": "closing message failed",
+    "message_bounced": "closing message bounced", "closed": "closed", "reopened": "reopened",
+    "announcement": "announcement", "customer_replied": "customer replied",
+    "customer_verified": "customer said resolved", "customer_not_resolved": "customer said not resolved",
+    "escalated": "escalated", "sla_warning": "closing message due soon",
+    "sla_first_action_missed": "first action missed its deadline",
+    "sla_breached": "closing message missed its deadline", "sla_paused": "deadline paused",
+    "sla_resumed": "deadline running again"}
+
+
+def event_title(kind: str, data: dict | None) -> str:
+    """An activity entry's title: 'closing message sent', or 'delivered after all' for the message
+    SendGrid proved delivered after the relay gave up; a kind without words reads as its name."""
+    if data and data.get("after_all"):
+        return "delivered after all"
+    return EVENT_TITLES.get(kind) or kind.replace("_", " ")
