@@ -1,5 +1,7 @@
 """Text no database column can hold: a NUL character (PostgreSQL refuses it in any text value, so it
-would surface as a 500 deep in a flush). Refused at the door, for every form, query and JSON body."""
+would surface as a 500 deep in a flush). Refused at the door, for every form, query and JSON body; and
+so is a JSON body nested past any real one (thousands of brackets in a few kB ran Python's decoder out of
+stack: a 500 for anyone, before any token was checked)."""
 
 from __future__ import annotations
 
@@ -10,13 +12,27 @@ from flask import Flask, abort, request
 NUL = "\x00"
 
 
+MAX_JSON_DEPTH = 32  # no body vocloop reads nests deeper than a few levels
+
+
+class _TooDeep(Exception):
+    pass
+
+
 def _has_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return NUL in value
-    if isinstance(value, dict):
-        return any(_has_nul(key) or _has_nul(item) for key, item in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(item) for item in value)
+    """Whether any string in the value (keys too) holds a NUL; walked with a stack, not recursion, so a
+    body nested thousands deep cannot exhaust Python's stack (it raises _TooDeep past MAX_JSON_DEPTH)."""
+    pending = [(value, 0)]
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, str):
+            if NUL in value:
+                return True
+        elif isinstance(value, dict | list):
+            if depth >= MAX_JSON_DEPTH:
+                raise _TooDeep
+            items = [*value.keys(), *value.values()] if isinstance(value, dict) else value
+            pending.extend((item, depth + 1) for item in items)
     return False
 
 
@@ -24,14 +40,25 @@ def refuse_nul_characters() -> None:
     if request.path.startswith("/webhooks/"):  # provider callbacks clean their own input
         return
     values = [*request.args.values(), *request.args.keys()]
+    api = request.path.startswith("/api/")
     if request.method in ("POST", "PUT", "PATCH", "DELETE"):
         if request.is_json:
-            values.append(request.get_json(silent=True))
+            try:
+                values.append(request.get_json(silent=True))
+            except RecursionError:  # the decoder's own stack ran out: nested far past MAX_JSON_DEPTH
+                _refuse_depth()
         else:
             values += [*request.form.values(), *request.form.keys()]
-    if any(_has_nul(value) for value in values):
-        abort(422 if request.path.startswith("/api/") else 400,
-              description="Text must not contain NUL (\\u0000) characters.")
+    try:
+        nul = any(_has_nul(value) for value in values)
+    except _TooDeep:
+        _refuse_depth()
+    if nul:
+        abort(422 if api else 400, description="Text must not contain NUL (\\u0000) characters.")
+
+
+def _refuse_depth() -> None:
+    abort(400, description=f"The JSON body nests more than {MAX_JSON_DEPTH} levels deep; nothing was read.")
 
 
 def init_app(app: Flask) -> None:

@@ -196,3 +196,30 @@ def test_line_breaks_in_names_and_subjects_cannot_add_mail_headers(app, client, 
     assert not any(ch in text for text in texts for ch in "\r\n")
     assert request["subject"] == "Quick question Bcc: evil@attacker.example"  # shown as text, harmless
     assert personalization["to"][0]["email"] == "ann@customer.example" and "bcc" not in personalization
+
+
+def test_json_nested_past_any_real_body_is_refused_in_words_and_stores_nothing(app, client):
+    """Thousands of brackets in 10 kB ran Python's JSON decoder out of stack: a 500 for anyone, before any
+    token was checked (found by an outside probe). Now a 400 that says why, before the token check, and a
+    body nested as deep as the limit still reaches the API (which refuses its shape with a 422)."""
+    from tests.factories import api_token
+    from vocloop.http_input import MAX_JSON_DEPTH
+    headers = api_token(make_user("admin@example.com", role="admin"))
+    for depth in (5000, 400, MAX_JSON_DEPTH + 1):
+        for path, extra in (("/api/v1/contacts", {}), ("/api/v1/contacts", headers), ("/login", {})):
+            body = "[" * depth + "]" * depth
+            response = client.post(path, data=body, content_type="application/json", headers=extra)
+            assert response.status_code == 400, (depth, path, response.status_code)
+            if path.startswith("/api/"):  # a page's form refuses it first for its missing CSRF token
+                assert f"nests more than {MAX_JSON_DEPTH} levels deep" in response.get_json()["detail"]
+    nested = {"email": "deep@customer.example", "attributes": {"a": [[[["x"]]]]}}
+    for _ in range(MAX_JSON_DEPTH - 6):
+        nested["attributes"] = {"a": nested["attributes"]}
+    reached = client.post("/api/v1/contacts", data=json.dumps(nested), content_type="application/json",
+                          headers=headers)
+    assert reached.status_code in (201, 422), reached.status_code  # the API judged it, the door let it in
+    hidden_nul = {"email": "nul@customer.example", "attributes": {"a": [[{"b": "x\x00y"}]]}}
+    refused = client.post("/api/v1/contacts", json=hidden_nul, headers=headers)
+    assert refused.status_code == 422 and "NUL" in refused.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(Contact).where(
+        Contact.email.in_(["nul@customer.example"]))) == 0
