@@ -46,6 +46,12 @@ def create_app(overrides: dict | None = None) -> Flask:
     db.init_app(app)
     _tune_engine(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    from vocloop import http_input, logs
+
+    # First, before any check can refuse a request: its id (a refusal is logged and answered with it)
+    # and the view's own body limit (CSRF's check reads the form).
+    logs.init_request_ids(app)
+    http_input.init_body_limits(app)
     csrf.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)

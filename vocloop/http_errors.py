@@ -65,6 +65,8 @@ STAFF_WORDS = {  # werkzeug's default wording ("read-protected", "10 per 1 minut
     404: ("Nothing here", "There is nothing at this address, or it is not one you can see. "
                           "It may have been closed, moved or handed to another team."),
     405: ("That did not work", "This address does not take that kind of request."),
+    413: ("Too large", "What you sent is larger than this page takes (a CSV import takes files up to 20 MB, "
+                       "a form 1 MB): nothing was saved. Split a larger file in parts."),
     429: ("Too many attempts", "Too many tries from your address in a short time. Wait a minute, then try again."),
     500: ("Something went wrong on our side", "Nothing you did caused this. Try again in a moment; if it "
                                               "keeps happening, tell your admin."),

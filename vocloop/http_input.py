@@ -61,5 +61,24 @@ def _refuse_depth() -> None:
     abort(400, description=f"The JSON body nests more than {MAX_JSON_DEPTH} levels deep; nothing was read.")
 
 
+def accepts_up_to(limit: int):
+    """Let one view take a body larger than the app's MAX_CONTENT_LENGTH (a CSV import of 20 MB). It must
+    be known before anything reads the form: CSRF's check reads it first, and read under the app's 1 MB
+    it answered 413 to the very files the page offers to import."""
+    def mark(view):
+        view.max_body = limit
+        return view
+    return mark
+
+
+def init_body_limits(app: Flask) -> None:
+    """Call before anything that reads a request's body is set up (CSRF): the view's own limit first."""
+    @app.before_request
+    def own_body_limit() -> None:
+        limit = getattr(app.view_functions.get(request.endpoint), "max_body", None)
+        if limit:
+            request.max_content_length = limit
+
+
 def init_app(app: Flask) -> None:
     app.before_request(refuse_nul_characters)

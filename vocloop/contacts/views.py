@@ -17,6 +17,7 @@ from vocloop.contacts.models import Contact, ContactImport, ContactList, list_me
 from vocloop.errors import DomainError
 from vocloop.exports import csv_download
 from vocloop.extensions import db
+from vocloop.http_input import accepts_up_to
 from vocloop.i18n import available_languages
 from vocloop.items.timeline import customer_timeline
 from vocloop.jobs.queue import enqueue
@@ -78,6 +79,7 @@ def erase(contact_id: int):
 
 
 @bp.post("/imports")
+@accepts_up_to(imports.MAX_BYTES + 64 * 1024)  # the file, and the form's few fields around it
 def upload():
     upload_file = request.files.get("file")
     if upload_file is None or not upload_file.filename:

@@ -1,12 +1,10 @@
-"""Running vocloop: request ids (vocloop/logs.py, beside settings), health, readiness, metrics and
-configuration checks."""
+"""Running vocloop: health, readiness, metrics and configuration checks (request ids, vocloop/logs.py,
+are set up first of all in create_app)."""
 
 from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from vocloop import logs
     from vocloop.ops import views
 
-    logs.init_request_ids(app)
     views.init_app(app)
