@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-
 from flask import abort, current_app, g, request
 
 from vocloop.accounts.models import User
@@ -12,11 +10,18 @@ from vocloop.accounts.service import token_for
 READ_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
+def _presented_token():
+    """The live token record the request presents (None: no token, or one that is not a live token),
+    looked up once per request: the rate limit's key needs it before the token check runs."""
+    if "api_token_record" not in g:
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        g.api_token_record = token_for(token.strip()) if scheme.lower() == "bearer" else None
+    return g.api_token_record
+
+
 def authenticate_request() -> None:
     """before_request of every API blueprint: a valid token or 401; a read-only token only reads."""
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    record = token_for(token.strip()) if scheme.lower() == "bearer" else None
+    record = _presented_token()
     if record is None:
         abort(401, description="Send a valid API token as 'Authorization: Bearer <token>'.")
     if record.scope == "read" and request.method not in READ_METHODS:
@@ -25,10 +30,12 @@ def authenticate_request() -> None:
 
 
 def rate_limit_key() -> str:
-    """Limits count per token (its fingerprint, never the token itself), else per address."""
-    header = request.headers.get("Authorization", "")
-    if header:
-        return "api:" + hashlib.sha256(header.encode()).hexdigest()[:32]
+    """Limits count per live token (by its id, never the token itself), else per address: a made-up
+    'Bearer ...' counts against its address like no token at all (keyed by the header's hash, each
+    made-up token had a fresh budget, and the per-address limit never applied)."""
+    record = _presented_token()
+    if record is not None:
+        return f"api-token:{record.id}"
     return "api-addr:" + (request.remote_addr or "?")
 
 
