@@ -10,13 +10,17 @@ from vocloop.accounts.service import token_for
 READ_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
+_TOKEN_KEY = "vocloop.api_token"
+
+
 def _presented_token():
     """The live token record the request presents (None: no token, or one that is not a live token),
     looked up once per request: the rate limit's key needs it before the token check runs."""
-    if "api_token_record" not in g:
+    environ = request.environ  # the request's own (g belongs to the app context, which a test may share)
+    if _TOKEN_KEY not in environ:
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-        g.api_token_record = token_for(token.strip()) if scheme.lower() == "bearer" else None
-    return g.api_token_record
+        environ[_TOKEN_KEY] = token_for(token.strip()) if scheme.lower() == "bearer" else None
+    return environ[_TOKEN_KEY]
 
 
 def authenticate_request() -> None:
