@@ -45,3 +45,16 @@ def test_a_form_refused_for_its_csrf_token_keeps_its_own_request_id(app, client,
     access = [r for r in caplog.records if r.name == "vocloop.access" and getattr(r, "path", "") == "/login"]
     assert refused.headers["X-Request-ID"] == "csrf-refused-1"
     assert access and access[-1].request_id == "csrf-refused-1"
+
+
+@pytest.mark.xfail(strict=True, reason="probe 3: the API's rate-limit key is the Authorization header's hash "
+                                       "whether or not it is a real token, so a caller without one gets a fresh "
+                                       "budget per made-up 'Bearer ...' and the per-address limit never applies")
+def test_made_up_tokens_share_their_address_budget(app, settings):
+    from vocloop import create_app
+    limited_app = create_app({**settings, "RATELIMIT_ENABLED": True, "RATELIMIT_API": "3 per minute"})
+    client = limited_app.test_client()
+    codes = [client.get("/api/v1/items", headers={"Authorization": f"Bearer vl_made-up-{n}"},
+                        environ_base={"REMOTE_ADDR": "203.0.113.7"}).status_code for n in range(5)]
+    assert codes[:3] == [401, 401, 401]
+    assert 429 in codes[3:]
