@@ -15,14 +15,18 @@ from flask import Flask, g, request
 
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
-# Secret parts of URLs: survey link tokens and the inbound-parse secret.
-_SECRET_PATHS = [(re.compile(r"(/s/)[^/?\s]+"), r"\1[token]"),
+# Secret parts of URLs: every route whose path carries a credential (a survey link's token, a verdict
+# link's, a password-reset or invitation link's: each lets whoever reads it act as its holder) and the
+# inbound-parse secret. tests/integration/test_probe_findings.py checks each route's tokens stay out.
+# Applied to whole messages too ("GET /s/... 200", a link inside an error), so not anchored.
+_SECRET_PATHS = [(re.compile(r"(/s/|/v/|/password/(?!forgot\b))[^/?\s]+"), r"\1[token]"),
                  (re.compile(r"(/webhooks/sendgrid/inbound/)[^/?\s]+"), r"\1[secret]")]
+_MAY_HOLD_SECRETS = ("/s/", "/v/", "/password/", "/inbound/")
 SECRET_SETTINGS = ("SECRET_KEY", "SENDGRID_API_KEY", "INBOUND_PARSE_SECRET", "METRICS_TOKEN")
 
 
 def redact_path(path: str) -> str:
-    if "/s/" not in path and "/inbound/" not in path:  # most lines: no pattern can match
+    if not any(marker in path for marker in _MAY_HOLD_SECRETS):  # most lines: no pattern can match
         return path
     for pattern, replacement in _SECRET_PATHS:
         path = pattern.sub(replacement, path)
