@@ -54,11 +54,6 @@ def test_made_up_tokens_share_their_address_budget(app, settings):
 
 @pytest.mark.skipif(not __import__("tests.conftest", fromlist=["x"]).TEST_DATABASE_URL,
                     reason="two requests at once need PostgreSQL")
-@pytest.mark.xfail(strict=True, reason="probe 3: close_with_message / close_without_message read the item without "
-                                       "a row lock: two closes of one open item at once both pass the 'closed?' "
-                                       "check; two messages end in a 500 (uq_messages_idempotency_key), a message "
-                                       "and a reason both succeed (two 'closed' events, the reason overwritten "
-                                       "while the email goes out)")
 def test_two_closes_of_one_item_at_once_give_one_close_and_one_409(app, client, drain):
     admin = make_user("admin@example.com", role="admin")
     survey = make_survey()

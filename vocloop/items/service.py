@@ -45,10 +45,19 @@ def get_item_for(user: User, item_id: int) -> FeedbackItem:
 
 
 def _require_work(user: User, item: FeedbackItem) -> None:
+    _lock(item)
     if not permissions.can_work(user, item):
         raise Forbidden(NOT_YOURS)
     if not item.is_open:
         raise Conflict("This item is closed.")
+
+
+def _lock(item: FeedbackItem) -> None:
+    """Read the item again under a row lock before deciding anything about it (PostgreSQL; SQLite writes
+    one at a time): two closes of one item at once, a double-clicked Send or a colleague's "spam" beside
+    a closing message, both passed the "still open?" check and both closed it (a 500 on the outbox key,
+    or an email sent for an item closed as spam). Now the second waits, sees it closed, and gets a 409."""
+    db.session.refresh(item, with_for_update=True)
 
 
 def _text(value: str | None, what: str) -> str:
@@ -144,6 +153,7 @@ def set_status(user: User, item: FeedbackItem, status: str) -> None:
 def reassign(user: User, item: FeedbackItem, new_owner_id: int, note: str, tell_customer: bool = False) -> None:
     """A hand-over always carries a note, so the new owner does not start from nothing; optionally
     the customer is told who their new contact is, so they need not explain themselves again."""
+    _lock(item)
     if not permissions.can_reassign(user, item):
         raise Forbidden(NOT_YOURS)
     if not item.is_open:
