@@ -180,11 +180,28 @@ def test_private_addresses_are_refused_when_not_allowed(app, client, drain, rece
     assert "non-public address (127.0.0.1)" in delivery.last_error and delivery.status == "pending"
 
 
+def test_in_production_a_webhook_url_must_be_https(app, client):
+    """README's promise ("a public https address"): events carry ids, owners and statuses; in production
+    (private addresses refused) an http:// URL is refused where it is registered or changed; in
+    development (WEBHOOK_ALLOW_PRIVATE_URLS, for a receiver on this machine) http:// is fine."""
+    admin = make_user("admin@example.com", role="admin")
+    app.config["WEBHOOK_ALLOW_PRIVATE_URLS"] = False
+    refused = client.post("/api/v1/webhooks", json={"url": "http://93.184.216.34/hooks", "events": ["item.created"]},
+                          headers=api_token(admin))
+    assert refused.status_code == 422 and "must be an https:// address" in refused.json["detail"]
+    endpoint = _register(client, admin, "https://93.184.216.34/hooks", ["item.created"])
+    moved = client.patch(f"/api/v1/webhooks/{endpoint['id']}", json={"url": "http://93.184.216.34/hooks"},
+                         headers=api_token(admin))
+    assert moved.status_code == 422 and db.session.scalar(select(WebhookEndpoint.url)) == "https://93.184.216.34/hooks"
+    app.config["WEBHOOK_ALLOW_PRIVATE_URLS"] = True
+    assert _register(client, admin, "http://127.0.0.1:9/hooks", ["item.created"])["url"] == "http://127.0.0.1:9/hooks"
+
+
 def test_a_url_reaching_a_private_address_is_refused_when_the_webhook_is_registered(app, client, receiver):
     admin = make_user("admin@example.com", role="admin")
     app.config["WEBHOOK_ALLOW_PRIVATE_URLS"] = False
-    for url in (receiver.url, f"http://localhost:{receiver.port}/hooks", "http://[::1]/hooks",
-                "http://169.254.169.254/latest/meta-data", "http://10.0.0.7/hooks"):
+    for url in (receiver.url.replace("http://", "https://"), f"https://localhost:{receiver.port}/hooks",
+                "https://[::1]/hooks", "https://169.254.169.254/latest/meta-data", "https://10.0.0.7/hooks"):
         refused = client.post("/api/v1/webhooks", json={"url": url, "events": ["item.created"]},
                               headers=api_token(admin))
         assert refused.status_code == 422, url
@@ -192,7 +209,7 @@ def test_a_url_reaching_a_private_address_is_refused_when_the_webhook_is_registe
     app.config["WEBHOOK_ALLOW_PRIVATE_URLS"] = True
     endpoint = _register(client, admin, receiver.url, ["item.created"])
     app.config["WEBHOOK_ALLOW_PRIVATE_URLS"] = False
-    moved = client.patch(f"/api/v1/webhooks/{endpoint['id']}", json={"url": "http://127.0.0.2:8080/x"},
+    moved = client.patch(f"/api/v1/webhooks/{endpoint['id']}", json={"url": "https://127.0.0.2:8080/x"},
                          headers=api_token(admin))
     assert moved.status_code == 422 and "non-public address (127.0.0.2)" in moved.json["detail"]
     assert db.session.scalar(select(WebhookEndpoint.url)) == receiver.url
@@ -284,7 +301,7 @@ def test_a_name_that_rebinds_to_a_private_address_after_the_check_is_never_reach
     public address it checked (unreachable here), never to the receiver on loopback."""
     app.config.update(WEBHOOK_ALLOW_PRIVATE_URLS=False, WEBHOOK_TIMEOUT_SECONDS=1)
     Resolver(monkeypatch, {"rebind.example.test": ["8.8.8.8", "127.0.0.1"]})
-    delivery = _one_delivery_attempted_here(client, drain, f"http://rebind.example.test:{receiver.port}/hooks")
+    delivery = _one_delivery_attempted_here(client, drain, f"https://rebind.example.test:{receiver.port}/hooks")
     assert receiver.received == []
     assert delivery.status == "pending" and delivery.last_error
 

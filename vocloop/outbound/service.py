@@ -41,7 +41,9 @@ def _checked_url(url: str) -> str:
     url = url.strip()
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise Invalid("The URL must be an http:// or https:// address with a host.")
+        raise Invalid("The URL must be an https:// address with a host.")
+    if parts.scheme == "http" and not _allow_private():  # http only for a receiver nearby, in development
+        raise Invalid("The URL must be an https:// address: the events would cross the internet unencrypted.")
     if parts.username or parts.password:
         raise Invalid("Put no credentials in the URL; verify the signature instead.")
     if problem := destination_problem(url):
