@@ -235,10 +235,10 @@ def test_a_verdict_link_past_its_days_says_so_about_that_question_and_records_no
 
 def test_an_unsubscribed_contacts_links_record_nothing_and_say_so(app, client):
     token = make_invitation(make_survey(), make_contact("ann@customer.example"))
-    assert "Stop receiving surveys?" in text_of(client.get(f"/s/{token}/unsubscribe"))
+    assert "Stop receiving surveys and updates?" in text_of(client.get(f"/s/{token}/unsubscribe"))
     client.post(f"/s/{token}/unsubscribe")
     again = client.get(f"/s/{token}/unsubscribe")
-    assert "You are unsubscribed" in text_of(again) and "Stop receiving surveys?" not in text_of(again)
+    assert "You are unsubscribed" in text_of(again) and "Stop receiving surveys and updates?" not in text_of(again)
     click = client.get(f"/s/{token}?score=9")
     assert click.status_code == 409 and "this link no longer records answers. Nothing was saved." in text_of(click)
     assert client.get(f"/s/{token}").status_code == 409

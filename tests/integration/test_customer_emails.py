@@ -232,7 +232,7 @@ def test_each_contact_reads_the_survey_email_in_their_own_language(app, sendgrid
     german = emails["jonas@customer.example"]
     assert german.text.startswith("Hallo Jonas Weber,") and '<html lang="de">' in german.html
     assert "Überhaupt nicht wahrscheinlich" in german.html and "Datenschutzerklärung" in german.html
-    assert "Von Umfragen abmelden" in german.text
+    assert "Von Umfragen und Neuigkeiten abmelden" in german.text
     assert emails["ines@customer.example"].text.startswith("Bonjour Inès Martin,")
     assert emails["joao@customer.example"].text.startswith("Hi João Silva,")
     assert emails["ann@customer.example"].text.startswith("Hi Ann Lee,")

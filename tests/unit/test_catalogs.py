@@ -53,7 +53,7 @@ def placeholders(text: str) -> set[str]:
 
 def test_the_extraction_finds_strings_of_templates_code_and_marked_labels():
     found = messages()
-    assert "Unsubscribe from surveys" in found  # a template's _()
+    assert "Unsubscribe from surveys and updates" in found  # a template's _()
     assert "Hi {name}," in found  # the code's translate()
     assert "Not at all likely" in found  # a survey kind's label, marked with N_()
     assert len(found) > 40
