@@ -5,6 +5,7 @@ previews each person's email, sends once; the provider accepts or bounces."""
 from __future__ import annotations
 
 import re
+from html import unescape
 
 import pytest
 from sqlalchemy import select
@@ -49,6 +50,10 @@ def raised(app, client, drain):
     people["dee"].suppressed_reason = "bounce"
     db.session.commit()
     return admin, people, item_of
+
+
+def _link(token: str) -> str:
+    return f"http://vocloop.test/s/{token}/unsubscribe"
 
 
 def _form(html: str, **values) -> dict:
@@ -97,7 +102,9 @@ def test_a_lead_tells_everyone_who_raised_it_once_in_their_language(app, client,
     received = [e for e in sendgrid.emails() if e.custom_args["vocloop_key"].startswith("announcement:")]
     assert sorted(e.to for e in received) == ["ann@customer.example", "bea@customer.example"]  # once each
     [to_ann] = [e for e in received if e.to == "ann@customer.example"]
-    assert to_ann.html == ann_preview["html"] and to_ann.subject == "We fixed the invoice errors"  # as previewed
+    ann_link = to_ann.headers["List-Unsubscribe"].strip("<>")  # hers alone: the preview's works for nobody
+    assert to_ann.html == ann_preview["html"].replace(_link("preview"), ann_link)  # as previewed
+    assert to_ann.subject == "We fixed the invoice errors"
     assert to_ann.from_name.startswith("Alex Admin from ")  # from the lead, at the company
 
     db.session.expire_all()
@@ -239,3 +246,98 @@ def test_a_lead_finds_their_own_announcement_however_many_newer_ones_other_teams
     assert [a.subject for a in announcements.listed_for(sam)] == ["Crash 1 fixed", "Crash 0 fixed"]
     assert client.get(f"/announcements/{ours.id}").status_code == 200
     assert client.get(f"/api/v1/announcements/{ours.id}", headers=api_token(sam)).status_code == 404
+
+
+# -- stopping them: the same unsubscribe link and page as a survey email's -------------------------------
+
+def _announce(admin, subject: str = "Fixed") -> Announcement:
+    announcement = announcements.create(admin, {"topic": "billing", "subject": subject, "body": "It is fixed."})
+    announcements.send(admin, announcement)
+    while announcements.queue_next_batch(announcement.id) is not None:
+        pass
+    deliver_messages(outbox.take_queued_ids())
+    db.session.rollback()
+    return announcement
+
+
+def _received(sendgrid, subject: str) -> dict:
+    return {email.to.split("@")[0]: email for email in sendgrid.emails() if email.subject == subject}
+
+
+def _words(response) -> str:
+    return " ".join(unescape(re.sub(r"<[^>]+>", " ", response.get_data(as_text=True))).split())
+
+
+def test_each_announcement_email_carries_its_readers_own_unsubscribe_link_and_one_click_headers(
+        app, client, sendgrid, raised):
+    """Gmail's and Yahoo's bulk-sender rules (RFC 8058), and a footer link in the reader's language."""
+    admin, people, item_of = raised
+    _announce(admin, "We fixed the invoice errors")
+    received = _received(sendgrid, "We fixed the invoice errors")
+    assert sorted(received) == ["ann", "bea"]
+    links = {name: email.headers["List-Unsubscribe"].strip("<>") for name, email in received.items()}
+    for name, email in received.items():
+        assert re.fullmatch(r"http://vocloop\.test/s/[\w-]{30,}/unsubscribe", links[name])
+        assert email.headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    words = {"ann": "Unsubscribe from surveys and updates", "bea": "Von Umfragen und Neuigkeiten abmelden"}
+    for name, email in received.items():
+        assert re.search(rf'<a href="{re.escape(links[name])}"[^>]*>{words[name]}</a>', email.html)
+        assert f"{words[name]}: {links[name]}" in email.text
+    assert links["ann"] != links["bea"]
+
+
+def test_following_the_link_and_confirming_stops_later_announcements_and_surveys(app, client, sendgrid, raised):
+    from vocloop.contacts.models import Contact
+    from vocloop.surveys import service as surveys
+    admin, people, item_of = raised
+    _announce(admin, "We fixed the invoice errors")
+    link = _received(sendgrid, "We fixed the invoice errors")["ann"].headers["List-Unsubscribe"].strip("<>")
+    asked = client.get(link)
+    assert asked.status_code == 200 and "Stop receiving surveys and updates?" in _words(asked)
+    assert "A personal reply to feedback you gave still reaches you." in _words(asked)
+    db.session.rollback()
+    assert db.session.get(Contact, people["ann"].id).unsubscribed_at is None  # a scanner's prefetch changes nothing
+
+    done = client.post(link)  # the page's button
+    assert done.status_code == 200 and "You will not receive any more surveys or updates from us." in _words(done)
+    db.session.rollback()
+    assert db.session.get(Contact, people["ann"].id).unsubscribed_at is not None
+    assert "You are unsubscribed" in _words(client.get(link))  # opened again: says so, asks nothing
+
+    later = _announce(admin, "Invoices now arrive on the 1st")
+    assert sorted(_received(sendgrid, "Invoices now arrive on the 1st")) == ["bea"]
+    skipped = {r.contact_id: r.skip_reason for r in announcements.recipients_of(later) if r.status == "skipped"}
+    assert skipped[people["ann"].id] == "unsubscribed"
+    assert surveys.send_invitations(make_survey("csat", quarantine_days=0), [people["ann"].id]).skipped == [
+        (people["ann"].id, "unsubscribed")]
+
+
+def test_a_mail_clients_one_click_unsubscribes_and_the_page_speaks_the_readers_language(
+        app, client, sendgrid, raised):
+    from vocloop.contacts.models import Contact
+    admin, people, item_of = raised
+    _announce(admin, "We fixed the invoice errors")
+    link = _received(sendgrid, "We fixed the invoice errors")["bea"].headers["List-Unsubscribe"].strip("<>")
+    assert "Keine Umfragen und Neuigkeiten mehr erhalten?" in _words(client.get(link))
+    assert client.post(link, data={"List-Unsubscribe": "One-Click"}).status_code == 204  # no cookie, no page
+    db.session.rollback()
+    assert db.session.get(Contact, people["bea"].id).unsubscribed_at is not None
+    assert db.session.get(Contact, people["ann"].id).unsubscribed_at is None  # her link is hers alone
+
+
+def test_a_tampered_or_previewed_unsubscribe_link_is_refused_with_a_page_that_says_so(app, client, sendgrid, raised):
+    from vocloop.contacts.models import Contact
+    admin, people, item_of = raised
+    _announce(admin, "We fixed the invoice errors")
+    link = _received(sendgrid, "We fixed the invoice errors")["ann"].headers["List-Unsubscribe"].strip("<>")
+    token = link.split("/s/")[1].removesuffix("/unsubscribe")
+    tampered = _link(token[:-1] + ("A" if token[-1] != "A" else "B"))
+    for wrong in (tampered, _link(announcements.PREVIEW_TOKEN)):
+        refused = client.get(wrong)
+        assert refused.status_code == 404 and "This link does not work" in _words(refused)
+        assert "Unsubscribe me" not in _words(refused)
+        assert client.post(wrong).status_code == 404
+        assert client.post(wrong, data={"List-Unsubscribe": "One-Click"}).status_code == 404
+    db.session.rollback()
+    assert db.session.scalars(select(Contact.unsubscribed_at).where(Contact.unsubscribed_at.is_not(None))).all() == [
+        people["cid"].unsubscribed_at]  # only Cid, who had unsubscribed before

@@ -74,6 +74,9 @@ class AnnouncementRecipient(db.Model):
     item_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
     closes_item_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
     message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"), unique=True)
+    # The hash of the email's own unsubscribe link (vocloop.responses.unsubscribe), as an invitation keeps
+    # its survey link's; None until the email is queued.
+    unsubscribe_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
 
     announcement: Mapped[Announcement] = relationship()
     contact = relationship("Contact")

@@ -2,7 +2,8 @@
 
 Who raised it is worked out from the items the lead may see. Each person gets one email (the
 recipient row's unique key, and the outbox key, make a second impossible), in their language, from
-the lead, through the outbox like every customer email; unsubscribed, bounced and erased people are
+the lead, through the outbox like every customer email, with its own unsubscribe link and RFC 8058
+headers (the survey email's, vocloop.responses.unsubscribe); unsubscribed, bounced and erased people are
 skipped with the reason. Every recipient's items get a timeline entry. When the lead chooses so, the
 recipients' open items of the topic are closed by it, and count as loop-closed only once the provider
 accepted the email; a refused or bounced one reopens them, as with any closing message.
@@ -35,7 +36,9 @@ from vocloop.mail import outbox
 from vocloop.mail.models import Message
 from vocloop.mail.reply_address import reply_address
 from vocloop.outbound import service as webhooks
+from vocloop.security import new_secret_token
 from vocloop.surveys.models import Survey
+from vocloop.surveys.service import answer_url, unsubscribe_headers
 from vocloop.text import normalized_lines, paragraphs, parse_day
 
 MAX_SUBJECT = 200
@@ -284,9 +287,14 @@ def _quoted(topic: str) -> str:
 
 # -- the email ----------------------------------------------------------------------------------------
 
-def render(announcement: Announcement, member: Member, sender_user: User) -> dict[str, str]:
+# The preview's unsubscribe link: the real one is made as the email is queued, and works for its reader only.
+PREVIEW_TOKEN = "preview"
+
+
+def render(announcement: Announcement, member: Member, sender_user: User,
+           unsubscribe_token: str = PREVIEW_TOKEN) -> dict[str, str]:
     """Subject, HTML and text exactly as this person gets it: their language's version where the lead
-    wrote one, the chrome (greeting, footer) in their language, from the lead."""
+    wrote one, the chrome (greeting, footer with their unsubscribe link) in their language, from the lead."""
     language = member.language
     version = (announcement.translations or {}).get(language) or {}
     subject = version.get("subject") or announcement.subject
@@ -296,6 +304,7 @@ def render(announcement: Announcement, member: Member, sender_user: User) -> dic
         why = translate("You are receiving this because you told us about this in your feedback.")
     return customer_email.render(
         "announcement", subject=subject, language=language, survey=survey, why=why, preheader=None,
+        unsubscribe_url=answer_url(unsubscribe_token) + "/unsubscribe",
         greeting=customer_email.greeting(member.contact, language), paragraphs=paragraphs(body), body=body,
         author=sender_user)
 
@@ -367,14 +376,16 @@ def _queue_one(announcement: Announcement, recipient: AnnouncementRecipient, sen
         return
     member_items = [item for item in (db.session.get(FeedbackItem, i) for i in recipient.item_ids) if item]
     member = Member(contact, items=member_items)
-    email = render(announcement, member, sender_user)
+    token, recipient.unsubscribe_token_hash = new_secret_token()  # the link stops this one's emails, as a survey's does
+    email = render(announcement, member, sender_user, token)
     sender = sender_for(member, sender_user)
     newest = member_items[0] if member_items else None
     message = outbox.queue_message(
         key=f"announcement:{announcement.id}:{contact.id}", kind="announcement", to_email=contact.email,
         to_name=contact.name, subject=email["subject"], html=email["html"], text=email["text"],
         contact_id=contact.id, from_name=sender.name, from_email=sender.email,
-        reply_to=(reply_address(newest.id) if newest else None) or sender.reply_to)
+        reply_to=(reply_address(newest.id) if newest else None) or sender.reply_to,
+        headers=unsubscribe_headers(token, answer_url("")))
     db.session.flush()
     recipient.status, recipient.message_id = "queued", message.id
     closes = set(recipient.closes_item_ids)

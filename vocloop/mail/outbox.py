@@ -49,13 +49,13 @@ MessagesHook = Callable[[list], None]
 
 def queue_message(*, key: str, kind: str, to_email: str, to_name: str = "", subject: str, html: str, text: str,
                   reply_to: str | None = None, from_name: str | None = None, from_email: str | None = None,
-                  **links) -> Message:
+                  headers: dict[str, str] | None = None, **links) -> Message:
     """Add an outbox row of words of its own (a closing message, a notice) to the current transaction; the
     caller commits it with its cause. Emails sharing one content go through queue_many, with a template."""
     config = current_app.config
     message = Message(idempotency_key=key, kind=kind, to_email=to_email, to_name=to_name,
                       from_email=from_email or config["MAIL_FROM"], from_name=from_name or config["MAIL_FROM_NAME"],
-                      reply_to=reply_to, subject=subject, html=html, text=text, substitutions={}, headers={},
+                      reply_to=reply_to, subject=subject, html=html, text=text, substitutions={}, headers=headers or {},
                       queued=QueuedMessage(), **links)
     db.session.add(message)
     post_commit.add(db.session, _QUEUED, [message])

@@ -199,14 +199,6 @@ def clean_comment(comment: str | None) -> str:
     return comment
 
 
-def unsubscribe(token: str) -> None:
-    """Unsubscribing works even from an expired link: the wish to stop must always be honoured."""
-    invitation = find_invitation(token, allow_expired=True)
-    if invitation.contact.unsubscribed_at is None:
-        invitation.contact.unsubscribed_at = utcnow()
-        db.session.commit()
-
-
 def complete_stale_responses(limit: int = 1000) -> list[int]:
     """Counted scores whose comment never came: complete them after the grace period so they get
     handled (a pending or suspected one never is: it opens no item)."""

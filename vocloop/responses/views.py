@@ -20,6 +20,7 @@ from vocloop.items.verification import VERDICTS, item_for, record_verdict
 from vocloop.jobs import tasks
 from vocloop.jobs.queue import enqueue
 from vocloop.responses import additions, clicks, problems, service
+from vocloop.responses import unsubscribe as unsubscribing
 from vocloop.responses.counting import BY_CONFIRMATION, BY_INTERACTION, COUNTED
 from vocloop.responses.page_cache import TokenPages
 from vocloop.responses.rate_limit import limit_customer_pages
@@ -228,14 +229,18 @@ def thanks(token: str):
 @bp.route("/<token>/unsubscribe", methods=["GET", "POST"])
 def unsubscribe(token: str):
     """GET asks, POST acts: link scanners that prefetch a GET must not unsubscribe anyone. Mail
-    clients' RFC 8058 one-click POST carries no cookies: the secret link authorizes the request."""
-    invitation = _invitation(token, allow_expired=True)
+    clients' RFC 8058 one-click POST carries no cookies: the secret link authorizes the request. A
+    survey email's link and an announcement's lead here alike (vocloop.responses.unsubscribe)."""
+    db.session().expire_on_commit = False
     if request.method == "POST":
-        service.unsubscribe(token)
+        person = unsubscribing.unsubscribe(token)
         if request.form.get("List-Unsubscribe") == "One-Click":
             return "", 204
-        return page("unsubscribed", invitation.survey)
-    return page("unsubscribe", invitation.survey, token=token, unsubscribed_at=invitation.contact.unsubscribed_at)
+        use_language(person.language)
+        return page("unsubscribed", person.survey)
+    person = unsubscribing.subscriber(token)
+    use_language(person.language)
+    return page("unsubscribe", person.survey, token=token, unsubscribed_at=person.contact.unsubscribed_at)
 
 
 verify_bp = Blueprint("verify", __name__)
