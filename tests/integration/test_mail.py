@@ -355,6 +355,7 @@ def test_without_a_sendgrid_key_mail_stays_in_the_local_outbox_page(local_mail_a
     page = client.get(f"/dev/outbox/{message_id}").get_data(as_text=True)
     assert "http://vocloop.test/s/" in page and "?score=10" in page and "Hi Ann," in page
     assert "-vl_" not in page
+    assert "List-Unsubscribe-Post: List-Unsubscribe=One-Click" in page  # the headers a mail client acts on
     html = client.get(f"/dev/outbox/{message_id}/html")
     assert "sandbox" in html.headers["Content-Security-Policy"]
     body = html.get_data(as_text=True)
