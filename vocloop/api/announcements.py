@@ -197,7 +197,8 @@ class Preview(MethodView):
     @blp.arguments(PreviewQuery, location="query")
     @blp.response(200, PreviewOut)
     def get(self, args, announcement_id):
-        """The email exactly as one of them will get it (their language, greeting and footer)."""
+        """The email exactly as one of them will get it (their language, greeting and footer), but for its
+        unsubscribe link: a stand-in here (/s/preview/unsubscribe); each email gets its reader's own."""
         user = _lead()
         member, email = announcements.preview(user, announcements.get_for(user, announcement_id), args["contact_id"])
         return {"contact_id": member.contact.id, "language": member.language, **email}
