@@ -323,6 +323,11 @@ def test_what_a_verdict_writes_reads_as_the_owner_expects_and_an_old_link_has_ex
     assert len(reopened) == 1 and reopened[0].startswith("Reopened: not resolved for the customer. New due times")
     notices = [e.text for e in sendgrid.emails() if e.to == "dana@example.com" and "not resolved" in e.subject]
     assert len(notices) == 2
+    # their "yes" while the item was open again (reopened by their "no") is news to its owner, once
+    [changed_mind] = [e.text for e in sendgrid.emails() if e.to == "dana@example.com" and "now says" in e.subject]
+    assert ("Ann answered “yes” to “Did this resolve your concern?” while the item is open again.\n\n"
+            "If nothing is left to do, close it without a message (no action needed): the loop stays closed by "
+            "your closing message.") in changed_mind
     assert ("Ann answered “no” to “Did this resolve your concern?”. The item is open again.\n\n"
             "What is still wrong, in their words:\n\nThe refund never arrived.") in notices[0]
     assert "What is still wrong" not in notices[1]

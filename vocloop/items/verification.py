@@ -68,8 +68,17 @@ def record_verdict(token: str, answer: str, still_wrong: str | None = None) -> F
         return item
     item.customer_verdict, item.verdict_at = verdict, utcnow()
     if verdict == "resolved":
-        db.session.add(ItemEvent(item_id=item.id, kind="customer_verified", body="The customer said this resolved "
-                                 "their concern."))
+        verified = ItemEvent(item_id=item.id, kind="customer_verified", body="The customer said this resolved "
+                             "their concern.")
+        db.session.add(verified)
+        if item.is_open:  # their "no" reopened it, or it was reopened since: its owner is working on it
+            db.session.flush()
+            notify_owner_of(item, key=f"notice:resolved-while-open:{verified.id}",
+                            subject=f"Item #{item.id}: the customer now says it is resolved",
+                            lines=[f"{item.contact.name or item.contact.email} answered “yes” to “Did this "
+                                   "resolve your concern?” while the item is open again.",
+                                   "If nothing is left to do, close it without a message (no action needed): "
+                                   "the loop stays closed by your closing message."])
     else:
         body = "The customer said this did not resolve their concern."
         verdict_event = ItemEvent(item_id=item.id, kind="customer_not_resolved",
