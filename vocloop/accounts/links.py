@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import current_app, render_template
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from werkzeug.security import generate_password_hash
 
 from vocloop.accounts.models import User, UserToken
@@ -49,9 +49,21 @@ def request_password_reset(email: str) -> None:
     except Invalid:
         return
     user = db.session.scalar(select(User).where(User.email == address, User.active.is_(True)))
-    if user is not None:
+    if user is not None and _resets_in_the_last_hour(user) < RESETS_PER_HOUR:
         _email(user, "reset", _issue(user, "reset"))
     db.session.commit()
+
+
+# A person asks for a link or two; the form's limit per address (RATELIMIT_LOGIN) let anyone with a few
+# addresses fill one person's mailbox with links. Beyond this, the form answers as always and sends nothing
+# (the newest of the links sent is good for its hour).
+RESETS_PER_HOUR = 3
+
+
+def _resets_in_the_last_hour(user: User) -> int:
+    return db.session.scalar(select(func.count()).select_from(UserToken).where(
+        UserToken.user_id == user.id, UserToken.purpose == "reset",
+        UserToken.created_at > utcnow() - timedelta(hours=1)))
 
 
 def invite(inviter: User, email: str, *, name: str, role: str, team: str | None) -> User:
