@@ -1,6 +1,8 @@
-"""Defects found by an outside probe of the production build (gunicorn behind a TLS proxy), each
-pinned by the request that shows it. Marked xfail (strict) until fixed: the fix turns them green,
-and strict makes the suite say so, so the mark is then removed."""
+"""Defects an outside probe of the production build found (gunicorn behind a TLS proxy, 2026-12-06),
+each pinned by the request that showed it, first as a strict xfail, and kept, fixed, so none returns:
+a 500 from nested JSON, the CSV import's 20 MB refused at 1 MB, a CSRF refusal logged under another
+request's id, made-up tokens dodging the API's limit, two closes of one item at once, link tokens in
+the access log."""
 
 import io
 import logging
