@@ -311,6 +311,34 @@ def test_unsubscribe_asks_first_and_then_stops_surveys(app, client):
     assert db.session.scalar(select(Contact.unsubscribed_at)) is not None
 
 
+def test_an_unsubscribe_by_a_slip_is_undone_from_the_same_link_but_a_bounce_is_not(app, client):
+    """The unsubscribed page (and the link opened again) offers "Get surveys and updates again": a POST
+    that only the link's holder can make; a bounced address stays suppressed whatever the link says."""
+    from vocloop.contacts.models import Contact
+    from vocloop.surveys import service as surveys
+    token = setup_invitation()
+    done = client.post(f"/s/{token}/unsubscribe").get_data(as_text=True)
+    assert "Changed your mind?" in done and f'action="/s/{token}/resubscribe"' in done
+    again = client.get(f"/s/{token}/unsubscribe").get_data(as_text=True)
+    assert "You are unsubscribed" in again and "Get surveys and updates again" in again
+    assert client.get(f"/s/{token}/resubscribe").status_code == 405  # a prefetching scanner changes nothing
+    assert client.post("/s/not-a-real-token/resubscribe").status_code == 404
+    db.session.rollback()
+    assert db.session.scalar(select(Contact.unsubscribed_at)) is not None
+    back = client.post(f"/s/{token}/resubscribe")
+    assert back.status_code == 200 and "You will receive surveys and updates from us again." in back.get_data(
+        as_text=True)
+    db.session.rollback()
+    contact = db.session.scalar(select(Contact))
+    assert contact.unsubscribed_at is None
+    assert surveys.send_invitations(make_survey("csat", quarantine_days=0), [contact.id]).skipped == []
+    contact.suppressed_reason = "bounce"
+    db.session.commit()
+    client.post(f"/s/{token}/resubscribe")
+    db.session.rollback()
+    assert db.session.scalar(select(Contact.suppressed_reason)) == "bounce"
+
+
 def test_one_click_unsubscribe_from_the_mail_client_needs_no_cookie_or_page(app, client):
     """RFC 8058: the mail client POSTs List-Unsubscribe=One-Click to the List-Unsubscribe URL."""
     from vocloop.contacts.models import Contact

@@ -57,3 +57,14 @@ def unsubscribe(token: str) -> Subscriber:
         found.contact.unsubscribed_at = utcnow()
         db.session.commit()
     return found
+
+
+def resubscribe(token: str) -> Subscriber:
+    """The link's contact gets surveys and announcements again: an unsubscribe by a slip of the finger is
+    undone where it was made. A bounced or spam-reporting address stays suppressed: that is not theirs to
+    lift from a link."""
+    found = subscriber(token)
+    if found.contact.unsubscribed_at is not None:
+        found.contact.unsubscribed_at = None
+        db.session.commit()
+    return found

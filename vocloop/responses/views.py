@@ -237,10 +237,19 @@ def unsubscribe(token: str):
         if request.form.get("List-Unsubscribe") == "One-Click":
             return "", 204
         use_language(person.language)
-        return page("unsubscribed", person.survey)
+        return page("unsubscribed", person.survey, token=token)
     person = unsubscribing.subscriber(token)
     use_language(person.language)
     return page("unsubscribe", person.survey, token=token, unsubscribed_at=person.contact.unsubscribed_at)
+
+
+@bp.post("/<token>/resubscribe")
+def resubscribe(token: str):
+    """The unsubscribed page's "Get surveys and updates again" (a POST, as unsubscribing is)."""
+    db.session().expire_on_commit = False
+    person = unsubscribing.resubscribe(token)
+    use_language(person.language)
+    return page("resubscribed", person.survey)
 
 
 verify_bp = Blueprint("verify", __name__)
