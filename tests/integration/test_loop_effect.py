@@ -73,7 +73,7 @@ def test_the_loop_effect_by_how_the_loop_ended(app, client, history):
     outcomes = {group["key"]: group for group in figures["outcomes"]}
     closed = outcomes["closed_in_sla"]  # ann 2 -> 9 (+7 = 70 of 100), bob 3 -> 8 (+5 = 50)
     assert (closed["customers"], closed["mean_change"]) == (2, 60.0)
-    assert (closed["ci_low"], closed["ci_high"]) == (-67.06, 187.06)
+    assert (closed["ci_low"], closed["ci_high"]) == (-67.06, 100.0)  # t says 187.06: no mean of changes reaches it
     assert closed["mean_change_points"] == 6.0 and closed["survey_kind"] == "nps" and closed["enough"] is False
     assert "Too few customers" in closed["conclusion"]
     silent = outcomes["closed_without_message"]
@@ -119,7 +119,7 @@ def test_the_page_and_its_csvs_say_what_the_api_says(app, client, history):
     login(client, "admin@example.com")
     assert "/metrics/effect" in client.get("/metrics/").get_data(as_text=True)  # the dashboard links to it
     html = client.get("/metrics/effect").get_data(as_text=True)
-    assert "Does closing the loop pay?" in html and "+60.0" in html and "(-67.1 to +187.1)" in html
+    assert "Does closing the loop pay?" in html and "+60.0" in html and "(-67.1 to +100.0)" in html
     assert 'aria-labelledby="effect-title"' in html and html.count("<circle") == 4  # a dot per group with answers
     assert "Too few customers answered again (2 of at least 10)" in html
     assert "21,000" in html and "70,000" in html and ">Dan Co<" in html

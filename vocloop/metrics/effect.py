@@ -168,7 +168,9 @@ def summed_interval(parts: list[Sums]) -> tuple[float | None, float | None, floa
     if count < 2:
         return float(mean), None, None
     half = t95(count - 1) * math.sqrt((squares - total * mean) / (count - 1)) / math.sqrt(count)
-    return float(mean), float(mean) - half, float(mean) + half
+    # A change on the 0-100 scale lies between -100 and +100, and so does any mean of changes: a small
+    # group's t interval reached past that ("-114.2 to +97.5" for two customers), which no mean can.
+    return float(mean), max(-100.0, float(mean) - half), min(100.0, float(mean) + half)
 
 
 def _group(key: str, label: str, parts: list[Sums]) -> dict:
