@@ -105,10 +105,8 @@ def index():
     next_args = {**request.args.to_dict(), "after": queries.page_key(page[-1], tab), "from": first + len(page)} \
         if more else None
     owners = queries.assignable_users(current_user)
-    bulk_form = BulkForm()
-    bulk_form.owner_id.choices = [SelectChoice(0, "—")] + [SelectChoice(u.id, u.name) for u in owners]
     return render_template("inbox/index.html", tab=tab, tabs=queries.TABS, items=page, next_args=next_args,
-                           counts=counts, args=request.args, bulk_form=bulk_form,
+                           counts=counts, args=request.args, bulk_statuses=BULK_STATUSES, note_limit=items.MAX_TEXT,
                            back=urlencode([(k, v) for k, v in request.args.items(multi=True) if k in BACK_ARGS]),
                            statuses=STATUSES, priorities=PRIORITIES, owners=owners,
                            count_cap=queries.COUNT_CAP, first=first, filtered=bool(filters.where()))
@@ -137,12 +135,15 @@ def _back_to_list(query: str) -> str:
     return url_for("inbox.index") + (f"?{urlencode(kept)}" if kept else "")
 
 
+BULK_STATUSES = [(status, status_words(status)) for status in items.WORK_STATUSES]
+
+
 class BulkForm(FlaskForm):
-    """Blank choices mean "leave as it is"."""
+    """Blank choices mean "leave as it is". The list page draws these fields itself (BULK_STATUSES)."""
 
     owner_id = SelectField("Reassign to", coerce=int, default=0)
     status = SelectField("Set status", default="", choices=[SelectChoice("", "—")] + [
-        SelectChoice(s, status_words(s)) for s in items.WORK_STATUSES])
+        SelectChoice(value, words) for value, words in BULK_STATUSES])
     note = TextAreaField("Hand-over note (needed to reassign)", validators=[Length(max=items.MAX_TEXT)])
 
 
