@@ -178,9 +178,9 @@ def test_a_lead_changes_a_rule_with_every_condition_and_the_dry_run_ignores_resh
 
 
 def test_the_dry_run_previews_the_days_typed_and_refuses_what_is_not_a_number_of_days(app, client):
-    make_user("lee@example.com", role="lead", team="Support")
+    lee = make_user("lee@example.com", role="lead", team="Support")
     login(client, "lee@example.com")
-    fields = {"name": "Everything to me", "action": "user", "user_id": "1", "intent": "preview"}
+    fields = {"name": "Everything to me", "action": "user", "user_id": str(lee.id), "intent": "preview"}
     week = submit(client, "/routing/rules", {**fields, "days": "7"}).get_data(as_text=True)
     assert "Dry run: the last 7 days" in week
     for typed in ("a month", "0", "400", "-3", "٣"):
