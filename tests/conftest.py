@@ -25,6 +25,7 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import text
 
+from tests.support import route_builders
 from tests.support.sendgrid_stub import SendGridStub
 from vocloop import create_app
 from vocloop.classify.topics import seed_default_topics
@@ -32,6 +33,7 @@ from vocloop.extensions import db
 from vocloop.routing import sla
 
 ROOT = Path(__file__).resolve().parent.parent
+route_builders.install()  # each app per test reuses the URL builders the first app compiled
 XDIST_WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0")[2:])  # 0 when run in one process
 
 
