@@ -146,6 +146,34 @@ def test_select_all_ticks_every_item_and_pages_work_without_script(app, live_ser
         context.close()
 
 
+def test_on_a_phone_a_whole_inbox_card_opens_its_item_and_its_checkbox_only_ticks(app, live_server, browser, client,
+                                                                                   drain):
+    """The inbox's rows are cards on a phone: the "#85" alone was a small target, so the whole card is its
+    link; the checkbox in it still only selects, and on a screen the row is a table row as before."""
+    from tests.factories import answer, make_invitation
+    make_user("admin@example.com", role="admin")
+    make_user("lee@example.com", role="lead", team="Support")
+    for index in range(2):
+        answer(client, make_invitation(make_survey(), make_contact(f"c{index}@customer.example")), 1, "Bad")
+    drain()
+    for width, opens in ((390, True), (1366, False)):
+        page = browser.new_page(viewport={"width": width, "height": 900})
+        sign_in(page, live_server, "admin@example.com")  # the items fell back to the admin; a lead's tab alike
+        page.goto(f"{live_server}/inbox/?tab=team")
+        card = page.locator("table.list tbody tr").first
+        item_link = card.locator("td.id a").get_attribute("href")
+        card.locator('input[name="item_ids"]').click()
+        assert card.locator('input[name="item_ids"]').is_checked() and page.url.endswith("/inbox/?tab=team")
+        box = card.locator('td[data-label="Comment"]').bounding_box()  # the card's middle, its comment
+        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        if opens:
+            page.wait_for_url(f"**{item_link}")
+        else:
+            page.wait_for_timeout(500)
+            assert page.url.endswith("/inbox/?tab=team")
+        page.close()
+
+
 def test_the_interactive_api_page_works_offline_under_the_pages_security_policy(app, live_server, browser):
     page = browser.new_page()
     refused = []
