@@ -38,7 +38,7 @@ from vocloop.mail.reply_address import reply_address
 from vocloop.outbound import service as webhooks
 from vocloop.security import new_secret_token
 from vocloop.surveys.models import Survey
-from vocloop.surveys.service import answer_url, unsubscribe_headers
+from vocloop.surveys.service import PREVIEW_TOKEN, answer_url, unsubscribe_headers
 from vocloop.text import normalized_lines, paragraphs, parse_day
 
 MAX_SUBJECT = 200
@@ -287,14 +287,12 @@ def _quoted(topic: str) -> str:
 
 # -- the email ----------------------------------------------------------------------------------------
 
-# The preview's unsubscribe link: the real one is made as the email is queued, and works for its reader only.
-PREVIEW_TOKEN = "preview"
-
-
 def render(announcement: Announcement, member: Member, sender_user: User,
            unsubscribe_token: str = PREVIEW_TOKEN) -> dict[str, str]:
     """Subject, HTML and text exactly as this person gets it: their language's version where the lead
-    wrote one, the chrome (greeting, footer with their unsubscribe link) in their language, from the lead."""
+    wrote one, the chrome (greeting, footer with their unsubscribe link) in their language, from the lead.
+    A preview's unsubscribe link is PREVIEW_TOKEN's, which works for nobody; the real one is made as the
+    email is queued."""
     language = member.language
     version = (announcement.translations or {}).get(language) or {}
     subject = version.get("subject") or announcement.subject

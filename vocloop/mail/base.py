@@ -78,3 +78,9 @@ def apply_substitutions(text: str, substitutions: dict[str, str]) -> str:
         return text
     pattern = re.compile("|".join(re.escape(tag) for tag in sorted(substitutions, key=len, reverse=True)))
     return pattern.sub(lambda match: substitutions[match.group(0)], text)
+
+
+def links_in_new_tab(html: str) -> str:
+    """An email's HTML for a frame on a page: its links open in a new tab, as from a mail client (in a
+    sandbox that allows no pop-ups, they then open nothing)."""
+    return html.replace("<head>", '<head><base target="_blank">', 1)

@@ -9,6 +9,7 @@ from sqlalchemy import func, or_, select
 
 from vocloop.accounts.access import only_for
 from vocloop.extensions import db
+from vocloop.mail.base import links_in_new_tab
 from vocloop.mail.models import Message
 from vocloop.mail.outbox import rendered
 
@@ -59,6 +60,6 @@ def message(message_id: int):
 def message_html(message_id: int):
     """The email's HTML as the customer's mail client would show it (sandboxed in an iframe);
     its links open in a new tab, as they would from a mail client."""
-    body = rendered(db.get_or_404(Message, message_id)).html.replace("<head>", '<head><base target="_blank">', 1)
+    body = links_in_new_tab(rendered(db.get_or_404(Message, message_id)).html)
     return Response(body, mimetype="text/html", headers={"Content-Security-Policy": EMAIL_PREVIEW_POLICY,
                                                          "X-Frame-Options": "SAMEORIGIN"})

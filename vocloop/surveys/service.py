@@ -271,7 +271,9 @@ def survey_template(survey: Survey, reminder: bool = False, language: str | None
     return outbox.template_for(email["subject"], email["html"], email["text"])
 
 
-PREVIEW_TOKEN = "preview"  # no invitation's token is this short: the preview's links answer nothing
+# A preview's link token, in the survey page's email and an announcement draft's: no invitation's or
+# recipient's token is this short, so its answer and unsubscribe links work for nobody.
+PREVIEW_TOKEN = "preview"
 
 
 def preview_email(survey: Survey, language: str, reminder: bool, name: str, email: str) -> dict[str, str]:

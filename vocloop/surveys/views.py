@@ -19,6 +19,7 @@ from vocloop.extensions import db
 from vocloop.i18n import available_languages
 from vocloop.jobs.queue import enqueue
 from vocloop.jobs.tasks import run_due_sends, triage_response
+from vocloop.mail.base import links_in_new_tab
 from vocloop.responses import counting
 from vocloop.routing.sla import business_calendar
 from vocloop.surveys import audience as audiences
@@ -78,7 +79,7 @@ def _email_shown(survey: Survey) -> dict:
     language, reminder = _email_choice(survey)
     email = surveys.preview_email(survey, language, reminder, current_user.name, current_user.email)
     sender = profiles.sender(survey)
-    return {**email, "html": email["html"].replace("<head>", '<head><base target="_blank">', 1),
+    return {**email, "html": links_in_new_tab(email["html"]),
             "language": language, "reminder": reminder, "from": f"{sender.name} <{sender.email}>"}
 
 
